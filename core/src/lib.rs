@@ -1,0 +1,34 @@
+//! hardkit-core: only what every hardkit tool needs.
+//!
+//! - [`record`]: the protocol's shared records (finding, action, error,
+//!   summary), their JSON Lines encoding and decoding;
+//! - [`severity`]: the severity scale;
+//! - [`output`]: the reporter (JSON Lines or human text, colour rules,
+//!   escaping of untrusted text);
+//! - [`exit`]: exit codes and the `main` wrapper (broken pipe, Ctrl-C);
+//! - [`root`]: `--root DIR` path mapping without escapes;
+//! - [`atomic`]: atomic, validated, backed-up file replacement;
+//! - [`input`]: a path or `-`;
+//! - [`cli`]: the shared command-line options;
+//! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
+//! - [`oracle`]: for tests, finding the real programs we compare against.
+
+pub mod atomic;
+pub mod bytes_path;
+pub mod cli;
+pub mod exit;
+pub mod input;
+pub mod oracle;
+pub mod output;
+pub mod record;
+pub mod root;
+pub mod severity;
+mod signals;
+
+pub use bytes_path::BytesPath;
+pub use cli::CommonArgs;
+pub use exit::ExitStatus;
+pub use output::{Format, Reporter};
+pub use record::{Action, ErrorRecord, Finding, Location, Record, Summary};
+pub use root::Root;
+pub use severity::Severity;

@@ -1,0 +1,72 @@
+//! Test support: the real programs hardkit is judged by (sshd, fail2ban,
+//! nft, systemd-analyze, visudo, aide, b3sum, ...) and root privileges.
+//!
+//! A test that needs one asks here first. When it is missing:
+//! - under `CI=true` the test fails: CI installs every oracle, so a missing
+//!   one means the comparison silently did not happen;
+//! - elsewhere the test is recorded as NOT RUN, with the reason, in the file
+//!   named by `HARDKIT_NOT_RUN_LOG` (scripts/test prints that list loudly at
+//!   the end) and on stderr, and the test returns early.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Record (or, in CI, fail) a test that could not run.
+pub fn not_run(test: &str, why: &str) {
+    if in_ci() {
+        panic!("{test}: required in CI but could not run: {why}");
+    }
+    eprintln!("NOT RUN: {test}: {why}");
+    if let Some(log) = std::env::var_os("HARDKIT_NOT_RUN_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{test}: {why}");
+        }
+    }
+}
+
+/// Where a program is, looking in PATH and the sbin directories (a non-root
+/// PATH often lacks /usr/sbin, where sshd and nft live).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The oracle program for `test`, or None after recording why not.
+pub fn oracle(test: &str, program: &str) -> Option<PathBuf> {
+    let found = find_program(program);
+    if found.is_none() {
+        not_run(
+            test,
+            &format!(
+                "oracle program '{program}' is not installed (scripts/test --install-oracles)"
+            ),
+        );
+    }
+    found
+}
+
+/// True when running as root; otherwise records the test as not run.
+pub fn require_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        not_run(test, "needs root");
+    }
+    root
+}

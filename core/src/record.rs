@@ -1,0 +1,327 @@
+//! The records of the hardkit protocol (see docs/protocol.md).
+//!
+//! Every JSON Lines object is flat and starts with `"type"` and `"tool"`. The
+//! record structs below carry only their own fields; [`encode`] adds the two
+//! envelope fields in front, and [`decode`] strips them again, so a struct
+//! with `#[serde(deny_unknown_fields)]` can parse its own output back. Tools
+//! define their own record types (setting, event, offender, ...) the same way
+//! by implementing [`Record`].
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::bytes_path::BytesPath;
+use crate::severity::Severity;
+
+/// A protocol record: a serializable struct with a fixed `type` name.
+pub trait Record: Serialize {
+    const TYPE: &'static str;
+}
+
+/// Where a finding was decided: a file and, when it is a line, its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub path: BytesPath,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+}
+
+impl Location {
+    pub fn new(path: impl Into<BytesPath>, line: Option<u64>) -> Self {
+        Location {
+            path: path.into(),
+            line,
+        }
+    }
+}
+
+/// Something unsafe or wrong, with the evidence and the fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Stable identifier, `tool-area/what`, e.g. `sshd/permit-root-login`.
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Machine-readable facts behind the finding (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// Benchmark references such as `CIS-5.2.10`, `dev-sec:sshd-07`, `lynis:SSH-7408`.
+    #[serde(default)]
+    pub refs: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(
+        id: impl Into<String>,
+        severity: Severity,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Finding {
+            id: id.into(),
+            severity,
+            title: title.into(),
+            detail: detail.into(),
+            location: None,
+            evidence: None,
+            fix: None,
+            refs: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    pub fn refs<I, S>(mut self, refs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.refs = refs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Add one evidence field; `value` is anything serde can turn into JSON.
+    pub fn evidence(mut self, key: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.evidence
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(key.to_string(), value);
+        self
+    }
+}
+
+impl Record for Finding {
+    const TYPE: &'static str = "finding";
+}
+
+/// One step of a plan, for tools that change a system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// What the step does: `write`, `mkdir`, `useradd`, `validate`, `reload`, ...
+    pub op: String,
+    pub path: BytesPath,
+    /// Octal permission bits, e.g. `"0644"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `user:group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// False when the system already matched and nothing was (or would be) done.
+    pub changed: bool,
+    /// Unified diff of the file, when asked for with `--diff`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl Record for Action {
+    const TYPE: &'static str = "action";
+}
+
+/// A per-item problem that did not stop the run (an unreadable file, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<BytesPath>,
+    pub message: String,
+}
+
+impl Record for ErrorRecord {
+    const TYPE: &'static str = "error";
+}
+
+/// The last line of every run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Number of records written, by type (the summary itself not counted).
+    pub counts: BTreeMap<String, u64>,
+    /// Number of findings by severity (only severities that occurred).
+    pub severity: BTreeMap<Severity, u64>,
+    /// The exit status the tool is about to return.
+    pub exit: i32,
+}
+
+impl Record for Summary {
+    const TYPE: &'static str = "summary";
+}
+
+/// Write one record as a JSON Lines object: `{"type":T,"tool":tool,...fields}\n`.
+///
+/// The struct is serialized once and spliced after the envelope, which keeps
+/// the hot path (logscan writes millions of events) free of intermediate maps.
+pub fn encode<R: Record, W: Write>(out: &mut W, tool: &str, record: &R) -> io::Result<()> {
+    let body = serde_json::to_vec(record).map_err(io::Error::other)?;
+    let inner = match body.as_slice() {
+        [b'{', rest @ ..] => rest,
+        _ => {
+            return Err(io::Error::other(format!(
+                "record type {} does not serialize to a JSON object",
+                R::TYPE
+            )))
+        }
+    };
+    out.write_all(b"{\"type\":")?;
+    serde_json::to_writer(&mut *out, R::TYPE).map_err(io::Error::other)?;
+    out.write_all(b",\"tool\":")?;
+    serde_json::to_writer(&mut *out, tool).map_err(io::Error::other)?;
+    if inner != b"}" {
+        out.write_all(b",")?;
+    }
+    out.write_all(inner)?;
+    out.write_all(b"\n")
+}
+
+/// Why a line could not be read back as a record.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a JSON object: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("record has no string field '{0}'")]
+    MissingEnvelope(&'static str),
+    #[error("expected a '{expected}' record, got '{got}'")]
+    WrongType { expected: &'static str, got: String },
+}
+
+/// A record read back from a line: the envelope and the typed body.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    pub tool: String,
+    pub body: T,
+}
+
+/// Peek at a line's `type` and `tool` without committing to a body type.
+pub fn envelope(line: &str) -> Result<(String, String), DecodeError> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        tool: Option<String>,
+    }
+    let env: Envelope = serde_json::from_str(line)?;
+    let kind = env.kind.ok_or(DecodeError::MissingEnvelope("type"))?;
+    let tool = env.tool.ok_or(DecodeError::MissingEnvelope("tool"))?;
+    Ok((kind, tool))
+}
+
+/// Parse one line as a record of type `R`. Unknown fields are rejected when
+/// `R` denies them, which is how tests keep docs/protocol.md honest.
+pub fn decode<R: Record + DeserializeOwned>(line: &str) -> Result<Decoded<R>, DecodeError> {
+    let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
+    let kind = match object.remove("type") {
+        Some(serde_json::Value::String(s)) => s,
+        _ => return Err(DecodeError::MissingEnvelope("type")),
+    };
+    if kind != R::TYPE {
+        return Err(DecodeError::WrongType {
+            expected: R::TYPE,
+            got: kind,
+        });
+    }
+    let tool = match object.remove("tool") {
+        Some(serde_json::Value::String(s)) => s,
+        _ => return Err(DecodeError::MissingEnvelope("tool")),
+    };
+    let body = R::deserialize(serde_json::Value::Object(object))?;
+    Ok(Decoded { tool, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line_of<R: Record>(record: &R) -> String {
+        let mut buf = Vec::new();
+        encode(&mut buf, "sshd-lint", record).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn envelope_comes_first_and_line_ends_in_newline() {
+        let f = Finding::new("sshd/x", Severity::High, "t", "d");
+        let line = line_of(&f);
+        assert!(
+            line.starts_with("{\"type\":\"finding\",\"tool\":\"sshd-lint\",\"id\":\"sshd/x\""),
+            "{line}"
+        );
+        assert!(line.ends_with("}\n"));
+        assert_eq!(line.matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn finding_round_trips_with_unknown_fields_denied() {
+        let f = Finding::new("sshd/x", Severity::Critical, "title", "detail")
+            .at(Location::new("/etc/ssh/sshd_config", Some(3)))
+            .fix("PermitRootLogin no")
+            .refs(["CIS-5.2.10"])
+            .evidence("value", "yes");
+        let back = decode::<Finding>(line_of(&f).trim_end()).unwrap();
+        assert_eq!(back.tool, "sshd-lint");
+        assert_eq!(back.body, f);
+    }
+
+    #[test]
+    fn decode_rejects_unknown_fields_and_wrong_types() {
+        let extra = r#"{"type":"error","tool":"fim","message":"m","surprise":1}"#;
+        assert!(decode::<ErrorRecord>(extra).is_err());
+        let wrong = r#"{"type":"finding","tool":"fim","message":"m"}"#;
+        assert!(matches!(
+            decode::<ErrorRecord>(wrong),
+            Err(DecodeError::WrongType { .. })
+        ));
+        assert!(decode::<ErrorRecord>(r#"{"tool":"fim","message":"m"}"#).is_err());
+    }
+
+    #[test]
+    fn empty_struct_encodes_to_envelope_only() {
+        #[derive(Serialize)]
+        struct Nothing {}
+        impl Record for Nothing {
+            const TYPE: &'static str = "nothing";
+        }
+        assert_eq!(
+            line_of(&Nothing {}),
+            "{\"type\":\"nothing\",\"tool\":\"sshd-lint\"}\n"
+        );
+    }
+
+    #[test]
+    fn summary_and_action_round_trip() {
+        let mut s = Summary {
+            exit: 1,
+            ..Summary::default()
+        };
+        s.counts.insert("finding".into(), 2);
+        s.severity.insert(Severity::High, 2);
+        assert_eq!(decode::<Summary>(line_of(&s).trim_end()).unwrap().body, s);
+
+        let a = Action {
+            op: "write".into(),
+            path: "/etc/ssh/sshd_config.d/00-hardkit.conf".into(),
+            mode: Some("0644".into()),
+            owner: Some("root:root".into()),
+            changed: true,
+            diff: None,
+        };
+        assert_eq!(decode::<Action>(line_of(&a).trim_end()).unwrap().body, a);
+    }
+}
