@@ -297,6 +297,15 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
             }
         }
     };
+    // A bare sshd message (`error: PAM: ...`, `fatal: ...`) is not a tag.
+    if host.is_none()
+        && matches!(
+            tag,
+            b"error:" | b"fatal:" | b"debug1:" | b"debug2:" | b"debug3:" | b"verbose:"
+        )
+    {
+        return bare;
+    }
     let (program, pid) = split_tag(tag);
     // socklog: `2015-05-27T04:31:28.10040 auth.info: May 27 04:31:28 sshd[1]: msg`
     if depth == 0
@@ -306,12 +315,10 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
         && program.iter().all(|c| c.is_ascii_lowercase() || *c == b'.')
     {
         let inner = parse_prefix_depth(skip_spaces(msg), depth + 1);
-        if !inner.program.is_empty() {
-            return Prefix {
-                time: inner.time.or(time),
-                ..inner
-            };
-        }
+        return Prefix {
+            time: inner.time.or(time),
+            ..inner
+        };
     }
     Prefix {
         shape: Shape::Syslog,

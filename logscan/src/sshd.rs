@@ -450,12 +450,17 @@ fn received_disconnect(m: &[u8]) -> Option<Classified<'_>> {
             rule: Rule::sshd(ALL_MODES, ALL_MODES, ALL_MODES, false),
             ..c
         },
-        14 if text.starts_with(b"No supported authentication methods available")
-            || text.starts_with(b"No authentication methods available") =>
-        {
+        14 => {
+            // fail2ban's extra mode counts only these two texts.
+            let counted = text.starts_with(b"No supported authentication methods available")
+                || text.starts_with(b"No authentication methods available");
             Classified {
                 kind: Kind::NoAuthMethods,
-                rule: Rule::sshd(EXTRA_MODES, NO_MODES, EXTRA_MODES, false),
+                rule: if counted {
+                    Rule::sshd(EXTRA_MODES, NO_MODES, EXTRA_MODES, false)
+                } else {
+                    Rule::NONE
+                },
                 ..c
             }
         }
