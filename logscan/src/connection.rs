@@ -8,7 +8,6 @@
 //! closing line forgets the connection. The rules are those of fail2ban's
 //! multi-line failure ids (F-MLFID, F-NOFAIL, F-MLFFORGET, F-MLFGAINED).
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 /// How many connections are remembered (fail2ban keeps 100 for 5 minutes);
@@ -45,8 +44,8 @@ pub struct Verdict {
 
 #[derive(Debug, Default)]
 pub struct Connections {
-    table: HashMap<u64, Connection>,
-    hasher: std::collections::hash_map::RandomState,
+    table: crate::hashing::FastMap<u64, Connection>,
+    hasher: crate::hashing::FastBuild,
     tick: u64,
 }
 

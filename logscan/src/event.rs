@@ -180,20 +180,57 @@ fn push_opt_str(out: &mut Vec<u8>, key: &[u8], v: Option<&[u8]>) {
     }
 }
 
+/// Decimal digits without the formatting machinery (the hot path).
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
 fn push_opt_num(out: &mut Vec<u8>, key: &[u8], v: Option<u64>) {
     out.extend_from_slice(key);
     match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
+        Some(v) => push_u64(out, v),
         None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// The last formatted time: consecutive events mostly share their second.
+#[derive(Debug, Default)]
+pub struct TimeCache {
+    key: Option<Timestamp>,
+    text: String,
+}
+
+impl TimeCache {
+    pub fn get(&mut self, ts: &Timestamp) -> &str {
+        if self.key != Some(*ts) {
+            self.text.clear();
+            write_rfc3339(&mut self.text, ts);
+            self.key = Some(*ts);
+        }
+        &self.text
     }
 }
 
 impl Event<'_> {
     /// Append this event as one JSON Lines record (same bytes as
     /// `hardkit_core::record::encode` of the [`EventRecord`]).
-    pub fn write_json(&self, out: &mut Vec<u8>, source_json: &[u8], line: u64) {
+    pub fn write_json(
+        &self,
+        out: &mut Vec<u8>,
+        source_json: &[u8],
+        line: u64,
+        times: &mut TimeCache,
+    ) {
         out.extend_from_slice(b"{\"type\":\"event\",\"tool\":\"logscan\",\"kind\":\"");
         out.extend_from_slice(self.kind.as_str().as_bytes());
         out.extend_from_slice(if self.failure {
@@ -203,10 +240,8 @@ impl Event<'_> {
         });
         match &self.time {
             Some(ts) => {
-                let mut s = String::with_capacity(32);
-                write_rfc3339(&mut s, ts);
                 out.push(b'"');
-                out.extend_from_slice(s.as_bytes());
+                out.extend_from_slice(times.get(ts).as_bytes());
                 out.push(b'"');
             }
             None => out.extend_from_slice(b"null"),
@@ -219,14 +254,17 @@ impl Event<'_> {
         push_opt_num(out, b",\"pid\":", self.pid.map(u64::from));
         push_opt_str(out, b",\"host\":", self.host);
         push_opt_str(out, b",\"method\":", self.method);
-        let _ = write!(out, ",\"count\":{}", self.count);
+        out.extend_from_slice(b",\"count\":");
+        push_u64(out, u64::from(self.count));
         if let Some(d) = self.detail {
             out.extend_from_slice(b",\"detail\":");
             push_json_str(out, d);
         }
         out.extend_from_slice(b",\"source\":{\"path\":");
         out.extend_from_slice(source_json);
-        let _ = writeln!(out, ",\"line\":{line}}}}}");
+        out.extend_from_slice(b",\"line\":");
+        push_u64(out, line);
+        out.extend_from_slice(b"}}\n");
     }
 
     pub fn ip_str(&self) -> Option<&[u8]> {
@@ -275,7 +313,12 @@ mod tests {
         };
         let path = BytesPath::from("/var/log/auth.log");
         let mut out = Vec::new();
-        ev.write_json(&mut out, &source_path_json(&path).unwrap(), 3);
+        ev.write_json(
+            &mut out,
+            &source_path_json(&path).unwrap(),
+            3,
+            &mut TimeCache::default(),
+        );
         let line = String::from_utf8(out).unwrap();
         let rec = hardkit_core::record::decode::<EventRecord>(line.trim_end()).unwrap();
         assert_eq!(rec.tool, "logscan");

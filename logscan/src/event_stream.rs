@@ -6,7 +6,7 @@ use std::io;
 use hardkit_core::output::escape_untrusted_bytes;
 use hardkit_core::BytesPath;
 
-use crate::event::{source_path_json, Event};
+use crate::event::{source_path_json, Event, TimeCache};
 use crate::report::Output;
 use crate::scan::{output_error, scan_inputs, Input, OutputError, Scanner, Sink, Totals};
 
@@ -18,6 +18,7 @@ pub struct EventWriter<'o> {
     source_name: String,
     buf: Vec<u8>,
     pending: u64,
+    times: TimeCache,
 }
 
 impl<'o> EventWriter<'o> {
@@ -30,6 +31,7 @@ impl<'o> EventWriter<'o> {
             source_name: "<stdin>".into(),
             buf: Vec::with_capacity(1 << 16),
             pending: 0,
+            times: TimeCache::default(),
         }
     }
 
@@ -94,7 +96,7 @@ impl Sink for EventWriter<'_> {
 
     fn event(&mut self, ev: &Event<'_>, line_no: u64) -> io::Result<()> {
         if self.json {
-            ev.write_json(&mut self.buf, &self.source_json, line_no);
+            ev.write_json(&mut self.buf, &self.source_json, line_no, &mut self.times);
         } else {
             self.write_text(ev, line_no);
         }

@@ -17,6 +17,7 @@ pub mod event_stream;
 pub mod fail2ban;
 pub mod follow;
 pub mod format;
+pub mod hashing;
 pub mod journal;
 pub mod lines;
 pub mod nginx;

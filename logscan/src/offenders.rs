@@ -14,7 +14,7 @@
 //!
 //! Failures without a timestamp cannot be placed in a window and are skipped.
 
-use std::collections::HashMap;
+use crate::hashing::FastMap as HashMap;
 use std::io;
 
 use hardkit_core::{BytesPath, Record};
@@ -83,7 +83,7 @@ impl BanReplay {
     pub fn new(settings: Settings) -> Self {
         BanReplay {
             settings,
-            addresses: HashMap::new(),
+            addresses: HashMap::default(),
             undated_failures: 0,
         }
     }

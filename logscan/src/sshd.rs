@@ -142,73 +142,85 @@ struct Candidate<'a> {
 }
 
 /// Every ` from HOST[ port N][ on A][ sshN]` in `b`, with the user before it
-/// and the text after it.
-fn candidates(b: &[u8]) -> Vec<Candidate<'_>> {
-    let mut out = Vec::new();
+/// and the text after it, first to last.
+fn candidates(b: &[u8]) -> impl Iterator<Item = Candidate<'_>> {
     // A user may be empty (`for invalid user  from`): `b` then starts with `from `.
     let empty_user = b.starts_with(b"from ").then_some(usize::MAX);
-    for at in empty_user.into_iter().chain(find_all(b, b" from ")) {
-        let (user, after) = if at == usize::MAX {
-            (&b[..0], &b[5..])
-        } else {
-            (&b[..at], &b[at + 6..])
-        };
-        let (tok, _) = token(after);
-        let (ip, after_host) = match host(tok) {
-            Some(h) => (h, &after[tok.len()..]),
-            None => match tok.strip_suffix(b":").and_then(host) {
-                Some(h) => (h, &after[tok.len() - 1..]),
-                None => continue,
-            },
-        };
-        let (port, r) = sshd_tail_prefix(after_host);
-        let r = match r.strip_prefix(b" ssh") {
-            Some(x) => {
-                let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
-                &x[n..]
-            }
-            None => r,
-        };
-        out.push(Candidate {
-            user,
-            ip,
-            port,
-            rest: r,
-        });
-    }
-    out
+    empty_user
+        .into_iter()
+        .chain(find_all(b, b" from "))
+        .filter_map(move |at| {
+            let (user, after) = if at == usize::MAX {
+                (&b[..0], &b[5..])
+            } else {
+                (&b[..at], &b[at + 6..])
+            };
+            let (tok, _) = token(after);
+            let (ip, after_host) = match host(tok) {
+                Some(h) => (h, &after[tok.len()..]),
+                None => {
+                    let h = tok.strip_suffix(b":").and_then(host)?;
+                    (h, &after[tok.len() - 1..])
+                }
+            };
+            let (port, r) = sshd_tail_prefix(after_host);
+            let r = match r.strip_prefix(b" ssh") {
+                Some(x) => {
+                    let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                    &x[n..]
+                }
+                None => r,
+            };
+            Some(Candidate {
+                user,
+                ip,
+                port,
+                rest: r,
+            })
+        })
 }
 
 type FailedParts<'a> = (&'a [u8], &'a [u8], Option<u16>, Option<&'a [u8]>, bool);
 
+fn colon_ok(c: &Candidate<'_>) -> bool {
+    !c.user.is_empty() && !c.user.iter().any(u8::is_ascii_whitespace) && c.rest.starts_with(b": ")
+}
+
+fn end_ok(c: &Candidate<'_>) -> bool {
+    find(c.rest, b" from ").is_none()
+}
+
+fn parts<'a>(c: &Candidate<'a>, invalid: bool) -> FailedParts<'a> {
+    let info = c.rest.strip_prefix(b": ").map(trim_end);
+    (c.user, c.ip, c.port, info, invalid)
+}
+
+/// The alternatives of fail2ban's rule, in the order its regex tries them.
 fn failed_parse(body: &[u8]) -> Option<FailedParts<'_>> {
-    let colon_ok = |c: &Candidate<'_>| {
-        !c.user.is_empty()
-            && !c.user.iter().any(u8::is_ascii_whitespace)
-            && c.rest.starts_with(b": ")
-    };
-    let end_ok = |c: &Candidate<'_>| find(c.rest, b" from ").is_none();
-    fn parts<'a>(c: &Candidate<'a>, invalid: bool) -> FailedParts<'a> {
-        let info = c.rest.strip_prefix(b": ").map(trim_end);
-        (c.user, c.ip, c.port, info, invalid)
-    }
     if let Some(ib) = body.strip_prefix(b"invalid user ") {
-        let cs = candidates(ib);
-        if let Some(c) = cs.iter().find(|c| colon_ok(c)) {
-            return Some(parts(c, true));
+        let mut first = None;
+        for (i, c) in candidates(ib).enumerate() {
+            if colon_ok(&c) {
+                return Some(parts(&c, true));
+            }
+            if i == 0 {
+                first = Some(c);
+            }
         }
-        if let Some(c) = cs.first().filter(|c| end_ok(c)) {
-            return Some(parts(c, true));
+        if let Some(c) = first.filter(end_ok) {
+            return Some(parts(&c, true));
         }
     }
-    let cs = candidates(body);
-    if let Some(c) = cs.first().filter(|c| colon_ok(c)) {
-        return Some(parts(c, false));
+    let mut last_end = None;
+    for (i, c) in candidates(body).enumerate() {
+        if i == 0 && colon_ok(&c) {
+            return Some(parts(&c, false));
+        }
+        if !c.user.is_empty() && !c.user.contains(&b':') && end_ok(&c) {
+            last_end = Some(c);
+        }
     }
-    cs.iter()
-        .rev()
-        .find(|c| !c.user.is_empty() && !c.user.contains(&b':') && end_ok(c))
-        .map(|c| parts(c, false))
+    last_end.map(|c| parts(&c, false))
 }
 
 /// `Accepted METHOD for USER from HOST port N ssh2[: KEY]`: a login is for a
@@ -246,13 +258,21 @@ fn accepted(m: &[u8]) -> Option<Classified<'_>> {
     )
 }
 
-/// The last ` from ` whose address is followed only by sshd's own tail.
-fn anchored_from(m: &[u8], allow_ssh: bool) -> Option<(usize, &[u8], Option<u16>)> {
+/// `USER from HOST[ tail]` where the user may be empty or contain ` from `:
+/// the last ` from ` whose address is followed only by sshd's own tail.
+fn user_from(rest: &[u8], allow_ssh: bool) -> Option<(&[u8], &[u8], Option<u16>)> {
     let mut found = None;
-    for at in find_all(m, b" from ") {
-        if let Some((h, rest)) = host_after_from(m, at) {
-            if let Some(port) = sshd_tail(rest, allow_ssh) {
-                found = Some((at, h, port));
+    let empty_user = rest.starts_with(b"from ").then_some(usize::MAX);
+    for at in empty_user.into_iter().chain(find_all(rest, b" from ")) {
+        let (user, after) = if at == usize::MAX {
+            (&rest[..0], &rest[5..])
+        } else {
+            (&rest[..at], &rest[at + 6..])
+        };
+        let (tok, tail) = token(after);
+        if let Some(h) = host(tok) {
+            if let Some(port) = sshd_tail(tail, allow_ssh) {
+                found = Some((user, h, port));
             }
         }
     }
@@ -275,12 +295,8 @@ fn pam_auth_error(m: &[u8]) -> Option<Classified<'_>> {
         Some(v) if !core[v + 5..].contains(&b' ') => &core[..v],
         _ => core,
     };
-    let whole = [b" ", core].concat();
-    let (at, _, port) = anchored_from(&whole, false)?;
-    let user = &core[..at.saturating_sub(1).min(core.len())];
+    let (user, ip, port) = user_from(core, false)?;
     let user = user.strip_prefix(b"illegal user ").unwrap_or(user);
-    let (tok, _) = token(&core[at + 5..]);
-    let ip = host(tok.strip_suffix(b":").unwrap_or(tok))?;
     Some(
         Classified::new(Kind::AuthFailure, fail_all())
             .ip(Some(ip))
@@ -293,11 +309,7 @@ fn pam_auth_error(m: &[u8]) -> Option<Classified<'_>> {
 /// `User not known to the underlying authentication module for [illegal user ]U from H`.
 fn user_not_known(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"User not known to the underlying authentication module for ")?;
-    let spaced = [b" ", rest].concat();
-    let (at, _, port) = anchored_from(&spaced, false)?;
-    let user = &rest[..at.saturating_sub(1)];
-    let (tok, _) = token(&rest[at + 5..]);
-    let ip = host(tok)?;
+    let (user, ip, port) = user_from(rest, false)?;
     Some(
         Classified::new(Kind::InvalidUser, fail_all())
             .ip(Some(ip))
@@ -309,11 +321,7 @@ fn user_not_known(m: &[u8]) -> Option<Classified<'_>> {
 /// `unknown user for illegal user U from H` (PAM on some systems).
 fn unknown_user(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"unknown user for ")?;
-    let spaced = [b" ", rest].concat();
-    let (at, _, port) = anchored_from(&spaced, false)?;
-    let user = &rest[..at.saturating_sub(1)];
-    let (tok, _) = token(&rest[at + 5..]);
-    let ip = host(tok)?;
+    let (user, ip, port) = user_from(rest, false)?;
     Some(
         Classified::new(Kind::InvalidUser, fail_all())
             .ip(Some(ip))
@@ -330,11 +338,7 @@ fn invalid_user(m: &[u8]) -> Option<Classified<'_>> {
         .or_else(|| m.strip_prefix(b"Illegal user "))
         .or_else(|| m.strip_prefix(b"illegal user "))?;
     // The user may be empty: `Invalid user  from H`.
-    let spaced = [b" ", rest].concat();
-    let (at, _, port) = anchored_from(&spaced, false)?;
-    let user = &rest[..at.saturating_sub(1)];
-    let (tok, _) = token(&rest[at + 5..]);
-    let ip = host(tok)?;
+    let (user, ip, port) = user_from(rest, false)?;
     Some(
         Classified::new(Kind::InvalidUser, fail_all())
             .ip(Some(ip))
@@ -529,11 +533,7 @@ fn postponed(m: &[u8]) -> Option<Classified<'_>> {
 /// `maximum authentication attempts exceeded for [invalid user ]U from H port N ssh2 [preauth]`.
 fn max_auth(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"maximum authentication attempts exceeded for ")?;
-    let spaced = [b" ", rest].concat();
-    let (at, _, port) = anchored_from(&spaced, true)?;
-    let user = &rest[..at.saturating_sub(1)];
-    let (tok, _) = token(&rest[at + 5..]);
-    let ip = host(tok)?;
+    let (user, ip, port) = user_from(rest, true)?;
     Some(
         Classified::new(Kind::MaxAuthExceeded, fail_all())
             .ip(Some(ip))

@@ -15,7 +15,9 @@
 //! the window become findings and only the window is tabulated. Memory grows
 //! with distinct addresses (users tried per address are capped), not lines.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+use crate::hashing::{FastMap as HashMap, FastSet};
 use std::io;
 
 use hardkit_core::output::escape_untrusted_bytes;
@@ -69,7 +71,7 @@ struct Addr {
     failures: u64,
     /// Failures at any time (history included), for brute-force-success.
     failures_ever: u64,
-    users: HashSet<Box<[u8]>>,
+    users: FastSet<Box<[u8]>>,
     users_overflow: bool,
     successes: u64,
     first_seen: Option<i64>,
@@ -91,7 +93,7 @@ struct Collector<'o> {
     addrs: HashMap<Box<[u8]>, Addr>,
     logins: Vec<(Login, u64)>,
     logins_total: u64,
-    known_sources: HashMap<Box<[u8]>, HashSet<Box<[u8]>>>,
+    known_sources: HashMap<Box<[u8]>, FastSet<Box<[u8]>>>,
     sudo: BTreeMap<String, SudoStats>,
     findings: Vec<Finding>,
     seen_findings: HashSet<(String, String, String)>,
@@ -298,10 +300,10 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         since: opts.since,
         out,
         path: BytesPath::from("<stdin>"),
-        addrs: HashMap::new(),
+        addrs: HashMap::default(),
         logins: Vec::new(),
         logins_total: 0,
-        known_sources: HashMap::new(),
+        known_sources: HashMap::default(),
         sudo: BTreeMap::new(),
         findings: Vec::new(),
         seen_findings: HashSet::new(),

@@ -1,20 +1,46 @@
 //! Byte-string helpers for the hand-anchored matchers.
 
-use memchr::memmem;
+//! The needles are short literals and the haystacks one log line, so a
+//! search looks for the needle's first non-space byte with memchr and
+//! compares; building a memmem searcher per call would cost more.
+
+/// The offset of the byte to look for first: spaces are everywhere in a line.
+fn anchor(needle: &[u8]) -> usize {
+    needle.iter().position(|&c| c != b' ').unwrap_or(0)
+}
 
 /// The first position of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::find(hay, needle)
+    find_all(hay, needle).next()
 }
 
 /// The last position of `needle` in `hay`.
 pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::rfind(hay, needle)
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    let k = anchor(needle);
+    let limit = hay.len() - needle.len() + k;
+    memchr::memrchr_iter(needle[k], &hay[..=limit])
+        .filter(|&p| p >= k)
+        .map(|p| p - k)
+        .find(|&s| &hay[s..s + needle.len()] == needle)
 }
 
-/// Every position of `needle` in `hay`, first to last.
+/// Every position of `needle` in `hay`, first to last (overlaps included).
 pub fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    memmem::find_iter(hay, needle)
+    let ok = !needle.is_empty() && needle.len() <= hay.len();
+    let k = if ok { anchor(needle) } else { 0 };
+    let limit = if ok {
+        hay.len() - needle.len() + k + 1
+    } else {
+        0
+    };
+    let first = if ok { needle[k] } else { 0 };
+    memchr::memchr_iter(first, &hay[..limit])
+        .filter(move |&p| p >= k)
+        .map(move |p| p - k)
+        .filter(move |&s| &hay[s..s + needle.len()] == needle)
 }
 
 /// The text up to the first space, and the rest after it.
@@ -130,6 +156,21 @@ pub fn sshd_tail_prefix(rest: &[u8]) -> (Option<u16>, &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn searching() {
+        assert_eq!(find(b"a from b from c", b" from "), Some(1));
+        assert_eq!(rfind(b"a from b from c", b" from "), Some(8));
+        assert_eq!(
+            find_all(b"a from b from c", b" from ").collect::<Vec<_>>(),
+            vec![1, 8]
+        );
+        assert_eq!(find(b"ab", b"abc"), None);
+        assert_eq!(rfind(b"", b"x"), None);
+        assert_eq!(find(b"   ", b"  "), Some(0));
+        assert_eq!(rfind(b"   ", b"  "), Some(1));
+        assert_eq!(find(b"xyz", b"z"), Some(2));
+    }
 
     #[test]
     fn sshd_tails() {
