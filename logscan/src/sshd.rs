@@ -89,19 +89,6 @@ fn classify_one(m: &[u8]) -> Option<Classified<'_>> {
     }
 }
 
-/// ` from HOST` at `at` (the index of the space), and the text after HOST.
-fn host_after_from(m: &[u8], at: usize) -> Option<(&[u8], &[u8])> {
-    let after = &m[at + 6..];
-    let (tok, rest) = token(after);
-    if let Some(h) = host(tok) {
-        return Some((h, rest));
-    }
-    // `from HOST: 11: Bye` / `from ::1:`: the colon belongs to the message.
-    let t = tok.strip_suffix(b":")?;
-    let h = host(t)?;
-    Some((h, &after[t.len()..]))
-}
-
 /// `Failed METHOD for [invalid user ]USER from HOST [port N] [ssh2][: INFO]`.
 ///
 /// sshd writes the user name (client text, up to 100 bytes, any bytes)
