@@ -103,6 +103,8 @@ fn failed(m: &[u8]) -> Option<Classified<'_>> {
     let (method, rest) = token(rest);
     let body = rest.strip_prefix(b" for ")?;
     let (user, ip, port, info, invalid) = failed_parse(body)?;
+    // fail2ban may read `invalid user X` as the user name; report X.
+    let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
     let nofail = if method == b"publickey" && !invalid {
         ALL_MODES // gh-1263: a user trying several keys is not an attacker
     } else {
