@@ -8,14 +8,22 @@
 //! only checks that the token there is one.
 
 fn is_ipv4(t: &[u8]) -> bool {
-    let mut parts = 0;
-    for part in t.split(|&c| c == b'.') {
-        if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
+    // Four groups of 1-3 digits (leading zeros allowed, as sshd may print them).
+    let (mut dots, mut run) = (0, 0);
+    for &c in t {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run > 3 {
+                return false;
+            }
+        } else if c == b'.' && run > 0 {
+            dots += 1;
+            run = 0;
+        } else {
             return false;
         }
-        parts += 1;
     }
-    parts == 4
+    dots == 3 && run > 0
 }
 
 fn is_ipv6(t: &[u8]) -> bool {
@@ -59,7 +67,11 @@ pub fn host(token: &[u8]) -> Option<&[u8]> {
             }
         }
     }
-    if is_ipv4(t) || is_ipv6(t) || is_dns_name(t) {
+    let first = *t.first()?;
+    if first.is_ascii_digit() && is_ipv4(t) {
+        return Some(t);
+    }
+    if is_ipv6(t) || is_dns_name(t) {
         Some(t)
     } else {
         None

@@ -225,9 +225,10 @@ fn split_tag(t: &[u8]) -> (&[u8], Option<u32>) {
     }
     if let Some(open) = memchr::memrchr(b'[', t) {
         if t.ends_with(b"]") {
-            let pid = std::str::from_utf8(&t[open + 1..t.len() - 1])
-                .ok()
-                .and_then(|s| s.parse().ok());
+            let pid = match crate::text::number(&t[open + 1..t.len() - 1]) {
+                Some((v, [])) => u32::try_from(v).ok(),
+                _ => None,
+            };
             return (&t[..open], pid);
         }
     }

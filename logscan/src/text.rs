@@ -69,13 +69,18 @@ pub fn number(b: &[u8]) -> Option<(u64, &[u8])> {
     if n == 0 || n > 19 {
         return None;
     }
-    let v = std::str::from_utf8(&b[..n]).ok()?.parse().ok()?;
+    let v = b[..n]
+        .iter()
+        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
     Some((v, &b[n..]))
 }
 
+/// A whole token that is a TCP port.
 pub fn port(b: &[u8]) -> Option<u16> {
-    let v = std::str::from_utf8(b).ok()?.parse::<u32>().ok()?;
-    u16::try_from(v).ok()
+    match number(b) {
+        Some((v, rest)) if rest.is_empty() => u16::try_from(v).ok(),
+        _ => None,
+    }
 }
 
 /// What sshd may write after an address: ` port N`, ` on ADDR [port N]`,
