@@ -78,7 +78,7 @@ pub fn number(b: &[u8]) -> Option<(u64, &[u8])> {
 /// A whole token that is a TCP port.
 pub fn port(b: &[u8]) -> Option<u16> {
     match number(b) {
-        Some((v, rest)) if rest.is_empty() => u16::try_from(v).ok(),
+        Some((v, [])) => u16::try_from(v).ok(),
         _ => None,
     }
 }
