@@ -337,3 +337,58 @@ fn read_error_message(e: &io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{days_from_civil, rfc3339};
+
+    fn at(y: i64, m: u32, d: u32) -> i64 {
+        days_from_civil(y, m, d) * 86400 + 12 * 3600
+    }
+
+    fn time_of(now: i64, line: &str) -> String {
+        let mut s = Scanner::new(ScanOptions {
+            now,
+            ..ScanOptions::default()
+        });
+        let ev = s.scan_line(line.as_bytes()).expect("an event");
+        rfc3339(&ev.time.expect("a time"))
+    }
+
+    #[test]
+    fn syslog_year_is_inferred_across_new_year() {
+        let jan2 = at(2025, 1, 2);
+        let l = |d: &str| format!("{d} h sshd[1]: Invalid user a from 192.0.2.1 port 1");
+        // Zone-less syslog times are local: pin the expectation to offsets.
+        assert!(time_of(jan2, &l("Dec 31 23:59:59")).starts_with("2024-12-31T23:59:59"));
+        assert!(time_of(jan2, &l("Jan  1 00:00:01")).starts_with("2025-01-01T00:00:01"));
+        assert!(time_of(jan2, &l("Jan  3 10:00:00")).starts_with("2025-01-03"));
+        assert!(time_of(at(2025, 8, 14), &l("Nov 11 23:33:27")).starts_with("2024-11-11"));
+        // Feb 29 read in a year without one belongs to the last leap year.
+        assert!(time_of(at(2027, 3, 1), &l("Feb 29 10:00:00")).starts_with("2024-02-29"));
+    }
+
+    #[test]
+    fn zoned_times_keep_their_offset() {
+        let now = at(2025, 1, 2);
+        let t = time_of(now, "<38>1 2019-07-08T17:40:16.954167-04:00 h sshd 57915 - - Failed unknown for invalid user r from 192.0.2.1 port 59197 ssh2");
+        assert_eq!(t, "2019-07-08T17:40:16.954167-04:00");
+        let t = time_of(now, "2024-03-01T10:00:00+0100 h sshd[1]: Invalid user a from 192.0.2.1");
+        assert_eq!(t, "2024-03-01T10:00:00+01:00");
+    }
+
+    #[test]
+    fn since_and_until_filter_events() {
+        let mut s = Scanner::new(ScanOptions {
+            now: at(2025, 1, 2),
+            since: Some(at(2024, 6, 1)),
+            until: Some(at(2024, 6, 30)),
+            ..ScanOptions::default()
+        });
+        let line = |d: &str| format!("{d}T10:00:00Z h sshd[1]: Invalid user a from 192.0.2.1");
+        assert!(s.scan_line(line("2024-05-31").as_bytes()).is_none());
+        assert!(s.scan_line(line("2024-06-15").as_bytes()).is_some());
+        assert!(s.scan_line(line("2024-07-01").as_bytes()).is_none());
+    }
+}
