@@ -9,8 +9,9 @@
 //!   the window has grown past `findtime`, the count is scaled to the rate
 //!   over the last `findtime` (fail2ban's `adjustTime`), then incremented;
 //! - at `maxretry` the ticket is banned and removed, so counting restarts;
-//!   a ban reached while the address is still banned (`bantime` after the
-//!   previous ban; `-1` for ever) is dropped as "already banned".
+//!   reaching `maxretry` again while the address is still banned
+//!   ("already banned") prolongs the ban to `bantime` after that failure
+//!   instead of counting a new ban (`-1`: a ban never ends).
 //!
 //! Failures without a timestamp cannot be placed in a window and are skipped.
 
@@ -67,7 +68,8 @@ struct Address {
     first_seen: i64,
     last_seen: i64,
     banned_at: Option<i64>,
-    last_ban: Option<i64>,
+    /// When the current ban ends (i64::MAX: never).
+    ban_end: Option<i64>,
     bans: u64,
 }
 
@@ -104,11 +106,13 @@ impl BanReplay {
         a.last_seen = a.last_seen.max(time);
         let count = u64::from(count.max(1));
         let ticket = match a.ticket {
-            Some(mut t) if time - t.last <= s.findtime => {
+            Some(mut t) if time - t.last < s.findtime => {
                 if time > t.last {
                     if t.first < time - s.findtime {
                         let span = (time - t.first) as f64;
-                        t.retry = ((t.retry as f64) / span * s.findtime as f64).round() as u64;
+                        // Python 3 rounds halves to even.
+                        t.retry =
+                            ((t.retry as f64) / span * s.findtime as f64).round_ties_even() as u64;
                         t.first = time - s.findtime;
                     }
                     t.last = time;
@@ -124,13 +128,20 @@ impl BanReplay {
         };
         if ticket.retry >= u64::from(s.maxretry) {
             a.ticket = None;
-            let still_banned = a
-                .last_ban
-                .is_some_and(|b| s.bantime < 0 || time < b + s.bantime);
-            if !still_banned {
-                a.last_ban = Some(time);
-                a.banned_at.get_or_insert(time);
-                a.bans += 1;
+            let end = if s.bantime < 0 {
+                i64::MAX
+            } else {
+                time.saturating_add(s.bantime)
+            };
+            match a.ban_end {
+                // Already banned: fail2ban prolongs the ban to end `bantime`
+                // after this failure instead of banning again.
+                Some(e) if time <= e => a.ban_end = Some(e.max(end)),
+                _ => {
+                    a.ban_end = Some(end);
+                    a.banned_at.get_or_insert(time);
+                    a.bans += 1;
+                }
             }
         } else {
             a.ticket = Some(ticket);
@@ -282,6 +293,9 @@ mod tests {
         // after the ban ends (620) a new ban is possible
         let o = replay(S, &[0, 10, 20, 700, 710, 720]);
         assert_eq!(o[0].bans, 2);
+        // ... unless a failure during the ban prolonged it (50 + 600 = 650)
+        let o = replay(S, &[0, 10, 20, 30, 40, 50, 630, 640, 645]);
+        assert_eq!(o[0].bans, 1);
         let forever = Settings { bantime: -1, ..S };
         assert_eq!(replay(forever, &[0, 10, 20, 7000, 7010, 7020])[0].bans, 1);
     }

@@ -374,7 +374,10 @@ mod tests {
         let now = at(2025, 1, 2);
         let t = time_of(now, "<38>1 2019-07-08T17:40:16.954167-04:00 h sshd 57915 - - Failed unknown for invalid user r from 192.0.2.1 port 59197 ssh2");
         assert_eq!(t, "2019-07-08T17:40:16.954167-04:00");
-        let t = time_of(now, "2024-03-01T10:00:00+0100 h sshd[1]: Invalid user a from 192.0.2.1");
+        let t = time_of(
+            now,
+            "2024-03-01T10:00:00+0100 h sshd[1]: Invalid user a from 192.0.2.1",
+        );
         assert_eq!(t, "2024-03-01T10:00:00+01:00");
     }
 
