@@ -44,6 +44,13 @@ fn is_dns_name(t: &[u8]) -> bool {
 
 /// The host in `token`, normalised, or None when the token is not one.
 pub fn host(token: &[u8]) -> Option<&[u8]> {
+    // The common case first: a plain IPv4 address.
+    if token.first().is_some_and(u8::is_ascii_digit) && is_ipv4(token) {
+        return Some(token);
+    }
+    if token.last() == Some(&b':') && token.get(token.len().wrapping_sub(2)) != Some(&b':') {
+        return None; // `1.2.3.4:` or `a::1:`: a colon of the message follows
+    }
     let mut t = token;
     if let [b'[', inner @ .., b']'] = t {
         t = inner;

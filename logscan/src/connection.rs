@@ -14,10 +14,64 @@ use std::hash::BuildHasher;
 /// the oldest half is dropped when the table is full, so memory stays bounded.
 const MAX_CONNECTIONS: usize = 4096;
 
+/// An address kept without a heap allocation when it is short (IPv4,
+/// IPv6); host names may be longer.
+#[derive(Debug, Clone)]
+enum Address {
+    Inline([u8; 46], u8),
+    Heap(Box<[u8]>),
+}
+
+impl Address {
+    fn new(b: &[u8]) -> Address {
+        if b.len() <= 46 {
+            let mut a = [0u8; 46];
+            a[..b.len()].copy_from_slice(b);
+            Address::Inline(a, b.len() as u8)
+        } else {
+            Address::Heap(b.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Address::Inline(a, n) => &a[..usize::from(*n)],
+            Address::Heap(b) => b,
+        }
+    }
+}
+
+/// The user names a connection tried (hashes); the first two without
+/// allocating.
+#[derive(Debug, Default)]
+struct Users {
+    first: [u64; 2],
+    n: usize,
+    more: Vec<u64>,
+}
+
+impl Users {
+    fn insert(&mut self, u: u64) {
+        if self.first[..self.n.min(2)].contains(&u) || self.more.contains(&u) {
+            return;
+        }
+        if self.n < 2 {
+            self.first[self.n] = u;
+        } else {
+            self.more.push(u);
+        }
+        self.n += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.n
+    }
+}
+
 #[derive(Debug, Default)]
 struct Connection {
-    ip: Option<Box<[u8]>>,
-    users: Vec<u64>,
+    ip: Option<Address>,
+    users: Users,
     nofail: bool,
     gained: bool,
     pending: bool,
@@ -76,11 +130,15 @@ impl Connections {
             if self.table.len() >= MAX_CONNECTIONS {
                 self.evict();
             }
+            let mut users = Users::default();
+            if let Some(u) = user {
+                users.insert(u);
+            }
             self.table.insert(
                 key,
                 Connection {
-                    ip: m.ip.map(Into::into),
-                    users: user.into_iter().collect(),
+                    ip: m.ip.map(Address::new),
+                    users,
                     nofail: nofail_now,
                     gained: gained_now,
                     pending: false,
@@ -105,9 +163,7 @@ impl Connections {
         };
         conn.last_used = tick;
         if let Some(u) = user {
-            if !conn.users.contains(&u) {
-                conn.users.push(u);
-            }
+            conn.users.insert(u);
         }
         conn.nofail = false;
         conn.gained = false;
@@ -116,7 +172,7 @@ impl Connections {
         }
         let line_had_ip = m.ip.is_some();
         if let Some(ip) = m.ip {
-            conn.ip = Some(ip.into());
+            conn.ip = Some(Address::new(ip));
         }
         let pending = std::mem::take(&mut conn.pending);
         let users = conn.users.len();
@@ -135,7 +191,7 @@ impl Connections {
         } else if let Some(ip) = ip {
             Verdict {
                 failure: true,
-                remembered_ip: (!line_had_ip).then(|| ip.into_vec()),
+                remembered_ip: (!line_had_ip).then(|| ip.bytes().to_vec()),
             }
         } else {
             conn.pending = true;
