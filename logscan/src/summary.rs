@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::hashing::{FastMap as HashMap, FastSet};
+use std::hash::BuildHasher;
 use std::io;
 
 use hardkit_core::output::escape_untrusted_bytes;
@@ -71,11 +72,38 @@ struct Addr {
     failures: u64,
     /// Failures at any time (history included), for brute-force-success.
     failures_ever: u64,
-    users: FastSet<Box<[u8]>>,
-    users_overflow: bool,
+    users: UserSet,
     successes: u64,
     first_seen: Option<i64>,
     last_seen: Option<i64>,
+}
+
+/// Distinct user names an address tried, as hashes: one inline (most
+/// addresses try one name), then a short vector, capped.
+#[derive(Debug, Default)]
+struct UserSet {
+    first: Option<u64>,
+    more: Vec<u64>,
+    overflow: bool,
+}
+
+impl UserSet {
+    fn insert(&mut self, h: u64) {
+        if self.first == Some(h) || self.more.contains(&h) {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some(h);
+        } else if self.more.len() + 1 < MAX_USERS_PER_ADDRESS {
+            self.more.push(h);
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    fn count(&self) -> u64 {
+        u64::from(self.first.is_some()) + self.more.len() as u64 + u64::from(self.overflow)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -270,13 +298,8 @@ impl Sink for Collector<'_> {
             a.successes += 1;
         }
         if let Some(u) = ev.user {
-            if a.users.len() < MAX_USERS_PER_ADDRESS {
-                if !a.users.contains(u) {
-                    a.users.insert(u.into());
-                }
-            } else if !a.users.contains(u) {
-                a.users_overflow = true;
-            }
+            a.users
+                .insert(crate::hashing::FastBuild::default().hash_one(u));
         }
         if let Some(t) = &ev.time {
             a.first_seen = Some(a.first_seen.map_or(t.unix, |f| f.min(t.unix)));
@@ -317,7 +340,7 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         .map(|(ip, a)| AddressStats {
             ip: lossy(ip),
             failures: a.failures,
-            users: a.users.len() as u64 + u64::from(a.users_overflow),
+            users: a.users.count(),
             successes: a.successes,
             first_seen: a.first_seen.map(rfc3339_utc),
             last_seen: a.last_seen.map(rfc3339_utc),
