@@ -286,16 +286,18 @@ impl Sink for Collector<'_> {
             Some(a) => a,
             None => self.addrs.entry(ip.into()).or_default(),
         };
-        if ev.failure {
+        if ev.failure && ev.kind != Kind::AuthSuccess {
             a.failures_ever += u64::from(ev.count);
         }
         if !window {
             return Ok(());
         }
-        if ev.failure {
-            a.failures += u64::from(ev.count);
-        } else {
+        // An accepted login is a success even when fail2ban also counts it
+        // (a connection that tried several user names first).
+        if ev.kind == Kind::AuthSuccess {
             a.successes += 1;
+        } else {
+            a.failures += u64::from(ev.count);
         }
         if let Some(u) = ev.user {
             a.users
