@@ -95,6 +95,26 @@ pub fn render(plan: &Plan, family: Family) -> String {
         ":INPUT {input} [0:0]\n:FORWARD {forward} [0:0]\n:OUTPUT {output} [0:0]"
     );
     out.push_str("-A INPUT -i lo -j ACCEPT\n");
+    // Neighbour discovery before the block list, as in the nft rendering.
+    if plan.essential_icmp && family == Family::V6 {
+        for t in [
+            "router-solicitation",
+            "router-advertisement",
+            "neighbour-solicitation",
+            "neighbour-advertisement",
+        ] {
+            let _ = writeln!(
+                out,
+                "-A INPUT -p ipv6-icmp -m ipv6-icmp --icmpv6-type {t} -m hl --hl-eq 255 -j ACCEPT"
+            );
+        }
+        for t in ["130", "131", "132", "143"] {
+            let _ = writeln!(
+                out,
+                "-A INPUT -p ipv6-icmp -m ipv6-icmp --icmpv6-type {t} -m hl --hl-eq 1 -j ACCEPT"
+            );
+        }
+    }
     let blocks: Vec<String> = match family {
         Family::V4 => plan.block_v4.iter().map(ToString::to_string).collect(),
         Family::V6 => plan.block_v6.iter().map(ToString::to_string).collect(),
@@ -122,25 +142,6 @@ pub fn render(plan: &Plan, family: Family) -> String {
                 out,
                 "-A INPUT -p {icmp} -m {icmp} {icmp_type} {t} -j ACCEPT"
             );
-        }
-        if family == Family::V6 {
-            for t in [
-                "router-solicitation",
-                "router-advertisement",
-                "neighbour-solicitation",
-                "neighbour-advertisement",
-            ] {
-                let _ = writeln!(
-                    out,
-                    "-A INPUT -p ipv6-icmp -m ipv6-icmp --icmpv6-type {t} -m hl --hl-eq 255 -j ACCEPT"
-                );
-            }
-            for t in ["130", "131", "132", "143"] {
-                let _ = writeln!(
-                    out,
-                    "-A INPUT -p ipv6-icmp -m ipv6-icmp --icmpv6-type {t} -m hl --hl-eq 1 -j ACCEPT"
-                );
-            }
         }
     }
     let echo = match family {

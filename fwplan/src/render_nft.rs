@@ -145,6 +145,15 @@ pub fn render(plan: &Plan) -> String {
         "\tchain input {{\n\t\ttype filter hook input priority filter; policy {policy};"
     );
     out.push_str("\t\tiif \"lo\" accept\n");
+    // Neighbour discovery before the block list: it only ever comes from
+    // the local link (hop limit 255, or 1 for MLD), and a host with several
+    // addresses may solicit from a blocked one on behalf of all of them.
+    if plan.essential_icmp {
+        let _ = writeln!(
+            out,
+            "\t\ticmpv6 type {{ {ICMPV6_LINK} }} ip6 hoplimit {{ 1, 255 }} accept"
+        );
+    }
     if !plan.block_v4.is_empty() {
         out.push_str("\t\tip saddr @block_v4 counter drop comment \"block list\"\n");
     }
@@ -154,10 +163,6 @@ pub fn render(plan: &Plan) -> String {
     out.push_str("\t\tct state established,related accept\n");
     if plan.essential_icmp {
         let _ = writeln!(out, "\t\ticmpv6 type {{ {ICMPV6_ERRORS} }} accept");
-        let _ = writeln!(
-            out,
-            "\t\ticmpv6 type {{ {ICMPV6_LINK} }} ip6 hoplimit {{ 1, 255 }} accept"
-        );
         let _ = writeln!(out, "\t\ticmp type {{ {ICMPV4_ERRORS} }} accept");
     }
     match plan.echo {
