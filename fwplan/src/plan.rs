@@ -147,6 +147,9 @@ pub struct PlannedRule {
     pub sources: Sources,
     pub comment: Option<Comment>,
     pub origin: Origin,
+    /// Index of the policy rule this came from (one rule for tcp+udp gives
+    /// two planned rules with the same index).
+    pub spec: usize,
 }
 
 impl PlannedRule {
@@ -231,7 +234,7 @@ pub fn build(policy: &Policy) -> Result<Plan, PlanError> {
         return Err(PlanError::Empty);
     }
     let mut rules: Vec<PlannedRule> = Vec::new();
-    for spec in &policy.rules {
+    for (index, spec) in policy.rules.iter().enumerate() {
         let mut protos = spec.protos.clone();
         protos.dedup();
         for proto in protos {
@@ -242,6 +245,7 @@ pub fn build(policy: &Policy) -> Result<Plan, PlanError> {
                 sources: Sources::from_nets(&spec.sources),
                 comment: spec.comment.clone(),
                 origin: spec.origin.clone(),
+                spec: index,
             });
         }
     }
@@ -283,6 +287,7 @@ pub fn build(policy: &Policy) -> Result<Plan, PlanError> {
                 sources: Sources { v4: None, v6: None },
                 comment: Comment::parse("ssh", &ssh.origin).ok(),
                 origin: Origin::Implicit("the SSH port, always admitted"),
+                spec: usize::MAX,
             });
         }
     }
@@ -324,7 +329,7 @@ fn check_conflicts(rules: &[PlannedRule]) -> Result<(), PlanError> {
             }
             if a.action == b.action {
                 // One flag expanded to tcp and udp is never its own duplicate.
-                if a.origin != b.origin {
+                if a.spec != b.spec {
                     return Err(PlanError::Duplicate {
                         earlier: a.origin.to_string(),
                         later: b.origin.to_string(),
@@ -557,6 +562,10 @@ mod tests {
 
     #[test]
     fn duplicates_and_contradictions_name_both_rules() {
+        let e = build(&policy(&[(Allow, "80/tcp"), (Allow, "80/tcp")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("duplicate"), "{e}");
         let e = build(&policy(&[(Allow, "80/tcp"), (Allow, "79-81/tcp")]))
             .unwrap_err()
             .to_string();

@@ -264,6 +264,7 @@ mod tests {
             sources: crate::plan::Sources { v4: None, v6: None },
             comment: None,
             origin: crate::policy::Origin::Implicit("t"),
+            spec: 0,
         };
         let chunks = port_chunks(&rule);
         assert_eq!(chunks.len(), 2);
