@@ -261,6 +261,17 @@ fn lockout_and_bad_input_apply_nothing() {
         assert!(ns.table().is_none(), "{bad:?} applied something");
     }
 
+    // --check validates with nft -c and applies nothing.
+    let out = fwplan_in(
+        &ns,
+        root.path(),
+        &["apply", "--check", "--allow", "80/tcp"],
+        None,
+    );
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing applied"));
+    assert!(ns.table().is_none());
+
     // With --force the operator takes responsibility.
     let out = fwplan_in(
         &ns,

@@ -202,6 +202,26 @@ fn bad_input_names_the_flag_or_field_and_exits_2() {
 }
 
 #[test]
+fn the_example_policy_renders() {
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/fwplan/policy.json"
+    );
+    let out = fwplan()
+        .args(["render", "--policy", policy])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let nft = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        nft.contains("ip saddr 10.0.0.0/8 tcp dport 8000 accept comment \"ai-api\""),
+        "{nft}"
+    );
+    assert!(nft.contains("203.0.113.0/24"), "{nft}");
+    assert!(nft.contains("update @limit0_v4"), "{nft}");
+}
+
+#[test]
 fn help_has_examples_and_version_works() {
     let help = fwplan().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("fwplan apply --policy"));
