@@ -175,7 +175,7 @@ impl PolicyArgs {
         }
         let mut p = Policy::default();
         if let Some(file) = &self.policy {
-            policy::load_policy_file(file, &mut p)?;
+            crate::policy_file::load_policy_file(file, &mut p)?;
         }
         let mut explicit = p.explicit;
         if let Some(d) = &self.default_in {

@@ -1,7 +1,8 @@
 //! fwplan: one firewall policy, rendered for nftables, ufw and iptables,
 //! proved with packets in the test suite, and applied without lockout.
 //!
-//! - [`policy`]: flags and the JSON policy file, parsed into typed values;
+//! - [`policy`]: the typed policy and the parsing of flag values;
+//! - [`policy_file`]: the JSON policy file;
 //! - [`sshd_input`]: sshd-lint's `port` settings (`--sshd`);
 //! - [`blocklist`]: addresses to drop (`--block-from`, logscan offenders);
 //! - [`plan`]: the normalized rule list, conflicts refused, SSH admitted;
@@ -16,6 +17,7 @@ pub mod blocklist;
 pub mod cli;
 pub mod plan;
 pub mod policy;
+pub mod policy_file;
 pub mod render_iptables;
 pub mod render_nft;
 pub mod render_ufw;
