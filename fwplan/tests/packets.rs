@@ -142,6 +142,36 @@ fn default_reject_refuses_instead_of_dropping() {
     assert_eq!(lab.udp_probe(INSIDE_V4, 54, TIMEOUT), Probe::Refused);
 }
 
+/// Probe a `--limit 2222/tcp` port with a rate of 3/minute from several
+/// sources: each gets exactly its burst of 3, then is dropped.
+fn assert_rate_limit(lab: &Lab) {
+    let _tcp = lab.tcp_listeners(&[2222]);
+    let short = Duration::from_millis(400);
+    let want = [
+        Probe::Open,
+        Probe::Open,
+        Probe::Open,
+        Probe::TimedOut,
+        Probe::TimedOut,
+    ];
+    for src in [INSIDE_V4, INSIDE_V6] {
+        let results: Vec<Probe> = (0..5).map(|_| lab.tcp_probe(src, 2222, short)).collect();
+        assert_eq!(results, want, "from {src}");
+    }
+    // The limit is per source: another address still gets its burst.
+    assert_eq!(lab.tcp_probe(OUTSIDE_V4, 2222, short), Probe::Open);
+    assert_eq!(lab.tcp_probe(OUTSIDE_V6, 2222, short), Probe::Open);
+}
+
+const LIMIT_ARGS: [&str; 6] = [
+    "--limit",
+    "2222/tcp",
+    "--limit-rate",
+    "3/minute",
+    "--ssh-port",
+    "2222",
+];
+
 #[test]
 fn rate_limited_port_drops_after_the_limit() {
     if !hardkit_core::oracle::require_root("fwplan packets: rate limit")
@@ -149,35 +179,44 @@ fn rate_limited_port_drops_after_the_limit() {
     {
         return;
     }
-    let args = [
-        "--limit",
-        "2222/tcp",
-        "--limit-rate",
-        "3/minute",
-        "--ssh-port",
-        "2222",
-    ];
     let lab = Lab::new();
     lab.warm_neighbours();
-    lab.load(&render(&args));
-    let _tcp = lab.tcp_listeners(&[2222]);
-    let short = Duration::from_millis(400);
-    for src in [INSIDE_V4, INSIDE_V6] {
-        let results: Vec<Probe> = (0..5).map(|_| lab.tcp_probe(src, 2222, short)).collect();
-        assert_eq!(
-            results,
-            [
-                Probe::Open,
-                Probe::Open,
-                Probe::Open,
-                Probe::TimedOut,
-                Probe::TimedOut
-            ],
-            "from {src}"
+    lab.load(&render(&LIMIT_ARGS));
+    assert_rate_limit(&lab);
+}
+
+#[test]
+fn iptables_rate_limit_matches_nft() {
+    let test = "fwplan packets: iptables rate limit";
+    if !hardkit_core::oracle::require_root(test)
+        || hardkit_core::oracle::oracle(test, "iptables-restore").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let st = fwplan()
+        .args(["render", "--backend", "iptables", "--out"])
+        .arg(dir.path())
+        .args(LIMIT_ARGS)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let lab = Lab::new();
+    lab.warm_neighbours();
+    for (prog, file) in [
+        ("iptables-restore", "rules.v4"),
+        ("ip6tables-restore", "rules.v6"),
+    ] {
+        let r = lab
+            .server
+            .exec(prog, &[dir.path().join(file).to_str().unwrap()]);
+        assert!(
+            r.status.success(),
+            "{prog}: {}",
+            String::from_utf8_lossy(&r.stderr)
         );
     }
-    // The limit is per source: another address still gets its burst.
-    assert_eq!(lab.tcp_probe(OUTSIDE_V4, 2222, short), Probe::Open);
+    assert_rate_limit(&lab);
 }
 
 #[test]
@@ -208,4 +247,67 @@ fn neighbour_discovery_keeps_ipv6_working_under_default_deny() {
     let _tcp = lab.tcp_listeners(&[80]);
     assert_eq!(lab.tcp_probe(INSIDE_V4, 80, TIMEOUT), Probe::Open);
     assert_eq!(lab.tcp_probe(INSIDE_V6, 80, TIMEOUT), Probe::TimedOut);
+}
+
+#[test]
+fn iptables_rendering_passes_the_same_packet_matrix() {
+    let test = "fwplan packets: iptables matrix";
+    if !hardkit_core::oracle::require_root(test)
+        || hardkit_core::oracle::oracle(test, "iptables-restore").is_none()
+        || hardkit_core::oracle::oracle(test, "ip6tables-restore").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let block = dir.path().join("block.txt");
+    std::fs::write(&block, format!("{BLOCKED_V4}\n{BLOCKED_V6}\n")).unwrap();
+    let args = [
+        "--allow",
+        "80/tcp",
+        "--allow",
+        "53/udp#dns",
+        "--allow",
+        "8000/tcp@192.0.2.0/24,fd00:1::/64#inside-only",
+        "--allow",
+        "8080/tcp",
+        "--deny",
+        "8080/tcp@198.51.100.0/24,fd00:2::/64",
+        "--block-from",
+        block.to_str().unwrap(),
+    ];
+    let plan = plan_of(&args);
+    let out = dir.path().join("ipt");
+    std::fs::create_dir(&out).unwrap();
+    let st = fwplan()
+        .args(["render", "--backend", "iptables", "--out"])
+        .arg(&out)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let lab = Lab::new();
+    lab.warm_neighbours();
+    for (prog, file) in [
+        ("iptables-restore", "rules.v4"),
+        ("ip6tables-restore", "rules.v6"),
+    ] {
+        let r = lab.server.exec(prog, &[out.join(file).to_str().unwrap()]);
+        assert!(
+            r.status.success(),
+            "{prog}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+    let _tcp = lab.tcp_listeners(&[22, 80, 8000, 8080, 9999]);
+    let _udp = lab.udp_echo(&[53, 5353]);
+    let sources = [
+        INSIDE_V4, OUTSIDE_V4, BLOCKED_V4, INSIDE_V6, OUTSIDE_V6, BLOCKED_V6,
+    ];
+    assert_matrix(
+        &lab,
+        &plan,
+        &sources,
+        &[22, 80, 8000, 8080, 9999],
+        &[53, 5353],
+    );
 }
