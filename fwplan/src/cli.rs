@@ -426,10 +426,10 @@ fn apply_cmd(
         done.applied.display(),
         if done.changed { "changed" } else { "unchanged" }
     ))?;
-    if let Some(p) = &done.pending {
+    if let (Some(p), Some(text)) = (&done.pending, &args.confirm) {
         rep.text(&format!(
-            "rollback armed ({}): run `fwplan confirm` before {} (epoch seconds) to keep it\n",
-            p.via, p.deadline
+            "rollback armed ({}): run `fwplan confirm` within {text} to keep this ruleset\n",
+            p.via
         ))?;
     }
     Ok(ExitStatus::Clean)
