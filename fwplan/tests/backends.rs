@@ -2,8 +2,7 @@
 //! `iptables-restore --test` / `ip6tables-restore --test`, and
 //! `ufw --dry-run`. All of them run inside a throwaway network namespace;
 //! ufw also gets a private mount namespace with a copy of /etc/ufw and an
-//! empty /run, because even `ufw --dry-run --force enable` rewrites
-//! ufw.conf and `reset` writes backups.
+//! empty /run (see `common::ufw_isolated`).
 
 mod common;
 
@@ -158,28 +157,6 @@ fn every_iptables_rendering_passes_restore_test() {
         .success());
 }
 
-/// Run a shell script with ufw isolated: its own network namespace, a
-/// private mount namespace, a throwaway copy of /etc/ufw and an empty /run.
-fn ufw_isolated(ns: &Netns, dir: &Path, script: &str) -> Output {
-    let etc = dir.join("etc-ufw");
-    if !etc.exists() {
-        let cp = std::process::Command::new("cp")
-            .args(["-a", "/etc/ufw"])
-            .arg(&etc)
-            .status()
-            .unwrap();
-        assert!(cp.success());
-    }
-    let wrapper = format!(
-        "set -e\nmount -t tmpfs tmpfs /run\nmount --bind '{}' /etc/ufw\n{script}",
-        etc.display()
-    );
-    ns.exec(
-        "unshare",
-        &["-m", "--propagation", "private", "sh", "-c", &wrapper],
-    )
-}
-
 #[test]
 fn every_ufw_script_passes_ufw_dry_run() {
     let test = "fwplan backends: ufw --dry-run";
@@ -190,6 +167,7 @@ fn every_ufw_script_passes_ufw_dry_run() {
         return;
     }
     let host_conf = std::fs::read("/etc/ufw/ufw.conf").ok();
+    let host_default = std::fs::read("/etc/default/ufw").ok();
     let ns = Netns::new(format!("{}-uf", unique_tag()));
     let dir = tempfile::tempdir().unwrap();
     for (i, args) in variants(dir.path()).iter().enumerate() {
@@ -224,6 +202,7 @@ fn every_ufw_script_passes_ufw_dry_run() {
     assert!(!bad.status.success(), "ufw accepted a bad address: {bad:?}");
     // The host's ufw was never touched.
     assert_eq!(std::fs::read("/etc/ufw/ufw.conf").ok(), host_conf);
+    assert_eq!(std::fs::read("/etc/default/ufw").ok(), host_default);
 }
 
 #[test]

@@ -311,3 +311,62 @@ fn iptables_rendering_passes_the_same_packet_matrix() {
         &[53, 5353],
     );
 }
+
+#[test]
+fn ufw_script_passes_the_same_packet_matrix() {
+    let test = "fwplan packets: ufw matrix";
+    if !hardkit_core::oracle::require_root(test)
+        || hardkit_core::oracle::oracle(test, "ufw").is_none()
+        || hardkit_core::oracle::oracle(test, "unshare").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let block = dir.path().join("block.txt");
+    std::fs::write(&block, format!("{BLOCKED_V4}\n{BLOCKED_V6}\n")).unwrap();
+    let args = [
+        "--allow",
+        "80/tcp",
+        "--allow",
+        "53/udp#dns",
+        "--allow",
+        "8000/tcp@192.0.2.0/24,fd00:1::/64#inside-only",
+        "--allow",
+        "8080/tcp",
+        "--deny",
+        "8080/tcp@198.51.100.0/24,fd00:2::/64",
+        "--block-from",
+        block.to_str().unwrap(),
+    ];
+    let plan = plan_of(&args);
+    let st = fwplan()
+        .args(["render", "--backend", "ufw", "--out"])
+        .arg(dir.path())
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let lab = Lab::new();
+    lab.warm_neighbours();
+    // The real script, not a dry run: ufw loads its chains with
+    // iptables-restore in the lab's server namespace.
+    let script = format!("sh '{}' >/dev/null\n", dir.path().join("ufw.sh").display());
+    let out = ufw_isolated(&lab.server, dir.path(), &script);
+    assert!(
+        out.status.success(),
+        "ufw.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _tcp = lab.tcp_listeners(&[22, 80, 8000, 8080, 9999]);
+    let _udp = lab.udp_echo(&[53, 5353]);
+    let sources = [
+        INSIDE_V4, OUTSIDE_V4, BLOCKED_V4, INSIDE_V6, OUTSIDE_V6, BLOCKED_V6,
+    ];
+    assert_matrix(
+        &lab,
+        &plan,
+        &sources,
+        &[22, 80, 8000, 8080, 9999],
+        &[53, 5353],
+    );
+}

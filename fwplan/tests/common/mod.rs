@@ -404,3 +404,44 @@ pub fn render(args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Run a shell script with ufw isolated: inside `ns` (its own network
+/// namespace, so iptables changes land there), in a private mount namespace
+/// with throwaway copies of /etc/ufw and /etc/default/ufw and an empty /run.
+/// Even `ufw --dry-run` writes (reset makes backups, `--force enable` sets
+/// ENABLED=yes), so nothing ufw runs here may see the host's files. The copy
+/// of /etc/default/ufw has IPT_SYSCTL emptied: not every sysctl ufw sets is
+/// per network namespace.
+pub fn ufw_isolated(ns: &Netns, dir: &Path, script: &str) -> Output {
+    let etc = dir.join("etc-ufw");
+    let default = dir.join("default-ufw");
+    if !etc.exists() {
+        let cp = Command::new("cp")
+            .args(["-a", "/etc/ufw"])
+            .arg(&etc)
+            .status()
+            .unwrap();
+        assert!(cp.success());
+        let text = std::fs::read_to_string("/etc/default/ufw").unwrap();
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("IPT_SYSCTL=") {
+                    "IPT_SYSCTL=\n".to_string()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&default, text).unwrap();
+    }
+    let wrapper = format!(
+        "set -e\nmount -t tmpfs tmpfs /run\nmount --bind '{}' /etc/ufw\nmount --bind '{}' /etc/default/ufw\n{script}",
+        etc.display(),
+        default.display()
+    );
+    ns.exec(
+        "unshare",
+        &["-m", "--propagation", "private", "sh", "-c", &wrapper],
+    )
+}
