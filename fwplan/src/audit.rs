@@ -454,4 +454,54 @@ mod tests {
         let f = findings(&[], &LiveFirewall::default(), None);
         assert_eq!(f[0].id, "fwplan/no-firewall");
     }
+
+    #[test]
+    fn docker_beside_ufw_and_a_final_forward_drop_are_reported() {
+        let live = LiveFirewall {
+            base_chains: vec![
+                (
+                    "inet".into(),
+                    "hardkit".into(),
+                    "forward".into(),
+                    "forward".into(),
+                    "drop".into(),
+                ),
+                (
+                    "inet".into(),
+                    "hardkit".into(),
+                    "input".into(),
+                    "input".into(),
+                    "drop".into(),
+                ),
+            ],
+            tables: vec![],
+            docker_nat: true,
+            ufw_enabled: true,
+        };
+        let ids: Vec<String> = findings(&[], &live, None)
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(ids, ["fwplan/docker-bypasses-ufw", "fwplan/drop-is-final"]);
+        let proxy = Socket {
+            proto: "tcp".into(),
+            address: "0.0.0.0".into(),
+            port: 8080,
+            process: Some("docker-proxy".into()),
+            pid: Some(9),
+            exposure: "all".into(),
+        };
+        let live = LiveFirewall {
+            docker_nat: false,
+            ..live
+        };
+        let ids: Vec<String> = findings(&[proxy], &live, None)
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        assert!(
+            ids.contains(&"fwplan/docker-bypasses-ufw".to_string()),
+            "{ids:?}"
+        );
+    }
 }
