@@ -370,3 +370,41 @@ fn ufw_script_passes_the_same_packet_matrix() {
         &[53, 5353],
     );
 }
+
+#[test]
+fn ufw_limit_is_ufws_own_six_per_thirty_seconds() {
+    let test = "fwplan packets: ufw limit";
+    if !hardkit_core::oracle::require_root(test)
+        || hardkit_core::oracle::oracle(test, "ufw").is_none()
+        || hardkit_core::oracle::oracle(test, "unshare").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let st = fwplan()
+        .args(["render", "--backend", "ufw", "--out"])
+        .arg(dir.path())
+        .args(LIMIT_ARGS)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let lab = Lab::new();
+    lab.warm_neighbours();
+    let script = format!("sh '{}' >/dev/null\n", dir.path().join("ufw.sh").display());
+    let out = ufw_isolated(&lab.server, dir.path(), &script);
+    assert!(
+        out.status.success(),
+        "ufw.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _tcp = lab.tcp_listeners(&[2222]);
+    let short = Duration::from_millis(400);
+    // --limit-rate cannot be expressed in ufw: its limit turns away the
+    // 6th new connection from a source within 30 s, IPv4 and IPv6 alike
+    // (rejected over IPv4; over IPv6 the reject does not reach the client).
+    for src in [INSIDE_V4, INSIDE_V6] {
+        let results: Vec<Probe> = (0..6).map(|_| lab.tcp_probe(src, 2222, short)).collect();
+        assert_eq!(results[..5], [Probe::Open; 5], "from {src}");
+        assert_ne!(results[5], Probe::Open, "from {src}");
+    }
+}
