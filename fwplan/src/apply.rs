@@ -25,7 +25,8 @@
 //! State lives in `/var/lib/hardkit/fwplan/` (under `--root`):
 //! `previous.nft` (what rollback loads), `applied.nft` (the last file
 //! loaded), `pending` (token and deadline while a confirm is awaited) and
-//! `rolled-back` (when and why the timer restored the previous table).
+//! `rolled-back` (when and why the timer restored the previous table), and
+//! `lock`, which every step holds with flock(2) while it works.
 
 use std::fs;
 use std::io::{self, Write};
@@ -200,6 +201,27 @@ impl State {
         serde_json::from_str(&text).ok()
     }
 
+    /// Serialize fwplan runs on this state: two applies at once would save
+    /// each other's table as "previous". The lock is released when the
+    /// returned file is dropped (or the process dies).
+    pub fn lock(&self) -> Result<fs::File, ApplyError> {
+        use std::os::fd::AsRawFd;
+        let path = self.dir.join("lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(format!("opening {}", path.display())))?;
+        // SAFETY: flock on a descriptor we own; it has no memory effects.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(io_err(format!("locking {}", path.display()))(
+                io::Error::last_os_error(),
+            ));
+        }
+        Ok(file)
+    }
+
     fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<bool, ApplyError> {
         Ok(replace_file(
             path,
@@ -237,6 +259,7 @@ pub fn apply(
     ruleset: &str,
     confirm: Option<(Duration, RollbackVia)>,
 ) -> Result<Applied, ApplyError> {
+    let _lock = state.lock()?;
     if let Some(p) = state.pending() {
         return Err(ApplyError::Pending {
             deadline: format!("{} (epoch seconds)", p.deadline),
@@ -317,7 +340,7 @@ fn arm_rollback(
     if let Err(e) = started {
         // Without a timer the safety net is gone: undo now rather than leave
         // an unconfirmed ruleset that nothing will roll back.
-        let _ = rollback(state);
+        let _ = rollback_unlocked(state);
         return Err(e);
     }
     Ok(pending)
@@ -429,6 +452,7 @@ fn spawn_systemd(
 /// still unconfirmed.
 pub fn rollback_timer(state: &State, token: &str, after: Duration) -> Result<bool, ApplyError> {
     std::thread::sleep(after);
+    let _lock = state.lock()?;
     // Claim the marker; if confirm (or rollback) got there first, we are done.
     if fs::rename(state.pending_path(), state.claimed_path()).is_err() {
         return Ok(false);
@@ -466,6 +490,7 @@ fn load_previous(state: &State) -> Result<(), ApplyError> {
 
 /// Keep the applied ruleset: disarm the pending rollback.
 pub fn confirm(state: &State) -> Result<Pending, ApplyError> {
+    let _lock = state.lock()?;
     let pending = state.pending();
     match fs::remove_file(state.pending_path()) {
         Ok(()) => pending.ok_or_else(|| {
@@ -483,6 +508,11 @@ pub fn confirm(state: &State) -> Result<Pending, ApplyError> {
 
 /// Restore the table saved by the last apply, now.
 pub fn rollback(state: &State) -> Result<(), ApplyError> {
+    let _lock = state.lock()?;
+    rollback_unlocked(state)
+}
+
+fn rollback_unlocked(state: &State) -> Result<(), ApplyError> {
     let _ = fs::remove_file(state.pending_path());
     load_previous(state)
 }
