@@ -18,8 +18,9 @@ pub enum Family {
     V6,
 }
 
-/// `multiport` takes at most 15 ports, a range counting as two.
-fn port_chunks(rule: &PlannedRule) -> Vec<String> {
+/// `multiport` takes at most 15 ports, a range counting as two, and ranges
+/// are written `a:b`. ufw builds on multiport and shares both limits.
+pub(crate) fn port_chunks(rule: &PlannedRule) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut slots = 0;

@@ -16,26 +16,6 @@ use std::fmt::Write as _;
 use crate::plan::{Plan, PlannedRule};
 use crate::policy::{DefaultForward, DefaultIn, DefaultOut, Echo, RuleAction};
 
-/// ufw takes at most 15 ports per rule; ranges need `:`.
-fn port_chunks(rule: &PlannedRule) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    for r in &rule.ports {
-        if current.len() == 15 {
-            out.push(std::mem::take(&mut current).join(","));
-        }
-        current.push(if r.start == r.end {
-            r.start.to_string()
-        } else {
-            format!("{}:{}", r.start, r.end)
-        });
-    }
-    if !current.is_empty() {
-        out.push(current.join(","));
-    }
-    out
-}
-
 /// The `ufw VERB ...` lines of one rule (one per source and port chunk).
 fn rule_lines(rule: &PlannedRule, verb: &str) -> Vec<String> {
     let srcs: Vec<String> = if rule.sources.is_any() {
@@ -54,7 +34,7 @@ fn rule_lines(rule: &PlannedRule, verb: &str) -> Vec<String> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for src in &srcs {
-        for ports in port_chunks(rule) {
+        for ports in crate::render_iptables::port_chunks(rule) {
             out.push(format!(
                 "ufw {verb} proto {} from {src} to any port {ports}{note}",
                 rule.proto.as_str()

@@ -24,6 +24,10 @@ fn variants(dir: &Path) -> Vec<Vec<String>> {
             "icmp":{"echo":"deny"},"log_drops":false,"limit_rate":"10/second"}"#,
     )
     .unwrap();
+    let ranges: String = (1..=12)
+        .map(|p| format!("{}-{}", p * 1000, p * 1000 + 10))
+        .collect::<Vec<_>>()
+        .join(",");
     let many: String = (1..=20)
         .map(|p| (p * 100).to_string())
         .collect::<Vec<_>>()
@@ -43,6 +47,12 @@ fn variants(dir: &Path) -> Vec<Vec<String>> {
             &format!("{many}/tcp"),
             "--block-from",
             block.to_str().unwrap(),
+        ]),
+        s(&[
+            "--allow",
+            &format!("{ranges}/udp"),
+            "--deny",
+            "1-999/tcp@203.0.113.0/24",
         ]),
         s(&[
             "--default-in",
