@@ -198,6 +198,8 @@ pub struct LiveFirewall {
     /// Chains named DOCKER in a nat table (Docker's port publishing).
     pub docker_nat: bool,
     pub ufw_enabled: bool,
+    /// `IPV6=no` in /etc/default/ufw: ufw then leaves IPv6 unfiltered.
+    pub ufw_ipv6_off: bool,
 }
 
 #[derive(Deserialize)]
@@ -281,7 +283,7 @@ fn drops_input(live: &LiveFirewall, families: &[&str]) -> bool {
 pub fn findings(sockets: &[Socket], live: &LiveFirewall, plan: Option<&Plan>) -> Vec<Finding> {
     let mut out = Vec::new();
     let v4_closed = drops_input(live, &["ip", "inet"]) || live.ufw_enabled;
-    let v6_closed = drops_input(live, &["ip6", "inet"]) || live.ufw_enabled;
+    let v6_closed = drops_input(live, &["ip6", "inet"]) || (live.ufw_enabled && !live.ufw_ipv6_off);
     if !v4_closed && !v6_closed {
         out.push(
             Finding::new(
@@ -298,8 +300,8 @@ pub fn findings(sockets: &[Socket], live: &LiveFirewall, plan: Option<&Plan>) ->
             "fwplan/ipv6-open",
             Severity::High,
             "IPv6 is open while IPv4 is filtered",
-            "An ip-family table drops IPv4 by default but nothing filters IPv6 input; services are reachable over IPv6.",
-        ).fix("use an inet table (fwplan renders one) so both families share the rules"));
+            "IPv4 input is dropped by default (an ip-family table, or ufw) but nothing filters IPv6 input (no ip6/inet table; or ufw with IPV6=no); services are reachable over IPv6.",
+        ).fix("use an inet table (fwplan renders one), or IPV6=yes in /etc/default/ufw"));
     }
     let docker_proxy = sockets
         .iter()
@@ -477,6 +479,7 @@ mod tests {
             tables: vec![],
             docker_nat: true,
             ufw_enabled: true,
+            ufw_ipv6_off: false,
         };
         let ids: Vec<String> = findings(&[], &live, None)
             .into_iter()
@@ -503,5 +506,24 @@ mod tests {
             ids.contains(&"fwplan/docker-bypasses-ufw".to_string()),
             "{ids:?}"
         );
+    }
+
+    #[test]
+    fn ufw_with_ipv6_off_leaves_ipv6_open() {
+        let live = LiveFirewall {
+            ufw_enabled: true,
+            ufw_ipv6_off: true,
+            ..LiveFirewall::default()
+        };
+        let ids: Vec<String> = findings(&[], &live, None)
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(ids, ["fwplan/ipv6-open"]);
+        let live = LiveFirewall {
+            ufw_ipv6_off: false,
+            ..live
+        };
+        assert!(findings(&[], &live, None).is_empty());
     }
 }
