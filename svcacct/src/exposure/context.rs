@@ -1,0 +1,955 @@
+//! The sandboxing settings of one service, as systemd 252 holds them after
+//! loading the unit: each setting read with systemd's own rules (last
+//! assignment wins, empty assignment resets a list, `~` inverts, invalid
+//! values are ignored with the previous value kept), then the implications
+//! systemd adds when it loads a unit (DynamicUser= tightening the sandbox,
+//! ProtectKernelModules= dropping CAP_SYS_MODULE, PrivateDevices= closing the
+//! device policy, ...). This is the input of `systemd-analyze security`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::unit_file::{split_name, Unit};
+
+use super::syscall_groups::{NATIVE_SYSCALLS, SYSCALL_GROUPS};
+
+/// The capability names of Linux, by number.
+pub const CAPABILITIES: &[&str] = &[
+    "cap_chown",
+    "cap_dac_override",
+    "cap_dac_read_search",
+    "cap_fowner",
+    "cap_fsetid",
+    "cap_kill",
+    "cap_setgid",
+    "cap_setuid",
+    "cap_setpcap",
+    "cap_linux_immutable",
+    "cap_net_bind_service",
+    "cap_net_broadcast",
+    "cap_net_admin",
+    "cap_net_raw",
+    "cap_ipc_lock",
+    "cap_ipc_owner",
+    "cap_sys_module",
+    "cap_sys_rawio",
+    "cap_sys_chroot",
+    "cap_sys_ptrace",
+    "cap_sys_pacct",
+    "cap_sys_admin",
+    "cap_sys_boot",
+    "cap_sys_nice",
+    "cap_sys_resource",
+    "cap_sys_time",
+    "cap_sys_tty_config",
+    "cap_mknod",
+    "cap_lease",
+    "cap_audit_write",
+    "cap_audit_control",
+    "cap_setfcap",
+    "cap_mac_override",
+    "cap_mac_admin",
+    "cap_syslog",
+    "cap_wake_alarm",
+    "cap_block_suspend",
+    "cap_audit_read",
+    "cap_perfmon",
+    "cap_bpf",
+    "cap_checkpoint_restore",
+];
+
+/// Bit of a capability by name (`CAP_SYS_ADMIN`, any case) or number.
+pub fn capability_bit(name: &str) -> Option<u64> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(i) = CAPABILITIES.iter().position(|c| *c == lower) {
+        return Some(1u64 << i);
+    }
+    match name.parse::<u32>() {
+        Ok(n) if n < 63 => Some(1u64 << n),
+        _ => None,
+    }
+}
+
+pub fn cap(name: &str) -> u64 {
+    capability_bit(name).unwrap_or(0)
+}
+
+/// Namespace types as RestrictNamespaces= names them, with their clone flags.
+pub const NAMESPACES: &[(&str, u64)] = &[
+    ("cgroup", 0x0200_0000),
+    ("ipc", 0x0800_0000),
+    ("net", 0x4000_0000),
+    ("mnt", 0x0002_0000),
+    ("pid", 0x2000_0000),
+    ("user", 0x1000_0000),
+    ("uts", 0x0400_0000),
+];
+const NAMESPACE_FLAGS_ALL: u64 =
+    0x0200_0000 | 0x0800_0000 | 0x4000_0000 | 0x0002_0000 | 0x2000_0000 | 0x1000_0000 | 0x0400_0000;
+/// "Not set": every namespace allowed, and the next list replaces it.
+const NAMESPACE_FLAGS_INITIAL: u64 = u64::MAX;
+
+/// Address families the kernel knows (RestrictAddressFamilies= accepts these).
+const ADDRESS_FAMILIES: &[&str] = &[
+    "AF_UNIX",
+    "AF_INET",
+    "AF_AX25",
+    "AF_IPX",
+    "AF_APPLETALK",
+    "AF_NETROM",
+    "AF_BRIDGE",
+    "AF_ATMPVC",
+    "AF_X25",
+    "AF_INET6",
+    "AF_ROSE",
+    "AF_DECnet",
+    "AF_NETBEUI",
+    "AF_SECURITY",
+    "AF_KEY",
+    "AF_NETLINK",
+    "AF_PACKET",
+    "AF_ASH",
+    "AF_ECONET",
+    "AF_ATMSVC",
+    "AF_RDS",
+    "AF_SNA",
+    "AF_IRDA",
+    "AF_PPPOX",
+    "AF_WANPIPE",
+    "AF_LLC",
+    "AF_IB",
+    "AF_MPLS",
+    "AF_CAN",
+    "AF_TIPC",
+    "AF_BLUETOOTH",
+    "AF_IUCV",
+    "AF_RXRPC",
+    "AF_ISDN",
+    "AF_PHONET",
+    "AF_IEEE802154",
+    "AF_CAIF",
+    "AF_ALG",
+    "AF_NFC",
+    "AF_VSOCK",
+    "AF_KCM",
+    "AF_QIPCRTR",
+    "AF_SMC",
+    "AF_XDP",
+    "AF_MCTP",
+];
+
+/// An address prefix of IPAddressAllow=/IPAddressDeny=.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpPrefix {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl IpPrefix {
+    pub fn is_localhost(&self) -> bool {
+        match self.addr {
+            IpAddr::V4(a) => a.octets()[0] == 127,
+            IpAddr::V6(a) => a.is_loopback(),
+        }
+    }
+}
+
+/// What systemd holds for one service after loading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityContext {
+    pub unit: String,
+    pub default_dependencies: bool,
+    pub service_type: String,
+    pub notify_access: String,
+    pub user: Option<String>,
+    pub dynamic_user: bool,
+    pub supplementary_groups: Vec<String>,
+    pub ambient_capabilities: u64,
+    pub capability_bounding_set: u64,
+    pub keyring_mode: String,
+    pub protect_proc: String,
+    pub proc_subset: String,
+    pub lock_personality: bool,
+    pub memory_deny_write_execute: bool,
+    pub no_new_privileges: bool,
+    pub protect_hostname: bool,
+    pub private_devices: bool,
+    pub private_mounts: bool,
+    pub private_network: bool,
+    pub private_tmp: bool,
+    pub private_users: bool,
+    pub protect_control_groups: bool,
+    pub protect_kernel_modules: bool,
+    pub protect_kernel_tunables: bool,
+    pub protect_kernel_logs: bool,
+    pub protect_clock: bool,
+    pub protect_home: String,
+    pub protect_system: String,
+    pub remove_ipc: bool,
+    /// RestrictAddressFamilies=: None when never set (or reset).
+    pub address_families: Option<(bool, BTreeSet<String>)>,
+    pub restrict_namespaces: u64,
+    pub restrict_realtime: bool,
+    pub restrict_suid_sgid: bool,
+    pub root_directory: Option<String>,
+    pub root_image: Option<String>,
+    pub umask: u32,
+    pub syscall_archs: BTreeSet<String>,
+    /// SystemCallFilter=: allow list?, and syscall name -> errno (-1: none).
+    pub syscall_allow_list: bool,
+    pub syscall_filter: Option<BTreeMap<String, i32>>,
+    pub delegate: bool,
+    pub device_policy: String,
+    /// DeviceAllow= entries, newest first (systemd prepends), with rights.
+    pub device_allow: Vec<(String, String)>,
+    pub ip_address_allow: Vec<IpPrefix>,
+    pub ip_address_deny: Vec<IpPrefix>,
+    pub ip_ingress_filters: Vec<String>,
+    pub ip_egress_filters: Vec<String>,
+}
+
+impl SecurityContext {
+    fn new(unit: &str) -> Self {
+        SecurityContext {
+            unit: unit.to_string(),
+            default_dependencies: true,
+            service_type: "simple".into(),
+            notify_access: "none".into(),
+            user: None,
+            dynamic_user: false,
+            supplementary_groups: Vec::new(),
+            ambient_capabilities: 0,
+            capability_bounding_set: u64::MAX,
+            keyring_mode: "private".into(),
+            protect_proc: "default".into(),
+            proc_subset: "all".into(),
+            lock_personality: false,
+            memory_deny_write_execute: false,
+            no_new_privileges: false,
+            protect_hostname: false,
+            private_devices: false,
+            private_mounts: false,
+            private_network: false,
+            private_tmp: false,
+            private_users: false,
+            protect_control_groups: false,
+            protect_kernel_modules: false,
+            protect_kernel_tunables: false,
+            protect_kernel_logs: false,
+            protect_clock: false,
+            protect_home: "no".into(),
+            protect_system: "no".into(),
+            remove_ipc: false,
+            address_families: None,
+            restrict_namespaces: NAMESPACE_FLAGS_INITIAL,
+            restrict_realtime: false,
+            restrict_suid_sgid: false,
+            root_directory: None,
+            root_image: None,
+            umask: 0o022,
+            syscall_archs: BTreeSet::new(),
+            syscall_allow_list: false,
+            syscall_filter: None,
+            delegate: false,
+            device_policy: "auto".into(),
+            device_allow: Vec::new(),
+            ip_address_allow: Vec::new(),
+            ip_address_deny: Vec::new(),
+            ip_ingress_filters: Vec::new(),
+            ip_egress_filters: Vec::new(),
+        }
+    }
+
+    /// Read a loaded unit's assignments as systemd 252 does.
+    pub fn from_unit(unit: &Unit) -> Self {
+        let mut c = SecurityContext::new(&unit.name);
+        let spec = Specifiers::new(&unit.name);
+        let mut notify_access_set = false;
+        for a in &unit.assignments {
+            let v = a.value.as_str();
+            match (a.section.as_str(), a.key.as_str()) {
+                ("Unit", "DefaultDependencies") => set_bool(&mut c.default_dependencies, v),
+                ("Service", key) => {
+                    if key == "NotifyAccess" {
+                        notify_access_set |= c.read_service(key, v, &spec);
+                    } else {
+                        c.read_service(key, v, &spec);
+                    }
+                }
+                _ => {}
+            }
+        }
+        c.patch(notify_access_set, &spec);
+        c
+    }
+
+    /// One [Service] assignment. Returns true when the value was accepted.
+    fn read_service(&mut self, key: &str, v: &str, spec: &Specifiers) -> bool {
+        match key {
+            "Type" => return set_enum(&mut self.service_type, v, SERVICE_TYPES),
+            "NotifyAccess" => {
+                if v.is_empty() {
+                    self.notify_access = "none".into();
+                    return false;
+                }
+                return set_enum(&mut self.notify_access, v, &["none", "main", "exec", "all"]);
+            }
+            "User" => {
+                if v.is_empty() {
+                    self.user = None;
+                } else {
+                    self.user = Some(spec.expand(v));
+                }
+            }
+            "DynamicUser" => set_bool(&mut self.dynamic_user, v),
+            "SupplementaryGroups" => {
+                if v.is_empty() {
+                    self.supplementary_groups.clear();
+                } else {
+                    self.supplementary_groups
+                        .extend(words(v).into_iter().map(|w| spec.expand(&w)));
+                }
+            }
+            "AmbientCapabilities" => read_capabilities(&mut self.ambient_capabilities, v, 0),
+            "CapabilityBoundingSet" => {
+                read_capabilities(&mut self.capability_bounding_set, v, u64::MAX)
+            }
+            "KeyringMode" => {
+                return set_enum(&mut self.keyring_mode, v, &["inherit", "private", "shared"])
+            }
+            "ProtectProc" => {
+                return set_enum(
+                    &mut self.protect_proc,
+                    v,
+                    &["default", "noaccess", "invisible", "ptraceable"],
+                )
+            }
+            "ProcSubset" => return set_enum(&mut self.proc_subset, v, &["all", "pid"]),
+            "LockPersonality" => set_bool(&mut self.lock_personality, v),
+            "MemoryDenyWriteExecute" => set_bool(&mut self.memory_deny_write_execute, v),
+            "NoNewPrivileges" => set_bool(&mut self.no_new_privileges, v),
+            "ProtectHostname" => set_bool(&mut self.protect_hostname, v),
+            "PrivateDevices" => set_bool(&mut self.private_devices, v),
+            "PrivateMounts" => set_bool(&mut self.private_mounts, v),
+            "PrivateNetwork" => set_bool(&mut self.private_network, v),
+            "PrivateTmp" => set_bool(&mut self.private_tmp, v),
+            "PrivateUsers" => set_bool(&mut self.private_users, v),
+            "ProtectControlGroups" => set_bool(&mut self.protect_control_groups, v),
+            "ProtectKernelModules" => set_bool(&mut self.protect_kernel_modules, v),
+            "ProtectKernelTunables" => set_bool(&mut self.protect_kernel_tunables, v),
+            "ProtectKernelLogs" => set_bool(&mut self.protect_kernel_logs, v),
+            "ProtectClock" => set_bool(&mut self.protect_clock, v),
+            "ProtectHome" => set_tristate(&mut self.protect_home, v, &["read-only", "tmpfs"]),
+            "ProtectSystem" => set_tristate(&mut self.protect_system, v, &["full", "strict"]),
+            "RemoveIPC" => set_bool(&mut self.remove_ipc, v),
+            "RestrictAddressFamilies" => self.read_address_families(v),
+            "RestrictNamespaces" => self.read_namespaces(v),
+            "RestrictRealtime" => set_bool(&mut self.restrict_realtime, v),
+            "RestrictSUIDSGID" => set_bool(&mut self.restrict_suid_sgid, v),
+            "RootDirectory" => {
+                self.root_directory = (!v.is_empty()).then(|| spec.expand(v));
+            }
+            "RootImage" => {
+                self.root_image = (!v.is_empty()).then(|| spec.expand(v));
+            }
+            "UMask" => {
+                if let Ok(m) = u32::from_str_radix(v, 8) {
+                    if m <= 0o7777 {
+                        self.umask = m;
+                    }
+                }
+            }
+            "SystemCallArchitectures" => {
+                if v.is_empty() {
+                    self.syscall_archs.clear();
+                } else {
+                    for w in words(v) {
+                        if SECCOMP_ARCHS.contains(&w.as_str()) {
+                            self.syscall_archs.insert(w);
+                        }
+                    }
+                }
+            }
+            "SystemCallFilter" => self.read_syscall_filter(v),
+            "Delegate" => {
+                if v.is_empty() {
+                    self.delegate = true;
+                } else if let Some(b) = parse_boolean(v) {
+                    self.delegate = b;
+                } else {
+                    // A list of controllers turns delegation on.
+                    self.delegate = true;
+                }
+            }
+            "DevicePolicy" => {
+                return set_enum(&mut self.device_policy, v, &["auto", "closed", "strict"])
+            }
+            "DeviceAllow" => self.read_device_allow(v, spec),
+            "IPAddressAllow" => read_prefixes(&mut self.ip_address_allow, v),
+            "IPAddressDeny" => read_prefixes(&mut self.ip_address_deny, v),
+            "IPIngressFilterPath" => read_paths(&mut self.ip_ingress_filters, v),
+            "IPEgressFilterPath" => read_paths(&mut self.ip_egress_filters, v),
+            _ => return false,
+        }
+        true
+    }
+
+    fn read_address_families(&mut self, v: &str) {
+        if v.is_empty() {
+            self.address_families = None;
+            return;
+        }
+        if v == "none" {
+            self.address_families = Some((true, BTreeSet::new()));
+            return;
+        }
+        let (invert, rest) = match v.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, v),
+        };
+        let (allow_list, set) = self
+            .address_families
+            .get_or_insert_with(|| (!invert, BTreeSet::new()));
+        for w in words(rest) {
+            let Some(af) = ADDRESS_FAMILIES.iter().find(|f| **f == w) else {
+                continue;
+            };
+            if invert != *allow_list {
+                set.insert(af.to_string());
+            } else {
+                set.remove(*af);
+            }
+        }
+    }
+
+    fn read_namespaces(&mut self, v: &str) {
+        if v.is_empty() {
+            self.restrict_namespaces = NAMESPACE_FLAGS_INITIAL;
+            return;
+        }
+        if let Some(b) = parse_boolean(v) {
+            self.restrict_namespaces = if b { 0 } else { NAMESPACE_FLAGS_ALL };
+            return;
+        }
+        let (invert, rest) = match v.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, v),
+        };
+        let mut flags = 0u64;
+        for w in words(rest) {
+            match NAMESPACES.iter().find(|(n, _)| *n == w) {
+                Some((_, f)) => flags |= f,
+                // One unknown name makes systemd ignore the whole line.
+                None => return,
+            }
+        }
+        if self.restrict_namespaces == NAMESPACE_FLAGS_INITIAL {
+            self.restrict_namespaces = if invert {
+                !flags & NAMESPACE_FLAGS_ALL
+            } else {
+                flags
+            };
+        } else if invert {
+            self.restrict_namespaces &= !flags;
+        } else {
+            self.restrict_namespaces |= flags;
+        }
+    }
+
+    fn read_syscall_filter(&mut self, v: &str) {
+        if v.is_empty() {
+            self.syscall_filter = None;
+            self.syscall_allow_list = false;
+            return;
+        }
+        let (invert, rest) = match v.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, v),
+        };
+        if self.syscall_filter.is_none() {
+            let mut filter = BTreeMap::new();
+            self.syscall_allow_list = !invert;
+            if !invert {
+                // An allow list always permits the @default set.
+                add_syscall(&mut filter, "@default", -1, true);
+            }
+            self.syscall_filter = Some(filter);
+        }
+        let allow_list = self.syscall_allow_list;
+        let Some(filter) = self.syscall_filter.as_mut() else {
+            return;
+        };
+        for w in words(rest) {
+            let (name, errno) = match w.split_once(':') {
+                Some((n, e)) => (n.to_string(), parse_errno(e)),
+                None => (w.clone(), -1),
+            };
+            let add = invert != allow_list;
+            add_syscall(filter, &name, errno, add);
+        }
+    }
+
+    fn read_device_allow(&mut self, v: &str, spec: &Specifiers) {
+        if v.is_empty() {
+            self.device_allow.clear();
+            return;
+        }
+        let mut parts = v.splitn(2, |c: char| c.is_ascii_whitespace());
+        let path = spec.expand(&unquote(parts.next().unwrap_or("")));
+        let rights = parts.next().unwrap_or("").trim();
+        if !(path.starts_with("block-") || path.starts_with("char-")) {
+            let normalized =
+                path.starts_with("/dev/") || path.starts_with("/run/systemd/inaccessible/");
+            if !normalized || path.split('/').any(|c| c == ".." || c == ".") {
+                return;
+            }
+        }
+        if !rights.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+            return;
+        }
+        let rights = if rights.is_empty() { "rwm" } else { rights };
+        let mut canonical = String::new();
+        for c in ['r', 'w', 'm'] {
+            if rights.contains(c) {
+                canonical.push(c);
+            }
+        }
+        self.device_allow.insert(0, (path, canonical));
+    }
+
+    /// What systemd adds when it loads the unit (unit_patch_contexts and the
+    /// service defaults).
+    fn patch(&mut self, notify_access_set: bool, spec: &Specifiers) {
+        if self.service_type == "notify" && !notify_access_set && self.notify_access == "none" {
+            self.notify_access = "main".into();
+        }
+        if self.private_devices {
+            self.capability_bounding_set &= !(cap("cap_mknod") | cap("cap_sys_rawio"));
+        }
+        if self.protect_kernel_modules {
+            self.capability_bounding_set &= !cap("cap_sys_module");
+        }
+        if self.protect_kernel_logs {
+            self.capability_bounding_set &= !cap("cap_syslog");
+        }
+        if self.protect_clock {
+            self.capability_bounding_set &= !(cap("cap_sys_time") | cap("cap_wake_alarm"));
+        }
+        if self.dynamic_user {
+            if self.user.is_none() {
+                self.user = Some(spec.prefix.clone());
+            }
+            self.private_tmp = true;
+            self.remove_ipc = true;
+            self.protect_system = "strict".into();
+            if self.protect_home == "no" {
+                self.protect_home = "read-only".into();
+            }
+            self.no_new_privileges = true;
+            self.restrict_suid_sgid = true;
+        }
+        if self.private_devices && self.device_policy == "auto" {
+            self.device_policy = "closed".into();
+        }
+        if self.protect_clock && (self.device_policy != "auto" || !self.device_allow.is_empty()) {
+            self.device_allow.insert(0, ("char-rtc".into(), "r".into()));
+        }
+    }
+
+    /// The syscall names the filter holds, as systemd-analyze sees them:
+    /// in an allow list, entries carrying an errno are not "allowed".
+    pub fn filter_names(&self) -> BTreeSet<&str> {
+        let Some(filter) = &self.syscall_filter else {
+            return BTreeSet::new();
+        };
+        filter
+            .iter()
+            .filter(|(_, errno)| !(self.syscall_allow_list && **errno >= 0))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+}
+
+const SERVICE_TYPES: &[&str] = &[
+    "simple", "exec", "forking", "oneshot", "dbus", "notify", "idle",
+];
+
+/// Architecture names seccomp knows (SystemCallArchitectures=).
+const SECCOMP_ARCHS: &[&str] = &[
+    "native",
+    "x86",
+    "x86-64",
+    "x32",
+    "arm",
+    "arm64",
+    "loongarch64",
+    "mips",
+    "mips64",
+    "mips64-n32",
+    "mipsel",
+    "mipsel64",
+    "mipsel64-n32",
+    "parisc",
+    "parisc64",
+    "ppc",
+    "ppc64",
+    "ppc64-le",
+    "riscv64",
+    "s390",
+    "s390x",
+];
+
+/// Add or remove a syscall or a whole `@group` (recursively), keeping only
+/// names that exist on this architecture, as libseccomp resolves them.
+fn add_syscall(filter: &mut BTreeMap<String, i32>, name: &str, errno: i32, add: bool) {
+    if let Some(group) = name.strip_prefix('@') {
+        let Some((_, members)) = SYSCALL_GROUPS.iter().find(|(g, _)| g[1..] == *group) else {
+            return;
+        };
+        for member in *members {
+            add_syscall(filter, member, errno, add);
+        }
+        return;
+    }
+    if !is_native_syscall(name) {
+        return;
+    }
+    if add {
+        filter.insert(name.to_string(), errno);
+    } else {
+        filter.remove(name);
+    }
+}
+
+pub fn is_native_syscall(name: &str) -> bool {
+    NATIVE_SYSCALLS.binary_search(&name).is_ok()
+}
+
+fn parse_errno(text: &str) -> i32 {
+    if text == "kill" {
+        return -2;
+    }
+    text.parse::<i32>().unwrap_or(1)
+}
+
+/// systemd's parse_boolean.
+pub fn parse_boolean(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
+        "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn set_bool(target: &mut bool, v: &str) {
+    if let Some(b) = parse_boolean(v) {
+        *target = b;
+    }
+}
+
+fn set_enum(target: &mut String, v: &str, allowed: &[&str]) -> bool {
+    if allowed.contains(&v) {
+        *target = v.to_string();
+        true
+    } else {
+        false
+    }
+}
+
+/// ProtectHome=/ProtectSystem=: a boolean or one of the named levels.
+fn set_tristate(target: &mut String, v: &str, named: &[&str]) {
+    if let Some(b) = parse_boolean(v) {
+        *target = if b { "yes" } else { "no" }.into();
+    } else if named.contains(&v) {
+        *target = v.to_string();
+    }
+}
+
+fn read_capabilities(set: &mut u64, v: &str, initial: u64) {
+    let (invert, rest) = match v.strip_prefix('~') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let mut sum = 0u64;
+    for w in words(rest) {
+        if let Some(bit) = capability_bit(&w) {
+            sum |= bit;
+        }
+    }
+    if sum == 0 || *set == initial {
+        *set = if invert { !sum } else { sum };
+    } else if invert {
+        *set &= !sum;
+    } else {
+        *set |= sum;
+    }
+}
+
+fn read_prefixes(list: &mut Vec<IpPrefix>, v: &str) {
+    if v.is_empty() {
+        list.clear();
+        return;
+    }
+    for w in words(v) {
+        let special: &[(&str, u8)] = match w.as_str() {
+            "any" => &[("0.0.0.0", 0), ("::", 0)],
+            "localhost" => &[("127.0.0.0", 8), ("::1", 128)],
+            "link-local" => &[("169.254.0.0", 16), ("fe80::", 64)],
+            "multicast" => &[("224.0.0.0", 4), ("ff00::", 8)],
+            _ => &[],
+        };
+        if !special.is_empty() {
+            for (addr, len) in special {
+                if let Ok(addr) = addr.parse() {
+                    list.push(IpPrefix { addr, len: *len });
+                }
+            }
+            continue;
+        }
+        let (addr, len) = match w.split_once('/') {
+            Some((a, l)) => (a, l.parse::<u8>().ok()),
+            None => (w.as_str(), None),
+        };
+        let Ok(addr) = addr.parse::<IpAddr>() else {
+            continue;
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = len.unwrap_or(max);
+        if len > max {
+            continue;
+        }
+        list.push(IpPrefix {
+            addr: mask(addr, len),
+            len,
+        });
+    }
+}
+
+fn mask(addr: IpAddr, len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let bits = u32::from(a);
+            let m = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            IpAddr::V4((bits & m).into())
+        }
+        IpAddr::V6(a) => {
+            let bits = u128::from(a);
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            IpAddr::V6((bits & m).into())
+        }
+    }
+}
+
+fn read_paths(list: &mut Vec<String>, v: &str) {
+    if v.is_empty() {
+        list.clear();
+    } else if v.starts_with('/') {
+        list.push(v.to_string());
+    }
+}
+
+/// Whitespace-separated words, with systemd's quoting ("a b" is one word).
+pub fn words(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), '\\') => {
+                if let Some(n) = chars.next() {
+                    current.push(n);
+                }
+            }
+            (Some(_), c) => current.push(c),
+            (None, '"' | '\'') if !in_word || current.is_empty() => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_ascii_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(current);
+    }
+    out
+}
+
+fn unquote(v: &str) -> String {
+    words(v).into_iter().next().unwrap_or_default()
+}
+
+/// The unit-name specifiers (`%n %N %p %P %i %I %j %J %%`) systemd expands.
+#[derive(Debug, Clone)]
+pub struct Specifiers {
+    name: String,
+    prefix: String,
+    instance: String,
+    suffix: String,
+}
+
+impl Specifiers {
+    pub fn new(unit: &str) -> Self {
+        let (prefix, instance, suffix) = split_name(unit).unwrap_or((unit, None, ""));
+        Specifiers {
+            name: unit.to_string(),
+            prefix: prefix.to_string(),
+            instance: instance.unwrap_or("").to_string(),
+            suffix: suffix.to_string(),
+        }
+    }
+
+    pub fn expand(&self, v: &str) -> String {
+        let mut out = String::new();
+        let mut chars = v.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            let Some(s) = chars.next() else {
+                out.push('%');
+                break;
+            };
+            let stem = self
+                .name
+                .strip_suffix(&format!(".{}", self.suffix))
+                .unwrap_or(&self.name);
+            let last_dash = |p: &str| p.rsplit('-').next().unwrap_or(p).to_string();
+            match s {
+                '%' => out.push('%'),
+                'n' => out.push_str(&self.name),
+                'N' => out.push_str(stem),
+                'p' => out.push_str(&self.prefix),
+                'P' => out.push_str(&unescape(&self.prefix)),
+                'i' => out.push_str(&self.instance),
+                'I' => out.push_str(&unescape(&self.instance)),
+                'j' => out.push_str(&last_dash(&self.prefix)),
+                'J' => out.push_str(&unescape(&last_dash(&self.prefix))),
+                other => {
+                    out.push('%');
+                    out.push(other);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// systemd's unit-name unescaping: `-` is `/`, `\xNN` is a byte.
+fn unescape(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'-' {
+            out.push(b'/');
+            i += 1;
+        } else if bytes[i] == b'\\' && i + 4 <= bytes.len() && bytes[i + 1] == b'x' {
+            match u8::from_str_radix(&v[i + 2..i + 4], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 4;
+                }
+                Err(_) => {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unit_file::parse;
+    use std::path::{Path, PathBuf};
+
+    fn ctx(text: &str) -> SecurityContext {
+        let unit = Unit {
+            name: "t.service".into(),
+            fragment: PathBuf::from("/t.service"),
+            dropins: vec![],
+            assignments: parse(text, Path::new("/t.service")),
+        };
+        SecurityContext::from_unit(&unit)
+    }
+
+    #[test]
+    fn capability_lists_merge_and_reset_like_systemd() {
+        let c = ctx("[Service]\nCapabilityBoundingSet=CAP_CHOWN\nCapabilityBoundingSet=CAP_KILL\n");
+        assert_eq!(
+            c.capability_bounding_set,
+            cap("cap_chown") | cap("cap_kill")
+        );
+        let c =
+            ctx("[Service]\nCapabilityBoundingSet=~CAP_CHOWN\nCapabilityBoundingSet=~CAP_KILL\n");
+        assert_eq!(
+            c.capability_bounding_set,
+            !(cap("cap_chown") | cap("cap_kill"))
+        );
+        let c = ctx("[Service]\nCapabilityBoundingSet=CAP_CHOWN\nCapabilityBoundingSet=\n");
+        assert_eq!(c.capability_bounding_set, 0);
+    }
+
+    #[test]
+    fn namespaces_merge() {
+        let c = ctx("[Service]\nRestrictNamespaces=~user\nRestrictNamespaces=user net\n");
+        assert_eq!(c.restrict_namespaces, NAMESPACE_FLAGS_ALL);
+        let c = ctx("[Service]\nRestrictNamespaces=net\nRestrictNamespaces=~net\n");
+        assert_eq!(c.restrict_namespaces, 0);
+    }
+
+    #[test]
+    fn syscall_allow_list_contains_default_and_removes_inverted() {
+        let c = ctx("[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~@privileged\n");
+        let names = c.filter_names();
+        assert!(c.syscall_allow_list);
+        assert!(names.contains("read") && names.contains("exit_group"));
+        assert!(!names.contains("chown"));
+        assert!(!names.contains("getegid32"), "not an x86_64 syscall");
+    }
+
+    #[test]
+    fn dynamic_user_tightens_the_sandbox() {
+        let c = ctx("[Service]\nDynamicUser=yes\n");
+        assert_eq!(c.user.as_deref(), Some("t"));
+        assert!(c.private_tmp && c.remove_ipc && c.no_new_privileges && c.restrict_suid_sgid);
+        assert_eq!(c.protect_system, "strict");
+        assert_eq!(c.protect_home, "read-only");
+    }
+
+    #[test]
+    fn specifiers_expand() {
+        let s = Specifiers::new("foo-bar@a-b.service");
+        assert_eq!(
+            s.expand("%n %N %p %i %I %j %%"),
+            "foo-bar@a-b.service foo-bar@a-b foo-bar a-b a/b bar %"
+        );
+    }
+
+    #[test]
+    fn words_honour_quotes() {
+        assert_eq!(words(" a \"b c\" 'd' "), vec!["a", "b c", "d"]);
+    }
+}
