@@ -40,7 +40,11 @@ fn bad_tree() -> tempfile::TempDir {
             .map(|l| {
                 if l.split(':').next() == Some(g) {
                     found = true;
-                    if l.ends_with(':') { format!("{l}bad") } else { format!("{l},bad") }
+                    if l.ends_with(':') {
+                        format!("{l}bad")
+                    } else {
+                        format!("{l},bad")
+                    }
                 } else {
                     l.to_string()
                 }
@@ -52,14 +56,26 @@ fn bad_tree() -> tempfile::TempDir {
         }
         fs::write(&group, text).unwrap();
     }
-    write(r, "/home/bad/.ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE attacker\n");
+    write(
+        r,
+        "/home/bad/.ssh/authorized_keys",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE attacker\n",
+    );
     write(
         r,
         "/etc/systemd/system/bad.service",
         "[Service]\nUser=bad\nExecStart=/opt/bad/bin/bad --serve\nWorkingDirectory=/srv/shared\nEnvironment=\"OPENAI_API_KEY=sk-live-123\" LANG=C\n",
     );
-    write(r, "/etc/systemd/system/nopw.service", "[Service]\nUser=nopw\nExecStart=/usr/bin/nopw\n");
-    write(r, "/etc/systemd/system/rootsvc.service", "[Service]\nExecStart=/usr/bin/rootsvc\n");
+    write(
+        r,
+        "/etc/systemd/system/nopw.service",
+        "[Service]\nUser=nopw\nExecStart=/usr/bin/nopw\n",
+    );
+    write(
+        r,
+        "/etc/systemd/system/rootsvc.service",
+        "[Service]\nExecStart=/usr/bin/rootsvc\n",
+    );
     write(r, "/opt/bad/bin/bad", "#!/bin/sh\n");
     fs::create_dir_all(r.join("srv/shared")).unwrap();
     fs::set_permissions(r.join("srv/shared"), fs::Permissions::from_mode(0o777)).unwrap();
@@ -73,7 +89,11 @@ fn bad_tree() -> tempfile::TempDir {
         "/etc/sudoers.d/bad",
         "Cmnd_Alias EDIT = /usr/bin/vim /etc/bad.conf\nbad ALL=(root) NOPASSWD: /bin/bash, EDIT, \\\n    /usr/bin/systemctl restart *, /usr/bin/systemctl\n",
     );
-    write(r, "/etc/sudoers.d/bad.conf", "bad ALL=(ALL) NOPASSWD: ALL\n");
+    write(
+        r,
+        "/etc/sudoers.d/bad.conf",
+        "bad ALL=(ALL) NOPASSWD: ALL\n",
+    );
     t
 }
 
@@ -87,12 +107,15 @@ fn every_privilege_finding_is_reproduced() {
     // The program's directory belongs to the service account.
     std::os::unix::fs::chown(r.join("opt/bad/bin"), Some(990), Some(990)).unwrap();
     let out = svcacct(r, &["audit", "bad", "nopw", "rootsvc", "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = parse(&out.stdout);
     assert_eq!(s.exposures.len(), 3);
-    let has = |id: &str, sev: Severity| {
-        s.findings.iter().any(|f| f.id == id && f.severity == sev)
-    };
+    let has = |id: &str, sev: Severity| s.findings.iter().any(|f| f.id == id && f.severity == sev);
     let expected = [
         ("svcacct/runs-as-root", Severity::Medium),
         ("svcacct/login-shell", Severity::High),
@@ -116,21 +139,46 @@ fn every_privilege_finding_is_reproduced() {
         ("svcacct/sudoers-ignored-file", Severity::Medium),
     ];
     for (id, sev) in expected {
-        assert!(has(id, sev), "missing {id} ({sev:?}); got {:#?}", s.findings.iter().map(|f| (&f.id, f.severity)).collect::<Vec<_>>());
+        assert!(
+            has(id, sev),
+            "missing {id} ({sev:?}); got {:#?}",
+            s.findings
+                .iter()
+                .map(|f| (&f.id, f.severity))
+                .collect::<Vec<_>>()
+        );
     }
     // The group-sudo rule (%sudo ALL) also reaches bad through its group.
-    let all = s.findings.iter().filter(|f| f.id == "svcacct/sudo-all").count();
+    let all = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "svcacct/sudo-all")
+        .count();
     assert!(all >= 1);
     // ALL comes from the file sudo ignores? No: that file is skipped, so the
     // ALL grant must come from %sudo in /etc/sudoers.
-    let sudo_all = s.findings.iter().find(|f| f.id == "svcacct/sudo-all").unwrap();
-    assert_eq!(sudo_all.location.as_ref().unwrap().path.as_path(), Path::new("/etc/sudoers"));
+    let sudo_all = s
+        .findings
+        .iter()
+        .find(|f| f.id == "svcacct/sudo-all")
+        .unwrap();
+    assert_eq!(
+        sudo_all.location.as_ref().unwrap().path.as_path(),
+        Path::new("/etc/sudoers")
+    );
     // The secret's value never appears in the output.
     assert!(!String::from_utf8_lossy(&out.stdout).contains("sk-live-123"));
     // Findings point at the line that decides them.
-    let secret = s.findings.iter().find(|f| f.id == "svcacct/secret-in-environment").unwrap();
+    let secret = s
+        .findings
+        .iter()
+        .find(|f| f.id == "svcacct/secret-in-environment")
+        .unwrap();
     let loc = secret.location.as_ref().unwrap();
-    assert_eq!((loc.path.as_path(), loc.line), (Path::new("/etc/systemd/system/bad.service"), Some(5)));
+    assert_eq!(
+        (loc.path.as_path(), loc.line),
+        (Path::new("/etc/systemd/system/bad.service"), Some(5))
+    );
 }
 
 #[test]
@@ -140,16 +188,39 @@ fn a_service_set_up_by_apply_audits_clean() {
     }
     let t = tree();
     let r = t.path();
-    write(r, "/etc/sudoers", "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n");
-    let out = svcacct(r, &["apply", "agent", "--exec", "/opt/agent/bin/agent", "--code", "/opt/agent", "--allow-restart", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    write(
+        r,
+        "/etc/sudoers",
+        "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+    );
+    let out = svcacct(
+        r,
+        &[
+            "apply",
+            "agent",
+            "--exec",
+            "/opt/agent/bin/agent",
+            "--code",
+            "/opt/agent",
+            "--allow-restart",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = svcacct(r, &["audit", "agent", "--json", "--fail-on", "low"]);
     let s = parse(&out.stdout);
     assert!(s.findings.is_empty(), "{:#?}", s.findings);
     assert_eq!(out.status.code(), Some(0));
     let e = &s.exposures[0];
     assert_eq!((e.unit.as_str(), e.level.as_str()), ("agent.service", "OK"));
-    assert_eq!(e.path.as_path(), Path::new("/etc/systemd/system/agent.service"));
+    assert_eq!(
+        e.path.as_path(),
+        Path::new("/etc/systemd/system/agent.service")
+    );
 }
 
 #[test]
@@ -161,10 +232,16 @@ fn audit_all_and_unit_files_and_missing_units() {
     let units: Vec<&str> = s.exposures.iter().map(|e| e.unit.as_str()).collect();
     assert_eq!(units, ["bad.service", "nopw.service", "rootsvc.service"]);
     // A unit file given by path, outside the tree's unit directories.
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/systemd-units/chrony.service");
+    let corpus = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/systemd-units/chrony.service"
+    );
     let out = svcacct(r, &["audit", corpus, "--json"]);
     let s = parse(&out.stdout);
-    assert_eq!((s.exposures[0].score.as_str(), s.exposures[0].level.as_str()), ("3.7", "OK"));
+    assert_eq!(
+        (s.exposures[0].score.as_str(), s.exposures[0].level.as_str()),
+        ("3.7", "OK")
+    );
     // An unknown unit is an error record and exit 2, the others still reported.
     let out = svcacct(r, &["audit", "nosuch", "rootsvc", "--json"]);
     assert_eq!(out.status.code(), Some(2));

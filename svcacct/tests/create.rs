@@ -411,3 +411,39 @@ fn diff_shows_before_and_after() {
         "--check wrote"
     );
 }
+
+#[test]
+fn generated_unit_passes_systemd_analyze_verify() {
+    let Some(analyze) = oracle("svcacct::generated_unit_passes_verify", "systemd-analyze") else {
+        return;
+    };
+    if !require_root("svcacct::generated_unit_passes_verify") {
+        return;
+    }
+    for extra in [&[][..], &["--no-network"], &["--listen", "443", "--gpu"]] {
+        let t = tree();
+        // verify checks that the program exists and is executable: use one the host has.
+        let mut args = vec![
+            "apply",
+            "agent",
+            "--exec",
+            "/usr/bin/sleep infinity",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        assert!(svcacct(t.path(), &args).status.success());
+        let dir = tempfile::tempdir().unwrap();
+        let unit = dir.path().join("svcacct-verify-agent.service");
+        fs::copy(t.path().join("etc/systemd/system/agent.service"), &unit).unwrap();
+        let out = Command::new(&analyze)
+            .arg("verify")
+            .arg(&unit)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

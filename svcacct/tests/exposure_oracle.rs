@@ -333,3 +333,25 @@ fn dropins_and_templates_agree() {
     ));
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// Every service installed on this machine, read by name with its drop-ins
+/// (read-only: the host's units are only read).
+#[test]
+fn installed_units_agree() {
+    let Some(program) =
+        hardkit_core::oracle::oracle("svcacct::installed_units_agree", "systemd-analyze")
+    else {
+        return;
+    };
+    let root = Root::host();
+    let names = svcacct::audit::all_units(&root).unwrap();
+    let mut diffs = Vec::new();
+    for name in &names {
+        let loaded = svcacct::unit_file::load_by_name(&root, name).expect(name);
+        let ours = exposure_of(&loaded);
+        let theirs = oracle(&program, Path::new("/"), name);
+        diffs.extend(compare(name, &ours, &theirs));
+    }
+    eprintln!("installed units compared: {}", names.len());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
