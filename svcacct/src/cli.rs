@@ -295,14 +295,38 @@ fn run_audit<W: io::Write>(
     Ok(ExitStatus::Clean)
 }
 
+/// Rows shown per unit in human mode (all of them are in --json).
+const HUMAN_ROWS: usize = 8;
+
 fn human_exposure(e: &Exposure) -> String {
-    let mut out = format!("{}  {} {}\n", escape_untrusted(&e.unit), e.score, e.level);
-    for s in e.settings.iter().filter(|s| s.exposure.is_some()) {
+    let mut bad: Vec<&crate::exposure::Setting> =
+        e.settings.iter().filter(|s| s.exposure.is_some()).collect();
+    // Worst first: the rows that cost the most.
+    bad.sort_by(|a, b| {
+        let share =
+            |s: &crate::exposure::Setting| s.badness.unwrap_or(0) * s.weight * 100 / s.range;
+        share(b).cmp(&share(a)).then_with(|| a.name.cmp(&b.name))
+    });
+    let mut out = format!(
+        "{}  {} {}  ({} of {} settings not good)\n",
+        escape_untrusted(&e.unit),
+        e.score,
+        e.level,
+        bad.len(),
+        e.settings.len()
+    );
+    for s in bad.iter().take(HUMAN_ROWS) {
         out.push_str(&format!(
-            "  ✗ {:<58} {:>4}  {}\n",
+            "  ✗ {:<46} {:>4}  {}\n",
             s.name,
             s.exposure.as_deref().unwrap_or(""),
             escape_untrusted(s.description.as_deref().unwrap_or(""))
+        ));
+    }
+    if bad.len() > HUMAN_ROWS {
+        out.push_str(&format!(
+            "  … and {} more (--json has every row)\n",
+            bad.len() - HUMAN_ROWS
         ));
     }
     out

@@ -68,6 +68,17 @@ fn compare(name: &str, ours: &Exposure, theirs: &Oracle) -> Vec<String> {
             theirs.rows.len()
         ));
     }
+    let their_order: Vec<&str> = theirs
+        .rows
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or(""))
+        .collect();
+    let our_order: Vec<&str> = ours.settings.iter().map(|s| s.name.as_str()).collect();
+    if their_order != our_order {
+        diffs.push(format!(
+            "{name}: row order differs:\n  ours    {our_order:?}\n  systemd {their_order:?}"
+        ));
+    }
     for row in &theirs.rows {
         let row_name = row["name"].as_str().unwrap_or("");
         let Some(mine) = ours.settings.iter().find(|s| s.name == row_name) else {

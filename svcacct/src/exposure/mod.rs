@@ -153,16 +153,78 @@ pub fn assess(ctx: &SecurityContext) -> Assessment {
         }
     }
     let tenths = (badness_sum * 100).div_ceil(weight_sum);
-    let mut settings: Vec<Setting> = rows.into_iter().map(|(s, _)| s).collect();
-    // systemd shows the table sorted by description, descending, then by name.
-    settings.sort_by(|a, b| {
-        b.description
-            .as_deref()
-            .unwrap_or("")
-            .cmp(a.description.as_deref().unwrap_or(""))
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    let settings: Vec<Setting> = rows.into_iter().map(|(s, _)| s).collect();
+    let settings = display_order(settings);
     Assessment { tenths, settings }
+}
+
+/// systemd's display order: its table sorts the rows (in the order the
+/// assessors ran, under a header row) by description, descending, then by
+/// name, using glibc 2.36's merge sort. A row without a description compares
+/// with the others by insertion order (reversed, like the column), which is
+/// not a consistent order, so the exact algorithm decides: it is reproduced.
+fn display_order(rows: Vec<Setting>) -> Vec<Setting> {
+    // Position 0 is the header, which always sorts first.
+    let mut order: Vec<usize> = (0..=rows.len()).collect();
+    let cmp = |a: usize, b: usize| -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (a, b) {
+            (0, 0) => return Ordering::Equal,
+            (0, _) => return Ordering::Less,
+            (_, 0) => return Ordering::Greater,
+            _ => {}
+        }
+        let (ra, rb) = (&rows[a - 1], &rows[b - 1]);
+        let by_description = match (&ra.description, &rb.description) {
+            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
+            _ => a.cmp(&b),
+        };
+        if by_description != Ordering::Equal {
+            return by_description.reverse();
+        }
+        ra.name.as_bytes().cmp(rb.name.as_bytes()).then(a.cmp(&b))
+    };
+    merge_sort(&mut order, &cmp);
+    let mut slots: Vec<Option<Setting>> = rows.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter(|i| *i > 0)
+        .filter_map(|i| slots[i - 1].take())
+        .collect()
+}
+
+/// glibc's msort: split at n/2, sort both halves, merge taking from the
+/// left while it compares less than or equal.
+fn merge_sort(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> std::cmp::Ordering) {
+    let n = v.len();
+    if n <= 1 {
+        return;
+    }
+    let n1 = n / 2;
+    merge_sort(&mut v[..n1], cmp);
+    merge_sort(&mut v[n1..], cmp);
+    let (left, right) = (v[..n1].to_vec(), v[n1..].to_vec());
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < left.len() && j < right.len() {
+        if cmp(left[i], right[j]) != std::cmp::Ordering::Greater {
+            v[k] = left[i];
+            i += 1;
+        } else {
+            v[k] = right[j];
+            j += 1;
+        }
+        k += 1;
+    }
+    while i < left.len() {
+        v[k] = left[i];
+        i += 1;
+        k += 1;
+    }
+    while j < right.len() {
+        v[k] = right[j];
+        j += 1;
+        k += 1;
+    }
 }
 
 /// Assess a loaded unit and build its record.
