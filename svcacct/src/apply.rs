@@ -73,7 +73,7 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 op: "groupadd".into(),
                 path: BytesPath::new("/etc/group"),
                 mode: None,
-                owner: Some(format!("{name}:{gid}")),
+                owner: Some(format!("{name}:{name}")),
                 changed,
                 diff: None,
             })
@@ -94,7 +94,25 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 op: "useradd".into(),
                 path: BytesPath::new("/etc/passwd"),
                 mode: None,
-                owner: Some(format!("{name}:{uid}")),
+                owner: Some(format!("{name}:{}", group_of(root, *gid, name))),
+                changed,
+                diff: None,
+            })
+        }
+        Step::Lockdown {
+            name,
+            set_shell,
+            lock_password,
+        } => {
+            let changed = *set_shell || *lock_password;
+            if changed && !mode.check {
+                lock_down(root, name, *set_shell, *lock_password)?;
+            }
+            Ok(Action {
+                op: "usermod".into(),
+                path: BytesPath::new("/etc/passwd"),
+                mode: None,
+                owner: None,
                 changed,
                 diff: None,
             })
@@ -192,6 +210,14 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             })
         }
     }
+}
+
+/// The name of a group by GID in the tree (the account's own name if unknown yet).
+fn group_of(root: &Root, gid: u32, fallback: &str) -> String {
+    crate::accounts::Accounts::load(root)
+        .ok()
+        .and_then(|a| a.group_by_gid(gid).map(|g| g.name.clone()))
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 fn write_options(mode: u32, owner: &Owner) -> WriteOptions {
@@ -303,6 +329,28 @@ fn add_user(
         &format!("{name}:x:{uid}:{gid}:{gecos}:{}:{NOLOGIN}", home.display()),
     )?;
     append_line(root, "/etc/shadow", &format!("{name}:!:::::::"))
+}
+
+/// usermod --shell nologin / --lock, into the tree with --root.
+fn lock_down(root: &Root, name: &str, set_shell: bool, lock: bool) -> Result<(), ApplyError> {
+    let usermod = find_program("usermod").ok_or_else(|| ApplyError::Command {
+        program: "usermod".into(),
+        message: format!(
+            "not installed; set {name}'s shell to {NOLOGIN} and lock its password by hand"
+        ),
+    })?;
+    let mut args: Vec<&str> = Vec::new();
+    if set_shell {
+        args.extend(["--shell", NOLOGIN]);
+    }
+    if lock {
+        args.push("--lock");
+    }
+    let r = root_args(root);
+    args.extend(r.iter().map(String::as_str));
+    args.push(name);
+    run(&usermod, &args)?;
+    Ok(())
 }
 
 /// Append a line to an account file atomically, keeping its mode and owner.

@@ -126,6 +126,12 @@ pub enum Step {
         gecos: String,
         exists: bool,
     },
+    /// An existing system account that can log in: give it nologin and lock it.
+    Lockdown {
+        name: String,
+        set_shell: bool,
+        lock_password: bool,
+    },
     Dir {
         path: PathBuf,
         mode: u32,
@@ -261,6 +267,19 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             exists: user_exists,
         },
     ];
+    // Always a step, so every run has the same shape; only an existing
+    // account can need it (useradd above creates it locked, without a shell).
+    let set_shell = accounts
+        .user(name)
+        .is_some_and(|u| !accounts::is_nologin_shell(&u.shell));
+    let lock_password = accounts
+        .shadow_of(name)
+        .is_some_and(|s| s.state() != accounts::PasswordState::Locked);
+    steps.push(Step::Lockdown {
+        name: name.to_string(),
+        set_shell,
+        lock_password,
+    });
     if let Some(code) = &spec.code {
         steps.push(Step::Dir {
             path: code.as_path().to_path_buf(),

@@ -48,7 +48,8 @@ fn apply_is_idempotent_and_check_writes_nothing() {
             String::from_utf8_lossy(&out.stderr)
         );
         let s = parse(&out.stdout);
-        assert!(s.actions.len() >= 8 && s.actions.iter().all(|a| a.changed));
+        assert!(s.actions.len() >= 9);
+        assert!(s.actions.iter().all(|a| a.changed || a.op == "usermod"));
         assert_eq!(snapshot(t.path()), before, "--check/plan wrote something");
     }
 
@@ -60,9 +61,16 @@ fn apply_is_idempotent_and_check_writes_nothing() {
         String::from_utf8_lossy(&first.stderr)
     );
     let first = parse(&first.stdout);
-    assert!(first.actions.iter().all(|a| a.changed));
+    // usermod has nothing to do for an account useradd just created locked.
+    assert!(first
+        .actions
+        .iter()
+        .all(|a| a.changed == (a.op != "usermod")));
     let ops: Vec<&str> = first.actions.iter().map(|a| a.op.as_str()).collect();
-    assert_eq!(&ops[..4], &["groupadd", "useradd", "mkdir", "mkdir"]);
+    assert_eq!(
+        &ops[..5],
+        &["groupadd", "useradd", "usermod", "mkdir", "mkdir"]
+    );
     assert_eq!(first.summary.unwrap().exit, 0);
 
     let after_first = snapshot(t.path());
@@ -434,4 +442,51 @@ fn generated_unit_passes_systemd_analyze_verify() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn an_existing_system_account_is_reused_and_locked_down() {
+    if !require_root("svcacct::an_existing_system_account_is_reused") {
+        return;
+    }
+    let t = tree();
+    let append = |file: &str, line: &str| {
+        let p = t.path().join("etc").join(file);
+        let mut text = fs::read_to_string(&p).unwrap();
+        text.push_str(line);
+        fs::write(&p, text).unwrap();
+    };
+    append(
+        "passwd",
+        "agent:x:950:950:old agent:/var/lib/agent:/bin/bash\n",
+    );
+    append("group", "agent:x:950:\n");
+    append(
+        "shadow",
+        "agent:$y$j9T$abcdefghijkl$abcdefghijklmnopqrstuvwxyz0123456789ABCDE:19000:0:99999:7:::\n",
+    );
+    append("gshadow", "agent:!::\n");
+    let out = svcacct(t.path(), &["apply", "agent", "--exec", EXEC, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = parse(&out.stdout);
+    let by_op = |op: &str| s.actions.iter().find(|a| a.op == op).unwrap().changed;
+    assert!(!by_op("groupadd") && !by_op("useradd") && by_op("usermod"));
+    let passwd = fs::read_to_string(t.path().join("etc/passwd")).unwrap();
+    assert!(
+        passwd.contains("agent:x:950:950:old agent:/var/lib/agent:/usr/sbin/nologin\n"),
+        "{passwd}"
+    );
+    let shadow = fs::read_to_string(t.path().join("etc/shadow")).unwrap();
+    assert!(shadow.contains("agent:!$y$"), "locked");
+    // The directories belong to the existing UID.
+    assert_eq!(
+        fs::metadata(t.path().join("var/lib/agent")).unwrap().uid(),
+        950
+    );
+    let again = parse(&svcacct(t.path(), &["apply", "agent", "--exec", EXEC, "--json"]).stdout);
+    assert!(again.actions.iter().all(|a| !a.changed));
 }
