@@ -59,6 +59,31 @@ pub fn apply(steps: &[Step], root: &Root, mode: Mode) -> Result<Vec<Action>, App
     for step in steps {
         actions.push(apply_step(step, root, mode)?);
     }
+    // On the running system, systemd must re-read a changed unit; a tree
+    // under --root is read fresh when it boots.
+    if root.is_host() {
+        let unit = actions
+            .iter()
+            .find(|a| a.op == "write" && a.path.as_path().starts_with("/etc/systemd/system"))
+            .filter(|a| a.changed)
+            .map(|a| a.path.clone());
+        if let Some(unit) = unit {
+            let running = Path::new("/run/systemd/system").is_dir();
+            if running && !mode.check {
+                if let Some(systemctl) = find_program("systemctl") {
+                    run(&systemctl, &["daemon-reload"])?;
+                }
+            }
+            actions.push(Action {
+                op: "reload".into(),
+                path: unit,
+                mode: None,
+                owner: None,
+                changed: running,
+                diff: None,
+            });
+        }
+    }
     Ok(actions)
 }
 

@@ -490,3 +490,30 @@ fn an_existing_system_account_is_reused_and_locked_down() {
     let again = parse(&svcacct(t.path(), &["apply", "agent", "--exec", EXEC, "--json"]).stdout);
     assert!(again.actions.iter().all(|a| !a.changed));
 }
+
+#[test]
+fn plan_on_the_running_system_only_reads_and_includes_the_reload() {
+    // `plan` never writes: safe to run against the host itself.
+    let name = "svcacct-test-plan";
+    assert!(!Path::new("/etc/systemd/system/svcacct-test-plan.service").exists());
+    let out = Command::new(common::BIN)
+        .args(["plan", name, "--exec", "/bin/true", "--json", "--root", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = parse(&out.stdout);
+    let last = s.actions.last().unwrap();
+    assert_eq!(last.op, "reload");
+    assert_eq!(
+        last.path.as_path(),
+        Path::new("/etc/systemd/system/svcacct-test-plan.service")
+    );
+    assert!(!Path::new("/etc/systemd/system/svcacct-test-plan.service").exists());
+    assert!(!Path::new("/var/lib/svcacct-test-plan").exists());
+    assert!(!fs::read_to_string("/etc/passwd").unwrap().contains(name));
+}
