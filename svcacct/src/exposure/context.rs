@@ -193,6 +193,8 @@ pub struct SecurityContext {
     pub restrict_suid_sgid: bool,
     pub root_directory: Option<String>,
     pub root_image: Option<String>,
+    /// MountImages= was given (and not reset).
+    pub mount_images: bool,
     pub umask: u32,
     pub syscall_archs: BTreeSet<String>,
     /// SystemCallFilter=: allow list?, and syscall name -> errno (-1: none).
@@ -246,6 +248,7 @@ impl SecurityContext {
             restrict_suid_sgid: false,
             root_directory: None,
             root_image: None,
+            mount_images: false,
             umask: 0o022,
             syscall_archs: BTreeSet::new(),
             syscall_allow_list: false,
@@ -352,6 +355,7 @@ impl SecurityContext {
             "RootImage" => {
                 self.root_image = (!v.is_empty()).then(|| spec.expand(v));
             }
+            "MountImages" => self.mount_images = !v.is_empty(),
             "UMask" => {
                 if let Ok(m) = u32::from_str_radix(v, 8) {
                     if m <= 0o7777 {
@@ -550,6 +554,19 @@ impl SecurityContext {
         }
         if self.private_devices && self.device_policy == "auto" {
             self.device_policy = "closed".into();
+        }
+        let restricted = self.device_policy != "auto" || !self.device_allow.is_empty();
+        if restricted && (self.root_image.is_some() || self.mount_images) {
+            // Loop devices and device-mapper, which attaching an image needs.
+            for (dev, rights) in [
+                ("/dev/loop-control", "rw"),
+                ("/dev/mapper/control", "rw"),
+                ("block-loop", "rwm"),
+                ("block-blkext", "rwm"),
+                ("block-device-mapper", "rwm"),
+            ] {
+                self.device_allow.insert(0, (dev.into(), rights.into()));
+            }
         }
         if self.protect_clock && (self.device_policy != "auto" || !self.device_allow.is_empty()) {
             self.device_allow.insert(0, ("char-rtc".into(), "r".into()));
