@@ -265,6 +265,7 @@ const OWN_UNITS: &[&str] = &[
     "[Service]\nRootImage=/srv/x.raw\nPrivateDevices=yes\nProtectClock=yes\n",
     "[Service]\nMountImages=/srv/x.raw:/mnt\nDevicePolicy=strict\n",
     "[Service]\nMountImages=/srv/x.raw:/mnt\nMountImages=\nDevicePolicy=strict\n",
+    "[Service]\nRestrictAddressFamilies=none\nRestrictAddressFamilies=~AF_INET6 AF_NETLINK\n",
     "[Service]\nSystemCallFilter=@known\n",
     "[Service]\nSystemCallFilter=~@default\n",
     "[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~@known\n",
@@ -384,5 +385,152 @@ fn installed_units_agree() {
         diffs.extend(compare(name, &ours, &theirs));
     }
     eprintln!("installed units compared: {}", names.len());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// Lines combined at random (a fixed seed, so a failure replays) into units
+/// that no one would write by hand: orders, overrides and resets mixed.
+const LINE_POOL: &[&str] = &[
+    "User=svc",
+    "User=root",
+    "User=nobody",
+    "User=",
+    "DynamicUser=yes",
+    "DynamicUser=no",
+    "SupplementaryGroups=adm",
+    "SupplementaryGroups=",
+    "PrivateDevices=yes",
+    "PrivateDevices=no",
+    "PrivateMounts=yes",
+    "PrivateNetwork=yes",
+    "PrivateTmp=yes",
+    "PrivateTmp=no",
+    "PrivateUsers=yes",
+    "ProtectControlGroups=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectClock=yes",
+    "ProtectClock=no",
+    "ProtectHostname=yes",
+    "ProtectHome=yes",
+    "ProtectHome=read-only",
+    "ProtectHome=tmpfs",
+    "ProtectHome=no",
+    "ProtectSystem=strict",
+    "ProtectSystem=full",
+    "ProtectSystem=yes",
+    "ProtectSystem=no",
+    "RootDirectory=/srv/root",
+    "RootDirectory=",
+    "LockPersonality=yes",
+    "MemoryDenyWriteExecute=yes",
+    "NoNewPrivileges=yes",
+    "NoNewPrivileges=no",
+    "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+    "CapabilityBoundingSet=~CAP_SYS_ADMIN CAP_SYS_PTRACE",
+    "CapabilityBoundingSet=",
+    "CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE",
+    "CapabilityBoundingSet=~CAP_NET_RAW",
+    "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+    "AmbientCapabilities=",
+    "UMask=0077",
+    "UMask=0027",
+    "UMask=0002",
+    "UMask=0000",
+    "KeyringMode=shared",
+    "KeyringMode=private",
+    "ProtectProc=invisible",
+    "ProtectProc=noaccess",
+    "ProtectProc=default",
+    "ProcSubset=pid",
+    "ProcSubset=all",
+    "Type=notify",
+    "NotifyAccess=all",
+    "NotifyAccess=main",
+    "RemoveIPC=yes",
+    "Delegate=yes",
+    "Delegate=no",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "RestrictNamespaces=yes",
+    "RestrictNamespaces=~user",
+    "RestrictNamespaces=net ipc",
+    "RestrictNamespaces=",
+    "RestrictNamespaces=no",
+    "RestrictAddressFamilies=AF_UNIX",
+    "RestrictAddressFamilies=AF_INET AF_INET6",
+    "RestrictAddressFamilies=~AF_PACKET",
+    "RestrictAddressFamilies=~AF_INET6 AF_NETLINK",
+    "RestrictAddressFamilies=",
+    "RestrictAddressFamilies=none",
+    "SystemCallArchitectures=native",
+    "SystemCallArchitectures=",
+    "SystemCallFilter=@system-service",
+    "SystemCallFilter=~@privileged @resources",
+    "SystemCallFilter=~@mount",
+    "SystemCallFilter=@clock",
+    "SystemCallFilter=",
+    "SystemCallFilter=~@swap @reboot",
+    "SystemCallFilter=@basic-io @process",
+    "IPAddressDeny=any",
+    "IPAddressDeny=",
+    "IPAddressAllow=localhost",
+    "IPAddressAllow=192.168.0.0/16",
+    "IPAddressAllow=",
+    "DevicePolicy=closed",
+    "DevicePolicy=strict",
+    "DevicePolicy=auto",
+    "DeviceAllow=/dev/null rw",
+    "DeviceAllow=char-drm rw",
+    "DeviceAllow=",
+    "RootImage=/srv/img.raw",
+];
+
+#[test]
+fn random_units_agree() {
+    let Some(program) =
+        hardkit_core::oracle::oracle("svcacct::random_units_agree", "systemd-analyze")
+    else {
+        return;
+    };
+    let mut state: u64 = 0x5eed_0f_5ca1ab1e;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut diffs = Vec::new();
+    for i in 0..100 {
+        let lines = 3 + (next() % 18) as usize;
+        let mut text = String::from("[Service]\nExecStart=/bin/true\n");
+        let mut dropin = String::from("[Service]\n");
+        for n in 0..lines {
+            let line = LINE_POOL[(next() % LINE_POOL.len() as u64) as usize];
+            // Some lines go to a drop-in, which applies after the unit.
+            if n % 4 == 3 {
+                dropin.push_str(line);
+                dropin.push('\n');
+            } else {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        let name = format!("rnd{i}.service");
+        let dropin_path = format!("{name}.d/50-x.conf");
+        let d = check(
+            &program,
+            &name,
+            &[
+                (name.as_str(), text.as_str()),
+                (dropin_path.as_str(), dropin.as_str()),
+            ],
+        );
+        if !d.is_empty() {
+            diffs.push(format!("--- {name}:\n{text}--- drop-in:\n{dropin}"));
+        }
+        diffs.extend(d);
+    }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }

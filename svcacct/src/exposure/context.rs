@@ -186,8 +186,11 @@ pub struct SecurityContext {
     pub protect_home: String,
     pub protect_system: String,
     pub remove_ipc: bool,
-    /// RestrictAddressFamilies=: None when never set (or reset).
-    pub address_families: Option<(bool, BTreeSet<String>)>,
+    /// RestrictAddressFamilies=: the listed families (None: no list yet) and
+    /// whether they are an allow list. `none` leaves no list but an allow
+    /// list, so the next assignment starts a new list, as in systemd.
+    pub address_families: Option<BTreeSet<String>>,
+    pub address_families_allow_list: bool,
     pub restrict_namespaces: u64,
     pub restrict_realtime: bool,
     pub restrict_suid_sgid: bool,
@@ -243,6 +246,7 @@ impl SecurityContext {
             protect_system: "no".into(),
             remove_ipc: false,
             address_families: None,
+            address_families_allow_list: false,
             restrict_namespaces: NAMESPACE_FLAGS_INITIAL,
             restrict_realtime: false,
             restrict_suid_sgid: false,
@@ -401,24 +405,28 @@ impl SecurityContext {
     fn read_address_families(&mut self, v: &str) {
         if v.is_empty() {
             self.address_families = None;
+            self.address_families_allow_list = false;
             return;
         }
         if v == "none" {
-            self.address_families = Some((true, BTreeSet::new()));
+            self.address_families = None;
+            self.address_families_allow_list = true;
             return;
         }
         let (invert, rest) = match v.strip_prefix('~') {
             Some(rest) => (true, rest),
             None => (false, v),
         };
-        let (allow_list, set) = self
-            .address_families
-            .get_or_insert_with(|| (!invert, BTreeSet::new()));
+        if self.address_families.is_none() {
+            self.address_families_allow_list = !invert;
+        }
+        let allow_list = self.address_families_allow_list;
+        let set = self.address_families.get_or_insert_with(BTreeSet::new);
         for w in words(rest) {
             let Some(af) = ADDRESS_FAMILIES.iter().find(|f| **f == w) else {
                 continue;
             };
-            if invert != *allow_list {
+            if invert != allow_list {
                 set.insert(af.to_string());
             } else {
                 set.remove(*af);

@@ -930,10 +930,8 @@ pub struct Families {
 }
 
 fn families(c: &SecurityContext) -> Families {
-    let (allow_list, set) = match &c.address_families {
-        Some((allow, set)) => (*allow, Some(set)),
-        None => (false, None),
-    };
+    let allow_list = c.address_families_allow_list;
+    let set = c.address_families.as_ref();
     let mut f = Families {
         inet: allow_list,
         unix: allow_list,
