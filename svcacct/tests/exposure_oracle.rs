@@ -494,7 +494,7 @@ fn random_units_agree() {
     else {
         return;
     };
-    let mut state: u64 = 0x5eed_0f_5ca1ab1e;
+    let mut state: u64 = 0x005e_ed0f_5ca1_ab1e;
     let mut next = move || {
         state ^= state << 13;
         state ^= state >> 7;
