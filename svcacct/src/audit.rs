@@ -230,12 +230,13 @@ fn account_findings(
     out
 }
 
-/// Can `user` write to the file or directory at `host`?
+/// Can `user` write to the file or directory at `host`? Owning it is
+/// enough: the owner may chmod it whatever its mode.
 fn writable_by(meta: &fs::Metadata, user: &PasswdEntry, gids: &[u32]) -> bool {
     let mode = meta.mode();
-    (meta.uid() == user.uid && mode & 0o200 != 0)
+    meta.uid() == user.uid
         || (gids.contains(&meta.gid()) && mode & 0o020 != 0)
-        || mode & 0o002 != 0
+        || (mode & 0o002 != 0 && mode & 0o1000 == 0)
 }
 
 /// The program of the first ExecStart= line, without systemd's prefixes.
@@ -261,9 +262,16 @@ fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Roo
         .filter_map(|g| accounts.group_named(g).map(|g| g.gid))
         .collect();
     let mut out = Vec::new();
-    let dir = program.parent().map(Path::to_path_buf).unwrap_or_default();
-    for (what, path) in [("program", &program), ("program's directory", &dir)] {
-        let Ok(host) = root.resolve(path) else {
+    // The program, and every directory above it: whoever can write (or
+    // rename entries in) one of them can replace what runs.
+    let mut paths = vec![("program", program.clone())];
+    let mut dir = program.parent();
+    while let Some(d) = dir {
+        paths.push(("program's directory", d.to_path_buf()));
+        dir = d.parent();
+    }
+    for (what, path) in paths {
+        let Ok(host) = root.resolve(&path) else {
             continue;
         };
         let Ok(meta) = fs::metadata(&host) else {
@@ -278,10 +286,32 @@ fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Roo
                     format!("{} ({}) is writable by {}, the account the service runs as: the service can replace the code it runs, and keep any change an attacker makes.", path.display(), what, user.name),
                 )
                 .at(Location::new(line.path.clone(), Some(line.line)))
-                .fix(format!("chown root:root {p} && chmod go-w,u-w+r {p}", p = path.display()))
+                .fix(format!("chown root:root {p} && chmod go-w {p}", p = path.display()))
                 .evidence("path", path.display().to_string())
                 .evidence("mode", format!("{:04o}", meta.mode() & 0o7777))
                 .evidence("owner_uid", meta.uid()),
+            );
+        }
+    }
+    // The unit and its drop-ins: writable, they are the sandbox itself.
+    for file in std::iter::once(&unit.fragment).chain(unit.dropins.iter()) {
+        let Ok(host) = root.resolve(file) else {
+            continue;
+        };
+        let Ok(meta) = fs::metadata(&host) else {
+            continue;
+        };
+        if writable_by(&meta, user, &gids) {
+            out.push(
+                Finding::new(
+                    "svcacct/unit-writable",
+                    Severity::High,
+                    format!("{} can rewrite its own unit", user.name),
+                    format!("{} is writable by {}, the account {} runs as: it can lift its own sandbox (or set User=root) at the next restart.", file.display(), user.name, unit.name),
+                )
+                .at(Location::new(file.clone(), None))
+                .fix(format!("chown root:root {p} && chmod 0644 {p}", p = file.display()))
+                .evidence("path", file.display().to_string()),
             );
         }
     }

@@ -106,6 +106,18 @@ fn every_privilege_finding_is_reproduced() {
     let r = t.path();
     // The program's directory belongs to the service account.
     std::os::unix::fs::chown(r.join("opt/bad/bin"), Some(990), Some(990)).unwrap();
+    // And so does a drop-in of its unit.
+    write(
+        r,
+        "/etc/systemd/system/bad.service.d/override.conf",
+        "[Service]\nNice=5\n",
+    );
+    std::os::unix::fs::chown(
+        r.join("etc/systemd/system/bad.service.d/override.conf"),
+        Some(990),
+        Some(990),
+    )
+    .unwrap();
     let out = svcacct(r, &["audit", "bad", "nopw", "rootsvc", "--json"]);
     assert_eq!(
         out.status.code(),
@@ -134,6 +146,7 @@ fn every_privilege_finding_is_reproduced() {
         ("svcacct/sudo-wildcard", Severity::High),
         ("svcacct/sudo-any-args", Severity::High),
         ("svcacct/exec-writable", Severity::High),
+        ("svcacct/unit-writable", Severity::High),
         ("svcacct/world-writable-dir", Severity::Medium),
         ("svcacct/secret-in-environment", Severity::High),
         ("svcacct/sudoers-ignored-file", Severity::Medium),
