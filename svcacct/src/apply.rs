@@ -206,9 +206,11 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             mode: bits,
             owner,
             validator,
+            backup,
         } => {
             let host = root.resolve_parent(path)?;
-            let opts = write_options(*bits, owner);
+            let mut opts = write_options(*bits, owner);
+            opts.backup = *backup;
             let changed = !atomic::is_current(&host, contents.as_bytes(), &opts);
             let diff = if mode.diff && changed {
                 let old = fs::read(&host)
@@ -255,7 +257,13 @@ fn write_options(mode: u32, owner: &Owner) -> WriteOptions {
 
 fn ensure_parent(host: &Path) -> Result<(), ApplyError> {
     if let Some(parent) = host.parent() {
+        let created = !parent.exists();
         fs::create_dir_all(parent).map_err(io(parent, "creating directory"))?;
+        // sudo's own package makes /etc/sudoers.d 0750; do the same.
+        if created && parent.ends_with("etc/sudoers.d") {
+            fs::set_permissions(parent, fs::Permissions::from_mode(0o750))
+                .map_err(io(parent, "setting mode"))?;
+        }
     }
     Ok(())
 }

@@ -143,6 +143,8 @@ pub enum Step {
         mode: u32,
         owner: Owner,
         validator: Validator,
+        /// Keep the previous version as NAME.hardkit-bak next to it.
+        backup: bool,
     },
     /// A secrets file: created empty if missing, never overwritten; mode 0600 root:root.
     SecretFile { path: PathBuf },
@@ -305,6 +307,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         mode: 0o644,
         owner: Owner::root(),
         validator: Validator::None,
+        backup: true,
     });
     steps.push(Step::File {
         path: PathBuf::from(format!("/etc/tmpfiles.d/{name}.conf")),
@@ -312,6 +315,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         mode: 0o644,
         owner: Owner::root(),
         validator: Validator::None,
+        backup: true,
     });
     steps.push(Step::File {
         path: PathBuf::from(format!("/etc/systemd/system/{}", spec.unit_name())),
@@ -319,6 +323,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         mode: 0o644,
         owner: Owner::root(),
         validator: Validator::None,
+        backup: true,
     });
     if spec.allow_restart {
         steps.push(Step::File {
@@ -328,6 +333,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             mode: 0o440,
             owner: Owner::root(),
             validator: Validator::Visudo,
+            backup: true,
         });
     }
     if let Some(log_dir) = spec.log_dir() {
@@ -337,6 +343,9 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             mode: 0o644,
             owner: Owner::root(),
             validator: Validator::Logrotate,
+            // logrotate reads every file in logrotate.d, a backup too: it
+            // would be a duplicate entry that makes logrotate fail.
+            backup: false,
         });
     }
     Ok(steps)

@@ -287,6 +287,21 @@ fn logrotate_file_has_su_and_passes_logrotate() {
     svcacct::apply::check_logrotate(&logrotate, &path, &root).unwrap();
     // The check can fail: an unknown option, and (where a mount namespace can
     // be made) an account the tree does not have.
+    // A re-apply over a hand-edited file keeps no backup in logrotate.d,
+    // where logrotate would read it as a duplicate entry.
+    fs::write(&path, text.replace("weekly", "daily")).unwrap();
+    let out = svcacct(t.path(), &["apply", "agent", "--exec", EXEC, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = fs::read_dir(t.path().join("etc/logrotate.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["agent"]);
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
     let broken = t.path().join("etc/logrotate.d/broken");
     fs::write(
         &broken,
