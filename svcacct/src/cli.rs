@@ -95,6 +95,9 @@ pub struct CreateArgs {
     /// Show a unified diff of every file that would change
     #[arg(long)]
     pub diff: bool,
+    /// Replace existing files that svcacct did not write (kept as NAME.hardkit-bak)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +173,7 @@ fn spec_of(c: &CreateArgs) -> Result<ServiceSpec, CliError> {
         memory_max: c.memory_max.clone(),
         tasks_max: c.tasks_max,
         cpu_quota: c.cpu_quota.clone(),
+        force: c.force,
     })
 }
 

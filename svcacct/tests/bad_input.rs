@@ -132,3 +132,40 @@ fn contradictions() {
         &["--cpu-quota"],
     );
 }
+
+#[test]
+fn a_file_svcacct_did_not_write_needs_force() {
+    let handwritten = "[Service]\nExecStart=/usr/bin/agent\n";
+    rejected(
+        |root| {
+            let unit = root.join("etc/systemd/system/agent.service");
+            fs::create_dir_all(unit.parent().unwrap()).unwrap();
+            fs::write(unit, handwritten).unwrap();
+        },
+        &["agent", "--exec", "/bin/true"],
+        &["/etc/systemd/system/agent.service", "--force"],
+    );
+    if !hardkit_core::oracle::require_root("svcacct::a_file_svcacct_did_not_write_needs_force") {
+        return;
+    }
+    let t = tree();
+    let unit = t.path().join("etc/systemd/system/agent.service");
+    fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    fs::write(&unit, handwritten).unwrap();
+    let out = svcacct(
+        t.path(),
+        &["apply", "agent", "--exec", "/bin/true", "--force", "-q"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let backup = t
+        .path()
+        .join("etc/systemd/system/agent.service.hardkit-bak");
+    assert_eq!(fs::read_to_string(backup).unwrap(), handwritten);
+    assert!(fs::read_to_string(&unit)
+        .unwrap()
+        .starts_with(svcacct::plan::GENERATED_MARK));
+}
