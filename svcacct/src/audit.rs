@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use hardkit_core::{Finding, Location, Root, Severity};
 
 use crate::accounts::{is_nologin_shell, Accounts, PasswdEntry, PasswordState};
-use crate::exposure::context::words;
+use crate::exposure::values::words;
 use crate::exposure::SecurityContext;
 use crate::sudoers::{judge, Danger, Sudoers};
 use crate::unit_file::{Assignment, Unit, UNIT_DIRS};

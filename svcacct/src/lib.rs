@@ -6,7 +6,8 @@
 //! - [`exposure`]: systemd-analyze security's table and score;
 //! - [`accounts`]: /etc/passwd, /etc/group, /etc/shadow under --root;
 //! - [`sudoers`]: /etc/sudoers and its includes, and what a rule grants;
-//! - [`plan`]: the steps that set a service up, and the files it gets;
+//! - [`plan`]: the steps that set a service up;
+//! - [`generated_files`]: the unit, sudoers, logrotate, sysusers.d and tmpfiles.d texts;
 //! - [`apply`]: carrying them out idempotently and atomically;
 //! - [`audit`]: findings about a service and its account;
 //! - [`cli`]: the command line.
@@ -16,6 +17,7 @@ pub mod apply;
 pub mod audit;
 pub mod cli;
 pub mod exposure;
+pub mod generated_files;
 pub mod names;
 pub mod plan;
 pub mod sudoers;

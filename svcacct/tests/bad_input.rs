@@ -167,5 +167,5 @@ fn a_file_svcacct_did_not_write_needs_force() {
     assert_eq!(fs::read_to_string(backup).unwrap(), handwritten);
     assert!(fs::read_to_string(&unit)
         .unwrap()
-        .starts_with(svcacct::plan::GENERATED_MARK));
+        .starts_with(svcacct::generated_files::GENERATED_MARK));
 }

@@ -15,8 +15,10 @@
 //! with the installed `systemd-analyze security --offline=true`.
 
 pub mod context;
+mod judge;
 mod rows;
 pub mod syscall_groups;
+pub mod values;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +26,8 @@ use hardkit_core::record::Record;
 use hardkit_core::BytesPath;
 
 pub use context::SecurityContext;
-use rows::{Assess, ROWS};
+use judge::Assess;
+use rows::ROWS;
 
 /// One row of the table, as assessed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
