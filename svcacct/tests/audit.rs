@@ -258,6 +258,31 @@ fn audit_all_and_unit_files_and_missing_units() {
     // An unknown unit is an error record and exit 2, the others still reported.
     let out = svcacct(r, &["audit", "nosuch", "rootsvc", "--json"]);
     assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\"type\":\"error\"") && text.contains("rootsvc.service"));
+    let s = parse(&out.stdout);
+    assert_eq!(s.errors.len(), 1);
+    assert!(s.errors[0].message.contains("nosuch.service"));
+    assert_eq!(s.exposures[0].unit, "rootsvc.service");
+    assert_eq!(s.summary.unwrap().exit, 2);
+}
+
+#[test]
+fn audit_of_this_machine_decodes_and_covers_every_service() {
+    // Read-only: the host's units, accounts and sudoers are only read.
+    let root = hardkit_core::Root::host();
+    let expected = svcacct::audit::all_units(&root).unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["audit", "--json", "--fail-on", "critical"])
+        .output()
+        .unwrap();
+    let s = parse(&out.stdout);
+    let units: Vec<&str> = s.exposures.iter().map(|e| e.unit.as_str()).collect();
+    assert_eq!(
+        units,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(s.exposures.iter().all(|e| e.settings.len() == 81));
+    assert_eq!(
+        s.summary.unwrap().counts.get("exposure"),
+        Some(&(expected.len() as u64))
+    );
 }

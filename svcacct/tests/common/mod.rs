@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hardkit_core::record::{decode, envelope, Action, Summary};
+use hardkit_core::record::{decode, envelope, Action, ErrorRecord, Summary};
 use hardkit_core::Finding;
 use svcacct::exposure::Exposure;
 
@@ -68,6 +68,7 @@ pub struct Stream {
     pub actions: Vec<Action>,
     pub exposures: Vec<Exposure>,
     pub findings: Vec<Finding>,
+    pub errors: Vec<ErrorRecord>,
     pub summary: Option<Summary>,
 }
 
@@ -81,6 +82,7 @@ pub fn parse(stdout: &[u8]) -> Stream {
             "action" => s.actions.push(decode::<Action>(line).unwrap().body),
             "exposure" => s.exposures.push(decode::<Exposure>(line).unwrap().body),
             "finding" => s.findings.push(decode::<Finding>(line).unwrap().body),
+            "error" => s.errors.push(decode::<ErrorRecord>(line).unwrap().body),
             "summary" => s.summary = Some(decode::<Summary>(line).unwrap().body),
             other => panic!("undocumented record type {other}: {line}"),
         }
