@@ -220,7 +220,20 @@ pub fn load_by_name(root: &Root, name: &str) -> Result<Unit, UnitError> {
         for dir in UNIT_DIRS {
             let host = root.resolve(Path::new(dir).join(candidate))?;
             if host.is_file() {
-                let mut unit = load_file_in(root, &host, &name)?;
+                // An alias (a symlink to another unit file) is that unit:
+                // systemd names it by its file and adds the alias's drop-ins.
+                let real = host
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .filter(|n| {
+                        instance.is_none() && *n != name && n.ends_with(&format!(".{suffix}"))
+                    })
+                    .map(str::to_string);
+                let (unit_name, aliases) = match real {
+                    Some(real) => (real, vec![name.clone()]),
+                    None => (name.clone(), Vec::new()),
+                };
+                let mut unit = load_file_in(root, &host, &unit_name, &aliases)?;
                 unit.fragment = root.system_path(&host);
                 return Ok(unit);
             }
@@ -229,7 +242,12 @@ pub fn load_by_name(root: &Root, name: &str) -> Result<Unit, UnitError> {
     Err(UnitError::NotFound { name })
 }
 
-fn load_file_in(root: &Root, host: &Path, name: &str) -> Result<Unit, UnitError> {
+fn load_file_in(
+    root: &Root,
+    host: &Path,
+    name: &str,
+    aliases: &[String],
+) -> Result<Unit, UnitError> {
     let text = fs::read_to_string(host).map_err(|source| UnitError::Read {
         path: host.to_path_buf(),
         source,
@@ -239,7 +257,9 @@ fn load_file_in(root: &Root, host: &Path, name: &str) -> Result<Unit, UnitError>
     for dir in UNIT_DIRS {
         dirs.push(root.resolve(dir)?);
     }
-    let dropins = find_dropins(&dirs, name);
+    let mut names = vec![name.to_string()];
+    names.extend(aliases.iter().cloned());
+    let dropins = find_dropins_for(&dirs, &names);
     for dropin in &dropins {
         let text = fs::read_to_string(dropin).map_err(|source| UnitError::Read {
             path: dropin.clone(),
@@ -284,8 +304,20 @@ fn dropin_dir_names(name: &str) -> Vec<String> {
 /// All `*.conf` drop-ins for `name` across `dirs` (highest priority first),
 /// sorted by file name; a name found in an earlier directory wins.
 fn find_dropins(dirs: &[PathBuf], name: &str) -> Vec<PathBuf> {
+    find_dropins_for(dirs, &[name.to_string()])
+}
+
+/// Drop-ins of a unit known under several names (its aliases).
+fn find_dropins_for(dirs: &[PathBuf], unit_names: &[String]) -> Vec<PathBuf> {
     let mut chosen: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut names = dropin_dir_names(name);
+    let mut names: Vec<String> = Vec::new();
+    for n in unit_names {
+        for d in dropin_dir_names(n) {
+            if !names.contains(&d) {
+                names.push(d);
+            }
+        }
+    }
     names.reverse();
     for dir in dirs {
         for dir_name in &names {

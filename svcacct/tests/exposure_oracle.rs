@@ -537,3 +537,44 @@ fn random_units_agree() {
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+#[test]
+fn aliases_are_their_unit_with_both_drop_in_directories() {
+    let Some(program) = hardkit_core::oracle::oracle("svcacct::aliases_agree", "systemd-analyze")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("usr/lib/systemd/system");
+    let etc = tmp.path().join("etc/systemd/system");
+    fs::create_dir_all(lib.join("real.service.d")).unwrap();
+    fs::create_dir_all(etc.join("alias.service.d")).unwrap();
+    fs::write(
+        lib.join("real.service"),
+        "[Service]\nExecStart=/bin/true\nUser=svc\n",
+    )
+    .unwrap();
+    fs::write(
+        lib.join("real.service.d/10-a.conf"),
+        "[Service]\nPrivateTmp=yes\n",
+    )
+    .unwrap();
+    fs::write(
+        etc.join("alias.service.d/20-b.conf"),
+        "[Service]\nPrivateNetwork=yes\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/usr/lib/systemd/system/real.service",
+        etc.join("alias.service"),
+    )
+    .unwrap();
+    let root = Root::new(tmp.path()).unwrap();
+    let loaded = svcacct::unit_file::load_by_name(&root, "alias.service").unwrap();
+    let ours = exposure_of(&loaded);
+    assert_eq!(ours.unit, "real.service");
+    assert_eq!(ours.dropins.len(), 2);
+    let theirs = oracle(&program, tmp.path(), "alias.service");
+    let diffs = compare("alias.service", &ours, &theirs);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
