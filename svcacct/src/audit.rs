@@ -294,11 +294,9 @@ fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Roo
         }
     }
     // The unit and its drop-ins: writable, they are the sandbox itself.
-    for file in std::iter::once(&unit.fragment).chain(unit.dropins.iter()) {
-        let Ok(host) = root.resolve(file) else {
-            continue;
-        };
-        let Ok(meta) = fs::metadata(&host) else {
+    let shown = std::iter::once(&unit.fragment).chain(unit.dropins.iter());
+    for (host, file) in unit.files_read.iter().zip(shown) {
+        let Ok(meta) = fs::metadata(host) else {
             continue;
         };
         if writable_by(&meta, user, &gids) {

@@ -224,6 +224,7 @@ mod tests {
             name: s.unit_name(),
             fragment: "/x".into(),
             dropins: vec![],
+            files_read: vec![],
             assignments: crate::unit_file::parse(
                 &unit_file(s, "agent"),
                 std::path::Path::new("/x"),

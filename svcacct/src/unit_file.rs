@@ -52,6 +52,9 @@ pub struct Unit {
     pub name: String,
     pub fragment: PathBuf,
     pub dropins: Vec<PathBuf>,
+    /// The files actually read on this machine (fragment first, then the
+    /// drop-ins): host paths, for checks of their owners and modes.
+    pub files_read: Vec<PathBuf>,
     pub assignments: Vec<Assignment>,
 }
 
@@ -196,6 +199,9 @@ pub fn load_file(root: &Root, file: &Path) -> Result<Unit, UnitError> {
         name,
         fragment: file.to_path_buf(),
         dropins: dropins.iter().map(|d| root.system_path(d)).collect(),
+        files_read: std::iter::once(file.to_path_buf())
+            .chain(dropins.iter().cloned())
+            .collect(),
         assignments,
     })
 }
@@ -271,6 +277,9 @@ fn load_file_in(
         name: name.to_string(),
         fragment: host.to_path_buf(),
         dropins: dropins.iter().map(|d| root.system_path(d)).collect(),
+        files_read: std::iter::once(host.to_path_buf())
+            .chain(dropins.iter().cloned())
+            .collect(),
         assignments,
     })
 }

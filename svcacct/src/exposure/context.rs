@@ -468,6 +468,7 @@ mod tests {
             name: "t.service".into(),
             fragment: PathBuf::from("/t.service"),
             dropins: vec![],
+            files_read: vec![],
             assignments: parse(text, Path::new("/t.service")),
         };
         SecurityContext::from_unit(&unit)

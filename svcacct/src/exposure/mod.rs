@@ -266,6 +266,7 @@ mod tests {
             name: "t.service".into(),
             fragment: "/t.service".into(),
             dropins: vec![],
+            files_read: vec![],
             assignments: crate::unit_file::parse(
                 "[Service]\nExecStart=/bin/true\n",
                 std::path::Path::new("/t.service"),
