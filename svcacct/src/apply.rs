@@ -124,6 +124,27 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 diff: None,
             })
         }
+        Step::LeaveGroup { user, group } => {
+            if !mode.check {
+                let gpasswd = find_program("gpasswd").ok_or_else(|| ApplyError::Command {
+                    program: "gpasswd".into(),
+                    message: format!("not installed; remove {user} from {group} by hand"),
+                })?;
+                let mut args: Vec<&str> = Vec::new();
+                let r = root_args(root);
+                args.extend(r.iter().map(String::as_str));
+                args.extend(["--delete", user, group]);
+                run(&gpasswd, &args)?;
+            }
+            Ok(Action {
+                op: "gpasswd".into(),
+                path: BytesPath::new("/etc/group"),
+                mode: None,
+                owner: Some(format!("{user}:{group}")),
+                changed: true,
+                diff: None,
+            })
+        }
         Step::Lockdown {
             name,
             set_shell,
