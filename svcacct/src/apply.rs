@@ -470,7 +470,7 @@ fn validate(validator: Validator, tmp: &Path, root: &Root) -> Result<(), String>
 /// mount namespace where the tree's /etc/passwd and /etc/group are bound
 /// over the host's (the host's files are never touched). Where no mount
 /// namespace can be made (an unprivileged container), a copy whose `su`
-/// names root is checked instead: everything but the account lookup, which
+/// names root is checked instead: everything but the account lookups, which
 /// the plan itself guarantees (it creates that account).
 pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(), String> {
     // -d never writes the state file; reading an empty one is enough.
@@ -513,14 +513,23 @@ pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(),
             return logrotate_verdict(&output);
         }
     }
+    check_logrotate_su_root(logrotate, file)
+}
+
+/// `logrotate -d` on a copy whose `su` and `create` lines name root (an
+/// account every host has): the whole file is checked except the account
+/// lookups.
+pub fn check_logrotate_su_root(logrotate: &Path, file: &Path) -> Result<(), String> {
     let text = fs::read_to_string(file).map_err(|e| e.to_string())?;
     let as_root: String = text
         .lines()
         .map(|l| {
-            if l.trim_start().starts_with("su ") {
-                "    su root root".to_string()
-            } else {
-                l.to_string()
+            let words: Vec<&str> = l.split_whitespace().collect();
+            match words.as_slice() {
+                ["su", ..] => "    su root root".to_string(),
+                // `create MODE USER GROUP` names the account too.
+                ["create", mode, _, _] => format!("    create {mode} root root"),
+                _ => l.to_string(),
             }
         })
         .collect::<Vec<_>>()
@@ -529,7 +538,7 @@ pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(),
     let copy = dir.path().join("logrotate-check");
     fs::write(&copy, as_root + "\n").map_err(|e| e.to_string())?;
     let output = Command::new(logrotate)
-        .args(["-d", "-s", state_path])
+        .args(["-d", "-s", "/dev/null"])
         .arg(&copy)
         .output()
         .map_err(|e| e.to_string())?;
