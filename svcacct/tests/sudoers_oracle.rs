@@ -15,6 +15,9 @@ use svcacct::sudoers::Sudoers;
 
 const USER: &str = "bot";
 
+/// Sudoers files (path, text) and the extra groups `bot` is in.
+type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+
 /// (command, nopasswd) as sudo -ll lists them; None when no namespace could be made.
 fn sudo_list(sudo: &Path, root: &Path) -> Option<Vec<(String, bool)>> {
     let script = "for f in sudoers sudoers.d passwd group; do mount --bind \"$1/etc/$f\" \"/etc/$f\" || exit 125; done; exec \"$2\" -ll -U \"$3\"";
@@ -113,7 +116,7 @@ fn granted_commands_match_sudo_itself() {
     if !require_root("svcacct::granted_commands_match_sudo_itself") {
         return;
     }
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         // Aliases, a continuation line, and a dotted file sudo skips.
         (
             vec![
