@@ -245,7 +245,18 @@ pub fn load_by_name(root: &Root, name: &str) -> Result<Unit, UnitError> {
                     None => (name.clone(), Vec::new()),
                 };
                 let mut unit = load_file_in(root, &host, &unit_name, &aliases)?;
-                unit.fragment = root.system_path(&host);
+                // Shown as systemd shows it: the path in the unit directory,
+                // or for an alias the path its link names.
+                let found = Path::new(dir).join(candidate);
+                unit.fragment = if aliases.is_empty() {
+                    found
+                } else {
+                    root.resolve_parent(&found)
+                        .ok()
+                        .and_then(|link| fs::read_link(link).ok())
+                        .filter(|target| target.is_absolute())
+                        .unwrap_or_else(|| root.system_path(&host))
+                };
                 return Ok(unit);
             }
         }
