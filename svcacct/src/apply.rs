@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hardkit_core::atomic::{self, WriteOptions};
-use hardkit_core::oracle::find_program;
+use hardkit_core::program::find_program;
 use hardkit_core::record::Action;
 use hardkit_core::{BytesPath, Root};
 
