@@ -1,0 +1,543 @@
+//! `jailgen audit`: what is wrong with the jails fail2ban would really run
+//! under `--root`, judged against the host (its SSH port, logs, SSH unit,
+//! firewall) and against values fail2ban silently misreads.
+
+use hardkit_core::input::InputSource;
+use hardkit_core::{ExitStatus, Finding, Location, Reporter, Root, Severity};
+
+use crate::cli::AuditArgs;
+use crate::fail2ban_config::{self, Config, Value};
+use crate::host::{self, Firewall, Host};
+use crate::values::{IgnoreNet, Port};
+use crate::JailgenError;
+
+pub fn run(
+    args: &AuditArgs,
+    root: &Root,
+    fail_on: Severity,
+    reporter: &mut Reporter<impl std::io::Write>,
+) -> Result<ExitStatus, JailgenError> {
+    let ssh_ports = match &args.sshd {
+        Some(path) => Some(crate::sshd_input::read_ports(&InputSource::parse(path))?),
+        None => None,
+    };
+    let host = Host::inspect(root);
+    let findings = audit(root, &host, ssh_ports.as_deref());
+    let count = findings.len();
+    for finding in findings {
+        reporter.finding(finding)?;
+    }
+    reporter.text(&format!(
+        "jailgen audit: {count} finding(s) under {}\n",
+        root.dir().display()
+    ))?;
+    Ok(reporter.finish(fail_on, ExitStatus::Clean)?)
+}
+
+/// One enabled jail as fail2ban would configure it.
+struct JailView<'a> {
+    name: &'a str,
+    config: &'a Config,
+}
+
+impl JailView<'_> {
+    fn raw(&self, key: &str) -> Option<&Value> {
+        self.config.raw(self.name, key)
+    }
+
+    fn location(&self, key: &str) -> Option<Location> {
+        self.raw(key)
+            .map(|v| Location::new(v.path.as_str(), Some(v.line)))
+    }
+
+    fn get(&self, key: &str, findings: &mut Vec<Finding>) -> Option<String> {
+        match self.config.get(self.name, key) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut f = Finding::new(
+                    "jailgen/interpolation",
+                    Severity::High,
+                    format!(
+                        "[{}] {key}: fail2ban cannot interpolate the value",
+                        self.name
+                    ),
+                    format!("{e}; fail2ban refuses the configuration."),
+                )
+                .evidence("jail", self.name)
+                .evidence("value", self.raw(key).map(|v| v.raw.clone()));
+                if let Some(loc) = self.location(key) {
+                    f = f.at(loc);
+                }
+                findings.push(f);
+                None
+            }
+        }
+    }
+}
+
+/// All findings for the configuration under `root`.
+pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if !host.fail2ban_installed {
+        findings.push(
+            Finding::new(
+                "jailgen/fail2ban-missing",
+                Severity::High,
+                "fail2ban is not installed",
+                "No /etc/fail2ban/jail.conf: nothing bans password guessers.",
+            )
+            .fix("apt-get install fail2ban, then jailgen --write"),
+        );
+        return findings;
+    }
+    let config = fail2ban_config::load(root, "jail");
+    for (path, line, message) in &config.problems {
+        findings.push(
+            Finding::new(
+                "jailgen/syntax",
+                Severity::High,
+                "fail2ban cannot read this line",
+                message.clone(),
+            )
+            .at(Location::new(path.as_str(), Some(*line))),
+        );
+    }
+    let mut sshd_enabled = false;
+    let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    for name in &sections {
+        let jail = JailView {
+            name,
+            config: &config,
+        };
+        let Some(enabled_raw) = jail.get("enabled", &mut findings) else {
+            continue;
+        };
+        match fail2ban_config::parse_bool(&enabled_raw) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => {
+                findings.push(at(
+                    Finding::new(
+                        "jailgen/enabled-invalid",
+                        Severity::High,
+                        format!("[{name}] enabled = {enabled_raw}: not a boolean, fail2ban leaves the jail off"),
+                        "fail2ban only accepts true/false, yes/no, on/off, 1/0; anything else is replaced by the default (disabled) with a warning nobody reads.",
+                    )
+                    .evidence("jail", name.as_str())
+                    .evidence("value", &enabled_raw)
+                    .fix("enabled = true"),
+                    jail.location("enabled"),
+                ));
+                continue;
+            }
+        }
+        let filter = jail.get("filter", &mut findings).unwrap_or_default();
+        let filter_name = filter.split('[').next().unwrap_or("").trim().to_string();
+        let is_sshd = name == "sshd" || filter_name == "sshd";
+        sshd_enabled |= is_sshd;
+        audit_jail(
+            root,
+            host,
+            &jail,
+            &filter_name,
+            is_sshd,
+            ssh_ports,
+            &mut findings,
+        );
+    }
+    if !sshd_enabled {
+        findings.push(
+            Finding::new(
+                "jailgen/no-sshd-jail",
+                Severity::High,
+                "No sshd jail is enabled",
+                "fail2ban runs, but nothing bans SSH password guessers.",
+            )
+            .fix("jailgen --sshd - --write (with sshd-lint --json on stdin)"),
+        );
+    }
+    findings
+}
+
+fn at(finding: Finding, location: Option<Location>) -> Finding {
+    match location {
+        Some(loc) => finding.at(loc),
+        None => finding,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit_jail(
+    root: &Root,
+    host: &Host,
+    jail: &JailView<'_>,
+    filter_name: &str,
+    is_sshd: bool,
+    ssh_ports: Option<&[Port]>,
+    findings: &mut Vec<Finding>,
+) {
+    let name = jail.name;
+    let backend = jail
+        .get("backend", findings)
+        .unwrap_or_else(|| "auto".into());
+    let actions = jail.get("action", findings).unwrap_or_default();
+    let action_names: Vec<String> = actions
+        .split('\n')
+        .map(|a| a.split('[').next().unwrap_or("").trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let bans_all_ports = action_names
+        .iter()
+        .any(|a| a.contains("allports") || a.starts_with("ufw"));
+
+    // The SSH port in use must be one the jail's action blocks.
+    if let (true, Some(ports), false) = (is_sshd, ssh_ports, bans_all_ports) {
+        if let Some(port_value) = jail.get("port", findings) {
+            let missing: Vec<String> = ports
+                .iter()
+                .filter(|p| !port_covers(&port_value, p.get()))
+                .map(|p| p.to_string())
+                .collect();
+            if !missing.is_empty() {
+                findings.push(at(
+                    Finding::new(
+                        "jailgen/sshd-port-mismatch",
+                        Severity::High,
+                        format!("[{name}] bans port {port_value} but sshd listens on {}", missing.join(",")),
+                        "The ban rule only blocks the jail's ports: banned addresses keep guessing passwords on the port sshd really uses.",
+                    )
+                    .evidence("jail", name)
+                    .evidence("port", &port_value)
+                    .evidence("sshd_ports", ports.iter().map(|p| p.get()).collect::<Vec<_>>())
+                    .fix(format!("port = {}", ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","))),
+                    jail.location("port"),
+                ));
+            }
+        }
+    }
+
+    if backend.starts_with("systemd") {
+        audit_journal(root, host, jail, filter_name, is_sshd, findings);
+    } else if let Some(logpath) = jail.get("logpath", findings) {
+        let paths: Vec<&str> = logpath
+            .split('\n')
+            .map(|l| {
+                l.trim().rsplit_once(' ').map_or(l.trim(), |(p, tail)| {
+                    if tail == "head" || tail == "tail" {
+                        p
+                    } else {
+                        l.trim()
+                    }
+                })
+            })
+            .filter(|p| !p.is_empty())
+            .collect();
+        if !paths.iter().any(|p| host::log_exists(root, p)) {
+            let hint = if is_sshd && !host.rsyslog {
+                "backend = systemd (this host has no rsyslog: sshd logs only to the journal)"
+            } else {
+                "backend = systemd, or the log file the service really writes"
+            };
+            findings.push(at(
+                Finding::new(
+                    "jailgen/logpath-missing",
+                    Severity::High,
+                    format!("[{name}] reads {} which does not exist", paths.join(", ")),
+                    format!("With backend = {backend} fail2ban needs the log file; without it fail2ban refuses the jail (and `fail2ban-client -t` fails the whole configuration)."),
+                )
+                .evidence("jail", name)
+                .evidence("backend", &backend)
+                .evidence("logpath", &paths)
+                .fix(hint),
+                jail.location("logpath"),
+            ));
+        }
+    }
+
+    for action in &action_names {
+        if let (Some(used), Some((fw, why))) = (Firewall::of_action(action), &host.firewall) {
+            if used != *fw {
+                findings.push(at(
+                    Finding::new(
+                        "jailgen/banaction-firewall",
+                        Severity::High,
+                        format!("[{name}] bans with {action} but the host's firewall is {}", fw.as_str()),
+                        format!("The host uses {} ({why}); {} rules are not where the firewall looks, or are flushed by it, so bans may block nothing.", fw.as_str(), used.as_str()),
+                    )
+                    .evidence("jail", name)
+                    .evidence("action", action)
+                    .evidence("firewall", fw.as_str())
+                    .fix(format!("banaction = {}", fw.multiport_action())),
+                    jail.location("banaction").or_else(|| jail.location("action")),
+                ));
+            }
+        }
+    }
+
+    let bantime = duration_value(jail, "bantime", findings);
+    let findtime = duration_value(jail, "findtime", findings);
+    if let (Some(b), Some(f)) = (bantime, findtime) {
+        if b >= 0 && b < f {
+            findings.push(at(
+                Finding::new(
+                    "jailgen/bantime-shorter-than-findtime",
+                    Severity::Medium,
+                    format!("[{name}] bantime ({b}s) is shorter than findtime ({f}s)"),
+                    "A banned client is back before its failures expire: it gets a short pause, not a ban.",
+                )
+                .evidence("jail", name)
+                .evidence("bantime_seconds", b)
+                .evidence("findtime_seconds", f)
+                .fix("bantime = 1h (or longer than findtime)"),
+                jail.location("bantime"),
+            ));
+        }
+    }
+
+    if let Some(maxretry) = jail.get("maxretry", findings) {
+        match maxretry.trim().parse::<u32>() {
+            Ok(n) if n > 10 => findings.push(at(
+                Finding::new(
+                    "jailgen/maxretry-high",
+                    Severity::Medium,
+                    format!("[{name}] maxretry = {n} lets each address try {n} times per findtime"),
+                    "More than 10 failures before a ban gives password guessers many free attempts.",
+                )
+                .evidence("jail", name)
+                .evidence("maxretry", n)
+                .fix("maxretry = 3"),
+                jail.location("maxretry"),
+            )),
+            Ok(_) => {}
+            Err(_) => findings.push(at(
+                Finding::new(
+                    "jailgen/maxretry-invalid",
+                    Severity::High,
+                    format!("[{name}] maxretry = {maxretry} is not a number"),
+                    "fail2ban warns and falls back to its default, which is not what was written.",
+                )
+                .evidence("jail", name)
+                .evidence("value", &maxretry)
+                .fix("maxretry = 3"),
+                jail.location("maxretry"),
+            )),
+        }
+    }
+
+    if let Some(ignoreip) = jail.get("ignoreip", findings) {
+        audit_ignoreip(jail, &ignoreip, findings);
+    }
+}
+
+fn audit_journal(
+    root: &Root,
+    host: &Host,
+    jail: &JailView<'_>,
+    filter_name: &str,
+    is_sshd: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let name = jail.name;
+    // The jail's journalmatch wins; else the filter's.
+    let (matchline, location) = match jail.get("journalmatch", findings) {
+        Some(m) => (m, jail.location("journalmatch")),
+        None if !filter_name.is_empty() => {
+            let filter = fail2ban_config::load(root, &format!("filter.d/{filter_name}"));
+            let value = filter.get("Definition", "journalmatch").ok().flatten();
+            let loc = filter
+                .raw("Definition", "journalmatch")
+                .map(|v| Location::new(v.path.as_str(), Some(v.line)));
+            (value.unwrap_or_default(), loc)
+        }
+        None => (String::new(), None),
+    };
+    for unit in matchline
+        .split_whitespace()
+        .filter_map(|t| t.strip_prefix("_SYSTEMD_UNIT="))
+    {
+        let wrong = if is_sshd {
+            host.ssh_unit.as_deref().is_some_and(|u| u != unit)
+        } else {
+            ![
+                "/etc/systemd/system",
+                "/usr/lib/systemd/system",
+                "/lib/systemd/system",
+            ]
+            .iter()
+            .any(|d| host::exists(root, &format!("{d}/{unit}")))
+        };
+        if wrong {
+            let expected = if is_sshd {
+                host.ssh_unit_or_default().to_string()
+            } else {
+                "the service's real unit".into()
+            };
+            findings.push(at(
+                Finding::new(
+                    "jailgen/journalmatch-unit",
+                    Severity::High,
+                    format!("[{name}] matches journal unit {unit}, which this host does not have"),
+                    format!("The journal match selects no entries, so the jail never sees a failure; the host's unit is {expected}."),
+                )
+                .evidence("jail", name)
+                .evidence("journalmatch", &matchline)
+                .fix(format!("journalmatch = _SYSTEMD_UNIT={expected} + _COMM=sshd")),
+                location.clone(),
+            ));
+        }
+    }
+}
+
+/// Seconds fail2ban computes for a time value (MyTime.str2seconds), for the
+/// forms people write: `600`, `10m`, `1h 30m`, `1hour`, `-1` (permanent).
+pub fn fail2ban_seconds(value: &str) -> Option<i64> {
+    let text = value.trim().to_lowercase();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let units: &[(&[&str], i64)] = &[
+        (&["s", "ss", "se", "sec", "second", "seconds"], 1),
+        (&["m", "mm", "mi", "min", "minute", "minutes"], 60),
+        (&["h", "hh", "ho", "hou", "hour", "hours"], 3600),
+        (&["d", "dd", "da", "day", "days"], 86_400),
+        (&["w", "ww", "we", "wee", "week", "weeks"], 604_800),
+        (&["mo", "mon", "month", "months"], 2_629_800),
+        (&["y", "yy", "ye", "yea", "year", "years"], 31_557_600),
+    ];
+    let mut total: i64 = 0;
+    let mut rest = text.as_str();
+    let mut groups = 0;
+    while !rest.trim_start().is_empty() {
+        rest = rest.trim_start();
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 12 {
+            return None;
+        }
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = rest[digits..].trim_start();
+        let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+        let unit = &rest[..letters];
+        rest = &rest[letters..];
+        let factor = if unit.is_empty() {
+            1
+        } else {
+            units.iter().find(|(names, _)| names.contains(&unit))?.1
+        };
+        total = total.checked_add(n.checked_mul(factor)?)?;
+        groups += 1;
+    }
+    (groups > 0).then_some(total)
+}
+
+fn duration_value(jail: &JailView<'_>, key: &str, findings: &mut Vec<Finding>) -> Option<i64> {
+    let value = jail.get(key, findings)?;
+    match fail2ban_seconds(&value) {
+        Some(s) => Some(s),
+        None => {
+            findings.push(at(
+                Finding::new(
+                    "jailgen/duration-invalid",
+                    Severity::High,
+                    format!("[{}] {key} = {value} is not a time fail2ban can compute", jail.name),
+                    "`fail2ban-client -t` accepts it, but the jail fails when fail2ban evaluates the time; write seconds or units s, m, h, d, w, mo, y.",
+                )
+                .evidence("jail", jail.name)
+                .evidence("value", &value)
+                .fix(format!("{key} = 1h")),
+                jail.location(key),
+            ));
+            None
+        }
+    }
+}
+
+fn audit_ignoreip(jail: &JailView<'_>, value: &str, findings: &mut Vec<Finding>) {
+    let name = jail.name;
+    for entry in value
+        .split([' ', ',', '\n', '\t'])
+        .filter(|e| !e.is_empty())
+    {
+        let numeric = entry
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/'))
+            && entry.bytes().any(|b| b.is_ascii_digit());
+        match IgnoreNet::parse("ignoreip", entry) {
+            Ok(net) if net.too_wide() => findings.push(at(
+                Finding::new(
+                    "jailgen/ignoreip-too-wide",
+                    Severity::Medium,
+                    format!("[{name}] ignoreip {entry} exempts a large part of the internet"),
+                    "Addresses in ignoreip are never banned; a public range wider than /16 (or the whole internet) switches the jail off for everyone in it.",
+                )
+                .evidence("jail", name)
+                .evidence("entry", entry)
+                .fix("list only your own addresses or networks"),
+                jail.location("ignoreip"),
+            )),
+            Ok(_) => {}
+            Err(e) if numeric => findings.push(at(
+                Finding::new(
+                    "jailgen/ignoreip-invalid",
+                    Severity::High,
+                    format!("[{name}] ignoreip {entry} is not a valid address or network"),
+                    format!("{}; fail2ban does not reject it, it just never matches, so the address meant to be safe can be banned.", e.message),
+                )
+                .evidence("jail", name)
+                .evidence("entry", entry),
+                jail.location("ignoreip"),
+            )),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Does fail2ban's `port` value (`ssh`, `22,2222`, `1000:2000`, `http,https`) cover `port`?
+pub fn port_covers(value: &str, port: u16) -> bool {
+    value
+        .split([',', '\n', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .any(|part| {
+            if let Some((lo, hi)) = part.split_once(':') {
+                let lo = service_port(lo).unwrap_or(0);
+                let hi = service_port(hi).unwrap_or(65535);
+                (lo..=hi).contains(&port)
+            } else {
+                service_port(part) == Some(port)
+            }
+        })
+}
+
+fn service_port(name: &str) -> Option<u16> {
+    match name.trim() {
+        "ssh" => Some(22),
+        "http" => Some(80),
+        "https" => Some(443),
+        other => other.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail2ban_times() {
+        assert_eq!(fail2ban_seconds("600"), Some(600));
+        assert_eq!(fail2ban_seconds("10m"), Some(600));
+        assert_eq!(fail2ban_seconds("1h 30m"), Some(5400));
+        assert_eq!(fail2ban_seconds("1d12h"), Some(129_600));
+        assert_eq!(fail2ban_seconds("-1"), Some(-1));
+        assert_eq!(fail2ban_seconds("1x"), None);
+        assert_eq!(fail2ban_seconds(""), None);
+    }
+
+    #[test]
+    fn port_values() {
+        assert!(port_covers("ssh", 22));
+        assert!(!port_covers("ssh", 2222));
+        assert!(port_covers("22,2222", 2222));
+        assert!(port_covers("0:65535", 2222));
+        assert!(port_covers("http,https", 443));
+    }
+}
