@@ -38,6 +38,9 @@ pub fn run(
 struct JailView<'a> {
     name: &'a str,
     config: &'a Config,
+    /// One interpolation finding per jail: a bad reference breaks every
+    /// option that uses it, and the first one probed names the culprit.
+    interpolation_reported: std::cell::Cell<bool>,
 }
 
 impl JailView<'_> {
@@ -53,7 +56,9 @@ impl JailView<'_> {
     fn get(&self, key: &str, findings: &mut Vec<Finding>) -> Option<String> {
         match self.config.get(self.name, key) {
             Ok(v) => v,
+            Err(_) if self.interpolation_reported.get() => None,
             Err(e) => {
+                self.interpolation_reported.set(true);
                 let mut f = Finding::new(
                     "jailgen/interpolation",
                     Severity::High,
@@ -108,6 +113,7 @@ pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Findin
         let jail = JailView {
             name,
             config: &config,
+            interpolation_reported: std::cell::Cell::new(false),
         };
         let Some(enabled_raw) = jail.get("enabled", &mut findings) else {
             continue;
@@ -177,6 +183,20 @@ fn audit_jail(
     findings: &mut Vec<Finding>,
 ) {
     let name = jail.name;
+    // Probe the plain options before `action`, which interpolates several
+    // of them: an interpolation error is then reported where it was written.
+    for key in [
+        "port",
+        "logpath",
+        "journalmatch",
+        "banaction",
+        "bantime",
+        "findtime",
+        "maxretry",
+        "ignoreip",
+    ] {
+        let _ = jail.get(key, findings);
+    }
     let backend = jail
         .get("backend", findings)
         .unwrap_or_else(|| "auto".into());

@@ -19,7 +19,7 @@ Examples:
     name = "jailgen",
     version,
     after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,6 +30,16 @@ pub struct Cli {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl Cli {
+    /// Were any generation options given? They mean nothing to `audit`.
+    pub fn generate_flags_given(&self) -> bool {
+        match Cli::try_parse_from(["jailgen"]) {
+            Ok(defaults) => defaults.generate != self.generate,
+            Err(_) => false,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -46,7 +56,7 @@ pub struct AuditArgs {
     pub sshd: Option<PathBuf>,
 }
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, PartialEq, Eq)]
 pub struct GenerateArgs {
     /// sshd-lint's JSON Lines (its `setting` records for `port`), or - for stdin
     #[arg(long, value_name = "FILE|-", conflicts_with = "ssh_port")]
@@ -143,5 +153,9 @@ mod tests {
         let cli = Cli::try_parse_from(["jailgen", "--jail", "sshd", "--write"]).unwrap();
         assert!(cli.command.is_none() && cli.generate.write);
         assert!(Cli::try_parse_from(["jailgen", "--write", "--check"]).is_err());
+        let cli = Cli::try_parse_from(["jailgen", "--root", "/tmp", "audit", "--json"]).unwrap();
+        assert!(!cli.generate_flags_given());
+        let cli = Cli::try_parse_from(["jailgen", "--jail", "sshd", "audit"]).unwrap();
+        assert!(cli.generate_flags_given());
     }
 }

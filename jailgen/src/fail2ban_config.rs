@@ -192,7 +192,7 @@ pub fn load_from(root: &Root, base: &str, name: &str) -> Config {
     let mut config = Config::default();
     let mut ordered = Vec::new();
     for file in with_local(root, &top) {
-        includes(root, &file, &[], &mut ordered, &mut config.problems);
+        includes(root, &file, &[], &mut ordered);
     }
     for file in ordered {
         let text = match root.resolve(&file).and_then(|p| {
@@ -244,13 +244,7 @@ fn with_local(root: &Root, files: &[String]) -> Vec<String> {
     out
 }
 
-fn includes(
-    root: &Root,
-    file: &str,
-    seen: &[String],
-    out: &mut Vec<String>,
-    problems: &mut Vec<(String, u64, String)>,
-) {
+fn includes(root: &Root, file: &str, seen: &[String], out: &mut Vec<String>) {
     let Ok(host) = root.resolve(file) else {
         return;
     };
@@ -295,7 +289,7 @@ fn includes(
             continue;
         }
         for r in with_local(root, &[resource]) {
-            includes(root, &r, &next_seen, out, problems);
+            includes(root, &r, &next_seen, out);
         }
     }
     out.push(file.to_string());
@@ -304,7 +298,7 @@ fn includes(
             continue;
         }
         for r in with_local(root, &[resource]) {
-            includes(root, &r, &next_seen, out, problems);
+            includes(root, &r, &next_seen, out);
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum JailgenError {
     Root(#[from] hardkit_core::root::RootError),
     #[error("fail2ban is not installed under {0} (no /etc/fail2ban/jail.conf): install it first, jailgen validates against its configuration")]
     NotInstalled(String),
+    #[error("{0}")]
+    Usage(String),
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
 }

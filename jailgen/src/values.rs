@@ -209,7 +209,8 @@ pub fn parse_factor(flag: &str, value: &str) -> Result<String, ValueError> {
     let frac = parts.next();
     let digits_ok =
         |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
-    let ok = digits_ok(whole) && frac.is_none_or(digits_ok) && text.trim_matches(['0', '.']) != "";
+    let ok =
+        digits_ok(whole) && frac.is_none_or(digits_ok) && !text.trim_matches(['0', '.']).is_empty();
     if !ok {
         return Err(ValueError::new(
             flag,
