@@ -201,18 +201,23 @@ fn audit_jail(
         .get("backend", findings)
         .unwrap_or_else(|| "auto".into());
     let actions = jail.get("action", findings).unwrap_or_default();
-    let action_names: Vec<String> = actions
-        .split('\n')
-        .map(|a| a.split('[').next().unwrap_or("").trim().to_string())
-        .filter(|a| !a.is_empty())
-        .collect();
+    let action_refs = fail2ban_config::split_actions(&actions);
+    let action_names: Vec<String> = action_refs.iter().map(|a| a.file.clone()).collect();
+    // The ports the first ban action blocks: its own port= option, else the jail's.
+    let action_port = action_refs.first().and_then(|a| {
+        a.options
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "port")
+            .map(|(_, v)| v.clone())
+    });
     let bans_all_ports = action_names
         .iter()
         .any(|a| a.contains("allports") || a.starts_with("ufw"));
 
     // The SSH port in use must be one the jail's action blocks.
     if let (true, Some(ports), false) = (is_sshd, ssh_ports, bans_all_ports) {
-        if let Some(port_value) = jail.get("port", findings) {
+        if let Some(port_value) = action_port.or_else(|| jail.get("port", findings)) {
             let missing: Vec<String> = ports
                 .iter()
                 .filter(|p| !port_covers(&port_value, p.get()))

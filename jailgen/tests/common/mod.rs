@@ -168,12 +168,15 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    {
+    // Feed stdin from another thread: the dump is larger than a pipe buffer.
+    let mut stdin = python.stdin.take().unwrap();
+    let input = out.stdout.clone();
+    let feeder = std::thread::spawn(move || {
         use std::io::Write;
-        let mut stdin = python.stdin.take().unwrap();
-        stdin.write_all(&out.stdout).unwrap();
-    }
+        stdin.write_all(&input).unwrap();
+    });
     let converted = python.wait_with_output().unwrap();
+    feeder.join().unwrap();
     assert!(converted.status.success());
     String::from_utf8(converted.stdout)
         .unwrap()
