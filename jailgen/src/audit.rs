@@ -23,14 +23,15 @@ pub fn run(
     };
     let host = Host::inspect(root);
     let findings = audit(root, &host, ssh_ports.as_deref());
-    let count = findings.len();
+    if findings.is_empty() {
+        reporter.text(&format!(
+            "jailgen audit: no findings in the fail2ban configuration under {}\n",
+            root.dir().display()
+        ))?;
+    }
     for finding in findings {
         reporter.finding(finding)?;
     }
-    reporter.text(&format!(
-        "jailgen audit: {count} finding(s) under {}\n",
-        root.dir().display()
-    ))?;
     Ok(reporter.finish(fail_on, ExitStatus::Clean)?)
 }
 
@@ -302,7 +303,7 @@ fn audit_jail(
     let bantime = duration_value(jail, "bantime", findings);
     let findtime = duration_value(jail, "findtime", findings);
     if let (Some(b), Some(f)) = (bantime, findtime) {
-        if b >= 0 && b < f {
+        if b >= 0.0 && b < f {
             findings.push(at(
                 Finding::new(
                     "jailgen/bantime-shorter-than-findtime",
@@ -414,47 +415,51 @@ fn audit_journal(
 }
 
 /// Seconds fail2ban computes for a time value (MyTime.str2seconds), for the
-/// forms people write: `600`, `10m`, `1h 30m`, `1hour`, `-1` (permanent).
-pub fn fail2ban_seconds(value: &str) -> Option<i64> {
+/// forms people write: `600`, `10m`, `1h 30m`, `1.5h`, `1hour`, `-1`
+/// (permanent). None when fail2ban could not compute it (`1x`).
+pub fn fail2ban_seconds(value: &str) -> Option<f64> {
     let text = value.trim().to_lowercase();
     if let Ok(n) = text.parse::<i64>() {
-        return Some(n);
+        return Some(n as f64);
     }
-    let units: &[(&[&str], i64)] = &[
-        (&["s", "ss", "se", "sec", "second", "seconds"], 1),
-        (&["m", "mm", "mi", "min", "minute", "minutes"], 60),
-        (&["h", "hh", "ho", "hou", "hour", "hours"], 3600),
-        (&["d", "dd", "da", "day", "days"], 86_400),
-        (&["w", "ww", "we", "wee", "week", "weeks"], 604_800),
-        (&["mo", "mon", "month", "months"], 2_629_800),
-        (&["y", "yy", "ye", "yea", "year", "years"], 31_557_600),
+    let units: &[(&[&str], f64)] = &[
+        (&["s", "ss", "se", "sec", "second", "seconds"], 1.0),
+        (&["m", "mm", "mi", "min", "minute", "minutes"], 60.0),
+        (&["h", "hh", "ho", "hou", "hour", "hours"], 3600.0),
+        (&["d", "dd", "da", "day", "days"], 86_400.0),
+        (&["w", "ww", "we", "wee", "week", "weeks"], 604_800.0),
+        (&["mo", "mon", "month", "months"], 2_629_800.0),
+        (&["y", "yy", "ye", "yea", "year", "years"], 31_557_600.0),
     ];
-    let mut total: i64 = 0;
+    let mut total = 0.0;
     let mut rest = text.as_str();
     let mut groups = 0;
     while !rest.trim_start().is_empty() {
         rest = rest.trim_start();
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || digits > 12 {
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        if len == 0 || len > 15 || !rest.as_bytes()[0].is_ascii_digit() {
             return None;
         }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = rest[digits..].trim_start();
+        let n: f64 = rest[..len].parse().ok()?;
+        rest = rest[len..].trim_start();
         let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
         let unit = &rest[..letters];
         rest = &rest[letters..];
         let factor = if unit.is_empty() {
-            1
+            1.0
         } else {
             units.iter().find(|(names, _)| names.contains(&unit))?.1
         };
-        total = total.checked_add(n.checked_mul(factor)?)?;
+        total += n * factor;
         groups += 1;
     }
-    (groups > 0).then_some(total)
+    (groups > 0 && total.is_finite()).then_some(total)
 }
 
-fn duration_value(jail: &JailView<'_>, key: &str, findings: &mut Vec<Finding>) -> Option<i64> {
+fn duration_value(jail: &JailView<'_>, key: &str, findings: &mut Vec<Finding>) -> Option<f64> {
     let value = jail.get(key, findings)?;
     match fail2ban_seconds(&value) {
         Some(s) => Some(s),
@@ -464,7 +469,7 @@ fn duration_value(jail: &JailView<'_>, key: &str, findings: &mut Vec<Finding>) -
                     "jailgen/duration-invalid",
                     Severity::High,
                     format!("[{}] {key} = {value} is not a time fail2ban can compute", jail.name),
-                    "`fail2ban-client -t` accepts it, but the jail fails when fail2ban evaluates the time; write seconds or units s, m, h, d, w, mo, y.",
+                    "`fail2ban-client -t` accepts it, but the server cannot turn it into seconds (MyTime.str2seconds fails) when it sets the jail up, so the jail does not run as written; write seconds or units s, m, h, d, w, mo, y.",
                 )
                 .evidence("jail", jail.name)
                 .evidence("value", &value)
@@ -548,11 +553,12 @@ mod tests {
 
     #[test]
     fn fail2ban_times() {
-        assert_eq!(fail2ban_seconds("600"), Some(600));
-        assert_eq!(fail2ban_seconds("10m"), Some(600));
-        assert_eq!(fail2ban_seconds("1h 30m"), Some(5400));
-        assert_eq!(fail2ban_seconds("1d12h"), Some(129_600));
-        assert_eq!(fail2ban_seconds("-1"), Some(-1));
+        assert_eq!(fail2ban_seconds("600"), Some(600.0));
+        assert_eq!(fail2ban_seconds("10m"), Some(600.0));
+        assert_eq!(fail2ban_seconds("1h 30m"), Some(5400.0));
+        assert_eq!(fail2ban_seconds("1d12h"), Some(129_600.0));
+        assert_eq!(fail2ban_seconds("1.5h"), Some(5400.0));
+        assert_eq!(fail2ban_seconds("-1"), Some(-1.0));
         assert_eq!(fail2ban_seconds("1x"), None);
         assert_eq!(fail2ban_seconds(""), None);
     }

@@ -103,3 +103,65 @@ fn every_stock_jail_reads_as_fail2ban_reads_it() {
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
     assert_eq!(dumped.len(), sections.len());
 }
+
+/// jailgen's reading of time values against fail2ban's own MyTime.str2seconds.
+#[test]
+fn time_values_as_fail2ban_computes_them() {
+    if !oracle_ready("jailgen::time_values_as_fail2ban_computes_them") {
+        return;
+    }
+    let values = [
+        "600",
+        "10m",
+        "1h",
+        "1h 30m",
+        "1h30m",
+        "1d12h",
+        "2w",
+        "1mo",
+        "1y",
+        "-1",
+        "10 m",
+        "1hour",
+        "3 days",
+        "5M",
+        "1.5h",
+        "2weeks",
+        "1x",
+        "",
+        "h",
+        "1 fortnight",
+        "10mins",
+        "1w2d",
+        "0",
+    ];
+    let script = "from fail2ban.server.mytime import MyTime\nimport sys\nfor v in sys.argv[1:]:\n  try: print(float(MyTime.str2seconds(v)))\n  except Exception: print('ERR')";
+    // fail2ban's own interpreter: the package lives in Debian's python3.
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .args(values)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(theirs.len(), values.len());
+    let mut agree = 0;
+    for (value, theirs) in values.iter().zip(&theirs) {
+        let ours = jailgen::audit::fail2ban_seconds(value).map(|s| format!("{s:?}"));
+        let theirs = (theirs != "ERR").then(|| theirs.clone());
+        assert_eq!(ours, theirs, "{value:?}");
+        agree += 1;
+    }
+    eprintln!(
+        "time values: {agree}/{} agree with MyTime.str2seconds",
+        values.len()
+    );
+}
