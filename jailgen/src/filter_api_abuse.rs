@@ -51,7 +51,7 @@ pub fn render(path_prefix: &str, statuses: &[u16]) -> String {
     // method, a path under the prefix and a protocol, then the status.
     let _ = writeln!(
         out,
-        "failregex = ^<ADDR> - (?:-|[^\\s\\[\\]\"]+) \\[\\] \"[A-Z]{{1,16}} {escaped}[^\"\\s]* HTTP/\\d(?:\\.\\d)?\" (?:{codes}) \\d+ "
+        "failregex = ^<ADDR> - (?:-|[^\\s\\[\\]\"]+) \\[\\] \"[A-Z]{{1,16}} {escaped}[^\"\\s]* HTTP/\\d(?:\\.\\d)?\" (?:{codes}) \\d+"
     );
     out.push('\n');
     out.push_str("ignoreregex =\n\n");
