@@ -278,10 +278,24 @@ pub fn check_json_lines(out: &str) {
 /// Needs fail2ban-client, python3 (fail2ban's own runtime) and root for the
 /// mount namespace.
 pub fn oracle_ready(test: &str) -> bool {
-    hardkit_core::oracle::oracle(test, "fail2ban-client").is_some()
-        && hardkit_core::oracle::oracle(test, "unshare").is_some()
-        && hardkit_core::oracle::require_root(test)
-        && Path::new("/etc/fail2ban/jail.conf").is_file()
+    if hardkit_core::oracle::oracle(test, "fail2ban-client").is_none()
+        || hardkit_core::oracle::oracle(test, "unshare").is_none()
+        || !hardkit_core::oracle::require_root(test)
+    {
+        return false;
+    }
+    if !Path::new("/etc/fail2ban/jail.conf").is_file() {
+        hardkit_core::oracle::not_run(test, "fail2ban's stock /etc/fail2ban/jail.conf is missing");
+        return false;
+    }
+    let namespace = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .status();
+    if !namespace.is_ok_and(|s| s.success()) {
+        hardkit_core::oracle::not_run(test, "cannot create a mount namespace (unshare --mount)");
+        return false;
+    }
+    true
 }
 
 pub fn sshd_lint_ports(ports: &[u16]) -> String {
