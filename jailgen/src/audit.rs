@@ -216,9 +216,29 @@ fn audit_jail(
         .iter()
         .any(|a| a.contains("allports") || a.starts_with("ufw"));
 
+    // A numeric port outside 1-65535 makes the firewall command fail when
+    // the action starts: the jail runs and bans nothing.
+    let port_value = action_port.clone().or_else(|| jail.get("port", findings));
+    let bad_ports = port_value.as_deref().map(invalid_ports).unwrap_or_default();
+    if !bad_ports.is_empty() {
+        findings.push(at(
+            Finding::new(
+                "jailgen/port-invalid",
+                Severity::High,
+                format!("[{name}] port {} is not a TCP port", bad_ports.join(",")),
+                "fail2ban passes the port to the firewall unchecked; the ban rule cannot be created, so bans block nothing.",
+            )
+            .evidence("jail", name)
+            .evidence("port", port_value.as_deref())
+            .fix("port = a number from 1 to 65535 (or a service name such as ssh)"),
+            jail.location("port"),
+        ));
+    }
     // The SSH port in use must be one the jail's action blocks.
-    if let (true, Some(ports), false) = (is_sshd, ssh_ports, bans_all_ports) {
-        if let Some(port_value) = action_port.or_else(|| jail.get("port", findings)) {
+    if let (true, Some(ports), false, true) =
+        (is_sshd, ssh_ports, bans_all_ports, bad_ports.is_empty())
+    {
+        if let Some(port_value) = port_value {
             let missing: Vec<String> = ports
                 .iter()
                 .filter(|p| !port_covers(&port_value, p.get()))
@@ -538,6 +558,18 @@ pub fn port_covers(value: &str, port: u16) -> bool {
         })
 }
 
+/// Numeric parts of a port value outside 1-65535 (`0`, `70000`, `22:99999`).
+fn invalid_ports(value: &str) -> Vec<String> {
+    value
+        .split([',', '\n', ' ', ':'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|p| !matches!(p.parse::<u32>(), Ok(1..=65535)))
+        .filter(|p| *p != "0" || !value.contains(':'))
+        .map(str::to_string)
+        .collect()
+}
+
 fn service_port(name: &str) -> Option<u16> {
     match name.trim() {
         "ssh" => Some(22),
@@ -570,5 +602,9 @@ mod tests {
         assert!(port_covers("22,2222", 2222));
         assert!(port_covers("0:65535", 2222));
         assert!(port_covers("http,https", 443));
+        assert_eq!(invalid_ports("22,70000"), ["70000"]);
+        assert_eq!(invalid_ports("0"), ["0"]);
+        assert!(invalid_ports("0:65535").is_empty());
+        assert!(invalid_ports("ssh,2222").is_empty());
     }
 }

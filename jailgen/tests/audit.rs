@@ -144,6 +144,7 @@ fn values_fail2ban_silently_misreads() {
         ("ignoreip = 8.0.0.0/8", "jailgen/ignoreip-too-wide"),
         ("enabled = ture", "jailgen/enabled-invalid"),
         ("port = %(nonexistent)s", "jailgen/interpolation"),
+        ("port = 22,70000", "jailgen/port-invalid"),
     ];
     for (line, id) in cases {
         let tree = good_debian();
