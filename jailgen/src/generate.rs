@@ -11,7 +11,7 @@ use crate::host::Host;
 use crate::jails::{self, BackendChoice, Increment, JailKind, Override, Request, Times};
 use crate::values::{self, Duration, ValueError};
 use crate::write::{self, NewFile};
-use crate::{filter_api_abuse, render, JailgenError, TOOL};
+use crate::{filter_api_abuse, overridden, render, JailgenError, TOOL};
 
 /// Turn the flags into a validated request (every error names its flag).
 pub fn request(args: &GenerateArgs) -> Result<Request, JailgenError> {
@@ -197,14 +197,28 @@ pub fn run(
         reporter.emit(jail)?;
     }
 
+    // The configuration as fail2ban will read it, with the new files in place.
+    let copy = if host.fail2ban_installed {
+        let copy = write::copy_with(root, &files)?;
+        for finding in overridden::check(&copy, &resolved) {
+            reporter.finding(finding)?;
+        }
+        Some(copy)
+    } else {
+        None
+    };
+
     if args.write || args.check {
-        if !host.fail2ban_installed {
+        let Some(copy) = copy else {
             return Err(JailgenError::NotInstalled(root.dir().display().to_string()));
-        }
-        match write::fail2ban_client() {
-            Some(client) => write::validate(&client, root, &files)?,
-            None => reporter.text("fail2ban-client is not installed here: not validated\n")?,
-        }
+        };
+        let validated = match write::fail2ban_client() {
+            Some(client) => {
+                write::validate_copy(&client, root, &copy)?;
+                "validated by fail2ban-client -t"
+            }
+            None => "NOT validated: fail2ban-client is not installed here",
+        };
         for file in &files {
             let changed = if args.write {
                 write::install(root, std::slice::from_ref(file))?
@@ -228,10 +242,7 @@ pub fn run(
                 (false, true) => "would write",
                 (false, false) => "unchanged",
             };
-            reporter.text(&format!(
-                "{verb} {} (validated by fail2ban-client -t)\n",
-                file.system_path
-            ))?;
+            reporter.text(&format!("{verb} {} ({validated})\n", file.system_path))?;
         }
     } else if !reporter.is_json() {
         // The preview: the jail file itself, ready to redirect.

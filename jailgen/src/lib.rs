@@ -9,6 +9,7 @@
 //! - [`filter_api_abuse`]: the anchored filter of the api-abuse jail;
 //! - [`fail2ban_config`]: reading fail2ban's configuration as fail2ban does;
 //! - [`audit`]: findings about the jails fail2ban would run;
+//! - [`overridden`]: whether the jails written are the jails fail2ban runs;
 //! - [`write`]: validation with `fail2ban-client -t` and atomic installation.
 
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod filter_api_abuse;
 pub mod generate;
 pub mod host;
 pub mod jails;
+pub mod overridden;
 pub mod render;
 pub mod sshd_input;
 pub mod values;

@@ -145,7 +145,11 @@ pub fn run_fail2ban_client(
 
 /// Validate `files` in a copy of the configuration under `root`.
 pub fn validate(client: &Path, root: &Root, files: &[NewFile]) -> Result<(), WriteError> {
-    let copy = copy_with(root, files)?;
+    validate_copy(client, root, &copy_with(root, files)?)
+}
+
+/// Run `fail2ban-client -t` on a prepared copy.
+pub fn validate_copy(client: &Path, root: &Root, copy: &ConfigCopy) -> Result<(), WriteError> {
     let out = run_fail2ban_client(client, root, &copy.conf_dir, &["-t"])?;
     if out.status.success() {
         return Ok(());

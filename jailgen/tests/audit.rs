@@ -307,3 +307,46 @@ fn reader_agrees_with_fail2ban_client_dump() {
         ["/var/log/nginx/custom-error.log"]
     );
 }
+
+#[test]
+fn a_later_local_file_overriding_the_generated_jail_is_reported() {
+    let tree = Tree::new();
+    tree.debian12().nftables_host().file(
+        "/etc/fail2ban/jail.d/zz-site.local",
+        "[DEFAULT]\nbantime = 5m\n\n[sshd]\nport = 22\nmaxretry = 8\n",
+    );
+    let out = jailgen(tree.path(), &["--ssh-port", "2222", "--json"], None);
+    let text = stdout(&out);
+    check_json_lines(&text);
+    let findings: Vec<Finding> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"finding\""))
+        .map(|l| decode::<Finding>(l).unwrap().body)
+        .collect();
+    // The section's own bantime still wins over a later [DEFAULT]; port and
+    // maxretry do not.
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(
+        titles[0].starts_with("[sshd] port = 22 from /etc/fail2ban/jail.d/zz-site.local"),
+        "{titles:?}"
+    );
+    assert!(titles[1].starts_with("[sshd] maxretry = 8"), "{titles:?}");
+    assert_eq!(findings[0].location.as_ref().unwrap().line, Some(5));
+    assert_eq!(out.status.code(), Some(1));
+
+    // fail2ban agrees: written as 2222/3/1h, it runs 22/8/1h.
+    if !oracle_ready("jailgen::a_later_local_file_overriding_the_generated_jail_is_reported") {
+        return;
+    }
+    let written = jailgen(tree.path(), &["--ssh-port", "2222", "--write"], None);
+    assert_eq!(written.status.code(), Some(1), "{}", stderr(&written));
+    assert!(tree
+        .read("/etc/fail2ban/jail.d/hardkit.local")
+        .unwrap()
+        .contains("port = 2222"));
+    let sshd = jails_of(&dump(&tree))["sshd"].clone();
+    assert_eq!(sshd.action_params["nftables-multiport"]["port"], "22");
+    assert_eq!(sshd.options["maxretry"], serde_json::json!(8));
+    assert_eq!(sshd.options["bantime"], serde_json::json!("1h"));
+}
