@@ -10,9 +10,10 @@
 //!
 //! fail2ban checks that each file-backend jail's log exists, on the machine
 //! it runs on. For a `--root` other than `/` the check must see the target's
-//! logs, not this host's: as root, jailgen runs fail2ban-client in a private
-//! mount namespace (`unshare --mount`) with the target's `/var/log` bound
-//! over `/var/log`. Nothing is mounted outside that namespace.
+//! logs, not this host's: jailgen runs fail2ban-client in a private mount
+//! namespace (`unshare --mount`, inside a user namespace when not root) with
+//! the target's `/var/log` bound over `/var/log`. Nothing is mounted outside
+//! that namespace.
 
 use std::fs;
 use std::io;
@@ -128,6 +129,10 @@ pub fn run_fail2ban_client(
         })?;
         let logs = root.resolve("/var/log")?;
         let mut c = Command::new(unshare);
+        if !nix::unistd::Uid::effective().is_root() {
+            // Unprivileged: a user namespace makes the mount namespace possible.
+            c.args(["--user", "--map-root-user"]);
+        }
         // Bind the target's /var/log over ours, or an empty tmpfs when it has none.
         c.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
             .arg(

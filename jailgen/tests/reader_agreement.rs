@@ -63,7 +63,7 @@ fn every_stock_jail_reads_as_fail2ban_reads_it() {
                 d.options["bantime"].as_str().unwrap_or("").to_string(),
             ),
         ];
-        let refs = jailgen::fail2ban_config::split_actions(&get("action"));
+        let refs = jailgen::fail2ban_actions::split_actions(&get("action"));
         let actions: Vec<String> = refs.iter().map(|a| a.instance_name(name)).collect();
         ours.push(("action", actions.join(","), d.actions.join(",")));
         if let (Some(first), Some(r)) = (actions.first(), refs.first()) {
@@ -155,7 +155,7 @@ fn time_values_as_fail2ban_computes_them() {
     assert_eq!(theirs.len(), values.len());
     let mut agree = 0;
     for (value, theirs) in values.iter().zip(&theirs) {
-        let ours = jailgen::audit::fail2ban_seconds(value).map(|s| format!("{s:?}"));
+        let ours = jailgen::fail2ban_values::fail2ban_seconds(value).map(|s| format!("{s:?}"));
         let theirs = (theirs != "ERR").then(|| theirs.clone());
         assert_eq!(ours, theirs, "{value:?}");
         agree += 1;
