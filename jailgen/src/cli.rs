@@ -9,7 +9,7 @@ const EXAMPLES: &str = "\
 Examples:
   sshd-lint --json | jailgen --sshd - --jail sshd --jail recidive
   jailgen --ssh-port 2222 --bantime 1h --bantime-increment --ignoreip 192.0.2.0/24 --write
-  jailgen --jail api-abuse --api-path /v1/ --api-status 401,403,429 --check --json
+  jailgen --jail sshd --jail api-abuse --api-path /v1/ --api-status 401,403,429 --check --diff
   sshd-lint --json | jailgen audit --sshd -";
 
 /// fail2ban jails that match the real server, validated by fail2ban before
@@ -71,15 +71,15 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "NAME")]
     pub jail: Vec<String>,
 
-    /// Failures before a ban [default: 3]
+    /// Failures before a ban, for every jail but recidive [default: 3]
     #[arg(long, value_name = "N")]
     pub maxretry: Option<String>,
 
-    /// Window in which failures are counted, fail2ban time syntax [default: 10m]
+    /// Window in which failures are counted, fail2ban time syntax (not recidive) [default: 10m]
     #[arg(long, value_name = "DURATION")]
     pub findtime: Option<String>,
 
-    /// How long a ban lasts, fail2ban time syntax [default: 1h]
+    /// How long a ban lasts, fail2ban time syntax (not recidive: 1w) [default: 1h]
     #[arg(long, value_name = "DURATION")]
     pub bantime: Option<String>,
 
@@ -134,6 +134,10 @@ pub struct GenerateArgs {
     /// Validate with fail2ban-client -t and report what --write would change; write nothing
     #[arg(long)]
     pub check: bool,
+
+    /// With --write or --check: show each file's changes as a unified diff
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[cfg(test)]

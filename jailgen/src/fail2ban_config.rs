@@ -15,7 +15,7 @@
 //!   `[DEFAULT]`; `%(section/name)s` from another section; `%(__name__)s` is
 //!   the section's name; `%%` is a literal `%`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -428,11 +428,6 @@ pub fn parse_bool(value: &str) -> Option<bool> {
         "0" | "no" | "false" | "off" => Some(false),
         _ => None,
     }
-}
-
-/// The files that were read, deduplicated (for messages).
-pub fn distinct_files(config: &Config) -> BTreeSet<String> {
-    config.files.iter().cloned().collect()
 }
 
 #[cfg(test)]

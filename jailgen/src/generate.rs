@@ -11,7 +11,7 @@ use crate::host::Host;
 use crate::jails::{self, BackendChoice, Increment, JailKind, Override, Request, Times};
 use crate::values::{self, Duration, ValueError};
 use crate::write::{self, NewFile};
-use crate::{filter_api_abuse, overridden, render, JailgenError, TOOL};
+use crate::{diff, filter_api_abuse, overridden, render, JailgenError, TOOL};
 
 /// Turn the flags into a validated request (every error names its flag).
 pub fn request(args: &GenerateArgs) -> Result<Request, JailgenError> {
@@ -214,12 +214,24 @@ pub fn run(
         };
         let validated = match write::fail2ban_client() {
             Some(client) => {
-                write::validate_copy(&client, root, &copy)?;
+                write::validate_copy(&client, root, &copy).map_err(|e| with_hint(e, &req))?;
                 "validated by fail2ban-client -t"
             }
             None => "NOT validated: fail2ban-client is not installed here",
         };
         for file in &files {
+            let diff = if args.diff {
+                let old = root
+                    .resolve(&file.system_path)
+                    .ok()
+                    .and_then(|p| std::fs::read(p).ok())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                Some(diff::unified(&file.system_path, &old, &file.contents))
+                    .filter(|d| !d.is_empty())
+            } else {
+                None
+            };
             let changed = if args.write {
                 write::install(root, std::slice::from_ref(file))?
                     .into_iter()
@@ -233,7 +245,7 @@ pub fn run(
                 mode: Some("0644".into()),
                 owner: None,
                 changed,
-                diff: None,
+                diff: diff.clone(),
             };
             reporter.emit(&action)?;
             let verb = match (args.write, changed) {
@@ -243,6 +255,9 @@ pub fn run(
                 (false, false) => "unchanged",
             };
             reporter.text(&format!("{verb} {} ({validated})\n", file.system_path))?;
+            if let Some(diff) = &diff {
+                reporter.text(diff)?;
+            }
         }
     } else if !reporter.is_json() {
         // The preview: the jail file itself, ready to redirect.
@@ -258,4 +273,20 @@ pub fn run(
         }
     }
     Ok(reporter.finish(fail_on, ExitStatus::Clean)?)
+}
+
+/// Debian's package enables an sshd jail that reads /var/log/auth.log; on a
+/// host without it fail2ban rejects every configuration until the sshd jail
+/// is fixed, which is exactly what `--jail sshd` does.
+fn with_hint(err: write::WriteError, req: &Request) -> write::WriteError {
+    match err {
+        write::WriteError::Rejected(message)
+            if message.contains("for sshd jail") && !req.jails.contains(&JailKind::Sshd) =>
+        {
+            write::WriteError::Rejected(format!(
+                "{message}\nhint: the enabled sshd jail cannot start; add --jail sshd so jailgen writes one that can"
+            ))
+        }
+        other => other,
+    }
 }

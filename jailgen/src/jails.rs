@@ -6,7 +6,7 @@ use hardkit_core::Record;
 use hardkit_core::Root;
 use serde::{Deserialize, Serialize};
 
-use crate::host::{self, Firewall, Host};
+use crate::host::{self, Host};
 use crate::values::{Duration, IgnoreNet, Port, ValueError};
 
 /// The jails jailgen knows, in the order they are written.
@@ -325,9 +325,4 @@ fn file_source(
             ),
         })
     }
-}
-
-/// The firewall a resolved jail's action drives (for messages).
-pub fn firewall_of(jail: &Jail) -> Option<Firewall> {
-    Firewall::of_action(&jail.banaction)
 }

@@ -12,10 +12,12 @@
 //! - [`fail2ban_values`]: times and ports as fail2ban computes them;
 //! - [`audit`]: findings about the jails fail2ban would run;
 //! - [`overridden`]: whether the jails written are the jails fail2ban runs;
-//! - [`write`]: validation with `fail2ban-client -t` and atomic installation.
+//! - [`write`]: validation with `fail2ban-client -t` and atomic installation;
+//! - [`diff`]: unified diffs for `--diff`.
 
 pub mod audit;
 pub mod cli;
+pub mod diff;
 pub mod fail2ban_actions;
 pub mod fail2ban_config;
 pub mod fail2ban_values;

@@ -303,6 +303,10 @@ fn rejected_configuration_is_never_written() {
         err.contains("fail2ban rejected") && err.contains("sshd"),
         "{err}"
     );
+    assert!(
+        err.contains("hint: ") && err.contains("--jail sshd"),
+        "{err}"
+    );
     assert!(tree.read("/etc/fail2ban/jail.d/hardkit.local").is_none());
     // The same with sshd on the journal is accepted.
     let ok = jailgen(
@@ -352,6 +356,56 @@ fn write_is_idempotent_and_check_writes_nothing() {
     );
     let recheck = stdout(&jailgen(tree.path(), &check, None));
     assert_eq!(recheck.matches("\"changed\":false").count(), 2, "{recheck}");
+    // --diff shows exactly what a new port would change, and writes nothing.
+    let diff = jailgen(
+        tree.path(),
+        &[
+            "--jail",
+            "sshd",
+            "--jail",
+            "api-abuse",
+            "--ssh-port",
+            "2200",
+            "--check",
+            "--diff",
+            "--json",
+        ],
+        None,
+    );
+    let actions: Vec<hardkit_core::Action> = stdout(&diff)
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"action\""))
+        .map(|l| hardkit_core::record::decode(l).unwrap().body)
+        .collect();
+    assert_eq!(actions.len(), 2);
+    assert!(
+        !actions[0].changed && actions[0].diff.is_none(),
+        "{actions:?}"
+    );
+    let d = actions[1].diff.as_deref().unwrap();
+    assert!(
+        d.starts_with(
+            "--- /etc/fail2ban/jail.d/hardkit.local\n+++ /etc/fail2ban/jail.d/hardkit.local\n@@ "
+        ),
+        "{d}"
+    );
+    let changes: Vec<&str> = d
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("---") && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "-# SSH port(s) 2222 (--ssh-port); SSH unit ssh.service",
+            "+# SSH port(s) 2200 (--ssh-port); SSH unit ssh.service",
+            "-port = 2222",
+            "+port = 2200"
+        ]
+    );
+    assert_eq!(
+        tree.read("/etc/fail2ban/jail.d/hardkit.local").unwrap(),
+        bytes
+    );
     // The preview prints the same bytes that were written.
     let preview = jailgen(
         tree.path(),
