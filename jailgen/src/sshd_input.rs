@@ -1,6 +1,7 @@
 //! The SSH ports sshd really listens on, from sshd-lint's JSON Lines
-//! (`sshd-lint --json`): its `setting` records with key `port`, one per
-//! port, as `sshd -T` prints them. Other record types and other tools'
+//! (`sshd-lint --json`): its `setting` records with key `port` (one per
+//! port, as `sshd -T` prints them) and, when present, `listenaddress`
+//! (whose ports are what sshd binds). Other record types and other tools'
 //! records in the same stream are skipped, as the protocol asks.
 
 use hardkit_core::input::InputSource;
@@ -37,7 +38,7 @@ pub enum SshdInputError {
         line: usize,
         message: String,
     },
-    #[error("--sshd {0}: no sshd-lint 'setting' record with key 'port' (run: sshd-lint --json | jailgen --sshd -)")]
+    #[error("--sshd {0}: no sshd-lint 'setting' record with key 'port' or 'listenaddress' (run: sshd-lint --json | jailgen --sshd -)")]
     NoPort(String),
 }
 
@@ -53,8 +54,14 @@ pub fn read_ports(source: &InputSource) -> Result<Vec<Port>, SshdInputError> {
     Ok(ports)
 }
 
+/// The ports sshd listens on. `sshd -T` prints every `listenaddress` with
+/// its port (`0.0.0.0:2222`, `[::1]:22`), and an explicit port there wins
+/// over `Port` (`ListenAddress 127.0.0.1:2200` with `Port 2222` listens on
+/// 2200 only for that address), so those decide when present; the `port`
+/// records are used when the stream has no `listenaddress` record.
 pub fn ports_from_text(name: &str, text: &str) -> Result<Vec<Port>, SshdInputError> {
     let mut ports = Vec::new();
+    let mut listen_ports = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line_no = index + 1;
         let err = |message: String| SshdInputError::Line {
@@ -72,11 +79,22 @@ pub fn ports_from_text(name: &str, text: &str) -> Result<Vec<Port>, SshdInputErr
         let setting = decode::<Setting>(line)
             .map_err(|e| err(e.to_string()))?
             .body;
-        if setting.key != "port" {
-            continue;
+        match setting.key.as_str() {
+            "port" => {
+                ports.push(Port::parse("port", &setting.value).map_err(|e| err(e.message))?);
+            }
+            "listenaddress" => {
+                // The port follows the last ':' (IPv6 addresses are bracketed).
+                let Some((_, port)) = setting.value.rsplit_once(':') else {
+                    continue;
+                };
+                listen_ports.push(Port::parse("listenaddress", port).map_err(|e| err(e.message))?);
+            }
+            _ => {}
         }
-        let port = Port::parse("port", &setting.value).map_err(|e| err(e.message))?;
-        ports.push(port);
+    }
+    if !listen_ports.is_empty() {
+        ports = listen_ports;
     }
     ports.sort();
     ports.dedup();
@@ -100,6 +118,20 @@ mod tests {
         assert_eq!(
             ports.iter().map(|p| p.get()).collect::<Vec<_>>(),
             vec![22, 2222]
+        );
+    }
+
+    #[test]
+    fn listen_addresses_decide_when_present() {
+        // sshd -T for `Port 2222`, `ListenAddress 127.0.0.1:2200`, `ListenAddress ::1`.
+        let text = r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"2222","origin":"default","shadowed":[]}
+{"type":"setting","tool":"sshd-lint","key":"listenaddress","value":"127.0.0.1:2200","origin":"default","shadowed":[]}
+{"type":"setting","tool":"sshd-lint","key":"listenaddress","value":"[::1]:2222","origin":"default","shadowed":[]}
+"#;
+        let ports = ports_from_text("x", text).unwrap();
+        assert_eq!(
+            ports.iter().map(|p| p.get()).collect::<Vec<_>>(),
+            vec![2200, 2222]
         );
     }
 

@@ -173,7 +173,12 @@ pub fn validate_copy(client: &Path, root: &Root, copy: &ConfigCopy) -> Result<()
                 || l.contains("unshare")
                 || l.contains("mount")
         })
-        .map(|l| l.replace(&copy_dir, "/etc/fail2ban"))
+        .map(|l| {
+            // "2026-11-22 06:24:46,706 fail2ban [28222]: ERROR   message" -> "message"
+            let message = l.split_once("ERROR").map_or(l, |(_, m)| m).trim();
+            message.replace(&copy_dir, "/etc/fail2ban")
+        })
+        .filter(|l| l != "ERROR: test configuration failed")
         .collect();
     if lines.is_empty() {
         lines = text.lines().map(str::to_string).collect();
