@@ -31,7 +31,10 @@ pub mod sshd_input;
 pub mod values;
 pub mod write;
 
-use hardkit_core::{ExitStatus, Reporter};
+use std::io::IsTerminal;
+
+use hardkit_core::output::Palette;
+use hardkit_core::{ExitStatus, Format, Reporter};
 
 pub const TOOL: &str = "jailgen";
 
@@ -58,7 +61,23 @@ pub enum JailgenError {
 /// Run one invocation.
 pub fn run(cli: &cli::Cli) -> Result<ExitStatus, JailgenError> {
     let root = cli.common.root()?;
-    let mut reporter = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
+    let format = cli.common.format();
+    let preview = cli.command.is_none()
+        && format == Format::Human
+        && !cli.generate.write
+        && !cli.generate.check;
+    if preview {
+        // stdout carries the jail file itself (`jailgen > hardkit.local`);
+        // findings about it go to stderr.
+        let palette = Palette {
+            enabled: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal(),
+        };
+        let out = std::io::BufWriter::new(std::io::stderr());
+        let mut reporter = Reporter::new(TOOL, format, cli.common.quiet, palette, out);
+        return generate::run(&cli.generate, &root, cli.common.fail_on, &mut reporter);
+    }
+    let mut reporter = Reporter::stdout(TOOL, format, cli.common.quiet);
     match &cli.command {
         Some(cli::Command::Audit(args)) => {
             audit::run(args, &root, cli.common.fail_on, &mut reporter)

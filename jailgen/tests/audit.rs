@@ -350,3 +350,32 @@ fn a_later_local_file_overriding_the_generated_jail_is_reported() {
     assert_eq!(sshd.options["maxretry"], serde_json::json!(8));
     assert_eq!(sshd.options["bantime"], serde_json::json!("1h"));
 }
+
+#[test]
+fn preview_keeps_stdout_for_the_file_and_findings_on_stderr() {
+    let tree = Tree::new();
+    tree.debian12().nftables_host();
+    let out = jailgen(
+        tree.path(),
+        &["--ssh-port", "2222", "--ignoreip", "0.0.0.0/0"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("# Written by jailgen") && text.ends_with("ignoreip = 0.0.0.0/0\n"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("jailgen/ignoreip-too-wide"),
+        "{}",
+        stderr(&out)
+    );
+    // --fail-on medium turns the warning into exit 1.
+    let strict = jailgen(
+        tree.path(),
+        &["--ignoreip", "0.0.0.0/0", "--fail-on", "medium"],
+        None,
+    );
+    assert_eq!(strict.status.code(), Some(1));
+}
