@@ -219,6 +219,7 @@ pub fn run(
             }
             None => "NOT validated: fail2ban-client is not installed here",
         };
+        let mut wrote_any = false;
         for file in &files {
             let diff = if args.diff {
                 let old = root
@@ -248,6 +249,7 @@ pub fn run(
                 diff: diff.clone(),
             };
             reporter.emit(&action)?;
+            wrote_any |= changed;
             let verb = match (args.write, changed) {
                 (true, true) => "wrote",
                 (true, false) => "unchanged",
@@ -258,6 +260,9 @@ pub fn run(
             if let Some(diff) = &diff {
                 reporter.text(diff)?;
             }
+        }
+        if args.write && wrote_any {
+            reporter.text("fail2ban reads it on reload: fail2ban-client reload\n")?;
         }
     } else if !reporter.is_json() {
         // The preview: the jail file itself, ready to redirect.
