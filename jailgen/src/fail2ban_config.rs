@@ -340,6 +340,13 @@ impl Config {
         self.sections.contains_key(section)
     }
 
+    /// Is `key` set in `section` itself (not inherited from `[DEFAULT]`)?
+    pub fn has_option(&self, section: &str, key: &str) -> bool {
+        self.sections
+            .get(section)
+            .is_some_and(|o| o.contains_key(key))
+    }
+
     /// The raw value of `key` in `section`, or inherited from `[DEFAULT]`.
     pub fn raw(&self, section: &str, key: &str) -> Option<&Value> {
         self.sections

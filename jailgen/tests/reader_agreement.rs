@@ -165,3 +165,37 @@ fn time_values_as_fail2ban_computes_them() {
         values.len()
     );
 }
+
+/// Every stock jail on the journal: the journal match the audit judges
+/// (the jail's, else its filter's) must be the one fail2ban uses.
+#[test]
+fn every_stock_jail_journal_match_as_fail2ban() {
+    if !oracle_ready("jailgen::every_stock_jail_journal_match_as_fail2ban") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.stock_fail2ban().file(
+        "/etc/fail2ban/jail.local",
+        "[DEFAULT]\nenabled = true\nbackend = systemd\nbanaction = nftables-multiport\n\n[sshd]\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n",
+    );
+    let root = hardkit_core::Root::new(tree.path()).unwrap();
+    let config = jailgen::fail2ban_config::load(&root, "jail");
+    let dumped = jails_of(&dump(&tree));
+    let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    let mut with_match = 0;
+    for name in &sections {
+        let d = &dumped[name];
+        assert_eq!(d.backend, "systemd", "{name}");
+        let (ours, _) = jailgen::audit::journalmatch(&root, &config, name);
+        let ours: Vec<String> = ours.split_whitespace().map(str::to_string).collect();
+        assert_eq!(ours, d.journalmatch, "{name}");
+        with_match += usize::from(!ours.is_empty());
+    }
+    eprintln!(
+        "journal match: {}/{} jails agree ({with_match} with a match)",
+        sections.len(),
+        sections.len()
+    );
+    assert!(with_match >= 15, "{with_match}");
+    assert_eq!(dumped.len(), sections.len());
+}
