@@ -102,8 +102,14 @@ fn parse(text: &str, path: &str, problems: &mut Vec<(String, u64, String)>) -> F
             }
         }
         last_indent = indent;
-        if value.starts_with('[') && value.ends_with(']') && value.len() > 2 {
-            let name = value[1..value.len() - 1].to_string();
+        // configparser's SECTCRE `\[(?P<header>.+)\]`, matched at the start:
+        // the header runs to the last `]`, anything after it is ignored.
+        let header_end = value
+            .strip_prefix('[')
+            .and_then(|rest| rest.rfind(']'))
+            .filter(|&end| end > 0);
+        if let Some(end) = header_end {
+            let name = value[1..1 + end].to_string();
             last_key = None;
             if name == "DEFAULT" {
                 in_default = true;
@@ -138,6 +144,15 @@ fn parse(text: &str, path: &str, problems: &mut Vec<(String, u64, String)>) -> F
         };
         let key = value[..sep].trim_end().to_lowercase();
         let val = value[sep + 1..].trim().to_string();
+        if key.is_empty() {
+            problems.push((
+                path.to_string(),
+                line_no,
+                "an option without a name; fail2ban refuses to read the file".into(),
+            ));
+            last_key = None;
+            continue;
+        }
         let options = target(&mut file, current, in_default);
         if options.contains_key(&key) {
             problems.push((path.to_string(), line_no, format!("option '{key}' set twice in one section of this file; fail2ban refuses to read the file")));
@@ -338,6 +353,11 @@ impl Config {
 
     pub fn has_section(&self, section: &str) -> bool {
         self.sections.contains_key(section)
+    }
+
+    /// The options set in `section` itself, with their raw values.
+    pub fn section_options(&self, section: &str) -> Option<&BTreeMap<String, Value>> {
+        self.sections.get(section)
     }
 
     /// Is `key` set in `section` itself (not inherited from `[DEFAULT]`)?

@@ -1,0 +1,175 @@
+//! The INI reader against fail2ban's own parser (SafeConfigParserWithIncludes,
+//! Python's configparser with fail2ban's settings) on generated files full
+//! of the awkward cases: continuation lines, inline and full-line comments,
+//! `:` separators, empty lines inside values, indented headers, headers
+//! with trailing text, duplicate sections and options, keys in capitals.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use common::*;
+
+const LINES: &[&str] = &[
+    "[sshd]",
+    "[DEFAULT]",
+    "[nginx-http-auth]",
+    "  [indented]",
+    "[a]b]",
+    "[sec] trailing text",
+    "port = 22",
+    "Port=2222",
+    "maxretry: 5",
+    "bantime = 1h ; one hour",
+    "bantime = 1h;no-space",
+    "logpath = /var/log/a.log # not a comment",
+    "# full comment",
+    "; full comment",
+    "   ; indented comment",
+    "    /var/log/continued.log",
+    "\tcontinued = with equals",
+    "",
+    "   ",
+    "empty =",
+    "Key With Spaces = v",
+    "ignoreip = 127.0.0.1/8 ::1",
+    "enabled = true",
+    "x = %(port)s",
+    "action = %(action_)s",
+    "  indented = option",
+    "key = a = b : c",
+];
+
+/// Lines fail2ban's parser refuses, mixed in rarely.
+const BAD_LINES: &[&str] = &["[]", "just a word", "= no key"];
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+const PYTHON: &str = r#"
+import json, sys
+from fail2ban.client.configparserinc import SafeConfigParserWithIncludes
+for path in sys.argv[1:]:
+    p = SafeConfigParserWithIncludes()
+    try:
+        p.read(path, get_includes=False)
+    except Exception as e:
+        print(json.dumps({"ok": False}))
+        continue
+    secs = {}
+    for name in p.sections():
+        secs[name] = {k: v for k, v in p._sections[name].items() if k != '__name__'}
+    print(json.dumps({"ok": True, "defaults": dict(p._defaults), "sections": secs}))
+"#;
+
+#[test]
+fn ini_reader_matches_fail2ban_parser() {
+    if !stock_ready("jailgen::ini_reader_matches_fail2ban_parser")
+        || hardkit_core::oracle::oracle(
+            "jailgen::ini_reader_matches_fail2ban_parser",
+            "fail2ban-client",
+        )
+        .is_none()
+    {
+        return;
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let cases = 1000;
+    let mut trees = Vec::new();
+    for _ in 0..cases {
+        let n = 1 + (rng.next() % 14) as usize;
+        let mut text = String::from("[sshd]\n");
+        for _ in 0..n {
+            let line = if rng.next() % 25 == 0 {
+                BAD_LINES[(rng.next() % BAD_LINES.len() as u64) as usize]
+            } else {
+                LINES[(rng.next() % LINES.len() as u64) as usize]
+            };
+            text.push_str(line);
+            text.push('\n');
+        }
+        let tree = Tree::new();
+        tree.file("/etc/fail2ban/jail.conf", &text);
+        trees.push((tree, text));
+    }
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", PYTHON])
+        .args(trees.iter().map(|(t, _)| t.host("/etc/fail2ban/jail.conf")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), cases);
+    let (mut rejected, mut compared) = (0, 0);
+    for ((tree, text), theirs) in trees.iter().zip(&results) {
+        let root = hardkit_core::Root::new(tree.path()).unwrap();
+        let ours = jailgen::fail2ban_config::load(&root, "jail");
+        if theirs["ok"] == false {
+            rejected += 1;
+            assert!(
+                !ours.problems.is_empty(),
+                "fail2ban rejects this file, we did not:\n{text}"
+            );
+            continue;
+        }
+        assert!(
+            ours.problems.is_empty(),
+            "we rejected a file fail2ban reads: {:?}\n{text}",
+            ours.problems
+        );
+        let as_map =
+            |opts: &BTreeMap<String, jailgen::fail2ban_config::Value>| -> BTreeMap<String, String> {
+                opts.iter()
+                    .map(|(k, v)| (k.clone(), v.raw.clone()))
+                    .collect()
+            };
+        let their_map = |v: &serde_json::Value| -> BTreeMap<String, String> {
+            v.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        };
+        assert_eq!(
+            as_map(&ours.defaults),
+            their_map(&theirs["defaults"]),
+            "[DEFAULT] of\n{text}"
+        );
+        let their_sections = theirs["sections"].as_object().unwrap();
+        let our_sections: Vec<&str> = ours.sections().collect();
+        assert_eq!(
+            our_sections.len(),
+            their_sections.len(),
+            "sections of\n{text}"
+        );
+        for (name, opts) in their_sections {
+            let mine = ours
+                .section_options(name)
+                .unwrap_or_else(|| panic!("no [{name}] in ours:\n{text}"));
+            assert_eq!(as_map(mine), their_map(opts), "[{name}] of\n{text}");
+        }
+        compared += 1;
+    }
+    eprintln!(
+        "ini reader: {compared} files read identically, {rejected} rejected by both, of {cases}"
+    );
+    assert!(compared > 300 && rejected > 50, "{compared} {rejected}");
+}
