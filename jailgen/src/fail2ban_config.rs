@@ -384,11 +384,17 @@ impl Config {
     }
 
     fn lookup(&self, section: &str, name: &str) -> Option<String> {
-        let name = name.to_lowercase();
-        if name == "__name__" {
-            return Some(section.to_string());
-        }
         if let Some((sec, opt)) = name.split_once('/') {
+            // fail2ban resolves `%(sec/opt)s` first and files the value under
+            // the reference as written, which configparser then looks up
+            // lowercased: a reference with capitals is never found.
+            let valid_section = !sec.is_empty()
+                && sec
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+            if !valid_section || name != name.to_lowercase() {
+                return None;
+            }
             let value = match sec {
                 "default" => self.defaults.get(opt),
                 "known" => self
@@ -396,14 +402,18 @@ impl Config {
                     .get(&format!("KNOWN/{section}"))
                     .and_then(|o| o.get(opt))
                     .or_else(|| self.defaults.get(opt)),
-                _ => self
-                    .sections
-                    .iter()
-                    .find(|(n, _)| n.to_lowercase() == sec)
-                    .and_then(|(_, o)| o.get(opt))
-                    .or_else(|| self.defaults.get(opt)),
+                // A missing section is no reference at all; a missing
+                // option in an existing section falls back to [DEFAULT].
+                _ => match self.sections.get(sec) {
+                    Some(options) => options.get(opt).or_else(|| self.defaults.get(opt)),
+                    None => None,
+                },
             };
             return value.map(|v| v.raw.clone());
+        }
+        let name = name.to_lowercase();
+        if name == "__name__" {
+            return Some(section.to_string());
         }
         self.raw(section, &name).map(|v| v.raw.clone())
     }

@@ -173,3 +173,117 @@ fn ini_reader_matches_fail2ban_parser() {
     );
     assert!(compared > 300 && rejected > 50, "{compared} {rejected}");
 }
+
+const INTERPOLATION_LINES: &[&str] = &[
+    "port = 22",
+    "port = %(known/port)s,2222",
+    "a = %(port)s",
+    "b = %(a)s-%(port)s",
+    "c = %(missing)s",
+    "d = 100%%",
+    "e = 50%",
+    "f = %(sshd/port)s",
+    "g = %(default/port)s",
+    "h = %(__name__)s",
+    "i = %(b)s %(h)s",
+    "loop = %(loop)s",
+    "j = %(A)s",
+    "A = upper",
+    "k = %(nginx/x)s",
+    "n = %(nosuch/x)s",
+    "x = from-here",
+    "l = %(port)",
+    "m = %(x)s/%(g)s",
+    "o = %(f)s %(k)s",
+];
+
+const PYTHON_GET: &str = r#"
+import json, sys
+from fail2ban.client.configparserinc import SafeConfigParserWithIncludes
+for path in sys.argv[1:]:
+    p = SafeConfigParserWithIncludes()
+    p.read(path, get_includes=False)
+    out = {}
+    for sec in p.sections():
+        for key in sorted(p.options(sec)):
+            try:
+                out[sec + "." + key] = p.get(sec, key)
+            except Exception:
+                out[sec + "." + key] = None
+    print(json.dumps(out))
+"#;
+
+#[test]
+fn interpolation_matches_fail2ban_parser() {
+    if !stock_ready("jailgen::interpolation_matches_fail2ban_parser")
+        || hardkit_core::oracle::oracle(
+            "jailgen::interpolation_matches_fail2ban_parser",
+            "fail2ban-client",
+        )
+        .is_none()
+    {
+        return;
+    }
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let cases = 300;
+    let mut trees = Vec::new();
+    for _ in 0..cases {
+        let mut text = String::new();
+        for section in ["DEFAULT", "sshd", "nginx"] {
+            text.push_str(&format!("[{section}]\n"));
+            let mut used = std::collections::BTreeSet::new();
+            for _ in 0..(rng.next() % 7) {
+                let line =
+                    INTERPOLATION_LINES[(rng.next() % INTERPOLATION_LINES.len() as u64) as usize];
+                // One of each option per section: duplicates are refused.
+                if used.insert(line.split(" =").next().unwrap().to_lowercase()) {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        let tree = Tree::new();
+        tree.file("/etc/fail2ban/jail.conf", &text);
+        trees.push((tree, text));
+    }
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", PYTHON_GET])
+        .args(trees.iter().map(|(t, _)| t.host("/etc/fail2ban/jail.conf")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), cases);
+    let (mut values, mut errors) = (0, 0);
+    for ((tree, text), theirs) in trees.iter().zip(&results) {
+        let root = hardkit_core::Root::new(tree.path()).unwrap();
+        let ours = jailgen::fail2ban_config::load(&root, "jail");
+        for (qualified, their) in theirs.as_object().unwrap() {
+            let (section, key) = qualified.split_once('.').unwrap();
+            let mine = ours.get(section, key);
+            match their.as_str() {
+                Some(v) => {
+                    assert_eq!(mine, Ok(Some(v.to_string())), "{qualified} in\n{text}");
+                    values += 1;
+                }
+                None => {
+                    assert!(
+                        mine.is_err(),
+                        "{qualified}: fail2ban cannot interpolate, we gave {mine:?} in\n{text}"
+                    );
+                    errors += 1;
+                }
+            }
+        }
+    }
+    eprintln!("interpolation: {values} values equal, {errors} refused by both");
+    assert!(values > 500 && errors > 100, "{values} {errors}");
+}
