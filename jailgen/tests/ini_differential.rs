@@ -287,3 +287,143 @@ fn interpolation_matches_fail2ban_parser() {
     eprintln!("interpolation: {values} values equal, {errors} refused by both");
     assert!(values > 500 && errors > 100, "{values} {errors}");
 }
+
+/// Files of a generated configuration directory and the lines they may hold.
+const TREE_FILES: &[&str] = &[
+    "jail.conf",
+    "jail.d/10-a.conf",
+    "jail.d/20-b.conf",
+    "jail.local",
+    "jail.d/10-a.local",
+    "jail.d/30-c.local",
+    "paths.conf",
+    "paths.local",
+    "after.conf",
+];
+
+const TREE_LINES: &[&str] = &[
+    "port = 22",
+    "port = %(known/port)s,2222",
+    "bantime = 1h",
+    "bantime = %(known/bantime)s",
+    "maxretry = 3",
+    "maxretry = %(default/maxretry)s",
+    "logpath = %(sshd_log)s",
+    "sshd_log = /var/log/auth.log",
+    "sshd_log = /var/log/secure",
+    "findtime = %(sshd/bantime)s",
+    "enabled = true",
+];
+
+const PYTHON_TREE: &str = r#"
+import json, sys
+from fail2ban.client.configreader import ConfigReaderUnshared
+for base in sys.argv[1:]:
+    r = ConfigReaderUnshared(basedir=base)
+    try:
+        r.read('jail')
+    except Exception:
+        print(json.dumps(None))
+        continue
+    out = {}
+    for sec in r.sections():
+        if sec.startswith('KNOWN/') or sec == 'INCLUDES':
+            continue
+        for key in sorted(r.options(sec)):
+            try:
+                out[sec + "." + key] = r.get(sec, key)
+            except Exception:
+                out[sec + "." + key] = None
+    print(json.dumps(out))
+"#;
+
+#[test]
+fn file_order_includes_and_known_match_fail2ban() {
+    if !stock_ready("jailgen::file_order_includes_and_known_match_fail2ban")
+        || hardkit_core::oracle::oracle(
+            "jailgen::file_order_includes_and_known_match_fail2ban",
+            "fail2ban-client",
+        )
+        .is_none()
+    {
+        return;
+    }
+    let mut rng = Rng(0xdead_beef_cafe_f00d);
+    let cases = 200;
+    let mut trees = Vec::new();
+    for _ in 0..cases {
+        let tree = Tree::new();
+        let mut listing = String::new();
+        for file in TREE_FILES {
+            if rng.next() % 3 == 0 {
+                continue;
+            }
+            let mut text = String::new();
+            if *file == "jail.conf" && rng.next() % 2 == 0 {
+                text.push_str("[INCLUDES]\nbefore = paths.conf\nafter = after.conf\n");
+            }
+            for section in ["DEFAULT", "sshd", "nginx"] {
+                if rng.next() % 3 == 0 {
+                    continue;
+                }
+                text.push_str(&format!("[{section}]\n"));
+                let mut used = std::collections::BTreeSet::new();
+                for _ in 0..(rng.next() % 4) {
+                    let line = TREE_LINES[(rng.next() % TREE_LINES.len() as u64) as usize];
+                    if used.insert(line.split(" =").next().unwrap()) {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+            tree.file(&format!("/etc/fail2ban/{file}"), &text);
+            listing.push_str(&format!("== {file}\n{text}"));
+        }
+        trees.push((tree, listing));
+    }
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", PYTHON_TREE])
+        .args(trees.iter().map(|(t, _)| t.host("/etc/fail2ban")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), cases);
+    let mut values = 0;
+    for ((tree, listing), theirs) in trees.iter().zip(&results) {
+        let Some(theirs) = theirs.as_object() else {
+            continue;
+        };
+        let root = hardkit_core::Root::new(tree.path()).unwrap();
+        let ours = jailgen::fail2ban_config::load(&root, "jail");
+        let our_keys: usize = ours
+            .sections()
+            .map(|s| {
+                let own = ours.section_options(s).map_or(0, |o| o.len());
+                let inherited = ours
+                    .defaults
+                    .keys()
+                    .filter(|k| !ours.has_option(s, k))
+                    .count();
+                own + inherited
+            })
+            .sum();
+        assert_eq!(our_keys, theirs.len(), "option count in\n{listing}");
+        for (qualified, their) in theirs {
+            let (section, key) = qualified.split_once('.').unwrap();
+            let mine = ours.get(section, key).ok().flatten();
+            assert_eq!(mine.as_deref(), their.as_str(), "{qualified} in\n{listing}");
+            values += 1;
+        }
+    }
+    eprintln!("configuration trees: {values} values equal over {cases} trees");
+    assert!(values > 1000, "{values}");
+}
