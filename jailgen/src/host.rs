@@ -127,14 +127,44 @@ pub fn log_exists(root: &Root, pattern: &str) -> bool {
         .any(|e| glob_match(&name, &e.file_name().to_string_lossy()) && e.path().is_file())
 }
 
-/// Shell-style `*` and `?` matching of one file name (what fail2ban's glob
-/// does within a directory; bracket classes are not used by stock paths).
-fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
+/// Shell-style matching of one file name as Python's fnmatch (used by
+/// fail2ban's glob): `*`, `?`, and classes `[abc]`, `[a-z]`, `[!x]`.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    fn class(p: &[char], c: char) -> Option<(bool, usize)> {
+        // p starts just after '['; returns (matched, length including ']').
+        let mut i = 0;
+        let negate = p.first() == Some(&'!');
+        if negate {
+            i += 1;
+        }
+        let mut matched = false;
+        let mut first = true;
+        while i < p.len() {
+            if p[i] == ']' && !first {
+                return Some((matched != negate, i + 1));
+            }
+            first = false;
+            if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+                matched |= p[i] <= c && c <= p[i + 2];
+                i += 3;
+            } else {
+                matched |= p[i] == c;
+                i += 1;
+            }
+        }
+        None
+    }
+    fn go(p: &[char], n: &[char]) -> bool {
         match (p.first(), n.first()) {
             (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some('['), Some(&c)) => match class(&p[1..], c) {
+                Some((true, len)) => go(&p[1 + len..], &n[1..]),
+                Some((false, _)) => false,
+                // An unclosed '[' is an ordinary character.
+                None => c == '[' && go(&p[1..], &n[1..]),
+            },
             (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
             _ => false,
         }
@@ -143,7 +173,9 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     if name.starts_with('.') && !pattern.starts_with('.') {
         return false;
     }
-    go(pattern.as_bytes(), name.as_bytes())
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
 }
 
 fn ssh_unit(root: &Root) -> Option<String> {
@@ -263,6 +295,11 @@ mod tests {
         assert!(log_exists(&root, "/var/log/auth.log"));
         assert!(!log_exists(&root, "/var/log/secure"));
         assert!(glob_match("*access.log", "access.log"));
+        assert!(glob_match("L[0-9].log", "L7.log"));
+        assert!(!glob_match("L[0-9].log", "Lx.log"));
+        assert!(glob_match("L[!0-9].log", "Lx.log"));
+        assert!(glob_match("[]]x", "]x"));
+        assert!(glob_match("a[b", "a[b"));
         assert!(!glob_match("*.log", ".hidden.log"));
     }
 

@@ -199,3 +199,62 @@ fn every_stock_jail_journal_match_as_fail2ban() {
     assert!(with_match >= 15, "{with_match}");
     assert_eq!(dumped.len(), sections.len());
 }
+
+/// Log path globs as Python's fnmatch (fail2ban's glob) matches file names.
+#[test]
+fn log_globs_as_python_fnmatch() {
+    if !oracle_ready("jailgen::log_globs_as_python_fnmatch") {
+        return;
+    }
+    let patterns = [
+        "*error.log",
+        "L[0-9].log",
+        "L[!0-9].log",
+        "*.log",
+        "a?c",
+        "[a-c]*",
+        "[]]x",
+        "a[b",
+        "*access*.log",
+        "x[!]]y",
+    ];
+    let names = [
+        "error.log",
+        "site-error.log",
+        "L7.log",
+        "Lx.log",
+        "abc",
+        "a.log",
+        "c",
+        "]x",
+        "a[b",
+        "api.access.log",
+        "access.log.1",
+        "xay",
+        "x]y",
+        ".hidden.log",
+    ];
+    let mut script = String::from("import fnmatch, json\nout = []\n");
+    script.push_str(&format!(
+        "for p in {}:\n  for n in {}:\n    out.append(fnmatch.fnmatchcase(n, p) and not (n.startswith('.') and not p.startswith('.')))\nprint(json.dumps(out))\n",
+        serde_json::to_string(&patterns).unwrap(),
+        serde_json::to_string(&names).unwrap()
+    ));
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut k = 0;
+    for p in patterns {
+        for n in names {
+            assert_eq!(jailgen::host::glob_match(p, n), theirs[k], "{p} vs {n}");
+            k += 1;
+        }
+    }
+}
