@@ -3,7 +3,6 @@
 //! what the SSH unit is called, and which firewall is in use.
 
 use std::fs;
-use std::path::Path;
 
 use hardkit_core::Root;
 
@@ -104,27 +103,43 @@ pub fn exists(root: &Root, system_path: &str) -> bool {
 }
 
 /// Does a fail2ban logpath (possibly a glob such as
-/// `/var/log/nginx/*error.log`) match at least one file under the root?
+/// `/var/log/nginx/*error.log` or `/var/log/tomcat*/catalina.out`) match at
+/// least one file under the root?
 pub fn log_exists(root: &Root, pattern: &str) -> bool {
-    let path = Path::new(pattern);
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return false;
-    };
-    let name = name.to_string_lossy();
-    if !name.contains(['*', '?', '[']) {
-        return root
-            .resolve(pattern)
-            .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()));
+    // Expand component by component, as glob does: literal components are
+    // joined, wildcard components are matched against the directory listing.
+    let mut candidates = vec![String::new()];
+    for part in pattern.split('/').filter(|p| !p.is_empty()) {
+        let mut next = Vec::new();
+        for base in &candidates {
+            if !part.contains(['*', '?', '[']) {
+                next.push(format!("{base}/{part}"));
+                continue;
+            }
+            let dir = if base.is_empty() { "/" } else { base.as_str() };
+            let Ok(host_dir) = root.resolve(dir) else {
+                continue;
+            };
+            let Ok(entries) = fs::read_dir(host_dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| glob_match(part, n))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| format!("{base}/{n}")));
+        }
+        candidates = next;
+        if candidates.is_empty() {
+            return false;
+        }
     }
-    let Ok(dir) = root.resolve(parent) else {
-        return false;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return false;
-    };
-    entries
-        .flatten()
-        .any(|e| glob_match(&name, &e.file_name().to_string_lossy()) && e.path().is_file())
+    candidates.iter().any(|c| {
+        root.resolve(c)
+            .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+    })
 }
 
 /// Shell-style matching of one file name as Python's fnmatch (used by
@@ -294,6 +309,8 @@ mod tests {
         assert!(!log_exists(&root, "/var/log/nginx/*error.log"));
         assert!(log_exists(&root, "/var/log/auth.log"));
         assert!(!log_exists(&root, "/var/log/secure"));
+        assert!(log_exists(&root, "/var/*/nginx/api.*.log"));
+        assert!(!log_exists(&root, "/var/*/nginx/*error*"));
         assert!(glob_match("*access.log", "access.log"));
         assert!(glob_match("L[0-9].log", "L7.log"));
         assert!(!glob_match("L[0-9].log", "Lx.log"));

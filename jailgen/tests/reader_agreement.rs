@@ -258,3 +258,53 @@ fn log_globs_as_python_fnmatch() {
         }
     }
 }
+
+/// Whether a jail's log exists, as the audit decides it and as fail2ban
+/// finds it, for every stock jail with logs under /var/log, half of them
+/// created.
+#[test]
+fn log_existence_as_fail2ban_finds_it() {
+    if !oracle_ready("jailgen::log_existence_as_fail2ban_finds_it") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.stock_fail2ban().file(
+        "/etc/fail2ban/jail.local",
+        "[DEFAULT]\nenabled = true\nbanaction = nftables-multiport\n",
+    );
+    let root = hardkit_core::Root::new(tree.path()).unwrap();
+    let config = jailgen::fail2ban_config::load(&root, "jail");
+    let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    let logs = |name: &str| -> Vec<String> {
+        config
+            .get(name, "logpath")
+            .unwrap()
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    for (i, name) in sections.iter().enumerate() {
+        if i % 2 == 0 {
+            for path in logs(name) {
+                // A name the glob matches: drop the wildcards' text.
+                tree.file(&path.replace('*', "x").replace("[0-9]", "1"), "");
+            }
+        }
+    }
+    let dumped = jails_of(&dump(&tree));
+    let mut compared = 0;
+    for name in &sections {
+        let paths = logs(name);
+        if paths.is_empty() || !paths.iter().all(|p| p.starts_with("/var/log/")) {
+            continue;
+        }
+        let ours = paths.iter().any(|p| jailgen::host::log_exists(&root, p));
+        let theirs = !dumped[name].logpaths.is_empty();
+        assert_eq!(ours, theirs, "{name}: {paths:?}");
+        compared += 1;
+    }
+    eprintln!("log existence: {compared}/{compared} jails agree");
+    assert!(compared > 60, "{compared}");
+}
