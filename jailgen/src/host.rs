@@ -169,20 +169,44 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
         }
         None
     }
+    // Two pointers with backtracking to the last `*` only: linear-ish, so a
+    // hostile pattern such as `*a*a*a*a*b` cannot take exponential time.
     fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some('['), Some(&c)) => match class(&p[1..], c) {
-                Some((true, len)) => go(&p[1 + len..], &n[1..]),
-                Some((false, _)) => false,
-                // An unclosed '[' is an ordinary character.
-                None => c == '[' && go(&p[1..], &n[1..]),
-            },
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+        let (mut pi, mut ni) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ni < n.len() {
+            if pi < p.len() {
+                let step = match p[pi] {
+                    '*' => {
+                        star = Some((pi, ni));
+                        pi += 1;
+                        continue;
+                    }
+                    '?' => Some(1),
+                    '[' => match class(&p[pi + 1..], n[ni]) {
+                        Some((true, len)) => Some(1 + len),
+                        Some((false, _)) => None,
+                        // An unclosed '[' is an ordinary character.
+                        None => (n[ni] == '[').then_some(1),
+                    },
+                    c => (c == n[ni]).then_some(1),
+                };
+                if let Some(len) = step {
+                    pi += len;
+                    ni += 1;
+                    continue;
+                }
+            }
+            match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            }
         }
+        p[pi..].iter().all(|c| *c == '*')
     }
     // A leading dot is only matched explicitly, as glob(3) does.
     if name.starts_with('.') && !pattern.starts_with('.') {
@@ -317,6 +341,8 @@ mod tests {
         assert!(glob_match("L[!0-9].log", "Lx.log"));
         assert!(glob_match("[]]x", "]x"));
         assert!(glob_match("a[b", "a[b"));
+        let hostile = format!("{}b", "*a".repeat(30));
+        assert!(!glob_match(&hostile, &"a".repeat(250)));
         assert!(!glob_match("*.log", ".hidden.log"));
     }
 
