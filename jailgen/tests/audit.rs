@@ -163,6 +163,7 @@ fn values_fail2ban_silently_misreads() {
         ("enabled = ture", "jailgen/enabled-invalid"),
         ("port = %(nonexistent)s", "jailgen/interpolation"),
         ("port = 22,70000", "jailgen/port-invalid"),
+        ("not an option line", "jailgen/syntax"),
     ];
     for (line, id) in cases {
         let tree = good_debian();
