@@ -496,7 +496,7 @@ fn audit_ignoreip(jail: &JailView<'_>, value: &str, findings: &mut Vec<Finding>)
             .bytes()
             .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/'))
             && entry.bytes().any(|b| b.is_ascii_digit());
-        match IgnoreNet::parse("ignoreip", entry) {
+        match IgnoreNet::parse_as_fail2ban("ignoreip", entry) {
             Ok(net) if net.too_wide() => findings.push(at(
                 Finding::new(
                     "jailgen/ignoreip-too-wide",

@@ -192,6 +192,22 @@ fn values_fail2ban_silently_misreads() {
 }
 
 #[test]
+fn debian_default_ignoreip_with_host_bits_is_valid() {
+    if !stock_ready("jailgen::debian_default_ignoreip_with_host_bits_is_valid") {
+        return;
+    }
+    // jail.conf's commented default, `127.0.0.1/8 ::1`, masked by fail2ban.
+    let tree = good_debian();
+    tree.file(
+        "/etc/fail2ban/jail.d/zz-ignore.local",
+        "[DEFAULT]\nignoreip = 127.0.0.1/8 ::1\n",
+    );
+    let (code, findings) = audit(&tree, Some(&[22]));
+    assert!(ids(&findings).is_empty(), "{:?}", ids(&findings));
+    assert_eq!(code, 0);
+}
+
+#[test]
 fn fail2ban_missing_and_no_sshd_jail() {
     if !stock_ready("jailgen::fail2ban_missing_and_no_sshd_jail") {
         return;
