@@ -53,15 +53,7 @@ pub struct NewFile {
 
 /// Where fail2ban-client is on this machine, if anywhere.
 pub fn fail2ban_client() -> Option<PathBuf> {
-    program("fail2ban-client")
-}
-
-fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    hardkit_core::program::find_program("fail2ban-client")
 }
 
 /// A copy of the configuration under `root` with `files` in place.
@@ -134,7 +126,7 @@ pub fn run_fail2ban_client(
     let mut command = if root.is_host() {
         Command::new(client)
     } else {
-        let unshare = program("unshare").ok_or_else(|| {
+        let unshare = hardkit_core::program::find_program("unshare").ok_or_else(|| {
             WriteError::CannotValidate(
                 "unshare (util-linux) is needed to show fail2ban the logs under --root".into(),
             )
