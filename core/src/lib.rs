@@ -8,18 +8,22 @@
 //! - [`exit`]: exit codes and the `main` wrapper (broken pipe, Ctrl-C);
 //! - [`root`]: `--root DIR` path mapping without escapes;
 //! - [`atomic`]: atomic, validated, backed-up file replacement;
+//! - [`diff`]: unified diffs for `--diff`;
 //! - [`input`]: a path or `-`;
 //! - [`cli`]: the shared command-line options;
+//! - [`program`]: finding the real programs a tool hands work to;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against.
 
 pub mod atomic;
 pub mod bytes_path;
 pub mod cli;
+pub mod diff;
 pub mod exit;
 pub mod input;
 pub mod oracle;
 pub mod output;
+pub mod program;
 pub mod record;
 pub mod root;
 pub mod severity;

@@ -1,0 +1,133 @@
+//! `--block-from FILE|-`: addresses and networks to drop.
+//!
+//! Accepts plain lists (one address or CIDR per line, `#` comments, blank
+//! lines) and logscan's JSON Lines, from which the `ip` of each `offender`
+//! record is taken and every other record type skipped. The two may be mixed,
+//! so `cat static.txt; logscan --json` works as one input.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use hardkit_core::input::{InputError, InputSource};
+use hardkit_core::record::envelope;
+use serde::Deserialize;
+
+use crate::policy::{parse_source, BlockEntry, Origin, PolicyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlocklistError {
+    #[error("--block-from: {0}")]
+    Input(#[from] InputError),
+    #[error("--block-from {name}: {source}")]
+    Read {
+        name: String,
+        source: std::io::Error,
+    },
+    #[error("--block-from {name}:{line}: {message}")]
+    Line {
+        name: String,
+        line: u64,
+        message: String,
+    },
+    #[error(transparent)]
+    Entry(#[from] PolicyError),
+}
+
+/// The part of logscan's `offender` record fwplan uses.
+#[derive(Deserialize)]
+struct Offender {
+    ip: String,
+}
+
+pub fn read_blocklist(arg: &Path) -> Result<Vec<BlockEntry>, BlocklistError> {
+    let source = InputSource::parse(arg);
+    let name = source.display_name();
+    let reader = source.open_buffered()?;
+    let mut out = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line_no = n as u64 + 1;
+        let line = line.map_err(|source| BlocklistError::Read {
+            name: name.clone(),
+            source,
+        })?;
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let origin = Origin::Line {
+            file: format!("--block-from {name}"),
+            line: line_no,
+        };
+        let addr = if text.starts_with('{') {
+            let at = |message: String| BlocklistError::Line {
+                name: name.clone(),
+                line: line_no,
+                message,
+            };
+            let (kind, _) = envelope(text).map_err(|e| at(format!("not a hardkit record: {e}")))?;
+            if kind != "offender" {
+                continue;
+            }
+            let offender: Offender = serde_json::from_str(text)
+                .map_err(|e| at(format!("offender record without a string 'ip': {e}")))?;
+            offender.ip
+        } else {
+            // A plain line: the first word; the rest may be a note.
+            text.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let net = parse_source(&addr, &origin)?;
+        out.push(BlockEntry { net, origin });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_and_offender_records_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("block");
+        std::fs::write(
+            &path,
+            concat!(
+                "# static\n203.0.113.7\n198.51.100.0/24  scanner net\n\n2001:db8::/32\n",
+                r#"{"type":"event","tool":"logscan","ip":"192.0.2.200"}"#,
+                "\n",
+                r#"{"type":"offender","tool":"logscan","ip":"192.0.2.99","failures":7}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let got: Vec<String> = read_blocklist(&path)
+            .unwrap()
+            .iter()
+            .map(|b| b.net.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "203.0.113.7/32",
+                "198.51.100.0/24",
+                "2001:db8::/32",
+                "192.0.2.99/32"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_entries_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("block");
+        std::fs::write(&path, "203.0.113.7\nnot-an-ip\n").unwrap();
+        let e = read_blocklist(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("--block-from ") && e.contains("block:2") && e.contains("not-an-ip"),
+            "{e}"
+        );
+    }
+}

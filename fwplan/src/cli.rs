@@ -1,0 +1,520 @@
+//! The command line: `fwplan render|apply|confirm|rollback|audit`.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hardkit_core::atomic::{replace_file, WriteOptions};
+use hardkit_core::{CommonArgs, ExitStatus, Reporter, Root};
+
+use crate::apply::{self, RollbackVia, State};
+use crate::plan::{self, Plan, PlanAction};
+use crate::policy::{
+    self, DefaultForward, DefaultIn, DefaultOut, Policy, Rate, RuleAction, SshPort,
+};
+use crate::{
+    audit, blocklist, render_iptables, render_nft, render_ufw, sshd_input, FwplanError, TOOL,
+};
+
+const EXAMPLES: &str = "Examples:
+  fwplan render --allow 80,443/tcp --allow '8000/tcp@10.0.0.0/8,fd00::/8#ai-api' --limit 22/tcp
+  sshd-lint --json | fwplan render --sshd - --allow 80,443/tcp --backend ufw
+  logscan --json /var/log/auth.log | fwplan render --block-from - --policy /etc/hardkit/fw.json
+  fwplan apply --policy /etc/hardkit/fw.json --confirm 60s && fwplan confirm
+  fwplan audit --policy /etc/hardkit/fw.json";
+
+/// Plan a host firewall once, render it for nftables, ufw or iptables, and
+/// apply it atomically with a rollback that does not need your session.
+#[derive(Parser, Debug)]
+#[command(name = "fwplan", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the ruleset for a backend (or, with --json, the plan as action records)
+    Render(RenderArgs),
+    /// Load the nft ruleset atomically, optionally with a rollback unless confirmed
+    Apply(ApplyArgs),
+    /// Keep the ruleset of the last `apply --confirm`
+    Confirm,
+    /// Restore the table saved by the last apply, now
+    Rollback,
+    /// Report listening sockets and firewall gaps, changing nothing
+    Audit(AuditArgs),
+    /// (internal) the detached rollback started by `apply --confirm`
+    #[command(hide = true)]
+    RollbackTimer(TimerArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct PolicyArgs {
+    /// JSON policy file (see docs/fwplan.md); flags add to it and override its defaults
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// What happens to incoming traffic no rule admits [possible values: deny, reject, allow]
+    #[arg(long, value_name = "POLICY", value_parser = ["deny", "reject", "allow"])]
+    pub default_in: Option<String>,
+    /// Outgoing traffic [possible values: allow, deny]
+    #[arg(long, value_name = "POLICY", value_parser = ["allow", "deny"])]
+    pub default_out: Option<String>,
+    /// Routed traffic (containers, VMs) [possible values: deny, allow]
+    #[arg(long, value_name = "POLICY", value_parser = ["deny", "allow"])]
+    pub default_forward: Option<String>,
+    /// Admit PORTS/PROTO[@SOURCES][#COMMENT], e.g. 80,443/tcp or 8000/tcp@10.0.0.0/8#api
+    #[arg(long, value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// Drop PORTS/PROTO[@SOURCES][#COMMENT]
+    #[arg(long, value_name = "RULE")]
+    pub deny: Vec<String>,
+    /// Admit, but drop a source's new connections above --limit-rate
+    #[arg(long, value_name = "RULE")]
+    pub limit: Vec<String>,
+    /// Per-source rate for --limit rules [default: 6/minute]
+    #[arg(long, value_name = "COUNT/UNIT")]
+    pub limit_rate: Option<String>,
+    /// Addresses/CIDRs to drop, one per line, or logscan's JSON (offender records); - for stdin
+    #[arg(long, value_name = "FILE")]
+    pub block_from: Vec<PathBuf>,
+    /// sshd-lint --json output; its port settings are always admitted; - for stdin
+    #[arg(long, value_name = "FILE")]
+    pub sshd: Option<PathBuf>,
+    /// An SSH port to keep admitted (default: from --sshd, else 22)
+    #[arg(long, value_name = "PORT")]
+    pub ssh_port: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    Nft,
+    Ufw,
+    Iptables,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Which firewall to render for
+    #[arg(long, value_enum, default_value = "nft")]
+    pub backend: Backend,
+    /// Write the files into DIR (hardkit.nft, ufw.sh, rules.v4 + rules.v6) instead of stdout
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Only nft can be applied atomically; render the others and run them yourself
+    #[arg(long, value_enum, default_value = "nft")]
+    pub backend: Backend,
+    /// Roll back unless `fwplan confirm` runs within DURATION (e.g. 60s, 2m)
+    #[arg(long, value_name = "DURATION")]
+    pub confirm: Option<String>,
+    /// What enforces --confirm: a detached process, or a systemd transient timer
+    #[arg(long, value_enum, default_value = "detached")]
+    pub rollback_via: RollbackVia,
+    /// Apply even when the ruleset would not admit sshd or the current SSH client
+    #[arg(long)]
+    pub force: bool,
+    /// Validate and check for lockout, apply nothing
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Read the ruleset from a saved `nft -j list ruleset` instead of the kernel
+    #[arg(long, value_name = "FILE")]
+    pub ruleset_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TimerArgs {
+    #[arg(long)]
+    pub token: String,
+    #[arg(long)]
+    pub after_ms: u64,
+}
+
+impl PolicyArgs {
+    fn is_empty(&self) -> bool {
+        self.policy.is_none()
+            && self.default_in.is_none()
+            && self.default_out.is_none()
+            && self.default_forward.is_none()
+            && self.allow.is_empty()
+            && self.deny.is_empty()
+            && self.limit.is_empty()
+            && self.block_from.is_empty()
+    }
+
+    /// The policy from the file (if any) and the flags.
+    pub fn to_policy(&self) -> Result<Policy, FwplanError> {
+        let stdin_users = self
+            .block_from
+            .iter()
+            .chain(&self.sshd)
+            .chain(&self.policy)
+            .filter(|p| p.as_os_str() == "-")
+            .count();
+        if stdin_users > 1 {
+            return Err(FwplanError::Usage(
+                "only one of --policy, --sshd and --block-from can read standard input (-)".into(),
+            ));
+        }
+        let mut p = Policy::default();
+        if let Some(file) = &self.policy {
+            crate::policy_file::load_policy_file(file, &mut p)?;
+        }
+        let mut explicit = p.explicit;
+        if let Some(d) = &self.default_in {
+            p.default_in = match d.as_str() {
+                "reject" => DefaultIn::Reject,
+                "allow" => DefaultIn::Allow,
+                _ => DefaultIn::Deny,
+            };
+            explicit = true;
+        }
+        if let Some(d) = &self.default_out {
+            p.default_out = if d == "deny" {
+                DefaultOut::Deny
+            } else {
+                DefaultOut::Allow
+            };
+            explicit = true;
+        }
+        if let Some(d) = &self.default_forward {
+            p.default_forward = if d == "allow" {
+                DefaultForward::Allow
+            } else {
+                DefaultForward::Deny
+            };
+            explicit = true;
+        }
+        for (flag, action, list) in [
+            ("--allow", RuleAction::Allow, &self.allow),
+            ("--deny", RuleAction::Deny, &self.deny),
+            ("--limit", RuleAction::Limit, &self.limit),
+        ] {
+            for text in list {
+                p.rules.push(policy::parse_rule_text(action, flag, text)?);
+                explicit = true;
+            }
+        }
+        if let Some(rate) = &self.limit_rate {
+            p.limit_rate = Rate::parse(
+                rate,
+                &policy::Origin::Flag {
+                    flag: "--limit-rate",
+                    text: rate.clone(),
+                },
+            )?;
+        }
+        for file in &self.block_from {
+            p.block.extend(blocklist::read_blocklist(file)?);
+            explicit = true;
+        }
+        if let Some(file) = &self.sshd {
+            p.ssh_ports.extend(sshd_input::read_sshd_ports(file)?);
+        }
+        for text in &self.ssh_port {
+            let origin = policy::Origin::Flag {
+                flag: "--ssh-port",
+                text: text.clone(),
+            };
+            let port = policy::parse_port(text, &origin)?;
+            p.ssh_ports.push(SshPort { port, origin });
+        }
+        p.explicit = explicit;
+        Ok(p)
+    }
+
+    pub fn to_plan(&self) -> Result<Plan, FwplanError> {
+        Ok(plan::build(&self.to_policy()?)?)
+    }
+}
+
+/// Run the command line; main maps the result to the exit code.
+pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
+    let common = &cli.common;
+    let root = common.root()?;
+    let mut rep = Reporter::stdout(TOOL, common.format(), common.quiet);
+    let extra = match &cli.command {
+        Command::Render(args) => render(args, &mut rep)?,
+        Command::Apply(args) => apply_cmd(args, &root, &mut rep)?,
+        Command::Confirm => {
+            let state = State::open(&root)?;
+            let p = apply::confirm(&state)?;
+            rep.emit(&file_action("confirm", &state.previous(), true))?;
+            rep.text(&format!(
+                "confirmed: the ruleset stays; rollback (token {}) disarmed\n",
+                p.token
+            ))?;
+            ExitStatus::Clean
+        }
+        Command::Rollback => {
+            let state = State::open(&root)?;
+            apply::rollback(&state)?;
+            rep.emit(&file_action("load", &state.previous(), true))?;
+            rep.text(&format!("rolled back to {}\n", state.previous().display()))?;
+            ExitStatus::Clean
+        }
+        Command::Audit(args) => audit_cmd(args, &root, &mut rep)?,
+        Command::RollbackTimer(args) => {
+            let state = State::open(&root)?;
+            apply::rollback_timer(&state, &args.token, Duration::from_millis(args.after_ms))?;
+            return Ok(ExitStatus::Clean);
+        }
+    };
+    Ok(rep.finish(common.fail_on, extra)?)
+}
+
+fn file_action(op: &str, path: &Path, changed: bool) -> PlanAction {
+    PlanAction {
+        op: op.into(),
+        path: path.display().to_string(),
+        changed,
+        ..PlanAction::default()
+    }
+}
+
+/// The rendered files of a backend: (file name, contents).
+pub fn rendered_files(plan: &Plan, backend: Backend) -> Vec<(&'static str, String)> {
+    match backend {
+        Backend::Nft => vec![("hardkit.nft", render_nft::render(plan))],
+        Backend::Ufw => vec![("ufw.sh", render_ufw::render(plan))],
+        Backend::Iptables => vec![
+            (
+                "rules.v4",
+                render_iptables::render(plan, render_iptables::Family::V4),
+            ),
+            (
+                "rules.v6",
+                render_iptables::render(plan, render_iptables::Family::V6),
+            ),
+        ],
+    }
+}
+
+fn render(args: &RenderArgs, rep: &mut Reporter<impl Write>) -> Result<ExitStatus, FwplanError> {
+    let plan = args.policy.to_plan()?;
+    let files = rendered_files(&plan, args.backend);
+    if let Some(dir) = &args.out {
+        for (name, text) in &files {
+            let path = dir.join(name);
+            let mode = if name.ends_with(".sh") { 0o755 } else { 0o644 };
+            let outcome =
+                replace_file(&path, text.as_bytes(), &WriteOptions::mode(mode)).map_err(|e| {
+                    FwplanError::Io {
+                        context: format!("--out {}", dir.display()),
+                        source: std::io::Error::other(e.to_string()),
+                    }
+                })?;
+            rep.emit(&file_action("write", &path, outcome.changed))?;
+            rep.text(&format!("wrote {}\n", path.display()))?;
+        }
+    }
+    if rep.is_json() {
+        for action in plan.actions() {
+            rep.emit(&action)?;
+        }
+    } else if args.out.is_none() {
+        let mut stdout = std::io::stdout().lock();
+        for (name, text) in &files {
+            if files.len() > 1 {
+                writeln!(stdout, "# ==> {name} <==")?;
+            }
+            stdout.write_all(text.as_bytes())?;
+        }
+        stdout.flush()?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
+/// Why applying `plan` could cut SSH: sshd's ports and the current client.
+pub fn lockout_problems(
+    plan: &Plan,
+    sockets: &[audit::Socket],
+    client: Option<(IpAddr, u16)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut ports: Vec<u16> = plan.ssh_ports.iter().map(|p| p.port).collect();
+    ports.extend(
+        sockets
+            .iter()
+            .filter(|s| {
+                s.proto == "tcp" && s.process.as_deref() == Some("sshd") && s.exposure != "loopback"
+            })
+            .map(|s| s.port),
+    );
+    ports.sort_unstable();
+    ports.dedup();
+    for port in ports {
+        let admitted = plan.default_in == DefaultIn::Allow
+            || plan.rules.iter().any(|r| {
+                r.action != RuleAction::Deny
+                    && r.proto == policy::Proto::Tcp
+                    && r.ports.iter().any(|p| p.contains(port))
+            });
+        if !admitted {
+            problems.push(format!(
+                "sshd listens on {port}/tcp and no rule admits it (--allow {port}/tcp)"
+            ));
+        }
+    }
+    if let Some((addr, port)) = client {
+        if !plan.outcome(addr, policy::Proto::Tcp, port).admits() {
+            problems.push(format!(
+                "your SSH connection ($SSH_CONNECTION: {addr} to port {port}) would be dropped"
+            ));
+        }
+    }
+    problems
+}
+
+fn apply_cmd(
+    args: &ApplyArgs,
+    root: &Root,
+    rep: &mut Reporter<impl Write>,
+) -> Result<ExitStatus, FwplanError> {
+    if args.backend != Backend::Nft {
+        return Err(FwplanError::Usage(
+            "--backend: only nft can be applied atomically; use `fwplan render --backend ufw|iptables` and run the result".into(),
+        ));
+    }
+    let confirm = match &args.confirm {
+        Some(text) => Some((apply::parse_duration(text)?, args.rollback_via)),
+        None => None,
+    };
+    let plan = args.policy.to_plan()?;
+    let sockets = audit::listening_sockets(root);
+    let problems = lockout_problems(&plan, &sockets, apply::ssh_connection());
+    if !problems.is_empty() && !args.force {
+        return Err(apply::ApplyError::Lockout(problems.join("; ")).into());
+    }
+    for p in &problems {
+        apply::note(&format!("fwplan: warning (--force): {p}"));
+    }
+    let ruleset = render_nft::render(&plan);
+    let state = State::open(root)?;
+    if args.check {
+        let tmp = tempfile_in(state.dir(), &ruleset)?;
+        let checked = apply::check_file(&tmp);
+        let _ = std::fs::remove_file(&tmp);
+        checked?;
+        rep.emit(&file_action("validate", &state.applied(), true))?;
+        rep.text("nft -c accepted the ruleset and it admits SSH; nothing applied (--check)\n")?;
+        return Ok(ExitStatus::Clean);
+    }
+    let done = apply::apply(&state, root, &ruleset, confirm)?;
+    rep.emit(&file_action("save", &done.previous, true))?;
+    rep.emit(&file_action("load", &done.applied, done.changed))?;
+    rep.text(&format!(
+        "saved the previous table to {}\napplied {} ({})\n",
+        done.previous.display(),
+        done.applied.display(),
+        if done.changed { "changed" } else { "unchanged" }
+    ))?;
+    if let (Some(p), Some(text)) = (&done.pending, &args.confirm) {
+        rep.text(&format!(
+            "rollback armed ({}): run `fwplan confirm` within {text} to keep this ruleset\n",
+            p.via
+        ))?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
+fn tempfile_in(dir: &Path, text: &str) -> Result<PathBuf, FwplanError> {
+    let path = dir.join(format!(".check-{}.nft", std::process::id()));
+    std::fs::write(&path, text).map_err(|source| FwplanError::Io {
+        context: format!("writing {}", path.display()),
+        source,
+    })?;
+    Ok(path)
+}
+
+fn audit_cmd(
+    args: &AuditArgs,
+    root: &Root,
+    rep: &mut Reporter<impl Write>,
+) -> Result<ExitStatus, FwplanError> {
+    let plan = if args.policy.is_empty() && args.policy.sshd.is_none() {
+        None
+    } else {
+        Some(args.policy.to_plan()?)
+    };
+    let sockets = audit::listening_sockets(root);
+    for s in &sockets {
+        rep.emit(s)?;
+        rep.text(&format!(
+            "{:<4} {:>5}  {:<28} {:<9} {}\n",
+            s.proto,
+            s.port,
+            hardkit_core::output::escape_untrusted(&s.address),
+            s.exposure,
+            hardkit_core::output::escape_untrusted(&match (&s.process, s.pid) {
+                (Some(p), Some(pid)) => format!("{p}[{pid}]"),
+                _ => "?".into(),
+            })
+        ))?;
+    }
+    let live = match audit::live_firewall(root, args.ruleset_json.as_deref()) {
+        Ok(l) => l,
+        Err(message) => {
+            rep.error(hardkit_core::ErrorRecord {
+                path: None,
+                message,
+            })?;
+            audit::LiveFirewall::default()
+        }
+    };
+    for f in audit::findings(&sockets, &live, plan.as_ref()) {
+        rep.finding(f)?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lockout_is_found_for_ports_and_the_current_client() {
+        let args = PolicyArgs {
+            allow: vec!["80/tcp".into()],
+            limit: vec!["22/tcp@192.0.2.0/24".into()],
+            ..PolicyArgs::default()
+        };
+        let plan = args.to_plan().unwrap();
+        assert!(lockout_problems(&plan, &[], Some(("192.0.2.7".parse().unwrap(), 22))).is_empty());
+        let p = lockout_problems(&plan, &[], Some(("198.51.100.7".parse().unwrap(), 22)));
+        assert!(p[0].contains("198.51.100.7"), "{p:?}");
+        let sshd = audit::Socket {
+            proto: "tcp".into(),
+            address: "0.0.0.0".into(),
+            port: 2222,
+            process: Some("sshd".into()),
+            pid: Some(1),
+            exposure: "all".into(),
+        };
+        let p = lockout_problems(&plan, &[sshd], None);
+        assert!(p[0].contains("2222/tcp"), "{p:?}");
+    }
+}

@@ -1,0 +1,11 @@
+//! fwplan's entry point: parse the command line and hand it to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fwplan::cli::{run, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    hardkit_core::exit::run(fwplan::TOOL, || run(cli))
+}

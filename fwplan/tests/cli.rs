@@ -1,0 +1,361 @@
+//! The command line as users and pipes see it: JSON records that parse back
+//! with unknown fields denied, sshd-lint and logscan streams on stdin, and
+//! bad input that names the flag or policy field, exits 2 and writes nothing.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::*;
+use fwplan::audit::Socket;
+use fwplan::plan::PlanAction;
+use hardkit_core::record::{decode, envelope};
+use hardkit_core::{Finding, Summary};
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = fwplan()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn render_json_is_the_plan_as_action_records() {
+    let out = fwplan()
+        .args([
+            "render",
+            "--json",
+            "--allow",
+            "80,443/tcp",
+            "--allow",
+            "8000/tcp@10.0.0.0/8,fd00::/8#ai-api",
+            "--limit",
+            "22/tcp",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (last, actions) = lines.split_last().unwrap();
+    let summary = decode::<Summary>(last).unwrap();
+    assert_eq!(summary.tool, "fwplan");
+    assert_eq!(summary.body.exit, 0);
+    let actions: Vec<PlanAction> = actions
+        .iter()
+        .map(|l| decode::<PlanAction>(l).unwrap().body)
+        .collect();
+    assert_eq!(
+        summary.body.counts.get("action"),
+        Some(&(actions.len() as u64))
+    );
+    assert_eq!(actions[0].op, "default");
+    assert_eq!(actions[0].verdict.as_deref(), Some("drop"));
+    let api = actions
+        .iter()
+        .find(|a| a.comment.as_deref() == Some("ai-api"))
+        .unwrap();
+    assert_eq!(api.from, ["10.0.0.0/8", "fd00::/8"]);
+    assert_eq!(api.family.as_deref(), Some("any"));
+    let limit = actions.iter().find(|a| a.op == "limit").unwrap();
+    assert_eq!(
+        (limit.ports.as_deref(), limit.rate.as_deref()),
+        (Some("22"), Some("6/minute"))
+    );
+    // The limit on 22 admits SSH: no extra rule was added.
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.ports.as_deref() == Some("22"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn sshd_lint_ports_and_logscan_offenders_come_from_pipes() {
+    let sshd = concat!(
+        r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"2222","origin":{"path":"/etc/ssh/sshd_config","line":14},"shadowed":[]}"#,
+        "\n",
+        r#"{"type":"finding","tool":"sshd-lint","id":"sshd/x","severity":"low","title":"t","detail":"d","refs":[]}"#,
+        "\n",
+        r#"{"type":"summary","tool":"sshd-lint","counts":{"setting":1},"severity":{},"exit":0}"#,
+        "\n"
+    );
+    let out = run_with_stdin(&["render", "--sshd", "-", "--allow", "80/tcp"], sshd);
+    assert!(out.status.success(), "{out:?}");
+    let nft = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        nft.contains("tcp dport 2222 accept comment \"ssh\""),
+        "{nft}"
+    );
+    assert!(!nft.contains("dport 22 "), "{nft}");
+
+    let logscan = concat!(
+        r#"{"type":"event","tool":"logscan","ip":"192.0.2.10"}"#,
+        "\n",
+        r#"{"type":"offender","tool":"logscan","ip":"203.0.113.50","failures":12}"#,
+        "\n",
+        r#"{"type":"offender","tool":"logscan","ip":"2001:db8::bad"}"#,
+        "\n"
+    );
+    let out = run_with_stdin(
+        &["render", "--block-from", "-", "--allow", "80/tcp"],
+        logscan,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let nft = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        nft.contains("203.0.113.50/32") && nft.contains("2001:db8::bad/128"),
+        "{nft}"
+    );
+    assert!(
+        !nft.contains("192.0.2.10"),
+        "events are not offenders: {nft}"
+    );
+}
+
+#[test]
+fn bad_input_names_the_flag_or_field_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let empty = p("empty.json", "{}");
+    let badport = p(
+        "badport.json",
+        r#"{"rules":[{"action":"allow","ports":80},{"action":"deny","ports":"99999"}]}"#,
+    );
+    let typo = p(
+        "typo.json",
+        "{\"rules\":[\n  {\"action\":\"allow\",\"port\":80}\n]}",
+    );
+    let badblock = p("block.txt", "203.0.113.9\n203.0.113.300\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--allow", "70000/tcp"],
+            "--allow '70000/tcp': port 70000 is above 65535",
+        ),
+        (
+            vec!["--allow", "80/tcp@10.0.0.300/8"],
+            "--allow '80/tcp@10.0.0.300/8': '10.0.0.300/8' is not an IPv4/IPv6 address or CIDR",
+        ),
+        (vec!["--deny", "22/tcp"], "would deny SSH: --deny '22/tcp'"),
+        (
+            vec!["--allow", "80/tcp", "--allow", "80/tcp"],
+            "duplicate rule",
+        ),
+        (
+            vec!["--allow", "80/tcp@10.0.0.0/8", "--deny", "80/tcp"],
+            "contradictory rules: --deny '80/tcp' denies what --allow '80/tcp@10.0.0.0/8'",
+        ),
+        (vec![], "empty policy"),
+        (vec!["--policy", &empty], "empty policy"),
+        (
+            vec!["--policy", &badport],
+            "badport.json: rules[1].ports: port 99999 is above 65535",
+        ),
+        (vec!["--policy", &typo], "unknown field `port`"),
+        (
+            vec!["--allow", "80/tcp", "--limit-rate", "0/minute"],
+            "--limit-rate '0/minute'",
+        ),
+        (
+            vec!["--allow", "80/tcp", "--block-from", &badblock],
+            "block.txt:2: '203.0.113.300'",
+        ),
+        (
+            vec!["--allow", "80/tcp", "--ssh-port", "0"],
+            "--ssh-port '0'",
+        ),
+        (
+            vec!["--default-in", "drop", "--allow", "80/tcp"],
+            "--default-in",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = fwplan().arg("render").args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a ruleset");
+    }
+    let out = run_with_stdin(&["render", "--sshd", "-", "--allow", "80/tcp"], "Port 22\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--sshd <stdin>:1"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_example_policy_renders() {
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/fwplan/policy.json"
+    );
+    let out = fwplan()
+        .args(["render", "--policy", policy])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let nft = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        nft.contains("ip saddr 10.0.0.0/8 tcp dport 8000 accept comment \"ai-api\""),
+        "{nft}"
+    );
+    assert!(nft.contains("203.0.113.0/24"), "{nft}");
+    assert!(nft.contains("update @limit0_v4"), "{nft}");
+}
+
+#[test]
+fn help_has_examples_and_version_works() {
+    let help = fwplan().arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("fwplan apply --policy"));
+    let v = fwplan().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("fwplan "));
+}
+
+/// A saved system: /proc/net tables, one sshd and one python process with
+/// their socket links, and an empty nftables ruleset.
+fn fixture_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let hdr = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    std::fs::create_dir_all(r.join("proc/net")).unwrap();
+    std::fs::write(
+        r.join("proc/net/tcp"),
+        format!("{hdr}   0: 00000000:08AE 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0\n   1: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 113 1 0 100 0 0 10 0\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        r.join("proc/net/tcp6"),
+        format!("{hdr}   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 112 1 0 100 0 0 10 0\n"),
+    )
+    .unwrap();
+    std::fs::write(r.join("proc/net/udp"), hdr).unwrap();
+    for (pid, comm, inode) in [
+        (123, "sshd", 111),
+        (456, "python3", 112),
+        (789, "mysqld", 113),
+    ] {
+        let d = r.join(format!("proc/{pid}"));
+        std::fs::create_dir_all(d.join("fd")).unwrap();
+        std::fs::write(d.join("comm"), format!("{comm}\n")).unwrap();
+        std::os::unix::fs::symlink(format!("socket:[{inode}]"), d.join("fd/3")).unwrap();
+    }
+    std::fs::create_dir_all(r.join("etc/ufw")).unwrap();
+    std::fs::write(r.join("etc/ufw/ufw.conf"), "ENABLED=no\n").unwrap();
+    std::fs::write(
+        r.join("ruleset.json"),
+        r#"{"nftables":[{"metainfo":{"version":"1.0.6"}}]}"#,
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn audit_reports_sockets_owners_and_gaps_on_a_saved_system() {
+    let root = fixture_root();
+    let out = fwplan()
+        .args([
+            "audit",
+            "--json",
+            "--ssh-port",
+            "22",
+            "--allow",
+            "80/tcp",
+            "--root",
+        ])
+        .arg(root.path())
+        .arg("--ruleset-json")
+        .arg(root.path().join("ruleset.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut sockets = Vec::new();
+    let mut findings = Vec::new();
+    for line in text.lines() {
+        match envelope(line).unwrap().0.as_str() {
+            "socket" => sockets.push(decode::<Socket>(line).unwrap().body),
+            "finding" => findings.push(decode::<Finding>(line).unwrap().body),
+            "summary" => assert_eq!(decode::<Summary>(line).unwrap().body.exit, 1),
+            other => panic!("unexpected record {other}: {line}"),
+        }
+    }
+    let sshd = sockets.iter().find(|s| s.port == 2222).unwrap();
+    assert_eq!(
+        (sshd.process.as_deref(), sshd.pid, sshd.exposure.as_str()),
+        (Some("sshd"), Some(123), "all")
+    );
+    let mysql = sockets.iter().find(|s| s.port == 3306).unwrap();
+    assert_eq!(mysql.exposure, "loopback");
+    let py = sockets.iter().find(|s| s.port == 8080).unwrap();
+    assert_eq!(
+        (py.address.as_str(), py.process.as_deref()),
+        ("::", Some("python3"))
+    );
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    for want in [
+        "fwplan/no-firewall",
+        "fwplan/ssh-not-admitted",
+        "fwplan/listener-without-rule",
+        "fwplan/rule-without-listener",
+    ] {
+        assert!(ids.contains(&want), "{want} missing from {ids:?}");
+    }
+    let crit = findings
+        .iter()
+        .find(|f| f.id == "fwplan/ssh-not-admitted")
+        .unwrap();
+    assert!(crit.title.contains("2222"));
+}
+
+#[test]
+fn audit_in_a_namespace_finds_our_own_listener_and_its_process() {
+    let test = "fwplan audit: live /proc in a namespace";
+    if !hardkit_core::oracle::require_root(test)
+        || hardkit_core::oracle::oracle(test, "nft").is_none()
+    {
+        return;
+    }
+    let ns = Netns::new(format!("{}-au", unique_tag()));
+    let listener = ns.run(|| std::net::TcpListener::bind(("0.0.0.0", 8088)).unwrap());
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_fwplan"),
+            "audit",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    drop(listener);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let sock = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"socket\""))
+        .map(|l| decode::<Socket>(l).unwrap().body)
+        .find(|s| s.port == 8088)
+        .unwrap_or_else(|| panic!("no socket record for 8088: {text}"));
+    assert_eq!(sock.pid, Some(std::process::id()));
+    assert_eq!(sock.exposure, "all");
+    // No table in the fresh namespace: no firewall.
+    assert!(text.contains("fwplan/no-firewall"), "{text}");
+}
