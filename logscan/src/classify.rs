@@ -181,7 +181,9 @@ pub fn classify<'a>(daemon: Daemon, prefix: &Prefix<'a>) -> Option<Classified<'a
         Daemon::Su => crate::sudo::classify_su(msg).or_else(|| crate::pam::classify(msg)),
         Daemon::Nginx => crate::nginx::classify(prefix.shape, msg),
         Daemon::Fail2ban => crate::fail2ban::classify(msg),
-        Daemon::Other => crate::pam::classify(msg),
+        Daemon::Other => {
+            crate::pam::classify(msg).or_else(|| crate::pam::classify_legacy(prefix.program, msg))
+        }
         Daemon::Unknown => crate::sshd::classify(msg)
             .or_else(|| crate::pam::classify(msg))
             .or_else(|| crate::fail2ban::classify(msg)),
