@@ -97,6 +97,10 @@ pub struct Classified<'a> {
     pub user: Option<&'a [u8]>,
     pub method: Option<&'a [u8]>,
     pub detail: Option<&'a [u8]>,
+    /// Another address the message could be read to name (only for the
+    /// one ambiguous sshd shape, see `sshd::auth::failed`): the scanner
+    /// takes it when it is the address the connection already logged.
+    pub alt_ip: Option<&'a [u8]>,
     pub count: u32,
     pub rule: Rule,
 }
@@ -110,6 +114,7 @@ impl<'a> Classified<'a> {
             user: None,
             method: None,
             detail: None,
+            alt_ip: None,
             count: 1,
             rule,
         }
