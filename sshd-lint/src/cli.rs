@@ -182,7 +182,25 @@ fn config_error_finding(e: &ConfigError, main: &Path) -> Finding {
     .refs(["lynis:SSH-7408"])
 }
 
+/// A closed stdout ends the run quietly. hardkit-core's encoder wraps a
+/// write error raised inside serde_json in `io::Error::other`, which hides
+/// the broken pipe from `exit::run`; look through that wrapper here.
+fn is_broken_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(std::io::ErrorKind::BrokenPipe)
+}
+
 pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    match run_inner(cli) {
+        Err(Error::Output(e)) if is_broken_pipe(&e) => Ok(ExitStatus::Clean),
+        other => other,
+    }
+}
+
+fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     let root = cli.common.root().map_err(|e| Error::Root(e.to_string()))?;
     if cli.fix {
         return run_fix(&cli, &root);
@@ -201,19 +219,30 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         }
         return Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?);
     }
+    // A config sshd would refuse is a critical finding (with its line) and
+    // an error: the run ends with status 2.
+    let mut refused: Option<ConfigError> = None;
     let (lines, findings) = match effective_lines(&mut s, cli.context.as_ref()) {
         Ok((reading, store, lines)) => {
             let f = findings_for(&mut s, &reading, &store, &lines, cli.nist_is_weak);
             (lines, f)
         }
         Err(ConfigError::Load(e)) => return Err(Error::Config(ConfigError::Load(e))),
-        Err(e) => (Vec::new(), vec![config_error_finding(&e, &main)]),
+        Err(e) => {
+            let f = vec![config_error_finding(&e, &main)];
+            refused = Some(e);
+            (Vec::new(), f)
+        }
     };
     if cli.sarif {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &sarif(&findings)).map_err(std::io::Error::other)?;
         writeln!(out)?;
         let worst = findings.iter().map(|f| f.severity).max();
+        if let Some(e) = refused {
+            eprintln!("{TOOL}: {e}");
+            return Ok(ExitStatus::Error);
+        }
         return Ok(ExitStatus::for_findings(worst, cli.common.fail_on));
     }
     let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
@@ -231,6 +260,13 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     }
     for f in findings {
         r.finding(f)?;
+    }
+    if let Some(e) = refused {
+        let path = e.loc().map(|l| l.path.clone()).unwrap_or(main);
+        r.error(hardkit_core::ErrorRecord {
+            path: Some(path.into()),
+            message: e.to_string(),
+        })?;
     }
     Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?)
 }

@@ -85,7 +85,15 @@ fn finding(c: &Check, l: &Line, main: &Path) -> Finding {
 /// Weak algorithms in the effective lists.
 fn weak_algorithms(lines: &[Line], main: &Path, nist_is_weak: bool, out: &mut Vec<Finding>) {
     type Test = fn(&str) -> bool;
-    let checks: &[(&str, &str, Severity, Test, &str, &[&str])] = &[
+    type AlgCheck = (
+        &'static str,
+        &'static str,
+        Severity,
+        Test,
+        &'static str,
+        &'static [&'static str],
+    );
+    let checks: &[AlgCheck] = &[
         (
             "ciphers",
             "sshd/weak-cipher",
