@@ -324,10 +324,16 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
                 .map(|x| x.values.join(" "))
                 .unwrap_or_default();
             let lost = a.values.join(" ");
+            // The trap is a safe value losing to an unsafe one; an unsafe
+            // line that loses to a safe one is only clutter.
             let (sev, what) = if won == lost {
                 (Severity::Info, "repeats")
-            } else if SECURITY_KEYS.contains(&a.slot) {
+            } else if reenables(a.slot, &won) {
                 (Severity::High, "is ignored")
+            } else if SECURITY_KEYS.contains(&a.slot) && !reenables(a.slot, &lost) {
+                (Severity::High, "is ignored")
+            } else if reenables(a.slot, &lost) {
+                (Severity::Low, "is ignored")
             } else {
                 (Severity::Medium, "is ignored")
             };
