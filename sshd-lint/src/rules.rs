@@ -328,9 +328,9 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
             // line that loses to a safe one is only clutter.
             let (sev, what) = if won == lost {
                 (Severity::Info, "repeats")
-            } else if reenables(a.slot, &won) {
-                (Severity::High, "is ignored")
-            } else if SECURITY_KEYS.contains(&a.slot) && !reenables(a.slot, &lost) {
+            } else if reenables(a.slot, &won)
+                || (SECURITY_KEYS.contains(&a.slot) && !reenables(a.slot, &lost))
+            {
                 (Severity::High, "is ignored")
             } else if reenables(a.slot, &lost) {
                 (Severity::Low, "is ignored")
