@@ -71,6 +71,16 @@ fn sshd_accepts(root: &Path) -> Option<bool> {
     if !hardkit_core::oracle::require_root("sshd-lint --fix validated by sshd -t") {
         return None;
     }
+    let ns = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs tmpfs /mnt"])
+        .status();
+    if !ns.is_ok_and(|s| s.success()) {
+        hardkit_core::oracle::not_run(
+            "sshd-lint --fix validated by sshd -t",
+            "needs mount namespaces (unshare -m)",
+        );
+        return None;
+    }
     let keygen = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(root.join("etc/ssh/ssh_host_ed25519_key"))
