@@ -141,6 +141,7 @@ fn findings_for(
     nist: bool,
 ) -> Vec<Finding> {
     let mut findings = rules::lint(reading, store, lines, &LintOptions { nist_is_weak: nist });
+    findings.extend(rules::host_keys(lines, s.loader.root(), &reading.main));
     let verdicts = lockout::check(reading, &mut s.loader, &s.accounts);
     if !verdicts.iter().any(|v| v.ok) {
         let passwords_on = lines.iter().any(|l| {
@@ -210,12 +211,17 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     if cli.effective {
         let (_, _, lines) = effective_lines(&mut s, cli.context.as_ref())?;
         let mut r = Reporter::stdout(TOOL, cli.common.format(), false);
+        // Byte-for-byte `sshd -T` when piped (scripts diff it); escaped on
+        // a terminal, where a value could carry control sequences.
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
         for l in &lines {
             r.emit(&Setting::from_line(l))?;
-            r.text(&format!(
-                "{}\n",
+            let text = if terminal {
                 hardkit_core::output::escape_untrusted(&l.text())
-            ))?;
+            } else {
+                l.text()
+            };
+            r.text(&format!("{text}\n"))?;
         }
         return Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?);
     }
@@ -292,17 +298,7 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
     let (_, after) = lint_once(cli, root, &changes)?;
     let left: Vec<&Finding> = after
         .iter()
-        .filter(|f| {
-            f.severity >= Severity::High
-                && f.id != "sshd/lockout"
-                && f.id != "sshd/match-reenables"
-                && f.id != "sshd/shadowed-setting"
-        })
-        .filter(|f| {
-            passwords_off
-                || (f.id != "sshd/password-authentication"
-                    && f.id != "sshd/kbd-interactive-authentication")
-        })
+        .filter(|f| fix::fixable(f, passwords_off))
         .collect();
     if !left.is_empty() {
         let ids: Vec<String> = left

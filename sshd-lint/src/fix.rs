@@ -22,23 +22,30 @@ pub struct Change {
     pub new: Vec<u8>,
 }
 
+/// Is this a finding `--fix` repairs: high or critical, with a fix that is
+/// a config line (not `ssh-keygen -A`, not "install a key"), and not about
+/// the lines themselves (shadowed lines and Match blocks are for a human)?
+pub fn fixable(f: &Finding, with_passwords_off: bool) -> bool {
+    let Some(fix) = &f.fix else { return false };
+    let keyword = fix.split_whitespace().next().unwrap_or("");
+    f.severity >= Severity::High
+        && crate::keywords::lookup(keyword, crate::version::Version::NEWEST).is_some()
+        && !matches!(
+            f.id.as_str(),
+            "sshd/shadowed-setting" | "sshd/match-reenables" | "sshd/lockout"
+        )
+        && (with_passwords_off
+            || !matches!(
+                f.id.as_str(),
+                "sshd/password-authentication" | "sshd/kbd-interactive-authentication"
+            ))
+}
+
 /// The config lines (`Keyword value`) that fix the given findings.
 pub fn fix_lines(findings: &[Finding], with_passwords_off: bool) -> Vec<String> {
     let mut lines: BTreeMap<String, String> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.severity >= Severity::High) {
+    for f in findings.iter().filter(|f| fixable(f, with_passwords_off)) {
         let Some(fix) = &f.fix else { continue };
-        if f.id == "sshd/shadowed-setting"
-            || f.id == "sshd/match-reenables"
-            || f.id == "sshd/lockout"
-        {
-            continue;
-        }
-        if !with_passwords_off
-            && (f.id == "sshd/password-authentication"
-                || f.id == "sshd/kbd-interactive-authentication")
-        {
-            continue;
-        }
         let Some((key, value)) = fix.split_once(' ') else {
             continue;
         };

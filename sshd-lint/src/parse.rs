@@ -71,7 +71,8 @@ fn parse_int(arg: Option<&str>) -> Result<i64, &'static str> {
         return Err("missing");
     };
     let n = strtonum(a).ok_or("invalid")?;
-    if n < i64::from(i32::MIN) {
+    // OpenSSH's atoi_err is strtonum(s, 0, INT_MAX): negatives are refused.
+    if n < 0 {
         return Err("too small");
     }
     if n > i64::from(i32::MAX) {

@@ -445,3 +445,32 @@ fn reading_text(reading: &Reading, path: &Path) -> Option<String> {
         .get(path)
         .map(|t| String::from_utf8_lossy(t).into_owned())
 }
+
+/// sshd exits at start ("no hostkeys available") when none of the
+/// effective HostKey files can be read; checked under the root.
+pub fn host_keys(lines: &[Line], root: &hardkit_core::Root, main: &Path) -> Option<Finding> {
+    let keys: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.key == "hostkey" && l.value != "none")
+        .collect();
+    let present = keys
+        .iter()
+        .any(|l| root.resolve(&l.value).is_ok_and(|h| h.is_file()));
+    if present {
+        return None;
+    }
+    let first = keys.first().and_then(|l| l.origin.clone());
+    let names: Vec<&str> = keys.iter().map(|l| l.value.as_str()).collect();
+    Some(
+        Finding::new(
+            "sshd/no-host-keys",
+            Severity::Critical,
+            "None of the host key files exists: sshd will not start",
+            "sshd loads every HostKey at start and exits with 'no hostkeys available' when none can be read. Images that create keys on first boot (ssh-keygen -A) are fine once booted.",
+        )
+        .at(at(&first, main))
+        .fix("ssh-keygen -A")
+        .refs([SSH])
+        .evidence("hostkeys", &names),
+    )
+}

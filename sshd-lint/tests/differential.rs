@@ -18,6 +18,8 @@ const CONTEXTS: &[&str] = &[
     "user=deploy,host=ci.internal,addr=2001:db8::5,laddr=2001:db8::1,lport=22",
     "user=bob,host=bad.example.com,addr=10.9.1.1,laddr=10.0.0.1,lport=2200,rdomain=vrf",
     "user=carol,addr=10.0.0.5",
+    "user=ALICE,host=WWW.Example.com,addr=192.168.7.7,laddr=::1,lport=2201",
+    "user=bob,host=bad.EXAMPLE.com,addr=2001:db8::9,laddr=127.0.0.1,lport=22,rdomain=rd1",
 ];
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -15,7 +15,12 @@ const KEY: &str =
 
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let mut all = vec![("etc/passwd", PASSWD), ("etc/group", GROUP)];
+    // A placeholder host key; sshd_accepts() replaces it with a real one.
+    let mut all = vec![
+        ("etc/passwd", PASSWD),
+        ("etc/group", GROUP),
+        ("etc/ssh/ssh_host_ed25519_key", "placeholder\n"),
+    ];
     all.extend_from_slice(files);
     for (rel, text) in all {
         let p = tmp.path().join(rel);
@@ -81,6 +86,7 @@ fn sshd_accepts(root: &Path) -> Option<bool> {
         );
         return None;
     }
+    let _ = std::fs::remove_file(root.join("etc/ssh/ssh_host_ed25519_key"));
     let keygen = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(root.join("etc/ssh/ssh_host_ed25519_key"))

@@ -14,6 +14,7 @@ const GROUP: &str = include_str!("fixtures/accounts/group");
 /// A root tree with the fixture accounts and the given files.
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "etc/ssh/ssh_host_ed25519_key", "(a key)\n");
     write(tmp.path(), "etc/passwd", PASSWD);
     write(tmp.path(), "etc/group", GROUP);
     for (path, text) in files {
@@ -255,6 +256,7 @@ fn each_rule_fires_on_its_bad_value_and_not_on_a_hardened_config() {
         ("PubkeyAcceptedAlgorithms +ssh-dss", "sshd/weak-pubkey"),
         ("Protocol 2", "sshd/deprecated-option"),
         ("Port 22", "sshd/port-22"),
+        ("HostKey /etc/ssh/missing_key", "sshd/no-host-keys"),
         ("MaxAuthTries 3\nMaxAuthTries 3", "sshd/shadowed-setting"),
     ];
     let (_, out, _) = run(
