@@ -158,7 +158,7 @@ fn weak_algorithms(lines: &[Line], main: &Path, nist_is_weak: bool, out: &mut Ve
             Finding::new(
                 *id,
                 *sev,
-                format!("Weak {key}: {}", weak.join(",")),
+                format!("Weak {display}: {}", weak.join(",")),
                 format!("{why}; they are enabled in the effective {display} list."),
             )
             .at(at(&l.origin, main))
