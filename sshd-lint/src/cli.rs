@@ -107,6 +107,11 @@ fn open(cli: &Cli, root: &hardkit_core::Root, overlay: &[fix::Change]) -> Result
         let data = hardkit_core::input::InputSource::Stdin
             .read_limited(crate::include::MAX_CONFIG_BYTES)?;
         (PathBuf::from("/etc/ssh/sshd_config"), Some(data))
+    } else if root.is_host() && cli.file.is_relative() {
+        // On the host a relative FILE means the working directory, as for
+        // `sshd -f`; under another root every path is a system path.
+        let cwd = std::env::current_dir().map_err(Error::Output)?;
+        (cwd.join(&cli.file), None)
     } else {
         (cli.file.clone(), None)
     };

@@ -506,3 +506,57 @@ fn version_comes_from_dpkg_and_changes_defaults() {
     assert_eq!(code, 0);
     assert!(out.contains("subsystem sftp a\n") && !out.contains("subsystem sftp b"));
 }
+
+#[test]
+fn a_line_after_a_match_block_that_looks_global_is_reported() {
+    let cfg = "PasswordAuthentication no\nMatch User alice\n    X11Forwarding yes\n    AllowTcpForwarding no\n\nMaxAuthTries 3\n";
+    let (_, out, _) = run(
+        tree(&[("etc/ssh/sshd_config", cfg)]).path(),
+        &["--json", "--openssh", "9.2"],
+    );
+    let s = stream(&out);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "sshd/line-after-match")
+        .expect("line-after-match");
+    assert_eq!(f.location.as_ref().unwrap().line, Some(6));
+    assert!(
+        f.title.contains("MaxAuthTries") && f.title.contains("User alice"),
+        "{}",
+        f.title
+    );
+    // Indented lines of the block are not reported.
+    assert_eq!(
+        s.findings
+            .iter()
+            .filter(|f| f.id == "sshd/line-after-match")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn stdin_is_read_as_the_main_config() {
+    let t = tree(&[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sshd-lint"))
+        .arg("--root")
+        .arg(t.path())
+        .args(["--effective", "--openssh", "9.2", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Port 2222\r\nPermitRootLogin=no\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("port 2222\n"), "{text}");
+    assert!(text.contains("\npermitrootlogin no\n"), "{text}");
+}
