@@ -6,6 +6,7 @@
 //! - [`keywords`]: every keyword, its combination rule, Match permission,
 //!   value type and releases;
 //! - [`parse`]: one directive to typed values, with sshd's checks;
+//! - [`values`]: the value syntaxes (ports, times, sizes, paths, DSCP);
 //! - [`include`]: files under `--root`, Include globs;
 //! - [`matching`]: Match criteria, patterns, CIDR, `--context`;
 //! - [`effective`]: sshd's two passes (global, then Match) with origins;
@@ -28,6 +29,7 @@ pub mod parse;
 pub mod print;
 pub mod records;
 pub mod rules;
+pub mod values;
 pub mod version;
 
 pub const TOOL: &str = "sshd-lint";

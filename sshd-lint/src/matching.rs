@@ -328,7 +328,8 @@ pub fn parse_criteria(rest: &str) -> Result<Vec<Criterion>, MatchError> {
         if !known.iter().any(|k| attribute.eq_ignore_ascii_case(k)) {
             return Err(MatchError::Unsupported(attribute));
         }
-        if attribute.eq_ignore_ascii_case("localport") && crate::parse::a2port(&arg, None).is_none()
+        if attribute.eq_ignore_ascii_case("localport")
+            && crate::values::a2port(&arg, None).is_none()
         {
             return Err(MatchError::InvalidPort(arg));
         }
@@ -406,7 +407,7 @@ pub fn evaluate(
             },
             "localport" => match ctx.lport {
                 None => return Err(MatchError::MissingInContext("LocalPort", "lport")),
-                Some(p) => crate::parse::a2port(arg, None) == Some(p),
+                Some(p) => crate::values::a2port(arg, None) == Some(p),
             },
             "rdomain" => match &ctx.rdomain {
                 None => false,
