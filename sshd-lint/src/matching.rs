@@ -277,7 +277,11 @@ pub struct Criterion {
 }
 
 /// Parse the criteria of a Match line (`rest` is the text after `Match`).
-pub fn parse_criteria(rest: &str) -> Result<Vec<Criterion>, MatchError> {
+/// `invalid-user` (no argument) exists from OpenSSH 10.0.
+pub fn parse_criteria(
+    rest: &str,
+    version: crate::version::Version,
+) -> Result<Vec<Criterion>, MatchError> {
     let mut out = Vec::new();
     let mut cp = Some(rest.to_string());
     while let Some(cur) = cp.take() {
@@ -308,6 +312,16 @@ pub fn parse_criteria(rest: &str) -> Result<Vec<Criterion>, MatchError> {
                 value: None,
             });
             return Ok(out);
+        }
+        if attribute.eq_ignore_ascii_case("invalid-user")
+            && version >= crate::version::Version::new(10, 0)
+        {
+            out.push(Criterion {
+                attribute,
+                value: None,
+            });
+            cp = next;
+            continue;
         }
         let (arg, after) = match &next {
             Some(n) => crate::lex::strdelim(n, true),
@@ -371,6 +385,11 @@ pub fn evaluate(
             continue;
         };
         let hit = match attr.as_str() {
+            // A user name the system does not know.
+            "invalid-user" => ctx
+                .user
+                .as_deref()
+                .is_some_and(|u| groups.groups_of(u).is_none()),
             "user" => match &ctx.user {
                 None => false,
                 Some(u) => match_pattern_list(u, arg, false) == 1,
@@ -426,6 +445,26 @@ pub fn evaluate(
 mod tests {
     use super::*;
 
+    const V: crate::version::Version = crate::version::Version::new(9, 2);
+
+    #[test]
+    fn invalid_user_exists_from_10_0() {
+        let ten = crate::version::Version::new(10, 0);
+        assert!(parse_criteria("invalid-user", V).is_err());
+        let c = parse_criteria("invalid-user Address 10.0.0.0/8", ten).unwrap();
+        let unknown: Context = "user=ghost,addr=10.0.0.1".parse().unwrap();
+        let known: Context = "user=alice,addr=10.0.0.1".parse().unwrap();
+        assert_eq!(evaluate(&c, Some(&unknown), &OnlyAlice), Ok(true));
+        assert_eq!(evaluate(&c, Some(&known), &OnlyAlice), Ok(false));
+    }
+
+    struct OnlyAlice;
+    impl GroupLookup for OnlyAlice {
+        fn groups_of(&self, user: &str) -> Option<Vec<String>> {
+            (user == "alice").then(|| vec!["alice".to_string()])
+        }
+    }
+
     struct NoGroups;
     impl GroupLookup for NoGroups {
         fn groups_of(&self, _: &str) -> Option<Vec<String>> {
@@ -458,19 +497,22 @@ mod tests {
 
     #[test]
     fn criteria_parse_and_evaluate() {
-        let c = parse_criteria("User alice,bob Address 10.0.0.0/8 # note").unwrap();
+        let c = parse_criteria("User alice,bob Address 10.0.0.0/8 # note", V).unwrap();
         assert_eq!(c.len(), 2);
         let ctx: Context = "user=bob,addr=10.9.9.9".parse().unwrap();
         assert_eq!(evaluate(&c, Some(&ctx), &NoGroups), Ok(true));
         assert_eq!(evaluate(&c, None, &NoGroups), Ok(false));
-        assert_eq!(parse_criteria("all user x"), Err(MatchError::AllCombined));
         assert_eq!(
-            parse_criteria("Fish x"),
+            parse_criteria("all user x", V),
+            Err(MatchError::AllCombined)
+        );
+        assert_eq!(
+            parse_criteria("Fish x", V),
             Err(MatchError::Unsupported("Fish".into()))
         );
-        let g = parse_criteria("Group wheel,!nope").unwrap();
+        let g = parse_criteria("Group wheel,!nope", V).unwrap();
         assert_eq!(evaluate(&g, Some(&ctx), &NoGroups), Ok(true));
-        let lp = parse_criteria("LocalPort 22").unwrap();
+        let lp = parse_criteria("LocalPort 22", V).unwrap();
         assert!(evaluate(&lp, Some(&ctx), &NoGroups).is_err());
     }
 }

@@ -61,7 +61,7 @@ pub fn parse(
 
     let parsed = match (canon, kw.value) {
         ("match", _) => {
-            return crate::matching::parse_criteria(&d.rest)
+            return crate::matching::parse_criteria(&d.rest, v)
                 .map(Parsed::Match)
                 .map_err(|e| e.to_string())
         }

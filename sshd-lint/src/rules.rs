@@ -227,8 +227,23 @@ pub fn lint(reading: &Reading, store: &Store, lines: &[Line], opts: &LintOptions
     let main = reading.main.as_path();
     let mut out = Vec::new();
     let forwarding_off = line(lines, "disableforwarding").is_some_and(|l| l.value == "yes");
+    // AuthenticationMethods without any list that uses passwords makes
+    // PasswordAuthentication / KbdInteractiveAuthentication moot.
+    let methods = line(lines, "authenticationmethods")
+        .map(|l| l.value.as_str())
+        .unwrap_or("any");
+    let method_allowed = |m: &str| {
+        methods == "any"
+            || methods.split(' ').any(|list| {
+                list.split(',')
+                    .any(|x| x == m || x.starts_with(&format!("{m}:")))
+            })
+    };
     for c in CHECKS {
         if forwarding_off && FORWARDING.contains(&c.key) {
+            continue;
+        }
+        if c.key == "passwordauthentication" && !method_allowed("password") {
             continue;
         }
         let Some(l) = line(lines, c.key) else {
@@ -238,7 +253,9 @@ pub fn lint(reading: &Reading, store: &Store, lines: &[Line], opts: &LintOptions
             out.push(finding(c, l, main));
         }
     }
-    if let Some(l) = line(lines, "kbdinteractiveauthentication") {
+    if let Some(l) = line(lines, "kbdinteractiveauthentication")
+        .filter(|_| method_allowed("keyboard-interactive"))
+    {
         let pam = store.value("usepam") == Some("yes");
         if l.value == "yes" && pam {
             out.push(
@@ -301,8 +318,10 @@ pub fn lint(reading: &Reading, store: &Store, lines: &[Line], opts: &LintOptions
 pub fn text_findings(reading: &Reading) -> Vec<Finding> {
     let mut out = Vec::new();
     // Shadowed global lines: first value wins.
+    // Global lines compete with earlier global lines; lines in a Match block
+    // with earlier lines of the same block.
     for (i, r) in reading.records.iter().enumerate() {
-        if r.block.is_some() || !r.active || r.deprecated {
+        if (r.block.is_none() && !r.active) || r.deprecated {
             continue;
         }
         for a in &r.assigns {
@@ -313,7 +332,9 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
                 continue;
             }
             let Some(winner) = reading.records[..i].iter().find(|w| {
-                w.block.is_none() && w.active && w.assigns.iter().any(|x| x.slot == a.slot)
+                w.block == r.block
+                    && (r.block.is_some() || w.active)
+                    && w.assigns.iter().any(|x| x.slot == a.slot)
             }) else {
                 continue;
             };

@@ -560,3 +560,50 @@ fn stdin_is_read_as_the_main_config() {
     assert!(text.starts_with("port 2222\n"), "{text}");
     assert!(text.contains("\npermitrootlogin no\n"), "{text}");
 }
+
+#[test]
+fn authentication_methods_without_passwords_make_password_settings_moot() {
+    let cfg = "AuthenticationMethods publickey\nPasswordAuthentication yes\nUsePAM yes\nKbdInteractiveAuthentication yes\n";
+    let (_, out, _) = run(
+        tree(&[("etc/ssh/sshd_config", cfg)]).path(),
+        &["--json", "--openssh", "9.2"],
+    );
+    let s = stream(&out);
+    assert!(
+        !ids(&s).contains(&"sshd/password-authentication"),
+        "{:?}",
+        ids(&s)
+    );
+    assert!(
+        !ids(&s).contains(&"sshd/kbd-interactive-authentication"),
+        "{:?}",
+        ids(&s)
+    );
+    let cfg = "AuthenticationMethods publickey,password publickey\nPasswordAuthentication yes\n";
+    let (_, out, _) = run(
+        tree(&[("etc/ssh/sshd_config", cfg)]).path(),
+        &["--json", "--openssh", "9.2"],
+    );
+    assert!(ids(&stream(&out)).contains(&"sshd/password-authentication"));
+}
+
+#[test]
+fn a_repeated_option_inside_one_match_block_is_shadowed() {
+    let cfg = "PasswordAuthentication no\nMatch User alice\n  PasswordAuthentication no\n  PasswordAuthentication yes\nMatch User bob\n  PasswordAuthentication yes\n";
+    let (_, out, _) = run(
+        tree(&[("etc/ssh/sshd_config", cfg)]).path(),
+        &["--json", "--openssh", "9.2"],
+    );
+    let s = stream(&out);
+    let shadowed: Vec<u64> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "sshd/shadowed-setting")
+        .filter_map(|f| f.location.as_ref()?.line)
+        .collect();
+    assert_eq!(
+        shadowed,
+        [4],
+        "only line 4 loses (to line 3 of the same block)"
+    );
+}
