@@ -335,25 +335,57 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
             .resolve_parent(&c.path)
             .map_err(|e| Error::Fix(e.to_string()))?;
         let mut changed = true;
+        let mut mode = 0o644;
         if cli.write {
-            let opts = hardkit_core::atomic::WriteOptions::mode(0o644);
+            // Keep the replaced file's mode and owner; a new drop-in is
+            // 0644 like the rest of /etc/ssh.
+            let mut opts = hardkit_core::atomic::WriteOptions::mode(0o644);
+            if let Ok(meta) = std::fs::metadata(&host) {
+                use std::os::unix::fs::MetadataExt;
+                opts.mode = meta.mode() & 0o7777;
+                opts.owner = Some((meta.uid(), meta.gid()));
+            }
+            mode = opts.mode;
+            if let Some(dir) = host.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
             let outcome = hardkit_core::atomic::replace_file(&host, &c.new, &opts)
                 .map_err(|e| Error::Fix(e.to_string()))?;
             changed = outcome.changed;
-            written.push((host.clone(), outcome.backup));
+            if outcome.changed {
+                written.push((host.clone(), outcome.backup));
+            }
         }
         r.emit(&hardkit_core::Action {
             op: "write".into(),
             path: c.path.clone().into(),
-            mode: Some("0644".into()),
+            mode: Some(format!("{mode:04o}")),
             owner: None,
             changed,
             diff: Some(d.clone()),
         })?;
         r.text(&d)?;
     }
-    if cli.write && !changes.is_empty() {
-        if let Err(message) = validate_with_sshd(root, &cli.file) {
+    if !written.is_empty() {
+        // Prove it on the files as written: our own reading first, then the
+        // real sshd when it can judge this root.
+        let reread = lint_once(cli, root, &[]).map(|(_, f)| {
+            f.iter()
+                .filter(|f| fix::fixable(f, passwords_off))
+                .map(|f| f.id.clone())
+                .collect::<Vec<_>>()
+        });
+        let problem = match reread {
+            Err(e) => Some(format!("the written config does not read back: {e}")),
+            Ok(left) if !left.is_empty() => Some(format!(
+                "findings remain after writing: {}",
+                left.join(", ")
+            )),
+            Ok(_) => validate_with_sshd(root, &cli.file)
+                .err()
+                .map(|m| format!("sshd -t rejected the result: {m}")),
+        };
+        if let Some(problem) = problem {
             for (host, backup) in &written {
                 match backup {
                     Some(b) => hardkit_core::atomic::restore_backup(host, b)
@@ -361,9 +393,7 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
                     None => std::fs::remove_file(host)?,
                 }
             }
-            return Err(Error::Fix(format!(
-                "sshd -t rejected the result, backups restored: {message}"
-            )));
+            return Err(Error::Fix(format!("{problem}; previous files restored")));
         }
     }
     if changes.is_empty() {

@@ -200,3 +200,41 @@ fn fix_keeps_passwords_on_when_nobody_has_a_key_unless_forced() {
     let (_, out, _) = run(t.path(), &["--fix", "--force"]);
     assert!(out.contains("+PasswordAuthentication no"), "{out}");
 }
+
+#[test]
+fn fix_creates_the_drop_in_directory_and_keeps_the_main_file_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tree(&[
+        (
+            "etc/ssh/sshd_config",
+            "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\n",
+        ),
+        ("home/alice/.ssh/authorized_keys", KEY),
+    ]);
+    let (code, _, err) = run(t.path(), &["--fix", "--write"]);
+    assert_eq!(code, 0, "{err}");
+    let drop_in = t.path().join("etc/ssh/sshd_config.d/00-hardkit.conf");
+    assert!(std::fs::read_to_string(&drop_in)
+        .unwrap()
+        .contains("PermitRootLogin no"));
+    assert_eq!(
+        std::fs::metadata(&drop_in).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+
+    let t = tree(&[
+        ("etc/ssh/sshd_config", "PermitRootLogin yes\n"),
+        ("home/alice/.ssh/authorized_keys", KEY),
+    ]);
+    let main = t.path().join("etc/ssh/sshd_config");
+    std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _, err) = run(t.path(), &["--fix", "--write"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::metadata(&main).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(std::fs::read_to_string(&main)
+        .unwrap()
+        .starts_with("PermitRootLogin no\n"));
+}
