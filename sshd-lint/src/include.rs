@@ -156,9 +156,11 @@ impl Loader {
             for dir in &current {
                 if !wild {
                     let candidate = dir.join(unescape(comp));
-                    if self
-                        .host_path(&candidate)
-                        .is_ok_and(|h| fs::symlink_metadata(&h).is_ok())
+                    let proposed = self.overlay.keys().any(|p| p.starts_with(&candidate));
+                    if proposed
+                        || self
+                            .host_path(&candidate)
+                            .is_ok_and(|h| fs::symlink_metadata(&h).is_ok())
                     {
                         next.push(candidate);
                     }
