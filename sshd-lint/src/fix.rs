@@ -135,14 +135,28 @@ pub fn plan(reading: &Reading, lines: &[String]) -> Vec<Change> {
     let mut pending: Vec<String> = Vec::new();
     for l in lines {
         let key = l.split_whitespace().next().unwrap_or("");
-        let existing = reading.records.iter().find(|r| {
-            r.loc.path == main
-                && r.block.is_none()
-                && r.active
-                && r.keyword.eq_ignore_ascii_case(key)
-        });
+        let canon = crate::keywords::lookup(key, reading.version).map(|k| k.canon);
+        // The global line of the main file that sets this option (under
+        // any alias), if its text is where the record says.
+        let existing = reading
+            .records
+            .iter()
+            .find(|r| r.loc.path == main && r.block.is_none() && r.active && Some(r.canon) == canon)
+            .map(|r| r.loc.line as usize - 1)
+            .filter(|&i| {
+                out.get(i).is_some_and(|text| {
+                    let first = text
+                        .trim_start()
+                        .split(|c: char| c.is_whitespace() || c == '=')
+                        .next()
+                        .unwrap_or("");
+                    crate::keywords::lookup(first.trim_matches('"'), reading.version)
+                        .map(|k| k.canon)
+                        == canon
+                })
+            });
         match existing {
-            Some(r) => out[r.loc.line as usize - 1] = l.clone(),
+            Some(i) => out[i] = l.clone(),
             None => pending.push(l.clone()),
         }
     }
@@ -153,13 +167,15 @@ pub fn plan(reading: &Reading, lines: &[String]) -> Vec<Change> {
             .filter(|b| b.loc.path == main)
             .map(|b| b.loc.line as usize - 1)
             .min();
-        let at = first_match.unwrap_or(out.len());
+        let at = first_match.unwrap_or(out.len()).min(out.len());
         let mut insert = vec!["# Added by hardkit sshd-lint --fix".to_string()];
         insert.extend(pending);
         out.splice(at..at, insert);
     }
-    let mut new = out.join("\n");
-    new.push('\n');
+    // Keep the file's line endings.
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut new = out.join(eol);
+    new.push_str(eol);
     if new.as_bytes() == old.as_slice() {
         return Vec::new();
     }

@@ -238,3 +238,20 @@ fn fix_creates_the_drop_in_directory_and_keeps_the_main_file_mode() {
         .unwrap()
         .starts_with("PermitRootLogin no\n"));
 }
+
+#[test]
+fn fix_replaces_an_alias_line_and_keeps_crlf() {
+    let main = "ChallengeResponseAuthentication yes\r\nUsePAM yes\r\nPasswordAuthentication no\r\n";
+    let t = tree(&[
+        ("etc/ssh/sshd_config", main),
+        ("home/alice/.ssh/authorized_keys", KEY),
+    ]);
+    let (code, _, err) = run(t.path(), &["--fix", "--write"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(t.path().join("etc/ssh/sshd_config")).unwrap();
+    assert_eq!(
+        text,
+        "KbdInteractiveAuthentication no\r\nUsePAM yes\r\nPasswordAuthentication no\r\n"
+    );
+    assert!(high(t.path()).is_empty(), "{:?}", high(t.path()));
+}
