@@ -196,8 +196,29 @@ pub fn diff(change: &Change) -> String {
     let new = String::from_utf8_lossy(&change.new);
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
-    // Longest common subsequence, for a readable diff.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    // Longest common subsequence, for a readable diff. Files too large for
+    // the quadratic table (configs never are) get a replace-all diff.
+    let quadratic = (a.len() + 1).saturating_mul(b.len() + 1) <= 4_000_000;
+    let mut lcs = vec![
+        vec![0usize; if quadratic { b.len() + 1 } else { 1 }];
+        if quadratic { a.len() + 1 } else { 1 }
+    ];
+    if !quadratic {
+        let mut out = format!(
+            "--- a{}\n+++ b{}\n@@ -1,{} +1,{} @@\n",
+            change.path.display(),
+            change.path.display(),
+            a.len(),
+            b.len()
+        );
+        for l in &a {
+            out.push_str(&format!("-{l}\n"));
+        }
+        for l in &b {
+            out.push_str(&format!("+{l}\n"));
+        }
+        return out;
+    }
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
             lcs[i][j] = if a[i] == b[j] {

@@ -48,12 +48,17 @@ fn pipeline(root: &Path, data: Vec<u8>, v: Version) -> Result<(), ConfigError> {
     for c in [None, Some(&ctx)] {
         let store = reading.effective(&mut loader, c, &accounts)?;
         let lines = sshd_lint::print::render(&store, v)?;
-        let _ = sshd_lint::rules::lint(
+        let findings = sshd_lint::rules::lint(
             &reading,
             &store,
             &lines,
             &sshd_lint::rules::LintOptions { nist_is_weak: true },
         );
+        // The fix planner and the diff see the same odd text.
+        let fix_lines = sshd_lint::fix::fix_lines(&findings, true);
+        for change in sshd_lint::fix::plan(&reading, &fix_lines) {
+            let _ = sshd_lint::fix::diff(&change);
+        }
     }
     Ok(())
 }
