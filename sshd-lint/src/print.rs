@@ -246,16 +246,22 @@ fn default_items(value: &str) -> Vec<Item> {
     }]
 }
 
+/// One entry per losing line (a list option lost as several items).
 fn group_shadows(shadows: &[Shadow]) -> Vec<Shadow> {
     let mut out: Vec<Shadow> = Vec::new();
+    let mut index: std::collections::HashMap<&Loc, usize> = std::collections::HashMap::new();
     for s in shadows {
-        match out.iter_mut().find(|o| o.loc == s.loc) {
-            Some(o) if o.value != s.value => {
-                o.value.push(' ');
-                o.value.push_str(&s.value);
+        match index.get(&s.loc) {
+            Some(&i) => {
+                if out[i].value != s.value {
+                    out[i].value.push(' ');
+                    out[i].value.push_str(&s.value);
+                }
             }
-            Some(_) => {}
-            None => out.push(s.clone()),
+            None => {
+                index.insert(&s.loc, out.len());
+                out.push(s.clone());
+            }
         }
     }
     out
@@ -264,13 +270,14 @@ fn group_shadows(shadows: &[Shadow]) -> Vec<Shadow> {
 /// Render the effective options as `sshd -T` would.
 pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
     let mut out = Vec::new();
-    let shadows = |slot: &str| {
-        store
-            .slots
-            .get(slot)
-            .map(|s| group_shadows(&s.shadowed))
-            .unwrap_or_default()
-    };
+    // Grouped once per option: list options print one line per item.
+    let grouped: std::collections::HashMap<&str, Vec<Shadow>> = store
+        .slots
+        .iter()
+        .filter(|(_, s)| !s.shadowed.is_empty())
+        .map(|(k, s)| (*k, group_shadows(&s.shadowed)))
+        .collect();
+    let shadows = |slot: &str| grouped.get(slot).cloned().unwrap_or_default();
     let scalar = |slot: &'static str| -> (String, Option<Loc>) {
         match store.get(slot) {
             Some(s) => (

@@ -320,6 +320,9 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
     // Shadowed global lines: first value wins.
     // Global lines compete with earlier global lines; lines in a Match block
     // with earlier lines of the same block.
+    // The first line per (block, option), found in one pass.
+    let mut first: std::collections::HashMap<(Option<usize>, &str), usize> =
+        std::collections::HashMap::new();
     for (i, r) in reading.records.iter().enumerate() {
         if (r.block.is_none() && !r.active) || r.deprecated {
             continue;
@@ -331,13 +334,11 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
             ) {
                 continue;
             }
-            let Some(winner) = reading.records[..i].iter().find(|w| {
-                w.block == r.block
-                    && (r.block.is_some() || w.active)
-                    && w.assigns.iter().any(|x| x.slot == a.slot)
-            }) else {
+            let Some(&w) = first.get(&(r.block, a.slot)) else {
+                first.insert((r.block, a.slot), i);
                 continue;
             };
+            let winner = &reading.records[w];
             let won = winner
                 .assigns
                 .iter()
