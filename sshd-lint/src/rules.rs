@@ -168,6 +168,23 @@ fn weak_algorithms(lines: &[Line], main: &Path, nist_is_weak: bool, out: &mut Ve
             .evidence("keep", &keep),
         );
     }
+    // A DSA host key file: weak, and gone from OpenSSH 10.0.
+    for l in lines
+        .iter()
+        .filter(|l| l.key == "hostkey" && l.value.ends_with("_dsa_key"))
+    {
+        out.push(
+            Finding::new(
+                "sshd/weak-hostkey",
+                Severity::High,
+                format!("DSA host key {}", l.value),
+                "DSA keys are limited to 1024 bits and SHA-1; OpenSSH 10.0 no longer loads them.",
+            )
+            .at(at(&l.origin, main))
+            .refs([SSH])
+            .evidence("hostkey", &l.value),
+        );
+    }
     if nist_is_weak {
         for key in ["kexalgorithms", "hostkeyalgorithms"] {
             let Some(l) = line(lines, key) else { continue };

@@ -257,6 +257,10 @@ fn each_rule_fires_on_its_bad_value_and_not_on_a_hardened_config() {
         ("Protocol 2", "sshd/deprecated-option"),
         ("Port 22", "sshd/port-22"),
         ("HostKey /etc/ssh/missing_key", "sshd/no-host-keys"),
+        (
+            "HostKey /etc/ssh/ssh_host_dsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key",
+            "sshd/weak-hostkey",
+        ),
         ("MaxAuthTries 3\nMaxAuthTries 3", "sshd/shadowed-setting"),
     ];
     let (_, out, _) = run(
