@@ -257,7 +257,7 @@ impl Pass<'_> {
             let Some(kw) = keywords::lookup(&d.keyword, self.version) else {
                 return Err(err(format!("Bad configuration option: {}", d.keyword)));
             };
-            if !*active && !kw.in_match {
+            if !*active && !keywords::allowed_in_match(kw, self.version) {
                 if self.ctx.is_none() {
                     return Err(err(format!(
                         "Directive '{}' is not allowed within a Match block",

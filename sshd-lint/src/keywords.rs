@@ -270,6 +270,12 @@ pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
     })
 }
 
+/// May the keyword appear inside a Match block in this release? (Subsystem
+/// became allowed in OpenSSH 9.5.)
+pub fn allowed_in_match(k: &Keyword, version: Version) -> bool {
+    k.in_match || (k.canon == "subsystem" && version >= Version::new(9, 5))
+}
+
 /// The table entry that defines an option's printed name.
 pub fn by_canon(canon: &str) -> Option<&'static Keyword> {
     KEYWORDS.iter().find(|k| k.canon == canon)

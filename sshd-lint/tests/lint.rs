@@ -509,6 +509,23 @@ fn version_comes_from_dpkg_and_changes_defaults() {
     let (code, out, _) = run(dup.path(), &["--effective", "--openssh", "9.6"]);
     assert_eq!(code, 0);
     assert!(out.contains("subsystem sftp a\n") && !out.contains("subsystem sftp b"));
+    // Subsystem inside Match: refused before 9.5, merged by name after.
+    let m = tree(&[(
+        "etc/ssh/sshd_config",
+        "Subsystem sftp a\nMatch User alice\n  Subsystem sftp internal-sftp\n",
+    )]);
+    assert_eq!(run(m.path(), &["--effective", "--openssh", "9.2"]).0, 2);
+    let (code, out, _) = run(
+        m.path(),
+        &["--effective", "--openssh", "9.6", "--context", "user=alice"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("subsystem sftp internal-sftp\n"), "{out}");
+    let (_, out, _) = run(
+        m.path(),
+        &["--effective", "--openssh", "9.6", "--context", "user=bob"],
+    );
+    assert!(out.contains("subsystem sftp a\n"), "{out}");
 }
 
 #[test]
