@@ -70,6 +70,55 @@ pub struct Cli {
     /// With --fix: turn passwords off even when the lockout guard fires
     #[arg(long, requires = "fix")]
     pub force: bool,
+
+    /// Print the keyword table of the selected release (combination rule,
+    /// Match permission, value type, releases, default) and exit
+    #[arg(long, conflicts_with_all = ["effective", "fix", "sarif", "json"])]
+    pub keywords: bool,
+}
+
+/// The keyword table as text, for `--keywords`.
+fn keyword_table(version: Version) -> String {
+    let mut out = format!("# OpenSSH {version} sshd_config keywords\n# keyword  option  rule  in-Match  value  since  status  default\n");
+    for k in crate::keywords::KEYWORDS
+        .iter()
+        .filter(|k| crate::keywords::lookup(k.name, version).is_some())
+    {
+        let default = match k.canon {
+            "port" => "22",
+            "hostkey" => "/etc/ssh/ssh_host_{rsa,ecdsa,ed25519}_key",
+            "maxstartups" => "10:30:100",
+            "authenticationmethods" | "permitopen" | "permitlisten" => "any",
+            "ciphers"
+            | "macs"
+            | "kexalgorithms"
+            | "hostkeyalgorithms"
+            | "pubkeyacceptedalgorithms"
+            | "hostbasedacceptedalgorithms"
+            | "casignaturealgorithms" => "(release list)",
+            c => print::default_value(c, version).unwrap_or("none"),
+        };
+        out.push_str(&format!(
+            "{}  {}  {:?}  {}  {:?}  {}  {:?}  {}\n",
+            k.name,
+            k.canon,
+            if k.canon == "maxstartups" && version >= Version::new(10, 1) {
+                crate::keywords::Rule::FirstWins
+            } else {
+                k.rule
+            },
+            if crate::keywords::allowed_in_match(k, version) {
+                "yes"
+            } else {
+                "no"
+            },
+            k.value,
+            k.since,
+            k.status,
+            default
+        ));
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +257,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
 
 fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     let root = cli.common.root().map_err(|e| Error::Root(e.to_string()))?;
+    if cli.keywords {
+        let version = cli.openssh.unwrap_or_else(|| version::detect(&root).0);
+        let mut out = std::io::stdout().lock();
+        out.write_all(keyword_table(version).as_bytes())?;
+        return Ok(ExitStatus::Clean);
+    }
     if cli.fix {
         return run_fix(&cli, &root);
     }

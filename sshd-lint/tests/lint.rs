@@ -628,3 +628,30 @@ fn a_repeated_option_inside_one_match_block_is_shadowed() {
         "only line 4 loses (to line 3 of the same block)"
     );
 }
+
+#[test]
+fn keyword_table_follows_the_release() {
+    let t = tree(&[]);
+    let (code, out, _) = run(t.path(), &["--keywords", "--openssh", "9.2"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("port  port  Accumulate  no  Port")),
+        "{out}"
+    );
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("maxstartups  maxstartups  LastWins")));
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("subsystem  subsystem  PerName  no")));
+    assert!(!out.contains("persourcepenalties"));
+    let (_, out, _) = run(t.path(), &["--keywords", "--openssh", "10.1"]);
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("maxstartups  maxstartups  FirstWins")));
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("subsystem  subsystem  PerName  yes")));
+    assert!(out.contains("persourcepenalties"));
+}
