@@ -317,13 +317,11 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     for l in &lines {
         r.emit(&Setting::from_line(l))?;
     }
-    if !cli.common.quiet {
-        r.text(&format!(
-            "{}: OpenSSH {} rules\n",
-            main.display(),
-            s.version
-        ))?;
-    }
+    let footer = format!(
+        "{}: read with OpenSSH {} rules\n",
+        main.display(),
+        s.version
+    );
     for f in findings {
         r.finding(f)?;
     }
@@ -334,7 +332,14 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
             message: e.to_string(),
         })?;
     }
-    Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?)
+    // Counts and findings first; which rules were used, last.
+    let status = r.finish(cli.common.fail_on, ExitStatus::Clean)?;
+    if !r.is_json() && !cli.common.quiet {
+        let mut out = r.into_inner();
+        out.write_all(footer.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(status)
 }
 
 fn lint_once(
