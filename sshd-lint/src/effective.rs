@@ -371,7 +371,10 @@ pub fn read(
         .root()
         .resolve("/etc/services")
         .ok()
-        .and_then(|p| std::fs::read_to_string(p).ok());
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        // A tree without /etc/services (a bare config directory): the
+        // host's service names, which a real sshd on this host would use.
+        .or_else(|| std::fs::read_to_string("/etc/services").ok());
     let mut pass = Pass {
         loader,
         version,

@@ -202,3 +202,98 @@ fn effective_config_agrees_with_sshd_dash_capital_t() {
             .join("\n")
     );
 }
+
+/// One-line configs (tests/value-lines.txt): every value syntax sshd has,
+/// valid and invalid, each compared with `sshd -T` in one namespace.
+#[test]
+fn single_line_values_agree_with_sshd() {
+    let Some(sshd) = hardkit_core::oracle::oracle("sshd-lint single-line values", "sshd") else {
+        return;
+    };
+    if !hardkit_core::oracle::require_root("sshd-lint single-line values") {
+        return;
+    }
+    if !namespaces_work() {
+        hardkit_core::oracle::not_run(
+            "sshd-lint single-line values",
+            "needs mount namespaces (unshare -m)",
+        );
+        return;
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let lines_text = std::fs::read_to_string(here.join("value-lines.txt")).unwrap();
+    let lines: Vec<&str> = lines_text.lines().collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ssh_host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for f in ["passwd", "group"] {
+        std::fs::copy(here.join("fixtures/accounts").join(f), tmp.path().join(f)).unwrap();
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let ssh = tmp.path().join(format!("lines/{i:04}/etc/ssh"));
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(ssh.join("sshd_config"), format!("{line}\n")).unwrap();
+        std::fs::copy(&key, ssh.join("ssh_host_ed25519_key")).unwrap();
+    }
+    let script = "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && mount --bind \"$1/passwd\" /etc/passwd && \
+                  mount --bind \"$1/group\" /etc/group && cd / || exit 1\n\
+                  for d in \"$1\"/lines/*; do mount --bind \"$d/etc/ssh\" /etc/ssh; \"$2\" -T -f /etc/ssh/sshd_config 2>/dev/null; \
+                  echo \"=== rc=$?\"; umount /etc/ssh; done";
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(tmp.path())
+        .arg(&sshd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut expected: Vec<(bool, String)> = Vec::new();
+    let mut current = String::new();
+    for l in text.lines() {
+        match l.strip_prefix("=== rc=") {
+            Some(rc) => expected.push((rc == "0", std::mem::take(&mut current))),
+            None => {
+                current.push_str(l);
+                current.push('\n');
+            }
+        }
+    }
+    assert_eq!(expected.len(), lines.len());
+    let mut failures = Vec::new();
+    for (i, (line, (ok, want))) in lines.iter().zip(expected).enumerate() {
+        let tree = tmp.path().join(format!("lines/{i:04}"));
+        std::fs::copy(tmp.path().join("passwd"), tree.join("etc/passwd")).unwrap();
+        std::fs::copy(tmp.path().join("group"), tree.join("etc/group")).unwrap();
+        let (got_ok, got) = ours(&tree, "");
+        if ok != got_ok {
+            failures.push(format!(
+                "{line:?}: sshd {} but sshd-lint {}",
+                if ok { "accepts" } else { "refuses" },
+                if got_ok { "accepts" } else { "refuses" }
+            ));
+        } else if ok && want != got {
+            let diff: Vec<String> = want
+                .lines()
+                .zip(got.lines())
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("sshd {a:?} vs {b:?}"))
+                .collect();
+            failures.push(format!("{line:?}: {}", diff.join("; ")));
+        }
+    }
+    eprintln!(
+        "single-line values: {}/{} agree",
+        lines.len() - failures.len(),
+        lines.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
