@@ -23,6 +23,10 @@ use crate::version::Version;
 /// sshd's include depth limit (SERVCONF_MAX_DEPTH).
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// Files read per pass. sshd has no such limit, but ten files that each
+/// include all ten would make it (and us) recurse 10^16 times; we stop.
+pub const MAX_FILES_PER_PASS: usize = 10_000;
+
 /// A line in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Loc {
@@ -226,9 +230,20 @@ struct Pass<'a> {
     current_block: Option<usize>,
     files: Vec<PathBuf>,
     warnings: Vec<(Loc, String)>,
+    files_read: usize,
 }
 
 impl Pass<'_> {
+    fn count_file(&mut self) -> Result<(), ConfigError> {
+        self.files_read += 1;
+        if self.files_read > MAX_FILES_PER_PASS {
+            return Err(ConfigError::Fatal(format!(
+                "more than {MAX_FILES_PER_PASS} config files read in one pass: Include directives include each other"
+            )));
+        }
+        Ok(())
+    }
+
     fn run_file(
         &mut self,
         file: &ConfigFile,
@@ -237,6 +252,7 @@ impl Pass<'_> {
         mut flags: Flags,
         depth: usize,
     ) -> Result<(), ConfigError> {
+        self.count_file()?;
         if self.first {
             self.files.push(file.path.clone());
         }
@@ -387,6 +403,7 @@ pub fn read(
         current_block: None,
         files: Vec::new(),
         warnings: Vec::new(),
+        files_read: 0,
     };
     let mut global = Store::default();
     let mut active = true;
@@ -508,6 +525,7 @@ impl Reading {
             current_block: None,
             files: Vec::new(),
             warnings: Vec::new(),
+            files_read: 0,
         };
         let mut matched = Store::default();
         let mut active = false;

@@ -426,6 +426,29 @@ fn bad_input_is_a_clear_error_never_a_panic() {
             && err.contains("/etc/ssh/sshd_config:1"),
         "{err}"
     );
+    // Five levels of ten files, each including all ten of the next level:
+    // no loop and no depth problem, but 10^5 reads; we stop with a named
+    // error instead of running for as long as sshd would.
+    let mut files = vec![(
+        "etc/ssh/sshd_config".to_string(),
+        "Include /etc/ssh/l0/*.conf\n".to_string(),
+    )];
+    for level in 0..5 {
+        for i in 0..10 {
+            files.push((
+                format!("etc/ssh/l{level}/{i}.conf"),
+                format!("Include /etc/ssh/l{}/*.conf\n", level + 1),
+            ));
+        }
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let bomb = tree(&refs);
+    let (code, _, err) = run(bomb.path(), &["--effective"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("config files read in one pass"), "{err}");
     // A directory as FILE.
     let (code, _, err) = run(t.path(), &["/etc/ssh"]);
     assert_eq!(code, 2);
