@@ -46,7 +46,7 @@ pub struct Cli {
     #[arg(long, value_name = "SPEC", short = 'C')]
     pub context: Option<Context>,
 
-    /// Follow this OpenSSH release's rules (9.0 to 10.2); default: the
+    /// Follow this OpenSSH release's rules (9.0 to 10.3); default: the
     /// installed sshd under --root, else the newest
     #[arg(long, value_name = "VERSION")]
     pub openssh: Option<Version>,
@@ -102,11 +102,7 @@ fn keyword_table(version: Version) -> String {
             "{}  {}  {:?}  {}  {:?}  {}  {:?}  {}\n",
             k.name,
             k.canon,
-            if k.canon == "maxstartups" && version >= Version::new(10, 1) {
-                crate::keywords::Rule::FirstWins
-            } else {
-                k.rule
-            },
+            crate::keywords::rule_in(k, version),
             if crate::keywords::allowed_in_match(k, version) {
                 "yes"
             } else {

@@ -89,7 +89,10 @@ impl Store {
             })
             .collect();
         let joined = a.values.join(" ");
-        let rule = if a.slot.starts_with("maxstartups") && version >= Version::new(10, 1) {
+        let first_wins_from_10_3 = ["maxstartups", "persourcenetblocksize", "ipqos"]
+            .iter()
+            .any(|p| a.slot.split('.').next() == Some(*p));
+        let rule = if first_wins_from_10_3 && version >= Version::new(10, 3) {
             Rule::FirstWins
         } else {
             a.rule
@@ -345,7 +348,24 @@ impl Pass<'_> {
                     if any_after_methods && self.version < Version::new(9, 4) {
                         return Err(err(format!("\"any\" must appear alone in {}", d.keyword)));
                     }
-                    if *active {
+                    // From 10.3 a MaxStartups line counts only when no
+                    // earlier line set any part of it.
+                    let maxstartups_taken = self.version >= Version::new(10, 3)
+                        && assigns.iter().any(|a| a.slot.starts_with("maxstartups."))
+                        && ["maxstartups.begin", "maxstartups.rate", "maxstartups.max"]
+                            .iter()
+                            .any(|s| store.get(s).is_some());
+                    if *active && maxstartups_taken {
+                        store
+                            .slots
+                            .entry("maxstartups.max")
+                            .or_default()
+                            .shadowed
+                            .push(Shadow {
+                                loc: loc.clone(),
+                                value: d.args.first().cloned().unwrap_or_default(),
+                            });
+                    } else if *active {
                         for a in &assigns {
                             store.apply(a, &loc, self.version).map_err(err)?;
                         }

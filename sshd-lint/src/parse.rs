@@ -442,7 +442,13 @@ pub fn parse(
                     if *b <= 0 {
                         return Err(invalid());
                     }
-                    vec![("maxstartups.begin", *b), ("maxstartups.max", *b)]
+                    // From 10.3 a single number is only the hard limit
+                    // (`10:30:N`); before, it was begin and limit (`N:30:N`).
+                    if v >= Version::new(10, 3) {
+                        vec![("maxstartups.max", *b)]
+                    } else {
+                        vec![("maxstartups.begin", *b), ("maxstartups.max", *b)]
+                    }
                 }
                 _ => return Err(invalid()),
             };

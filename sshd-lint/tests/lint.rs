@@ -532,6 +532,16 @@ fn version_comes_from_dpkg_and_changes_defaults() {
     let (code, out, _) = run(dup.path(), &["--effective", "--openssh", "9.6"]);
     assert_eq!(code, 0);
     assert!(out.contains("subsystem sftp a\n") && !out.contains("subsystem sftp b"));
+    // MaxStartups: last line wins and a single number is begin and limit
+    // before 10.3; first line wins and a single number is the limit after.
+    let ms = tree(&[(
+        "etc/ssh/sshd_config",
+        "MaxStartups 20\nMaxStartups 5:50:30\n",
+    )]);
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "9.2"]);
+    assert!(out.contains("\nmaxstartups 5:50:30\n"), "{out}");
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "10.3"]);
+    assert!(out.contains("\nmaxstartups 10:30:20\n"), "{out}");
     // Subsystem inside Match: refused before 9.5, merged by name after.
     let m = tree(&[(
         "etc/ssh/sshd_config",
@@ -669,7 +679,7 @@ fn keyword_table_follows_the_release() {
         .lines()
         .any(|l| l.starts_with("subsystem  subsystem  PerName  no")));
     assert!(!out.contains("persourcepenalties"));
-    let (_, out, _) = run(t.path(), &["--keywords", "--openssh", "10.1"]);
+    let (_, out, _) = run(t.path(), &["--keywords", "--openssh", "10.3"]);
     assert!(out
         .lines()
         .any(|l| l.starts_with("maxstartups  maxstartups  FirstWins")));
