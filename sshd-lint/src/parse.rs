@@ -7,7 +7,11 @@ use crate::algorithms::{self, Family};
 use crate::keywords::{Keyword, Rule, Status, ValueType};
 use crate::lex::Directive;
 use crate::matching::Criterion;
-use crate::values::*;
+use crate::values::{
+    a2port, bad_user_pattern, convtime, derelativise, hpdelim, ipqos_name, parse_int, parse_ipqos,
+    scan_scaled, sscanf_ints, tilde_expand, valid_auth_methods, DIGESTS, FACILITIES, GSS_KEX,
+    LOG_LEVELS,
+};
 use crate::version::Version;
 
 /// One value to store, and how it combines with earlier ones.
