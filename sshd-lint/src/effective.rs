@@ -438,6 +438,7 @@ pub fn read(
         0,
     )?;
     let (records, blocks, files, warnings) = (pass.records, pass.blocks, pass.files, pass.warnings);
+    check_global(&global)?;
     let texts = loader.texts.clone();
     Ok(Reading {
         texts,
@@ -451,6 +452,62 @@ pub fn read(
         main_file,
         services,
     })
+}
+
+/// The checks sshd makes on the global options before it will start (or
+/// print with -T): an AuthenticationMethods list must be satisfiable by
+/// the enabled methods, and the *Command options need their *CommandUser.
+fn check_global(global: &Store) -> Result<(), ConfigError> {
+    let on = |slot: &str, default: &str| global.value(slot).unwrap_or(default) == "yes";
+    let enabled = |method: &str| match method.split(':').next().unwrap_or("") {
+        "publickey" => on("pubkeyauthentication", "yes"),
+        "password" => on("passwordauthentication", "yes"),
+        "keyboard-interactive" => on("kbdinteractiveauthentication", "yes"),
+        "hostbased" => on("hostbasedauthentication", "no"),
+        "gssapi-with-mic" => on("gssapiauthentication", "no"),
+        "none" => true,
+        _ => false,
+    };
+    if let Some(slot) = global.get("authenticationmethods") {
+        let lists: Vec<&str> = slot.items.iter().map(|i| i.value.as_str()).collect();
+        let any = lists.len() == 1 && lists[0] == "any";
+        if !any && !lists.iter().any(|list| list.split(',').all(enabled)) {
+            let loc = slot.items[0].origin.clone();
+            let message =
+                "AuthenticationMethods cannot be satisfied by enabled authentication methods"
+                    .to_string();
+            return Err(match loc {
+                Some(loc) => ConfigError::Line { loc, message },
+                None => ConfigError::Fatal(message),
+            });
+        }
+    }
+    for (cmd, user, name) in [
+        (
+            "authorizedkeyscommand",
+            "authorizedkeyscommanduser",
+            "AuthorizedKeysCommand",
+        ),
+        (
+            "authorizedprincipalscommand",
+            "authorizedprincipalscommanduser",
+            "AuthorizedPrincipalsCommand",
+        ),
+    ] {
+        let set = global
+            .value(cmd)
+            .is_some_and(|c| !c.eq_ignore_ascii_case("none"));
+        if set && global.value(user).is_none() {
+            let message = format!("{name} set without {name}User");
+            return Err(
+                match global.get(cmd).and_then(|s| s.items[0].origin.clone()) {
+                    Some(loc) => ConfigError::Line { loc, message },
+                    None => ConfigError::Fatal(message),
+                },
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Options the Match pass copies over the global ones (copy_set_server_options).

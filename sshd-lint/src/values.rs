@@ -176,8 +176,11 @@ pub fn clean_host(h: &str) -> String {
     }
 }
 
+/// (accepted, printed): OpenSSH's table starts with SILENT for the QUIET
+/// level, so `LogLevel QUIET` prints as `SILENT`.
 pub const LOG_LEVELS: &[(&str, &str)] = &[
-    ("QUIET", "QUIET"),
+    ("QUIET", "SILENT"),
+    ("SILENT", "SILENT"),
     ("FATAL", "FATAL"),
     ("ERROR", "ERROR"),
     ("INFO", "INFO"),
