@@ -1,0 +1,642 @@
+//! The differential suite: every config under tests/configs is read by
+//! sshd-lint and by the real `sshd -T` (Debian 12's OpenSSH 9.2p1) for
+//! several connection contexts, and every printed line must agree; a config
+//! sshd refuses must be refused by sshd-lint too.
+//!
+//! sshd -T needs a host key, /run/sshd and an `sshd` account, and reads
+//! /etc/ssh. The oracle runs in a private mount namespace (`unshare -m`)
+//! where the test tree's etc/ssh, passwd and group are bind-mounted over the
+//! host's, so both programs see the same files and the host is untouched.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CONTEXTS: &[&str] = &[
+    "",
+    "user=root,host=host.example.com,addr=10.1.2.3,laddr=192.0.2.10,lport=22,rdomain=rd0",
+    "user=alice,host=Office.Example.COM,addr=192.168.1.50,laddr=192.168.1.1,lport=2222",
+    "user=deploy,host=ci.internal,addr=2001:db8::5,laddr=2001:db8::1,lport=22",
+    "user=bob,host=bad.example.com,addr=10.9.1.1,laddr=10.0.0.1,lport=2200,rdomain=vrf",
+    "user=carol,addr=10.0.0.5",
+    "user=ALICE,host=WWW.Example.com,addr=192.168.7.7,laddr=::1,lport=2201",
+    "user=bob,host=bad.EXAMPLE.com,addr=2001:db8::9,laddr=127.0.0.1,lport=22,rdomain=rd1",
+];
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Run the real sshd -T for every context; returns (exit ok, stdout) each.
+fn oracle(sshd: &Path, tree: &Path) -> Vec<(bool, String)> {
+    let mut script = String::from(
+        "set -e; mount -t tmpfs tmpfs /run; mkdir -m 755 /run/sshd; \
+         mount --bind \"$1/etc/ssh\" /etc/ssh; mount --bind \"$1/etc/passwd\" /etc/passwd; \
+         mount --bind \"$1/etc/group\" /etc/group; cd /; set +e\n",
+    );
+    for ctx in CONTEXTS {
+        let c = if ctx.is_empty() {
+            String::new()
+        } else {
+            format!("-C '{ctx}'")
+        };
+        script.push_str(&format!(
+            "\"$2\" -T -f /etc/ssh/sshd_config {c} 2>/dev/null; echo \"=== rc=$?\"\n"
+        ));
+    }
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script, "sh"])
+        .arg(tree)
+        .arg(sshd)
+        .output()
+        .expect("unshare");
+    assert!(
+        out.status.success(),
+        "oracle namespace failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut results = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if let Some(rc) = line.strip_prefix("=== rc=") {
+            results.push((rc == "0", std::mem::take(&mut current)));
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    assert_eq!(results.len(), CONTEXTS.len(), "oracle output: {text}");
+    results
+}
+
+/// `unshare -m` with mounts (a container without CAP_SYS_ADMIN refuses).
+fn namespaces_work() -> bool {
+    Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs tmpfs /mnt"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ours(tree: &Path, ctx: &str) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sshd-lint"));
+    cmd.args(["--effective", "--openssh", "9.2", "--root"])
+        .arg(tree);
+    if !ctx.is_empty() {
+        cmd.args(["--context", ctx]);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if !out.status.success() {
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.starts_with("sshd-lint: "), "{stderr}");
+    }
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn effective_config_agrees_with_sshd_dash_capital_t() {
+    let Some(sshd) = hardkit_core::oracle::oracle("sshd-lint differential suite", "sshd") else {
+        return;
+    };
+    if !hardkit_core::oracle::require_root("sshd-lint differential suite") {
+        return;
+    }
+    if !namespaces_work() {
+        hardkit_core::oracle::not_run(
+            "sshd-lint differential suite",
+            "needs mount namespaces (unshare -m) to give sshd a private /etc/ssh",
+        );
+        return;
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(keys.join("ssh_host_ed25519_key"))
+        .status()
+        .expect("ssh-keygen");
+    assert!(status.success());
+    let mut names: Vec<String> = std::fs::read_dir(here.join("configs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let (mut agreed, mut total, mut runs, mut failures) = (0usize, 0usize, 0usize, Vec::new());
+    for name in &names {
+        let tree = tmp.path().join(name);
+        copy_tree(&here.join("configs").join(name), &tree);
+        for f in ["passwd", "group"] {
+            std::fs::copy(
+                here.join("fixtures/accounts").join(f),
+                tree.join("etc").join(f),
+            )
+            .unwrap();
+        }
+        for f in ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"] {
+            std::fs::copy(keys.join(f), tree.join("etc/ssh").join(f)).unwrap();
+        }
+        let expected = oracle(&sshd, &tree);
+        for (ctx, (ok, want)) in CONTEXTS.iter().zip(expected) {
+            runs += 1;
+            let (got_ok, got) = ours(&tree, ctx);
+            if !ok || !got_ok {
+                total += 1;
+                if ok == got_ok {
+                    agreed += 1;
+                } else {
+                    failures.push(format!(
+                        "{name} [{ctx}]: sshd {} but sshd-lint {}",
+                        if ok { "accepts" } else { "refuses" },
+                        if got_ok { "accepts" } else { "refuses" }
+                    ));
+                }
+                continue;
+            }
+            let want_lines: Vec<&str> = want.lines().collect();
+            let got_lines: Vec<&str> = got.lines().collect();
+            total += want_lines.len().max(got_lines.len());
+            for i in 0..want_lines.len().max(got_lines.len()) {
+                let (w, g) = (want_lines.get(i), got_lines.get(i));
+                if w == g {
+                    agreed += 1;
+                } else {
+                    failures.push(format!(
+                        "{name} [{ctx}] line {}: sshd {:?} vs sshd-lint {:?}",
+                        i + 1,
+                        w,
+                        g
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "differential: {agreed}/{total} lines agree ({} configs x {} contexts = {runs} runs)",
+        names.len(),
+        CONTEXTS.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(60)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// One-line configs (tests/value-lines.txt): every value syntax sshd has,
+/// valid and invalid, each compared with `sshd -T` in one namespace.
+#[test]
+fn single_line_values_agree_with_sshd() {
+    let Some(sshd) = hardkit_core::oracle::oracle("sshd-lint single-line values", "sshd") else {
+        return;
+    };
+    if !hardkit_core::oracle::require_root("sshd-lint single-line values") {
+        return;
+    }
+    if !namespaces_work() {
+        hardkit_core::oracle::not_run(
+            "sshd-lint single-line values",
+            "needs mount namespaces (unshare -m)",
+        );
+        return;
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let lines_text = std::fs::read_to_string(here.join("value-lines.txt")).unwrap();
+    let lines: Vec<&str> = lines_text.lines().collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ssh_host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for f in ["passwd", "group"] {
+        std::fs::copy(here.join("fixtures/accounts").join(f), tmp.path().join(f)).unwrap();
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let ssh = tmp.path().join(format!("lines/{i:04}/etc/ssh"));
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(ssh.join("sshd_config"), format!("{line}\n")).unwrap();
+        std::fs::copy(&key, ssh.join("ssh_host_ed25519_key")).unwrap();
+    }
+    let script = "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && mount --bind \"$1/passwd\" /etc/passwd && \
+                  mount --bind \"$1/group\" /etc/group && cd / || exit 1\n\
+                  for d in \"$1\"/lines/*; do mount --bind \"$d/etc/ssh\" /etc/ssh; \"$2\" -T -f /etc/ssh/sshd_config 2>/dev/null; \
+                  echo \"=== rc=$?\"; umount /etc/ssh; done";
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(tmp.path())
+        .arg(&sshd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut expected: Vec<(bool, String)> = Vec::new();
+    let mut current = String::new();
+    for l in text.lines() {
+        match l.strip_prefix("=== rc=") {
+            Some(rc) => expected.push((rc == "0", std::mem::take(&mut current))),
+            None => {
+                current.push_str(l);
+                current.push('\n');
+            }
+        }
+    }
+    assert_eq!(expected.len(), lines.len());
+    let mut failures = Vec::new();
+    for (i, (line, (ok, want))) in lines.iter().zip(expected).enumerate() {
+        let tree = tmp.path().join(format!("lines/{i:04}"));
+        std::fs::copy(tmp.path().join("passwd"), tree.join("etc/passwd")).unwrap();
+        std::fs::copy(tmp.path().join("group"), tree.join("etc/group")).unwrap();
+        let (got_ok, got) = ours(&tree, "");
+        if ok != got_ok {
+            failures.push(format!(
+                "{line:?}: sshd {} but sshd-lint {}",
+                if ok { "accepts" } else { "refuses" },
+                if got_ok { "accepts" } else { "refuses" }
+            ));
+        } else if ok && want != got {
+            let diff: Vec<String> = want
+                .lines()
+                .zip(got.lines())
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("sshd {a:?} vs {b:?}"))
+                .collect();
+            failures.push(format!("{line:?}: {}", diff.join("; ")));
+        }
+    }
+    eprintln!(
+        "single-line values: {}/{} agree",
+        lines.len() - failures.len(),
+        lines.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A seeded generator for random configs: drop-ins, Match blocks with
+/// random criteria, Include inside Match, every separator form, and values
+/// that interact (first-value-wins, modifiers, AuthenticationMethods).
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const RANDOM_VALUES: &[(&str, &[&str])] = &[
+    ("PasswordAuthentication", &["yes", "no", "YES", "No"]),
+    (
+        "PermitRootLogin",
+        &["yes", "no", "prohibit-password", "forced-commands-only"],
+    ),
+    ("PubkeyAuthentication", &["yes", "no"]),
+    ("KbdInteractiveAuthentication", &["yes", "no"]),
+    ("ChallengeResponseAuthentication", &["yes", "no"]),
+    ("X11Forwarding", &["yes", "no"]),
+    (
+        "AllowTcpForwarding",
+        &["yes", "no", "local", "remote", "all"],
+    ),
+    ("GatewayPorts", &["yes", "no", "clientspecified"]),
+    ("MaxAuthTries", &["1", "3", "6", "10"]),
+    ("MaxSessions", &["0", "2", "10"]),
+    ("LoginGraceTime", &["0", "30", "1m", "2m30s"]),
+    ("ClientAliveInterval", &["0", "15", "5m"]),
+    ("LogLevel", &["INFO", "VERBOSE", "DEBUG2", "quiet"]),
+    ("Banner", &["none", "/etc/issue.net"]),
+    (
+        "AllowUsers",
+        &["alice", "bob carol", "*@10.0.0.0/8", "deploy@192.168.1.*"],
+    ),
+    ("DenyUsers", &["mallory", "root"]),
+    ("AllowGroups", &["wheel", "staff nogroup"]),
+    ("AcceptEnv", &["LANG", "LC_*", "X Y"]),
+    (
+        "AuthorizedKeysFile",
+        &[".ssh/authorized_keys", "/etc/ssh/keys/%u .ssh/k"],
+    ),
+    ("PermitOpen", &["any", "none", "localhost:80"]),
+    (
+        "Ciphers",
+        &[
+            "+aes128-cbc",
+            "-aes*",
+            "^aes256-ctr",
+            "aes256-gcm@openssh.com,aes128-ctr",
+        ],
+    ),
+    (
+        "MACs",
+        &["+hmac-sha1-96", "-*sha1*", "umac-128-etm@openssh.com"],
+    ),
+    (
+        "KexAlgorithms",
+        &[
+            "-diffie*",
+            "+diffie-hellman-group14-sha1",
+            "curve25519-sha256",
+        ],
+    ),
+    (
+        "PubkeyAcceptedAlgorithms",
+        &["+ssh-rsa", "-ssh-rsa*", "ssh-ed25519"],
+    ),
+    ("Port", &["22", "2222", "8022"]),
+    (
+        "ListenAddress",
+        &["127.0.0.1", "0.0.0.0:2200", "[::1]:2201"],
+    ),
+    ("UsePAM", &["yes", "no"]),
+    ("PermitTunnel", &["no", "yes", "point-to-point"]),
+    ("MaxStartups", &["10:30:60", "5", "20:50:40"]),
+    ("IPQoS", &["af21", "cs1 af41", "lowdelay"]),
+    (
+        "ForceCommand",
+        &["none", "/bin/true", "internal-sftp -d /x"],
+    ),
+    ("ChrootDirectory", &["none", "/srv/%u"]),
+    ("SetEnv", &["A=1", "B=2 C=3"]),
+    ("PermitEmptyPasswords", &["no", "yes"]),
+    ("StreamLocalBindMask", &["0177", "022"]),
+    ("RekeyLimit", &["1G", "default none", "512M 1h"]),
+    (
+        "AuthenticationMethods",
+        &["publickey", "publickey,password", "any"],
+    ),
+    ("HostKey", &["/etc/ssh/ssh_host_ed25519_key"]),
+    ("HostbasedAuthentication", &["yes", "no"]),
+    ("IgnoreRhosts", &["yes", "no", "shosts-only"]),
+    ("PermitUserEnvironment", &["yes", "no", "LANG,LC_*"]),
+    ("DisableForwarding", &["yes", "no"]),
+    (
+        "ChannelTimeout",
+        &["session=5m", "none", "agent*=1h direct-tcpip=10m"],
+    ),
+    ("LogVerbose", &["kex.c:*:1000", "none"]),
+    ("PerSourceNetBlockSize", &["24:64", "32:128"]),
+    ("PerSourceMaxStartups", &["none", "5"]),
+    ("AuthorizedKeysCommand", &["none", "/usr/bin/keys %u"]),
+    ("AuthorizedKeysCommandUser", &["nobody"]),
+    ("UnusedConnectionTimeout", &["none", "5m"]),
+    ("Protocol", &["2"]),
+    ("PubkeyAuthOptions", &["none", "touch-required"]),
+    ("GSSAPIAuthentication", &["yes", "no"]),
+    ("HostbasedAcceptedAlgorithms", &["-ecdsa*", "+ssh-rsa"]),
+    ("CASignatureAlgorithms", &["-ssh-rsa", "+ssh-rsa"]),
+    ("AddressFamily", &["any", "inet", "inet6"]),
+    ("Compression", &["yes", "no", "delayed"]),
+    ("VersionAddendum", &["none", "hello world"]),
+    ("SyslogFacility", &["AUTH", "local3"]),
+    ("FingerprintHash", &["md5", "sha256"]),
+    ("PermitListen", &["any", "8080", "localhost:9090"]),
+    ("AllowStreamLocalForwarding", &["yes", "no", "local"]),
+    ("RequiredRSASize", &["1024", "3072"]),
+];
+const GLOBAL_ONLY: &[&str] = &[
+    "Port",
+    "ListenAddress",
+    "UsePAM",
+    "Ciphers",
+    "MACs",
+    "KexAlgorithms",
+    "MaxStartups",
+    "HostKey",
+    "PermitUserEnvironment",
+    "PerSourceNetBlockSize",
+    "PerSourceMaxStartups",
+    "Protocol",
+    "AddressFamily",
+    "Compression",
+    "VersionAddendum",
+    "SyslogFacility",
+    "FingerprintHash",
+];
+const CRITERIA: &[&str] = &[
+    "User alice",
+    "User bob,!alice",
+    "User *",
+    "Group wheel",
+    "Group staff,!wheel",
+    "Host *.example.com",
+    "Address 10.0.0.0/8",
+    "Address 192.168.1.0/24,!192.168.1.5",
+    "LocalPort 22",
+    "LocalPort 2222",
+    "LocalAddress 127.0.0.1",
+    "all",
+    "User alice Address 10.0.0.0/8",
+    "LocalAddress ::1,192.168.*",
+    "Host A.EXAMPLE.COM",
+    "User ALICE",
+    "User \"alice\"",
+    "Address 10.1.1.1/32 # c",
+    "LocalPort 2222 User bob",
+];
+
+fn random_line(g: &mut Gen, in_match: bool) -> String {
+    let (key, values) = loop {
+        let (k, v) = RANDOM_VALUES[g.below(RANDOM_VALUES.len() as u64) as usize];
+        if !(in_match && GLOBAL_ONLY.contains(&k)) {
+            break (k, v);
+        }
+    };
+    let sep = g.pick(&[" ", "=", " = ", "\t"]);
+    let indent = if in_match { "  " } else { "" };
+    let key = match g.below(10) {
+        0 | 1 => key.to_ascii_lowercase(),
+        2 => key.to_ascii_uppercase(),
+        _ => key.to_string(),
+    };
+    let comment = if g.below(10) == 0 {
+        " # trailing comment"
+    } else {
+        ""
+    };
+    format!("{indent}{key}{sep}{}{comment}", g.pick(values))
+}
+
+fn random_tree(g: &mut Gen, dir: &Path) {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut main = Vec::new();
+    if g.below(2) == 0 {
+        main.push("Include /etc/ssh/sshd_config.d/*.conf".to_string());
+        for name in ["00-a", "10-b", "50-cloud-init", "9-z", "A"] {
+            if g.below(2) == 0 {
+                continue;
+            }
+            let mut body: Vec<String> =
+                (0..1 + g.below(3)).map(|_| random_line(g, false)).collect();
+            if g.below(3) == 0 {
+                body.push(format!("Match {}", g.pick(CRITERIA)));
+                body.extend((0..1 + g.below(2)).map(|_| random_line(g, true)));
+            }
+            files.push((
+                format!("etc/ssh/sshd_config.d/{name}.conf"),
+                body.join("\n") + "\n",
+            ));
+        }
+    }
+    main.extend((0..2 + g.below(7)).map(|_| random_line(g, false)));
+    for _ in 0..g.below(4) {
+        main.push(format!("Match {}", g.pick(CRITERIA)));
+        main.extend((0..1 + g.below(3)).map(|_| random_line(g, true)));
+        if g.below(5) == 0 {
+            main.push("  Include /etc/ssh/m.d/*.conf".into());
+            let body: Vec<String> = (0..2)
+                .map(|_| random_line(g, true).trim().to_string())
+                .collect();
+            files.push(("etc/ssh/m.d/x.conf".into(), body.join("\n") + "\n"));
+        }
+    }
+    files.push(("etc/ssh/sshd_config".into(), main.join("\n") + "\n"));
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// Randomly generated configs (fixed seeds, so a failure reproduces),
+/// two contexts each, compared with `sshd -T` in one namespace.
+#[test]
+fn random_configs_agree_with_sshd() {
+    let Some(sshd) = hardkit_core::oracle::oracle("sshd-lint random configs", "sshd") else {
+        return;
+    };
+    if !hardkit_core::oracle::require_root("sshd-lint random configs") {
+        return;
+    }
+    if !namespaces_work() {
+        hardkit_core::oracle::not_run(
+            "sshd-lint random configs",
+            "needs mount namespaces (unshare -m)",
+        );
+        return;
+    }
+    const CONFIGS: usize = 120;
+    const CTX: [&str; 2] = [
+        "user=alice,host=a.example.com,addr=10.1.1.1,laddr=127.0.0.1,lport=22",
+        "user=bob,host=x,addr=192.168.1.5,laddr=10.0.0.1,lport=2222",
+    ];
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ssh_host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut g = Gen(0x5eed_cafe_f00d_1234);
+    for i in 0..CONFIGS {
+        let tree = tmp.path().join(format!("trees/{i:04}"));
+        random_tree(&mut g, &tree);
+        std::fs::copy(&key, tree.join("etc/ssh/ssh_host_ed25519_key")).unwrap();
+        for f in ["passwd", "group"] {
+            std::fs::copy(
+                here.join("fixtures/accounts").join(f),
+                tree.join("etc").join(f),
+            )
+            .unwrap();
+        }
+    }
+    let script = format!(
+        "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && mount --bind \"$1/trees/0000/etc/passwd\" /etc/passwd && \
+         mount --bind \"$1/trees/0000/etc/group\" /etc/group && cd / || exit 1\n\
+         for d in \"$1\"/trees/*; do mount --bind \"$d/etc/ssh\" /etc/ssh; \
+         for c in '{}' '{}'; do \"$2\" -T -f /etc/ssh/sshd_config -C \"$c\" 2>/dev/null; echo \"=== rc=$?\"; done; umount /etc/ssh; done",
+        CTX[0], CTX[1]
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script, "sh"])
+        .arg(tmp.path())
+        .arg(&sshd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut expected: Vec<(bool, String)> = Vec::new();
+    let mut current = String::new();
+    for l in text.lines() {
+        match l.strip_prefix("=== rc=") {
+            Some(rc) => expected.push((rc == "0", std::mem::take(&mut current))),
+            None => {
+                current.push_str(l);
+                current.push('\n');
+            }
+        }
+    }
+    assert_eq!(expected.len(), CONFIGS * CTX.len());
+    let (mut failures, mut accepted) = (Vec::new(), 0);
+    for (n, (ok, want)) in expected.into_iter().enumerate() {
+        let (i, ctx) = (n / CTX.len(), CTX[n % CTX.len()]);
+        let tree = tmp.path().join(format!("trees/{i:04}"));
+        let (got_ok, got) = ours(&tree, ctx);
+        accepted += usize::from(ok);
+        if ok != got_ok || (ok && want != got) {
+            let config =
+                std::fs::read_to_string(tree.join("etc/ssh/sshd_config")).unwrap_or_default();
+            failures.push(format!(
+                "config {i} [{ctx}]: sshd ok={ok}, sshd-lint ok={got_ok}\n{config}"
+            ));
+        }
+    }
+    eprintln!(
+        "random configs: {}/{} runs agree ({accepted} accepted by sshd)",
+        CONFIGS * CTX.len() - failures.len(),
+        CONFIGS * CTX.len()
+    );
+    assert!(
+        accepted > CONFIGS / 2,
+        "most generated configs should be valid, or the test only checks refusals"
+    );
+    assert!(
+        failures.is_empty(),
+        "{}",
+        failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
