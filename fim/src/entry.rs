@@ -58,10 +58,10 @@ impl FileKind {
 /// UTF-8, otherwise `base64:` followed by the standard base64 of the name (a
 /// real name always starts with a namespace such as `user.` or `security.`,
 /// so the two cannot collide). The value is a JSON string when it is UTF-8
-/// (an SELinux label keeps its trailing NUL as `\u0000`), otherwise
-/// `{"bytes": "<base64>"}`, the same convention as paths. A file
-/// capability (`security.capability`) is binary, so it is always the second
-/// form.
+/// text without control characters (an SELinux label keeps its trailing NUL
+/// as `\u0000`), otherwise `{"bytes": "<base64>"}`, the same convention as
+/// paths; a file capability (`security.capability`) is binary, so it is the
+/// second form. Readers accept either form for any value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Xattrs(pub BTreeMap<Vec<u8>, Vec<u8>>);
 
@@ -79,14 +79,21 @@ struct ValueBytes<'a>(&'a [u8]);
 impl Serialize for ValueBytes<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match std::str::from_utf8(self.0) {
-            Ok(text) => serializer.serialize_str(text),
-            Err(_) => {
+            Ok(text) if is_plain_text(text) => serializer.serialize_str(text),
+            _ => {
                 let mut map = serializer.serialize_map(Some(1))?;
                 map.serialize_entry("bytes", &STANDARD.encode(self.0))?;
                 map.end()
             }
         }
     }
+}
+
+/// Text without control characters, except the one NUL that ends C
+/// strings such as SELinux labels: such a value is written as a string.
+fn is_plain_text(text: &str) -> bool {
+    let body = text.strip_suffix('\0').unwrap_or(text);
+    !body.chars().any(char::is_control)
 }
 
 impl Serialize for Xattrs {
