@@ -292,3 +292,31 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
         .collect();
     assert_eq!(names, ["fim.db"], "no temporary file left behind");
 }
+
+#[test]
+fn a_crafted_unkeyed_baseline_cannot_crash_show_or_check() {
+    let s = setup(None);
+    let all = lines(&s.db);
+    // Multibyte text where times and hashes are sliced for display, and
+    // terminal escapes where text is printed; checksum recomputed.
+    let entry = String::from_utf8(all[2].clone()).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    value["mtime"] = "2026-11-22T05:37:2\u{20ac}\u{20ac}\u{1b}[2J".into();
+    value["mode"] = "\u{1b}]0;x\u{7}".into();
+    value["blake3"] = "\u{20ac}\u{20ac}\u{20ac}\u{20ac}\u{20ac}\u{20ac}".into();
+    let mut forged = all.clone();
+    forged[2] = format!("{value}\n").into_bytes();
+    let body: Vec<u8> = forged[..forged.len() - 1].concat();
+    let end = format!(
+        "{{\"end\":true,\"entries\":{},\"digest\":\"{}\"}}\n",
+        forged.len() - 2,
+        blake3::hash(&body).to_hex()
+    );
+    fs::write(&s.db, [body, end.into_bytes()].concat()).unwrap();
+    let show = run(["show".as_ref(), "--root".as_ref(), s.root.as_os_str()]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(!show.stdout.contains('\u{1b}'), "{}", show.stdout);
+    let check = run(["check".as_ref(), "--root".as_ref(), s.root.as_os_str()]);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    assert!(!check.stdout.contains('\u{1b}'), "{}", check.stdout);
+}
