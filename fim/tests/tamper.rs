@@ -320,3 +320,20 @@ fn a_crafted_unkeyed_baseline_cannot_crash_show_or_check() {
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
     assert!(!check.stdout.contains('\u{1b}'), "{}", check.stdout);
 }
+
+#[test]
+fn a_missing_baseline_is_an_error_that_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run([
+        "check".as_ref(),
+        "--json".as_ref(),
+        "--root".as_ref(),
+        tmp.path().as_os_str(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("not found: make one with fim init"),
+        "{}",
+        r.stderr
+    );
+}
