@@ -261,7 +261,7 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
     let before = fs::read(&s.db).unwrap();
     // Enough work that the signal lands while the new baseline is written.
     let big = s.root.join("usr/bin/big");
-    fs::File::create(&big).unwrap().set_len(4 << 30).unwrap();
+    fs::File::create(&big).unwrap().set_len(8 << 30).unwrap();
     let mut child = fim()
         .args(["init", "--root"])
         .arg(&s.root)
@@ -269,7 +269,7 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(std::time::Duration::from_millis(800));
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let status = child.wait().unwrap();
