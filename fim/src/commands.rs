@@ -146,7 +146,18 @@ fn plan(root: Root, rules: Rules, one_filesystem: bool, db_system: &Path) -> Wal
         root,
         rules,
         one_filesystem,
-        own_files: vec![db_system.as_os_str().as_bytes().to_vec()],
+        // The baseline, and the directory holding it: replacing the
+        // baseline changes that directory's times, which would otherwise be
+        // reported after every init and update. Its other files are walked.
+        own_files: vec![
+            db_system.as_os_str().as_bytes().to_vec(),
+            db_system
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .as_os_str()
+                .as_bytes()
+                .to_vec(),
+        ],
         own_prefixes: vec![baseline::temp_prefix(db_system)
             .as_os_str()
             .as_bytes()

@@ -27,8 +27,8 @@ pub struct WalkPlan {
     pub rules: Rules,
     /// Stay on the filesystem each walk root is on (`-x`).
     pub one_filesystem: bool,
-    /// System paths of fim's own files (the baseline and its temporary
-    /// files), never recorded.
+    /// System paths of fim's own files (the baseline and its directory),
+    /// never recorded (a directory is still walked).
     pub own_files: Vec<Vec<u8>>,
     /// Prefixes of fim's temporary file names.
     pub own_prefixes: Vec<Vec<u8>>,

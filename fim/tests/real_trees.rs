@@ -555,3 +555,30 @@ fn protocol_examples_parse_with_unknown_fields_denied() {
     }
     assert!(seen.0 >= 1 && seen.1 >= 1, "{seen:?}");
 }
+
+#[test]
+fn the_baseline_inside_the_watched_tree_does_not_report_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::create_dir_all(r.join("var/lib/hardkit")).unwrap();
+    fs::write(r.join("var/lib/hardkit/other"), b"x").unwrap();
+    let init = run([
+        "init".as_ref(),
+        "--root".as_ref(),
+        r.as_os_str(),
+        "/".as_ref(),
+    ]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    for _ in 0..2 {
+        let check = run(["check".as_ref(), "--root".as_ref(), r.as_os_str()]);
+        assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+        let update = run(["update".as_ref(), "--root".as_ref(), r.as_os_str()]);
+        assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
+    }
+    let paths: Vec<PathBuf> = show_entries(r)
+        .into_iter()
+        .map(|e| e.path.into_path_buf())
+        .collect();
+    assert!(paths.contains(&PathBuf::from("/var/lib/hardkit/other")));
+    assert!(!paths.contains(&PathBuf::from("/var/lib/hardkit/fim.db")));
+}
