@@ -368,7 +368,12 @@ impl BaselineReader {
             path: path.to_path_buf(),
             source,
         };
-        let file = match File::open(path) {
+        // Not through a symlink: under --root its target could be a host file.
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+        {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(BaselineError::Missing(path.to_path_buf()))

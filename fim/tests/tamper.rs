@@ -337,3 +337,14 @@ fn a_missing_baseline_is_an_error_that_says_what_to_do() {
         r.stderr
     );
 }
+
+#[test]
+fn a_baseline_that_is_a_symlink_is_not_followed() {
+    let s = setup(None);
+    let real = s.tmp.path().join("elsewhere.db");
+    fs::rename(&s.db, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &s.db).unwrap();
+    let r = check(&s, None);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("symbolic links"), "{}", r.stderr);
+}
