@@ -1,0 +1,117 @@
+//! The accounts under `--root` (/etc/passwd, /etc/group, /etc/shadow), for
+//! `Match Group` and the lockout guard. Read as files, never through NSS, so
+//! an image is judged by its own accounts.
+
+use hardkit_core::Root;
+
+use crate::matching::GroupLookup;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    pub shell: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    pub users: Vec<User>,
+    /// (name, gid, members)
+    pub groups: Vec<(String, u32, Vec<String>)>,
+    /// user -> password field of /etc/shadow, when readable.
+    pub shadow: Vec<(String, String)>,
+}
+
+impl Accounts {
+    pub fn load(root: &Root) -> Accounts {
+        let read = |p: &str| {
+            root.resolve(p)
+                .ok()
+                .and_then(|h| std::fs::read_to_string(h).ok())
+                .unwrap_or_default()
+        };
+        Accounts::parse(
+            &read("/etc/passwd"),
+            &read("/etc/group"),
+            &read("/etc/shadow"),
+        )
+    }
+
+    pub fn parse(passwd: &str, group: &str, shadow: &str) -> Accounts {
+        let users = passwd
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                if f.len() < 7 {
+                    return None;
+                }
+                Some(User {
+                    name: f[0].to_string(),
+                    uid: f[2].parse().ok()?,
+                    gid: f[3].parse().ok()?,
+                    home: f[5].to_string(),
+                    shell: f[6].to_string(),
+                })
+            })
+            .collect();
+        let groups = group
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                if f.len() < 4 {
+                    return None;
+                }
+                let members = f[3]
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                Some((f[0].to_string(), f[2].parse().ok()?, members))
+            })
+            .collect();
+        let shadow = shadow
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(':');
+                Some((f.next()?.to_string(), f.next()?.to_string()))
+            })
+            .collect();
+        Accounts {
+            users,
+            groups,
+            shadow,
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// The shadow password field, if /etc/shadow had the user.
+    pub fn password_field(&self, name: &str) -> Option<&str> {
+        self.shadow
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_str())
+    }
+}
+
+impl GroupLookup for Accounts {
+    /// Like getgrouplist(): the primary group, then every group listing
+    /// the user as a member.
+    fn groups_of(&self, user: &str) -> Option<Vec<String>> {
+        let u = self.user(user)?;
+        let mut out = Vec::new();
+        if let Some((name, _, _)) = self.groups.iter().find(|(_, gid, _)| *gid == u.gid) {
+            out.push(name.clone());
+        }
+        for (name, gid, members) in &self.groups {
+            if *gid != u.gid && members.iter().any(|m| m == user) && !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        Some(out)
+    }
+}

@@ -1,0 +1,494 @@
+//! The command line: lint (default), `--effective`, `--sarif`, `--fix`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use hardkit_core::{ExitStatus, Finding, Location, Reporter, Severity};
+
+use crate::accounts::Accounts;
+use crate::effective::{self, ConfigError, Reading};
+use crate::fix;
+use crate::include::Loader;
+use crate::lockout;
+use crate::matching::Context;
+use crate::print::{self, Line};
+use crate::records::{sarif, Setting};
+use crate::rules::{self, LintOptions};
+use crate::version::{self, Version};
+use crate::TOOL;
+
+/// Read sshd_config exactly as OpenSSH sshd does (Include, Match,
+/// first-value-wins, defaults), print the effective configuration like
+/// `sshd -T` without root, host keys or sshd, lint it, and fix it without
+/// locking anyone out.
+#[derive(Parser, Debug)]
+#[command(
+    name = "sshd-lint",
+    version,
+    after_help = "Examples:\n  sshd-lint                                  lint /etc/ssh/sshd_config\n  sshd-lint --effective --context user=deploy,addr=10.0.0.5\n  sshd-lint --json --root /mnt/image | jailgen --sshd -\n  sshd-lint --fix                            show the fix as a diff\n  sshd-lint --fix --write                    apply it (backup, re-check, sshd -t)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: hardkit_core::CommonArgs,
+
+    /// The sshd_config to read, a system path under --root, or - for stdin
+    #[arg(value_name = "FILE", default_value = "/etc/ssh/sshd_config")]
+    pub file: PathBuf,
+
+    /// Print the effective configuration in `sshd -T` format (or `setting`
+    /// records with --json) instead of linting
+    #[arg(long)]
+    pub effective: bool,
+
+    /// Evaluate Match blocks for this connection, like `sshd -T -C`:
+    /// user=U,host=H,addr=A,laddr=L,lport=P,rdomain=R
+    #[arg(long, value_name = "SPEC", short = 'C')]
+    pub context: Option<Context>,
+
+    /// Follow this OpenSSH release's rules (9.0 to 10.2); default: the
+    /// installed sshd under --root, else the newest
+    #[arg(long, value_name = "VERSION")]
+    pub openssh: Option<Version>,
+
+    /// Write findings as SARIF 2.1.0
+    #[arg(long, conflicts_with_all = ["effective", "json"])]
+    pub sarif: bool,
+
+    /// Also report NIST elliptic curves (a policy choice)
+    #[arg(long)]
+    pub nist_is_weak: bool,
+
+    /// Fix every high and critical finding: print the change as a diff
+    #[arg(long, conflicts_with_all = ["effective", "sarif"])]
+    pub fix: bool,
+
+    /// With --fix: apply the change (atomic, with backup, re-checked)
+    #[arg(long, requires = "fix")]
+    pub write: bool,
+
+    /// With --fix: turn passwords off even when the lockout guard fires
+    #[arg(long, requires = "fix")]
+    pub force: bool,
+
+    /// Print the keyword table of the selected release (combination rule,
+    /// Match permission, value type, releases, default) and exit
+    #[arg(long, conflicts_with_all = ["effective", "fix", "sarif", "json"])]
+    pub keywords: bool,
+}
+
+/// The keyword table as text, for `--keywords`.
+fn keyword_table(version: Version) -> String {
+    let mut out = format!("# OpenSSH {version} sshd_config keywords\n# keyword  option  rule  in-Match  value  since  status  default\n");
+    for k in crate::keywords::KEYWORDS
+        .iter()
+        .filter(|k| crate::keywords::lookup(k.name, version).is_some())
+    {
+        let default = match k.canon {
+            "port" => "22",
+            "hostkey" => "/etc/ssh/ssh_host_{rsa,ecdsa,ed25519}_key",
+            "maxstartups" => "10:30:100",
+            "authenticationmethods" | "permitopen" | "permitlisten" => "any",
+            "ciphers"
+            | "macs"
+            | "kexalgorithms"
+            | "hostkeyalgorithms"
+            | "pubkeyacceptedalgorithms"
+            | "hostbasedacceptedalgorithms"
+            | "casignaturealgorithms" => "(release list)",
+            c => print::default_value(c, version).unwrap_or("none"),
+        };
+        out.push_str(&format!(
+            "{}  {}  {:?}  {}  {:?}  {}  {:?}  {}\n",
+            k.name,
+            k.canon,
+            if k.canon == "maxstartups" && version >= Version::new(10, 1) {
+                crate::keywords::Rule::FirstWins
+            } else {
+                k.rule
+            },
+            if crate::keywords::allowed_in_match(k, version) {
+                "yes"
+            } else {
+                "no"
+            },
+            k.value,
+            k.since,
+            k.status,
+            default
+        ));
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("--root: {0}")]
+    Root(String),
+    #[error("{0}")]
+    Input(#[from] hardkit_core::input::InputError),
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("--fix: {0}")]
+    Fix(String),
+}
+
+struct Session {
+    loader: Loader,
+    accounts: Accounts,
+    reading: Result<Reading, ConfigError>,
+    version: Version,
+}
+
+fn open(cli: &Cli, root: &hardkit_core::Root, overlay: &[fix::Change]) -> Result<Session, Error> {
+    let version = match cli.openssh {
+        Some(v) => v,
+        None => version::detect(root).0,
+    };
+    let mut loader = Loader::new(root.clone());
+    for c in overlay {
+        loader.overlay.insert(c.path.clone(), c.new.clone());
+    }
+    let accounts = Accounts::load(root);
+    let (main, stdin) = if cli.file.as_os_str() == "-" {
+        let data = hardkit_core::input::InputSource::Stdin
+            .read_limited(crate::include::MAX_CONFIG_BYTES)?;
+        (PathBuf::from("/etc/ssh/sshd_config"), Some(data))
+    } else if root.is_host() && cli.file.is_relative() {
+        // On the host a relative FILE means the working directory, as for
+        // `sshd -f`; under another root every path is a system path.
+        let cwd = std::env::current_dir().map_err(Error::Output)?;
+        (cwd.join(&cli.file), None)
+    } else {
+        (cli.file.clone(), None)
+    };
+    let reading = effective::read(&mut loader, &main, stdin, version, &accounts);
+    Ok(Session {
+        loader,
+        accounts,
+        reading,
+        version,
+    })
+}
+
+fn effective_lines(
+    s: &mut Session,
+    ctx: Option<&Context>,
+) -> Result<(Reading, effective::Store, Vec<Line>), ConfigError> {
+    let reading = std::mem::replace(
+        &mut s.reading,
+        Err(ConfigError::Fatal("already used".into())),
+    )?;
+    let store = reading.effective(&mut s.loader, ctx, &s.accounts)?;
+    let lines = print::render(&store, s.version)?;
+    Ok((reading, store, lines))
+}
+
+/// Findings for one run: the lint and the lockout guard.
+fn findings_for(
+    s: &mut Session,
+    reading: &Reading,
+    store: &effective::Store,
+    lines: &[Line],
+    nist: bool,
+) -> Vec<Finding> {
+    let mut findings = rules::lint(reading, store, lines, &LintOptions { nist_is_weak: nist });
+    findings.extend(rules::host_keys(lines, s.loader.root(), &reading.main));
+    let verdicts = lockout::check(reading, &mut s.loader, &s.accounts);
+    if !verdicts.iter().any(|v| v.ok) {
+        let passwords_on = lines.iter().any(|l| {
+            (l.key == "passwordauthentication" || l.key == "kbdinteractiveauthentication")
+                && l.value == "yes"
+        });
+        let title = if passwords_on {
+            "Turning passwords off now would lock everyone out"
+        } else {
+            "No account can log in with a key"
+        };
+        let users: Vec<String> = verdicts
+            .iter()
+            .map(|v| format!("{}: {}", v.user, v.reason))
+            .collect();
+        findings.push(
+            Finding::new("sshd/lockout", Severity::Critical, title, "No account with a login shell that sshd allows has a non-empty authorized_keys file at the effective AuthorizedKeysFile. Install a key and test a key login before disabling passwords.")
+                .at(Location::new(reading.main.clone(), None))
+                .fix("install a public key in ~/.ssh/authorized_keys of an allowed user and test it")
+                .refs(["lynis:SSH-7408"])
+                .evidence("accounts", &users),
+        );
+    }
+    findings
+}
+
+fn config_error_finding(e: &ConfigError, main: &Path) -> Finding {
+    let loc = match e.loc() {
+        Some(l) => Location::new(l.path.clone(), Some(l.line)),
+        None => Location::new(main.to_path_buf(), None),
+    };
+    Finding::new(
+        "sshd/invalid-config",
+        Severity::Critical,
+        "sshd would refuse to start with this configuration",
+        e.to_string(),
+    )
+    .at(loc)
+    .refs(["lynis:SSH-7408"])
+}
+
+/// A closed stdout ends the run quietly. hardkit-core's encoder wraps a
+/// write error raised inside serde_json in `io::Error::other`, which hides
+/// the broken pipe from `exit::run`; look through that wrapper here.
+fn is_broken_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(std::io::ErrorKind::BrokenPipe)
+}
+
+pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    match run_inner(cli) {
+        Err(Error::Output(e)) if is_broken_pipe(&e) => Ok(ExitStatus::Clean),
+        other => other,
+    }
+}
+
+fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
+    let root = cli.common.root().map_err(|e| Error::Root(e.to_string()))?;
+    if cli.keywords {
+        let version = cli.openssh.unwrap_or_else(|| version::detect(&root).0);
+        let mut out = std::io::stdout().lock();
+        out.write_all(keyword_table(version).as_bytes())?;
+        return Ok(ExitStatus::Clean);
+    }
+    if cli.fix {
+        return run_fix(&cli, &root);
+    }
+    let mut s = open(&cli, &root, &[])?;
+    let main = cli.file.clone();
+    if cli.effective {
+        let (_, _, lines) = effective_lines(&mut s, cli.context.as_ref())?;
+        let mut r = Reporter::stdout(TOOL, cli.common.format(), false);
+        // Byte-for-byte `sshd -T` when piped (scripts diff it); escaped on
+        // a terminal, where a value could carry control sequences.
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        for l in &lines {
+            r.emit(&Setting::from_line(l))?;
+            let text = if terminal {
+                hardkit_core::output::escape_untrusted(&l.text())
+            } else {
+                l.text()
+            };
+            r.text(&format!("{text}\n"))?;
+        }
+        return Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?);
+    }
+    // A config sshd would refuse is a critical finding (with its line) and
+    // an error: the run ends with status 2.
+    let mut refused: Option<ConfigError> = None;
+    let (lines, findings) = match effective_lines(&mut s, cli.context.as_ref()) {
+        Ok((reading, store, lines)) => {
+            let f = findings_for(&mut s, &reading, &store, &lines, cli.nist_is_weak);
+            (lines, f)
+        }
+        Err(ConfigError::Load(e)) => return Err(Error::Config(ConfigError::Load(e))),
+        Err(e) => {
+            let f = vec![config_error_finding(&e, &main)];
+            refused = Some(e);
+            (Vec::new(), f)
+        }
+    };
+    if cli.sarif {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &sarif(&findings)).map_err(std::io::Error::other)?;
+        writeln!(out)?;
+        let worst = findings.iter().map(|f| f.severity).max();
+        if let Some(e) = refused {
+            eprintln!("{TOOL}: {e}");
+            return Ok(ExitStatus::Error);
+        }
+        return Ok(ExitStatus::for_findings(worst, cli.common.fail_on));
+    }
+    let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
+    // The settings come first, so `sshd-lint --json | jailgen --sshd -`
+    // sees the ports without a second run.
+    for l in &lines {
+        r.emit(&Setting::from_line(l))?;
+    }
+    if !cli.common.quiet {
+        r.text(&format!(
+            "{}: OpenSSH {} rules\n",
+            main.display(),
+            s.version
+        ))?;
+    }
+    for f in findings {
+        r.finding(f)?;
+    }
+    if let Some(e) = refused {
+        let path = e.loc().map(|l| l.path.clone()).unwrap_or(main);
+        r.error(hardkit_core::ErrorRecord {
+            path: Some(path.into()),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?)
+}
+
+fn lint_once(
+    cli: &Cli,
+    root: &hardkit_core::Root,
+    overlay: &[fix::Change],
+) -> Result<(Reading, Vec<Finding>), Error> {
+    let mut s = open(cli, root, overlay)?;
+    let (reading, store, lines) = effective_lines(&mut s, cli.context.as_ref())?;
+    let findings = findings_for(&mut s, &reading, &store, &lines, cli.nist_is_weak);
+    Ok((reading, findings))
+}
+
+fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
+    let (reading, findings) = lint_once(cli, root, &[])?;
+    let lockout = findings.iter().any(|f| f.id == "sshd/lockout");
+    let passwords_off = !lockout || cli.force;
+    let lines = fix::fix_lines(&findings, passwords_off);
+    let changes = fix::plan(&reading, &lines);
+    // Prove the change works before touching anything.
+    let (_, after) = lint_once(cli, root, &changes)?;
+    let left: Vec<&Finding> = after
+        .iter()
+        .filter(|f| fix::fixable(f, passwords_off))
+        .collect();
+    if !left.is_empty() {
+        let ids: Vec<String> = left
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({})",
+                    f.id,
+                    f.location
+                        .as_ref()
+                        .map(|l| l.path.as_path().display().to_string())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(Error::Fix(format!(
+            "the planned change would not clear: {}; an earlier file sets these first",
+            ids.join(", ")
+        )));
+    }
+    let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
+    if lockout && !cli.force {
+        r.text("lockout guard: no account can log in with a key; passwords stay on (use --force to override)\n")?;
+    }
+    let mut written: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for c in &changes {
+        let d = fix::diff(c);
+        let host = root
+            .resolve_parent(&c.path)
+            .map_err(|e| Error::Fix(e.to_string()))?;
+        let mut changed = true;
+        let mut mode = 0o644;
+        if cli.write {
+            // Keep the replaced file's mode and owner; a new drop-in is
+            // 0644 like the rest of /etc/ssh.
+            let mut opts = hardkit_core::atomic::WriteOptions::mode(0o644);
+            if let Ok(meta) = std::fs::metadata(&host) {
+                use std::os::unix::fs::MetadataExt;
+                opts.mode = meta.mode() & 0o7777;
+                opts.owner = Some((meta.uid(), meta.gid()));
+            }
+            mode = opts.mode;
+            if let Some(dir) = host.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let outcome = hardkit_core::atomic::replace_file(&host, &c.new, &opts)
+                .map_err(|e| Error::Fix(e.to_string()))?;
+            changed = outcome.changed;
+            if outcome.changed {
+                written.push((host.clone(), outcome.backup));
+            }
+        }
+        r.emit(&hardkit_core::Action {
+            op: "write".into(),
+            path: c.path.clone().into(),
+            mode: Some(format!("{mode:04o}")),
+            owner: None,
+            changed,
+            diff: Some(d.clone()),
+        })?;
+        r.text(&d)?;
+    }
+    if !written.is_empty() {
+        // Prove it on the files as written: our own reading first, then the
+        // real sshd when it can judge this root.
+        let reread = lint_once(cli, root, &[]).map(|(_, f)| {
+            f.iter()
+                .filter(|f| fix::fixable(f, passwords_off))
+                .map(|f| f.id.clone())
+                .collect::<Vec<_>>()
+        });
+        let problem = match reread {
+            Err(e) => Some(format!("the written config does not read back: {e}")),
+            Ok(left) if !left.is_empty() => Some(format!(
+                "findings remain after writing: {}",
+                left.join(", ")
+            )),
+            Ok(_) => validate_with_sshd(root, &cli.file)
+                .err()
+                .map(|m| format!("sshd -t rejected the result: {m}")),
+        };
+        if let Some(problem) = problem {
+            for (host, backup) in &written {
+                match backup {
+                    Some(b) => hardkit_core::atomic::restore_backup(host, b)
+                        .map_err(|e| Error::Fix(e.to_string()))?,
+                    None => std::fs::remove_file(host)?,
+                }
+            }
+            return Err(Error::Fix(format!("{problem}; previous files restored")));
+        }
+    }
+    if changes.is_empty() {
+        r.text("nothing to fix\n")?;
+    }
+    Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?)
+}
+
+/// `sshd -t -f FILE` on the host (only when --root is /: under another root
+/// sshd would read the host's Include files).
+fn validate_with_sshd(root: &hardkit_core::Root, main: &Path) -> Result<(), String> {
+    if !root.is_host() {
+        return Ok(());
+    }
+    let Some(sshd) = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        return Ok(());
+    };
+    let out = std::process::Command::new(sshd)
+        .arg("-t")
+        .arg("-f")
+        .arg(main)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,359 @@
+//! Every sshd_config keyword sshd knows: how repeated lines combine, whether
+//! it may appear inside `Match`, what its value is, and which releases have
+//! it. The table follows the order of OpenSSH's own keyword table, because
+//! the first entry for an option is the name `sshd -T` prints (so
+//! `ChallengeResponseAuthentication` prints as `kbdinteractiveauthentication`).
+
+use crate::version::Version;
+
+/// How repeated lines for one option combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The first line that sets it wins; later lines are ignored.
+    FirstWins,
+    /// Each line overwrites the previous one (MaxStartups, IPQoS,
+    /// StreamLocalBindMask, FingerprintHash, PerSourceNetBlockSize).
+    LastWins,
+    /// Every line adds its values (Port, ListenAddress, HostKey, AllowUsers...).
+    Accumulate,
+    /// Only the first *line* counts, with all its values (AuthorizedKeysFile,
+    /// PermitOpen, AuthenticationMethods, SetEnv...).
+    FirstLine,
+    /// Subsystem: one entry per name.
+    PerName,
+    /// Deprecated or unsupported: accepted, logged, ignored.
+    Ignored,
+}
+
+/// What a value looks like (for docs and for `--explain`-style output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Flag,
+    Choice(&'static [&'static str]),
+    Integer,
+    Time,
+    Port,
+    Address,
+    Path,
+    Paths,
+    Text,
+    Command,
+    Patterns,
+    Algorithms,
+    Special,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Deprecated,
+    Unsupported,
+    /// `Protocol`: silently ignored.
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Keyword {
+    /// Lowercase spelling accepted in the config.
+    pub name: &'static str,
+    /// The option it sets, named as `sshd -T` prints it.
+    pub canon: &'static str,
+    pub in_match: bool,
+    pub rule: Rule,
+    pub value: ValueType,
+    pub since: Version,
+    pub until: Option<Version>,
+    pub status: Status,
+}
+
+const V90: Version = Version::new(9, 0);
+
+const fn kw(
+    name: &'static str,
+    canon: &'static str,
+    in_match: bool,
+    rule: Rule,
+    value: ValueType,
+) -> Keyword {
+    Keyword {
+        name,
+        canon,
+        in_match,
+        rule,
+        value,
+        since: V90,
+        until: None,
+        status: Status::Active,
+    }
+}
+
+const fn gone(name: &'static str, in_match: bool, status: Status) -> Keyword {
+    Keyword {
+        name,
+        canon: name,
+        in_match,
+        rule: Rule::Ignored,
+        value: ValueType::None,
+        since: V90,
+        until: None,
+        status,
+    }
+}
+
+const fn since(mut k: Keyword, v: Version) -> Keyword {
+    k.since = v;
+    k
+}
+
+use Rule::*;
+use ValueType as T;
+
+const ROOT: &[&str] = &[
+    "without-password",
+    "prohibit-password",
+    "forced-commands-only",
+    "yes",
+    "no",
+];
+const FWD: &[&str] = &["yes", "all", "no", "remote", "local"];
+const GW: &[&str] = &["clientspecified", "yes", "no"];
+const AF: &[&str] = &["inet", "inet6", "any"];
+const TUN: &[&str] = &["no", "point-to-point", "ethernet", "yes"];
+const COMP: &[&str] = &["yes", "delayed", "no"];
+const RHOSTS: &[&str] = &["yes", "no", "shosts-only"];
+
+/// The keyword table, in OpenSSH's order.
+#[rustfmt::skip]
+pub static KEYWORDS: &[Keyword] = &[
+    kw("usepam", "usepam", false, FirstWins, T::Flag),
+    gone("pamauthenticationviakbdint", false, Status::Deprecated),
+    kw("port", "port", false, Accumulate, T::Port),
+    kw("hostkey", "hostkey", false, Accumulate, T::Path),
+    kw("hostdsakey", "hostkey", false, Accumulate, T::Path),
+    kw("hostkeyagent", "hostkeyagent", false, FirstWins, T::Path),
+    kw("pidfile", "pidfile", false, FirstWins, T::Path),
+    kw("modulifile", "modulifile", false, FirstWins, T::Path),
+    gone("serverkeybits", false, Status::Deprecated),
+    kw("logingracetime", "logingracetime", false, FirstWins, T::Time),
+    gone("keyregenerationinterval", false, Status::Deprecated),
+    kw("permitrootlogin", "permitrootlogin", true, FirstWins, T::Choice(ROOT)),
+    kw("syslogfacility", "syslogfacility", false, FirstWins, T::Special),
+    kw("loglevel", "loglevel", true, FirstWins, T::Special),
+    kw("logverbose", "logverbose", true, FirstLine, T::Patterns),
+    gone("rhostsauthentication", false, Status::Deprecated),
+    gone("rhostsrsaauthentication", true, Status::Deprecated),
+    kw("hostbasedauthentication", "hostbasedauthentication", true, FirstWins, T::Flag),
+    kw("hostbasedusesnamefrompacketonly", "hostbasedusesnamefrompacketonly", true, FirstWins, T::Flag),
+    kw("hostbasedacceptedalgorithms", "hostbasedacceptedalgorithms", true, FirstWins, T::Algorithms),
+    kw("hostbasedacceptedkeytypes", "hostbasedacceptedalgorithms", true, FirstWins, T::Algorithms),
+    kw("hostkeyalgorithms", "hostkeyalgorithms", false, FirstWins, T::Algorithms),
+    gone("rsaauthentication", true, Status::Deprecated),
+    kw("pubkeyauthentication", "pubkeyauthentication", true, FirstWins, T::Flag),
+    kw("pubkeyacceptedalgorithms", "pubkeyacceptedalgorithms", true, FirstWins, T::Algorithms),
+    kw("pubkeyacceptedkeytypes", "pubkeyacceptedalgorithms", true, FirstWins, T::Algorithms),
+    kw("pubkeyauthoptions", "pubkeyauthoptions", true, FirstWins, T::Special),
+    kw("dsaauthentication", "pubkeyauthentication", false, FirstWins, T::Flag),
+    kw("kerberosauthentication", "kerberosauthentication", true, FirstWins, T::Flag),
+    kw("kerberosorlocalpasswd", "kerberosorlocalpasswd", false, FirstWins, T::Flag),
+    kw("kerberosticketcleanup", "kerberosticketcleanup", false, FirstWins, T::Flag),
+    gone("kerberosgetafstoken", false, Status::Unsupported),
+    gone("kerberostgtpassing", false, Status::Unsupported),
+    gone("afstokenpassing", false, Status::Unsupported),
+    kw("gssapiauthentication", "gssapiauthentication", true, FirstWins, T::Flag),
+    kw("gssapicleanupcredentials", "gssapicleanupcredentials", false, FirstWins, T::Flag),
+    kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag),
+    kw("gssapistrictacceptorcheck", "gssapistrictacceptorcheck", false, FirstWins, T::Flag),
+    kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag),
+    kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag),
+    kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms),
+    gone("gssusesessionccache", false, Status::Unsupported),
+    gone("gssapiusesessioncredcache", false, Status::Unsupported),
+    kw("passwordauthentication", "passwordauthentication", true, FirstWins, T::Flag),
+    kw("kbdinteractiveauthentication", "kbdinteractiveauthentication", true, FirstWins, T::Flag),
+    kw("challengeresponseauthentication", "kbdinteractiveauthentication", true, FirstWins, T::Flag),
+    kw("skeyauthentication", "kbdinteractiveauthentication", true, FirstWins, T::Flag),
+    gone("checkmail", false, Status::Deprecated),
+    kw("listenaddress", "listenaddress", false, Accumulate, T::Address),
+    kw("addressfamily", "addressfamily", false, FirstWins, T::Choice(AF)),
+    kw("printmotd", "printmotd", false, FirstWins, T::Flag),
+    kw("printlastlog", "printlastlog", false, FirstWins, T::Flag),
+    kw("ignorerhosts", "ignorerhosts", true, FirstWins, T::Choice(RHOSTS)),
+    kw("ignoreuserknownhosts", "ignoreuserknownhosts", false, FirstWins, T::Flag),
+    kw("x11forwarding", "x11forwarding", true, FirstWins, T::Flag),
+    kw("x11displayoffset", "x11displayoffset", true, FirstWins, T::Integer),
+    kw("x11uselocalhost", "x11uselocalhost", true, FirstWins, T::Flag),
+    kw("xauthlocation", "xauthlocation", false, FirstWins, T::Path),
+    kw("strictmodes", "strictmodes", false, FirstWins, T::Flag),
+    gone("permitblacklistedkeys", false, Status::Deprecated),
+    kw("permitemptypasswords", "permitemptypasswords", true, FirstWins, T::Flag),
+    kw("permituserenvironment", "permituserenvironment", false, FirstWins, T::Special),
+    gone("uselogin", false, Status::Deprecated),
+    kw("compression", "compression", false, FirstWins, T::Choice(COMP)),
+    kw("rekeylimit", "rekeylimit", true, FirstWins, T::Special),
+    kw("tcpkeepalive", "tcpkeepalive", false, FirstWins, T::Flag),
+    kw("keepalive", "tcpkeepalive", false, FirstWins, T::Flag),
+    kw("allowtcpforwarding", "allowtcpforwarding", true, FirstWins, T::Choice(FWD)),
+    kw("allowagentforwarding", "allowagentforwarding", true, FirstWins, T::Flag),
+    kw("allowusers", "allowusers", true, Accumulate, T::Patterns),
+    kw("denyusers", "denyusers", true, Accumulate, T::Patterns),
+    kw("allowgroups", "allowgroups", true, Accumulate, T::Patterns),
+    kw("denygroups", "denygroups", true, Accumulate, T::Patterns),
+    kw("ciphers", "ciphers", false, FirstWins, T::Algorithms),
+    kw("macs", "macs", false, FirstWins, T::Algorithms),
+    gone("protocol", false, Status::Ignored),
+    kw("gatewayports", "gatewayports", true, FirstWins, T::Choice(GW)),
+    kw("subsystem", "subsystem", false, PerName, T::Command),
+    kw("maxstartups", "maxstartups", false, LastWins, T::Special),
+    kw("persourcemaxstartups", "persourcemaxstartups", false, FirstWins, T::Integer),
+    kw("persourcenetblocksize", "persourcenetblocksize", false, LastWins, T::Special),
+    kw("maxauthtries", "maxauthtries", true, FirstWins, T::Integer),
+    kw("maxsessions", "maxsessions", true, FirstWins, T::Integer),
+    kw("banner", "banner", true, FirstWins, T::Path),
+    kw("usedns", "usedns", false, FirstWins, T::Flag),
+    gone("verifyreversemapping", false, Status::Deprecated),
+    gone("reversemappingcheck", false, Status::Deprecated),
+    kw("clientaliveinterval", "clientaliveinterval", true, FirstWins, T::Time),
+    kw("clientalivecountmax", "clientalivecountmax", true, FirstWins, T::Integer),
+    kw("authorizedkeysfile", "authorizedkeysfile", true, FirstLine, T::Paths),
+    gone("authorizedkeysfile2", true, Status::Deprecated),
+    gone("useprivilegeseparation", false, Status::Deprecated),
+    kw("acceptenv", "acceptenv", true, Accumulate, T::Patterns),
+    kw("setenv", "setenv", true, FirstLine, T::Text),
+    kw("permittunnel", "permittunnel", true, FirstWins, T::Choice(TUN)),
+    kw("permittty", "permittty", true, FirstWins, T::Flag),
+    kw("permituserrc", "permituserrc", true, FirstWins, T::Flag),
+    kw("match", "match", true, FirstWins, T::Special),
+    kw("permitopen", "permitopen", true, FirstLine, T::Text),
+    kw("permitlisten", "permitlisten", true, FirstLine, T::Text),
+    kw("forcecommand", "forcecommand", true, FirstWins, T::Command),
+    kw("chrootdirectory", "chrootdirectory", true, FirstWins, T::Path),
+    kw("hostcertificate", "hostcertificate", false, Accumulate, T::Path),
+    kw("revokedkeys", "revokedkeys", true, FirstWins, T::Path),
+    kw("trustedusercakeys", "trustedusercakeys", true, FirstWins, T::Path),
+    kw("authorizedprincipalsfile", "authorizedprincipalsfile", true, FirstWins, T::Path),
+    kw("kexalgorithms", "kexalgorithms", false, FirstWins, T::Algorithms),
+    kw("include", "include", true, Accumulate, T::Paths),
+    kw("ipqos", "ipqos", true, LastWins, T::Special),
+    kw("authorizedkeyscommand", "authorizedkeyscommand", true, FirstWins, T::Command),
+    kw("authorizedkeyscommanduser", "authorizedkeyscommanduser", true, FirstWins, T::Text),
+    kw("authorizedprincipalscommand", "authorizedprincipalscommand", true, FirstWins, T::Command),
+    kw("authorizedprincipalscommanduser", "authorizedprincipalscommanduser", true, FirstWins, T::Text),
+    kw("versionaddendum", "versionaddendum", false, FirstWins, T::Text),
+    kw("authenticationmethods", "authenticationmethods", true, FirstLine, T::Special),
+    kw("streamlocalbindmask", "streamlocalbindmask", true, LastWins, T::Special),
+    kw("streamlocalbindunlink", "streamlocalbindunlink", true, FirstWins, T::Flag),
+    kw("allowstreamlocalforwarding", "allowstreamlocalforwarding", true, FirstWins, T::Choice(FWD)),
+    kw("fingerprinthash", "fingerprinthash", false, LastWins, T::Special),
+    kw("disableforwarding", "disableforwarding", true, FirstWins, T::Flag),
+    kw("exposeauthinfo", "exposeauthinfo", true, FirstWins, T::Flag),
+    kw("rdomain", "rdomain", true, FirstWins, T::Text),
+    kw("casignaturealgorithms", "casignaturealgorithms", true, FirstWins, T::Algorithms),
+    kw("securitykeyprovider", "securitykeyprovider", false, FirstWins, T::Path),
+    since(kw("requiredrsasize", "requiredrsasize", true, FirstWins, T::Integer), Version::new(9, 1)),
+    since(kw("channeltimeout", "channeltimeout", true, FirstLine, T::Text), Version::new(9, 2)),
+    since(kw("unusedconnectiontimeout", "unusedconnectiontimeout", true, FirstWins, T::Time), Version::new(9, 2)),
+    since(kw("persourcepenalties", "persourcepenalties", false, FirstLine, T::Text), Version::new(9, 8)),
+    since(kw("persourcepenaltyexemptlist", "persourcepenaltyexemptlist", false, FirstWins, T::Patterns), Version::new(9, 8)),
+    since(kw("sshdsessionpath", "sshdsessionpath", false, FirstWins, T::Path), Version::new(9, 8)),
+    since(kw("refuseconnection", "refuseconnection", true, FirstWins, T::Flag), Version::new(10, 0)),
+    since(kw("sshdauthpath", "sshdauthpath", false, FirstWins, T::Path), Version::new(10, 0)),
+    kw("debianbanner", "debianbanner", false, FirstWins, T::Flag),
+];
+
+/// Look a keyword up case-insensitively, as sshd's `parse_token` does.
+pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
+    KEYWORDS.iter().find(|k| {
+        k.name.eq_ignore_ascii_case(word)
+            && version >= k.since
+            && k.until.is_none_or(|u| version < u)
+    })
+}
+
+/// May the keyword appear inside a Match block in this release? (Subsystem
+/// became allowed in OpenSSH 9.5.)
+pub fn allowed_in_match(k: &Keyword, version: Version) -> bool {
+    k.in_match || (k.canon == "subsystem" && version >= Version::new(9, 5))
+}
+
+/// The table entry that defines an option's printed name.
+pub fn by_canon(canon: &str) -> Option<&'static Keyword> {
+    KEYWORDS.iter().find(|k| k.canon == canon)
+}
+
+/// The keyword spelling used in documentation and fixes (`PasswordAuthentication`).
+pub fn display_name(canon: &str) -> &'static str {
+    DISPLAY
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(canon))
+        .map(|(_, d)| *d)
+        .unwrap_or("")
+}
+
+static DISPLAY: &[(&str, &str)] = &[
+    ("permitrootlogin", "PermitRootLogin"),
+    ("passwordauthentication", "PasswordAuthentication"),
+    (
+        "kbdinteractiveauthentication",
+        "KbdInteractiveAuthentication",
+    ),
+    ("permitemptypasswords", "PermitEmptyPasswords"),
+    ("pubkeyauthentication", "PubkeyAuthentication"),
+    ("hostbasedauthentication", "HostbasedAuthentication"),
+    ("ignorerhosts", "IgnoreRhosts"),
+    ("permituserenvironment", "PermitUserEnvironment"),
+    ("x11forwarding", "X11Forwarding"),
+    ("allowagentforwarding", "AllowAgentForwarding"),
+    ("allowtcpforwarding", "AllowTcpForwarding"),
+    ("allowstreamlocalforwarding", "AllowStreamLocalForwarding"),
+    ("permittunnel", "PermitTunnel"),
+    ("gatewayports", "GatewayPorts"),
+    ("maxauthtries", "MaxAuthTries"),
+    ("logingracetime", "LoginGraceTime"),
+    ("maxstartups", "MaxStartups"),
+    ("maxsessions", "MaxSessions"),
+    ("clientaliveinterval", "ClientAliveInterval"),
+    ("clientalivecountmax", "ClientAliveCountMax"),
+    ("loglevel", "LogLevel"),
+    ("usepam", "UsePAM"),
+    ("strictmodes", "StrictModes"),
+    ("ciphers", "Ciphers"),
+    ("macs", "MACs"),
+    ("kexalgorithms", "KexAlgorithms"),
+    ("hostkeyalgorithms", "HostKeyAlgorithms"),
+    ("pubkeyacceptedalgorithms", "PubkeyAcceptedAlgorithms"),
+    ("port", "Port"),
+    ("allowusers", "AllowUsers"),
+    ("allowgroups", "AllowGroups"),
+    ("denyusers", "DenyUsers"),
+    ("denygroups", "DenyGroups"),
+    ("authorizedkeysfile", "AuthorizedKeysFile"),
+    ("disableforwarding", "DisableForwarding"),
+    ("compression", "Compression"),
+    ("usedns", "UseDNS"),
+    ("gssapiauthentication", "GSSAPIAuthentication"),
+    ("kerberosauthentication", "KerberosAuthentication"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_print_as_the_first_name_of_their_option() {
+        let v = Version::new(9, 2);
+        assert_eq!(
+            lookup("ChallengeResponseAuthentication", v).unwrap().canon,
+            "kbdinteractiveauthentication"
+        );
+        assert_eq!(
+            lookup("PUBKEYACCEPTEDKEYTYPES", v).unwrap().canon,
+            "pubkeyacceptedalgorithms"
+        );
+        assert!(lookup("PerSourcePenalties", v).is_none());
+        assert!(lookup("PerSourcePenalties", Version::new(9, 8)).is_some());
+        for k in KEYWORDS {
+            assert_eq!(by_canon(k.canon).unwrap().name, k.canon, "{}", k.name);
+        }
+    }
+}

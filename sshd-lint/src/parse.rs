@@ -1,0 +1,608 @@
+//! Turning one directive into typed assignments, with sshd's checks and its
+//! messages. sshd checks a value even inside a Match block that does not
+//! apply, so this runs for every line; whether the value is *used* is the
+//! business of [`crate::effective`].
+
+use crate::algorithms::{self, Family};
+use crate::keywords::{Keyword, Rule, Status, ValueType};
+use crate::lex::Directive;
+use crate::matching::Criterion;
+use crate::values::*;
+use crate::version::Version;
+
+/// One value to store, and how it combines with earlier ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assign {
+    /// Storage slot: the `sshd -T` key, or `key.part` for options sshd keeps
+    /// in several fields (RekeyLimit, MaxStartups).
+    pub slot: &'static str,
+    pub rule: Rule,
+    pub values: Vec<String>,
+}
+
+/// What a directive means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Set(Vec<Assign>),
+    Match(Vec<Criterion>),
+    Include(Vec<String>),
+    /// Deprecated, unsupported or ignored keyword (sshd logs and goes on).
+    Ignored(Status),
+}
+
+/// Parse one directive for a known keyword. `services` is the root's
+/// /etc/services for port names.
+pub fn parse(
+    kw: &Keyword,
+    d: &Directive,
+    v: Version,
+    services: Option<&str>,
+) -> Result<Parsed, String> {
+    let name = d.keyword.as_str();
+    if kw.status != Status::Active {
+        return Ok(Parsed::Ignored(kw.status));
+    }
+    let mut args = d.args.iter().map(String::as_str).peekable();
+    let first = args.next();
+    let missing = || format!("{name} missing argument.");
+    let one = |slot: &'static str, value: String| {
+        Parsed::Set(vec![Assign {
+            slot,
+            rule: kw.rule,
+            values: vec![value],
+        }])
+    };
+    let canon = kw.canon;
+    // The whole rest of the line, for options that take it verbatim.
+    let rest_text = d
+        .rest
+        .trim_start_matches([' ', '\t', '\r', '\n'])
+        .to_string();
+
+    let parsed = match (canon, kw.value) {
+        ("match", _) => {
+            return crate::matching::parse_criteria(&d.rest, v)
+                .map(Parsed::Match)
+                .map_err(|e| e.to_string())
+        }
+        ("include", _) => {
+            let files: Vec<String> = d.args.clone();
+            if files.iter().any(String::is_empty) {
+                return Err(format!("keyword {name} empty argument"));
+            }
+            if files.is_empty() {
+                return Err(format!("{name} missing filename argument"));
+            }
+            return Ok(Parsed::Include(files));
+        }
+        ("port", _) => {
+            let a = first
+                .filter(|a| !a.is_empty())
+                .ok_or("missing port number.")?;
+            match a2port(a, services) {
+                Some(p) if p > 0 => one("port", p.to_string()),
+                _ => return Err("Badly formatted port number.".into()),
+            }
+        }
+        ("listenaddress", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or("missing address")?;
+            let (host, port) = if !a.contains('[') && a.matches(':').count() >= 2 {
+                (a.to_string(), 0u16)
+            } else {
+                let (h, p) = hpdelim(a).ok_or("bad address:port usage")?;
+                let port = match p {
+                    None => 0,
+                    Some(p) => match a2port(&p, services) {
+                        Some(n) if n > 0 => n,
+                        _ => return Err("bad port number".into()),
+                    },
+                };
+                (h, port)
+            };
+            if let Some(word) = args.next() {
+                if word != "rdomain" || args.next().is_none() {
+                    return Err("bad ListenAddress syntax".into());
+                }
+                // Debian's sshd is built without routing-domain support.
+                return Err("bad routing domain".into());
+            }
+            Parsed::Set(vec![Assign {
+                slot: "listenaddress",
+                rule: Rule::Accumulate,
+                values: vec![format!("{host}\t{port}")],
+            }])
+        }
+        ("rdomain", _) => return Err(format!("setting {name} not supported on this platform.")),
+        ("permittunnel", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let choices: &[&str] = match kw.value {
+                ValueType::Choice(c) => c,
+                _ => unreachable_choice()?,
+            };
+            if !choices.contains(&a) {
+                return Err(format!("bad {name} argument {a}"));
+            }
+            one(canon, a.to_string())
+        }
+        (_, ValueType::Flag) | (_, ValueType::Choice(_)) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or("missing argument.")?;
+            let choices: &[&str] = match kw.value {
+                ValueType::Choice(c) => c,
+                _ => &["yes", "no"],
+            };
+            let Some(found) = choices.iter().find(|c| c.eq_ignore_ascii_case(a)) else {
+                return Err(format!("unsupported option \"{a}\"."));
+            };
+            let printed = match (canon, *found) {
+                ("permitrootlogin", "prohibit-password") => "without-password",
+                ("compression", "delayed") => "yes",
+                ("allowtcpforwarding" | "allowstreamlocalforwarding", "all") => "yes",
+                (_, f) => f,
+            };
+            one(canon, printed.to_string())
+        }
+        (_, ValueType::Integer) if canon == "persourcemaxstartups" => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            if a == "none" {
+                one(canon, "none".into())
+            } else {
+                let n = parse_int(Some(a)).map_err(|e| format!("{name} integer value {e}."))?;
+                one(canon, n.to_string())
+            }
+        }
+        (_, ValueType::Integer) => {
+            let n = parse_int(first).map_err(|e| format!("{name} integer value {e}."))?;
+            one(canon, n.to_string())
+        }
+        ("unusedconnectiontimeout", _) if first.is_some_and(|a| a.eq_ignore_ascii_case("none")) => {
+            one(canon, "0".into())
+        }
+        (_, ValueType::Time) => {
+            let a = first
+                .filter(|a| !a.is_empty())
+                .ok_or("missing time value.")?;
+            let secs = convtime(a).ok_or("invalid time value.")?;
+            one(canon, secs.to_string())
+        }
+        ("hostkey" | "hostcertificate", _) => {
+            let a = first
+                .filter(|a| !a.is_empty())
+                .ok_or("missing file name.")?;
+            one(canon, derelativise(a))
+        }
+        ("hostkeyagent", _) => {
+            let a = first
+                .filter(|a| !a.is_empty())
+                .ok_or("missing socket name.")?;
+            one(
+                canon,
+                if a == "SSH_AUTH_SOCK" {
+                    a.to_string()
+                } else {
+                    derelativise(a)
+                },
+            )
+        }
+        ("securitykeyprovider", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            one(
+                canon,
+                if a.eq_ignore_ascii_case("internal") {
+                    a.to_string()
+                } else {
+                    derelativise(a)
+                },
+            )
+        }
+        ("chrootdirectory", _) => one(
+            canon,
+            first
+                .filter(|a| !a.is_empty())
+                .ok_or_else(missing)?
+                .to_string(),
+        ),
+        ("authorizedprincipalsfile", _) => one(
+            canon,
+            tilde_expand(first.filter(|a| !a.is_empty()).ok_or_else(missing)?),
+        ),
+        (_, ValueType::Path) => {
+            let a = first
+                .filter(|a| !a.is_empty())
+                .ok_or("missing file name.")?;
+            one(canon, derelativise(a))
+        }
+        ("authorizedkeysfile", _) => {
+            let mut files = Vec::new();
+            for a in first.into_iter().chain(args.by_ref()) {
+                if a.is_empty() {
+                    return Err(format!("keyword {name} empty argument"));
+                }
+                files.push(tilde_expand(a));
+            }
+            if files.is_empty() {
+                return Err(format!("no {name} specified"));
+            }
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstLine,
+                values: files,
+            }])
+        }
+        ("syslogfacility", _) => {
+            let a = first.unwrap_or("");
+            let f = FACILITIES
+                .iter()
+                .find(|f| f.eq_ignore_ascii_case(a))
+                .ok_or_else(|| format!("unsupported log facility '{a}'"))?;
+            one(canon, f.to_string())
+        }
+        ("loglevel", _) => {
+            let a = first.unwrap_or("");
+            let (_, p) = LOG_LEVELS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(a))
+                .ok_or_else(|| format!("unsupported log level '{a}'"))?;
+            one(canon, p.to_string())
+        }
+        ("fingerprinthash", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let dg = DIGESTS
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(a))
+                .ok_or_else(|| format!("Invalid {name} algorithm \"{a}\"."))?;
+            one(canon, dg.to_string())
+        }
+        ("gssapikexalgorithms", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or("Missing argument.")?;
+            if !a.split(',').all(|n| GSS_KEX.contains(&n)) {
+                return Err(format!("Bad GSSAPI KexAlgorithms '{a}'."));
+            }
+            one(canon, a.to_string())
+        }
+        (_, ValueType::Algorithms) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let family = Family::of(canon).ok_or_else(missing)?;
+            if !algorithms::valid_spec(family, a, v) {
+                return Err(match family {
+                    Family::Cipher => format!("Bad SSH2 cipher spec '{a}'."),
+                    Family::Mac => format!("Bad SSH2 mac spec '{a}'."),
+                    Family::Kex => format!("Bad SSH2 KexAlgorithms '{a}'."),
+                    _ => format!("Bad key types '{a}'."),
+                });
+            }
+            one(canon, a.to_string())
+        }
+        ("allowusers" | "denyusers" | "allowgroups" | "denygroups" | "acceptenv", _) => {
+            let mut vals = Vec::new();
+            for a in first.into_iter().chain(args.by_ref()) {
+                let bad = match canon {
+                    "allowusers" | "denyusers" => bad_user_pattern(a),
+                    "acceptenv" => a.is_empty() || a.contains('='),
+                    _ => a.is_empty(),
+                };
+                if bad {
+                    return Err(match canon {
+                        "acceptenv" => "Invalid environment name.".to_string(),
+                        "allowgroups" | "denygroups" => format!("empty {name} pattern"),
+                        _ => format!("invalid {name} pattern: \"{a}\""),
+                    });
+                }
+                vals.push(a.to_string());
+            }
+            if vals.is_empty() {
+                return Err(format!("no {name} specified"));
+            }
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::Accumulate,
+                values: vals,
+            }])
+        }
+        ("setenv", _) => {
+            let mut vals: Vec<String> = Vec::new();
+            for a in first.into_iter().chain(args.by_ref()) {
+                let Some((var, _)) = a.split_once('=') else {
+                    return Err("Invalid environment.".into());
+                };
+                if vals
+                    .iter()
+                    .any(|x| x.split_once('=').is_some_and(|(n, _)| n == var))
+                {
+                    continue;
+                }
+                vals.push(a.to_string());
+            }
+            if vals.is_empty() {
+                return Err(format!("no {name} specified"));
+            }
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstLine,
+                values: vals,
+            }])
+        }
+        ("permitopen" | "permitlisten", _) => {
+            let mut vals: Vec<String> = Vec::new();
+            for a in first.into_iter().chain(args.by_ref()) {
+                if a == "any" || a == "none" {
+                    if !vals.is_empty() {
+                        return Err(format!("{a} must appear alone on a {name} line."));
+                    }
+                    vals.push(a.to_string());
+                    continue;
+                }
+                let (stored, port) = if canon == "permitlisten" && !a.contains(':') {
+                    (format!("*:{a}"), Some(a.to_string()))
+                } else {
+                    let (_, port) = hpdelim(a).ok_or_else(|| format!("{name} missing host"))?;
+                    (a.to_string(), port)
+                };
+                let ok =
+                    port.is_some_and(|p| p == "*" || a2port(&p, services).is_some_and(|n| n > 0));
+                if !ok {
+                    return Err(format!("{name} bad port number"));
+                }
+                vals.push(stored);
+            }
+            if vals.is_empty() {
+                return Err(missing());
+            }
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstLine,
+                values: vals,
+            }])
+        }
+        ("authenticationmethods", _) => {
+            let mut vals: Vec<String> = Vec::new();
+            let mut any = false;
+            for a in first.into_iter().chain(args.by_ref()) {
+                if a == "any" {
+                    if !vals.is_empty() {
+                        return Err(format!("\"any\" must appear alone in {name}"));
+                    }
+                    any = true;
+                } else if any {
+                    return Err(format!("\"any\" must appear alone in {name}"));
+                } else if !valid_auth_methods(a) {
+                    return Err(format!("invalid {name} method list."));
+                }
+                vals.push(a.to_string());
+            }
+            if vals.is_empty() {
+                return Err(format!("no {name} specified"));
+            }
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstLine,
+                values: vals,
+            }])
+        }
+        ("logverbose" | "channeltimeout" | "persourcepenalties", _) => {
+            let mut vals: Vec<String> = Vec::new();
+            let all: Vec<&str> = first.into_iter().chain(args.by_ref()).collect();
+            for (i, a) in all.iter().enumerate() {
+                if a.is_empty() {
+                    return Err(format!("keyword {name} empty argument"));
+                }
+                if a.eq_ignore_ascii_case("none") && (i > 0 || all.len() > 1) {
+                    return Err(format!(
+                        "keyword {name} \"none\" argument must appear alone."
+                    ));
+                }
+                if canon == "channeltimeout" && !a.eq_ignore_ascii_case("none") {
+                    let ok = a
+                        .split_once('=')
+                        .is_some_and(|(t, i)| !t.is_empty() && convtime(i).is_some());
+                    if !ok {
+                        return Err(format!("invalid channel timeout {a}"));
+                    }
+                }
+                vals.push(a.to_string());
+            }
+            if vals.is_empty() {
+                return Err(format!("no {name} specified"));
+            }
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstLine,
+                values: vals,
+            }])
+        }
+        ("subsystem", _) => {
+            let sub = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let cmd = args
+                .next()
+                .filter(|a| !a.is_empty())
+                .ok_or("Missing subsystem command.")?;
+            let mut parts = vec![cmd.to_string()];
+            parts.extend(args.by_ref().map(str::to_string));
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::PerName,
+                values: vec![sub.to_string(), parts.join(" ")],
+            }])
+        }
+        ("maxstartups", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let nums = sscanf_ints(a, 3);
+            let invalid = || format!("Invalid {name} spec.");
+            let assigns = match nums.as_slice() {
+                [b, r, m] => {
+                    if b > m || *r > 100 || *r < 1 || *m <= 0 || *b <= 0 {
+                        return Err(invalid());
+                    }
+                    vec![
+                        ("maxstartups.begin", *b),
+                        ("maxstartups.rate", *r),
+                        ("maxstartups.max", *m),
+                    ]
+                }
+                [b] => {
+                    if *b <= 0 {
+                        return Err(invalid());
+                    }
+                    vec![("maxstartups.begin", *b), ("maxstartups.max", *b)]
+                }
+                _ => return Err(invalid()),
+            };
+            Parsed::Set(
+                assigns
+                    .into_iter()
+                    .map(|(slot, n)| Assign {
+                        slot,
+                        rule: kw.rule,
+                        values: vec![n.to_string()],
+                    })
+                    .collect(),
+            )
+        }
+        ("persourcenetblocksize", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let nums = sscanf_ints(a, 2);
+            let ok = match nums.as_slice() {
+                [v4, v6] => (0..=32).contains(v4) && (0..=128).contains(v6),
+                [v4] => (0..=32).contains(v4),
+                _ => false,
+            };
+            if !ok {
+                return Err(format!("Invalid {name} spec."));
+            }
+            let v6 = nums.get(1).copied().unwrap_or(0);
+            one(canon, format!("{}:{}", nums[0], v6))
+        }
+        ("rekeylimit", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let bytes = if a == "default" {
+                0
+            } else {
+                let b = scan_scaled(a)
+                    .ok_or_else(|| format!("Bad {name} number '{a}': Invalid argument"))?;
+                if b != 0 && b < 16 {
+                    return Err(format!("{name} too small"));
+                }
+                b
+            };
+            let mut assigns = vec![Assign {
+                slot: "rekeylimit",
+                rule: Rule::FirstWins,
+                values: vec![bytes.to_string()],
+            }];
+            if let Some(interval) = args.next() {
+                if interval != "none" {
+                    let secs = convtime(interval).ok_or("invalid time value.")?;
+                    assigns.push(Assign {
+                        slot: "rekeylimit.interval",
+                        rule: Rule::FirstWins,
+                        values: vec![secs.to_string()],
+                    });
+                }
+            }
+            Parsed::Set(assigns)
+        }
+        ("ipqos", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let i = parse_ipqos(a).ok_or_else(|| format!("Bad {name} value: {a}"))?;
+            let b = match args.next() {
+                None => i,
+                Some(x) => parse_ipqos(x).ok_or_else(|| format!("Bad {name} value: {x}"))?,
+            };
+            one(canon, format!("{} {}", ipqos_name(i), ipqos_name(b)))
+        }
+        ("streamlocalbindmask", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            let t = a.trim_start();
+            let digits: String = t.chars().take_while(|c| ('0'..='7').contains(c)).collect();
+            let value = u32::from_str_radix(&digits, 8)
+                .ok()
+                .filter(|v| *v <= 0o777)
+                .ok_or_else(|| format!("Invalid {name}."))?;
+            one(canon, format!("0{value:o}"))
+        }
+        ("pubkeyauthoptions", _) => {
+            let (mut touch, mut verify) = (false, false);
+            for a in first.into_iter().chain(args.by_ref()) {
+                if a.eq_ignore_ascii_case("none") {
+                    continue;
+                } else if a.eq_ignore_ascii_case("touch-required") {
+                    touch = true;
+                } else if a.eq_ignore_ascii_case("verify-required") {
+                    verify = true;
+                } else {
+                    return Err(format!("unsupported {name} option {a}"));
+                }
+            }
+            let mut words = Vec::new();
+            if touch {
+                words.push("touch-required");
+            }
+            if verify {
+                words.push("verify-required");
+            }
+            one(
+                canon,
+                if words.is_empty() {
+                    "none".into()
+                } else {
+                    words.join(" ")
+                },
+            )
+        }
+        ("permituserenvironment", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            one(canon, a.to_string())
+        }
+        ("forcecommand", _) => {
+            let value = rest_text.clone();
+            return Ok(Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstWins,
+                values: vec![value],
+            }]));
+        }
+        ("versionaddendum", _) => {
+            if rest_text.contains('\r') {
+                return Err(format!("Invalid {name} argument"));
+            }
+            let v = if rest_text.eq_ignore_ascii_case("none") {
+                String::new()
+            } else {
+                rest_text.clone()
+            };
+            return Ok(Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstWins,
+                values: vec![v],
+            }]));
+        }
+        ("authorizedkeyscommand" | "authorizedprincipalscommand", _) => {
+            if !rest_text.starts_with('/') && !rest_text.eq_ignore_ascii_case("none") {
+                return Err(format!("{name} must be an absolute path"));
+            }
+            return Ok(Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::FirstWins,
+                values: vec![rest_text.clone()],
+            }]));
+        }
+        ("authorizedkeyscommanduser" | "authorizedprincipalscommanduser", _) => {
+            let a = first
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| format!("missing {name} argument."))?;
+            one(canon, a.to_string())
+        }
+        (_, ValueType::Patterns) | (_, ValueType::Text) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
+            one(canon, a.to_string())
+        }
+        _ => return Err(format!("keyword {name} is not handled")),
+    };
+    if args.next().is_some() {
+        return Err(format!("keyword {name} extra arguments at end of line"));
+    }
+    Ok(parsed)
+}
+
+fn unreachable_choice() -> Result<&'static [&'static str], String> {
+    Err("internal: PermitTunnel without choices".into())
+}
