@@ -1,0 +1,684 @@
+//! Recognising a line's shape and splitting off its prefix, per line and
+//! without allocating: classic syslog (`Mon dd HH:MM:SS host prog[pid]: msg`),
+//! RFC 3339 / high-precision rsyslog and journalctl `short-iso` timestamps,
+//! RFC 5424, lines without a timestamp (`host prog[pid]: msg`), nginx error
+//! and access logs, and fail2ban's own log. journald JSON (`journalctl -o
+//! json`) is decoded by [`crate::journal`] and then handed back here.
+
+use crate::time::CivilTime;
+
+/// The time a line carries, before a year or a zone is supplied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineTime {
+    pub civil: CivilTime,
+    /// False for classic syslog, which omits the year.
+    pub has_year: bool,
+    /// Seconds east of UTC when the line wrote a zone; None means local time.
+    pub offset: Option<i32>,
+}
+
+/// What kind of log a line came from; classifiers are chosen by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// syslog-like: a tag names the program.
+    Syslog,
+    NginxError,
+    NginxAccess,
+    Fail2banLog,
+}
+
+/// A line split into prefix fields and message; everything borrows the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix<'a> {
+    pub shape: Shape,
+    pub time: Option<LineTime>,
+    pub host: Option<&'a [u8]>,
+    pub program: &'a [u8],
+    pub pid: Option<u32>,
+    pub msg: &'a [u8],
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+fn month_of(name: &[u8]) -> Option<u32> {
+    MONTHS
+        .iter()
+        .position(|m| m[..] == *name)
+        .map(|i| i as u32 + 1)
+}
+
+fn digits(bytes: &[u8], n: usize) -> Option<u32> {
+    if bytes.len() < n {
+        return None;
+    }
+    let mut v = 0u32;
+    for &b in &bytes[..n] {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (b - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// `HH:MM:SS` then an optional `.ffffff`/`,fff` fraction.
+fn parse_clock(b: &[u8]) -> Option<(u32, u32, u32, u32, &[u8])> {
+    let h = digits(b, 2)?;
+    if b.get(2) != Some(&b':') {
+        return None;
+    }
+    let m = digits(&b[3..], 2)?;
+    if b.get(5) != Some(&b':') {
+        return None;
+    }
+    let s = digits(&b[6..], 2)?;
+    let mut rest = &b[8..];
+    let mut micros = 0;
+    if let [b'.' | b',', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n > 0 {
+            let mut v = 0u32;
+            for (i, &c) in tail[..n].iter().enumerate() {
+                if i < 6 {
+                    v = v * 10 + (c - b'0') as u32;
+                }
+            }
+            for _ in n..6 {
+                v *= 10;
+            }
+            micros = v;
+            rest = &tail[n..];
+        }
+    }
+    Some((h, m, s, micros, rest))
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.frac]` at the start of `b`.
+pub fn parse_iso_datetime(b: &[u8]) -> Option<(CivilTime, &[u8])> {
+    let year = digits(b, 4)?;
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let month = digits(&b[5..], 2)?;
+    let day = digits(&b[8..], 2)?;
+    if !matches!(b.get(10), Some(b'T' | b' ')) {
+        return None;
+    }
+    let (hour, minute, second, micros, rest) = parse_clock(&b[11..])?;
+    let civil = CivilTime {
+        year: year as i64,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        micros,
+    };
+    civil.is_valid().then_some((civil, rest))
+}
+
+/// An optional zone: `Z`, `+HH:MM`, `+HHMM`, ` +0000` is not taken here.
+pub fn parse_zone(b: &[u8]) -> (Option<i32>, &[u8]) {
+    match b {
+        [b'Z' | b'z', rest @ ..] => (Some(0), rest),
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let Some(h) = digits(rest, 2) else {
+                return (None, b);
+            };
+            let (m, tail) = if rest.get(2) == Some(&b':') {
+                match digits(&rest[3..], 2) {
+                    Some(m) => (m, &rest[5..]),
+                    None => return (None, b),
+                }
+            } else {
+                match digits(&rest[2..], 2) {
+                    Some(m) => (m, &rest[4..]),
+                    None => return (None, b),
+                }
+            };
+            if h > 23 || m > 59 {
+                return (None, b);
+            }
+            let off = (h * 3600 + m * 60) as i32;
+            (Some(if *sign == b'-' { -off } else { off }), tail)
+        }
+        _ => (None, b),
+    }
+}
+
+/// `Mon dd HH:MM:SS[.frac]` (day padded with a space or a zero, or not).
+fn parse_bsd_time(b: &[u8]) -> Option<(LineTime, &[u8])> {
+    let month = month_of(b.get(..3)?)?;
+    let mut i = 3;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if i == 3 {
+        return None;
+    }
+    let nd = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if nd == 0 || nd > 2 {
+        return None;
+    }
+    let day = digits(&b[i..], nd)?;
+    i += nd;
+    if b.get(i) != Some(&b' ') {
+        return None;
+    }
+    let (hour, minute, second, micros, rest) = parse_clock(&b[i + 1..])?;
+    let civil = CivilTime {
+        year: 2000, // leap year, so Feb 29 is accepted; the scanner supplies the year
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        micros,
+    };
+    if !civil.is_valid() {
+        return None;
+    }
+    // Some writers add a year after the time (`Jan 02 03:04:05 2024`): rare, ignored.
+    Some((
+        LineTime {
+            civil,
+            has_year: false,
+            offset: None,
+        },
+        rest,
+    ))
+}
+
+fn skip_spaces(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    &b[n..]
+}
+
+fn token(b: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b' ', b) {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b[b.len()..]),
+    }
+}
+
+/// Whether a token is a syslog tag: `prog:`, `prog[pid]:`, `prog[pid]`,
+/// `[prog]:`, `[prog]`.
+fn is_tag(t: &[u8]) -> bool {
+    match t {
+        [] | [b':'] => false,
+        [.., b':'] => {
+            let inner = &t[..t.len() - 1];
+            !inner.is_empty() && inner.iter().all(|&c| c != b'[' || inner.ends_with(b"]"))
+        }
+        [.., b']'] => memchr::memchr(b'[', t).is_some(),
+        _ => false,
+    }
+}
+
+/// Split a tag into program and pid.
+fn split_tag(t: &[u8]) -> (&[u8], Option<u32>) {
+    let t = t.strip_suffix(b":").unwrap_or(t);
+    if let [b'[', inner @ .., b']'] = t {
+        return (inner, None);
+    }
+    if let Some(open) = memchr::memrchr(b'[', t) {
+        if t.ends_with(b"]") {
+            let pid = match crate::text::number(&t[open + 1..t.len() - 1]) {
+                Some((v, [])) => u32::try_from(v).ok(),
+                _ => None,
+            };
+            return (&t[..open], pid);
+        }
+    }
+    (t, None)
+}
+
+/// Strip what some systems put between the tag and the message: Solaris'
+/// `[ID 800047 auth.info] ` and a kernel timestamp `kernel:[  970.69]: `.
+fn strip_message_noise(mut msg: &[u8]) -> &[u8] {
+    msg = skip_spaces(msg);
+    if msg.starts_with(b"[ID ") {
+        if let Some(end) = memchr::memchr(b']', msg) {
+            msg = skip_spaces(&msg[end + 1..]);
+        }
+    }
+    if let Some(rest) = msg.strip_prefix(b"kernel:") {
+        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        if let Some(inner) = rest.strip_prefix(b"[") {
+            if let Some(end) = memchr::memchr(b']', inner) {
+                let stamp = &inner[..end];
+                if stamp
+                    .iter()
+                    .all(|&c| c == b' ' || c == b'.' || c.is_ascii_digit())
+                {
+                    let after = &inner[end + 1..];
+                    let after = after.strip_prefix(b":").unwrap_or(after);
+                    msg = skip_spaces(after);
+                }
+            }
+        }
+    }
+    msg
+}
+
+/// After the timestamp: `[<10.5>] [host] [facility.level] tag msg`, or no tag.
+fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'_> {
+    let mut rest = skip_spaces(rest);
+    // FreeBSD syslogd -v writes `<facility.level>` before the host.
+    if let [b'<', ..] = rest {
+        let (t, after) = token(rest);
+        if t.ends_with(b">") {
+            rest = skip_spaces(after);
+        }
+    }
+    let bare = Prefix {
+        shape: Shape::Syslog,
+        time,
+        host: None,
+        program: b"",
+        pid: None,
+        msg: strip_message_noise(rest),
+    };
+    let (t1, after1) = token(rest);
+    let (host, tag, msg) = if is_tag(t1) {
+        (None, t1, after1)
+    } else {
+        let (t2, after2) = token(after1);
+        if is_tag(t2) {
+            (Some(t1), t2, after2)
+        } else {
+            let (t3, after3) = token(after2);
+            // busybox writes the facility: `host auth.info sshd[1]: msg`
+            if memchr::memchr(b'.', t2).is_some() && is_tag(t3) {
+                (Some(t1), t3, after3)
+            } else {
+                return bare;
+            }
+        }
+    };
+    // A bare sshd message (`error: PAM: ...`, `fatal: ...`) is not a tag.
+    if host.is_none()
+        && matches!(
+            tag,
+            b"error:" | b"fatal:" | b"debug1:" | b"debug2:" | b"debug3:" | b"verbose:"
+        )
+    {
+        return bare;
+    }
+    let (program, pid) = split_tag(tag);
+    // socklog: `2015-05-27T04:31:28.10040 auth.info: May 27 04:31:28 sshd[1]: msg`
+    if depth == 0
+        && host.is_none()
+        && pid.is_none()
+        && memchr::memchr(b'.', program).is_some()
+        && program.iter().all(|c| c.is_ascii_lowercase() || *c == b'.')
+    {
+        let inner = parse_prefix_depth(skip_spaces(msg), depth + 1);
+        return Prefix {
+            time: inner.time.or(time),
+            ..inner
+        };
+    }
+    Prefix {
+        shape: Shape::Syslog,
+        time,
+        host,
+        program,
+        pid,
+        msg: strip_message_noise(msg),
+    }
+}
+
+/// RFC 5424 after the version: `TS HOST APP PROCID MSGID SD MSG`.
+fn parse_rfc5424(b: &[u8]) -> Option<Prefix<'_>> {
+    let (civil, rest) = parse_iso_datetime(b)?;
+    let (offset, rest) = parse_zone(rest);
+    let rest = rest.strip_prefix(b" ")?;
+    let (host, rest) = token(rest);
+    let (app, rest) = token(rest);
+    let (procid, rest) = token(rest);
+    let (_msgid, rest) = token(rest);
+    if !(procid == b"-" || procid.iter().all(u8::is_ascii_digit)) || procid.is_empty() {
+        return None;
+    }
+    let rest = skip_structured_data(rest)?;
+    let pid = std::str::from_utf8(procid)
+        .ok()
+        .and_then(|s| s.parse().ok());
+    Some(Prefix {
+        shape: Shape::Syslog,
+        time: Some(LineTime {
+            civil,
+            has_year: true,
+            offset,
+        }),
+        host: (host != b"-").then_some(host),
+        program: if app == b"-" { b"" } else { app },
+        pid,
+        msg: strip_message_noise(rest),
+    })
+}
+
+/// STRUCTURED-DATA: `-` or `[id k="v" ...]...` (quoted values may contain `]`).
+fn skip_structured_data(b: &[u8]) -> Option<&[u8]> {
+    if let Some(rest) = b.strip_prefix(b"-") {
+        return Some(rest.strip_prefix(b" ").unwrap_or(rest));
+    }
+    let mut i = 0;
+    if b.first() != Some(&b'[') {
+        return None;
+    }
+    while b.get(i) == Some(&b'[') {
+        let mut in_quote = false;
+        i += 1;
+        loop {
+            match b.get(i)? {
+                b'\\' if in_quote => i += 1,
+                b'"' => in_quote = !in_quote,
+                b']' if !in_quote => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    let rest = &b[i..];
+    Some(rest.strip_prefix(b" ").unwrap_or(rest))
+}
+
+/// `YYYY/MM/DD HH:MM:SS` (nginx error log).
+pub fn parse_slash_datetime(b: &[u8]) -> Option<(CivilTime, &[u8])> {
+    let year = digits(b, 4)?;
+    if b.get(4) != Some(&b'/') || b.get(7) != Some(&b'/') || b.get(10) != Some(&b' ') {
+        return None;
+    }
+    let month = digits(&b[5..], 2)?;
+    let day = digits(&b[8..], 2)?;
+    let (hour, minute, second, micros, rest) = parse_clock(&b[11..])?;
+    let civil = CivilTime {
+        year: year as i64,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        micros,
+    };
+    civil.is_valid().then_some((civil, rest))
+}
+
+/// `[20/Jan/2015:19:53:28 +0100]` of the access log.
+fn parse_clf_time(b: &[u8]) -> Option<LineTime> {
+    let day = digits(b, 2)?;
+    if b.get(2) != Some(&b'/') || b.get(6) != Some(&b'/') || b.get(11) != Some(&b':') {
+        return None;
+    }
+    let month = month_of(&b[3..6])?;
+    let year = digits(&b[7..], 4)?;
+    let (hour, minute, second, micros, rest) = parse_clock(&b[12..])?;
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    let (offset, _) = parse_zone(rest);
+    let civil = CivilTime {
+        year: year as i64,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        micros,
+    };
+    civil.is_valid().then_some(LineTime {
+        civil,
+        has_year: true,
+        offset,
+    })
+}
+
+/// nginx access log (combined): `ADDR - USER [time] "REQUEST" STATUS ...`.
+fn parse_access(line: &[u8]) -> Option<Prefix<'_>> {
+    let (addr, rest) = token(line);
+    if addr.is_empty()
+        || !addr
+            .iter()
+            .all(|c| c.is_ascii_hexdigit() || b".:".contains(c))
+    {
+        return None;
+    }
+    let rest = rest.strip_prefix(b"- ")?;
+    let (_user, rest) = token(rest);
+    let rest = rest.strip_prefix(b"[")?;
+    let time = parse_clf_time(rest)?;
+    Some(Prefix {
+        shape: Shape::NginxAccess,
+        time: Some(time),
+        host: None,
+        program: b"nginx",
+        pid: None,
+        msg: line,
+    })
+}
+
+/// Split one line (without its newline) into prefix and message.
+pub fn parse_prefix(line: &[u8]) -> Prefix<'_> {
+    parse_prefix_depth(line, 0)
+}
+
+fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line.first() {
+        Some(b'<') => {
+            // <PRI>: RFC 5424 when a version follows, else BSD syslog.
+            if let Some(end) = memchr::memchr(b'>', &line[..line.len().min(6)]) {
+                let after = &line[end + 1..];
+                if let Some(rest) = after.strip_prefix(b"1 ") {
+                    if let Some(p) = parse_rfc5424(rest) {
+                        return p;
+                    }
+                }
+                if depth == 0 {
+                    return parse_prefix_depth(after, depth + 1);
+                }
+            }
+        }
+        Some(c) if c.is_ascii_digit() => {
+            if let Some((civil, rest)) = parse_iso_datetime(line) {
+                let (offset, rest) = parse_zone(rest);
+                // macOS `2018-12-20 10:09:05.180218+0000`; fail2ban `,388`
+                let time = Some(LineTime {
+                    civil,
+                    has_year: true,
+                    offset,
+                });
+                let body = skip_spaces(rest);
+                if body.starts_with(b"fail2ban.") {
+                    return Prefix {
+                        shape: Shape::Fail2banLog,
+                        time,
+                        host: None,
+                        program: b"fail2ban",
+                        pid: None,
+                        msg: body,
+                    };
+                }
+                if let Some(p) = parse_rfc5424(line) {
+                    if !p.program.is_empty() && looks_like_5424_body(rest) {
+                        return p;
+                    }
+                }
+                return split_syslog_body(rest, time, depth);
+            }
+            if let Some((civil, rest)) = parse_slash_datetime(line) {
+                return Prefix {
+                    shape: Shape::NginxError,
+                    time: Some(LineTime {
+                        civil,
+                        has_year: true,
+                        offset: None,
+                    }),
+                    host: None,
+                    program: b"nginx",
+                    pid: None,
+                    msg: skip_spaces(rest),
+                };
+            }
+            if let Some(p) = parse_access(line) {
+                return p;
+            }
+        }
+        Some(b'A'..=b'Z') => {
+            if let Some((time, rest)) = parse_bsd_time(line) {
+                return split_syslog_body(rest, Some(time), depth);
+            }
+        }
+        Some(c) if c.is_ascii_hexdigit() || *c == b':' => {
+            if let Some(p) = parse_access(line) {
+                return p;
+            }
+        }
+        _ => {}
+    }
+    split_syslog_body(line, None, depth)
+}
+
+/// RFC 5424 without `<PRI>` (sysklogd): `TS HOST APP PROCID MSGID -|[SD] MSG`.
+fn looks_like_5424_body(rest: &[u8]) -> bool {
+    let rest = skip_spaces(rest);
+    let (_host, rest) = token(rest);
+    let (app, rest) = token(rest);
+    let (procid, rest) = token(rest);
+    let (msgid, rest) = token(rest);
+    !app.ends_with(b":")
+        && !procid.is_empty()
+        && (procid == b"-" || procid.iter().all(u8::is_ascii_digit))
+        && !msgid.is_empty()
+        && (rest.starts_with(b"- ") || rest == b"-" || rest.starts_with(b"["))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(line: &str) -> Prefix<'_> {
+        parse_prefix(line.as_bytes())
+    }
+
+    fn s(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn classic_syslog() {
+        let x = p("Feb 25 14:34:10 belka sshd[31602]: Failed password for x");
+        assert_eq!(x.host, Some(&b"belka"[..]));
+        assert_eq!(s(x.program), "sshd");
+        assert_eq!(x.pid, Some(31602));
+        assert_eq!(s(x.msg), "Failed password for x");
+        let t = x.time.unwrap();
+        assert_eq!((t.civil.month, t.civil.day, t.civil.hour), (2, 25, 14));
+        assert!(!t.has_year);
+        let x = p("Jul  3 14:59:17 host sshd-session[1571]: m");
+        assert_eq!(s(x.program), "sshd-session");
+        let x = p("Feb 7 16:01:07 linux-m899 sshd[5106]: m");
+        assert_eq!(x.time.unwrap().civil.day, 7);
+    }
+
+    #[test]
+    fn tags_without_host_or_colon() {
+        let x = p("Mar  3 00:17:22 [sshd]: User root from 1.2.3.4 not allowed");
+        assert_eq!((x.host, s(x.program)), (None, "sshd"));
+        let x = p("Jun 25 23:53:34 [sshd] User root");
+        assert_eq!((s(x.program), s(x.msg)), ("sshd", "User root"));
+        let x = p("Nov 23 21:50:19 sshd[8148]: Disconnecting");
+        assert_eq!((x.host, x.pid), (None, Some(8148)));
+        let x = p("2020-05-29T11:28:56.058908+02:00 bastion sshd[20974] error: PAM: x");
+        assert_eq!((s(x.program), s(x.msg)), ("sshd", "error: PAM: x"));
+        assert_eq!(x.time.unwrap().offset, Some(7200));
+        let x = p("Jun 20 02:18:39 vps auth.info sshd[13482]: Invalid user admin");
+        assert_eq!((x.host, s(x.program)), (Some(&b"vps"[..]), "sshd"));
+        let x = p("Jan  1 00:00:00 <10.5> foxtrot sshd[1234]: Invalid user admin");
+        assert_eq!((x.host, s(x.program)), (Some(&b"foxtrot"[..]), "sshd"));
+    }
+
+    #[test]
+    fn solaris_and_kernel_noise() {
+        let x = p("Mar 29 05:59:23 dusky sshd[20878]: [ID 800047 auth.info] Failed k");
+        assert_eq!(s(x.msg), "Failed k");
+        let x = p("srv sshd[20878]: kernel:[  970.699396]: Failed k");
+        assert_eq!((s(x.program), s(x.msg)), ("sshd", "Failed k"));
+        let x = p("srv sshd[20879]: kernel: [  970.699397] Failed p");
+        assert_eq!(s(x.msg), "Failed p");
+    }
+
+    #[test]
+    fn rfc5424_with_and_without_pri() {
+        let x = p("<38>1 2019-07-08T17:40:17.954167-04:00 h.example.com sshd 55555 - [timeQuality tzKnown=\"1\"][x@1 t=\"[b]\"] Failed unknown");
+        assert_eq!(
+            (s(x.program), x.pid, s(x.msg)),
+            ("sshd", Some(55555), "Failed unknown")
+        );
+        let x = p("2022-02-24T21:00:42.021457+00:00 evse dropbear 6052 - - Bad password attempt");
+        assert_eq!(
+            (s(x.program), s(x.msg)),
+            ("dropbear", "Bad password attempt")
+        );
+    }
+
+    #[test]
+    fn socklog_and_bare_messages() {
+        let x =
+            p("2015-05-27T04:31:28.10040 auth.info: May 27 04:31:28 sshd[30993]: Invalid user a");
+        assert_eq!((s(x.program), s(x.msg)), ("sshd", "Invalid user a"));
+        let x = p("2015-05-27T04:31:28.10040 auth.info: sshd[30993]:  Invalid user a");
+        assert_eq!((s(x.program), s(x.msg)), ("sshd", "Invalid user a"));
+        let x = p("2018-06-26 13:22:02.108781500 Failed password for woold from 1.2.3.4");
+        assert_eq!(
+            (s(x.program), s(x.msg)),
+            ("", "Failed password for woold from 1.2.3.4")
+        );
+        let x = p("Invalid user inexu from 6.6.6.0");
+        assert_eq!(
+            (x.time, s(x.msg)),
+            (None, "Invalid user inexu from 6.6.6.0")
+        );
+    }
+
+    #[test]
+    fn nginx_and_fail2ban_shapes() {
+        let x = p("2015/10/29 20:01:02 [error] 256554#0: *99927 limiting requests");
+        assert_eq!(
+            (x.shape, s(x.msg)),
+            (
+                Shape::NginxError,
+                "[error] 256554#0: *99927 limiting requests"
+            )
+        );
+        let x = p("12.34.56.78 - - [20/Jan/2015:19:53:28 +0100] \"GET / HTTP/1.1\" 404 47");
+        assert_eq!(x.shape, Shape::NginxAccess);
+        assert_eq!(x.time.unwrap().offset, Some(3600));
+        let x = p("2006-02-13 15:52:30,388 fail2ban.actions: NOTICE [sendmail] Ban 1.2.3.4");
+        assert_eq!(x.shape, Shape::Fail2banLog);
+        assert_eq!(x.time.unwrap().civil.micros, 388_000);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for line in [
+            "",
+            "<",
+            "<1",
+            "<12>1 ",
+            "2024-",
+            "Jan",
+            "Jan 1",
+            "[",
+            "a[",
+            ":",
+            "1.2 - [",
+            "\u{0}\u{ff}",
+        ] {
+            let _ = p(line);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `journalctl -o json` lines: one JSON object per entry. The entry is
+//! rewritten as the equivalent RFC 3339 syslog line
+//! (`2024-01-02T03:04:05.123456Z host prog[pid]: message`) and parsed as one.
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(rename = "MESSAGE")]
+    message: Option<serde_json::Value>,
+    #[serde(rename = "__REALTIME_TIMESTAMP")]
+    realtime: Option<String>,
+    #[serde(rename = "_HOSTNAME")]
+    hostname: Option<String>,
+    #[serde(rename = "SYSLOG_IDENTIFIER")]
+    identifier: Option<String>,
+    #[serde(rename = "_COMM")]
+    comm: Option<String>,
+    #[serde(rename = "_PID")]
+    pid: Option<String>,
+    #[serde(rename = "SYSLOG_PID")]
+    syslog_pid: Option<String>,
+}
+
+/// The message bytes: journald writes a string, or an array of bytes when
+/// the message is not UTF-8.
+fn message_bytes(v: &serde_json::Value) -> Option<Vec<u8>> {
+    match v {
+        serde_json::Value::String(s) => Some(s.as_bytes().to_vec()),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(|b| b.as_u64().and_then(|n| u8::try_from(n).ok()))
+            .collect(),
+        _ => None,
+    }
+}
+
+/// Rewrite a journald JSON line as a syslog line; None when it is not one.
+pub fn to_syslog_line(line: &[u8]) -> Option<Vec<u8>> {
+    let entry: Entry = serde_json::from_slice(line).ok()?;
+    let msg = message_bytes(entry.message.as_ref()?)?;
+    let mut out = Vec::with_capacity(msg.len() + 64);
+    if let Some(us) = entry.realtime.and_then(|s| s.parse::<i64>().ok()) {
+        let ts = crate::time::Timestamp {
+            unix: us.div_euclid(1_000_000),
+            micros: us.rem_euclid(1_000_000) as u32,
+            offset: 0,
+        };
+        out.extend_from_slice(crate::time::rfc3339(&ts).as_bytes());
+        out.push(b' ');
+    }
+    if let Some(h) = entry.hostname {
+        out.extend_from_slice(h.as_bytes());
+        out.push(b' ');
+    }
+    let prog = entry
+        .identifier
+        .or(entry.comm)
+        .unwrap_or_else(|| "journal".into());
+    out.extend_from_slice(prog.replace([' ', '[', ']', ':'], "_").as_bytes());
+    if let Some(pid) = entry.syslog_pid.or(entry.pid) {
+        if pid.bytes().all(|b| b.is_ascii_digit()) {
+            out.push(b'[');
+            out.extend_from_slice(pid.as_bytes());
+            out.push(b']');
+        }
+    }
+    out.extend_from_slice(b": ");
+    // A message with a newline would end the line early.
+    out.extend(msg.into_iter().map(|b| if b == b'\n' { b' ' } else { b }));
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_entry_becomes_a_syslog_line() {
+        let j = br#"{"__REALTIME_TIMESTAMP":"1700000000123456","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"sshd","_PID":"42","MESSAGE":"Invalid user x from 192.0.2.1 port 22"}"#;
+        let line = to_syslog_line(j).unwrap();
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "2023-11-14T22:13:20.123456Z srv sshd[42]: Invalid user x from 192.0.2.1 port 22"
+        );
+        let bytes = br#"{"MESSAGE":[104,105,255],"_COMM":"sshd"}"#;
+        assert_eq!(to_syslog_line(bytes).unwrap(), b"sshd: hi\xff");
+        assert!(to_syslog_line(b"{not json").is_none());
+    }
+}

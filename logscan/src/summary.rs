@@ -1,0 +1,432 @@
+//! `logscan summary`: per source address (failures, distinct users tried,
+//! first/last seen, successes), accepted logins, sudo activity, and the
+//! findings an administrator acts on:
+//!
+//! - `logscan/brute-force-success` (critical): a login accepted from an
+//!   address that failed before it;
+//! - `logscan/root-login` (high): a login as root;
+//! - `logscan/password-login` (medium): a login with a password where keys
+//!   are expected;
+//! - `logscan/new-source` (medium): a user logging in from an address they
+//!   never logged in from before in the scanned logs.
+//!
+//! With `--since`, earlier lines are still read: they are the history that
+//! makes an address "new" or a login "after failures", but only logins in
+//! the window become findings and only the window is tabulated. Memory grows
+//! with distinct addresses (users tried per address are capped), not lines.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::hashing::{FastMap as HashMap, FastSet};
+use std::io;
+
+use hardkit_core::output::escape_untrusted_bytes;
+use hardkit_core::{BytesPath, Finding, Location, Record, Severity};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, Kind, Source};
+use crate::report::Output;
+use crate::scan::{output_error, scan_inputs, Input, OutputError, ScanOptions, Scanner, Sink};
+use crate::time::{rfc3339, rfc3339_utc};
+
+/// Users remembered per address (more are counted but not told apart).
+const MAX_USERS_PER_ADDRESS: usize = 256;
+/// Accepted logins kept for the table and findings.
+const MAX_LOGINS: usize = 100_000;
+
+/// Per-address statistics of the window (docs/protocol.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressStats {
+    pub ip: String,
+    pub failures: u64,
+    pub users: u64,
+    pub successes: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+impl Record for AddressStats {
+    const TYPE: &'static str = "address";
+}
+
+/// One accepted login in the window (docs/protocol.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub time: Option<String>,
+    pub user: String,
+    pub method: String,
+    pub ip: String,
+    pub key: Option<String>,
+    pub source: Source,
+}
+
+impl Record for Login {
+    const TYPE: &'static str = "login";
+}
+
+#[derive(Debug, Default)]
+struct Addr {
+    failures: u64,
+    /// Failures at any time (history included), for brute-force-success.
+    failures_ever: u64,
+    users: FastSet<Box<[u8]>>,
+    users_overflow: bool,
+    successes: u64,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct SudoStats {
+    commands: u64,
+    auth_failures: u64,
+    denied: u64,
+    last_command: Option<String>,
+}
+
+struct Collector<'o> {
+    since: Option<i64>,
+    out: &'o mut Output,
+    path: BytesPath,
+    addrs: HashMap<Box<[u8]>, Addr>,
+    logins: Vec<(Login, u64)>,
+    logins_total: u64,
+    known_sources: HashMap<Box<[u8]>, FastSet<Box<[u8]>>>,
+    sudo: BTreeMap<String, SudoStats>,
+    findings: Vec<Finding>,
+    seen_findings: HashSet<(String, String, String)>,
+    lines_in_window: u64,
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Collector<'_> {
+    fn in_window(&self, ev: &Event<'_>) -> bool {
+        match (self.since, &ev.time) {
+            (Some(s), Some(t)) => t.unix >= s,
+            _ => true,
+        }
+    }
+
+    fn add_finding(&mut self, key: (&str, &[u8], &[u8]), f: Finding) {
+        let k = (key.0.to_string(), lossy(key.1), lossy(key.2));
+        if self.seen_findings.insert(k) {
+            self.findings.push(f);
+        }
+    }
+
+    fn login(&mut self, ev: &Event<'_>, ip: &[u8], line_no: u64, window: bool) {
+        let user = ev.user.unwrap_or(b"");
+        let method = ev.method.unwrap_or(b"");
+        let earlier_failures = self.addrs.get(ip).map_or(0, |a| a.failures_ever);
+        let known = self.known_sources.get(user);
+        let is_new = known.is_some_and(|set| !set.contains(ip));
+        if window {
+            let loc = Location::new(self.path.clone(), Some(line_no));
+            let when = ev.time.as_ref().map(rfc3339);
+            let (u, i, m) = (lossy(user), lossy(ip), lossy(method));
+            if earlier_failures > 0 {
+                let f = Finding::new(
+                    "logscan/brute-force-success",
+                    Severity::Critical,
+                    format!("Login as {u} from {i} after {earlier_failures} failed attempt(s) from that address"),
+                    "An address that failed to log in then logged in: a password was guessed, or a legitimate user mistyped. Check the session; if it is not yours, the account is compromised.",
+                )
+                .at(loc.clone())
+                .fix(format!("lock the account ({u}) and rotate its credentials unless this login is known; ban {i}"))
+                .evidence("ip", &i)
+                .evidence("user", &u)
+                .evidence("method", &m)
+                .evidence("failures_before", earlier_failures)
+                .evidence("time", &when);
+                self.add_finding(("bf", user, ip), f);
+            }
+            if user == b"root" {
+                let f = Finding::new(
+                    "logscan/root-login",
+                    Severity::High,
+                    format!("root logged in over SSH from {i}"),
+                    "Direct root logins leave no trace of who acted and make root's password or key the one secret that opens everything.",
+                )
+                .at(loc.clone())
+                .fix("PermitRootLogin no (log in as a user, then sudo)")
+                .refs(["CIS-5.2.10"])
+                .evidence("ip", &i)
+                .evidence("method", &m)
+                .evidence("time", &when);
+                self.add_finding(("root", user, ip), f);
+            }
+            if method == b"password" || method.starts_with(b"keyboard-interactive") {
+                let f = Finding::new(
+                    "logscan/password-login",
+                    Severity::Medium,
+                    format!("{u} logged in with a password from {i}"),
+                    "Password logins can be guessed by anyone who can reach port 22; keys cannot.",
+                )
+                .at(loc.clone())
+                .fix("install a key for the user, then PasswordAuthentication no and KbdInteractiveAuthentication no")
+                .refs(["CIS-5.2.12"])
+                .evidence("ip", &i)
+                .evidence("user", &u)
+                .evidence("method", &m)
+                .evidence("time", &when);
+                self.add_finding(("pw", user, ip), f);
+            }
+            if is_new {
+                let f = Finding::new(
+                    "logscan/new-source",
+                    Severity::Medium,
+                    format!("{u} logged in from {i}, an address not seen for this user before"),
+                    "A login from a new address is how a stolen key or password shows up; confirm it was the user.",
+                )
+                .at(loc)
+                .evidence("ip", &i)
+                .evidence("user", &u)
+                .evidence("method", &m)
+                .evidence("time", &when);
+                self.add_finding(("new", user, ip), f);
+            }
+            self.logins_total += 1;
+            if self.logins.len() < MAX_LOGINS {
+                self.logins.push((
+                    Login {
+                        time: when,
+                        user: u,
+                        method: m,
+                        ip: i,
+                        key: ev.detail.map(lossy),
+                        source: Source {
+                            path: self.path.clone(),
+                            line: line_no,
+                        },
+                    },
+                    line_no,
+                ));
+            }
+        }
+        let set = self.known_sources.entry(user.into()).or_default();
+        if set.len() < MAX_USERS_PER_ADDRESS && !set.contains(ip) {
+            set.insert(ip.into());
+        }
+    }
+}
+
+impl Sink for Collector<'_> {
+    fn begin_input(&mut self, path: &BytesPath) -> io::Result<()> {
+        self.path = path.clone();
+        Ok(())
+    }
+
+    fn event(&mut self, ev: &Event<'_>, line_no: u64) -> io::Result<()> {
+        let window = self.in_window(ev);
+        if window {
+            self.lines_in_window += 1;
+        }
+        match ev.kind {
+            Kind::SudoCommand
+            | Kind::SudoAuthFailure
+            | Kind::SudoNotInSudoers
+            | Kind::SudoCommandDenied
+                if window =>
+            {
+                let s = self.sudo.entry(lossy(ev.user.unwrap_or(b"?"))).or_default();
+                match ev.kind {
+                    Kind::SudoCommand => {
+                        s.commands += 1;
+                        s.last_command = ev.detail.map(lossy);
+                    }
+                    Kind::SudoAuthFailure => s.auth_failures += 1,
+                    _ => s.denied += 1,
+                }
+            }
+            _ => {}
+        }
+        let Some(ip) = ev.ip.as_deref() else {
+            return Ok(());
+        };
+        if ev.kind == Kind::AuthSuccess {
+            self.login(ev, ip, line_no, window);
+        }
+        if !(ev.failure || ev.kind == Kind::AuthSuccess) {
+            return Ok(());
+        }
+        let a = match self.addrs.get_mut(ip) {
+            Some(a) => a,
+            None => self.addrs.entry(ip.into()).or_default(),
+        };
+        if ev.failure {
+            a.failures_ever += u64::from(ev.count);
+        }
+        if !window {
+            return Ok(());
+        }
+        if ev.failure {
+            a.failures += u64::from(ev.count);
+        } else {
+            a.successes += 1;
+        }
+        if let Some(u) = ev.user {
+            if a.users.len() < MAX_USERS_PER_ADDRESS {
+                if !a.users.contains(u) {
+                    a.users.insert(u.into());
+                }
+            } else if !a.users.contains(u) {
+                a.users_overflow = true;
+            }
+        }
+        if let Some(t) = &ev.time {
+            a.first_seen = Some(a.first_seen.map_or(t.unix, |f| f.min(t.unix)));
+            a.last_seen = Some(a.last_seen.map_or(t.unix, |l| l.max(t.unix)));
+        }
+        Ok(())
+    }
+
+    fn input_error(&mut self, path: &BytesPath, message: String) -> io::Result<()> {
+        crate::cli::input_error(self.out, path, message).map_err(output_error)
+    }
+}
+
+pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), OutputError> {
+    // Read everything up to --until: lines before --since are history.
+    let mut scanner = Scanner::new(ScanOptions {
+        since: None,
+        ..opts
+    });
+    let mut c = Collector {
+        since: opts.since,
+        out,
+        path: BytesPath::from("<stdin>"),
+        addrs: HashMap::default(),
+        logins: Vec::new(),
+        logins_total: 0,
+        known_sources: HashMap::default(),
+        sudo: BTreeMap::new(),
+        findings: Vec::new(),
+        seen_findings: HashSet::new(),
+        lines_in_window: 0,
+    };
+    let totals = scan_inputs(&mut scanner, inputs, &mut c)?;
+    let mut addrs: Vec<AddressStats> = c
+        .addrs
+        .iter()
+        .filter(|(_, a)| a.failures > 0 || a.successes > 0)
+        .map(|(ip, a)| AddressStats {
+            ip: lossy(ip),
+            failures: a.failures,
+            users: a.users.len() as u64 + u64::from(a.users_overflow),
+            successes: a.successes,
+            first_seen: a.first_seen.map(rfc3339_utc),
+            last_seen: a.last_seen.map(rfc3339_utc),
+        })
+        .collect();
+    addrs.sort_by(|x, y| y.failures.cmp(&x.failures).then_with(|| x.ip.cmp(&y.ip)));
+    let out = c.out;
+    if out.is_json() {
+        for a in &addrs {
+            out.emit(a)?;
+        }
+        for (l, _) in &c.logins {
+            out.emit(l)?;
+        }
+    } else {
+        out.text(&render_tables(
+            &addrs,
+            &c.logins,
+            c.logins_total,
+            &c.sudo,
+            totals.lines,
+        ))?;
+    }
+    for f in c.findings {
+        out.finding(f)?;
+    }
+    Ok(())
+}
+
+fn render_tables(
+    addrs: &[AddressStats],
+    logins: &[(Login, u64)],
+    logins_total: u64,
+    sudo: &BTreeMap<String, SudoStats>,
+    lines: u64,
+) -> String {
+    use std::fmt::Write;
+    let esc = |s: &str| escape_untrusted_bytes(s.as_bytes());
+    let failures: u64 = addrs.iter().map(|a| a.failures).sum();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{lines} lines: {failures} failures from {} address(es), {logins_total} accepted login(s)",
+        addrs.iter().filter(|a| a.failures > 0).count()
+    );
+    if !addrs.is_empty() {
+        let _ = writeln!(t, "\nSource addresses (most failures first)");
+        let _ = writeln!(
+            t,
+            "  {:<40} {:>8} {:>6} {:>9}  {:<20}  {:<20}",
+            "ADDRESS", "FAILURES", "USERS", "SUCCESSES", "FIRST SEEN", "LAST SEEN"
+        );
+        for a in addrs.iter().take(25) {
+            let _ = writeln!(
+                t,
+                "  {:<40} {:>8} {:>6} {:>9}  {:<20}  {:<20}",
+                esc(&a.ip),
+                a.failures,
+                a.users,
+                a.successes,
+                a.first_seen.as_deref().unwrap_or("-"),
+                a.last_seen.as_deref().unwrap_or("-")
+            );
+        }
+        if addrs.len() > 25 {
+            let _ = writeln!(t, "  ... {} more (--json lists all)", addrs.len() - 25);
+        }
+    }
+    if !logins.is_empty() {
+        let _ = writeln!(t, "\nAccepted logins");
+        let _ = writeln!(
+            t,
+            "  {:<25} {:<16} {:<22} {:<40} KEY",
+            "TIME", "USER", "METHOD", "ADDRESS"
+        );
+        for (l, _) in logins.iter().rev().take(25).rev() {
+            let _ = writeln!(
+                t,
+                "  {:<25} {:<16} {:<22} {:<40} {}",
+                l.time.as_deref().unwrap_or("-"),
+                esc(&l.user),
+                esc(&l.method),
+                esc(&l.ip),
+                esc(l.key.as_deref().unwrap_or("-"))
+            );
+        }
+        if logins.len() > 25 {
+            let _ = writeln!(t, "  ... {} earlier (--json lists all)", logins.len() - 25);
+        }
+    }
+    if !sudo.is_empty() {
+        let _ = writeln!(t, "\nsudo");
+        let _ = writeln!(
+            t,
+            "  {:<16} {:>8} {:>14} {:>7}  LAST COMMAND",
+            "USER", "COMMANDS", "AUTH FAILURES", "DENIED"
+        );
+        for (user, s) in sudo {
+            let _ = writeln!(
+                t,
+                "  {:<16} {:>8} {:>14} {:>7}  {}",
+                esc(user),
+                s.commands,
+                s.auth_failures,
+                s.denied,
+                esc(s.last_command.as_deref().unwrap_or("-"))
+            );
+        }
+    }
+    t.push('\n');
+    t
+}

@@ -1,0 +1,191 @@
+//! Byte-string helpers for the hand-anchored matchers.
+
+//! The needles are short literals and the haystacks one log line, so a
+//! search looks for the needle's first non-space byte with memchr and
+//! compares; building a memmem searcher per call would cost more.
+
+/// The offset of the byte to look for first: spaces are everywhere in a line.
+fn anchor(needle: &[u8]) -> usize {
+    needle.iter().position(|&c| c != b' ').unwrap_or(0)
+}
+
+/// The first position of `needle` in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    find_all(hay, needle).next()
+}
+
+/// The last position of `needle` in `hay`.
+pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    let k = anchor(needle);
+    let limit = hay.len() - needle.len() + k;
+    memchr::memrchr_iter(needle[k], &hay[..=limit])
+        .filter(|&p| p >= k)
+        .map(|p| p - k)
+        .find(|&s| &hay[s..s + needle.len()] == needle)
+}
+
+/// Every position of `needle` in `hay`, first to last (overlaps included).
+pub fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let ok = !needle.is_empty() && needle.len() <= hay.len();
+    let k = if ok { anchor(needle) } else { 0 };
+    let limit = if ok {
+        hay.len() - needle.len() + k + 1
+    } else {
+        0
+    };
+    let first = if ok { needle[k] } else { 0 };
+    memchr::memchr_iter(first, &hay[..limit])
+        .filter(move |&p| p >= k)
+        .map(move |p| p - k)
+        .filter(move |&s| &hay[s..s + needle.len()] == needle)
+}
+
+/// The text up to the first space, and the rest after it.
+pub fn token(b: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b' ', b) {
+        Some(i) => (&b[..i], &b[i..]),
+        None => (b, &b[b.len()..]),
+    }
+}
+
+pub fn trim_end(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = b {
+        b = rest;
+    }
+    b
+}
+
+pub fn trim_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+    &b[n..]
+}
+
+/// A decimal number at the start of `b` and the rest.
+pub fn number(b: &[u8]) -> Option<(u64, &[u8])> {
+    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 19 {
+        return None;
+    }
+    let v = b[..n]
+        .iter()
+        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+    Some((v, &b[n..]))
+}
+
+/// A whole token that is a TCP port.
+pub fn port(b: &[u8]) -> Option<u16> {
+    match number(b) {
+        Some((v, [])) => u16::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+/// What sshd may write after an address: ` port N`, ` on ADDR [port N]`,
+/// ` sshN`, ` [preauth]`, in any order, then spaces. Returns the port
+/// written, when the whole of `rest` is such a tail.
+pub fn sshd_tail(rest: &[u8], allow_ssh: bool) -> Option<Option<u16>> {
+    let mut r = rest;
+    let mut port_seen = None;
+    loop {
+        let t = trim_end(r);
+        if t.is_empty() {
+            return Some(port_seen);
+        }
+        if let Some(after) = r.strip_prefix(b" port ") {
+            let (p, rest) = number(after)?;
+            if port_seen.is_none() {
+                port_seen = u16::try_from(p).ok();
+            }
+            r = rest;
+        } else if let Some(after) = r.strip_prefix(b" on ") {
+            let (tok, rest) = token(after);
+            if tok.is_empty() {
+                return None;
+            }
+            r = skip_local_port(rest);
+        } else if let Some(after) = r.strip_prefix(b" [preauth]") {
+            r = after;
+        } else if allow_ssh && r.starts_with(b" ssh") {
+            let after = &r[4..];
+            let n = after.iter().take_while(|c| c.is_ascii_digit()).count();
+            let after = &after[n..];
+            if !(after.is_empty() || after.starts_with(b" ")) {
+                return None;
+            }
+            r = after;
+        } else {
+            return None;
+        }
+    }
+}
+
+/// ` port N` after ` on ADDR` is the server's own port, not the client's.
+fn skip_local_port(r: &[u8]) -> &[u8] {
+    match r.strip_prefix(b" port ").and_then(number) {
+        Some((_, rest)) => rest,
+        None => r,
+    }
+}
+
+/// Like [`sshd_tail`] but stops at the first text that is not part of the
+/// tail grammar, returning the port and the remainder.
+pub fn sshd_tail_prefix(rest: &[u8]) -> (Option<u16>, &[u8]) {
+    let mut r = rest;
+    let mut port_seen = None;
+    loop {
+        if let Some(after) = r.strip_prefix(b" port ") {
+            match number(after) {
+                Some((p, rest)) => {
+                    if port_seen.is_none() {
+                        port_seen = u16::try_from(p).ok();
+                    }
+                    r = rest;
+                }
+                None => return (port_seen, r),
+            }
+        } else if let Some(after) = r.strip_prefix(b" on ") {
+            let (tok, rest) = token(after);
+            if tok.is_empty() {
+                return (port_seen, r);
+            }
+            r = skip_local_port(rest);
+        } else {
+            return (port_seen, r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searching() {
+        assert_eq!(find(b"a from b from c", b" from "), Some(1));
+        assert_eq!(rfind(b"a from b from c", b" from "), Some(8));
+        assert_eq!(
+            find_all(b"a from b from c", b" from ").collect::<Vec<_>>(),
+            vec![1, 8]
+        );
+        assert_eq!(find(b"ab", b"abc"), None);
+        assert_eq!(rfind(b"", b"x"), None);
+        assert_eq!(find(b"   ", b"  "), Some(0));
+        assert_eq!(rfind(b"   ", b"  "), Some(1));
+        assert_eq!(find(b"xyz", b"z"), Some(2));
+    }
+
+    #[test]
+    fn sshd_tails() {
+        assert_eq!(sshd_tail(b"", true), Some(None));
+        assert_eq!(sshd_tail(b" port 22 ssh2", true), Some(Some(22)));
+        assert_eq!(sshd_tail(b" port 22 [preauth]  ", false), Some(Some(22)));
+        assert_eq!(sshd_tail(b" on 10.0.0.1 port 22", false), Some(None));
+        assert_eq!(sshd_tail(b" port 22 ssh2", false), None);
+        assert_eq!(sshd_tail(b" from 1.2.3.4", true), None);
+        assert_eq!(sshd_tail(b" port x", true), None);
+        assert_eq!(sshd_tail_prefix(b" port 5: x"), (Some(5), &b": x"[..]));
+    }
+}
