@@ -1,0 +1,374 @@
+//! The four subcommands, wiring rules, walk, scan, baseline, compare and
+//! report together.
+
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hardkit_core::bytes_path::display_path;
+use hardkit_core::record::ErrorRecord;
+use hardkit_core::root::RootError;
+use hardkit_core::{BytesPath, CommonArgs, ExitStatus, Reporter, Root};
+
+use crate::baseline::{self, BaselineError, BaselineReader, BaselineWriter, Header, MacKey};
+use crate::cli::{CheckArgs, Cli, Command, DbArgs, InitArgs, RuleArgs, ShowArgs};
+use crate::compare::{Merger, Step};
+use crate::entry::{now_string, Entry};
+use crate::report::IncidentReport;
+use crate::rules::{Rules, RulesError, DEFAULT_RULES};
+use crate::scan::{scan_tree, Outcome};
+use crate::walk::WalkPlan;
+use crate::TOOL;
+
+/// Where the rules are looked for when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "/etc/hardkit/fim.conf";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FimError {
+    #[error(transparent)]
+    Root(#[from] RootError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error("{flag}: {message}")]
+    Argument { flag: &'static str, message: String },
+    #[error("config {}: {source}", display_path(.path))]
+    Config { path: PathBuf, source: io::Error },
+    #[error("writing output: {0}")]
+    Output(#[from] io::Error),
+}
+
+pub fn run(cli: Cli) -> Result<ExitStatus, FimError> {
+    let common = cli.common;
+    match cli.command {
+        Command::Init(args) => init(&common, args),
+        Command::Check(args) => check(&common, args, false),
+        Command::Update(args) => check(&common, args, true),
+        Command::Show(args) => show(&common, args),
+    }
+}
+
+/// The baseline's host path and system path.
+fn db_paths(common: &CommonArgs, root: &Root, db: &DbArgs) -> Result<(PathBuf, PathBuf), FimError> {
+    let system = if db.db.is_absolute() {
+        db.db.clone()
+    } else if root.is_host() {
+        std::env::current_dir()?.join(&db.db)
+    } else {
+        return Err(FimError::Argument {
+            flag: "--db",
+            message: format!(
+                "{} is relative; with --root {} give the system path (/var/lib/hardkit/fim.db)",
+                display_path(&db.db),
+                display_path(&common.root)
+            ),
+        });
+    };
+    let host = root.resolve_parent(&system)?;
+    Ok((host, system))
+}
+
+fn key_of(db: &DbArgs) -> Result<Option<MacKey>, FimError> {
+    Ok(match &db.key {
+        Some(path) => Some(baseline::load_key(path)?),
+        None => None,
+    })
+}
+
+/// The rules for init (and for check/update when rule options are given).
+fn load_rules(root: &Root, args: &RuleArgs, paths: &[PathBuf]) -> Result<Rules, FimError> {
+    let (text, name) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| FimError::Config {
+                path: path.clone(),
+                source,
+            })?;
+            (text, display_path(path))
+        }
+        None => {
+            let default = root.resolve(DEFAULT_CONFIG)?;
+            match std::fs::read_to_string(&default) {
+                Ok(text) => (text, display_path(&default)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    (DEFAULT_RULES.to_string(), "built-in rules".to_string())
+                }
+                Err(source) => {
+                    return Err(FimError::Config {
+                        path: default,
+                        source,
+                    })
+                }
+            }
+        }
+    };
+    let mut rules = Rules::parse(&text, &name)?;
+    for path in paths {
+        rules.select_path(path.as_os_str().as_bytes());
+    }
+    for selector in &args.exclude {
+        rules
+            .add_text(&format!("!{selector}"), "--exclude")
+            .map_err(|e| FimError::Argument {
+                flag: "--exclude",
+                message: e.to_string(),
+            })?;
+    }
+    if let Some(spec) = &args.attrs {
+        rules
+            .set_all_attrs(spec)
+            .map_err(|message| FimError::Argument {
+                flag: "--attrs",
+                message,
+            })?;
+    }
+    Ok(rules)
+}
+
+fn plan(root: Root, rules: Rules, one_filesystem: bool, db_system: &Path) -> WalkPlan {
+    WalkPlan {
+        root,
+        rules,
+        one_filesystem,
+        own_files: vec![db_system.as_os_str().as_bytes().to_vec()],
+        own_prefixes: vec![baseline::temp_prefix(db_system)
+            .as_os_str()
+            .as_bytes()
+            .to_vec()],
+    }
+}
+
+fn report_error(
+    reporter: &mut Reporter<impl io::Write>,
+    path: &[u8],
+    message: String,
+) -> io::Result<()> {
+    reporter.error(ErrorRecord {
+        path: Some(BytesPath::new(hardkit_core::bytes_path::path_from_bytes(
+            path,
+        ))),
+        message,
+    })
+}
+
+fn init(common: &CommonArgs, args: InitArgs) -> Result<ExitStatus, FimError> {
+    let started = Instant::now();
+    let root = common.root()?;
+    let (db_host, db_system) = db_paths(common, &root, &args.db)?;
+    let key = key_of(&args.db)?;
+    for path in &args.paths {
+        if !path.is_absolute() {
+            return Err(FimError::Argument {
+                flag: "PATH",
+                message: format!("{} is not an absolute system path", display_path(path)),
+            });
+        }
+    }
+    let rules = load_rules(&root, &args.rules, &args.paths)?;
+    let roots = if args.paths.is_empty() {
+        rules.walk_roots()
+    } else {
+        let mut paths = args.paths.clone();
+        paths.sort_by(|a, b| {
+            crate::entry::path_order(a.as_os_str().as_bytes(), b.as_os_str().as_bytes())
+        });
+        paths.dedup();
+        paths
+    };
+    let header = Header {
+        format: baseline::FORMAT.into(),
+        version: baseline::VERSION,
+        created: now_string(),
+        protection: if key.is_some() {
+            baseline::KEYED
+        } else {
+            baseline::UNKEYED
+        }
+        .into(),
+        paths: roots.iter().map(|p| BytesPath::new(p.clone())).collect(),
+        rules: rules.text().to_string(),
+        one_filesystem: args.rules.one_filesystem,
+    };
+    let plan = plan(root, rules, args.rules.one_filesystem, &db_system);
+    let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
+    let mut writer = BaselineWriter::create(&db_host, &header, key.as_ref())?;
+    scan_tree(&plan, &roots, |outcome| -> Result<(), FimError> {
+        match outcome {
+            Outcome::Entry { entry, error } => {
+                if let Some(message) = error {
+                    report_error(&mut reporter, entry.path.as_bytes(), message)?;
+                }
+                writer.push(&entry)?;
+            }
+            Outcome::Failed {
+                system, message, ..
+            } => report_error(&mut reporter, &system, message)?,
+        }
+        Ok(())
+    })?;
+    let count = writer.finish()?;
+    let roots_text: Vec<String> = roots.iter().map(|p| display_path(p)).collect();
+    reporter.text(&format!(
+        "fim: baseline {} written: {count} entries under {} in {:.1} s\n",
+        display_path(&db_system),
+        roots_text.join(", "),
+        started.elapsed().as_secs_f64()
+    ))?;
+    reporter.text(&protection_note(key.is_some()))?;
+    Ok(reporter.finish(common.fail_on, ExitStatus::Clean)?)
+}
+
+fn protection_note(keyed: bool) -> String {
+    if keyed {
+        "fim: the baseline is protected by a keyed BLAKE3 MAC\n".into()
+    } else {
+        "fim: warning: the baseline is not protected (no --key): anyone who can write it can hide changes\n"
+            .into()
+    }
+}
+
+fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatus, FimError> {
+    let root = common.root()?;
+    let (db_host, db_system) = db_paths(common, &root, &args.db)?;
+    let key = key_of(&args.db)?;
+    let mut baseline = BaselineReader::open(&db_host, key.as_ref())?;
+    let header = baseline.header().clone();
+    let rules = if args.rules.given() {
+        load_rules(&root, &args.rules, &[])?
+    } else {
+        Rules::parse(&header.rules, "the baseline's rules")?
+    };
+    let one_filesystem = args.rules.one_filesystem || header.one_filesystem;
+    let roots: Vec<PathBuf> = header
+        .paths
+        .iter()
+        .map(|p| p.as_path().to_path_buf())
+        .collect();
+    let new_header = Header {
+        created: now_string(),
+        rules: rules.text().to_string(),
+        one_filesystem,
+        ..header.clone()
+    };
+    let plan = plan(root, rules.clone(), one_filesystem, &db_system);
+
+    // Human mode prints the incident report even under -q: the changes
+    // are the findings.
+    let mut reporter = Reporter::stdout(TOOL, common.format(), false);
+    let palette = reporter.palette();
+    let mut report = IncidentReport::default();
+    let mut writer = if update {
+        Some(BaselineWriter::create(&db_host, &new_header, key.as_ref())?)
+    } else {
+        None
+    };
+    let mut merger = Merger::new(&mut baseline, &rules);
+    let mut apply = |step: Step,
+                     reporter: &mut Reporter<_>,
+                     writer: &mut Option<BaselineWriter>|
+     -> Result<(), FimError> {
+        for (path, message) in step.errors {
+            report_error(reporter, &path, message)?;
+        }
+        for change in step.changes {
+            report.record(&change);
+            reporter.emit(&change)?;
+        }
+        if let Some(w) = writer.as_mut() {
+            for entry in &step.keep {
+                w.push(entry)?;
+            }
+        }
+        Ok(())
+    };
+    scan_tree(&plan, &roots, |outcome| -> Result<(), FimError> {
+        let step = merger.push(outcome)?;
+        apply(step, &mut reporter, &mut writer)
+    })?;
+    let step = merger.finish()?;
+    apply(step, &mut reporter, &mut writer)?;
+    let changed = report.total() > 0;
+    reporter.text(&report.render(&header.created, key.is_some(), palette))?;
+    if let Some(w) = writer {
+        let count = w.finish()?;
+        if !common.quiet {
+            reporter.text(&format!(
+                "fim: baseline {} updated: {count} entries\n",
+                display_path(&db_system)
+            ))?;
+        }
+    }
+    let extra = if changed {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    };
+    Ok(reporter.finish(common.fail_on, extra)?)
+}
+
+fn show(common: &CommonArgs, args: ShowArgs) -> Result<ExitStatus, FimError> {
+    let root = common.root()?;
+    let (db_host, db_system) = db_paths(common, &root, &args.db)?;
+    let key = key_of(&args.db)?;
+    let mut baseline = BaselineReader::open(&db_host, key.as_ref())?;
+    let header = baseline.header().clone();
+    let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
+    let paths: Vec<String> = header
+        .paths
+        .iter()
+        .map(|p| display_path(p.as_path()))
+        .collect();
+    reporter.text(&format!(
+        "fim: baseline {} (format {}), created {}, paths {}\n",
+        display_path(&db_system),
+        header.version,
+        header.created,
+        paths.join(", ")
+    ))?;
+    reporter.text(
+        &protection_note(header.is_keyed()).replace("is protected", "is protected and verified"),
+    )?;
+    let mut count = 0u64;
+    while let Some(entry) = baseline.next_entry()? {
+        count += 1;
+        reporter.emit(&entry)?;
+        reporter.text(&entry_line(&entry))?;
+    }
+    reporter.text(&format!("fim: {count} entries, integrity verified\n"))?;
+    Ok(reporter.finish(common.fail_on, ExitStatus::Clean)?)
+}
+
+/// `ls -l`-like line for humans.
+fn entry_line(entry: &Entry) -> String {
+    let mut line = format!(
+        "{:<7} {} {:>5}:{:<5} {:>12} {}  {}",
+        entry.ftype.as_str(),
+        entry.mode,
+        entry.uid,
+        entry.gid,
+        entry.size,
+        &entry.mtime[..19.min(entry.mtime.len())],
+        display_path(entry.path.as_path())
+    );
+    if let Some(target) = &entry.target {
+        line.push_str(" -> ");
+        line.push_str(&display_path(target.as_path()));
+    }
+    if let Some(hash) = &entry.blake3 {
+        line.push_str("  blake3:");
+        line.push_str(&hash[..16.min(hash.len())]);
+    }
+    if !entry.xattrs.is_empty() {
+        let names: Vec<String> = entry
+            .xattrs
+            .0
+            .keys()
+            .map(|k| hardkit_core::output::escape_untrusted_bytes(k))
+            .collect();
+        line.push_str("  xattrs:");
+        line.push_str(&names.join(","));
+    }
+    line.push('\n');
+    line
+}

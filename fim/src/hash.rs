@@ -1,0 +1,195 @@
+//! Hashing one regular file safely: never through a symlink, never blocking
+//! on a fifo that replaced the file, never with mmap (a file truncated under
+//! a mapping kills the reader with SIGBUS), and never returning a hash for
+//! content that changed while it was read.
+
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::FromRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Read size: large enough that blake3 can spread one buffer over several
+/// threads (it pays from about 128 KiB), small enough to keep memory flat.
+const BUFFER: usize = 1 << 20;
+/// Below this many bytes in a buffer, hashing on one thread is faster.
+const PARALLEL_FROM: usize = 256 << 10;
+
+thread_local! {
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The identity and state of a file, as lstat/fstat report it; the hash is
+/// only trusted when these agree before and after reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Fingerprint {
+    pub fn of(meta: &std::fs::Metadata) -> Fingerprint {
+        Fingerprint {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The file is not the one lstat saw, or it changed while being read.
+    #[error("changed during scan: {0}")]
+    Changed(String),
+}
+
+/// Open `path` for reading without following a final symlink, without
+/// blocking (a fifo swapped in would otherwise hang the scan), and without
+/// updating its access time where the kernel allows that.
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let base = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    // SAFETY: c_path is a valid NUL-terminated string.
+    let mut fd = unsafe { libc::open(c_path.as_ptr(), base | libc::O_NOATIME) };
+    if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+        // O_NOATIME is refused unless we own the file or have CAP_FOWNER.
+        // SAFETY: as above.
+        fd = unsafe { libc::open(c_path.as_ptr(), base) };
+    }
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a freshly opened descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Hash the regular file at `path`, which lstat described as `expected`.
+/// Returns the hex BLAKE3 and the file's fingerprint after reading.
+pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashError> {
+    let mut file = open_no_follow(path)?;
+    let before = file.metadata()?;
+    if !before.file_type().is_file() {
+        return Err(HashError::Changed(
+            "no longer a regular file when opened".into(),
+        ));
+    }
+    let fp_before = Fingerprint::of(&before);
+    if fp_before != *expected {
+        return Err(HashError::Changed(describe_difference(
+            expected, &fp_before,
+        )));
+    }
+    let mut hasher = blake3::Hasher::new();
+    let read = READ_BUFFER.with(|cell| -> io::Result<u64> {
+        let mut buffer = cell.borrow_mut();
+        if buffer.len() < BUFFER {
+            buffer.resize(BUFFER, 0);
+        }
+        let mut total = 0u64;
+        loop {
+            let filled = fill(&mut file, &mut buffer)?;
+            if filled == 0 {
+                return Ok(total);
+            }
+            total += filled as u64;
+            if filled >= PARALLEL_FROM {
+                hasher.update_rayon(&buffer[..filled]);
+            } else {
+                hasher.update(&buffer[..filled]);
+            }
+            if filled < buffer.len() {
+                return Ok(total);
+            }
+        }
+    })?;
+    let after = Fingerprint::of(&file.metadata()?);
+    if after != fp_before {
+        return Err(HashError::Changed(describe_difference(&fp_before, &after)));
+    }
+    if read != after.size {
+        return Err(HashError::Changed(format!(
+            "read {read} bytes but the size is {}",
+            after.size
+        )));
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Read until the buffer is full or the file ends.
+fn fill(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn describe_difference(before: &Fingerprint, after: &Fingerprint) -> String {
+    let mut parts = Vec::new();
+    if (before.dev, before.ino) != (after.dev, after.ino) {
+        parts.push("replaced by another file".to_string());
+    }
+    if before.size != after.size {
+        parts.push(format!("size {} -> {}", before.size, after.size));
+    }
+    if before.mtime != after.mtime {
+        parts.push("mtime moved".to_string());
+    }
+    if before.ctime != after.ctime {
+        parts.push("ctime moved".to_string());
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_match_blake3_and_symlinks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &data).unwrap();
+        let fp = Fingerprint::of(&std::fs::symlink_metadata(&file).unwrap());
+        let hex = hash_file(&file, &fp).unwrap();
+        assert_eq!(hex, blake3::hash(&data).to_hex().to_string());
+
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let err = hash_file(&link, &fp).unwrap_err();
+        assert!(matches!(err, HashError::Io(ref e) if e.raw_os_error() == Some(libc::ELOOP)));
+    }
+
+    #[test]
+    fn a_file_changed_since_lstat_is_reported_not_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"one").unwrap();
+        let fp = Fingerprint::of(&std::fs::symlink_metadata(&file).unwrap());
+        std::fs::write(&file, b"three").unwrap();
+        let err = hash_file(&file, &fp).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("changed during scan: size 3 -> 5"),
+            "{err}"
+        );
+    }
+}

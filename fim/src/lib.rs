@@ -1,0 +1,28 @@
+//! fim: a BLAKE3 file-integrity monitor, faster than AIDE, tamper-evident,
+//! and safe on any tree.
+//!
+//! - [`rules`]: the rule language, the built-in rules, deepest match;
+//! - [`walk`]: the traversal, in baseline order, one filesystem, no pseudo-filesystems;
+//! - [`scan`]: lstat, xattrs, symlink targets, hard-link dedup, parallel scanning;
+//! - [`hash`]: reading one file safely and hashing it with BLAKE3;
+//! - [`entry`]: the `entry` and `change` records and the path order;
+//! - [`baseline`]: the baseline file, its MAC, streaming reader and writer;
+//! - [`compare`]: the streaming merge of walk and baseline;
+//! - [`report`]: the human incident summary;
+//! - [`cli`], [`commands`]: the command line and the four subcommands.
+
+pub mod baseline;
+pub mod cli;
+pub mod commands;
+pub mod compare;
+pub mod entry;
+pub mod hash;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod walk;
+
+pub const TOOL: &str = "fim";
+
+/// The baseline's default system path (resolved under `--root`).
+pub const DEFAULT_DB: &str = "/var/lib/hardkit/fim.db";

@@ -1,0 +1,392 @@
+//! Turning walked paths into entries: lstat (never following a symlink),
+//! the symlink target, extended attributes, and the content hash of regular
+//! files, hashed in parallel with each hard-linked inode read only once.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use hardkit_core::bytes_path::path_from_bytes;
+use hardkit_core::BytesPath;
+use rayon::prelude::*;
+
+use crate::entry::{format_time, Attr, Entry, FileKind, Xattrs};
+use crate::hash::{hash_file, Fingerprint, HashError};
+use crate::rules::AttrSet;
+
+/// One path the walk selected.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Where it is on this machine (under `--root`).
+    pub host: PathBuf,
+    /// The system path recorded in the baseline.
+    pub system: Vec<u8>,
+    pub attrs: AttrSet,
+}
+
+/// What the walk yields, in baseline order.
+#[derive(Debug)]
+pub enum WalkItem {
+    Path(Item),
+    /// The walk could not read something; `subtree` says the children of
+    /// `system` are unknown (an unreadable directory), `itself` that the
+    /// path itself is unknown (it vanished or could not be examined).
+    Failed {
+        system: Vec<u8>,
+        message: String,
+        itself: bool,
+        subtree: bool,
+    },
+}
+
+/// The result for one walked item, in the same order.
+#[derive(Debug)]
+pub enum Outcome {
+    /// An entry; `error` is set when part of it (the hash) could not be
+    /// established, in which case `blake3` is `None` and must not be
+    /// compared.
+    Entry { entry: Entry, error: Option<String> },
+    Failed {
+        system: Vec<u8>,
+        message: String,
+        itself: bool,
+        subtree: bool,
+    },
+}
+
+struct Stat {
+    host: PathBuf,
+    entry: Entry,
+    fingerprint: Fingerprint,
+    wants_hash: bool,
+}
+
+/// Hashes of hard-linked inodes seen earlier, kept until every link has
+/// been seen (so memory follows the number of open link groups, not files).
+#[derive(Default)]
+pub struct LinkCache {
+    known: HashMap<(u64, u64), (Fingerprint, String, u64)>,
+}
+
+impl LinkCache {
+    /// The hash of this inode if an earlier link of it was hashed in the
+    /// same state; counts this link as seen.
+    fn lookup(&mut self, fp: &Fingerprint, nlink: u64) -> Option<String> {
+        let key = (fp.dev, fp.ino);
+        let (cached_fp, hash, seen) = self.known.get_mut(&key)?;
+        if cached_fp != fp {
+            self.known.remove(&key);
+            return None;
+        }
+        *seen += 1;
+        let hash = hash.clone();
+        if *seen >= nlink {
+            self.known.remove(&key);
+        }
+        Some(hash)
+    }
+
+    fn remember(&mut self, fp: Fingerprint, hash: String, nlink: u64, seen: u64) {
+        if nlink > seen {
+            self.known.insert((fp.dev, fp.ino), (fp, hash, seen));
+        }
+    }
+
+    /// Inode groups still waiting for links (for tests of the bound).
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
+
+/// A hash, and fresh metadata when the file had to be looked at again.
+type Hashed = Result<(String, Option<std::fs::Metadata>), String>;
+
+/// Scan a chunk of walked items: metadata in parallel, then the hashes in
+/// parallel, each inode once; results come back in input order.
+pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
+    // Pass 1: lstat, readlink, xattrs.
+    let stats: Vec<Result<Stat, Box<Outcome>>> = items.into_par_iter().map(stat_item).collect();
+
+    // Pass 2 (sequential): where each regular file's hash comes from: an
+    // earlier chunk, an earlier link in this chunk, or its own read.
+    enum Source {
+        None,
+        Known(String),
+        Itself,
+        SameAs(usize),
+    }
+    let mut first_in_chunk: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut sources: Vec<Source> = Vec::with_capacity(stats.len());
+    for (i, stat) in stats.iter().enumerate() {
+        let source = match stat {
+            Ok(s) if s.wants_hash && s.entry.nlink > 1 => {
+                let key = (s.fingerprint.dev, s.fingerprint.ino);
+                if let Some(&first) = first_in_chunk.get(&key) {
+                    Source::SameAs(first)
+                } else if let Some(hash) = links.lookup(&s.fingerprint, s.entry.nlink) {
+                    Source::Known(hash)
+                } else {
+                    first_in_chunk.insert(key, i);
+                    Source::Itself
+                }
+            }
+            Ok(s) if s.wants_hash => Source::Itself,
+            _ => Source::None,
+        };
+        sources.push(source);
+    }
+
+    // Pass 3: read and hash, in parallel.
+    let hashes: Vec<Option<Hashed>> = stats
+        .par_iter()
+        .zip(sources.par_iter())
+        .map(|(stat, source)| match (stat, source) {
+            (Ok(s), Source::Itself) => Some(hash_with_retry(s)),
+            _ => None,
+        })
+        .collect();
+
+    // Pass 4: assemble in order, and remember link groups that continue
+    // in later chunks.
+    let mut group_seen: HashMap<usize, u64> = HashMap::new();
+    for source in &sources {
+        if let Source::SameAs(first) = source {
+            *group_seen.entry(*first).or_insert(1) += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(stats.len());
+    for (i, stat) in stats.into_iter().enumerate() {
+        let mut s = match stat {
+            Ok(s) => s,
+            Err(outcome) => {
+                out.push(*outcome);
+                continue;
+            }
+        };
+        let result: Option<Hashed> = match &sources[i] {
+            Source::None => None,
+            Source::Known(hash) => Some(Ok((hash.clone(), None))),
+            Source::Itself => hashes[i].clone(),
+            // A later link shares the first link's hash, but only if the
+            // first link's read did not need a fresh look.
+            Source::SameAs(first) => match &hashes[*first] {
+                Some(Ok((hash, None))) => Some(Ok((hash.clone(), None))),
+                _ => Some(hash_with_retry(&s)),
+            },
+        };
+        let mut error = None;
+        match result {
+            Some(Ok((hash, fresh))) => {
+                if let Some(meta) = fresh {
+                    fill_from_metadata(&mut s.entry, &meta);
+                    s.fingerprint = Fingerprint::of(&meta);
+                } else if matches!(sources[i], Source::Itself) {
+                    let seen = group_seen.get(&i).copied().unwrap_or(1);
+                    links.remember(s.fingerprint, hash.clone(), s.entry.nlink, seen);
+                }
+                s.entry.blake3 = Some(hash);
+            }
+            Some(Err(message)) => error = Some(message),
+            None => {}
+        }
+        out.push(Outcome::Entry {
+            entry: s.entry,
+            error,
+        });
+    }
+    out
+}
+
+/// Hash, and if the file moved under us, look once more: a file that was
+/// replaced between the walk and the read is then recorded as it is now,
+/// and only a file that keeps changing is reported `changed during scan`.
+fn hash_with_retry(stat: &Stat) -> Hashed {
+    let first = match hash_file(&stat.host, &stat.fingerprint) {
+        Ok(hash) => return Ok((hash, None)),
+        Err(HashError::Changed(why)) => why,
+        Err(HashError::Io(e)) => return Err(e.to_string()),
+    };
+    let changed = || format!("changed during scan: {first}");
+    let again = std::fs::symlink_metadata(&stat.host).map_err(|_| changed())?;
+    if !again.file_type().is_file() {
+        return Err(changed());
+    }
+    match hash_file(&stat.host, &Fingerprint::of(&again)) {
+        Ok(hash) => Ok((hash, Some(again))),
+        Err(HashError::Changed(_)) => Err(changed()),
+        Err(HashError::Io(e)) => Err(e.to_string()),
+    }
+}
+
+fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
+    let item = match item {
+        WalkItem::Path(item) => item,
+        WalkItem::Failed {
+            system,
+            message,
+            itself,
+            subtree,
+        } => {
+            return Err(Box::new(Outcome::Failed {
+                system,
+                message,
+                itself,
+                subtree,
+            }))
+        }
+    };
+    let failed = |message: String| {
+        Box::new(Outcome::Failed {
+            system: item.system.clone(),
+            message,
+            itself: true,
+            subtree: false,
+        })
+    };
+    let meta = match std::fs::symlink_metadata(&item.host) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(failed("vanished during scan".into()))
+        }
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    let ftype = FileKind::from_mode(meta.mode());
+    let mut entry = Entry {
+        path: BytesPath::new(path_from_bytes(&item.system)),
+        ftype,
+        mode: String::new(),
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: String::new(),
+        ctime: String::new(),
+        inode: 0,
+        nlink: 0,
+        target: None,
+        blake3: None,
+        xattrs: Xattrs::default(),
+    };
+    fill_from_metadata(&mut entry, &meta);
+    if ftype == FileKind::Symlink {
+        match std::fs::read_link(&item.host) {
+            Ok(target) => entry.target = Some(BytesPath::new(target)),
+            Err(e) => return Err(failed(format!("reading symlink: {e}"))),
+        }
+    }
+    if item.attrs.contains(Attr::Xattrs) {
+        match read_xattrs(&item.host) {
+            Ok(x) => entry.xattrs = x,
+            Err(e) => return Err(failed(format!("reading extended attributes: {e}"))),
+        }
+    }
+    Ok(Stat {
+        wants_hash: ftype == FileKind::File && item.attrs.contains(Attr::Blake3),
+        fingerprint: Fingerprint::of(&meta),
+        host: item.host,
+        entry,
+    })
+}
+
+fn fill_from_metadata(entry: &mut Entry, meta: &std::fs::Metadata) {
+    entry.ftype = FileKind::from_mode(meta.mode());
+    entry.mode = format!("{:04o}", meta.mode() & 0o7777);
+    entry.uid = meta.uid();
+    entry.gid = meta.gid();
+    entry.size = meta.size();
+    entry.mtime = format_time(meta.mtime(), meta.mtime_nsec());
+    entry.ctime = format_time(meta.ctime(), meta.ctime_nsec());
+    entry.inode = meta.ino();
+    entry.nlink = meta.nlink();
+}
+
+/// Every extended attribute of the path itself (l*xattr: a symlink's own,
+/// never its target's), including `security.capability` and
+/// `security.selinux`.
+pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let names = match read_sized(|buf, len| {
+        // SAFETY: buf points to len writable bytes (or is null with len 0).
+        unsafe { libc::llistxattr(c_path.as_ptr(), buf as *mut libc::c_char, len) }
+    }) {
+        Ok(names) => names,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Xattrs::default()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Xattrs::default();
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let Ok(c_name) = CString::new(name) else {
+            continue;
+        };
+        let value = read_value(&c_path, &c_name);
+        match value {
+            Ok(value) => {
+                out.0.insert(name.to_vec(), value);
+            }
+            // Removed between list and get: the list is already stale.
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn read_value(path: &CStr, name: &CStr) -> io::Result<Vec<u8>> {
+    read_sized(|buf, len| {
+        // SAFETY: as in read_xattrs.
+        unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf as *mut libc::c_void, len) }
+    })
+}
+
+/// The size-then-read dance of the xattr calls, repeated if the value grew
+/// in between (ERANGE).
+fn read_sized(call: impl Fn(*mut u8, usize) -> isize) -> io::Result<Vec<u8>> {
+    for _ in 0..8 {
+        let size = call(std::ptr::null_mut(), 0);
+        if size < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut buf = vec![0u8; size as usize];
+        if size == 0 {
+            return Ok(buf);
+        }
+        let got = call(buf.as_mut_ptr(), buf.len());
+        if got >= 0 {
+            buf.truncate(got as usize);
+            return Ok(buf);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ERANGE) {
+            return Err(err);
+        }
+    }
+    Err(io::Error::other("extended attributes keep changing"))
+}
+
+/// Walk and scan: the walk runs on its own thread, chunks are scanned in
+/// parallel, and `sink` receives every outcome in baseline order. A sink
+/// error stops the walk.
+pub fn scan_tree<E>(
+    plan: &crate::walk::WalkPlan,
+    roots: &[PathBuf],
+    mut sink: impl FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<WalkItem>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || crate::walk::walk(plan, roots, sender));
+        let mut links = LinkCache::default();
+        for chunk in receiver {
+            for outcome in scan_chunk(chunk, &mut links) {
+                sink(outcome)?;
+            }
+        }
+        Ok(())
+    })
+}
