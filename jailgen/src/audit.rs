@@ -1,0 +1,499 @@
+//! `jailgen audit`: what is wrong with the jails fail2ban would really run
+//! under `--root`, judged against the host (its SSH port, logs, SSH unit,
+//! firewall) and against values fail2ban silently misreads.
+
+use hardkit_core::input::InputSource;
+use hardkit_core::{ExitStatus, Finding, Location, Reporter, Root, Severity};
+
+use crate::cli::AuditArgs;
+use crate::fail2ban_actions;
+use crate::fail2ban_config::{self, Config, Value};
+use crate::fail2ban_values::{fail2ban_seconds, invalid_ports, port_covers};
+use crate::host::{self, Firewall, Host};
+use crate::values::{IgnoreNet, Port};
+use crate::JailgenError;
+
+pub fn run(
+    args: &AuditArgs,
+    root: &Root,
+    fail_on: Severity,
+    reporter: &mut Reporter<impl std::io::Write>,
+) -> Result<ExitStatus, JailgenError> {
+    let ssh_ports = match &args.sshd {
+        Some(path) => Some(crate::sshd_input::read_ports(&InputSource::parse(path))?),
+        None => None,
+    };
+    let host = Host::inspect(root);
+    let findings = audit(root, &host, ssh_ports.as_deref());
+    if findings.is_empty() {
+        reporter.text(&format!(
+            "jailgen audit: no findings in the fail2ban configuration under {}\n",
+            root.dir().display()
+        ))?;
+    }
+    for finding in findings {
+        reporter.finding(finding)?;
+    }
+    Ok(reporter.finish(fail_on, ExitStatus::Clean)?)
+}
+
+/// One enabled jail as fail2ban would configure it.
+struct JailView<'a> {
+    name: &'a str,
+    config: &'a Config,
+    /// One interpolation finding per jail: a bad reference breaks every
+    /// option that uses it, and the first one probed names the culprit.
+    interpolation_reported: std::cell::Cell<bool>,
+}
+
+impl JailView<'_> {
+    fn raw(&self, key: &str) -> Option<&Value> {
+        self.config.raw(self.name, key)
+    }
+
+    fn location(&self, key: &str) -> Option<Location> {
+        self.raw(key)
+            .map(|v| Location::new(v.path.as_str(), Some(v.line)))
+    }
+
+    fn get(&self, key: &str, findings: &mut Vec<Finding>) -> Option<String> {
+        match self.config.get(self.name, key) {
+            Ok(v) => v,
+            Err(_) if self.interpolation_reported.get() => None,
+            Err(e) => {
+                self.interpolation_reported.set(true);
+                let mut f = Finding::new(
+                    "jailgen/interpolation",
+                    Severity::High,
+                    format!(
+                        "[{}] {key}: fail2ban cannot interpolate the value",
+                        self.name
+                    ),
+                    format!("{e}; fail2ban refuses the configuration."),
+                )
+                .evidence("jail", self.name)
+                .evidence("value", self.raw(key).map(|v| v.raw.clone()));
+                if let Some(loc) = self.location(key) {
+                    f = f.at(loc);
+                }
+                findings.push(f);
+                None
+            }
+        }
+    }
+}
+
+/// All findings for the configuration under `root`.
+pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if !host.fail2ban_installed {
+        findings.push(
+            Finding::new(
+                "jailgen/fail2ban-missing",
+                Severity::High,
+                "fail2ban is not installed",
+                "No /etc/fail2ban/jail.conf: nothing bans password guessers.",
+            )
+            .fix("apt-get install fail2ban, then jailgen --write"),
+        );
+        return findings;
+    }
+    let config = fail2ban_config::load(root, "jail");
+    for (path, line, message) in &config.problems {
+        findings.push(
+            Finding::new(
+                "jailgen/syntax",
+                Severity::High,
+                "fail2ban cannot read this line",
+                message.clone(),
+            )
+            .at(Location::new(path.as_str(), Some(*line))),
+        );
+    }
+    let mut sshd_enabled = false;
+    let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    for name in &sections {
+        let jail = JailView {
+            name,
+            config: &config,
+            interpolation_reported: std::cell::Cell::new(false),
+        };
+        let Some(enabled_raw) = jail.get("enabled", &mut findings) else {
+            continue;
+        };
+        match fail2ban_config::parse_bool(&enabled_raw) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => {
+                findings.push(at(
+                    Finding::new(
+                        "jailgen/enabled-invalid",
+                        Severity::High,
+                        format!("[{name}] enabled = {enabled_raw}: not a boolean, fail2ban leaves the jail off"),
+                        "fail2ban only accepts true/false, yes/no, on/off, 1/0; anything else is replaced by the default (disabled) with a warning nobody reads.",
+                    )
+                    .evidence("jail", name.as_str())
+                    .evidence("value", &enabled_raw)
+                    .fix("enabled = true"),
+                    jail.location("enabled"),
+                ));
+                continue;
+            }
+        }
+        let filter = jail.get("filter", &mut findings).unwrap_or_default();
+        let filter_name = filter.split('[').next().unwrap_or("").trim().to_string();
+        let is_sshd = name == "sshd" || filter_name == "sshd";
+        sshd_enabled |= is_sshd;
+        audit_jail(
+            root,
+            host,
+            &jail,
+            &filter_name,
+            is_sshd,
+            ssh_ports,
+            &mut findings,
+        );
+    }
+    if !sshd_enabled {
+        findings.push(
+            Finding::new(
+                "jailgen/no-sshd-jail",
+                Severity::High,
+                "No sshd jail is enabled",
+                "fail2ban runs, but nothing bans SSH password guessers.",
+            )
+            .fix("jailgen --sshd - --write (with sshd-lint --json on stdin)"),
+        );
+    }
+    findings
+}
+
+fn at(finding: Finding, location: Option<Location>) -> Finding {
+    match location {
+        Some(loc) => finding.at(loc),
+        None => finding,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit_jail(
+    root: &Root,
+    host: &Host,
+    jail: &JailView<'_>,
+    filter_name: &str,
+    is_sshd: bool,
+    ssh_ports: Option<&[Port]>,
+    findings: &mut Vec<Finding>,
+) {
+    let name = jail.name;
+    // Probe the plain options before `action`, which interpolates several
+    // of them: an interpolation error is then reported where it was written.
+    for key in [
+        "port",
+        "logpath",
+        "journalmatch",
+        "banaction",
+        "bantime",
+        "findtime",
+        "maxretry",
+        "ignoreip",
+    ] {
+        let _ = jail.get(key, findings);
+    }
+    let backend = jail
+        .get("backend", findings)
+        .unwrap_or_else(|| "auto".into());
+    let actions = jail.get("action", findings).unwrap_or_default();
+    let action_refs = fail2ban_actions::split_actions(&actions);
+    let action_names: Vec<String> = action_refs.iter().map(|a| a.file.clone()).collect();
+    // The ports the first ban action blocks: its own port= option, else the jail's.
+    let action_port = action_refs.first().and_then(|a| {
+        a.options
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "port")
+            .map(|(_, v)| v.clone())
+    });
+    let bans_all_ports = action_names
+        .iter()
+        .any(|a| a.contains("allports") || a.starts_with("ufw"));
+
+    // A numeric port outside 1-65535 makes the firewall command fail when
+    // the action starts: the jail runs and bans nothing.
+    let port_value = action_port.clone().or_else(|| jail.get("port", findings));
+    let bad_ports = port_value.as_deref().map(invalid_ports).unwrap_or_default();
+    if !bad_ports.is_empty() {
+        findings.push(at(
+            Finding::new(
+                "jailgen/port-invalid",
+                Severity::High,
+                format!("[{name}] port {} is not a TCP port", bad_ports.join(",")),
+                "fail2ban passes the port to the firewall unchecked; the ban rule cannot be created, so bans block nothing.",
+            )
+            .evidence("jail", name)
+            .evidence("port", port_value.as_deref())
+            .fix("port = a number from 1 to 65535 (or a service name such as ssh)"),
+            jail.location("port"),
+        ));
+    }
+    // The SSH port in use must be one the jail's action blocks.
+    if let (true, Some(ports), false, true) =
+        (is_sshd, ssh_ports, bans_all_ports, bad_ports.is_empty())
+    {
+        if let Some(port_value) = port_value {
+            let missing: Vec<String> = ports
+                .iter()
+                .filter(|p| !port_covers(&port_value, p.get()))
+                .map(|p| p.to_string())
+                .collect();
+            if !missing.is_empty() {
+                findings.push(at(
+                    Finding::new(
+                        "jailgen/sshd-port-mismatch",
+                        Severity::High,
+                        format!("[{name}] bans port {port_value} but sshd listens on {}", missing.join(",")),
+                        "The ban rule only blocks the jail's ports: banned addresses keep guessing passwords on the port sshd really uses.",
+                    )
+                    .evidence("jail", name)
+                    .evidence("port", &port_value)
+                    .evidence("sshd_ports", ports.iter().map(|p| p.get()).collect::<Vec<_>>())
+                    .fix(format!("port = {}", ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","))),
+                    jail.location("port"),
+                ));
+            }
+        }
+    }
+
+    if backend.starts_with("systemd") {
+        audit_journal(root, host, jail, filter_name, is_sshd, findings);
+    } else if let Some(logpath) = jail.get("logpath", findings) {
+        let paths: Vec<&str> = logpath
+            .split('\n')
+            .map(|l| {
+                l.trim().rsplit_once(' ').map_or(l.trim(), |(p, tail)| {
+                    if tail == "head" || tail == "tail" {
+                        p
+                    } else {
+                        l.trim()
+                    }
+                })
+            })
+            .filter(|p| !p.is_empty())
+            .collect();
+        if !paths.iter().any(|p| host::log_exists(root, p)) {
+            let hint = if is_sshd && !host.rsyslog {
+                "backend = systemd (this host has no rsyslog: sshd logs only to the journal)"
+            } else {
+                "backend = systemd, or the log file the service really writes"
+            };
+            findings.push(at(
+                Finding::new(
+                    "jailgen/logpath-missing",
+                    Severity::High,
+                    format!("[{name}] reads {} which does not exist", paths.join(", ")),
+                    format!("With backend = {backend} fail2ban needs the log file; without it fail2ban refuses the jail (and `fail2ban-client -t` fails the whole configuration)."),
+                )
+                .evidence("jail", name)
+                .evidence("backend", &backend)
+                .evidence("logpath", &paths)
+                .fix(hint),
+                jail.location("logpath"),
+            ));
+        }
+    }
+
+    for action in &action_names {
+        if let (Some(used), Some((fw, why))) = (Firewall::of_action(action), &host.firewall) {
+            if used != *fw {
+                findings.push(at(
+                    Finding::new(
+                        "jailgen/banaction-firewall",
+                        Severity::High,
+                        format!("[{name}] bans with {action} but the host's firewall is {}", fw.as_str()),
+                        format!("The host uses {} ({why}); {} rules are not where the firewall looks, or are flushed by it, so bans may block nothing.", fw.as_str(), used.as_str()),
+                    )
+                    .evidence("jail", name)
+                    .evidence("action", action)
+                    .evidence("firewall", fw.as_str())
+                    .fix(format!("banaction = {}", fw.multiport_action())),
+                    jail.location("banaction").or_else(|| jail.location("action")),
+                ));
+            }
+        }
+    }
+
+    let bantime = duration_value(jail, "bantime", findings);
+    let findtime = duration_value(jail, "findtime", findings);
+    if let (Some(b), Some(f)) = (bantime, findtime) {
+        if b >= 0.0 && b < f {
+            findings.push(at(
+                Finding::new(
+                    "jailgen/bantime-shorter-than-findtime",
+                    Severity::Medium,
+                    format!("[{name}] bantime ({b}s) is shorter than findtime ({f}s)"),
+                    "A banned client is back before its failures expire: it gets a short pause, not a ban.",
+                )
+                .evidence("jail", name)
+                .evidence("bantime_seconds", b)
+                .evidence("findtime_seconds", f)
+                .fix("bantime = 1h (or longer than findtime)"),
+                jail.location("bantime"),
+            ));
+        }
+    }
+
+    if let Some(maxretry) = jail.get("maxretry", findings) {
+        match maxretry.trim().parse::<u32>() {
+            Ok(n) if n > 10 => findings.push(at(
+                Finding::new(
+                    "jailgen/maxretry-high",
+                    Severity::Medium,
+                    format!("[{name}] maxretry = {n} lets each address try {n} times per findtime"),
+                    "More than 10 failures before a ban gives password guessers many free attempts.",
+                )
+                .evidence("jail", name)
+                .evidence("maxretry", n)
+                .fix("maxretry = 3"),
+                jail.location("maxretry"),
+            )),
+            Ok(_) => {}
+            Err(_) => findings.push(at(
+                Finding::new(
+                    "jailgen/maxretry-invalid",
+                    Severity::High,
+                    format!("[{name}] maxretry = {maxretry} is not a number"),
+                    "fail2ban warns and falls back to its default, which is not what was written.",
+                )
+                .evidence("jail", name)
+                .evidence("value", &maxretry)
+                .fix("maxretry = 3"),
+                jail.location("maxretry"),
+            )),
+        }
+    }
+
+    if let Some(ignoreip) = jail.get("ignoreip", findings) {
+        audit_ignoreip(jail, &ignoreip, findings);
+    }
+}
+
+fn audit_journal(
+    root: &Root,
+    host: &Host,
+    jail: &JailView<'_>,
+    filter_name: &str,
+    is_sshd: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let name = jail.name;
+    // The jail's journalmatch wins; else the filter's.
+    let (matchline, location) = match jail.get("journalmatch", findings) {
+        Some(m) => (m, jail.location("journalmatch")),
+        None if !filter_name.is_empty() => {
+            let filter = fail2ban_config::load(root, &format!("filter.d/{filter_name}"));
+            let value = filter.get("Definition", "journalmatch").ok().flatten();
+            let loc = filter
+                .raw("Definition", "journalmatch")
+                .map(|v| Location::new(v.path.as_str(), Some(v.line)));
+            (value.unwrap_or_default(), loc)
+        }
+        None => (String::new(), None),
+    };
+    for unit in matchline
+        .split_whitespace()
+        .filter_map(|t| t.strip_prefix("_SYSTEMD_UNIT="))
+    {
+        let wrong = if is_sshd {
+            host.ssh_unit.as_deref().is_some_and(|u| u != unit)
+        } else {
+            ![
+                "/etc/systemd/system",
+                "/usr/lib/systemd/system",
+                "/lib/systemd/system",
+            ]
+            .iter()
+            .any(|d| host::exists(root, &format!("{d}/{unit}")))
+        };
+        if wrong {
+            let expected = if is_sshd {
+                host.ssh_unit_or_default().to_string()
+            } else {
+                "the service's real unit".into()
+            };
+            findings.push(at(
+                Finding::new(
+                    "jailgen/journalmatch-unit",
+                    Severity::High,
+                    format!("[{name}] matches journal unit {unit}, which this host does not have"),
+                    format!("The journal match selects no entries, so the jail never sees a failure; the host's unit is {expected}."),
+                )
+                .evidence("jail", name)
+                .evidence("journalmatch", &matchline)
+                .fix(format!("journalmatch = _SYSTEMD_UNIT={expected} + _COMM=sshd")),
+                location.clone(),
+            ));
+        }
+    }
+}
+
+fn duration_value(jail: &JailView<'_>, key: &str, findings: &mut Vec<Finding>) -> Option<f64> {
+    let value = jail.get(key, findings)?;
+    match fail2ban_seconds(&value) {
+        Some(s) => Some(s),
+        None => {
+            findings.push(at(
+                Finding::new(
+                    "jailgen/duration-invalid",
+                    Severity::High,
+                    format!("[{}] {key} = {value} is not a time fail2ban can compute", jail.name),
+                    "`fail2ban-client -t` accepts it, but the server cannot turn it into seconds (MyTime.str2seconds fails) when it sets the jail up, so the jail does not run as written; write seconds or units s, m, h, d, w, mo, y.",
+                )
+                .evidence("jail", jail.name)
+                .evidence("value", &value)
+                .fix(format!("{key} = 1h")),
+                jail.location(key),
+            ));
+            None
+        }
+    }
+}
+
+fn audit_ignoreip(jail: &JailView<'_>, value: &str, findings: &mut Vec<Finding>) {
+    let name = jail.name;
+    for entry in value
+        .split([' ', ',', '\n', '\t'])
+        .filter(|e| !e.is_empty())
+    {
+        let numeric = entry
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/'))
+            && entry.bytes().any(|b| b.is_ascii_digit());
+        match IgnoreNet::parse("ignoreip", entry) {
+            Ok(net) if net.too_wide() => findings.push(at(
+                Finding::new(
+                    "jailgen/ignoreip-too-wide",
+                    Severity::Medium,
+                    format!("[{name}] ignoreip {entry} exempts a large part of the internet"),
+                    "Addresses in ignoreip are never banned; a public range wider than /16 (or the whole internet) switches the jail off for everyone in it.",
+                )
+                .evidence("jail", name)
+                .evidence("entry", entry)
+                .fix("list only your own addresses or networks"),
+                jail.location("ignoreip"),
+            )),
+            Ok(_) => {}
+            Err(e) if numeric => findings.push(at(
+                Finding::new(
+                    "jailgen/ignoreip-invalid",
+                    Severity::High,
+                    format!("[{name}] ignoreip {entry} is not a valid address or network"),
+                    format!("{}; fail2ban does not reject it, it just never matches, so the address meant to be safe can be banned.", e.message),
+                )
+                .evidence("jail", name)
+                .evidence("entry", entry),
+                jail.location("ignoreip"),
+            )),
+            Err(_) => {}
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! Reading fail2ban's configuration the way fail2ban 1.0 does.
+//!
+//! - Files, for a name such as `jail`: `jail.conf`, `jail.d/*.conf` (sorted),
+//!   `jail.local`, `jail.d/*.local` (sorted); each preceded by the files its
+//!   `[INCLUDES] before =` names and followed by its `after =` ones (paths
+//!   relative to the including file, each `x.conf` followed by `x.local` when
+//!   it exists), recursively, loops skipped.
+//! - Each file is an INI file as Python's configparser reads it: `key = value`
+//!   or `key: value`, keys lowercased, indented lines continue a value,
+//!   `#`/`;` start comment lines and ` ;` an inline comment, `[DEFAULT]`
+//!   options are inherited by every section.
+//! - Later files override earlier ones option by option; the value an
+//!   option had before it was overridden stays reachable as `%(known/x)s`.
+//! - Values are interpolated on use: `%(name)s` from the section, then
+//!   `[DEFAULT]`; `%(section/name)s` from another section; `%(__name__)s` is
+//!   the section's name; `%%` is a literal `%`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hardkit_core::Root;
+
+/// A raw value and the line that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub raw: String,
+    pub path: String,
+    pub line: u64,
+}
+
+type Options = BTreeMap<String, Value>;
+
+/// One parsed file.
+#[derive(Debug, Default)]
+struct FileConfig {
+    defaults: Options,
+    sections: Vec<(String, Options)>,
+}
+
+/// A configuration read from several files.
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    pub defaults: Options,
+    sections: BTreeMap<String, Options>,
+    order: Vec<String>,
+    /// Every file read, in order (system paths).
+    pub files: Vec<String>,
+    /// Problems fail2ban would log while reading (file:line and message).
+    pub problems: Vec<(String, u64, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterpolationError {
+    #[error("%({0})s refers to an option that is not defined")]
+    Missing(String),
+    #[error("'%' must be followed by '%' or '(' in {0:?}")]
+    Syntax(String),
+    #[error("interpolation deeper than 10 levels (a loop?) in {0:?}")]
+    Depth(String),
+}
+
+/// Parse one file's text as Python's configparser does (fail2ban settings).
+fn parse(text: &str, path: &str, problems: &mut Vec<(String, u64, String)>) -> FileConfig {
+    let mut file = FileConfig::default();
+    // Where options of the current section go: None before any header.
+    let mut current: Option<usize> = None;
+    let mut in_default = false;
+    let mut last_key: Option<String> = None;
+    let mut last_indent = 0usize;
+    for (index, raw_line) in text.lines().enumerate() {
+        let line_no = index as u64 + 1;
+        let raw_line = raw_line.trim_end_matches('\r');
+        let stripped_full = raw_line.trim();
+        // Full-line comments.
+        if stripped_full.starts_with('#') || stripped_full.starts_with(';') {
+            continue;
+        }
+        // Inline comments: ';' preceded by whitespace.
+        let mut value_part = raw_line.to_string();
+        if let Some(pos) = inline_comment(raw_line) {
+            value_part.truncate(pos);
+        }
+        let value = value_part.trim();
+        let indent = raw_line.len() - raw_line.trim_start().len();
+        if value.is_empty() {
+            // Empty lines inside a value are kept (then trimmed at the end).
+            if let Some(key) = &last_key {
+                if let Some(v) = target(&mut file, current, in_default).get_mut(key) {
+                    v.raw.push('\n');
+                }
+            }
+            continue;
+        }
+        if let Some(key) = &last_key {
+            if indent > last_indent {
+                if let Some(v) = target(&mut file, current, in_default).get_mut(key) {
+                    v.raw.push('\n');
+                    v.raw.push_str(value);
+                }
+                continue;
+            }
+        }
+        last_indent = indent;
+        if value.starts_with('[') && value.ends_with(']') && value.len() > 2 {
+            let name = value[1..value.len() - 1].to_string();
+            last_key = None;
+            if name == "DEFAULT" {
+                in_default = true;
+                current = None;
+            } else {
+                in_default = false;
+                match file.sections.iter().position(|(n, _)| *n == name) {
+                    Some(i) => {
+                        problems.push((path.to_string(), line_no, format!("section [{name}] appears twice in this file; fail2ban refuses to read the file")));
+                        current = Some(i);
+                    }
+                    None => {
+                        file.sections.push((name, Options::new()));
+                        current = Some(file.sections.len() - 1);
+                    }
+                }
+            }
+            continue;
+        }
+        if current.is_none() && !in_default {
+            problems.push((
+                path.to_string(),
+                line_no,
+                "option before any [section] header; fail2ban refuses to read the file".into(),
+            ));
+            continue;
+        }
+        let Some(sep) = value.find(['=', ':']) else {
+            problems.push((path.to_string(), line_no, format!("{value:?} is neither 'key = value' nor a [section]; fail2ban refuses to read the file")));
+            last_key = None;
+            continue;
+        };
+        let key = value[..sep].trim_end().to_lowercase();
+        let val = value[sep + 1..].trim().to_string();
+        let options = target(&mut file, current, in_default);
+        if options.contains_key(&key) {
+            problems.push((path.to_string(), line_no, format!("option '{key}' set twice in one section of this file; fail2ban refuses to read the file")));
+        }
+        options.insert(
+            key.clone(),
+            Value {
+                raw: val,
+                path: path.to_string(),
+                line: line_no,
+            },
+        );
+        last_key = Some(key);
+    }
+    for (_, options) in file.sections.iter_mut() {
+        for v in options.values_mut() {
+            v.raw = v.raw.trim_end().to_string();
+        }
+    }
+    for v in file.defaults.values_mut() {
+        v.raw = v.raw.trim_end().to_string();
+    }
+    file
+}
+
+fn inline_comment(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    (1..bytes.len()).find(|&i| bytes[i] == b';' && bytes[i - 1].is_ascii_whitespace())
+}
+
+fn target(file: &mut FileConfig, current: Option<usize>, in_default: bool) -> &mut Options {
+    match current {
+        Some(i) if !in_default => &mut file.sections[i].1,
+        _ => &mut file.defaults,
+    }
+}
+
+/// Read the configuration `name` (e.g. `jail`, `filter.d/sshd`) from
+/// `/etc/fail2ban` under `root`.
+pub fn load(root: &Root, name: &str) -> Config {
+    load_from(root, "/etc/fail2ban", name)
+}
+
+pub fn load_from(root: &Root, base: &str, name: &str) -> Config {
+    let base_name = format!("{base}/{name}");
+    let mut top = vec![format!("{base_name}.conf")];
+    top.extend(dir_files(root, &format!("{base_name}.d"), ".conf"));
+    top.push(format!("{base_name}.local"));
+    top.extend(dir_files(root, &format!("{base_name}.d"), ".local"));
+    let top: Vec<String> = top.into_iter().filter(|f| is_file(root, f)).collect();
+
+    let mut config = Config::default();
+    let mut ordered = Vec::new();
+    for file in with_local(root, &top) {
+        includes(root, &file, &[], &mut ordered);
+    }
+    for file in ordered {
+        let text = match root.resolve(&file).and_then(|p| {
+            fs::read(&p)
+                .map_err(|source| hardkit_core::root::RootError::ReadLink { path: p, source })
+        }) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => continue,
+        };
+        let parsed = parse(&text, &file, &mut config.problems);
+        config.merge(parsed);
+        config.files.push(file);
+    }
+    config
+}
+
+fn is_file(root: &Root, system_path: &str) -> bool {
+    root.resolve(system_path).is_ok_and(|p| p.is_file())
+}
+
+fn dir_files(root: &Root, dir: &str, suffix: &str) -> Vec<String> {
+    let Ok(host) = root.resolve(dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir(host) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(suffix) && !n.starts_with('.'))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Each `x.conf` followed by `x.local` when that exists and is not listed.
+fn with_local(root: &Root, files: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files {
+        out.push(f.clone());
+        let stem = Path::new(f).with_extension("");
+        let local = format!("{}.local", stem.display());
+        if !files.contains(&local) && *f != local && is_file(root, &local) {
+            out.push(local);
+        }
+    }
+    out
+}
+
+fn includes(root: &Root, file: &str, seen: &[String], out: &mut Vec<String>) {
+    let Ok(host) = root.resolve(file) else {
+        return;
+    };
+    let Ok(bytes) = fs::read(host) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut scratch = Vec::new();
+    let parsed = parse(&text, file, &mut scratch);
+    let dir = Path::new(file)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let inc = parsed
+        .sections
+        .iter()
+        .find(|(n, _)| n == "INCLUDES")
+        .map(|(_, o)| o.clone());
+    let list = |key: &str| -> Vec<String> {
+        inc.as_ref()
+            .and_then(|o| o.get(key))
+            .map(|v| {
+                v.raw
+                    .split('\n')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        if s.starts_with('/') {
+                            s.to_string()
+                        } else {
+                            dir.join(s).display().to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut next_seen = seen.to_vec();
+    next_seen.push(file.to_string());
+    for resource in list("before") {
+        if seen.contains(&resource) {
+            continue;
+        }
+        for r in with_local(root, &[resource]) {
+            includes(root, &r, &next_seen, out);
+        }
+    }
+    out.push(file.to_string());
+    for resource in list("after") {
+        if seen.contains(&resource) {
+            continue;
+        }
+        for r in with_local(root, &[resource]) {
+            includes(root, &r, &next_seen, out);
+        }
+    }
+}
+
+impl Config {
+    fn merge(&mut self, file: FileConfig) {
+        self.defaults.extend(file.defaults);
+        for (name, options) in file.sections {
+            match self.sections.get_mut(&name) {
+                Some(existing) => {
+                    let known: Options = existing
+                        .iter()
+                        .filter(|(k, _)| options.contains_key(*k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    existing.extend(options);
+                    self.sections
+                        .entry(format!("KNOWN/{name}"))
+                        .or_default()
+                        .extend(known);
+                }
+                None => {
+                    self.order.push(name.clone());
+                    self.sections.insert(name, options);
+                }
+            }
+        }
+    }
+
+    /// Section names in the order fail2ban first saw them (no INCLUDES, no KNOWN/).
+    pub fn sections(&self) -> impl Iterator<Item = &str> {
+        self.order
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != "INCLUDES" && !n.starts_with("KNOWN/"))
+    }
+
+    pub fn has_section(&self, section: &str) -> bool {
+        self.sections.contains_key(section)
+    }
+
+    /// The raw value of `key` in `section`, or inherited from `[DEFAULT]`.
+    pub fn raw(&self, section: &str, key: &str) -> Option<&Value> {
+        self.sections
+            .get(section)
+            .and_then(|o| o.get(key))
+            .or_else(|| self.defaults.get(key))
+    }
+
+    /// The interpolated value of `key` in `section` (None when undefined).
+    pub fn get(&self, section: &str, key: &str) -> Result<Option<String>, InterpolationError> {
+        match self.raw(section, key) {
+            None => Ok(None),
+            Some(v) => self.interpolate(section, &v.raw, 1).map(Some),
+        }
+    }
+
+    fn lookup(&self, section: &str, name: &str) -> Option<String> {
+        let name = name.to_lowercase();
+        if name == "__name__" {
+            return Some(section.to_string());
+        }
+        if let Some((sec, opt)) = name.split_once('/') {
+            let value = match sec {
+                "default" => self.defaults.get(opt),
+                "known" => self
+                    .sections
+                    .get(&format!("KNOWN/{section}"))
+                    .and_then(|o| o.get(opt))
+                    .or_else(|| self.defaults.get(opt)),
+                _ => self
+                    .sections
+                    .iter()
+                    .find(|(n, _)| n.to_lowercase() == sec)
+                    .and_then(|(_, o)| o.get(opt))
+                    .or_else(|| self.defaults.get(opt)),
+            };
+            return value.map(|v| v.raw.clone());
+        }
+        self.raw(section, &name).map(|v| v.raw.clone())
+    }
+
+    fn interpolate(
+        &self,
+        section: &str,
+        raw: &str,
+        depth: usize,
+    ) -> Result<String, InterpolationError> {
+        if depth > 10 {
+            return Err(InterpolationError::Depth(raw.to_string()));
+        }
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(pos) = rest.find('%') {
+            out.push_str(&rest[..pos]);
+            rest = &rest[pos..];
+            if let Some(after) = rest.strip_prefix("%%") {
+                out.push('%');
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix("%(") {
+                let Some(end) = after.find(")s") else {
+                    return Err(InterpolationError::Syntax(raw.to_string()));
+                };
+                let name = &after[..end];
+                let value = self
+                    .lookup(section, name)
+                    .ok_or_else(|| InterpolationError::Missing(name.to_string()))?;
+                if value.contains('%') {
+                    out.push_str(&self.interpolate(section, &value, depth + 1)?);
+                } else {
+                    out.push_str(&value);
+                }
+                rest = &after[end + 2..];
+            } else {
+                return Err(InterpolationError::Syntax(raw.to_string()));
+            }
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// configparser's booleans (what `getboolean` accepts).
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Root) {
+        let tmp = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = tmp.path().join(path.trim_start_matches('/'));
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+        let root = Root::new(tmp.path()).unwrap();
+        (tmp, root)
+    }
+
+    #[test]
+    fn order_inheritance_and_interpolation() {
+        let (_t, root) = tree(&[
+            ("/etc/fail2ban/jail.conf", "[INCLUDES]\nbefore = paths.conf\n[DEFAULT]\nbantime = 10m\nport = 0:65535\naction = %(banaction)s[port=\"%(port)s\"]\nbanaction = iptables-multiport\n[sshd]\nport = ssh\nlogpath = %(sshd_log)s\nfilter = %(__name__)s[mode=normal]\n"),
+            ("/etc/fail2ban/paths.conf", "[DEFAULT]\nsshd_log = /var/log/auth.log\n"),
+            ("/etc/fail2ban/jail.d/a.conf", "[sshd]\nport = 2222 ; inline\n    2223\n"),
+            ("/etc/fail2ban/jail.local", "[DEFAULT]\nbanaction = nftables-multiport\n"),
+            ("/etc/fail2ban/jail.d/z.local", "[sshd]\nbantime = %(known/bantime)s\nport = %(known/port)s,22\n# comment\n"),
+        ]);
+        let c = load(&root, "jail");
+        assert_eq!(c.files.len(), 5, "{:?}", c.files);
+        assert_eq!(c.files[0], "/etc/fail2ban/paths.conf");
+        assert_eq!(c.get("sshd", "port").unwrap().unwrap(), "2222\n2223,22");
+        assert_eq!(
+            c.get("sshd", "logpath").unwrap().unwrap(),
+            "/var/log/auth.log"
+        );
+        assert_eq!(c.get("sshd", "bantime").unwrap().unwrap(), "10m");
+        assert_eq!(
+            c.get("sshd", "filter").unwrap().unwrap(),
+            "sshd[mode=normal]"
+        );
+        assert_eq!(
+            c.get("sshd", "action").unwrap().unwrap(),
+            "nftables-multiport[port=\"2222\n2223,22\"]"
+        );
+        assert_eq!(
+            c.raw("sshd", "port").unwrap().path,
+            "/etc/fail2ban/jail.d/z.local"
+        );
+        assert!(c.get("sshd", "nothing").unwrap().is_none());
+    }
+
+    #[test]
+    fn interpolation_errors() {
+        let (_t, root) = tree(&[(
+            "/etc/fail2ban/jail.conf",
+            "[a]\nx = %(missing)s\ny = 50%\nz = %(z)s\nw = 100%%\nv = %(b/q)s\n[b]\nq = from-b\n",
+        )]);
+        let c = load(&root, "jail");
+        assert!(matches!(
+            c.get("a", "x"),
+            Err(InterpolationError::Missing(_))
+        ));
+        assert!(matches!(
+            c.get("a", "y"),
+            Err(InterpolationError::Syntax(_))
+        ));
+        assert!(matches!(c.get("a", "z"), Err(InterpolationError::Depth(_))));
+        assert_eq!(c.get("a", "w").unwrap().unwrap(), "100%");
+        assert_eq!(c.get("a", "v").unwrap().unwrap(), "from-b");
+    }
+
+    #[test]
+    fn booleans_as_configparser() {
+        assert_eq!(parse_bool("True"), Some(true));
+        assert_eq!(parse_bool("off"), Some(false));
+        assert_eq!(parse_bool("ture"), None);
+    }
+}

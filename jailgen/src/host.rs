@@ -1,0 +1,282 @@
+//! What the host under `--root` has, as far as fail2ban cares: which log
+//! files exist, whether logs go to the systemd journal or through rsyslog,
+//! what the SSH unit is called, and which firewall is in use.
+
+use std::fs;
+use std::path::Path;
+
+use hardkit_core::Root;
+
+/// The firewall fail2ban's ban action must drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firewall {
+    Ufw,
+    Nftables,
+    Iptables,
+}
+
+impl Firewall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Firewall::Ufw => "ufw",
+            Firewall::Nftables => "nftables",
+            Firewall::Iptables => "iptables",
+        }
+    }
+
+    /// The stock action for jails that ban on the jail's ports.
+    pub fn multiport_action(self) -> &'static str {
+        match self {
+            Firewall::Ufw => "ufw",
+            Firewall::Nftables => "nftables-multiport",
+            Firewall::Iptables => "iptables-multiport",
+        }
+    }
+
+    /// The stock action that bans on every port (recidive). ufw's action
+    /// already rejects the address on every port.
+    pub fn allports_action(self) -> &'static str {
+        match self {
+            Firewall::Ufw => "ufw",
+            Firewall::Nftables => "nftables-allports",
+            Firewall::Iptables => "iptables-allports",
+        }
+    }
+
+    /// Which firewall a fail2ban action name drives, if it is one we know.
+    pub fn of_action(action: &str) -> Option<Firewall> {
+        let name = action.split('[').next().unwrap_or("").trim();
+        if name.starts_with("ufw") {
+            Some(Firewall::Ufw)
+        } else if name.starts_with("nftables") {
+            Some(Firewall::Nftables)
+        } else if name.starts_with("iptables") {
+            Some(Firewall::Iptables)
+        } else {
+            None
+        }
+    }
+}
+
+/// The facts jailgen decides by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// `/etc/fail2ban/jail.conf` exists under the root.
+    pub fail2ban_installed: bool,
+    /// rsyslog is installed (it writes /var/log/auth.log on Debian).
+    pub rsyslog: bool,
+    /// The SSH server's systemd unit: `ssh.service` (Debian, Ubuntu) or
+    /// `sshd.service` (Fedora, Arch, ...); None when no unit file was found.
+    pub ssh_unit: Option<String>,
+    /// The firewall in use, with the evidence that decided it.
+    pub firewall: Option<(Firewall, String)>,
+}
+
+/// Directories systemd reads unit files from, most specific first.
+const UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+impl Host {
+    pub fn inspect(root: &Root) -> Host {
+        Host {
+            fail2ban_installed: exists(root, "/etc/fail2ban/jail.conf"),
+            rsyslog: exists(root, "/etc/rsyslog.conf") || exists(root, "/usr/sbin/rsyslogd"),
+            ssh_unit: ssh_unit(root),
+            firewall: firewall(root),
+        }
+    }
+
+    /// The SSH unit to match in the journal: the one found, else Debian's
+    /// name (jailgen's main target), never fail2ban's stock `sshd.service`
+    /// guess when the host says otherwise.
+    pub fn ssh_unit_or_default(&self) -> &str {
+        self.ssh_unit.as_deref().unwrap_or("ssh.service")
+    }
+}
+
+/// Does the system path exist under the root (following symlinks inside it)?
+pub fn exists(root: &Root, system_path: &str) -> bool {
+    root.resolve(system_path)
+        .is_ok_and(|p| fs::metadata(p).is_ok())
+}
+
+/// Does a fail2ban logpath (possibly a glob such as
+/// `/var/log/nginx/*error.log`) match at least one file under the root?
+pub fn log_exists(root: &Root, pattern: &str) -> bool {
+    let path = Path::new(pattern);
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    if !name.contains(['*', '?', '[']) {
+        return root
+            .resolve(pattern)
+            .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()));
+    }
+    let Ok(dir) = root.resolve(parent) else {
+        return false;
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|e| glob_match(&name, &e.file_name().to_string_lossy()) && e.path().is_file())
+}
+
+/// Shell-style `*` and `?` matching of one file name (what fail2ban's glob
+/// does within a directory; bracket classes are not used by stock paths).
+fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    // A leading dot is only matched explicitly, as glob(3) does.
+    if name.starts_with('.') && !pattern.starts_with('.') {
+        return false;
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+fn ssh_unit(root: &Root) -> Option<String> {
+    // Debian names the unit ssh.service and ships sshd.service only as an
+    // alias symlink in /etc; the real file decides.
+    for unit in ["ssh.service", "sshd.service"] {
+        for dir in UNIT_DIRS {
+            let system = format!("{dir}/{unit}");
+            let Ok(host) = root.resolve_parent(&system) else {
+                continue;
+            };
+            if fs::symlink_metadata(&host).is_ok_and(|m| m.is_file()) {
+                return Some(unit.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn enabled_unit(root: &Root, unit: &str) -> bool {
+    let Ok(dir) = root.resolve("/etc/systemd/system") else {
+        return false;
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".wants"))
+        .any(|e| fs::symlink_metadata(e.path().join(unit)).is_ok())
+}
+
+fn ufw_enabled(root: &Root) -> bool {
+    let Ok(path) = root.resolve("/etc/ufw/ufw.conf") else {
+        return false;
+    };
+    let Ok(text) = fs::read_to_string(path) else {
+        return false;
+    };
+    text.lines().any(|line| {
+        let line = line.trim();
+        line.strip_prefix("ENABLED=")
+            .is_some_and(|v| v.trim_matches(['"', '\'']).eq_ignore_ascii_case("yes"))
+    })
+}
+
+/// ufw when enabled (it owns the rules, whatever its backend), then an
+/// enabled nftables.service, then saved iptables rules, then whichever
+/// tool is installed (Debian 12's `iptables` is the nft variant, but a
+/// host with nft installed and no other evidence is managed with nft).
+fn firewall(root: &Root) -> Option<(Firewall, String)> {
+    if ufw_enabled(root) {
+        return Some((Firewall::Ufw, "/etc/ufw/ufw.conf has ENABLED=yes".into()));
+    }
+    if enabled_unit(root, "nftables.service") {
+        return Some((Firewall::Nftables, "nftables.service is enabled".into()));
+    }
+    for rules in ["/etc/iptables/rules.v4", "/etc/sysconfig/iptables"] {
+        if exists(root, rules) {
+            return Some((Firewall::Iptables, format!("{rules} exists")));
+        }
+    }
+    if exists(root, "/etc/nftables.conf") || exists(root, "/usr/sbin/nft") {
+        return Some((Firewall::Nftables, "nftables is installed".into()));
+    }
+    if exists(root, "/usr/sbin/iptables") || exists(root, "/sbin/iptables") {
+        return Some((Firewall::Iptables, "iptables is installed".into()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str]) -> (tempfile::TempDir, Root) {
+        let tmp = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = tmp.path().join(f.trim_start_matches('/'));
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, "").unwrap();
+        }
+        let root = Root::new(tmp.path()).unwrap();
+        (tmp, root)
+    }
+
+    #[test]
+    fn debian_ssh_unit_and_nftables() {
+        let (tmp, root) = tree(&["/lib/systemd/system/ssh.service", "/etc/nftables.conf"]);
+        fs::create_dir_all(tmp.path().join("etc/systemd/system")).unwrap();
+        std::os::unix::fs::symlink(
+            "/lib/systemd/system/ssh.service",
+            tmp.path().join("etc/systemd/system/sshd.service"),
+        )
+        .unwrap();
+        let host = Host::inspect(&root);
+        assert_eq!(host.ssh_unit.as_deref(), Some("ssh.service"));
+        assert_eq!(host.firewall.unwrap().0, Firewall::Nftables);
+        assert!(!host.rsyslog && !host.fail2ban_installed);
+    }
+
+    #[test]
+    fn ufw_wins_when_enabled() {
+        let (tmp, root) = tree(&["/etc/nftables.conf", "/usr/lib/systemd/system/sshd.service"]);
+        fs::create_dir_all(tmp.path().join("etc/ufw")).unwrap();
+        fs::write(tmp.path().join("etc/ufw/ufw.conf"), "ENABLED=yes\n").unwrap();
+        let host = Host::inspect(&root);
+        assert_eq!(host.firewall.unwrap().0, Firewall::Ufw);
+        assert_eq!(host.ssh_unit.as_deref(), Some("sshd.service"));
+    }
+
+    #[test]
+    fn log_globs_match_inside_the_root() {
+        let (_tmp, root) = tree(&["/var/log/nginx/api.access.log", "/var/log/auth.log"]);
+        assert!(log_exists(&root, "/var/log/nginx/*access.log"));
+        assert!(!log_exists(&root, "/var/log/nginx/*error.log"));
+        assert!(log_exists(&root, "/var/log/auth.log"));
+        assert!(!log_exists(&root, "/var/log/secure"));
+        assert!(glob_match("*access.log", "access.log"));
+        assert!(!glob_match("*.log", ".hidden.log"));
+    }
+
+    #[test]
+    fn actions_name_their_firewall() {
+        assert_eq!(
+            Firewall::of_action("iptables-multiport[port=22]"),
+            Some(Firewall::Iptables)
+        );
+        assert_eq!(
+            Firewall::of_action("nftables-allports"),
+            Some(Firewall::Nftables)
+        );
+        assert_eq!(Firewall::of_action("ufw"), Some(Firewall::Ufw));
+        assert_eq!(Firewall::of_action("sendmail-whois"), None);
+    }
+}

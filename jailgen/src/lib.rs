@@ -1,0 +1,87 @@
+//! jailgen: fail2ban jails that match the real server, validated by
+//! fail2ban before they are written, and an audit of the jails already there.
+//!
+//! - [`values`]: typed, validated fail2ban values (durations, ports, networks, names);
+//! - [`host`]: what the host under `--root` has (logs, SSH unit, firewall);
+//! - [`sshd_input`]: the SSH ports from sshd-lint's `setting` records;
+//! - [`jails`]: the catalogue of jails and their resolution into `jail` records;
+//! - [`render`]: the `jail.d/hardkit.local` text;
+//! - [`filter_api_abuse`]: the anchored filter of the api-abuse jail;
+//! - [`fail2ban_config`]: reading fail2ban's configuration as fail2ban does;
+//! - [`fail2ban_actions`]: a jail's `action` value split as fail2ban splits it;
+//! - [`fail2ban_values`]: times and ports as fail2ban computes them;
+//! - [`audit`]: findings about the jails fail2ban would run;
+//! - [`overridden`]: whether the jails written are the jails fail2ban runs;
+//! - [`write`]: validation with `fail2ban-client -t` and atomic installation;
+//! - [`diff`]: unified diffs for `--diff`.
+
+pub mod audit;
+pub mod cli;
+pub mod diff;
+pub mod fail2ban_actions;
+pub mod fail2ban_config;
+pub mod fail2ban_values;
+pub mod filter_api_abuse;
+pub mod generate;
+pub mod host;
+pub mod jails;
+pub mod overridden;
+pub mod render;
+pub mod sshd_input;
+pub mod values;
+pub mod write;
+
+use std::io::IsTerminal;
+
+use hardkit_core::output::Palette;
+use hardkit_core::{ExitStatus, Format, Reporter};
+
+pub const TOOL: &str = "jailgen";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JailgenError {
+    #[error("{0}")]
+    Value(#[from] values::ValueError),
+    #[error("{0}")]
+    Sshd(#[from] sshd_input::SshdInputError),
+    #[error("{0}")]
+    Resolve(#[from] jails::ResolveError),
+    #[error("{0}")]
+    Write(#[from] write::WriteError),
+    #[error("{0}")]
+    Root(#[from] hardkit_core::root::RootError),
+    #[error("fail2ban is not installed under {0} (no /etc/fail2ban/jail.conf): install it first, jailgen validates against its configuration")]
+    NotInstalled(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Run one invocation.
+pub fn run(cli: &cli::Cli) -> Result<ExitStatus, JailgenError> {
+    let root = cli.common.root()?;
+    let format = cli.common.format();
+    let preview = cli.command.is_none()
+        && format == Format::Human
+        && !cli.generate.write
+        && !cli.generate.check;
+    if preview {
+        // stdout carries the jail file itself (`jailgen > hardkit.local`);
+        // findings about it go to stderr.
+        let palette = Palette {
+            enabled: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal(),
+        };
+        let out = std::io::BufWriter::new(std::io::stderr());
+        let mut reporter = Reporter::new(TOOL, format, cli.common.quiet, palette, out);
+        return generate::run(&cli.generate, &root, cli.common.fail_on, &mut reporter);
+    }
+    let mut reporter = Reporter::stdout(TOOL, format, cli.common.quiet);
+    match &cli.command {
+        Some(cli::Command::Audit(args)) => {
+            audit::run(args, &root, cli.common.fail_on, &mut reporter)
+        }
+        None => generate::run(&cli.generate, &root, cli.common.fail_on, &mut reporter),
+    }
+}

@@ -1,0 +1,212 @@
+//! Validating with the real fail2ban and writing atomically.
+//!
+//! fail2ban reads a whole directory, so a new drop-in can only be judged in
+//! place: the configuration under `--root` is copied to a temporary
+//! directory, the new files are put in the copy, and `fail2ban-client -c
+//! COPY -t` parses it exactly as the server would at start (it starts no
+//! server and opens no socket). Only when that passes is anything written,
+//! each file atomically (hardkit_core::atomic), the filter before the jail
+//! that uses it.
+//!
+//! fail2ban checks that each file-backend jail's log exists, on the machine
+//! it runs on. For a `--root` other than `/` the check must see the target's
+//! logs, not this host's: jailgen runs fail2ban-client in a private mount
+//! namespace (`unshare --mount`, inside a user namespace when not root) with
+//! the target's `/var/log` bound over `/var/log`. Nothing is mounted outside
+//! that namespace.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hardkit_core::atomic::{self, WriteOptions, WriteOutcome};
+use hardkit_core::Root;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{}: {source}", .path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{0}")]
+    Root(#[from] hardkit_core::root::RootError),
+    #[error("fail2ban rejected the new configuration, nothing written:\n{0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Atomic(#[from] atomic::AtomicError),
+    #[error("cannot validate: {0}")]
+    CannotValidate(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A file to install: its system path (under `/etc/fail2ban/`) and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub system_path: String,
+    pub contents: String,
+}
+
+/// Where fail2ban-client is on this machine, if anywhere.
+pub fn fail2ban_client() -> Option<PathBuf> {
+    program("fail2ban-client")
+}
+
+fn program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A copy of the configuration under `root` with `files` in place.
+pub struct ConfigCopy {
+    _dir: tempfile::TempDir,
+    pub conf_dir: PathBuf,
+}
+
+pub fn copy_with(root: &Root, files: &[NewFile]) -> Result<ConfigCopy, WriteError> {
+    let source = root.resolve("/etc/fail2ban")?;
+    let dir = tempfile::Builder::new()
+        .prefix("jailgen-check.")
+        .tempdir()
+        .map_err(io_err(Path::new("temporary directory")))?;
+    let conf_dir = dir.path().join("fail2ban");
+    copy_tree(&source, &conf_dir)?;
+    for file in files {
+        let rel = file
+            .system_path
+            .strip_prefix("/etc/fail2ban/")
+            .unwrap_or(&file.system_path);
+        let dest = conf_dir.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        fs::write(&dest, &file.contents).map_err(io_err(&dest))?;
+    }
+    Ok(ConfigCopy {
+        _dir: dir,
+        conf_dir,
+    })
+}
+
+/// Copy a configuration tree, following symlinks (fail2ban reads through them).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), WriteError> {
+    fs::create_dir_all(to).map_err(io_err(to))?;
+    for entry in fs::read_dir(from).map_err(io_err(from))? {
+        let entry = entry.map_err(io_err(from))?;
+        let path = entry.path();
+        let dest = to.join(entry.file_name());
+        let meta = fs::metadata(&path).map_err(io_err(&path))?;
+        if meta.is_dir() {
+            copy_tree(&path, &dest)?;
+        } else if meta.is_file() {
+            fs::copy(&path, &dest).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Run `fail2ban-client -c CONF_DIR ARGS`, seeing `root`'s logs (see the module docs).
+pub fn run_fail2ban_client(
+    client: &Path,
+    root: &Root,
+    conf_dir: &Path,
+    args: &[&str],
+) -> Result<Output, WriteError> {
+    let mut command = if root.is_host() {
+        Command::new(client)
+    } else {
+        let unshare = program("unshare").ok_or_else(|| {
+            WriteError::CannotValidate(
+                "unshare (util-linux) is needed to show fail2ban the logs under --root".into(),
+            )
+        })?;
+        let logs = root.resolve("/var/log")?;
+        let mut c = Command::new(unshare);
+        if !nix::unistd::Uid::effective().is_root() {
+            // Unprivileged: a user namespace makes the mount namespace possible.
+            c.args(["--user", "--map-root-user"]);
+        }
+        // Bind the target's /var/log over ours, or an empty tmpfs when it has none.
+        c.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+            .arg(
+                "if [ -d \"$0\" ]; then mount --bind \"$0\" /var/log; \
+                 else mount -t tmpfs jailgen-empty /var/log; fi && exec \"$@\"",
+            )
+            .arg(&logs)
+            .arg(client);
+        c
+    };
+    command.arg("-c").arg(conf_dir).args(args);
+    command.env("LC_ALL", "C.UTF-8");
+    command.output().map_err(io_err(client))
+}
+
+/// Validate `files` in a copy of the configuration under `root`.
+pub fn validate(client: &Path, root: &Root, files: &[NewFile]) -> Result<(), WriteError> {
+    validate_copy(client, root, &copy_with(root, files)?)
+}
+
+/// Run `fail2ban-client -t` on a prepared copy.
+pub fn validate_copy(client: &Path, root: &Root, copy: &ConfigCopy) -> Result<(), WriteError> {
+    let out = run_fail2ban_client(client, root, &copy.conf_dir, &["-t"])?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy_dir = copy.conf_dir.display().to_string();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| {
+            l.contains("ERROR")
+                || l.contains("rror:")
+                || l.contains("unshare")
+                || l.contains("mount")
+        })
+        .map(|l| {
+            // "2026-11-22 06:24:46,706 fail2ban [28222]: ERROR   message" -> "message"
+            let message = l.split_once("ERROR").map_or(l, |(_, m)| m).trim();
+            message.replace(&copy_dir, "/etc/fail2ban")
+        })
+        .filter(|l| l != "ERROR: test configuration failed")
+        .collect();
+    if lines.is_empty() {
+        lines = text.lines().map(str::to_string).collect();
+    }
+    Err(WriteError::Rejected(lines.join("\n")))
+}
+
+/// Install `files` under `root`, each atomically, in the given order.
+pub fn install(root: &Root, files: &[NewFile]) -> Result<Vec<(String, WriteOutcome)>, WriteError> {
+    let mut outcomes = Vec::new();
+    for file in files {
+        let host = root.resolve_parent(&file.system_path)?;
+        if let Some(parent) = host.parent() {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        let outcome =
+            atomic::replace_file(&host, file.contents.as_bytes(), &WriteOptions::mode(0o644))?;
+        outcomes.push((file.system_path.clone(), outcome));
+    }
+    Ok(outcomes)
+}
+
+/// Would installing `file` change anything?
+pub fn would_change(root: &Root, file: &NewFile) -> bool {
+    match root.resolve_parent(&file.system_path) {
+        Ok(host) => {
+            !atomic::is_current(&host, file.contents.as_bytes(), &WriteOptions::mode(0o644))
+        }
+        Err(_) => true,
+    }
+}

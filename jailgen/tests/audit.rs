@@ -1,0 +1,381 @@
+//! `jailgen audit` on fixture trees: each silent failure from the issue is
+//! reproduced and must be reported; jailgen's own output must audit clean;
+//! and the configuration reader must agree with `fail2ban-client -d`.
+
+mod common;
+
+use common::*;
+use hardkit_core::record::decode;
+use hardkit_core::Finding;
+
+fn audit(tree: &Tree, sshd_ports: Option<&[u16]>) -> (i32, Vec<Finding>) {
+    let input = sshd_ports.map(sshd_lint_ports);
+    let mut args = vec!["audit", "--json"];
+    if input.is_some() {
+        args.extend(["--sshd", "-"]);
+    }
+    let out = jailgen(tree.path(), &args, input.as_deref());
+    let text = stdout(&out);
+    check_json_lines(&text);
+    let findings = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"finding\""))
+        .map(|l| decode::<Finding>(l).unwrap().body)
+        .collect();
+    (out.status.code().unwrap(), findings)
+}
+
+fn ids(findings: &[Finding]) -> Vec<&str> {
+    findings.iter().map(|f| f.id.as_str()).collect()
+}
+
+fn find<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(findings)))
+}
+
+/// A Debian 12 host whose sshd jail is otherwise right (journal, Debian's
+/// unit, nftables), so each test adds exactly one mistake.
+fn good_debian() -> Tree {
+    let tree = Tree::new();
+    tree.debian12().nftables_host().file(
+        "/etc/fail2ban/jail.d/site.local",
+        "[DEFAULT]\nbanaction = nftables-multiport\nbantime = 1h\n\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\nmaxretry = 3\n",
+    );
+    tree
+}
+
+#[test]
+fn good_configuration_has_no_findings() {
+    let tree = good_debian();
+    let (code, findings) = audit(&tree, Some(&[22]));
+    assert_eq!(findings, vec![]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn ssh_moved_to_2222_but_jail_bans_22() {
+    let tree = good_debian();
+    let (code, findings) = audit(&tree, Some(&[2222]));
+    assert_eq!(ids(&findings), ["jailgen/sshd-port-mismatch"]);
+    let f = &findings[0];
+    assert_eq!(f.severity, hardkit_core::Severity::High);
+    assert_eq!(f.fix.as_deref(), Some("port = 2222"));
+    // The port came from jail.conf's [sshd] `port = ssh`.
+    let loc = f.location.as_ref().unwrap();
+    assert_eq!(
+        loc.path.as_path(),
+        std::path::Path::new("/etc/fail2ban/jail.conf")
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn stock_debian12_file_backend_without_auth_log() {
+    let tree = Tree::new();
+    tree.debian12().nftables_host().file(
+        "/etc/fail2ban/jail.d/site.local",
+        "[DEFAULT]\nbanaction = nftables-multiport\n",
+    );
+    let (_, findings) = audit(&tree, None);
+    let f = find(&findings, "jailgen/logpath-missing");
+    assert!(f.title.contains("/var/log/auth.log"), "{}", f.title);
+    assert!(f.fix.as_deref().unwrap().contains("backend = systemd"));
+}
+
+#[test]
+fn journal_match_names_sshd_service_on_debian() {
+    let tree = good_debian();
+    // Drop the journalmatch line: the stock filter's sshd.service applies.
+    tree.file(
+        "/etc/fail2ban/jail.d/site.local",
+        "[DEFAULT]\nbanaction = nftables-multiport\n[sshd]\nbackend = systemd\n",
+    );
+    let (_, findings) = audit(&tree, None);
+    assert_eq!(ids(&findings), ["jailgen/journalmatch-unit"]);
+    let loc = findings[0].location.as_ref().unwrap();
+    assert_eq!(
+        loc.path.as_path(),
+        std::path::Path::new("/etc/fail2ban/filter.d/sshd.conf")
+    );
+    assert!(findings[0].fix.as_deref().unwrap().contains("ssh.service"));
+}
+
+#[test]
+fn iptables_action_on_nftables_and_ufw_hosts() {
+    for (host, firewall) in [("nftables", "nftables"), ("ufw", "ufw")] {
+        let tree = Tree::new();
+        tree.debian12().file(
+            "/etc/fail2ban/jail.d/site.local",
+            "[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n",
+        );
+        if host == "ufw" {
+            tree.ufw_host();
+        } else {
+            tree.nftables_host();
+        }
+        // jail.conf's default banaction is iptables-multiport.
+        let (_, findings) = audit(&tree, None);
+        assert_eq!(ids(&findings), ["jailgen/banaction-firewall"], "{host}");
+        assert!(
+            findings[0].title.contains(firewall),
+            "{}",
+            findings[0].title
+        );
+    }
+}
+
+#[test]
+fn values_fail2ban_silently_misreads() {
+    let cases: &[(&str, &str)] = &[
+        ("bantime = 1x", "jailgen/duration-invalid"),
+        (
+            "ignoreip = 127.0.0.1 10.0.0.0/33",
+            "jailgen/ignoreip-invalid",
+        ),
+        (
+            "bantime = 5m\nfindtime = 1h",
+            "jailgen/bantime-shorter-than-findtime",
+        ),
+        ("maxretry = 20", "jailgen/maxretry-high"),
+        ("ignoreip = 0.0.0.0/0", "jailgen/ignoreip-too-wide"),
+        ("ignoreip = 8.0.0.0/8", "jailgen/ignoreip-too-wide"),
+        ("enabled = ture", "jailgen/enabled-invalid"),
+        ("port = %(nonexistent)s", "jailgen/interpolation"),
+        ("port = 22,70000", "jailgen/port-invalid"),
+    ];
+    for (line, id) in cases {
+        let tree = good_debian();
+        tree.file(
+            "/etc/fail2ban/jail.d/zz-mistake.local",
+            &format!("[sshd]\n{line}\n"),
+        );
+        let (code, findings) = audit(&tree, Some(&[22]));
+        let mut got = ids(&findings);
+        if *id == "jailgen/enabled-invalid" {
+            // fail2ban then runs no sshd jail at all.
+            assert!(got.contains(&"jailgen/no-sshd-jail"), "{got:?}");
+            got.retain(|i| *i != "jailgen/no-sshd-jail");
+        }
+        assert_eq!(got, [*id], "{line}");
+        let loc = findings[0].location.as_ref().unwrap();
+        assert_eq!(
+            loc.path.as_path(),
+            std::path::Path::new("/etc/fail2ban/jail.d/zz-mistake.local"),
+            "{line}"
+        );
+        assert_eq!(loc.line, Some(2), "{line}");
+        let high = findings[0].severity >= hardkit_core::Severity::High;
+        assert_eq!(code, i32::from(high), "{line}");
+    }
+}
+
+#[test]
+fn fail2ban_missing_and_no_sshd_jail() {
+    let tree = Tree::new();
+    tree.file("/etc/nftables.conf", "");
+    let (code, findings) = audit(&tree, None);
+    assert_eq!(ids(&findings), ["jailgen/fail2ban-missing"]);
+    assert_eq!(code, 1);
+
+    let tree = good_debian();
+    tree.file("/etc/fail2ban/jail.d/zz.local", "[sshd]\nenabled = false\n");
+    let (_, findings) = audit(&tree, None);
+    assert_eq!(ids(&findings), ["jailgen/no-sshd-jail"]);
+}
+
+#[test]
+fn generated_jails_audit_clean() {
+    if !oracle_ready("jailgen::generated_jails_audit_clean") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.debian12().nftables_host().nginx_logs();
+    let out = jailgen(
+        tree.path(),
+        &[
+            "--sshd",
+            "-",
+            "--jail",
+            "sshd",
+            "--jail",
+            "recidive",
+            "--jail",
+            "api-abuse",
+            "--write",
+        ],
+        Some(&sshd_lint_ports(&[2222])),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, findings) = audit(&tree, Some(&[2222]));
+    assert_eq!(findings, vec![]);
+    assert_eq!(code, 0);
+}
+
+/// The reader's view of enabled jails, compared with what fail2ban runs.
+#[test]
+fn reader_agrees_with_fail2ban_client_dump() {
+    if !oracle_ready("jailgen::reader_agrees_with_fail2ban_client_dump") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.debian12()
+        .nftables_host()
+        .file("/var/log/nginx/custom-error.log", "")
+        .file(
+            "/etc/fail2ban/jail.local",
+            "[DEFAULT]\nbantime = 2h ; inline comment\nbanaction = nftables-multiport\nfindtime: 20m\n\n[sshd]\nbackend = systemd\n",
+        )
+        .file("/etc/fail2ban/jail.d/00-a.conf", "[sshd]\nmaxretry = 7\n")
+        .file(
+            "/etc/fail2ban/jail.d/10-b.local",
+            "[sshd]\nmaxretry = %(known/maxretry)s1\nport = %(known/port)s,2222\n\n[recidive]\nenabled = true\nfindtime = %(sshd/findtime)s\nbantime = 3d\n",
+        )
+        .file(
+            "/etc/fail2ban/jail.d/05-c.conf",
+            "[nginx-http-auth]\nenabled = yes\n# a comment\nmaxretry = 4\n\n[nginx-limit-req]\nenabled = on\n",
+        )
+        .file("/etc/fail2ban/jail.d/20-d.local", "[nginx-limit-req]\nenabled = 0\n")
+        .file(
+            "/etc/fail2ban/paths-overrides.local",
+            "[DEFAULT]\nnginx_error_log = /var/log/nginx/custom-error.log\n",
+        );
+    let dumped = jails_of(&dump(&tree));
+    let root = hardkit_core::Root::new(tree.path()).unwrap();
+    let config = jailgen::fail2ban_config::load(&root, "jail");
+    let enabled: Vec<String> = config
+        .sections()
+        .filter(|s| {
+            config
+                .get(s, "enabled")
+                .ok()
+                .flatten()
+                .and_then(|v| jailgen::fail2ban_config::parse_bool(&v))
+                == Some(true)
+        })
+        .map(str::to_string)
+        .collect();
+    let mut dumped_names: Vec<String> = dumped.keys().cloned().collect();
+    let mut ours = enabled.clone();
+    dumped_names.sort();
+    ours.sort();
+    assert_eq!(ours, dumped_names);
+    assert_eq!(ours, ["nginx-http-auth", "recidive", "sshd"]);
+    let mut compared = 0;
+    for name in &enabled {
+        let d = &dumped[name];
+        let get = |k: &str| config.get(name, k).unwrap().unwrap();
+        assert_eq!(d.options["maxretry"].to_string(), get("maxretry"), "{name}");
+        assert_eq!(
+            d.options["findtime"].as_str().unwrap(),
+            get("findtime"),
+            "{name}"
+        );
+        assert_eq!(
+            d.options["bantime"].as_str().unwrap(),
+            get("bantime"),
+            "{name}"
+        );
+        assert_eq!(d.backend, get("backend"), "{name}");
+        if d.backend == "auto" {
+            assert_eq!(d.logpaths.join("\n"), get("logpath"), "{name}");
+        }
+        let actions: Vec<String> = get("action")
+            .lines()
+            .map(|a| a.split('[').next().unwrap().trim().to_string())
+            .collect();
+        assert_eq!(d.actions, actions, "{name}");
+        let port = &d.action_params[&actions[0]]["port"];
+        assert_eq!(*port, get("port"), "{name}");
+        compared += 1;
+    }
+    assert_eq!(compared, 3);
+    // Spot checks of the rules exercised above.
+    assert_eq!(dumped["sshd"].options["maxretry"], serde_json::json!(71));
+    assert_eq!(
+        dumped["sshd"].action_params["nftables-multiport"]["port"],
+        "ssh,2222"
+    );
+    assert_eq!(
+        dumped["recidive"].options["findtime"],
+        serde_json::json!("20m")
+    );
+    assert_eq!(
+        dumped["nginx-http-auth"].logpaths,
+        ["/var/log/nginx/custom-error.log"]
+    );
+}
+
+#[test]
+fn a_later_local_file_overriding_the_generated_jail_is_reported() {
+    let tree = Tree::new();
+    tree.debian12().nftables_host().file(
+        "/etc/fail2ban/jail.d/zz-site.local",
+        "[DEFAULT]\nbantime = 5m\n\n[sshd]\nport = 22\nmaxretry = 8\n",
+    );
+    let out = jailgen(tree.path(), &["--ssh-port", "2222", "--json"], None);
+    let text = stdout(&out);
+    check_json_lines(&text);
+    let findings: Vec<Finding> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"finding\""))
+        .map(|l| decode::<Finding>(l).unwrap().body)
+        .collect();
+    // The section's own bantime still wins over a later [DEFAULT]; port and
+    // maxretry do not.
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(
+        titles[0].starts_with("[sshd] port = 22 from /etc/fail2ban/jail.d/zz-site.local"),
+        "{titles:?}"
+    );
+    assert!(titles[1].starts_with("[sshd] maxretry = 8"), "{titles:?}");
+    assert_eq!(findings[0].location.as_ref().unwrap().line, Some(5));
+    assert_eq!(out.status.code(), Some(1));
+
+    // fail2ban agrees: written as 2222/3/1h, it runs 22/8/1h.
+    if !oracle_ready("jailgen::a_later_local_file_overriding_the_generated_jail_is_reported") {
+        return;
+    }
+    let written = jailgen(tree.path(), &["--ssh-port", "2222", "--write"], None);
+    assert_eq!(written.status.code(), Some(1), "{}", stderr(&written));
+    assert!(tree
+        .read("/etc/fail2ban/jail.d/hardkit.local")
+        .unwrap()
+        .contains("port = 2222"));
+    let sshd = jails_of(&dump(&tree))["sshd"].clone();
+    assert_eq!(sshd.action_params["nftables-multiport"]["port"], "22");
+    assert_eq!(sshd.options["maxretry"], serde_json::json!(8));
+    assert_eq!(sshd.options["bantime"], serde_json::json!("1h"));
+}
+
+#[test]
+fn preview_keeps_stdout_for_the_file_and_findings_on_stderr() {
+    let tree = Tree::new();
+    tree.debian12().nftables_host();
+    let out = jailgen(
+        tree.path(),
+        &["--ssh-port", "2222", "--ignoreip", "0.0.0.0/0"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("# Written by jailgen") && text.ends_with("ignoreip = 0.0.0.0/0\n"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("jailgen/ignoreip-too-wide"),
+        "{}",
+        stderr(&out)
+    );
+    // --fail-on medium turns the warning into exit 1.
+    let strict = jailgen(
+        tree.path(),
+        &["--ignoreip", "0.0.0.0/0", "--fail-on", "medium"],
+        None,
+    );
+    assert_eq!(strict.status.code(), Some(1));
+}

@@ -1,0 +1,311 @@
+//! Shared test support: host trees under a temp dir with Debian's real
+//! fail2ban configuration copied in, running jailgen, and asking the real
+//! fail2ban-client what it makes of a configuration.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_jailgen");
+
+/// A host tree: `files` are created empty (or with the given text).
+pub struct Tree {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, system_path: &str, text: &str) -> &Tree {
+        let p = self.host(system_path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+        self
+    }
+
+    pub fn symlink(&self, target: &str, system_path: &str) -> &Tree {
+        let p = self.host(system_path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+        self
+    }
+
+    pub fn host(&self, system_path: &str) -> PathBuf {
+        self.path().join(system_path.trim_start_matches('/'))
+    }
+
+    pub fn read(&self, system_path: &str) -> Option<String> {
+        fs::read_to_string(self.host(system_path)).ok()
+    }
+
+    /// Copy the installed (stock Debian) /etc/fail2ban into the tree.
+    pub fn stock_fail2ban(&self) -> &Tree {
+        copy_tree(Path::new("/etc/fail2ban"), &self.host("/etc/fail2ban"));
+        self
+    }
+
+    /// Debian 12 as installed: ssh.service, no rsyslog, fail2ban's own log.
+    pub fn debian12(&self) -> &Tree {
+        self.stock_fail2ban()
+            .file("/lib/systemd/system/ssh.service", "[Unit]\n")
+            .symlink(
+                "/lib/systemd/system/ssh.service",
+                "/etc/systemd/system/sshd.service",
+            )
+            .file("/var/log/fail2ban.log", "")
+    }
+
+    pub fn nftables_host(&self) -> &Tree {
+        self.file("/etc/nftables.conf", "flush ruleset\n").symlink(
+            "/lib/systemd/system/nftables.service",
+            "/etc/systemd/system/sysinit.target.wants/nftables.service",
+        )
+    }
+
+    pub fn ufw_host(&self) -> &Tree {
+        self.file("/etc/ufw/ufw.conf", "ENABLED=yes\nLOGLEVEL=low\n")
+    }
+
+    pub fn iptables_host(&self) -> &Tree {
+        self.file("/etc/iptables/rules.v4", "*filter\nCOMMIT\n")
+    }
+
+    pub fn nginx_logs(&self) -> &Tree {
+        self.file("/var/log/nginx/access.log", "")
+            .file("/var/log/nginx/error.log", "")
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        let meta = fs::metadata(entry.path()).unwrap();
+        if meta.is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+pub fn jailgen(root: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The oracle: fail2ban-client with the tree's configuration, seeing the
+/// tree's /var/log (a private mount namespace; nothing leaks to the host).
+pub fn fail2ban_client(tree: &Tree, args: &[&str]) -> Output {
+    let script = "mount --bind \"$0\" /var/log && exec fail2ban-client -c \"$1\" \"$2\"";
+    fs::create_dir_all(tree.host("/var/log")).unwrap();
+    Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+        ])
+        .arg(tree.host("/var/log"))
+        .arg(tree.host("/etc/fail2ban"))
+        .args(args)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap()
+}
+
+/// `fail2ban-client -d`, each printed command parsed (Python literals,
+/// converted by Python itself) into JSON.
+pub fn dump(tree: &Tree) -> Vec<Value> {
+    let out = fail2ban_client(tree, &["-d"]);
+    assert!(
+        out.status.success(),
+        "fail2ban-client -d failed: {}",
+        stderr(&out)
+    );
+    let mut python = Command::new("python3")
+        .args([
+            "-c",
+            "import ast,json,sys\nfor l in sys.stdin:\n  l=l.strip()\n  if l.startswith('['): print(json.dumps(ast.literal_eval(l)))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Feed stdin from another thread: the dump is larger than a pipe buffer.
+    let mut stdin = python.stdin.take().unwrap();
+    let input = out.stdout.clone();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&input).unwrap();
+    });
+    let converted = python.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(converted.status.success());
+    String::from_utf8(converted.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// What fail2ban will run for one jail, from its -d stream.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DumpedJail {
+    pub backend: String,
+    pub options: BTreeMap<String, Value>,
+    pub logpaths: Vec<String>,
+    pub journalmatch: Vec<String>,
+    pub ignoreip: Vec<String>,
+    pub actions: Vec<String>,
+    /// Parameters of each action (name -> param -> value).
+    pub action_params: BTreeMap<String, BTreeMap<String, String>>,
+    pub started: bool,
+}
+
+pub fn jails_of(stream: &[Value]) -> BTreeMap<String, DumpedJail> {
+    let mut jails: BTreeMap<String, DumpedJail> = BTreeMap::new();
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    for cmd in stream {
+        let c = cmd.as_array().unwrap();
+        let verb = s(&c[0]);
+        match verb.as_str() {
+            "add" => {
+                jails.entry(s(&c[1])).or_default().backend = s(&c[2]);
+            }
+            "start" => jails.entry(s(&c[1])).or_default().started = true,
+            "set" if c.len() >= 4 => {
+                let Some(jail) = jails.get_mut(&s(&c[1])) else {
+                    continue;
+                };
+                let key = s(&c[2]);
+                match key.as_str() {
+                    "addlogpath" => jail.logpaths.push(s(&c[3])),
+                    "addjournalmatch" => jail.journalmatch = c[3..].iter().map(s).collect(),
+                    "addignoreip" => jail.ignoreip = c[3..].iter().map(s).collect(),
+                    "addaction" => jail.actions.push(s(&c[3])),
+                    _ => {
+                        jail.options.insert(key, c[3].clone());
+                    }
+                }
+            }
+            "multi-set" if s(&c[2]) == "action" => {
+                let Some(jail) = jails.get_mut(&s(&c[1])) else {
+                    continue;
+                };
+                let params = c[4]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        let p = p.as_array().unwrap();
+                        (s(&p[0]), s(&p[1]))
+                    })
+                    .collect();
+                jail.action_params.insert(s(&c[3]), params);
+            }
+            _ => {}
+        }
+    }
+    jails
+}
+
+/// The jail records in jailgen's JSON output, decoded with unknown fields denied.
+pub fn jail_records(out: &str) -> Vec<jailgen::jails::Jail> {
+    out.lines()
+        .filter(|l| l.starts_with("{\"type\":\"jail\""))
+        .map(|l| {
+            hardkit_core::record::decode::<jailgen::jails::Jail>(l)
+                .unwrap()
+                .body
+        })
+        .collect()
+}
+
+/// Every line of jailgen's JSON output parses back with unknown fields denied.
+pub fn check_json_lines(out: &str) {
+    use hardkit_core::record::{decode, envelope};
+    for line in out.lines() {
+        let (kind, tool) = envelope(line).unwrap();
+        assert_eq!(tool, "jailgen");
+        match kind.as_str() {
+            "jail" => drop(decode::<jailgen::jails::Jail>(line).unwrap()),
+            "action" => drop(decode::<hardkit_core::Action>(line).unwrap()),
+            "finding" => drop(decode::<hardkit_core::Finding>(line).unwrap()),
+            "summary" => drop(decode::<hardkit_core::Summary>(line).unwrap()),
+            "error" => drop(decode::<hardkit_core::ErrorRecord>(line).unwrap()),
+            other => panic!("undocumented record type {other}: {line}"),
+        }
+    }
+}
+
+/// Needs fail2ban-client, python3 (fail2ban's own runtime) and root for the
+/// mount namespace.
+pub fn oracle_ready(test: &str) -> bool {
+    if hardkit_core::oracle::oracle(test, "fail2ban-client").is_none()
+        || hardkit_core::oracle::oracle(test, "unshare").is_none()
+        || !hardkit_core::oracle::require_root(test)
+    {
+        return false;
+    }
+    if !Path::new("/etc/fail2ban/jail.conf").is_file() {
+        hardkit_core::oracle::not_run(test, "fail2ban's stock /etc/fail2ban/jail.conf is missing");
+        return false;
+    }
+    let namespace = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .status();
+    if !namespace.is_ok_and(|s| s.success()) {
+        hardkit_core::oracle::not_run(test, "cannot create a mount namespace (unshare --mount)");
+        return false;
+    }
+    true
+}
+
+pub fn sshd_lint_ports(ports: &[u16]) -> String {
+    let mut text = String::new();
+    text.push_str("{\"type\":\"setting\",\"tool\":\"sshd-lint\",\"key\":\"permitrootlogin\",\"value\":\"no\",\"origin\":\"default\",\"shadowed\":[]}\n");
+    for p in ports {
+        text.push_str(&format!(
+            "{{\"type\":\"setting\",\"tool\":\"sshd-lint\",\"key\":\"port\",\"value\":\"{p}\",\"origin\":{{\"path\":\"/etc/ssh/sshd_config\",\"line\":14}},\"shadowed\":[{{\"path\":\"/etc/ssh/sshd_config\",\"line\":13,\"value\":\"22\"}}]}}\n"
+        ));
+    }
+    text.push_str("{\"type\":\"summary\",\"tool\":\"sshd-lint\",\"counts\":{\"setting\":2},\"severity\":{},\"exit\":0}\n");
+    text
+}
