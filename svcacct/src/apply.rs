@@ -1,0 +1,582 @@
+//! Carry out a plan, idempotently: each step compares the system with what
+//! it should be and reports `changed`; `--check` stops there; files are
+//! replaced atomically with explicit mode and owner after the program that
+//! reads them accepted the new text (visudo, logrotate).
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hardkit_core::atomic::{self, WriteOptions};
+use hardkit_core::oracle::find_program;
+use hardkit_core::record::Action;
+use hardkit_core::{BytesPath, Root};
+
+use crate::plan::{Owner, Step, Validator, NOLOGIN};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode {
+    /// Write nothing; report what would change.
+    pub check: bool,
+    /// Put a unified diff in each file action.
+    pub diff: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Root(#[from] hardkit_core::root::RootError),
+    #[error(transparent)]
+    Atomic(#[from] atomic::AtomicError),
+    #[error("{}: {what}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{program}: {message}")]
+    Command { program: String, message: String },
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountsError),
+}
+
+fn io<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> ApplyError + 'a {
+    move |source| ApplyError::Io {
+        path: path.to_path_buf(),
+        what,
+        source,
+    }
+}
+
+fn octal(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+/// Carry out (or with `check`, only assess) every step, returning one action each.
+pub fn apply(steps: &[Step], root: &Root, mode: Mode) -> Result<Vec<Action>, ApplyError> {
+    let mut actions = Vec::new();
+    for step in steps {
+        actions.push(apply_step(step, root, mode)?);
+    }
+    // On the running system, systemd must re-read a changed unit; a tree
+    // under --root is read fresh when it boots.
+    if root.is_host() {
+        let unit = actions
+            .iter()
+            .find(|a| a.op == "write" && a.path.as_path().starts_with("/etc/systemd/system"))
+            .filter(|a| a.changed)
+            .map(|a| a.path.clone());
+        if let Some(unit) = unit {
+            let running = Path::new("/run/systemd/system").is_dir();
+            if running && !mode.check {
+                if let Some(systemctl) = find_program("systemctl") {
+                    run(&systemctl, &["daemon-reload"])?;
+                }
+            }
+            actions.push(Action {
+                op: "reload".into(),
+                path: unit,
+                mode: None,
+                owner: None,
+                changed: running,
+                diff: None,
+            });
+        }
+    }
+    Ok(actions)
+}
+
+fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError> {
+    match step {
+        Step::Group { name, gid, exists } => {
+            let changed = !*exists;
+            if changed && !mode.check {
+                add_group(root, name, *gid)?;
+            }
+            Ok(Action {
+                op: "groupadd".into(),
+                path: BytesPath::new("/etc/group"),
+                mode: None,
+                owner: Some(format!("{name}:{name}")),
+                changed,
+                diff: None,
+            })
+        }
+        Step::User {
+            name,
+            uid,
+            gid,
+            home,
+            gecos,
+            exists,
+        } => {
+            let changed = !*exists;
+            if changed && !mode.check {
+                add_user(root, name, *uid, *gid, home, gecos)?;
+            }
+            Ok(Action {
+                op: "useradd".into(),
+                path: BytesPath::new("/etc/passwd"),
+                mode: None,
+                owner: Some(format!("{name}:{}", group_of(root, *gid, name))),
+                changed,
+                diff: None,
+            })
+        }
+        Step::Lockdown {
+            name,
+            set_shell,
+            lock_password,
+        } => {
+            let changed = *set_shell || *lock_password;
+            if changed && !mode.check {
+                lock_down(root, name, *set_shell, *lock_password)?;
+            }
+            Ok(Action {
+                op: "usermod".into(),
+                path: BytesPath::new("/etc/passwd"),
+                mode: None,
+                owner: None,
+                changed,
+                diff: None,
+            })
+        }
+        Step::Dir {
+            path,
+            mode: bits,
+            owner,
+        } => {
+            let host = root.resolve(path)?;
+            let changed = match fs::symlink_metadata(&host) {
+                Ok(m) => {
+                    !m.is_dir()
+                        || m.mode() & 0o7777 != *bits
+                        || m.uid() != owner.uid
+                        || m.gid() != owner.gid
+                }
+                Err(_) => true,
+            };
+            if changed && !mode.check {
+                make_dir(&host, *bits, owner)?;
+            }
+            Ok(Action {
+                op: "mkdir".into(),
+                path: BytesPath::new(path),
+                mode: Some(octal(*bits)),
+                owner: Some(owner.label()),
+                changed,
+                diff: None,
+            })
+        }
+        Step::SecretFile { path } => {
+            let host = root.resolve_parent(path)?;
+            let root_owner = Owner::root();
+            let (changed, existing) = match fs::symlink_metadata(&host) {
+                Ok(m) => (
+                    !m.is_file() || m.mode() & 0o7777 != 0o600 || m.uid() != 0 || m.gid() != 0,
+                    true,
+                ),
+                Err(_) => (true, false),
+            };
+            if changed && !mode.check {
+                ensure_parent(&host)?;
+                if existing {
+                    // Keep the secrets; only fix who may read them.
+                    std::os::unix::fs::chown(&host, Some(0), Some(0))
+                        .map_err(io(&host, "setting owner"))?;
+                    fs::set_permissions(&host, fs::Permissions::from_mode(0o600))
+                        .map_err(io(&host, "setting mode"))?;
+                } else {
+                    atomic::replace_file(&host, b"", &write_options(0o600, &root_owner))?;
+                }
+            }
+            Ok(Action {
+                op: "write".into(),
+                path: BytesPath::new(path),
+                mode: Some("0600".into()),
+                owner: Some(root_owner.label()),
+                changed,
+                diff: None,
+            })
+        }
+        Step::File {
+            path,
+            contents,
+            mode: bits,
+            owner,
+            validator,
+            backup,
+        } => {
+            let host = root.resolve_parent(path)?;
+            let mut opts = write_options(*bits, owner);
+            opts.backup = *backup;
+            let changed = !atomic::is_current(&host, contents.as_bytes(), &opts);
+            let diff = if mode.diff && changed {
+                let old = fs::read(&host)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                Some(unified_diff(&path.display().to_string(), &old, contents))
+            } else {
+                None
+            };
+            if changed && !mode.check {
+                ensure_parent(&host)?;
+                let validator = *validator;
+                atomic::replace_file_validated(&host, contents.as_bytes(), &opts, |tmp| {
+                    validate(validator, tmp, root)
+                })?;
+            }
+            Ok(Action {
+                op: "write".into(),
+                path: BytesPath::new(path),
+                mode: Some(octal(*bits)),
+                owner: Some(owner.label()),
+                changed,
+                diff,
+            })
+        }
+    }
+}
+
+/// The name of a group by GID in the tree (the account's own name if unknown yet).
+fn group_of(root: &Root, gid: u32, fallback: &str) -> String {
+    crate::accounts::Accounts::load(root)
+        .ok()
+        .and_then(|a| a.group_by_gid(gid).map(|g| g.name.clone()))
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+fn write_options(mode: u32, owner: &Owner) -> WriteOptions {
+    WriteOptions {
+        mode,
+        owner: Some((owner.uid, owner.gid)),
+        backup: true,
+    }
+}
+
+fn ensure_parent(host: &Path) -> Result<(), ApplyError> {
+    if let Some(parent) = host.parent() {
+        let created = !parent.exists();
+        fs::create_dir_all(parent).map_err(io(parent, "creating directory"))?;
+        // sudo's own package makes /etc/sudoers.d 0750; do the same.
+        if created && parent.ends_with("etc/sudoers.d") {
+            fs::set_permissions(parent, fs::Permissions::from_mode(0o750))
+                .map_err(io(parent, "setting mode"))?;
+        }
+    }
+    Ok(())
+}
+
+fn make_dir(host: &Path, mode: u32, owner: &Owner) -> Result<(), ApplyError> {
+    fs::create_dir_all(host).map_err(io(host, "creating directory"))?;
+    std::os::unix::fs::chown(host, Some(owner.uid), Some(owner.gid))
+        .map_err(io(host, "setting owner"))?;
+    fs::set_permissions(host, fs::Permissions::from_mode(mode)).map_err(io(host, "setting mode"))
+}
+
+fn run(program: &Path, args: &[&str]) -> Result<String, ApplyError> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| ApplyError::Command {
+            program: program.display().to_string(),
+            message: e.to_string(),
+        })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(ApplyError::Command {
+            program: program.display().to_string(),
+            message: text.trim().to_string(),
+        })
+    }
+}
+
+fn root_args(root: &Root) -> Vec<String> {
+    if root.is_host() {
+        Vec::new()
+    } else {
+        vec!["--root".into(), root.dir().display().to_string()]
+    }
+}
+
+/// groupadd --system (into the tree with --root), else append to /etc/group.
+fn add_group(root: &Root, name: &str, gid: u32) -> Result<(), ApplyError> {
+    if let Some(groupadd) = find_program("groupadd") {
+        let gid = gid.to_string();
+        let mut args: Vec<&str> = vec!["--system", "--gid", &gid];
+        let r = root_args(root);
+        args.extend(r.iter().map(String::as_str));
+        args.push(name);
+        run(&groupadd, &args)?;
+        return Ok(());
+    }
+    append_line(root, "/etc/group", &format!("{name}:x:{gid}:"))?;
+    if root.resolve("/etc/gshadow")?.exists() {
+        append_line(root, "/etc/gshadow", &format!("{name}:!::"))?;
+    }
+    Ok(())
+}
+
+/// useradd --system (into the tree with --root), else write the account files.
+fn add_user(
+    root: &Root,
+    name: &str,
+    uid: u32,
+    gid: u32,
+    home: &Path,
+    gecos: &str,
+) -> Result<(), ApplyError> {
+    if let Some(useradd) = find_program("useradd") {
+        let (uid_s, gid_s) = (uid.to_string(), gid.to_string());
+        let home_s = home.display().to_string();
+        let mut args: Vec<&str> = vec![
+            "--system",
+            "--uid",
+            &uid_s,
+            "--gid",
+            &gid_s,
+            "--home-dir",
+            &home_s,
+            "--no-create-home",
+            "--shell",
+            NOLOGIN,
+            "--comment",
+            gecos,
+        ];
+        let r = root_args(root);
+        args.extend(r.iter().map(String::as_str));
+        args.push(name);
+        run(&useradd, &args)?;
+        return Ok(());
+    }
+    append_line(
+        root,
+        "/etc/passwd",
+        &format!("{name}:x:{uid}:{gid}:{gecos}:{}:{NOLOGIN}", home.display()),
+    )?;
+    append_line(root, "/etc/shadow", &format!("{name}:!:::::::"))
+}
+
+/// usermod --shell nologin / --lock, into the tree with --root.
+fn lock_down(root: &Root, name: &str, set_shell: bool, lock: bool) -> Result<(), ApplyError> {
+    let usermod = find_program("usermod").ok_or_else(|| ApplyError::Command {
+        program: "usermod".into(),
+        message: format!(
+            "not installed; set {name}'s shell to {NOLOGIN} and lock its password by hand"
+        ),
+    })?;
+    let mut args: Vec<&str> = Vec::new();
+    if set_shell {
+        args.extend(["--shell", NOLOGIN]);
+    }
+    if lock {
+        args.push("--lock");
+    }
+    let r = root_args(root);
+    args.extend(r.iter().map(String::as_str));
+    args.push(name);
+    run(&usermod, &args)?;
+    Ok(())
+}
+
+/// Append a line to an account file atomically, keeping its mode and owner.
+fn append_line(root: &Root, system: &str, line: &str) -> Result<(), ApplyError> {
+    let host = root.resolve_parent(system)?;
+    let (mut text, mode, owner) = match fs::metadata(&host) {
+        Ok(m) => (
+            fs::read_to_string(&host).map_err(io(&host, "reading"))?,
+            m.mode() & 0o7777,
+            (m.uid(), m.gid()),
+        ),
+        Err(_) => (
+            String::new(),
+            if system.ends_with("shadow") {
+                0o640
+            } else {
+                0o644
+            },
+            (0, 0),
+        ),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(line);
+    text.push('\n');
+    atomic::replace_file(
+        &host,
+        text.as_bytes(),
+        &WriteOptions {
+            mode,
+            owner: Some(owner),
+            backup: true,
+        },
+    )?;
+    Ok(())
+}
+
+/// Run the reading program on the complete temporary file.
+fn validate(validator: Validator, tmp: &Path, root: &Root) -> Result<(), String> {
+    match validator {
+        Validator::None => Ok(()),
+        Validator::Visudo => {
+            let Some(visudo) = find_program("visudo") else {
+                return Ok(()); // sudo not installed: nothing will read the file.
+            };
+            let tmp = tmp.display().to_string();
+            run(&visudo, &["-c", "-O", "-P", "-f", &tmp])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        Validator::Logrotate => {
+            let Some(logrotate) = find_program("logrotate") else {
+                return Ok(());
+            };
+            check_logrotate(&logrotate, tmp, root)
+        }
+    }
+}
+
+/// `logrotate -d FILE`. Its `su USER GROUP` is looked up in the accounts of
+/// the system the file is for: under --root, logrotate runs in a private
+/// mount namespace where the tree's /etc/passwd and /etc/group are bound
+/// over the host's (the host's files are never touched). Where no mount
+/// namespace can be made (an unprivileged container), a copy whose `su`
+/// names root is checked instead: everything but the account lookup, which
+/// the plan itself guarantees (it creates that account).
+pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(), String> {
+    // -d never writes the state file; reading an empty one is enough.
+    let state_path = "/dev/null";
+    let file_s = file.display().to_string();
+    if root.is_host() {
+        let output = Command::new(logrotate)
+            .args(["-d", "-s", state_path, &file_s])
+            .output()
+            .map_err(|e| e.to_string())?;
+        return logrotate_verdict(&output);
+    }
+    if let Some(unshare) = find_program("unshare") {
+        let passwd = root.resolve("/etc/passwd").map_err(|e| e.to_string())?;
+        let group = root.resolve("/etc/group").map_err(|e| e.to_string())?;
+        let script = "mount --bind \"$1\" /etc/passwd && mount --bind \"$2\" /etc/group || exit 125; exec \"$3\" -d -s \"$4\" \"$5\"";
+        let output = Command::new(unshare)
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
+            .arg(passwd)
+            .arg(group)
+            .arg(logrotate)
+            .arg(state_path)
+            .arg(&file_s)
+            .output()
+            .map_err(|e| e.to_string())?;
+        // unshare exits 1 when it cannot make the namespace; our script 125
+        // when it cannot bind; logrotate's own verdicts are 0 and 1.
+        let no_namespace = output.status.code() == Some(125)
+            || (output.status.code() == Some(1)
+                && String::from_utf8_lossy(&output.stderr).starts_with("unshare:"));
+        if !no_namespace {
+            return logrotate_verdict(&output);
+        }
+    }
+    let text = fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let as_root: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("su ") {
+                "    su root root".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let copy = dir.path().join("logrotate-check");
+    fs::write(&copy, as_root + "\n").map_err(|e| e.to_string())?;
+    let output = Command::new(logrotate)
+        .args(["-d", "-s", state_path])
+        .arg(&copy)
+        .output()
+        .map_err(|e| e.to_string())?;
+    logrotate_verdict(&output)
+}
+
+fn logrotate_verdict(output: &std::process::Output) -> Result<(), String> {
+    let text = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    // logrotate -d reports some errors ("unknown option") with status 0.
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    if !output.status.success() || !errors.is_empty() {
+        return Err(format!("logrotate -d: {}", errors.join("; ")));
+    }
+    Ok(())
+}
+
+/// A unified diff of two texts (whole-file hunks are enough for config files).
+pub fn unified_diff(label: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    // Longest common subsequence table.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut out = format!(
+        "--- {label}\n+++ {label}\n@@ -{},{} +{},{} @@\n",
+        usize::from(!a.is_empty()),
+        a.len(),
+        usize::from(!b.is_empty()),
+        b.len()
+    );
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!(" {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&format!("-{}\n", a[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_removed_and_added_lines() {
+        let d = unified_diff("/etc/x", "a\nb\nc\n", "a\nB\nc\n");
+        assert!(
+            d.contains("-b\n+B\n") && d.contains(" a\n") && d.contains(" c\n"),
+            "{d}"
+        );
+        let new = unified_diff("/etc/x", "", "x\n");
+        assert!(new.contains("@@ -0,0 +1,1 @@\n+x\n"), "{new}");
+    }
+}

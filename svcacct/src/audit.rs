@@ -1,0 +1,469 @@
+//! `svcacct audit`: for each service, its exposure (as systemd-analyze
+//! security scores it) and what its account may really do: run as root, log
+//! in, use sudo, rewrite its own program, read secrets from the unit.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use hardkit_core::{Finding, Location, Root, Severity};
+
+use crate::accounts::{is_nologin_shell, Accounts, PasswdEntry, PasswordState};
+use crate::exposure::values::words;
+use crate::exposure::SecurityContext;
+use crate::sudoers::{judge, Danger, Sudoers};
+use crate::unit_file::{Assignment, Unit, UNIT_DIRS};
+
+/// Groups whose members are root in all but name, or close to it.
+pub const PRIVILEGED_GROUPS: &[(&str, Severity, &str)] = &[
+    ("docker", Severity::Critical, "the Docker socket lets its members start a root container that mounts /"),
+    ("lxd", Severity::Critical, "LXD lets its members start a privileged container that mounts /"),
+    ("disk", Severity::Critical, "raw access to block devices lets its members read and write any file, /etc/shadow included"),
+    ("sudo", Severity::High, "members may run any command as root through sudo"),
+    ("wheel", Severity::High, "members may run any command as root through sudo or su"),
+    ("adm", Severity::Medium, "members read every system log, where tokens and passwords leak"),
+];
+
+/// Every service unit installed under `root` (templates and alias symlinks skipped).
+pub fn all_units(root: &Root) -> Result<Vec<String>, hardkit_core::root::RootError> {
+    let mut names = Vec::new();
+    for dir in UNIT_DIRS {
+        let host = root.resolve(dir)?;
+        let Ok(entries) = fs::read_dir(&host) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if is_file
+                && name.ends_with(".service")
+                && !name.contains("@.")
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The findings about one unit and its account.
+pub fn audit_unit(
+    unit: &Unit,
+    root: &Root,
+    accounts: &Accounts,
+    sudoers: &Sudoers,
+) -> Vec<Finding> {
+    let ctx = SecurityContext::from_unit(unit);
+    let mut out = Vec::new();
+    let fragment = unit.fragment.clone();
+    let user_line = last(unit, "User");
+    let at = |a: Option<&Assignment>| match a {
+        Some(a) => Location::new(a.path.clone(), Some(a.line)),
+        None => Location::new(fragment.clone(), None),
+    };
+
+    let runs_as_root = !ctx.dynamic_user
+        && ctx
+            .user
+            .as_deref()
+            .is_none_or(|u| u.is_empty() || u == "root" || u == "0");
+    if runs_as_root {
+        out.push(
+            Finding::new(
+                "svcacct/runs-as-root",
+                Severity::Medium,
+                format!("{} runs as root", unit.name),
+                "Without User= (or with User=root) the service has every privilege; a bug or a prompt injection in it is a root compromise.",
+            )
+            .at(at(user_line))
+            .fix("svcacct apply NAME --exec CMD (a system user of its own), or User=/DynamicUser=yes")
+            .evidence("unit", &unit.name)
+            .evidence("user", ctx.user.as_deref().unwrap_or("")),
+        );
+    }
+
+    out.extend(environment_secrets(unit));
+
+    let account = if ctx.dynamic_user || runs_as_root {
+        None
+    } else {
+        ctx.user.as_deref().and_then(|u| {
+            u.parse::<u32>()
+                .ok()
+                .and_then(|uid| accounts.user_by_uid(uid))
+                .or_else(|| accounts.user(u))
+        })
+    };
+    if let Some(user) = account {
+        out.extend(account_findings(unit, user, accounts, root));
+        let mut groups = accounts.groups_of(user);
+        for g in &ctx.supplementary_groups {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
+        }
+        for (group, severity, why) in PRIVILEGED_GROUPS {
+            if groups.iter().any(|g| g == group) {
+                out.push(
+                    Finding::new(
+                        format!("svcacct/group-{group}"),
+                        *severity,
+                        format!("{} is in the {group} group", user.name),
+                        format!(
+                            "The service account of {} is in '{group}': {why}.",
+                            unit.name
+                        ),
+                    )
+                    .at(Location::new("/etc/group", None))
+                    .fix(format!("gpasswd -d {} {group}", user.name))
+                    .evidence("user", &user.name)
+                    .evidence("group", group),
+                );
+            }
+        }
+        for grant in sudoers.granted_to(user, accounts) {
+            let Some(danger) = judge(&grant.command) else {
+                continue;
+            };
+            let (id, severity, what) = match danger {
+                Danger::All => ("sudo-all", Severity::Critical, "ALL commands"),
+                Danger::Shell => ("sudo-shell", Severity::Critical, "a shell or interpreter"),
+                Danger::Editor => ("sudo-editor", Severity::Critical, "an editor, pager or file copier (shell escapes, any file as root)"),
+                Danger::Wildcard => ("sudo-wildcard", Severity::High, "a command with a wildcard argument (it matches any arguments, options included)"),
+                Danger::AnyArguments => ("sudo-any-args", Severity::High, "a command without an argument list (it accepts any arguments)"),
+            };
+            out.push(
+                Finding::new(
+                    format!("svcacct/{id}"),
+                    severity,
+                    format!("sudo grants {} {what}", user.name),
+                    format!(
+                        "A sudoers rule lets the account of {} run `{}` as another user{}; that is a path to root.",
+                        unit.name,
+                        grant.command,
+                        if grant.nopasswd { " without a password" } else { "" }
+                    ),
+                )
+                .at(Location::new(grant.path.clone(), Some(grant.line)))
+                .fix(format!("allow only the exact command, e.g. `{} ALL=(root) NOPASSWD: /usr/bin/systemctl restart {}`", user.name, unit.name))
+                .evidence("user", &user.name)
+                .evidence("command", &grant.command)
+                .evidence("nopasswd", grant.nopasswd),
+            );
+        }
+        out.extend(self_rewrite(unit, user, accounts, root));
+    }
+    out.extend(world_writable_paths(unit, root));
+    out
+}
+
+fn last<'a>(unit: &'a Unit, key: &str) -> Option<&'a Assignment> {
+    unit.assignments
+        .iter()
+        .rev()
+        .find(|a| a.section == "Service" && a.key == key)
+}
+
+fn account_findings(
+    unit: &Unit,
+    user: &PasswdEntry,
+    accounts: &Accounts,
+    root: &Root,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if !is_nologin_shell(&user.shell) {
+        out.push(
+            Finding::new(
+                "svcacct/login-shell",
+                Severity::High,
+                format!("{} has a login shell", user.name),
+                format!("The account of {} has the shell {}; a service account needs none, and with one a leaked key or password is an interactive login.", unit.name, user.shell),
+            )
+            .at(Location::new("/etc/passwd", Some(user.line)))
+            .fix(format!("usermod --shell /usr/sbin/nologin {}", user.name))
+            .evidence("user", &user.name)
+            .evidence("shell", &user.shell),
+        );
+    }
+    if let Some(shadow) = accounts.shadow_of(&user.name) {
+        let state = shadow.state();
+        if state != PasswordState::Locked {
+            let (severity, what) = match state {
+                PasswordState::Empty => (Severity::Critical, "an empty password"),
+                _ => (Severity::High, "a usable password"),
+            };
+            out.push(
+                Finding::new(
+                    "svcacct/password",
+                    severity,
+                    format!("{} has {what}", user.name),
+                    format!("The account of {} can log in with {what}; a service account's password should be locked.", unit.name),
+                )
+                .at(Location::new("/etc/shadow", Some(shadow.line)))
+                .fix(format!("usermod --lock {}", user.name))
+                .evidence("user", &user.name),
+            );
+        }
+    }
+    let keys = Path::new(&user.home).join(".ssh/authorized_keys");
+    if user.home.starts_with('/') {
+        if let Ok(host) = root.resolve(&keys) {
+            if fs::metadata(&host).is_ok_and(|m| m.is_file() && m.len() > 0) {
+                out.push(
+                    Finding::new(
+                        "svcacct/authorized-keys",
+                        Severity::High,
+                        format!("{} accepts SSH keys", user.name),
+                        format!("{} exists: whoever holds one of those keys logs in as the account of {}.", keys.display(), unit.name),
+                    )
+                    .at(Location::new(keys.clone(), None))
+                    .fix(format!("rm {}", keys.display()))
+                    .evidence("user", &user.name),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Can `user` write to the file or directory at `host`? Owning it is
+/// enough: the owner may chmod it whatever its mode.
+fn writable_by(meta: &fs::Metadata, user: &PasswdEntry, gids: &[u32]) -> bool {
+    let mode = meta.mode();
+    meta.uid() == user.uid
+        || (gids.contains(&meta.gid()) && mode & 0o020 != 0)
+        || (mode & 0o002 != 0 && mode & 0o1000 == 0)
+}
+
+/// The program of the first ExecStart= line, without systemd's prefixes.
+pub fn exec_program(unit: &Unit) -> Option<(PathBuf, &Assignment)> {
+    let a = unit
+        .assignments
+        .iter()
+        .find(|a| a.section == "Service" && a.key == "ExecStart" && !a.value.is_empty())?;
+    let first = words(&a.value).into_iter().next()?;
+    let program = first.trim_start_matches(['@', '-', ':', '+', '!']);
+    program
+        .starts_with('/')
+        .then(|| (PathBuf::from(program), a))
+}
+
+fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Root) -> Vec<Finding> {
+    let Some((program, line)) = exec_program(unit) else {
+        return Vec::new();
+    };
+    let gids: Vec<u32> = accounts
+        .groups_of(user)
+        .iter()
+        .filter_map(|g| accounts.group_named(g).map(|g| g.gid))
+        .collect();
+    let mut out = Vec::new();
+    // The program, and every directory above it: whoever can write (or
+    // rename entries in) one of them can replace what runs.
+    let mut paths = vec![("program", program.clone())];
+    let mut dir = program.parent();
+    while let Some(d) = dir {
+        paths.push(("program's directory", d.to_path_buf()));
+        dir = d.parent();
+    }
+    for (what, path) in paths {
+        let Ok(host) = root.resolve(&path) else {
+            continue;
+        };
+        let Ok(meta) = fs::metadata(&host) else {
+            continue;
+        };
+        if writable_by(&meta, user, &gids) {
+            out.push(
+                Finding::new(
+                    "svcacct/exec-writable",
+                    Severity::High,
+                    format!("{} can rewrite its own {what}", user.name),
+                    format!("{} ({}) is writable by {}, the account the service runs as: the service can replace the code it runs, and keep any change an attacker makes.", path.display(), what, user.name),
+                )
+                .at(Location::new(line.path.clone(), Some(line.line)))
+                .fix(format!("chown root:root {p} && chmod go-w {p}", p = path.display()))
+                .evidence("path", path.display().to_string())
+                .evidence("mode", format!("{:04o}", meta.mode() & 0o7777))
+                .evidence("owner_uid", meta.uid()),
+            );
+        }
+    }
+    // The unit and its drop-ins: writable, they are the sandbox itself.
+    let shown = std::iter::once(&unit.fragment).chain(unit.dropins.iter());
+    for (host, file) in unit.files_read.iter().zip(shown) {
+        let Ok(meta) = fs::metadata(host) else {
+            continue;
+        };
+        if writable_by(&meta, user, &gids) {
+            out.push(
+                Finding::new(
+                    "svcacct/unit-writable",
+                    Severity::High,
+                    format!("{} can rewrite its own unit", user.name),
+                    format!("{} is writable by {}, the account {} runs as: it can lift its own sandbox (or set User=root) at the next restart.", file.display(), user.name, unit.name),
+                )
+                .at(Location::new(file.clone(), None))
+                .fix(format!("chown root:root {p} && chmod 0644 {p}", p = file.display()))
+                .evidence("path", file.display().to_string()),
+            );
+        }
+    }
+    out
+}
+
+fn world_writable_paths(unit: &Unit, root: &Root) -> Vec<Finding> {
+    let mut paths: Vec<(PathBuf, &Assignment)> = Vec::new();
+    if let Some((program, a)) = exec_program(unit) {
+        if let Some(dir) = program.parent() {
+            paths.push((dir.to_path_buf(), a));
+        }
+    }
+    for a in unit.assignments.iter().filter(|a| a.section == "Service") {
+        match a.key.as_str() {
+            "WorkingDirectory" | "ReadWritePaths" | "ReadWriteDirectories" | "EnvironmentFile" => {
+                for w in words(&a.value) {
+                    let p = w.trim_start_matches(['-', '+', '~']);
+                    if !p.starts_with('/') {
+                        continue;
+                    }
+                    let path = if a.key == "EnvironmentFile" {
+                        Path::new(p)
+                            .parent()
+                            .unwrap_or(Path::new("/"))
+                            .to_path_buf()
+                    } else {
+                        PathBuf::from(p)
+                    };
+                    paths.push((path, a));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for (path, a) in paths {
+        if seen.contains(&path) {
+            continue;
+        }
+        seen.push(path.clone());
+        let Ok(host) = root.resolve(&path) else {
+            continue;
+        };
+        let Ok(meta) = fs::metadata(&host) else {
+            continue;
+        };
+        if meta.is_dir() && meta.mode() & 0o002 != 0 {
+            let sticky = meta.mode() & 0o1000 != 0;
+            out.push(
+                Finding::new(
+                    "svcacct/world-writable-dir",
+                    Severity::Medium,
+                    format!("{} uses a world-writable directory", unit.name),
+                    format!("{} is writable by every user{}: anyone on the system can plant files the service will read or run.", path.display(), if sticky { " (sticky)" } else { "" }),
+                )
+                .at(Location::new(a.path.clone(), Some(a.line)))
+                .fix(format!("chmod o-w {}", path.display()))
+                .evidence("path", path.display().to_string())
+                .evidence("mode", format!("{:04o}", meta.mode() & 0o7777)),
+            );
+        }
+    }
+    out
+}
+
+/// Environment variable names that usually carry a secret.
+fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    if k.ends_with("_FILE") || k.ends_with("_PATH") || k.ends_with("_DIR") {
+        return false;
+    }
+    [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+fn environment_secrets(unit: &Unit) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for a in unit
+        .assignments
+        .iter()
+        .filter(|a| a.section == "Service" && a.key == "Environment")
+    {
+        for w in words(&a.value) {
+            let Some((key, value)) = w.split_once('=') else {
+                continue;
+            };
+            if value.is_empty() || !looks_secret(key) {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    "svcacct/secret-in-environment",
+                    Severity::High,
+                    format!("{} keeps {key} in its unit file", unit.name),
+                    "Environment= values are readable by every local user (systemctl show, /etc/systemd/system is world-readable) and end up in logs and backups; keep secrets in a root-only file.",
+                )
+                .at(Location::new(a.path.clone(), Some(a.line)))
+                .fix(format!("move {key} to a 0600 root:root file read with EnvironmentFile= or LoadCredential= (svcacct apply --env-file)"))
+                .evidence("variable", key)
+                .evidence("unit", &unit.name),
+            );
+        }
+    }
+    out
+}
+
+/// Files in sudoers include directories that sudo skips because of their names.
+pub fn ignored_sudoers_files(sudoers: &Sudoers) -> Vec<Finding> {
+    sudoers
+        .ignored
+        .iter()
+        .filter(|f| f.has_rules)
+        .map(|f| {
+            let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let fixed: String = name.trim_end_matches('~').replace('.', "_");
+            Finding::new(
+                "svcacct/sudoers-ignored-file",
+                Severity::Medium,
+                format!("sudo ignores {}", f.path.display()),
+                "sudo's @includedir skips files whose names contain a dot or end in ~, so the rules in this file are silently not in effect (and an admin may believe they are).",
+            )
+            .at(Location::new(f.path.clone(), None))
+            .fix(format!(
+                "rename it without the dot, after checking it with visudo -c -f: {}",
+                f.path.with_file_name(fixed).display()
+            ))
+            .evidence("path", f.path.display().to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        assert!(looks_secret("OPENAI_API_KEY"));
+        assert!(looks_secret("db_password"));
+        assert!(looks_secret("GITHUB_TOKEN"));
+        assert!(!looks_secret("TOKEN_FILE"));
+        assert!(!looks_secret("LANG"));
+    }
+}

@@ -1,0 +1,363 @@
+//! The command line: `svcacct plan|apply NAME --exec CMD ...` and
+//! `svcacct audit [UNIT_FILE|NAME...]`, and what each one reports.
+
+use std::io;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use hardkit_core::output::escape_untrusted;
+use hardkit_core::record::Action;
+use hardkit_core::{CommonArgs, ErrorRecord, ExitStatus, Reporter, Root};
+
+use crate::accounts::Accounts;
+use crate::apply::{self, Mode};
+use crate::audit;
+use crate::exposure::{exposure_of, Exposure};
+use crate::names::{AbsPath, AccountName, ExecCommand, Network, Port};
+use crate::plan::{self, ServiceSpec};
+use crate::sudoers::Sudoers;
+use crate::unit_file;
+
+pub const TOOL: &str = "svcacct";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "svcacct",
+    version,
+    about = "Least-privilege service accounts with hardened systemd units, and an audit of who runs as what",
+    after_help = "Examples:\n  svcacct plan agent --exec '/opt/agent/bin/agent --serve' --listen 8080 --allow-restart\n  svcacct apply agent --exec /opt/agent/bin/agent --no-network --diff\n  svcacct audit --json | jq 'select(.type==\"exposure\") | [.unit, .score, .level]'\n  svcacct audit --root /mnt/image nginx"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Commands {
+    /// Show the actions that would set the service up (writes nothing; exit 1 when something would change)
+    Plan(CreateArgs),
+    /// Set the service up: account, directories, unit, sudoers rule, logrotate, sysusers.d, tmpfiles.d
+    Apply(ApplyArgs),
+    /// Score units like systemd-analyze security and find what their accounts may do
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The service and account name (lowercase, at most 31 characters)
+    #[arg(value_name = "NAME")]
+    pub name: AccountName,
+    /// The command to run, program by absolute path ("/opt/agent/bin/agent --serve")
+    #[arg(long, value_name = "CMD")]
+    pub exec: ExecCommand,
+    /// A port the service listens on (1-65535); below 1024 adds only CAP_NET_BIND_SERVICE
+    #[arg(long, value_name = "PORT")]
+    pub listen: Vec<Port>,
+    /// Allow only these clients to reach it (IPAddressDeny=any + IPAddressAllow=)
+    #[arg(long, value_name = "NETWORK")]
+    pub listen_from: Vec<Network>,
+    /// The service needs no network at all (PrivateNetwork=yes)
+    #[arg(long)]
+    pub no_network: bool,
+    /// A directory the service writes (default /var/lib/NAME and /var/log/NAME)
+    #[arg(long, value_name = "PATH")]
+    pub writable: Vec<AbsPath>,
+    /// A path the service may only read
+    #[arg(long, value_name = "PATH")]
+    pub readonly: Vec<AbsPath>,
+    /// The code directory: created owned by root, not writable by the service
+    #[arg(long, value_name = "DIR")]
+    pub code: Option<AbsPath>,
+    /// Allow the GPU device nodes (NVIDIA, DRM, KFD) and nothing else
+    #[arg(long)]
+    pub gpu: bool,
+    /// Let the service restart itself: /etc/sudoers.d/NAME with exactly `systemctl restart NAME.service`
+    #[arg(long)]
+    pub allow_restart: bool,
+    /// Secrets file read by systemd (EnvironmentFile=), kept 0600 root:root
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<AbsPath>,
+    /// The runtime compiles code at run time (drops MemoryDenyWriteExecute=)
+    #[arg(long)]
+    pub allow_jit: bool,
+    /// MemoryMax= (e.g. 2G)
+    #[arg(long, value_name = "BYTES")]
+    pub memory_max: Option<String>,
+    /// TasksMax=
+    #[arg(long, value_name = "N")]
+    pub tasks_max: Option<u32>,
+    /// CPUQuota= (e.g. 200%)
+    #[arg(long, value_name = "PERCENT")]
+    pub cpu_quota: Option<String>,
+    /// Show a unified diff of every file that would change
+    #[arg(long)]
+    pub diff: bool,
+    /// Replace existing files that svcacct did not write (kept as NAME.hardkit-bak)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Change nothing; report what would change (exit 1 when something would)
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Unit files (a path with /) or installed unit names; none means --all
+    #[arg(value_name = "UNIT_FILE|NAME")]
+    pub units: Vec<String>,
+    /// Every service installed under --root
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Root(#[from] hardkit_core::root::RootError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Apply(#[from] apply::ApplyError),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountsError),
+    #[error("writing output")]
+    Output(#[from] io::Error),
+    #[error("{flag}: {message}")]
+    Value { flag: &'static str, message: String },
+}
+
+fn spec_of(c: &CreateArgs) -> Result<ServiceSpec, CliError> {
+    if let Some(m) = &c.memory_max {
+        if !m
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '%' || ch == '.')
+            || m.is_empty()
+        {
+            return Err(CliError::Value {
+                flag: "--memory-max",
+                message: format!("'{m}' is not a size such as 512M or 2G"),
+            });
+        }
+    }
+    if let Some(q) = &c.cpu_quota {
+        let digits = q.strip_suffix('%').unwrap_or("");
+        if digits.is_empty() || !digits.chars().all(|ch| ch.is_ascii_digit()) {
+            return Err(CliError::Value {
+                flag: "--cpu-quota",
+                message: format!("'{q}' is not a percentage such as 50% or 200%"),
+            });
+        }
+    }
+    Ok(ServiceSpec {
+        name: c.name.clone(),
+        exec: c.exec.clone(),
+        listen: c.listen.clone(),
+        listen_from: c.listen_from.clone(),
+        no_network: c.no_network,
+        writable: c.writable.clone(),
+        readonly: c.readonly.clone(),
+        code: c.code.clone(),
+        gpu: c.gpu,
+        allow_restart: c.allow_restart,
+        env_file: c.env_file.clone(),
+        allow_jit: c.allow_jit,
+        memory_max: c.memory_max.clone(),
+        tasks_max: c.tasks_max,
+        cpu_quota: c.cpu_quota.clone(),
+        force: c.force,
+    })
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
+    let common = cli.common;
+    let root = common.root()?;
+    let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
+    let extra = match cli.command {
+        Commands::Plan(create) => create_service(
+            &create,
+            &root,
+            Mode {
+                check: true,
+                diff: create.diff,
+            },
+            &mut reporter,
+        )?,
+        Commands::Apply(a) => create_service(
+            &a.create,
+            &root,
+            Mode {
+                check: a.check,
+                diff: a.create.diff,
+            },
+            &mut reporter,
+        )?,
+        Commands::Audit(a) => run_audit(&a, &root, &mut reporter)?,
+    };
+    Ok(reporter.finish(common.fail_on, extra)?)
+}
+
+fn create_service<W: io::Write>(
+    create: &CreateArgs,
+    root: &Root,
+    mode: Mode,
+    reporter: &mut Reporter<W>,
+) -> Result<ExitStatus, CliError> {
+    let spec = spec_of(create)?;
+    let steps = plan::plan(&spec, root)?;
+    let actions = apply::apply(&steps, root, mode)?;
+    let changed = actions.iter().filter(|a| a.changed).count();
+    for action in &actions {
+        reporter.emit(action)?;
+        reporter.text(&human_action(action, mode.check))?;
+    }
+    let verb = if mode.check {
+        "would change"
+    } else {
+        "changed"
+    };
+    reporter.text(&format!("{} actions, {changed} {verb}\n", actions.len()))?;
+    // A dry run that finds work to do is drift (exit 1); a real run that did it is done.
+    Ok(if mode.check && changed > 0 {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+fn human_action(a: &Action, check: bool) -> String {
+    let state = match (a.changed, check) {
+        (false, _) => "ok     ",
+        (true, true) => "change ",
+        (true, false) => "changed",
+    };
+    let mut line = format!(
+        "{state} {:<9} {}",
+        a.op,
+        escape_untrusted(&a.path.as_path().display().to_string())
+    );
+    if let Some(m) = &a.mode {
+        line.push_str(&format!(" {m}"));
+    }
+    if let Some(o) = &a.owner {
+        line.push_str(&format!(" {}", escape_untrusted(o)));
+    }
+    line.push('\n');
+    if let Some(d) = &a.diff {
+        line.push_str(&escape_untrusted(d));
+    }
+    line
+}
+
+fn run_audit<W: io::Write>(
+    args: &AuditArgs,
+    root: &Root,
+    reporter: &mut Reporter<W>,
+) -> Result<ExitStatus, CliError> {
+    let accounts = Accounts::load(root)?;
+    let sudoers = Sudoers::load(root);
+    let targets = if args.all || args.units.is_empty() {
+        audit::all_units(root)?
+    } else {
+        args.units.clone()
+    };
+    for target in &targets {
+        let loaded = if target.contains('/') {
+            unit_file::load_file(root, &PathBuf::from(target))
+        } else {
+            unit_file::load_by_name(root, target)
+        };
+        let unit = match loaded {
+            Ok(u) => u,
+            Err(e) => {
+                reporter.error(ErrorRecord {
+                    path: Some(hardkit_core::BytesPath::new(target)),
+                    message: e.to_string(),
+                })?;
+                continue;
+            }
+        };
+        let exposure = exposure_of(&unit);
+        reporter.emit(&exposure)?;
+        reporter.text(&human_exposure(&exposure))?;
+        for finding in audit::audit_unit(&unit, root, &accounts, &sudoers) {
+            reporter.finding(finding)?;
+        }
+    }
+    for finding in audit::ignored_sudoers_files(&sudoers) {
+        reporter.finding(finding)?;
+    }
+    Ok(ExitStatus::Clean)
+}
+
+/// Rows shown per unit in human mode (all of them are in --json).
+const HUMAN_ROWS: usize = 8;
+
+fn human_exposure(e: &Exposure) -> String {
+    let mut bad: Vec<&crate::exposure::Setting> =
+        e.settings.iter().filter(|s| s.exposure.is_some()).collect();
+    // Worst first: the rows that cost the most.
+    bad.sort_by(|a, b| {
+        let share =
+            |s: &crate::exposure::Setting| s.badness.unwrap_or(0) * s.weight * 100 / s.range;
+        share(b).cmp(&share(a)).then_with(|| a.name.cmp(&b.name))
+    });
+    let mut out = format!(
+        "{}  {} {}  ({} of {} settings not good)\n",
+        escape_untrusted(&e.unit),
+        e.score,
+        e.level,
+        bad.len(),
+        e.settings.len()
+    );
+    for s in bad.iter().take(HUMAN_ROWS) {
+        out.push_str(&format!(
+            "  ✗ {:<46} {:>4}  {}\n",
+            s.name,
+            s.exposure.as_deref().unwrap_or(""),
+            escape_untrusted(s.description.as_deref().unwrap_or(""))
+        ));
+    }
+    if bad.len() > HUMAN_ROWS {
+        out.push_str(&format!(
+            "  … and {} more (--json has every row)\n",
+            bad.len() - HUMAN_ROWS
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        let err = Cli::try_parse_from([
+            "svcacct", "plan", "agent", "--exec", "/bin/a", "--listen", "70000",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("--listen"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+        let err = Cli::try_parse_from(["svcacct", "plan", "agent", "--exec", "agent"]).unwrap_err();
+        assert!(err.to_string().contains("--exec"), "{err}");
+        let err =
+            Cli::try_parse_from(["svcacct", "plan", "Agent!", "--exec", "/bin/a"]).unwrap_err();
+        assert!(err.to_string().contains("NAME"), "{err}");
+    }
+}

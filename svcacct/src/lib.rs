@@ -1,0 +1,24 @@
+//! svcacct: least-privilege service accounts, hardened systemd units, and an
+//! audit that scores units exactly as `systemd-analyze security` (systemd 252).
+//!
+//! - [`names`]: validated account names, paths, ports, commands, networks;
+//! - [`unit_file`]: unit files and drop-ins as systemd reads them;
+//! - [`exposure`]: systemd-analyze security's table and score;
+//! - [`accounts`]: /etc/passwd, /etc/group, /etc/shadow under --root;
+//! - [`sudoers`]: /etc/sudoers and its includes, and what a rule grants;
+//! - [`plan`]: the steps that set a service up;
+//! - [`generated_files`]: the unit, sudoers, logrotate, sysusers.d and tmpfiles.d texts;
+//! - [`apply`]: carrying them out idempotently and atomically;
+//! - [`audit`]: findings about a service and its account;
+//! - [`cli`]: the command line.
+
+pub mod accounts;
+pub mod apply;
+pub mod audit;
+pub mod cli;
+pub mod exposure;
+pub mod generated_files;
+pub mod names;
+pub mod plan;
+pub mod sudoers;
+pub mod unit_file;

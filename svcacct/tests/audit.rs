@@ -1,0 +1,288 @@
+//! `svcacct audit` on trees that reproduce each privilege finding, and on a
+//! service set up by `svcacct apply` (which must come out clean).
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{parse, svcacct, tree};
+use hardkit_core::oracle::require_root;
+use hardkit_core::Severity;
+
+fn write(root: &Path, path: &str, text: &str) {
+    let host = root.join(path.trim_start_matches('/'));
+    fs::create_dir_all(host.parent().unwrap()).unwrap();
+    fs::write(host, text).unwrap();
+}
+
+fn append(root: &Path, path: &str, text: &str) {
+    let host = root.join(path.trim_start_matches('/'));
+    let mut old = fs::read_to_string(&host).unwrap_or_default();
+    old.push_str(text);
+    fs::write(host, old).unwrap();
+}
+
+/// A tree with a badly set-up agent and a root service.
+fn bad_tree() -> tempfile::TempDir {
+    let t = tree();
+    let r = t.path();
+    append(r, "/etc/passwd", "bad:x:990:990:bad agent:/home/bad:/bin/bash\nnopw:x:989:989::/nonexistent:/usr/sbin/nologin\n");
+    append(r, "/etc/shadow", "bad:$y$j9T$abcdefghijkl$abcdefghijklmnopqrstuvwxyz0123456789ABCDE:19000:0:99999:7:::\nnopw::19000:0:99999:7:::\n");
+    append(r, "/etc/group", "bad:x:990:\nnopw:x:989:\n");
+    for g in ["docker", "sudo", "adm", "lxd", "disk", "wheel"] {
+        let group = r.join("etc/group");
+        let text = fs::read_to_string(&group).unwrap();
+        let mut found = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.split(':').next() == Some(g) {
+                    found = true;
+                    if l.ends_with(':') {
+                        format!("{l}bad")
+                    } else {
+                        format!("{l},bad")
+                    }
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        let mut text = lines.join("\n") + "\n";
+        if !found {
+            text.push_str(&format!("{g}:x:{}:bad\n", 900 + g.len()));
+        }
+        fs::write(&group, text).unwrap();
+    }
+    write(
+        r,
+        "/home/bad/.ssh/authorized_keys",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE attacker\n",
+    );
+    write(
+        r,
+        "/etc/systemd/system/bad.service",
+        "[Service]\nUser=bad\nExecStart=/opt/bad/bin/bad --serve\nWorkingDirectory=/srv/shared\nEnvironment=\"OPENAI_API_KEY=sk-live-123\" LANG=C\n",
+    );
+    write(
+        r,
+        "/etc/systemd/system/nopw.service",
+        "[Service]\nUser=nopw\nExecStart=/usr/bin/nopw\n",
+    );
+    write(
+        r,
+        "/etc/systemd/system/rootsvc.service",
+        "[Service]\nExecStart=/usr/bin/rootsvc\n",
+    );
+    write(r, "/opt/bad/bin/bad", "#!/bin/sh\n");
+    fs::create_dir_all(r.join("srv/shared")).unwrap();
+    fs::set_permissions(r.join("srv/shared"), fs::Permissions::from_mode(0o777)).unwrap();
+    write(
+        r,
+        "/etc/sudoers",
+        "Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+    );
+    write(
+        r,
+        "/etc/sudoers.d/bad",
+        "Cmnd_Alias EDIT = /usr/bin/vim /etc/bad.conf\nbad ALL=(root) NOPASSWD: /bin/bash, EDIT, \\\n    /usr/bin/systemctl restart *, /usr/bin/systemctl\n",
+    );
+    write(
+        r,
+        "/etc/sudoers.d/bad.conf",
+        "bad ALL=(ALL) NOPASSWD: ALL\n",
+    );
+    t
+}
+
+#[test]
+fn every_privilege_finding_is_reproduced() {
+    if !require_root("svcacct::every_privilege_finding_is_reproduced") {
+        return;
+    }
+    let t = bad_tree();
+    let r = t.path();
+    // The program's directory belongs to the service account.
+    std::os::unix::fs::chown(r.join("opt/bad/bin"), Some(990), Some(990)).unwrap();
+    // And so does a drop-in of its unit.
+    write(
+        r,
+        "/etc/systemd/system/bad.service.d/override.conf",
+        "[Service]\nNice=5\n",
+    );
+    std::os::unix::fs::chown(
+        r.join("etc/systemd/system/bad.service.d/override.conf"),
+        Some(990),
+        Some(990),
+    )
+    .unwrap();
+    let out = svcacct(r, &["audit", "bad", "nopw", "rootsvc", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = parse(&out.stdout);
+    assert_eq!(s.exposures.len(), 3);
+    let has = |id: &str, sev: Severity| s.findings.iter().any(|f| f.id == id && f.severity == sev);
+    let expected = [
+        ("svcacct/runs-as-root", Severity::Medium),
+        ("svcacct/login-shell", Severity::High),
+        ("svcacct/password", Severity::High),
+        ("svcacct/password", Severity::Critical),
+        ("svcacct/authorized-keys", Severity::High),
+        ("svcacct/group-docker", Severity::Critical),
+        ("svcacct/group-lxd", Severity::Critical),
+        ("svcacct/group-disk", Severity::Critical),
+        ("svcacct/group-sudo", Severity::High),
+        ("svcacct/group-wheel", Severity::High),
+        ("svcacct/group-adm", Severity::Medium),
+        ("svcacct/sudo-all", Severity::Critical),
+        ("svcacct/sudo-shell", Severity::Critical),
+        ("svcacct/sudo-editor", Severity::Critical),
+        ("svcacct/sudo-wildcard", Severity::High),
+        ("svcacct/sudo-any-args", Severity::High),
+        ("svcacct/exec-writable", Severity::High),
+        ("svcacct/unit-writable", Severity::High),
+        ("svcacct/world-writable-dir", Severity::Medium),
+        ("svcacct/secret-in-environment", Severity::High),
+        ("svcacct/sudoers-ignored-file", Severity::Medium),
+    ];
+    for (id, sev) in expected {
+        assert!(
+            has(id, sev),
+            "missing {id} ({sev:?}); got {:#?}",
+            s.findings
+                .iter()
+                .map(|f| (&f.id, f.severity))
+                .collect::<Vec<_>>()
+        );
+    }
+    // The group-sudo rule (%sudo ALL) also reaches bad through its group.
+    let all = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "svcacct/sudo-all")
+        .count();
+    assert!(all >= 1);
+    // ALL comes from the file sudo ignores? No: that file is skipped, so the
+    // ALL grant must come from %sudo in /etc/sudoers.
+    let sudo_all = s
+        .findings
+        .iter()
+        .find(|f| f.id == "svcacct/sudo-all")
+        .unwrap();
+    assert_eq!(
+        sudo_all.location.as_ref().unwrap().path.as_path(),
+        Path::new("/etc/sudoers")
+    );
+    // The secret's value never appears in the output.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("sk-live-123"));
+    // Findings point at the line that decides them.
+    let secret = s
+        .findings
+        .iter()
+        .find(|f| f.id == "svcacct/secret-in-environment")
+        .unwrap();
+    let loc = secret.location.as_ref().unwrap();
+    assert_eq!(
+        (loc.path.as_path(), loc.line),
+        (Path::new("/etc/systemd/system/bad.service"), Some(5))
+    );
+}
+
+#[test]
+fn a_service_set_up_by_apply_audits_clean() {
+    if !require_root("svcacct::a_service_set_up_by_apply_audits_clean") {
+        return;
+    }
+    let t = tree();
+    let r = t.path();
+    write(
+        r,
+        "/etc/sudoers",
+        "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+    );
+    let out = svcacct(
+        r,
+        &[
+            "apply",
+            "agent",
+            "--exec",
+            "/opt/agent/bin/agent",
+            "--code",
+            "/opt/agent",
+            "--allow-restart",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = svcacct(r, &["audit", "agent", "--json", "--fail-on", "low"]);
+    let s = parse(&out.stdout);
+    assert!(s.findings.is_empty(), "{:#?}", s.findings);
+    assert_eq!(out.status.code(), Some(0));
+    let e = &s.exposures[0];
+    assert_eq!((e.unit.as_str(), e.level.as_str()), ("agent.service", "OK"));
+    assert_eq!(
+        e.path.as_path(),
+        Path::new("/etc/systemd/system/agent.service")
+    );
+}
+
+#[test]
+fn audit_all_and_unit_files_and_missing_units() {
+    let t = bad_tree();
+    let r = t.path();
+    let out = svcacct(r, &["audit", "--json", "--fail-on", "critical"]);
+    let s = parse(&out.stdout);
+    let units: Vec<&str> = s.exposures.iter().map(|e| e.unit.as_str()).collect();
+    assert_eq!(units, ["bad.service", "nopw.service", "rootsvc.service"]);
+    // A unit file given by path, outside the tree's unit directories.
+    let corpus = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/systemd-units/chrony.service"
+    );
+    let out = svcacct(r, &["audit", corpus, "--json"]);
+    let s = parse(&out.stdout);
+    assert_eq!(
+        (s.exposures[0].score.as_str(), s.exposures[0].level.as_str()),
+        ("3.7", "OK")
+    );
+    // An unknown unit is an error record and exit 2, the others still reported.
+    let out = svcacct(r, &["audit", "nosuch", "rootsvc", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let s = parse(&out.stdout);
+    assert_eq!(s.errors.len(), 1);
+    assert!(s.errors[0].message.contains("nosuch.service"));
+    assert_eq!(s.exposures[0].unit, "rootsvc.service");
+    assert_eq!(s.summary.unwrap().exit, 2);
+}
+
+#[test]
+fn audit_of_this_machine_decodes_and_covers_every_service() {
+    // Read-only: the host's units, accounts and sudoers are only read.
+    let root = hardkit_core::Root::host();
+    let expected = svcacct::audit::all_units(&root).unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["audit", "--json", "--fail-on", "critical"])
+        .output()
+        .unwrap();
+    let s = parse(&out.stdout);
+    let units: Vec<&str> = s.exposures.iter().map(|e| e.unit.as_str()).collect();
+    assert_eq!(
+        units,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(s.exposures.iter().all(|e| e.settings.len() == 81));
+    assert_eq!(
+        s.summary.unwrap().counts.get("exposure"),
+        Some(&(expected.len() as u64))
+    );
+}

@@ -1,0 +1,47 @@
+//! The corpus agreement test: svcacct's own exposure score against the
+//! scores systemd 252.38's `systemd-analyze security --offline=true` printed
+//! for 160 real Debian 12 units (../shared/corpus/systemd-units).
+
+use std::path::{Path, PathBuf};
+
+use hardkit_core::Root;
+
+fn corpus() -> PathBuf {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/systemd-units"
+    ))
+    .to_path_buf()
+}
+
+#[test]
+fn every_corpus_unit_scores_as_systemd_252() {
+    let dir = corpus();
+    let tsv = std::fs::read_to_string(dir.join("expected-exposure.tsv")).expect("corpus tsv");
+    // Drop-ins are looked up in an empty root, as for a bare unit file.
+    let empty = tempfile::tempdir().unwrap();
+    let root = Root::new(empty.path()).unwrap();
+    let mut total = 0;
+    let mut mismatches = Vec::new();
+    for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
+        let (name, expected) = line.split_once('\t').expect("name<TAB>score");
+        let unit = svcacct::unit_file::load_file(&root, &dir.join(name)).expect(name);
+        let got = svcacct::exposure::exposure_of(&unit);
+        total += 1;
+        if got.score != expected.trim() {
+            mismatches.push(format!("{name}: expected {expected}, got {}", got.score));
+        }
+    }
+    let agree = total - mismatches.len();
+    eprintln!(
+        "exposure agreement with systemd 252: {agree}/{total} units ({:.1}%)",
+        agree as f64 * 100.0 / total as f64
+    );
+    assert_eq!(total, 160, "corpus size");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
