@@ -431,7 +431,6 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
     // A directive after a blank line, not indented, inside a Match block
     // whose other lines are indented: probably meant to be global.
     for (bi, block) in reading.blocks.iter().enumerate() {
-        let _ = block;
         let members: Vec<&crate::effective::Record> = reading
             .records
             .iter()
