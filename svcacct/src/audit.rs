@@ -72,10 +72,20 @@ pub fn audit_unit(
             .as_deref()
             .is_none_or(|u| u.is_empty() || u == "root" || u == "0");
     if runs_as_root {
+        // A unit the distribution ships is its maintainers' call; one the
+        // admin installed (the agent, the self-written daemon) is ours to fix.
+        let vendor = ["/lib/systemd/system", "/usr/lib/systemd/system"]
+            .iter()
+            .any(|d| unit.fragment.starts_with(d));
+        let severity = if vendor {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
         out.push(
             Finding::new(
                 "svcacct/runs-as-root",
-                Severity::Medium,
+                severity,
                 format!("{} runs as root", unit.name),
                 "Without User= (or with User=root) the service has every privilege; a bug or a prompt injection in it is a root compromise.",
             )
@@ -88,8 +98,15 @@ pub fn audit_unit(
 
     out.extend(environment_secrets(unit));
 
-    let account = if ctx.dynamic_user || runs_as_root {
+    let account = if ctx.dynamic_user {
         None
+    } else if runs_as_root {
+        // A service that runs as root while an account of its own name
+        // exists: that account is the one it is meant to use (and that its
+        // operators use), so what it may do matters just as much.
+        crate::unit_file::split_name(&unit.name)
+            .and_then(|(prefix, _, _)| accounts.user(prefix))
+            .filter(|u| u.uid != 0)
     } else {
         ctx.user.as_deref().and_then(|u| {
             u.parse::<u32>()

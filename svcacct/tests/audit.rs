@@ -129,7 +129,7 @@ fn every_privilege_finding_is_reproduced() {
     assert_eq!(s.exposures.len(), 3);
     let has = |id: &str, sev: Severity| s.findings.iter().any(|f| f.id == id && f.severity == sev);
     let expected = [
-        ("svcacct/runs-as-root", Severity::Medium),
+        ("svcacct/runs-as-root", Severity::High),
         ("svcacct/login-shell", Severity::High),
         ("svcacct/password", Severity::High),
         ("svcacct/password", Severity::Critical),
