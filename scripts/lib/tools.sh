@@ -64,3 +64,70 @@ hardkit_top_findings() {
         END { if (rest > 0) printf "... and %d more (run the tool alone for all)\n", rest }
     '
 }
+
+# Print $1 as a JSON string (quotes included): backslash, quote and control
+# characters escaped, so error messages and paths cannot break the stream.
+hardkit_json_str() {
+    local s=$1 out="" c i code
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case "$c" in
+            '"') out+='\"' ;;
+            "\\") out+="\\\\" ;;
+            $'\n') out+='\n' ;;
+            $'\t') out+='\t' ;;
+            *)
+                printf -v code '%d' "'$c"
+                if ((code >= 0 && code < 32)); then
+                    printf -v c '\\u%04x' "$code"
+                fi
+                out+=$c
+                ;;
+        esac
+    done
+    printf '"%s"' "$out"
+}
+
+# A finding record of the scripts themselves (tool "first-five" or
+# "monitor"), for what no tool reports: hardkit_finding TOOL ID SEVERITY
+# TITLE DETAIL FIX [PATH]
+hardkit_finding() {
+    local loc=""
+    [[ -n ${7:-} ]] && loc=",\"location\":{\"path\":$(hardkit_json_str "$7")}"
+    printf '{"type":"finding","tool":"%s","id":"%s","severity":"%s","title":%s,"detail":%s%s,"fix":%s,"refs":[]}\n' \
+        "$1" "$2" "$3" "$(hardkit_json_str "$4")" "$(hardkit_json_str "$5")" "$loc" "$(hardkit_json_str "$6")"
+}
+
+# An error record of the scripts: hardkit_error TOOL MESSAGE
+hardkit_error() {
+    printf '{"type":"error","tool":"%s","message":%s}\n' "$1" "$(hardkit_json_str "$2")"
+}
+
+# Severity rank, to compare with --fail-on: info 0 ... critical 4.
+hardkit_severity_rank() {
+    case "$1" in
+        info) echo 0 ;;
+        low) echo 1 ;;
+        medium) echo 2 ;;
+        high) echo 3 ;;
+        critical) echo 4 ;;
+        *) echo -1 ;;
+    esac
+}
+
+# The live-equivalent nft ruleset of a root tree, as `nft -j list ruleset`
+# JSON on stdout: ROOT/etc/nftables.conf (what nftables.service loads at
+# boot) is loaded into a network namespace of its own that dies with the
+# command, so the host's firewall is never touched. Fails (status 1) when
+# there is no nftables.conf, no nft or no way to make a namespace.
+hardkit_root_ruleset_json() {
+    local conf="$1/etc/nftables.conf" nft
+    [[ -f $conf ]] || return 1
+    nft=$(command -v nft || echo /usr/sbin/nft)
+    [[ -x $nft ]] || return 1
+    command -v unshare >/dev/null || return 1
+    local ns=(unshare --net)
+    ((EUID == 0)) || ns=(unshare --user --map-root-user --net)
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
+    "${ns[@]}" sh -c '"$1" -f "$2" && "$1" -j list ruleset' sh "$nft" "$conf" 2>/dev/null
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # jq filters are single-quoted on purpose
+# scripts/first-five --demo: every section fails with the expected finding
+# ids, in the human checklist and in the --json stream. Runs without root.
+set -euo pipefail
+# shellcheck source=scripts/tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v jq >/dev/null || { echo "first-five-demo: jq is needed (apt-get install jq)" >&2; exit 1; }
+build_tools
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+rc=0
+"$top/scripts/first-five" --demo --json >"$tmp/demo.jsonl" 2>"$tmp/demo.err" || rc=$?
+expect_status 1 "$rc" "first-five --demo --json"
+expect_jsonl "$tmp/demo.jsonl" "first-five --demo --json"
+expect_ids "$tmp/demo.jsonl" "SSH" sshd/permit-root-login sshd/password-authentication sshd/shadowed-setting
+expect_ids "$tmp/demo.jsonl" "brute force" jailgen/sshd-port-mismatch
+expect_ids "$tmp/demo.jsonl" "firewall" fwplan/no-firewall
+expect_ids "$tmp/demo.jsonl" "service" svcacct/runs-as-root svcacct/sudo-all svcacct/secret-in-environment
+expect_ids "$tmp/demo.jsonl" "monitoring" first-five/no-fim-baseline logscan/brute-force-success logscan/root-login
+# The listeners the firewall section is about: sshd's 2222 and the agent's
+# 8000 on all interfaces.
+for port in 2222 8000; do
+    if has "$tmp/demo.jsonl" --argjson p "$port" '.type == "socket" and .port == $p and .exposure == "all"'; then
+        ok "firewall: listener $port on all interfaces"
+    else
+        fail "firewall: no socket record for $port on all interfaces"
+    fi
+done
+marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
+if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
+    ok "every section FAIL"
+else
+    fail "section marks: $marks"
+fi
+if has "$tmp/demo.jsonl" '.type == "error"'; then
+    fail "error records in the demo stream: $(jq -c 'select(.type == "error")' "$tmp/demo.jsonl")"
+fi
+tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
+check "records of every tool (got: $tools)" [ "$tools" == "first-five fwplan jailgen logscan sshd-lint svcacct " ]
+
+# The human checklist: five FAIL marks, the fixes, the verdict.
+rc=0
+"$top/scripts/first-five" --demo >"$tmp/demo.txt" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --demo"
+n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
+check "checklist: 5 sections FAIL (got $n)" [ "$n" == 5 ]
+check "checklist shows the fix lines" grep -q 'fix: PermitRootLogin no' "$tmp/demo.txt"
+check "FAIL verdict line" grep -q '^Verdict: FAIL' "$tmp/demo.txt"
+
+# --fail-on critical: still failing (brute force that succeeded, sudo ALL).
+rc=0
+"$top/scripts/first-five" --demo --fail-on critical >/dev/null 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --demo --fail-on critical"
+
+# An empty root: no sshd (nothing to judge), no baseline, no firewall.
+mkdir "$tmp/empty"
+rc=0
+"$top/scripts/first-five" --root "$tmp/empty" --json >"$tmp/empty.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --root EMPTY --json"
+expect_jsonl "$tmp/empty.jsonl" "first-five --root EMPTY"
+expect_ids "$tmp/empty.jsonl" "empty root" fwplan/no-firewall first-five/no-fim-baseline
+
+# Usage errors exit 2 and name the flag.
+rc=0
+"$top/scripts/first-five" --fail-on severe >/dev/null 2>"$tmp/usage.err" || rc=$?
+expect_status 2 "$rc" "first-five --fail-on severe"
+check "usage error names --fail-on" grep -q -- '--fail-on' "$tmp/usage.err"
+
+finish first-five-demo
