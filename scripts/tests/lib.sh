@@ -40,6 +40,7 @@ expect_status() {
 # Every line of FILE is a JSON object with string fields type and tool.
 expect_jsonl() {
     local file=$1 what=$2 bad
+    [[ -s $file ]] || { fail "$what: no output at all"; return; }
     bad=$(jq -R 'fromjson? // "unparsable" | if type == "object" and (.type|type) == "string" and (.tool|type) == "string" then empty else . end' "$file" | head -3)
     if [[ -n $bad ]]; then fail "$what: lines that are not {type, tool} JSON objects: $bad"; else ok "$what: every line is a JSON record with type and tool"; fi
 }
