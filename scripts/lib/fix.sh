@@ -106,15 +106,19 @@ step_ssh() { # TARGET REAL(0/1)
     touched=()
     # Port is the one keyword sshd adds up instead of keeping the first
     # value, so a new port means commenting the old Port lines out.
-    if [[ " ${current[*]} " != " $port " ]]; then
-        for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do
-            [[ $f == "$dropin" || ! -f $t$f ]] && continue
-            grep -qiE '^[[:space:]]*Port[[:space:]]' "$t$f" || continue
-            sed -E 's/^([[:space:]]*[Pp][Oo][Rr][Tt][[:space:]].*)$/# \1  # hardkit: the port is set in 00-hardkit.conf/' "$t$f" |
-                install_text ssh "$t" "$f" 0644
-            touched+=("$f")
-        done
-    fi
+    # The lines that turn root logins or passwords back on are commented out
+    # too: globally they are dead (the drop-in's value comes first), inside
+    # a Match block they would re-enable passwords for some users.
+    local dead='(PermitRootLogin[[:space:]]+yes|PasswordAuthentication[[:space:]]+yes|KbdInteractiveAuthentication[[:space:]]+yes|ChallengeResponseAuthentication[[:space:]]+yes)'
+    [[ " ${current[*]} " != " $port " ]] && dead="(Port[[:space:]]|$dead)"
+    for f in /etc/ssh/sshd_config "${t%/}"/etc/ssh/sshd_config.d/*.conf; do
+        f=${f#"${t%/}"}
+        [[ $f == "$dropin" || ! -f $t$f ]] && continue
+        grep -qiE "^[[:space:]]*$dead" "$t$f" || continue
+        sed -E "s/^([[:space:]]*)($dead.*)\$/\\1# \\2  # hardkit first-five: see 00-hardkit.conf/I" "$t$f" |
+            install_text ssh "$t" "$f" 0644
+        touched+=("$f")
+    done
     # The drop-in sorts first and sshd keeps the first value it reads; the
     # Match block (ended by the end of the file) comes before every Match of
     # sshd_config, so `Match User deploy / PasswordAuthentication yes` can no
@@ -348,7 +352,8 @@ step_fim() { # TARGET REAL
         return 0
     fi
     if [[ -f $t/var/lib/hardkit/fim.db ]]; then
-        "$FIM" update --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim update: $(cat "$work/fim.err")"
+        # (update exits 1 when it found changes: the point of running it)
+        "$FIM" update --root "$t" -q >/dev/null 2>"$work/fim.err" || (($? == 1)) || fix_die "fim update: $(cat "$work/fim.err")"
     else
         "$FIM" init --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
     fi
