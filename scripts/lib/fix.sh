@@ -180,15 +180,22 @@ step_jail() { # TARGET REAL
     # recidive (long bans for repeat offenders) reads fail2ban's own log,
     # which exists once fail2ban has run.
     [[ -f $t/var/log/fail2ban.log ]] && args+=(--jail recidive)
-    if "$JAILGEN" "${args[@]}" --write --json >"$work/jail.json" 2>"$work/jail.err"; then
+    # jailgen's header comment names the firewall's state ("nftables is
+    # installed" / "nftables.service is enabled"), which the firewall step
+    # changes: a file that differs only in comments is left alone, so a
+    # second --apply changes nothing.
+    local jail=$t/etc/fail2ban/jail.d/hardkit.local
+    "$JAILGEN" "${args[@]}" >"$work/jail.preview" 2>/dev/null || true
+    if [[ -s $work/jail.preview && -f $jail ]] &&
+        cmp -s <(grep -v '^#' "$work/jail.preview") <(grep -v '^#' "$jail"); then
+        act jail write /etc/fail2ban/jail.d/hardkit.local false "unchanged but for jailgen's comments"
+    elif "$JAILGEN" "${args[@]}" --write --json >"$work/jail.json" 2>"$work/jail.err"; then
         tool_actions jail "$work/jail.json"
     elif ((real)); then
         fix_die "jailgen could not write a jail fail2ban accepts: $(cat "$work/jail.err")"
     else
         # The plan of a tree without a usable fail2ban (like the demo's
         # partial one): the jail file as jailgen renders it, not validated.
-        # (Its exit status says what its findings say; the file is stdout.)
-        "$JAILGEN" "${args[@]}" >"$work/jail.preview" 2>/dev/null || true
         [[ -s $work/jail.preview ]] || fix_die "jailgen: $(cat "$work/jail.err")"
         install_text jail "$t" /etc/fail2ban/jail.d/hardkit.local 0644 <"$work/jail.preview"
         act jail validate /etc/fail2ban/jail.d/hardkit.local false "NOT validated: $(head -n1 "$work/jail.err")"

@@ -6,6 +6,7 @@
 # each reported (exit 1), and the run after that is quiet again except for
 # fim (a changed file stays reported until `fim update`). Runs without root.
 set -euo pipefail
+# shellcheck source=scripts/tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v jq >/dev/null || { echo "monitor: jq is needed (apt-get install jq)" >&2; exit 1; }
 build_tools
