@@ -78,18 +78,22 @@ restore_backup() { # TARGET SYSTEM-PATH
 # choice), the socket tables and the fim state. Small, and never the host.
 make_scratch() {
     local s=$1 rel
-    mkdir -p "$s"
+    mkdir -p "$s/proc/net"
     (
         cd "$root" || exit 2
-        for rel in etc root/.ssh home/*/.ssh var/lib/hardkit proc/net/tcp proc/net/tcp6 proc/net/udp proc/net/udp6 var/log/auth.log var/log/secure var/log/fail2ban.log; do
+        for rel in etc root/.ssh home/*/.ssh var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
             if [[ -e $rel ]]; then printf '%s\0' "$rel"; fi
         done
-    ) | (cd "$root" && tar --null -T - -cf - 2>/dev/null) | tar -C "$s" -xf -
-    # Logs only need to exist (and stay small).
+    ) | (cd "$root" && tar --null -T - -cf -) | tar -C "$s" -xf - ||
+        fix_die "could not copy the configuration of $root into the scratch directory"
+    # Logs only need to exist (and stay small); the socket tables of a live
+    # system change while they are read, so they are copied with cat.
     for rel in var/log/auth.log var/log/secure var/log/fail2ban.log; do
-        [[ -f $s/$rel ]] && : >"$s/$rel"
+        if [[ -f $s/$rel ]]; then : >"$s/$rel"; fi
     done
-    return 0
+    for rel in tcp tcp6 udp udp6; do
+        if [[ -r $root/proc/net/$rel ]]; then cat "$root/proc/net/$rel" >"$s/proc/net/$rel"; fi
+    done
 }
 
 # --- 1. SSH ------------------------------------------------------------------
@@ -141,7 +145,10 @@ Match all
 EOF
     touched+=("$dropin")
     # Lockout guard: with passwords off, someone must still get in with a key.
-    if "$SSHD_LINT" --root "$t" --json 2>/dev/null | jq -e -s 'any(.[]; .type == "finding" and .id == "sshd/lockout")' >/dev/null; then
+    # (sshd-lint exits 1 on findings: its output is read from a file, not
+    # through a pipe whose status pipefail would take.)
+    "$SSHD_LINT" --root "$t" --json >"$work/sshd-after.json" 2>/dev/null || true
+    if jq -e -s 'any(.[]; .type == "finding" and .id == "sshd/lockout")' "$work/sshd-after.json" >/dev/null; then
         for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
         fix_die "refusing: after the fix no account could log in with a key (sshd/lockout). Install a key for an admin account (ssh-copy-id), then run this again."
     fi
@@ -299,6 +306,8 @@ step_firewall() { # TARGET REAL
         act firewall confirm "table inet hardkit" true "kept"
     else
         "$FWPLAN" rollback >/dev/null 2>&1 || true
+        # ... and at boot too.
+        restore_backup "$t" "$conf"
         fix_die "the firewall was rolled back (not confirmed from a second session); nothing after it was applied"
     fi
 }
@@ -378,9 +387,9 @@ run_steps() { # TARGET REAL
 
 fix_main() {
     command -v jq >/dev/null || fix_die "--plan and --apply need jq (apt-get install jq)"
-    if [[ $mode == apply && $EUID -ne 0 ]]; then
-        fix_die "--apply needs root"
-    fi
+    # Both need root: the plan runs useradd/groupadd --root on its scratch
+    # copy and reads /etc/shadow (the lockout guard's locked accounts).
+    ((EUID == 0)) || fix_die "--$mode needs root (the plan itself changes nothing outside its scratch copy)"
     # The plan, on the scratch copy: every file and every refusal, before
     # anything of the root is touched.
     local scratch=$work/scratch
@@ -408,7 +417,9 @@ fix_main() {
     if ((json)); then
         cat "$actions"
     else
-        echo "first-five: applied to $root: $(changes) change(s). Check: scripts/first-five${root:+ --root $root}" >&2
+        local again=""
+        [[ $root == / ]] || again=" --root $root"
+        echo "first-five: applied to $root: $(changes) change(s). See the checklist now: first-five$again" >&2
     fi
     return 0
 }

@@ -53,7 +53,11 @@ fn write_man_pages(cmd: &Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 fn write_completions(cmd: &Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for (shell, sub) in [(Shell::Bash, "bash"), (Shell::Zsh, "zsh"), (Shell::Fish, "fish")] {
+    for (shell, sub) in [
+        (Shell::Bash, "bash"),
+        (Shell::Zsh, "zsh"),
+        (Shell::Fish, "fish"),
+    ] {
         let out = dir.join(sub);
         fs::create_dir_all(&out)?;
         let mut cmd = cmd.clone();
@@ -78,7 +82,12 @@ fn dist(out: &Path) -> io::Result<usize> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: cargo xtask dist [--out DIR]";
-    let out = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let out = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["dist"] => PathBuf::from("target/dist"),
         ["dist", "--out", dir] => PathBuf::from(dir),
         ["-h"] | ["--help"] => {
