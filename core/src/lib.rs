@@ -10,6 +10,7 @@
 //! - [`atomic`]: atomic, validated, backed-up file replacement;
 //! - [`input`]: a path or `-`;
 //! - [`cli`]: the shared command-line options;
+//! - [`program`]: finding the real programs a tool hands work to;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against.
 
@@ -20,6 +21,7 @@ pub mod exit;
 pub mod input;
 pub mod oracle;
 pub mod output;
+pub mod program;
 pub mod record;
 pub mod root;
 pub mod severity;

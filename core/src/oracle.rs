@@ -9,7 +9,7 @@
 //!   the end) and on stderr, and the test returns early.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
@@ -32,20 +32,7 @@ pub fn not_run(test: &str, why: &str) {
     }
 }
 
-/// Where a program is, looking in PATH and the sbin directories (a non-root
-/// PATH often lacks /usr/sbin, where sshd and nft live).
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
+pub use crate::program::find_program;
 
 /// The oracle program for `test`, or None after recording why not.
 pub fn oracle(test: &str, program: &str) -> Option<PathBuf> {

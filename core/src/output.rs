@@ -71,9 +71,13 @@ pub enum Format {
 /// Whether human output on stdout may use colour: only on a terminal and
 /// never when `NO_COLOR` is set to a non-empty value (no-color.org).
 pub fn colour_wanted(format: Format) -> bool {
+    colour_allowed(format, io::stdout().is_terminal())
+}
+
+fn colour_allowed(format: Format, on_terminal: bool) -> bool {
     format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && io::stdout().is_terminal()
+        && on_terminal
 }
 
 /// ANSI styling that is a no-op when colour is off.
@@ -180,6 +184,23 @@ impl Reporter<io::BufWriter<io::Stdout>> {
             quiet,
             palette,
             io::BufWriter::new(io::stdout()),
+        )
+    }
+}
+
+impl Reporter<io::BufWriter<io::Stderr>> {
+    /// A reporter on stderr, for a tool whose stdout carries a generated
+    /// file (`jailgen > hardkit.local`); colour is decided for stderr.
+    pub fn stderr(tool: &'static str, format: Format, quiet: bool) -> Self {
+        let palette = Palette {
+            enabled: colour_allowed(format, io::stderr().is_terminal()),
+        };
+        Reporter::new(
+            tool,
+            format,
+            quiet,
+            palette,
+            io::BufWriter::new(io::stderr()),
         )
     }
 }

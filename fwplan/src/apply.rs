@@ -100,7 +100,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, ApplyError> {
 
 /// The nft program.
 pub fn nft() -> Result<PathBuf, ApplyError> {
-    hardkit_core::oracle::find_program("nft").ok_or(ApplyError::NoNft)
+    hardkit_core::program::find_program("nft").ok_or(ApplyError::NoNft)
 }
 
 fn run_nft(args: &[&str], input_file: Option<&Path>) -> Result<String, String> {
@@ -433,7 +433,7 @@ fn spawn_systemd(
     after: Duration,
     token: &str,
 ) -> Result<(), ApplyError> {
-    let program = hardkit_core::oracle::find_program("systemd-run")
+    let program = hardkit_core::program::find_program("systemd-run")
         .ok_or_else(|| ApplyError::Systemd("systemd-run is not installed".into()))?;
     let out = Command::new(program)
         .args(systemd_run_args(exe, args, after, token))

@@ -377,6 +377,43 @@ fn audit_jail(
     }
 }
 
+/// The journal match a jail runs with: its own `journalmatch`, else its
+/// filter's (`filter.d/NAME.conf` and `.local`, `[Init]` over `[Definition]`), with the
+/// line that set it.
+pub fn journalmatch(root: &Root, config: &Config, jail: &str) -> (String, Option<Location>) {
+    if let Ok(Some(m)) = config.get(jail, "journalmatch") {
+        let loc = config
+            .raw(jail, "journalmatch")
+            .map(|v| Location::new(v.path.as_str(), Some(v.line)));
+        return (m, loc);
+    }
+    let filter = config
+        .get(jail, "filter")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    filter_journalmatch(root, filter.split('[').next().unwrap_or("").trim())
+}
+
+fn filter_journalmatch(root: &Root, filter_name: &str) -> (String, Option<Location>) {
+    if filter_name.is_empty() {
+        return (String::new(), None);
+    }
+    let filter = fail2ban_config::load(root, &format!("filter.d/{filter_name}"));
+    // A filter's [Init] options override its [Definition] (DefinitionInitConfigReader).
+    for section in ["Init", "Definition"] {
+        let own = filter
+            .raw(section, "journalmatch")
+            .filter(|_| filter.has_option(section, "journalmatch"));
+        if let Some(raw) = own {
+            let loc = Location::new(raw.path.as_str(), Some(raw.line));
+            let value = filter.get(section, "journalmatch").ok().flatten();
+            return (value.unwrap_or_default(), Some(loc));
+        }
+    }
+    (String::new(), None)
+}
+
 fn audit_journal(
     root: &Root,
     host: &Host,
@@ -386,18 +423,9 @@ fn audit_journal(
     findings: &mut Vec<Finding>,
 ) {
     let name = jail.name;
-    // The jail's journalmatch wins; else the filter's.
     let (matchline, location) = match jail.get("journalmatch", findings) {
         Some(m) => (m, jail.location("journalmatch")),
-        None if !filter_name.is_empty() => {
-            let filter = fail2ban_config::load(root, &format!("filter.d/{filter_name}"));
-            let value = filter.get("Definition", "journalmatch").ok().flatten();
-            let loc = filter
-                .raw("Definition", "journalmatch")
-                .map(|v| Location::new(v.path.as_str(), Some(v.line)));
-            (value.unwrap_or_default(), loc)
-        }
-        None => (String::new(), None),
+        None => filter_journalmatch(root, filter_name),
     };
     for unit in matchline
         .split_whitespace()
@@ -468,7 +496,7 @@ fn audit_ignoreip(jail: &JailView<'_>, value: &str, findings: &mut Vec<Finding>)
             .bytes()
             .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/'))
             && entry.bytes().any(|b| b.is_ascii_digit());
-        match IgnoreNet::parse("ignoreip", entry) {
+        match IgnoreNet::parse_as_fail2ban("ignoreip", entry) {
             Ok(net) if net.too_wide() => findings.push(at(
                 Finding::new(
                     "jailgen/ignoreip-too-wide",

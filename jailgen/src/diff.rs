@@ -75,7 +75,16 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     out
 }
 
+/// Beyond this many line pairs the table would be too large: the diff then
+/// replaces the whole file (still correct, only less minimal).
+const MAX_CELLS: usize = 4_000_000;
+
 fn edit_script(a: &[&str], b: &[&str]) -> Vec<Op> {
+    if (a.len() + 1).saturating_mul(b.len() + 1) > MAX_CELLS {
+        let mut ops = vec![Op::Del; a.len()];
+        ops.extend(std::iter::repeat_n(Op::Add, b.len()));
+        return ops;
+    }
     // lcs[i][j]: length of the LCS of a[i..] and b[j..].
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
@@ -130,6 +139,18 @@ mod tests {
         assert_eq!(
             unified("/etc/x", "", "a\nb\n"),
             "--- /etc/x\n+++ /etc/x\n@@ -0,0 +1,2 @@\n+a\n+b\n"
+        );
+    }
+
+    #[test]
+    fn huge_files_are_replaced_whole() {
+        let old: String = (0..3000).map(|n| format!("{n}\n")).collect();
+        let new: String = (0..3000).map(|n| format!("x{n}\n")).collect();
+        let d = unified("/f", &old, &new);
+        assert!(
+            d.starts_with("--- /f\n+++ /f\n@@ -1,3000 +1,3000 @@\n-0\n"),
+            "{}",
+            &d[..40]
         );
     }
 

@@ -102,8 +102,14 @@ fn parse(text: &str, path: &str, problems: &mut Vec<(String, u64, String)>) -> F
             }
         }
         last_indent = indent;
-        if value.starts_with('[') && value.ends_with(']') && value.len() > 2 {
-            let name = value[1..value.len() - 1].to_string();
+        // configparser's SECTCRE `\[(?P<header>.+)\]`, matched at the start:
+        // the header runs to the last `]`, anything after it is ignored.
+        let header_end = value
+            .strip_prefix('[')
+            .and_then(|rest| rest.rfind(']'))
+            .filter(|&end| end > 0);
+        if let Some(end) = header_end {
+            let name = value[1..1 + end].to_string();
             last_key = None;
             if name == "DEFAULT" {
                 in_default = true;
@@ -138,6 +144,15 @@ fn parse(text: &str, path: &str, problems: &mut Vec<(String, u64, String)>) -> F
         };
         let key = value[..sep].trim_end().to_lowercase();
         let val = value[sep + 1..].trim().to_string();
+        if key.is_empty() {
+            problems.push((
+                path.to_string(),
+                line_no,
+                "an option without a name; fail2ban refuses to read the file".into(),
+            ));
+            last_key = None;
+            continue;
+        }
         let options = target(&mut file, current, in_default);
         if options.contains_key(&key) {
             problems.push((path.to_string(), line_no, format!("option '{key}' set twice in one section of this file; fail2ban refuses to read the file")));
@@ -340,6 +355,18 @@ impl Config {
         self.sections.contains_key(section)
     }
 
+    /// The options set in `section` itself, with their raw values.
+    pub fn section_options(&self, section: &str) -> Option<&BTreeMap<String, Value>> {
+        self.sections.get(section)
+    }
+
+    /// Is `key` set in `section` itself (not inherited from `[DEFAULT]`)?
+    pub fn has_option(&self, section: &str, key: &str) -> bool {
+        self.sections
+            .get(section)
+            .is_some_and(|o| o.contains_key(key))
+    }
+
     /// The raw value of `key` in `section`, or inherited from `[DEFAULT]`.
     pub fn raw(&self, section: &str, key: &str) -> Option<&Value> {
         self.sections
@@ -357,11 +384,17 @@ impl Config {
     }
 
     fn lookup(&self, section: &str, name: &str) -> Option<String> {
-        let name = name.to_lowercase();
-        if name == "__name__" {
-            return Some(section.to_string());
-        }
         if let Some((sec, opt)) = name.split_once('/') {
+            // fail2ban resolves `%(sec/opt)s` first and files the value under
+            // the reference as written, which configparser then looks up
+            // lowercased: a reference with capitals is never found.
+            let valid_section = !sec.is_empty()
+                && sec
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+            if !valid_section || name != name.to_lowercase() {
+                return None;
+            }
             let value = match sec {
                 "default" => self.defaults.get(opt),
                 "known" => self
@@ -369,14 +402,18 @@ impl Config {
                     .get(&format!("KNOWN/{section}"))
                     .and_then(|o| o.get(opt))
                     .or_else(|| self.defaults.get(opt)),
-                _ => self
-                    .sections
-                    .iter()
-                    .find(|(n, _)| n.to_lowercase() == sec)
-                    .and_then(|(_, o)| o.get(opt))
-                    .or_else(|| self.defaults.get(opt)),
+                // A missing section is no reference at all; a missing
+                // option in an existing section falls back to [DEFAULT].
+                _ => match self.sections.get(sec) {
+                    Some(options) => options.get(opt).or_else(|| self.defaults.get(opt)),
+                    None => None,
+                },
             };
             return value.map(|v| v.raw.clone());
+        }
+        let name = name.to_lowercase();
+        if name == "__name__" {
+            return Some(section.to_string());
         }
         self.raw(section, &name).map(|v| v.raw.clone())
     }

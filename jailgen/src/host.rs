@@ -3,7 +3,6 @@
 //! what the SSH unit is called, and which firewall is in use.
 
 use std::fs;
-use std::path::Path;
 
 use hardkit_core::Root;
 
@@ -104,46 +103,118 @@ pub fn exists(root: &Root, system_path: &str) -> bool {
 }
 
 /// Does a fail2ban logpath (possibly a glob such as
-/// `/var/log/nginx/*error.log`) match at least one file under the root?
+/// `/var/log/nginx/*error.log` or `/var/log/tomcat*/catalina.out`) match at
+/// least one file under the root?
 pub fn log_exists(root: &Root, pattern: &str) -> bool {
-    let path = Path::new(pattern);
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return false;
-    };
-    let name = name.to_string_lossy();
-    if !name.contains(['*', '?', '[']) {
-        return root
-            .resolve(pattern)
-            .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()));
+    // Expand component by component, as glob does: literal components are
+    // joined, wildcard components are matched against the directory listing.
+    let mut candidates = vec![String::new()];
+    for part in pattern.split('/').filter(|p| !p.is_empty()) {
+        let mut next = Vec::new();
+        for base in &candidates {
+            if !part.contains(['*', '?', '[']) {
+                next.push(format!("{base}/{part}"));
+                continue;
+            }
+            let dir = if base.is_empty() { "/" } else { base.as_str() };
+            let Ok(host_dir) = root.resolve(dir) else {
+                continue;
+            };
+            let Ok(entries) = fs::read_dir(host_dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| glob_match(part, n))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| format!("{base}/{n}")));
+        }
+        candidates = next;
+        if candidates.is_empty() {
+            return false;
+        }
     }
-    let Ok(dir) = root.resolve(parent) else {
-        return false;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return false;
-    };
-    entries
-        .flatten()
-        .any(|e| glob_match(&name, &e.file_name().to_string_lossy()) && e.path().is_file())
+    candidates.iter().any(|c| {
+        root.resolve(c)
+            .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+    })
 }
 
-/// Shell-style `*` and `?` matching of one file name (what fail2ban's glob
-/// does within a directory; bracket classes are not used by stock paths).
-fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+/// Shell-style matching of one file name as Python's fnmatch (used by
+/// fail2ban's glob): `*`, `?`, and classes `[abc]`, `[a-z]`, `[!x]`.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    fn class(p: &[char], c: char) -> Option<(bool, usize)> {
+        // p starts just after '['; returns (matched, length including ']').
+        let mut i = 0;
+        let negate = p.first() == Some(&'!');
+        if negate {
+            i += 1;
         }
+        let mut matched = false;
+        let mut first = true;
+        while i < p.len() {
+            if p[i] == ']' && !first {
+                return Some((matched != negate, i + 1));
+            }
+            first = false;
+            if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+                matched |= p[i] <= c && c <= p[i + 2];
+                i += 3;
+            } else {
+                matched |= p[i] == c;
+                i += 1;
+            }
+        }
+        None
+    }
+    // Two pointers with backtracking to the last `*` only: linear-ish, so a
+    // hostile pattern such as `*a*a*a*a*b` cannot take exponential time.
+    fn go(p: &[char], n: &[char]) -> bool {
+        let (mut pi, mut ni) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ni < n.len() {
+            if pi < p.len() {
+                let step = match p[pi] {
+                    '*' => {
+                        star = Some((pi, ni));
+                        pi += 1;
+                        continue;
+                    }
+                    '?' => Some(1),
+                    '[' => match class(&p[pi + 1..], n[ni]) {
+                        Some((true, len)) => Some(1 + len),
+                        Some((false, _)) => None,
+                        // An unclosed '[' is an ordinary character.
+                        None => (n[ni] == '[').then_some(1),
+                    },
+                    c => (c == n[ni]).then_some(1),
+                };
+                if let Some(len) = step {
+                    pi += len;
+                    ni += 1;
+                    continue;
+                }
+            }
+            match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            }
+        }
+        p[pi..].iter().all(|c| *c == '*')
     }
     // A leading dot is only matched explicitly, as glob(3) does.
     if name.starts_with('.') && !pattern.starts_with('.') {
         return false;
     }
-    go(pattern.as_bytes(), name.as_bytes())
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
 }
 
 fn ssh_unit(root: &Root) -> Option<String> {
@@ -262,7 +333,16 @@ mod tests {
         assert!(!log_exists(&root, "/var/log/nginx/*error.log"));
         assert!(log_exists(&root, "/var/log/auth.log"));
         assert!(!log_exists(&root, "/var/log/secure"));
+        assert!(log_exists(&root, "/var/*/nginx/api.*.log"));
+        assert!(!log_exists(&root, "/var/*/nginx/*error*"));
         assert!(glob_match("*access.log", "access.log"));
+        assert!(glob_match("L[0-9].log", "L7.log"));
+        assert!(!glob_match("L[0-9].log", "Lx.log"));
+        assert!(glob_match("L[!0-9].log", "Lx.log"));
+        assert!(glob_match("[]]x", "]x"));
+        assert!(glob_match("a[b", "a[b"));
+        let hostile = format!("{}b", "*a".repeat(30));
+        assert!(!glob_match(&hostile, &"a".repeat(250)));
         assert!(!glob_match("*.log", ".hidden.log"));
     }
 

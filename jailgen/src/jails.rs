@@ -223,12 +223,7 @@ fn resolve_one(
     }
     let (backend, logpath, journalmatch) = match kind {
         JailKind::Sshd => ssh_source(req, host, root)?,
-        JailKind::Recidive => file_source(
-            kind,
-            root,
-            "/var/log/fail2ban.log",
-            "fail2ban writes it once it has started",
-        )?,
+        JailKind::Recidive => recidive_source(root)?,
         JailKind::NginxLimitReq | JailKind::NginxBotsearch | JailKind::NginxHttpAuth => {
             file_source(
                 kind,
@@ -303,6 +298,37 @@ fn ssh_source(req: &Request, host: &Host, root: &Root) -> Result<Source, Resolve
                 "--ssh-backend file: none of {} exists under {} (Debian 12 logs to the journal; use --ssh-backend systemd)",
                 SSH_LOGS.join(", "),
                 root.dir().display()
+            ),
+        }),
+    }
+}
+
+/// recidive reads fail2ban's own log: where fail2ban.conf's `logtarget`
+/// sends it (a file, or the journal with `SYSTEMD-JOURNAL`).
+fn recidive_source(root: &Root) -> Result<Source, ResolveError> {
+    let config = crate::fail2ban_config::load(root, "fail2ban");
+    let target = config
+        .get("Definition", "logtarget")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "/var/log/fail2ban.log".to_string());
+    match target.trim() {
+        "SYSTEMD-JOURNAL" => Ok((
+            "systemd".to_string(),
+            Vec::new(),
+            // The stock recidive filter's match: fail2ban's NOTICE lines (bans).
+            Some("_SYSTEMD_UNIT=fail2ban.service PRIORITY=5".to_string()),
+        )),
+        path if path.starts_with('/') => file_source(
+            JailKind::Recidive,
+            root,
+            path,
+            "fail2ban writes it once it has started",
+        ),
+        other => Err(ResolveError::Host {
+            jail: "recidive",
+            message: format!(
+                "fail2ban logs to {other} (logtarget in fail2ban.conf); recidive needs a log file or SYSTEMD-JOURNAL"
             ),
         }),
     }

@@ -31,9 +31,6 @@ pub mod sshd_input;
 pub mod values;
 pub mod write;
 
-use std::io::IsTerminal;
-
-use hardkit_core::output::Palette;
 use hardkit_core::{ExitStatus, Format, Reporter};
 
 pub const TOOL: &str = "jailgen";
@@ -69,12 +66,7 @@ pub fn run(cli: &cli::Cli) -> Result<ExitStatus, JailgenError> {
     if preview {
         // stdout carries the jail file itself (`jailgen > hardkit.local`);
         // findings about it go to stderr.
-        let palette = Palette {
-            enabled: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal(),
-        };
-        let out = std::io::BufWriter::new(std::io::stderr());
-        let mut reporter = Reporter::new(TOOL, format, cli.common.quiet, palette, out);
+        let mut reporter = Reporter::stderr(TOOL, format, cli.common.quiet);
         return generate::run(&cli.generate, &root, cli.common.fail_on, &mut reporter);
     }
     let mut reporter = Reporter::stdout(TOOL, format, cli.common.quiet);

@@ -248,6 +248,17 @@ impl IgnoreNet {
         }
     }
 
+    /// An entry already in a configuration, read as fail2ban reads it: host
+    /// bits are masked off, so Debian's own default `127.0.0.1/8` means
+    /// 127.0.0.0/8 and is valid. (Generated values stay strict: there a
+    /// host part is more likely a typo than a wish.)
+    pub fn parse_as_fail2ban(flag: &str, value: &str) -> Result<IgnoreNet, ValueError> {
+        match value.trim_matches(' ').parse::<IpNet>() {
+            Ok(net) => Ok(IgnoreNet(net.trunc())),
+            Err(_) => IgnoreNet::parse(flag, value),
+        }
+    }
+
     pub fn net(self) -> IpNet {
         self.0
     }
@@ -415,6 +426,16 @@ mod tests {
         let list = parse_ignore_list("--ignoreip", &["10.0.0.0/8, 192.0.2.1".into()]).unwrap();
         assert_eq!(list.len(), 2);
         assert!(parse_ignore_list("--ignoreip", &["10.0.0.0/8\n[x]".into()]).is_err());
+    }
+
+    #[test]
+    fn existing_entries_are_read_with_host_bits_masked_like_fail2ban() {
+        let read = |v| IgnoreNet::parse_as_fail2ban("ignoreip", v);
+        // Debian's packaged jail.conf default.
+        assert_eq!(read("127.0.0.1/8").unwrap().to_string(), "127.0.0.0/8");
+        assert_eq!(read("::1").unwrap().to_string(), "::1");
+        assert!(read("10.0.0.0/33").is_err());
+        assert!(read("1x.0.0.0/8").is_err());
     }
 
     #[test]

@@ -53,15 +53,7 @@ pub struct NewFile {
 
 /// Where fail2ban-client is on this machine, if anywhere.
 pub fn fail2ban_client() -> Option<PathBuf> {
-    program("fail2ban-client")
-}
-
-fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    hardkit_core::program::find_program("fail2ban-client")
 }
 
 /// A copy of the configuration under `root` with `files` in place.
@@ -71,13 +63,12 @@ pub struct ConfigCopy {
 }
 
 pub fn copy_with(root: &Root, files: &[NewFile]) -> Result<ConfigCopy, WriteError> {
-    let source = root.resolve("/etc/fail2ban")?;
     let dir = tempfile::Builder::new()
         .prefix("jailgen-check.")
         .tempdir()
         .map_err(io_err(Path::new("temporary directory")))?;
     let conf_dir = dir.path().join("fail2ban");
-    copy_tree(&source, &conf_dir)?;
+    copy_tree(root, "/etc/fail2ban", &conf_dir, 0)?;
     for file in files {
         let rel = file
             .system_path
@@ -95,18 +86,31 @@ pub fn copy_with(root: &Root, files: &[NewFile]) -> Result<ConfigCopy, WriteErro
     })
 }
 
-/// Copy a configuration tree, following symlinks (fail2ban reads through them).
-fn copy_tree(from: &Path, to: &Path) -> Result<(), WriteError> {
+/// Copy the configuration directory `system_dir` (a system path) into `to`.
+/// Symlinks are followed the way the target system would follow them, inside
+/// the root (an image's `/etc/fail2ban/jail.local -> /etc/...` must not read
+/// this host's file); directory nesting is bounded, so a symlink loop ends.
+fn copy_tree(root: &Root, system_dir: &str, to: &Path, depth: usize) -> Result<(), WriteError> {
+    if depth > 8 {
+        return Ok(());
+    }
+    let from = root.resolve(system_dir)?;
     fs::create_dir_all(to).map_err(io_err(to))?;
-    for entry in fs::read_dir(from).map_err(io_err(from))? {
-        let entry = entry.map_err(io_err(from))?;
-        let path = entry.path();
-        let dest = to.join(entry.file_name());
-        let meta = fs::metadata(&path).map_err(io_err(&path))?;
+    for entry in fs::read_dir(&from).map_err(io_err(&from))? {
+        let entry = entry.map_err(io_err(&from))?;
+        let name = entry.file_name();
+        let system = format!("{system_dir}/{}", name.to_string_lossy());
+        let dest = to.join(&name);
+        let Ok(host) = root.resolve(&system) else {
+            continue;
+        };
+        let Ok(meta) = fs::metadata(&host) else {
+            continue;
+        };
         if meta.is_dir() {
-            copy_tree(&path, &dest)?;
+            copy_tree(root, &system, &dest, depth + 1)?;
         } else if meta.is_file() {
-            fs::copy(&path, &dest).map_err(io_err(&path))?;
+            fs::copy(&host, &dest).map_err(io_err(&host))?;
         }
     }
     Ok(())
@@ -122,7 +126,7 @@ pub fn run_fail2ban_client(
     let mut command = if root.is_host() {
         Command::new(client)
     } else {
-        let unshare = program("unshare").ok_or_else(|| {
+        let unshare = hardkit_core::program::find_program("unshare").ok_or_else(|| {
             WriteError::CannotValidate(
                 "unshare (util-linux) is needed to show fail2ban the logs under --root".into(),
             )
@@ -208,5 +212,36 @@ pub fn would_change(root: &Root, file: &NewFile) -> bool {
             !atomic::is_current(&host, file.contents.as_bytes(), &WriteOptions::mode(0o644))
         }
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_follows_symlinks_inside_the_root_and_survives_loops() {
+        let tmp = tempfile::tempdir().unwrap();
+        let etc = tmp.path().join("etc/fail2ban");
+        fs::create_dir_all(etc.join("jail.d")).unwrap();
+        fs::write(etc.join("jail.conf"), "[DEFAULT]\n").unwrap();
+        fs::create_dir_all(tmp.path().join("srv")).unwrap();
+        fs::write(tmp.path().join("srv/site.local"), "[sshd]\nport = 2222\n").unwrap();
+        // Absolute symlinks are re-rooted: this reads ROOT/srv, not the host's /srv.
+        std::os::unix::fs::symlink("/srv/site.local", etc.join("jail.d/site.local")).unwrap();
+        std::os::unix::fs::symlink("/etc/fail2ban", etc.join("jail.d/loop")).unwrap();
+        let root = Root::new(tmp.path()).unwrap();
+        let copy = copy_with(
+            &root,
+            &[NewFile {
+                system_path: "/etc/fail2ban/jail.d/hardkit.local".into(),
+                contents: "[sshd]\n".into(),
+            }],
+        )
+        .unwrap();
+        let site = fs::read_to_string(copy.conf_dir.join("jail.d/site.local")).unwrap();
+        assert_eq!(site, "[sshd]\nport = 2222\n");
+        assert!(copy.conf_dir.join("jail.d/hardkit.local").is_file());
+        assert!(copy.conf_dir.join("jail.d/loop/jail.conf").is_file());
     }
 }

@@ -421,3 +421,28 @@ fn write_is_idempotent_and_check_writes_nothing() {
     );
     assert_eq!(stdout(&preview), bytes);
 }
+
+#[test]
+fn recidive_follows_fail2bans_logtarget_to_the_journal() {
+    if !oracle_ready("jailgen::recidive_follows_fail2bans_logtarget_to_the_journal") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.stock_fail2ban()
+        .file("/lib/systemd/system/ssh.service", "[Unit]\n")
+        .nftables_host()
+        .file(
+            "/etc/fail2ban/fail2ban.local",
+            "[Definition]\nlogtarget = SYSTEMD-JOURNAL\n",
+        );
+    let records = write_json(&tree, &["--jail", "sshd", "--jail", "recidive"], None);
+    let jails = assert_dump_matches_records(&tree, &records);
+    let recidive = &jails["recidive"];
+    assert_eq!(recidive.backend, "systemd");
+    assert_eq!(
+        recidive.journalmatch,
+        ["_SYSTEMD_UNIT=fail2ban.service", "PRIORITY=5"]
+    );
+    assert!(recidive.logpaths.is_empty());
+    assert_eq!(recidive.actions, ["nftables-allports"]);
+}

@@ -165,3 +165,146 @@ fn time_values_as_fail2ban_computes_them() {
         values.len()
     );
 }
+
+/// Every stock jail on the journal: the journal match the audit judges
+/// (the jail's, else its filter's) must be the one fail2ban uses.
+#[test]
+fn every_stock_jail_journal_match_as_fail2ban() {
+    if !oracle_ready("jailgen::every_stock_jail_journal_match_as_fail2ban") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.stock_fail2ban().file(
+        "/etc/fail2ban/jail.local",
+        "[DEFAULT]\nenabled = true\nbackend = systemd\nbanaction = nftables-multiport\n\n[sshd]\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n",
+    );
+    let root = hardkit_core::Root::new(tree.path()).unwrap();
+    let config = jailgen::fail2ban_config::load(&root, "jail");
+    let dumped = jails_of(&dump(&tree));
+    let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    let mut with_match = 0;
+    for name in &sections {
+        let d = &dumped[name];
+        assert_eq!(d.backend, "systemd", "{name}");
+        let (ours, _) = jailgen::audit::journalmatch(&root, &config, name);
+        let ours: Vec<String> = ours.split_whitespace().map(str::to_string).collect();
+        assert_eq!(ours, d.journalmatch, "{name}");
+        with_match += usize::from(!ours.is_empty());
+    }
+    eprintln!(
+        "journal match: {}/{} jails agree ({with_match} with a match)",
+        sections.len(),
+        sections.len()
+    );
+    assert!(with_match >= 15, "{with_match}");
+    assert_eq!(dumped.len(), sections.len());
+}
+
+/// Log path globs as Python's fnmatch (fail2ban's glob) matches file names.
+#[test]
+fn log_globs_as_python_fnmatch() {
+    if !oracle_ready("jailgen::log_globs_as_python_fnmatch") {
+        return;
+    }
+    let patterns = [
+        "*error.log",
+        "L[0-9].log",
+        "L[!0-9].log",
+        "*.log",
+        "a?c",
+        "[a-c]*",
+        "[]]x",
+        "a[b",
+        "*access*.log",
+        "x[!]]y",
+    ];
+    let names = [
+        "error.log",
+        "site-error.log",
+        "L7.log",
+        "Lx.log",
+        "abc",
+        "a.log",
+        "c",
+        "]x",
+        "a[b",
+        "api.access.log",
+        "access.log.1",
+        "xay",
+        "x]y",
+        ".hidden.log",
+    ];
+    let mut script = String::from("import fnmatch, json\nout = []\n");
+    script.push_str(&format!(
+        "for p in {}:\n  for n in {}:\n    out.append(fnmatch.fnmatchcase(n, p) and not (n.startswith('.') and not p.startswith('.')))\nprint(json.dumps(out))\n",
+        serde_json::to_string(&patterns).unwrap(),
+        serde_json::to_string(&names).unwrap()
+    ));
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut k = 0;
+    for p in patterns {
+        for n in names {
+            assert_eq!(jailgen::host::glob_match(p, n), theirs[k], "{p} vs {n}");
+            k += 1;
+        }
+    }
+}
+
+/// Whether a jail's log exists, as the audit decides it and as fail2ban
+/// finds it, for every stock jail with logs under /var/log, half of them
+/// created.
+#[test]
+fn log_existence_as_fail2ban_finds_it() {
+    if !oracle_ready("jailgen::log_existence_as_fail2ban_finds_it") {
+        return;
+    }
+    let tree = Tree::new();
+    tree.stock_fail2ban().file(
+        "/etc/fail2ban/jail.local",
+        "[DEFAULT]\nenabled = true\nbanaction = nftables-multiport\n",
+    );
+    let root = hardkit_core::Root::new(tree.path()).unwrap();
+    let config = jailgen::fail2ban_config::load(&root, "jail");
+    let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    let logs = |name: &str| -> Vec<String> {
+        config
+            .get(name, "logpath")
+            .unwrap()
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    for (i, name) in sections.iter().enumerate() {
+        if i % 2 == 0 {
+            for path in logs(name) {
+                // A name the glob matches: drop the wildcards' text.
+                tree.file(&path.replace('*', "x").replace("[0-9]", "1"), "");
+            }
+        }
+    }
+    let dumped = jails_of(&dump(&tree));
+    let mut compared = 0;
+    for name in &sections {
+        let paths = logs(name);
+        if paths.is_empty() || !paths.iter().all(|p| p.starts_with("/var/log/")) {
+            continue;
+        }
+        let ours = paths.iter().any(|p| jailgen::host::log_exists(&root, p));
+        let theirs = !dumped[name].logpaths.is_empty();
+        assert_eq!(ours, theirs, "{name}: {paths:?}");
+        compared += 1;
+    }
+    eprintln!("log existence: {compared}/{compared} jails agree");
+    assert!(compared > 60, "{compared}");
+}

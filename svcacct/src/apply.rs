@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hardkit_core::atomic::{self, WriteOptions};
-use hardkit_core::oracle::find_program;
+use hardkit_core::program::find_program;
 use hardkit_core::record::Action;
 use hardkit_core::{BytesPath, Root};
 
@@ -121,6 +121,27 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 mode: None,
                 owner: Some(format!("{name}:{}", group_of(root, *gid, name))),
                 changed,
+                diff: None,
+            })
+        }
+        Step::LeaveGroup { user, group } => {
+            if !mode.check {
+                let gpasswd = find_program("gpasswd").ok_or_else(|| ApplyError::Command {
+                    program: "gpasswd".into(),
+                    message: format!("not installed; remove {user} from {group} by hand"),
+                })?;
+                let mut args: Vec<&str> = Vec::new();
+                let r = root_args(root);
+                args.extend(r.iter().map(String::as_str));
+                args.extend(["--delete", user, group]);
+                run(&gpasswd, &args)?;
+            }
+            Ok(Action {
+                op: "gpasswd".into(),
+                path: BytesPath::new("/etc/group"),
+                mode: None,
+                owner: Some(format!("{user}:{group}")),
+                changed: true,
                 diff: None,
             })
         }
@@ -449,7 +470,7 @@ fn validate(validator: Validator, tmp: &Path, root: &Root) -> Result<(), String>
 /// mount namespace where the tree's /etc/passwd and /etc/group are bound
 /// over the host's (the host's files are never touched). Where no mount
 /// namespace can be made (an unprivileged container), a copy whose `su`
-/// names root is checked instead: everything but the account lookup, which
+/// names root is checked instead: everything but the account lookups, which
 /// the plan itself guarantees (it creates that account).
 pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(), String> {
     // -d never writes the state file; reading an empty one is enough.
@@ -492,14 +513,23 @@ pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(),
             return logrotate_verdict(&output);
         }
     }
+    check_logrotate_su_root(logrotate, file)
+}
+
+/// `logrotate -d` on a copy whose `su` and `create` lines name root (an
+/// account every host has): the whole file is checked except the account
+/// lookups.
+pub fn check_logrotate_su_root(logrotate: &Path, file: &Path) -> Result<(), String> {
     let text = fs::read_to_string(file).map_err(|e| e.to_string())?;
     let as_root: String = text
         .lines()
         .map(|l| {
-            if l.trim_start().starts_with("su ") {
-                "    su root root".to_string()
-            } else {
-                l.to_string()
+            let words: Vec<&str> = l.split_whitespace().collect();
+            match words.as_slice() {
+                ["su", ..] => "    su root root".to_string(),
+                // `create MODE USER GROUP` names the account too.
+                ["create", mode, _, _] => format!("    create {mode} root root"),
+                _ => l.to_string(),
             }
         })
         .collect::<Vec<_>>()
@@ -508,7 +538,7 @@ pub fn check_logrotate(logrotate: &Path, file: &Path, root: &Root) -> Result<(),
     let copy = dir.path().join("logrotate-check");
     fs::write(&copy, as_root + "\n").map_err(|e| e.to_string())?;
     let output = Command::new(logrotate)
-        .args(["-d", "-s", state_path])
+        .args(["-d", "-s", "/dev/null"])
         .arg(&copy)
         .output()
         .map_err(|e| e.to_string())?;

@@ -452,6 +452,9 @@ pub fn ignored_sudoers_files(sudoers: &Sudoers) -> Vec<Finding> {
         .ignored
         .iter()
         .filter(|f| f.has_rules)
+        // hardkit's own backups are meant to be inert; renaming one back
+        // would revive what `svcacct apply` replaced.
+        .filter(|f| !f.path.to_string_lossy().ends_with(hardkit_core::atomic::BACKUP_SUFFIX))
         .map(|f| {
             let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let fixed: String = name.trim_end_matches('~').replace('.', "_");
@@ -463,7 +466,7 @@ pub fn ignored_sudoers_files(sudoers: &Sudoers) -> Vec<Finding> {
             )
             .at(Location::new(f.path.clone(), None))
             .fix(format!(
-                "rename it without the dot, after checking it with visudo -c -f: {}",
+                "delete it, or if its rules are wanted, check them (visudo -c -f) and rename it without the dot: {}",
                 f.path.with_file_name(fixed).display()
             ))
             .evidence("path", f.path.display().to_string())

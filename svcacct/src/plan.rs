@@ -131,6 +131,9 @@ pub enum Step {
         gecos: String,
         exists: bool,
     },
+    /// An existing account's membership in a group that is root in all but
+    /// name (docker, lxd, disk, sudo, wheel, adm): removed.
+    LeaveGroup { user: String, group: String },
     /// An existing system account that can log in: give it nologin and lock it.
     Lockdown {
         name: String,
@@ -291,6 +294,17 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         set_shell,
         lock_password,
     });
+    for (group, _, _) in crate::audit::PRIVILEGED_GROUPS {
+        if accounts
+            .group_named(group)
+            .is_some_and(|g| g.members.iter().any(|m| m == name))
+        {
+            steps.push(Step::LeaveGroup {
+                user: name.to_string(),
+                group: group.to_string(),
+            });
+        }
+    }
     if let Some(code) = &spec.code {
         steps.push(Step::Dir {
             path: code.as_path().to_path_buf(),

@@ -357,46 +357,27 @@ fn parse_rule(line: &str, file: &Path, line_no: u64) -> Option<Rule> {
     }
     words.pop();
     let users = split_list(&words.join(" "));
+    // Each command may carry its own (RUNAS) and tags; tags carry over to
+    // the commands after it until the opposite tag (sudoers(5)).
     let mut commands = Vec::new();
-    {
-        let spec = right;
-        let mut rest = spec.trim().to_string();
-        let mut nopasswd = false;
-        loop {
-            rest = rest.trim_start().to_string();
-            if rest.starts_with('(') {
-                match rest.find(')') {
-                    Some(end) => rest = rest[end + 1..].to_string(),
-                    None => break,
-                }
-                continue;
-            }
-            let tag = TAGS.iter().find(|t| {
-                rest.strip_prefix(**t)
-                    .is_some_and(|r| r.trim_start().starts_with(':'))
-            });
-            match tag {
-                Some(t) => {
-                    if *t == "NOPASSWD" {
-                        nopasswd = true;
-                    }
-                    if *t == "PASSWD" {
-                        nopasswd = false;
-                    }
-                    let after = &rest[t.len()..];
-                    let colon = after.find(':').unwrap_or(0);
-                    rest = after[colon + 1..].to_string();
-                }
-                None => break,
+    let mut nopasswd = false;
+    for item in split_commands(right) {
+        let command = strip_runas_and_tags(&item, &mut nopasswd);
+        // "cmd : HOSTS = cmd2" starts another host spec for the same users;
+        // its hosts are not judged (a rule for any host counts).
+        let mut parts = command.split(" : ");
+        if let Some(first) = parts.next() {
+            if !first.is_empty() {
+                commands.push((first.to_string(), nopasswd));
             }
         }
-        for item in split_list(&rest) {
-            // "cmd : HOST = cmd2" continues with another host spec.
-            let item = match item.split_once(" : ") {
-                Some((cmd, _)) => cmd.to_string(),
-                None => item,
-            };
-            commands.push((item, nopasswd));
+        for spec in parts {
+            if let Some((_, cmd)) = spec.split_once('=') {
+                let cmd = strip_runas_and_tags(cmd, &mut nopasswd);
+                if !cmd.is_empty() {
+                    commands.push((cmd, nopasswd));
+                }
+            }
         }
     }
     Some(Rule {
@@ -405,6 +386,68 @@ fn parse_rule(line: &str, file: &Path, line_no: u64) -> Option<Rule> {
         path: file.to_path_buf(),
         line: line_no,
     })
+}
+
+/// Split a rule's command list at commas, except inside `(RUNAS, LIST)` and
+/// escaped commas; whitespace inside an item is collapsed.
+fn split_commands(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0u32;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                current.push(',');
+                chars.next();
+            }
+            '(' => {
+                depth += 1;
+                current.push(c);
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                current.push(c);
+            }
+            ',' if depth == 0 => out.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    out.push(current);
+    out.into_iter()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Drop a leading `(RUNAS)` and tags (`NOPASSWD:` ...) from one command of
+/// a rule, noting whether it needs a password.
+fn strip_runas_and_tags(item: &str, nopasswd: &mut bool) -> String {
+    let mut rest = item.trim();
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with('(') {
+            match rest.find(')') {
+                Some(end) => rest = &rest[end + 1..],
+                None => return String::new(),
+            }
+            continue;
+        }
+        let tag = TAGS.iter().find(|t| {
+            rest.strip_prefix(**t)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        });
+        let Some(tag) = tag else {
+            return rest.to_string();
+        };
+        match *tag {
+            "NOPASSWD" => *nopasswd = true,
+            "PASSWD" => *nopasswd = false,
+            _ => {}
+        }
+        let after = &rest[tag.len()..];
+        rest = after.split_once(':').map_or("", |(_, r)| r);
+    }
 }
 
 /// What is wrong with a granted command, worst first.

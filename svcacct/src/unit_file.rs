@@ -73,6 +73,17 @@ pub enum UnitError {
     Root(#[from] hardkit_core::root::RootError),
 }
 
+/// A unit file's text; bytes that are not UTF-8 are replaced, as they can
+/// only occur in values systemd would reject anyway.
+fn read_text(path: &Path) -> Result<String, UnitError> {
+    fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|source| UnitError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// Parse unit-file text into assignments (section, key, value, line).
 pub fn parse(text: &str, path: &Path) -> Vec<Assignment> {
     let mut out = Vec::new();
@@ -170,10 +181,7 @@ pub fn load_file(root: &Root, file: &Path) -> Result<Unit, UnitError> {
         Some("") => format!("{prefix}@{TEST_INSTANCE}.{suffix}"),
         _ => file_name.to_string(),
     };
-    let text = fs::read_to_string(file).map_err(|source| UnitError::Read {
-        path: file.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(file)?;
     let mut assignments = parse(&text, file);
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(parent) = file.parent() {
@@ -188,10 +196,7 @@ pub fn load_file(root: &Root, file: &Path) -> Result<Unit, UnitError> {
     }
     let dropins = find_dropins(&dirs, &name);
     for dropin in &dropins {
-        let text = fs::read_to_string(dropin).map_err(|source| UnitError::Read {
-            path: dropin.clone(),
-            source,
-        })?;
+        let text = read_text(dropin)?;
         let shown = root.system_path(dropin);
         assignments.extend(parse(&text, &shown));
     }
@@ -240,7 +245,18 @@ pub fn load_by_name(root: &Root, name: &str) -> Result<Unit, UnitError> {
                     None => (name.clone(), Vec::new()),
                 };
                 let mut unit = load_file_in(root, &host, &unit_name, &aliases)?;
-                unit.fragment = root.system_path(&host);
+                // Shown as systemd shows it: the path in the unit directory,
+                // or for an alias the path its link names.
+                let found = Path::new(dir).join(candidate);
+                unit.fragment = if aliases.is_empty() {
+                    found
+                } else {
+                    root.resolve_parent(&found)
+                        .ok()
+                        .and_then(|link| fs::read_link(link).ok())
+                        .filter(|target| target.is_absolute())
+                        .unwrap_or_else(|| root.system_path(&host))
+                };
                 return Ok(unit);
             }
         }
@@ -254,10 +270,7 @@ fn load_file_in(
     name: &str,
     aliases: &[String],
 ) -> Result<Unit, UnitError> {
-    let text = fs::read_to_string(host).map_err(|source| UnitError::Read {
-        path: host.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(host)?;
     let mut assignments = parse(&text, &root.system_path(host));
     let mut dirs = Vec::new();
     for dir in UNIT_DIRS {
@@ -267,10 +280,7 @@ fn load_file_in(
     names.extend(aliases.iter().cloned());
     let dropins = find_dropins_for(&dirs, &names);
     for dropin in &dropins {
-        let text = fs::read_to_string(dropin).map_err(|source| UnitError::Read {
-            path: dropin.clone(),
-            source,
-        })?;
+        let text = read_text(dropin)?;
         assignments.extend(parse(&text, &root.system_path(dropin)));
     }
     Ok(Unit {

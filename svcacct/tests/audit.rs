@@ -286,3 +286,114 @@ fn audit_of_this_machine_decodes_and_covers_every_service() {
         Some(&(expected.len() as u64))
     );
 }
+
+#[test]
+fn the_compromised_agent_host_example() {
+    // examples/compromised-agent-host: what its README promises svcacct finds.
+    let root = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/compromised-agent-host"
+    ));
+    let out = svcacct(root, &["audit", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = parse(&out.stdout);
+    assert_eq!(s.exposures.len(), 1);
+    let e = &s.exposures[0];
+    assert_eq!(
+        (e.unit.as_str(), e.score.as_str(), e.level.as_str()),
+        ("agent.service", "9.6", "UNSAFE")
+    );
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id.as_str()).collect();
+    for id in [
+        "svcacct/runs-as-root",
+        "svcacct/secret-in-environment",
+        "svcacct/login-shell",
+        "svcacct/password",
+        "svcacct/group-docker",
+        "svcacct/sudo-all",
+    ] {
+        assert!(ids.contains(&id), "missing {id}: {ids:?}");
+    }
+    // The API key itself is not repeated.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("sk-demo-"));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else if kind.is_file() {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn apply_fixes_the_compromised_agent_host() {
+    if !require_root("svcacct::apply_fixes_the_compromised_agent_host") {
+        return;
+    }
+    let example = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/compromised-agent-host"
+    ));
+    let t = tempfile::tempdir().unwrap();
+    copy_tree(example, t.path());
+    let r = t.path();
+    let args = [
+        "apply",
+        "agent",
+        "--exec",
+        "/opt/agent/bin/agent --listen 0.0.0.0:8000",
+        "--listen",
+        "8000",
+        "--code",
+        "/opt/agent",
+        "--allow-restart",
+        "--json",
+    ];
+    // The hand-written unit and sudoers file are not svcacct's: refused without --force.
+    let out = svcacct(r, &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let out = svcacct(r, &forced);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = parse(&out.stdout);
+    let left: Vec<&str> = s
+        .actions
+        .iter()
+        .filter(|a| a.op == "gpasswd")
+        .filter_map(|a| a.owner.as_deref())
+        .collect();
+    assert_eq!(left, ["agent:docker"]);
+    let group = fs::read_to_string(r.join("etc/group")).unwrap();
+    assert!(group.lines().any(|l| l == "docker:x:997:"), "{group}");
+    // After the fix the audit finds nothing at all, and the unit scores OK.
+    let out = svcacct(r, &["audit", "--json", "--fail-on", "info"]);
+    let s = parse(&out.stdout);
+    assert!(s.findings.is_empty(), "{:#?}", s.findings);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(s.exposures[0].level, "OK");
+    // A second apply has nothing left to do.
+    let again = parse(&svcacct(r, &forced).stdout);
+    assert!(
+        again.actions.iter().all(|a| !a.changed),
+        "{:?}",
+        again.actions
+    );
+}

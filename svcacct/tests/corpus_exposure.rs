@@ -45,3 +45,92 @@ fn every_corpus_unit_scores_as_systemd_252() {
         mismatches.join("\n")
     );
 }
+
+/// No input makes the parsers panic: unit files and sudoers made of random
+/// pieces of syntax, multibyte characters and stray bytes.
+#[test]
+fn random_input_never_panics() {
+    let pieces = [
+        "[Service]",
+        "[Unit]",
+        "\n",
+        "=",
+        "~",
+        "\\",
+        "\\\n",
+        "#",
+        ";",
+        "%",
+        "%i",
+        "%I",
+        "\\x",
+        "\\xé",
+        "\\x€",
+        "é",
+        "€",
+        "\"",
+        "'",
+        " ",
+        "User=",
+        "SystemCallFilter=",
+        "@system-service",
+        ":EPERM",
+        "RestrictAddressFamilies=",
+        "AF_INET",
+        "IPAddressAllow=",
+        "/",
+        "::1/200",
+        "DeviceAllow=",
+        "char-",
+        "CapabilityBoundingSet=",
+        "CAP_",
+        "UMask=",
+        "9",
+        "ALL",
+        "(",
+        ")",
+        ",",
+        ":",
+        "NOPASSWD:",
+        "@includedir",
+        "Cmnd_Alias",
+        "User_Alias",
+        "%sudo",
+        "#1",
+        "!",
+    ];
+    let mut state: u64 = 0x0123_4567_89ab_cdef;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Root::new(tmp.path()).unwrap();
+    std::fs::create_dir_all(tmp.path().join("etc/sudoers.d")).unwrap();
+    for i in 0..400 {
+        let mut text = String::new();
+        for _ in 0..(next() % 60) {
+            text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+        }
+        let unit = svcacct::unit_file::Unit {
+            name: format!(
+                "x{i}@a{}b.service",
+                pieces[(next() % pieces.len() as u64) as usize]
+            ),
+            fragment: "/x".into(),
+            dropins: vec![],
+            files_read: vec![],
+            assignments: svcacct::unit_file::parse(&text, Path::new("/x")),
+        };
+        let _ = svcacct::exposure::exposure_of(&unit);
+        std::fs::write(tmp.path().join("etc/sudoers"), &text).unwrap();
+        let s = svcacct::sudoers::Sudoers::load(&root);
+        for rule in &s.rules {
+            for (cmd, _) in &rule.commands {
+                let _ = svcacct::sudoers::judge(cmd);
+            }
+        }
+    }
+}

@@ -309,6 +309,11 @@ fn logrotate_file_has_su_and_passes_logrotate() {
     )
     .unwrap();
     assert!(svcacct::apply::check_logrotate(&logrotate, &broken, &root).is_err());
+    // The fallback for hosts without mount namespaces: the su-root copy
+    // accepts the file (whose user the host does not know) and still
+    // rejects the broken one.
+    svcacct::apply::check_logrotate_su_root(&logrotate, &path).unwrap();
+    assert!(svcacct::apply::check_logrotate_su_root(&logrotate, &broken).is_err());
 }
 
 #[test]

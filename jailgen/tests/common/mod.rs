@@ -50,9 +50,12 @@ impl Tree {
         fs::read_to_string(self.host(system_path)).ok()
     }
 
-    /// Copy the installed (stock Debian) /etc/fail2ban into the tree.
+    /// Copy the installed (stock Debian) /etc/fail2ban into the tree (tests
+    /// that depend on it check [`stock_ready`] first).
     pub fn stock_fail2ban(&self) -> &Tree {
-        copy_tree(Path::new("/etc/fail2ban"), &self.host("/etc/fail2ban"));
+        if Path::new("/etc/fail2ban/jail.conf").is_file() {
+            copy_tree(Path::new("/etc/fail2ban"), &self.host("/etc/fail2ban"));
+        }
         self
     }
 
@@ -273,6 +276,18 @@ pub fn check_json_lines(out: &str) {
             other => panic!("undocumented record type {other}: {line}"),
         }
     }
+}
+
+/// Needs Debian's stock fail2ban configuration in /etc/fail2ban.
+pub fn stock_ready(test: &str) -> bool {
+    if Path::new("/etc/fail2ban/jail.conf").is_file() {
+        return true;
+    }
+    hardkit_core::oracle::not_run(
+        test,
+        "fail2ban's stock /etc/fail2ban/jail.conf is missing (apt-get install fail2ban)",
+    );
+    false
 }
 
 /// Needs fail2ban-client, python3 (fail2ban's own runtime) and root for the

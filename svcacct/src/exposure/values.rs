@@ -446,12 +446,13 @@ pub fn unescape(v: &str) -> String {
             out.push(b'/');
             i += 1;
         } else if bytes[i] == b'\\' && i + 4 <= bytes.len() && bytes[i + 1] == b'x' {
-            match u8::from_str_radix(&v[i + 2..i + 4], 16) {
-                Ok(b) => {
+            let hex = std::str::from_utf8(&bytes[i + 2..i + 4]).ok();
+            match hex.map(|h| u8::from_str_radix(h, 16)) {
+                Some(Ok(b)) => {
                     out.push(b);
                     i += 4;
                 }
-                Err(_) => {
+                _ => {
                     out.push(bytes[i]);
                     i += 1;
                 }
@@ -475,6 +476,12 @@ mod tests {
             s.expand("%n %N %p %i %I %j %%"),
             "foo-bar@a-b.service foo-bar@a-b foo-bar a-b a/b bar %"
         );
+    }
+
+    #[test]
+    fn unescaping_never_splits_a_character() {
+        assert_eq!(Specifiers::new("a@\\x€b.service").expand("%I"), "\\x€b");
+        assert_eq!(Specifiers::new("a@x\\x2dy.service").expand("%I"), "x-y");
     }
 
     #[test]
