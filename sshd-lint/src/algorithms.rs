@@ -155,7 +155,10 @@ pub fn assemble(family: Family, configured: Option<&str>, v: Version) -> Result<
     let list = if let Some(rest) = spec.strip_prefix('+') {
         names_cat(&def, rest)
     } else if let Some(rest) = spec.strip_prefix('-') {
-        return Ok(filter(&def, rest, false));
+        // Removing everything leaves an empty list, which sshd's second
+        // assembly (after the Match pass) replaces with the default.
+        let left = filter(&def, rest, false);
+        return Ok(if left.is_empty() { def } else { left });
     } else if let Some(rest) = spec.strip_prefix('^') {
         names_cat(rest, &def)
     } else {

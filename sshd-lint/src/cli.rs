@@ -46,7 +46,7 @@ pub struct Cli {
     #[arg(long, value_name = "SPEC", short = 'C')]
     pub context: Option<Context>,
 
-    /// Follow this OpenSSH release's rules (9.0 to 10.2); default: the
+    /// Follow this OpenSSH release's rules (9.0 to 10.3); default: the
     /// installed sshd under --root, else the newest
     #[arg(long, value_name = "VERSION")]
     pub openssh: Option<Version>,
@@ -102,11 +102,7 @@ fn keyword_table(version: Version) -> String {
             "{}  {}  {:?}  {}  {:?}  {}  {:?}  {}\n",
             k.name,
             k.canon,
-            if k.canon == "maxstartups" && version >= Version::new(10, 1) {
-                crate::keywords::Rule::FirstWins
-            } else {
-                k.rule
-            },
+            crate::keywords::rule_in(k, version),
             if crate::keywords::allowed_in_match(k, version) {
                 "yes"
             } else {
@@ -317,13 +313,11 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     for l in &lines {
         r.emit(&Setting::from_line(l))?;
     }
-    if !cli.common.quiet {
-        r.text(&format!(
-            "{}: OpenSSH {} rules\n",
-            main.display(),
-            s.version
-        ))?;
-    }
+    let footer = format!(
+        "{}: read with OpenSSH {} rules\n",
+        main.display(),
+        s.version
+    );
     for f in findings {
         r.finding(f)?;
     }
@@ -334,7 +328,14 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
             message: e.to_string(),
         })?;
     }
-    Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?)
+    // Counts and findings first; which rules were used, last.
+    let status = r.finish(cli.common.fail_on, ExitStatus::Clean)?;
+    if !r.is_json() && !cli.common.quiet {
+        let mut out = r.into_inner();
+        out.write_all(footer.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(status)
 }
 
 fn lint_once(

@@ -23,6 +23,10 @@ use crate::version::Version;
 /// sshd's include depth limit (SERVCONF_MAX_DEPTH).
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// Files read per pass. sshd has no such limit, but ten files that each
+/// include all ten would make it (and us) recurse 10^16 times; we stop.
+pub const MAX_FILES_PER_PASS: usize = 10_000;
+
 /// A line in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Loc {
@@ -85,7 +89,10 @@ impl Store {
             })
             .collect();
         let joined = a.values.join(" ");
-        let rule = if a.slot.starts_with("maxstartups") && version >= Version::new(10, 1) {
+        let first_wins_from_10_3 = ["maxstartups", "persourcenetblocksize", "ipqos"]
+            .iter()
+            .any(|p| a.slot.split('.').next() == Some(*p));
+        let rule = if first_wins_from_10_3 && version >= Version::new(10, 3) {
             Rule::FirstWins
         } else {
             a.rule
@@ -226,9 +233,20 @@ struct Pass<'a> {
     current_block: Option<usize>,
     files: Vec<PathBuf>,
     warnings: Vec<(Loc, String)>,
+    files_read: usize,
 }
 
 impl Pass<'_> {
+    fn count_file(&mut self) -> Result<(), ConfigError> {
+        self.files_read += 1;
+        if self.files_read > MAX_FILES_PER_PASS {
+            return Err(ConfigError::Fatal(format!(
+                "more than {MAX_FILES_PER_PASS} config files read in one pass: Include directives include each other"
+            )));
+        }
+        Ok(())
+    }
+
     fn run_file(
         &mut self,
         file: &ConfigFile,
@@ -237,6 +255,7 @@ impl Pass<'_> {
         mut flags: Flags,
         depth: usize,
     ) -> Result<(), ConfigError> {
+        self.count_file()?;
         if self.first {
             self.files.push(file.path.clone());
         }
@@ -329,7 +348,24 @@ impl Pass<'_> {
                     if any_after_methods && self.version < Version::new(9, 4) {
                         return Err(err(format!("\"any\" must appear alone in {}", d.keyword)));
                     }
-                    if *active {
+                    // From 10.3 a MaxStartups line counts only when no
+                    // earlier line set any part of it.
+                    let maxstartups_taken = self.version >= Version::new(10, 3)
+                        && assigns.iter().any(|a| a.slot.starts_with("maxstartups."))
+                        && ["maxstartups.begin", "maxstartups.rate", "maxstartups.max"]
+                            .iter()
+                            .any(|s| store.get(s).is_some());
+                    if *active && maxstartups_taken {
+                        store
+                            .slots
+                            .entry("maxstartups.max")
+                            .or_default()
+                            .shadowed
+                            .push(Shadow {
+                                loc: loc.clone(),
+                                value: d.args.first().cloned().unwrap_or_default(),
+                            });
+                    } else if *active {
                         for a in &assigns {
                             store.apply(a, &loc, self.version).map_err(err)?;
                         }
@@ -371,7 +407,10 @@ pub fn read(
         .root()
         .resolve("/etc/services")
         .ok()
-        .and_then(|p| std::fs::read_to_string(p).ok());
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        // A tree without /etc/services (a bare config directory): the
+        // host's service names, which a real sshd on this host would use.
+        .or_else(|| std::fs::read_to_string("/etc/services").ok());
     let mut pass = Pass {
         loader,
         version,
@@ -384,6 +423,7 @@ pub fn read(
         current_block: None,
         files: Vec::new(),
         warnings: Vec::new(),
+        files_read: 0,
     };
     let mut global = Store::default();
     let mut active = true;
@@ -398,6 +438,7 @@ pub fn read(
         0,
     )?;
     let (records, blocks, files, warnings) = (pass.records, pass.blocks, pass.files, pass.warnings);
+    check_global(&global)?;
     let texts = loader.texts.clone();
     Ok(Reading {
         texts,
@@ -411,6 +452,62 @@ pub fn read(
         main_file,
         services,
     })
+}
+
+/// The checks sshd makes on the global options before it will start (or
+/// print with -T): an AuthenticationMethods list must be satisfiable by
+/// the enabled methods, and the *Command options need their *CommandUser.
+fn check_global(global: &Store) -> Result<(), ConfigError> {
+    let on = |slot: &str, default: &str| global.value(slot).unwrap_or(default) == "yes";
+    let enabled = |method: &str| match method.split(':').next().unwrap_or("") {
+        "publickey" => on("pubkeyauthentication", "yes"),
+        "password" => on("passwordauthentication", "yes"),
+        "keyboard-interactive" => on("kbdinteractiveauthentication", "yes"),
+        "hostbased" => on("hostbasedauthentication", "no"),
+        "gssapi-with-mic" => on("gssapiauthentication", "no"),
+        "none" => true,
+        _ => false,
+    };
+    if let Some(slot) = global.get("authenticationmethods") {
+        let lists: Vec<&str> = slot.items.iter().map(|i| i.value.as_str()).collect();
+        let any = lists.len() == 1 && lists[0] == "any";
+        if !any && !lists.iter().any(|list| list.split(',').all(enabled)) {
+            let loc = slot.items[0].origin.clone();
+            let message =
+                "AuthenticationMethods cannot be satisfied by enabled authentication methods"
+                    .to_string();
+            return Err(match loc {
+                Some(loc) => ConfigError::Line { loc, message },
+                None => ConfigError::Fatal(message),
+            });
+        }
+    }
+    for (cmd, user, name) in [
+        (
+            "authorizedkeyscommand",
+            "authorizedkeyscommanduser",
+            "AuthorizedKeysCommand",
+        ),
+        (
+            "authorizedprincipalscommand",
+            "authorizedprincipalscommanduser",
+            "AuthorizedPrincipalsCommand",
+        ),
+    ] {
+        let set = global
+            .value(cmd)
+            .is_some_and(|c| !c.eq_ignore_ascii_case("none"));
+        if set && global.value(user).is_none() {
+            let message = format!("{name} set without {name}User");
+            return Err(
+                match global.get(cmd).and_then(|s| s.items[0].origin.clone()) {
+                    Some(loc) => ConfigError::Line { loc, message },
+                    None => ConfigError::Fatal(message),
+                },
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Options the Match pass copies over the global ones (copy_set_server_options).
@@ -505,6 +602,7 @@ impl Reading {
             current_block: None,
             files: Vec::new(),
             warnings: Vec::new(),
+            files_read: 0,
         };
         let mut matched = Store::default();
         let mut active = false;

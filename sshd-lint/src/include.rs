@@ -234,16 +234,29 @@ fn glob_component(name: &str, pattern: &str) -> bool {
     }
     let n: Vec<char> = name.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
-    glob_at(&n, 0, &p, 0)
+    // Memoised on (name position, pattern position): a pattern of many
+    // stars must not take exponential time.
+    let mut memo = vec![None; (n.len() + 1) * (p.len() + 1)];
+    glob_at(&n, 0, &p, 0, &mut memo)
 }
 
-fn glob_at(n: &[char], ni: usize, p: &[char], pi: usize) -> bool {
+fn glob_at(n: &[char], ni: usize, p: &[char], pi: usize, memo: &mut Vec<Option<bool>>) -> bool {
+    let slot = ni * (p.len() + 1) + pi;
+    if let Some(known) = memo[slot] {
+        return known;
+    }
+    let result = glob_step(n, ni, p, pi, memo);
+    memo[slot] = Some(result);
+    result
+}
+
+fn glob_step(n: &[char], ni: usize, p: &[char], pi: usize, memo: &mut Vec<Option<bool>>) -> bool {
     if pi == p.len() {
         return ni == n.len();
     }
     match p[pi] {
-        '*' => (ni..=n.len()).any(|k| glob_at(n, k, p, pi + 1)),
-        '?' => ni < n.len() && glob_at(n, ni + 1, p, pi + 1),
+        '*' => (ni..=n.len()).any(|k| glob_at(n, k, p, pi + 1, memo)),
+        '?' => ni < n.len() && glob_at(n, ni + 1, p, pi + 1, memo),
         '[' => {
             let Some(close) = p[pi + 1..]
                 .iter()
@@ -251,7 +264,7 @@ fn glob_at(n: &[char], ni: usize, p: &[char], pi: usize) -> bool {
                 .position(|&c| c == ']')
                 .map(|x| x + pi + 2)
             else {
-                return ni < n.len() && n[ni] == '[' && glob_at(n, ni + 1, p, pi + 1);
+                return ni < n.len() && n[ni] == '[' && glob_at(n, ni + 1, p, pi + 1, memo);
             };
             if ni >= n.len() {
                 return false;
@@ -273,12 +286,12 @@ fn glob_at(n: &[char], ni: usize, p: &[char], pi: usize) -> bool {
                     i += 1;
                 }
             }
-            hit != negate && glob_at(n, ni + 1, p, close + 1)
+            hit != negate && glob_at(n, ni + 1, p, close + 1, memo)
         }
         '\\' if pi + 1 < p.len() => {
-            ni < n.len() && n[ni] == p[pi + 1] && glob_at(n, ni + 1, p, pi + 2)
+            ni < n.len() && n[ni] == p[pi + 1] && glob_at(n, ni + 1, p, pi + 2, memo)
         }
-        c => ni < n.len() && n[ni] == c && glob_at(n, ni + 1, p, pi + 1),
+        c => ni < n.len() && n[ni] == c && glob_at(n, ni + 1, p, pi + 1, memo),
     }
 }
 
@@ -322,5 +335,9 @@ mod tests {
         assert!(glob_component("a1", "a[0-9]"));
         assert!(!glob_component("ab", "a[!b]"));
         assert!(loader.expand("/nope/*.conf").unwrap().is_empty());
+        // Many stars with a class: memoised, so this returns at once.
+        let name = "a".repeat(200);
+        let pattern = format!("[a]{}b", "*a".repeat(40));
+        assert!(!glob_component(&name, &pattern));
     }
 }

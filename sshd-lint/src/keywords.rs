@@ -276,6 +276,18 @@ pub fn allowed_in_match(k: &Keyword, version: Version) -> bool {
     k.in_match || (k.canon == "subsystem" && version >= Version::new(9, 5))
 }
 
+/// OpenSSH 10.3 made MaxStartups, PerSourceNetBlockSize and IPQoS keep
+/// their first value like every other option (they used to take the last).
+pub fn rule_in(k: &Keyword, version: Version) -> Rule {
+    if matches!(k.canon, "maxstartups" | "persourcenetblocksize" | "ipqos")
+        && version >= Version::new(10, 3)
+    {
+        Rule::FirstWins
+    } else {
+        k.rule
+    }
+}
+
 /// The table entry that defines an option's printed name.
 pub fn by_canon(canon: &str) -> Option<&'static Keyword> {
     KEYWORDS.iter().find(|k| k.canon == canon)

@@ -79,6 +79,50 @@ pub enum CidrParse {
     Invalid,
 }
 
+/// A numeric address as getaddrinfo(AI_NUMERICHOST) reads it: IPv6, or
+/// IPv4 in inet_aton's forms (`10.1`, `012.0.0.1` octal, `0x0a.0.0.1`).
+pub fn parse_inet(text: &str) -> Option<IpAddr> {
+    if text.contains(':') {
+        return text.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6);
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let n = if let Some(hex) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+            if hex.is_empty() {
+                0
+            } else {
+                u64::from_str_radix(hex, 16).ok()?
+            }
+        } else if p.len() > 1 && p.starts_with('0') {
+            u64::from_str_radix(&p[1..], 8).ok()?
+        } else {
+            if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            p.parse::<u64>().ok()?
+        };
+        nums.push(n);
+    }
+    let (head, last) = nums.split_at(nums.len() - 1);
+    if head.iter().any(|&n| n > 255) {
+        return None;
+    }
+    let last_bits = 8 * (4 - head.len() as u32);
+    if last[0] >= 1u64 << last_bits {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for (i, &n) in head.iter().enumerate() {
+        v |= n << (24 - 8 * i as u32);
+    }
+    v |= last[0];
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(v as u32)))
+}
+
 fn bits(addr: IpAddr) -> u128 {
     match addr {
         IpAddr::V4(a) => u128::from(u32::from(a)),
@@ -112,7 +156,7 @@ pub fn parse_cidr(text: &str) -> CidrParse {
         }
         None => (text, None),
     };
-    let Ok(addr) = addr_text.parse::<IpAddr>() else {
+    let Some(addr) = parse_inet(addr_text) else {
         return CidrParse::NotAddress;
     };
     let len = len.unwrap_or(width(addr));
@@ -146,9 +190,9 @@ fn in_cidr(addr: IpAddr, net: Cidr) -> bool {
 /// -2 the list is invalid. `addr` None only checks the list.
 pub fn addr_match_list(addr: Option<&str>, list: &str) -> i32 {
     let parsed = match addr {
-        Some(a) => match a.parse::<IpAddr>() {
-            Ok(ip) => Some((a, ip)),
-            Err(_) => return 0,
+        Some(a) => match parse_inet(a) {
+            Some(ip) => Some((a, ip)),
+            None => return 0,
         },
         None => None,
     };
@@ -480,6 +524,18 @@ mod tests {
         assert_eq!(match_pattern_list("alice", "bob,a*", false), 1);
         assert_eq!(match_pattern_list("alice", "*,!alice", false), -1);
         assert_eq!(match_pattern_list("carol", "!alice", false), 0);
+    }
+
+    #[test]
+    fn numeric_addresses_follow_inet_aton() {
+        assert_eq!(parse_inet("10.1"), "10.0.0.1".parse().ok());
+        assert_eq!(parse_inet("012.0.0.1"), "10.0.0.1".parse().ok());
+        assert_eq!(parse_inet("0x0b.0.0.1"), "11.0.0.1".parse().ok());
+        assert_eq!(parse_inet("167772161"), "10.0.0.1".parse().ok());
+        assert_eq!(parse_inet("256.0.0.1"), None);
+        assert_eq!(parse_inet("1.2.3.4.5"), None);
+        assert_eq!(parse_inet("host"), None);
+        assert_eq!(parse_inet("08.0.0.1"), None);
     }
 
     #[test]

@@ -7,7 +7,11 @@ use crate::algorithms::{self, Family};
 use crate::keywords::{Keyword, Rule, Status, ValueType};
 use crate::lex::Directive;
 use crate::matching::Criterion;
-use crate::values::*;
+use crate::values::{
+    a2port, bad_user_pattern, convtime, derelativise, hpdelim, ipqos_name, parse_int, parse_ipqos,
+    scan_scaled, sscanf_ints, tilde_expand, valid_auth_methods, DIGESTS, FACILITIES, GSS_KEX,
+    LOG_LEVELS,
+};
 use crate::version::Version;
 
 /// One value to store, and how it combines with earlier ones.
@@ -442,7 +446,13 @@ pub fn parse(
                     if *b <= 0 {
                         return Err(invalid());
                     }
-                    vec![("maxstartups.begin", *b), ("maxstartups.max", *b)]
+                    // From 10.3 a single number is only the hard limit
+                    // (`10:30:N`); before, it was begin and limit (`N:30:N`).
+                    if v >= Version::new(10, 3) {
+                        vec![("maxstartups.max", *b)]
+                    } else {
+                        vec![("maxstartups.begin", *b), ("maxstartups.max", *b)]
+                    }
                 }
                 _ => return Err(invalid()),
             };

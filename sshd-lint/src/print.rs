@@ -356,7 +356,13 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                 None => push("any".into(), None, Vec::new()),
             },
             "logverbose" | "channeltimeout" => {
-                if store.get(key).is_some() {
+                // A lone `none` clears the list (CLEAR_ON_NONE_ARRAY).
+                let cleared = key == "channeltimeout"
+                    && store
+                        .value(key)
+                        .is_some_and(|v| v.eq_ignore_ascii_case("none"))
+                    && store.get(key).is_some_and(|s| s.items.len() == 1);
+                if store.get(key).is_some() && !cleared {
                     let (value, origin) = scalar(key);
                     push(value, origin, shadows(key));
                 } else if key == "channeltimeout" && v >= Version::new(9, 5) {
@@ -499,7 +505,7 @@ fn listen_lines(
         for a in addrs {
             let text = match a {
                 IpAddr::V4(x) => format!("{x}:{port}"),
-                IpAddr::V6(x) => format!("[{x}]:{port}"),
+                IpAddr::V6(x) => format!("[{}]:{port}", ipv6_text(x)),
             };
             out.push((text, origin.clone()));
         }
@@ -547,4 +553,32 @@ fn resolve(host: &str, family: &str) -> Option<Vec<IpAddr>> {
     }
     addrs.reverse();
     Some(addrs)
+}
+
+/// An IPv6 address as glibc's inet_ntop writes it: like RFC 5952, except
+/// that an address whose first 96 bits are zero (other than `::` and `::1`)
+/// ends in dotted IPv4 (`::0.1.0.34`), which Rust no longer does.
+pub fn ipv6_text(a: std::net::Ipv6Addr) -> String {
+    let w = a.segments();
+    if w[..6].iter().all(|&x| x == 0) && !(w[6] == 0 && w[7] <= 1) {
+        let [.., a1, a2, b1, b2] = a.octets();
+        return format!("::{a1}.{a2}.{b1}.{b2}");
+    }
+    a.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_written_as_glibc_does() {
+        let t = |s: &str| ipv6_text(s.parse().unwrap());
+        assert_eq!(t("::1:22"), "::0.1.0.34");
+        assert_eq!(t("::2"), "::0.0.0.2");
+        assert_eq!(t("::1"), "::1");
+        assert_eq!(t("::"), "::");
+        assert_eq!(t("::ffff:10.0.0.1"), "::ffff:10.0.0.1");
+        assert_eq!(t("2001:db8::1"), "2001:db8::1");
+    }
 }

@@ -176,8 +176,11 @@ pub fn clean_host(h: &str) -> String {
     }
 }
 
+/// (accepted, printed): OpenSSH's table starts with SILENT for the QUIET
+/// level, so `LogLevel QUIET` prints as `SILENT`.
 pub const LOG_LEVELS: &[(&str, &str)] = &[
-    ("QUIET", "QUIET"),
+    ("QUIET", "SILENT"),
+    ("SILENT", "SILENT"),
     ("FATAL", "FATAL"),
     ("ERROR", "ERROR"),
     ("INFO", "INFO"),
@@ -204,6 +207,7 @@ pub const GSS_KEX: &[&str] = &[
 /// DSCP/TOS names, in OpenSSH's table order (the first name for a value is
 /// the one printed).
 pub const IPQOS: &[(&str, u32)] = &[
+    ("none", i32::MAX as u32),
     ("af11", 0x28),
     ("af12", 0x30),
     ("af13", 0x38),
@@ -225,7 +229,7 @@ pub const IPQOS: &[(&str, u32)] = &[
     ("cs6", 0xc0),
     ("cs7", 0xe0),
     ("ef", 0xb8),
-    ("le", 0x01),
+    ("le", 0x04),
     ("lowdelay", 0x10),
     ("throughput", 0x08),
     ("reliability", 0x04),
@@ -268,7 +272,8 @@ pub fn valid_auth_methods(list: &str) -> bool {
                 Some((n, s)) => (n, Some(s)),
                 None => (m, None),
             };
-            METHODS.contains(&name) && (sub.is_none() || name == "keyboard-interactive")
+            // sshd 9.2 accepts a submethod on any method name.
+            METHODS.contains(&name) && sub.is_none_or(|x| !x.is_empty())
         })
 }
 

@@ -202,3 +202,387 @@ fn effective_config_agrees_with_sshd_dash_capital_t() {
             .join("\n")
     );
 }
+
+/// One-line configs (tests/value-lines.txt): every value syntax sshd has,
+/// valid and invalid, each compared with `sshd -T` in one namespace.
+#[test]
+fn single_line_values_agree_with_sshd() {
+    let Some(sshd) = hardkit_core::oracle::oracle("sshd-lint single-line values", "sshd") else {
+        return;
+    };
+    if !hardkit_core::oracle::require_root("sshd-lint single-line values") {
+        return;
+    }
+    if !namespaces_work() {
+        hardkit_core::oracle::not_run(
+            "sshd-lint single-line values",
+            "needs mount namespaces (unshare -m)",
+        );
+        return;
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let lines_text = std::fs::read_to_string(here.join("value-lines.txt")).unwrap();
+    let lines: Vec<&str> = lines_text.lines().collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ssh_host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for f in ["passwd", "group"] {
+        std::fs::copy(here.join("fixtures/accounts").join(f), tmp.path().join(f)).unwrap();
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let ssh = tmp.path().join(format!("lines/{i:04}/etc/ssh"));
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(ssh.join("sshd_config"), format!("{line}\n")).unwrap();
+        std::fs::copy(&key, ssh.join("ssh_host_ed25519_key")).unwrap();
+    }
+    let script = "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && mount --bind \"$1/passwd\" /etc/passwd && \
+                  mount --bind \"$1/group\" /etc/group && cd / || exit 1\n\
+                  for d in \"$1\"/lines/*; do mount --bind \"$d/etc/ssh\" /etc/ssh; \"$2\" -T -f /etc/ssh/sshd_config 2>/dev/null; \
+                  echo \"=== rc=$?\"; umount /etc/ssh; done";
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(tmp.path())
+        .arg(&sshd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut expected: Vec<(bool, String)> = Vec::new();
+    let mut current = String::new();
+    for l in text.lines() {
+        match l.strip_prefix("=== rc=") {
+            Some(rc) => expected.push((rc == "0", std::mem::take(&mut current))),
+            None => {
+                current.push_str(l);
+                current.push('\n');
+            }
+        }
+    }
+    assert_eq!(expected.len(), lines.len());
+    let mut failures = Vec::new();
+    for (i, (line, (ok, want))) in lines.iter().zip(expected).enumerate() {
+        let tree = tmp.path().join(format!("lines/{i:04}"));
+        std::fs::copy(tmp.path().join("passwd"), tree.join("etc/passwd")).unwrap();
+        std::fs::copy(tmp.path().join("group"), tree.join("etc/group")).unwrap();
+        let (got_ok, got) = ours(&tree, "");
+        if ok != got_ok {
+            failures.push(format!(
+                "{line:?}: sshd {} but sshd-lint {}",
+                if ok { "accepts" } else { "refuses" },
+                if got_ok { "accepts" } else { "refuses" }
+            ));
+        } else if ok && want != got {
+            let diff: Vec<String> = want
+                .lines()
+                .zip(got.lines())
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("sshd {a:?} vs {b:?}"))
+                .collect();
+            failures.push(format!("{line:?}: {}", diff.join("; ")));
+        }
+    }
+    eprintln!(
+        "single-line values: {}/{} agree",
+        lines.len() - failures.len(),
+        lines.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A seeded generator for random configs: drop-ins, Match blocks with
+/// random criteria, Include inside Match, every separator form, and values
+/// that interact (first-value-wins, modifiers, AuthenticationMethods).
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const RANDOM_VALUES: &[(&str, &[&str])] = &[
+    ("PasswordAuthentication", &["yes", "no", "YES", "No"]),
+    (
+        "PermitRootLogin",
+        &["yes", "no", "prohibit-password", "forced-commands-only"],
+    ),
+    ("PubkeyAuthentication", &["yes", "no"]),
+    ("KbdInteractiveAuthentication", &["yes", "no"]),
+    ("ChallengeResponseAuthentication", &["yes", "no"]),
+    ("X11Forwarding", &["yes", "no"]),
+    (
+        "AllowTcpForwarding",
+        &["yes", "no", "local", "remote", "all"],
+    ),
+    ("GatewayPorts", &["yes", "no", "clientspecified"]),
+    ("MaxAuthTries", &["1", "3", "6", "10"]),
+    ("MaxSessions", &["0", "2", "10"]),
+    ("LoginGraceTime", &["0", "30", "1m", "2m30s"]),
+    ("ClientAliveInterval", &["0", "15", "5m"]),
+    ("LogLevel", &["INFO", "VERBOSE", "DEBUG2", "quiet"]),
+    ("Banner", &["none", "/etc/issue.net"]),
+    (
+        "AllowUsers",
+        &["alice", "bob carol", "*@10.0.0.0/8", "deploy@192.168.1.*"],
+    ),
+    ("DenyUsers", &["mallory", "root"]),
+    ("AllowGroups", &["wheel", "staff nogroup"]),
+    ("AcceptEnv", &["LANG", "LC_*", "X Y"]),
+    (
+        "AuthorizedKeysFile",
+        &[".ssh/authorized_keys", "/etc/ssh/keys/%u .ssh/k"],
+    ),
+    ("PermitOpen", &["any", "none", "localhost:80"]),
+    (
+        "Ciphers",
+        &[
+            "+aes128-cbc",
+            "-aes*",
+            "^aes256-ctr",
+            "aes256-gcm@openssh.com,aes128-ctr",
+        ],
+    ),
+    (
+        "MACs",
+        &["+hmac-sha1-96", "-*sha1*", "umac-128-etm@openssh.com"],
+    ),
+    (
+        "KexAlgorithms",
+        &[
+            "-diffie*",
+            "+diffie-hellman-group14-sha1",
+            "curve25519-sha256",
+        ],
+    ),
+    (
+        "PubkeyAcceptedAlgorithms",
+        &["+ssh-rsa", "-ssh-rsa*", "ssh-ed25519"],
+    ),
+    ("Port", &["22", "2222", "8022"]),
+    (
+        "ListenAddress",
+        &["127.0.0.1", "0.0.0.0:2200", "[::1]:2201"],
+    ),
+    ("UsePAM", &["yes", "no"]),
+    ("PermitTunnel", &["no", "yes", "point-to-point"]),
+    ("MaxStartups", &["10:30:60", "5", "20:50:40"]),
+    ("IPQoS", &["af21", "cs1 af41", "lowdelay"]),
+    (
+        "ForceCommand",
+        &["none", "/bin/true", "internal-sftp -d /x"],
+    ),
+    ("ChrootDirectory", &["none", "/srv/%u"]),
+    ("SetEnv", &["A=1", "B=2 C=3"]),
+    ("PermitEmptyPasswords", &["no", "yes"]),
+    ("StreamLocalBindMask", &["0177", "022"]),
+    ("RekeyLimit", &["1G", "default none", "512M 1h"]),
+    (
+        "AuthenticationMethods",
+        &["publickey", "publickey,password", "any"],
+    ),
+];
+const GLOBAL_ONLY: &[&str] = &[
+    "Port",
+    "ListenAddress",
+    "UsePAM",
+    "Ciphers",
+    "MACs",
+    "KexAlgorithms",
+    "MaxStartups",
+];
+const CRITERIA: &[&str] = &[
+    "User alice",
+    "User bob,!alice",
+    "User *",
+    "Group wheel",
+    "Group staff,!wheel",
+    "Host *.example.com",
+    "Address 10.0.0.0/8",
+    "Address 192.168.1.0/24,!192.168.1.5",
+    "LocalPort 22",
+    "LocalPort 2222",
+    "LocalAddress 127.0.0.1",
+    "all",
+    "User alice Address 10.0.0.0/8",
+];
+
+fn random_line(g: &mut Gen, in_match: bool) -> String {
+    let (key, values) = loop {
+        let (k, v) = RANDOM_VALUES[g.below(RANDOM_VALUES.len() as u64) as usize];
+        if !(in_match && GLOBAL_ONLY.contains(&k)) {
+            break (k, v);
+        }
+    };
+    let sep = g.pick(&[" ", "=", " = ", "\t"]);
+    let indent = if in_match { "  " } else { "" };
+    format!("{indent}{key}{sep}{}", g.pick(values))
+}
+
+fn random_tree(g: &mut Gen, dir: &Path) {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut main = Vec::new();
+    if g.below(2) == 0 {
+        main.push("Include /etc/ssh/sshd_config.d/*.conf".to_string());
+        for name in ["00-a", "10-b", "50-cloud-init", "9-z", "A"] {
+            if g.below(2) == 0 {
+                continue;
+            }
+            let mut body: Vec<String> =
+                (0..1 + g.below(3)).map(|_| random_line(g, false)).collect();
+            if g.below(3) == 0 {
+                body.push(format!("Match {}", g.pick(CRITERIA)));
+                body.extend((0..1 + g.below(2)).map(|_| random_line(g, true)));
+            }
+            files.push((
+                format!("etc/ssh/sshd_config.d/{name}.conf"),
+                body.join("\n") + "\n",
+            ));
+        }
+    }
+    main.extend((0..2 + g.below(7)).map(|_| random_line(g, false)));
+    for _ in 0..g.below(4) {
+        main.push(format!("Match {}", g.pick(CRITERIA)));
+        main.extend((0..1 + g.below(3)).map(|_| random_line(g, true)));
+        if g.below(5) == 0 {
+            main.push("  Include /etc/ssh/m.d/*.conf".into());
+            let body: Vec<String> = (0..2)
+                .map(|_| random_line(g, true).trim().to_string())
+                .collect();
+            files.push(("etc/ssh/m.d/x.conf".into(), body.join("\n") + "\n"));
+        }
+    }
+    files.push(("etc/ssh/sshd_config".into(), main.join("\n") + "\n"));
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// Randomly generated configs (fixed seeds, so a failure reproduces),
+/// two contexts each, compared with `sshd -T` in one namespace.
+#[test]
+fn random_configs_agree_with_sshd() {
+    let Some(sshd) = hardkit_core::oracle::oracle("sshd-lint random configs", "sshd") else {
+        return;
+    };
+    if !hardkit_core::oracle::require_root("sshd-lint random configs") {
+        return;
+    }
+    if !namespaces_work() {
+        hardkit_core::oracle::not_run(
+            "sshd-lint random configs",
+            "needs mount namespaces (unshare -m)",
+        );
+        return;
+    }
+    const CONFIGS: usize = 120;
+    const CTX: [&str; 2] = [
+        "user=alice,host=a.example.com,addr=10.1.1.1,laddr=127.0.0.1,lport=22",
+        "user=bob,host=x,addr=192.168.1.5,laddr=10.0.0.1,lport=2222",
+    ];
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ssh_host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut g = Gen(0x5eed_cafe_f00d_1234);
+    for i in 0..CONFIGS {
+        let tree = tmp.path().join(format!("trees/{i:04}"));
+        random_tree(&mut g, &tree);
+        std::fs::copy(&key, tree.join("etc/ssh/ssh_host_ed25519_key")).unwrap();
+        for f in ["passwd", "group"] {
+            std::fs::copy(
+                here.join("fixtures/accounts").join(f),
+                tree.join("etc").join(f),
+            )
+            .unwrap();
+        }
+    }
+    let script = format!(
+        "mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && mount --bind \"$1/trees/0000/etc/passwd\" /etc/passwd && \
+         mount --bind \"$1/trees/0000/etc/group\" /etc/group && cd / || exit 1\n\
+         for d in \"$1\"/trees/*; do mount --bind \"$d/etc/ssh\" /etc/ssh; \
+         for c in '{}' '{}'; do \"$2\" -T -f /etc/ssh/sshd_config -C \"$c\" 2>/dev/null; echo \"=== rc=$?\"; done; umount /etc/ssh; done",
+        CTX[0], CTX[1]
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script, "sh"])
+        .arg(tmp.path())
+        .arg(&sshd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut expected: Vec<(bool, String)> = Vec::new();
+    let mut current = String::new();
+    for l in text.lines() {
+        match l.strip_prefix("=== rc=") {
+            Some(rc) => expected.push((rc == "0", std::mem::take(&mut current))),
+            None => {
+                current.push_str(l);
+                current.push('\n');
+            }
+        }
+    }
+    assert_eq!(expected.len(), CONFIGS * CTX.len());
+    let (mut failures, mut accepted) = (Vec::new(), 0);
+    for (n, (ok, want)) in expected.into_iter().enumerate() {
+        let (i, ctx) = (n / CTX.len(), CTX[n % CTX.len()]);
+        let tree = tmp.path().join(format!("trees/{i:04}"));
+        let (got_ok, got) = ours(&tree, ctx);
+        accepted += usize::from(ok);
+        if ok != got_ok || (ok && want != got) {
+            let config =
+                std::fs::read_to_string(tree.join("etc/ssh/sshd_config")).unwrap_or_default();
+            failures.push(format!(
+                "config {i} [{ctx}]: sshd ok={ok}, sshd-lint ok={got_ok}\n{config}"
+            ));
+        }
+    }
+    eprintln!(
+        "random configs: {}/{} runs agree ({accepted} accepted by sshd)",
+        CONFIGS * CTX.len() - failures.len(),
+        CONFIGS * CTX.len()
+    );
+    assert!(
+        accepted > CONFIGS / 2,
+        "most generated configs should be valid, or the test only checks refusals"
+    );
+    assert!(
+        failures.is_empty(),
+        "{}",
+        failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -426,6 +426,29 @@ fn bad_input_is_a_clear_error_never_a_panic() {
             && err.contains("/etc/ssh/sshd_config:1"),
         "{err}"
     );
+    // Five levels of ten files, each including all ten of the next level:
+    // no loop and no depth problem, but 10^5 reads; we stop with a named
+    // error instead of running for as long as sshd would.
+    let mut files = vec![(
+        "etc/ssh/sshd_config".to_string(),
+        "Include /etc/ssh/l0/*.conf\n".to_string(),
+    )];
+    for level in 0..5 {
+        for i in 0..10 {
+            files.push((
+                format!("etc/ssh/l{level}/{i}.conf"),
+                format!("Include /etc/ssh/l{}/*.conf\n", level + 1),
+            ));
+        }
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let bomb = tree(&refs);
+    let (code, _, err) = run(bomb.path(), &["--effective"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("config files read in one pass"), "{err}");
     // A directory as FILE.
     let (code, _, err) = run(t.path(), &["/etc/ssh"]);
     assert_eq!(code, 2);
@@ -509,6 +532,16 @@ fn version_comes_from_dpkg_and_changes_defaults() {
     let (code, out, _) = run(dup.path(), &["--effective", "--openssh", "9.6"]);
     assert_eq!(code, 0);
     assert!(out.contains("subsystem sftp a\n") && !out.contains("subsystem sftp b"));
+    // MaxStartups: last line wins and a single number is begin and limit
+    // before 10.3; first line wins and a single number is the limit after.
+    let ms = tree(&[(
+        "etc/ssh/sshd_config",
+        "MaxStartups 20\nMaxStartups 5:50:30\n",
+    )]);
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "9.2"]);
+    assert!(out.contains("\nmaxstartups 5:50:30\n"), "{out}");
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "10.3"]);
+    assert!(out.contains("\nmaxstartups 10:30:20\n"), "{out}");
     // Subsystem inside Match: refused before 9.5, merged by name after.
     let m = tree(&[(
         "etc/ssh/sshd_config",
@@ -646,7 +679,7 @@ fn keyword_table_follows_the_release() {
         .lines()
         .any(|l| l.starts_with("subsystem  subsystem  PerName  no")));
     assert!(!out.contains("persourcepenalties"));
-    let (_, out, _) = run(t.path(), &["--keywords", "--openssh", "10.1"]);
+    let (_, out, _) = run(t.path(), &["--keywords", "--openssh", "10.3"]);
     assert!(out
         .lines()
         .any(|l| l.starts_with("maxstartups  maxstartups  FirstWins")));
