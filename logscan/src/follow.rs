@@ -1,11 +1,11 @@
 //! `--follow`: keep reading files as they grow, like `tail -F`. Each file is
-//! read from its end; every 200 ms logscan checks whether the path now names
+//! read from its end (its lines counted, so line numbers stay true); every 200 ms logscan checks whether the path now names
 //! another file (rotation: the old file is read to its end first, then the
 //! new one from its start) or the file got shorter (truncation: read again
 //! from the start). A file that does not exist yet is waited for.
 
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,15 +36,26 @@ impl Followed {
         if meta.is_dir() {
             return Err(io::Error::other("is a directory, not a log file"));
         }
+        self.line_no = 0;
         if from_end {
-            file.seek(SeekFrom::End(0))?;
-            self.offset_hint = meta.len();
+            // Skip what is there, but count its lines so that `source.line`
+            // stays the line number in the file.
+            let mut buf = vec![0u8; 1 << 16];
+            let mut read = 0u64;
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                read += n as u64;
+                self.line_no += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            }
+            self.offset_hint = read;
         } else {
             self.offset_hint = 0;
         }
         self.inode = Some((meta.dev(), meta.ino()));
         self.reader = Some(LineReader::new(file).hold_partial_lines());
-        self.line_no = 0;
         Ok(())
     }
 

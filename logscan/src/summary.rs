@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::hashing::{FastMap as HashMap, FastSet};
+use std::hash::BuildHasher;
 use std::io;
 
 use hardkit_core::output::escape_untrusted_bytes;
@@ -71,11 +72,38 @@ struct Addr {
     failures: u64,
     /// Failures at any time (history included), for brute-force-success.
     failures_ever: u64,
-    users: FastSet<Box<[u8]>>,
-    users_overflow: bool,
+    users: UserSet,
     successes: u64,
     first_seen: Option<i64>,
     last_seen: Option<i64>,
+}
+
+/// Distinct user names an address tried, as hashes: one inline (most
+/// addresses try one name), then a short vector, capped.
+#[derive(Debug, Default)]
+struct UserSet {
+    first: Option<u64>,
+    more: Vec<u64>,
+    overflow: bool,
+}
+
+impl UserSet {
+    fn insert(&mut self, h: u64) {
+        if self.first == Some(h) || self.more.contains(&h) {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some(h);
+        } else if self.more.len() + 1 < MAX_USERS_PER_ADDRESS {
+            self.more.push(h);
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    fn count(&self) -> u64 {
+        u64::from(self.first.is_some()) + self.more.len() as u64 + u64::from(self.overflow)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -258,25 +286,22 @@ impl Sink for Collector<'_> {
             Some(a) => a,
             None => self.addrs.entry(ip.into()).or_default(),
         };
-        if ev.failure {
+        if ev.failure && ev.kind != Kind::AuthSuccess {
             a.failures_ever += u64::from(ev.count);
         }
         if !window {
             return Ok(());
         }
-        if ev.failure {
-            a.failures += u64::from(ev.count);
-        } else {
+        // An accepted login is a success even when fail2ban also counts it
+        // (a connection that tried several user names first).
+        if ev.kind == Kind::AuthSuccess {
             a.successes += 1;
+        } else {
+            a.failures += u64::from(ev.count);
         }
         if let Some(u) = ev.user {
-            if a.users.len() < MAX_USERS_PER_ADDRESS {
-                if !a.users.contains(u) {
-                    a.users.insert(u.into());
-                }
-            } else if !a.users.contains(u) {
-                a.users_overflow = true;
-            }
+            a.users
+                .insert(crate::hashing::FastBuild::default().hash_one(u));
         }
         if let Some(t) = &ev.time {
             a.first_seen = Some(a.first_seen.map_or(t.unix, |f| f.min(t.unix)));
@@ -310,35 +335,46 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         lines_in_window: 0,
     };
     let totals = scan_inputs(&mut scanner, inputs, &mut c)?;
-    let mut addrs: Vec<AddressStats> = c
+    // Sort references and build each record when it is written: with a
+    // million addresses, a copy of them all would double the peak memory.
+    let mut order: Vec<(&[u8], &Addr)> = c
         .addrs
         .iter()
         .filter(|(_, a)| a.failures > 0 || a.successes > 0)
-        .map(|(ip, a)| AddressStats {
-            ip: lossy(ip),
-            failures: a.failures,
-            users: a.users.len() as u64 + u64::from(a.users_overflow),
-            successes: a.successes,
-            first_seen: a.first_seen.map(rfc3339_utc),
-            last_seen: a.last_seen.map(rfc3339_utc),
-        })
+        .map(|(ip, a)| (&ip[..], a))
         .collect();
-    addrs.sort_by(|x, y| y.failures.cmp(&x.failures).then_with(|| x.ip.cmp(&y.ip)));
+    order.sort_by(|x, y| y.1.failures.cmp(&x.1.failures).then_with(|| x.0.cmp(y.0)));
+    let stats = |(ip, a): &(&[u8], &Addr)| AddressStats {
+        ip: lossy(ip),
+        failures: a.failures,
+        users: a.users.count(),
+        successes: a.successes,
+        first_seen: a.first_seen.map(rfc3339_utc),
+        last_seen: a.last_seen.map(rfc3339_utc),
+    };
     let out = c.out;
     if out.is_json() {
-        for a in &addrs {
-            out.emit(a)?;
+        for a in &order {
+            out.emit(&stats(a))?;
         }
         for (l, _) in &c.logins {
             out.emit(l)?;
         }
     } else {
+        let failures: u64 = order.iter().map(|(_, a)| a.failures).sum();
+        let failing = order.iter().filter(|(_, a)| a.failures > 0).count();
+        let top: Vec<AddressStats> = order.iter().take(TABLE_ROWS).map(stats).collect();
         out.text(&render_tables(
-            &addrs,
+            Counts {
+                lines: totals.lines,
+                failures,
+                failing,
+                addresses: order.len(),
+                logins: c.logins_total,
+            },
+            &top,
             &c.logins,
-            c.logins_total,
             &c.sudo,
-            totals.lines,
         ))?;
     }
     for f in c.findings {
@@ -347,21 +383,30 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
     Ok(())
 }
 
+/// Rows of each human table (JSON lists everything).
+const TABLE_ROWS: usize = 25;
+
+struct Counts {
+    lines: u64,
+    failures: u64,
+    failing: usize,
+    addresses: usize,
+    logins: u64,
+}
+
 fn render_tables(
+    counts: Counts,
     addrs: &[AddressStats],
     logins: &[(Login, u64)],
-    logins_total: u64,
     sudo: &BTreeMap<String, SudoStats>,
-    lines: u64,
 ) -> String {
     use std::fmt::Write;
     let esc = |s: &str| escape_untrusted_bytes(s.as_bytes());
-    let failures: u64 = addrs.iter().map(|a| a.failures).sum();
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{lines} lines: {failures} failures from {} address(es), {logins_total} accepted login(s)",
-        addrs.iter().filter(|a| a.failures > 0).count()
+        "{} lines: {} failures from {} address(es), {} accepted login(s)",
+        counts.lines, counts.failures, counts.failing, counts.logins
     );
     if !addrs.is_empty() {
         let _ = writeln!(t, "\nSource addresses (most failures first)");
@@ -370,7 +415,7 @@ fn render_tables(
             "  {:<40} {:>8} {:>6} {:>9}  {:<20}  {:<20}",
             "ADDRESS", "FAILURES", "USERS", "SUCCESSES", "FIRST SEEN", "LAST SEEN"
         );
-        for a in addrs.iter().take(25) {
+        for a in addrs {
             let _ = writeln!(
                 t,
                 "  {:<40} {:>8} {:>6} {:>9}  {:<20}  {:<20}",
@@ -382,8 +427,12 @@ fn render_tables(
                 a.last_seen.as_deref().unwrap_or("-")
             );
         }
-        if addrs.len() > 25 {
-            let _ = writeln!(t, "  ... {} more (--json lists all)", addrs.len() - 25);
+        if counts.addresses > addrs.len() {
+            let _ = writeln!(
+                t,
+                "  ... {} more (--json lists all)",
+                counts.addresses - addrs.len()
+            );
         }
     }
     if !logins.is_empty() {
@@ -393,7 +442,7 @@ fn render_tables(
             "  {:<25} {:<16} {:<22} {:<40} KEY",
             "TIME", "USER", "METHOD", "ADDRESS"
         );
-        for (l, _) in logins.iter().rev().take(25).rev() {
+        for (l, _) in logins.iter().rev().take(TABLE_ROWS).rev() {
             let _ = writeln!(
                 t,
                 "  {:<25} {:<16} {:<22} {:<40} {}",
@@ -404,8 +453,12 @@ fn render_tables(
                 esc(l.key.as_deref().unwrap_or("-"))
             );
         }
-        if logins.len() > 25 {
-            let _ = writeln!(t, "  ... {} earlier (--json lists all)", logins.len() - 25);
+        if logins.len() > TABLE_ROWS {
+            let _ = writeln!(
+                t,
+                "  ... {} earlier (--json lists all)",
+                logins.len() - TABLE_ROWS
+            );
         }
     }
     if !sudo.is_empty() {

@@ -374,3 +374,27 @@ fn help_has_examples_and_version_works() {
     );
     assert!(run(&["--version"], &[]).status.success());
 }
+
+#[test]
+fn journalctl_json_lines_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("journal.json");
+    std::fs::write(
+        &log,
+        concat!(
+            r#"{"__REALTIME_TIMESTAMP":"1732252643000000","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"sshd-session","_PID":"4242","MESSAGE":"Connection closed by invalid user oracle 192.0.2.44 port 50514 [preauth]"}"#,
+            "\n",
+            r#"{"__REALTIME_TIMESTAMP":"1732252644000000","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"systemd","_PID":"1","MESSAGE":"Started Session 3 of User root."}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let p = parse(&run(&["--json", "--mode", "aggressive"], &[&log]));
+    assert_eq!(p.events.len(), 1, "{:#?}", p.events);
+    let e = &p.events[0];
+    assert_eq!((e.kind.as_str(), e.failure), ("preauth_disconnect", true));
+    assert_eq!(e.ip.as_deref(), Some("192.0.2.44"));
+    assert_eq!(e.service, "sshd-session");
+    assert_eq!((e.pid, e.host.as_deref()), (Some(4242), Some("srv")));
+    assert_eq!(e.time.as_deref(), Some("2024-11-22T05:17:23Z"));
+}

@@ -53,7 +53,7 @@ fn follows_appends_rotation_and_truncation() {
     };
     std::thread::sleep(Duration::from_millis(500));
     append(&log, &line("appended"));
-    assert_eq!(next_user("append"), ("appended".into(), 1));
+    assert_eq!(next_user("append"), ("appended".into(), 2));
     // A partial line is held until its newline arrives.
     append(&log, "Nov 20 10:00:00 h sshd[1]: Invalid user par");
     std::thread::sleep(Duration::from_millis(500));

@@ -188,3 +188,99 @@ fn sshguard_cases_for_sshd_get_the_same_address_or_no_attack() {
         "sshd attacks sshguard sees that logscan misses"
     );
 }
+
+/// The installed fail2ban-regex (sshd filter, normal mode) on loghub's
+/// 2,000 lines: every failure it finds, logscan finds at the same second for
+/// the same address. logscan finds three more, each a known fail2ban gap:
+/// the two `message repeated N times: [ Failed ... ]` lines, and the last
+/// line of the file, which has no newline.
+#[test]
+fn agrees_with_fail2ban_regex_on_loghub() {
+    let Some(f2b) =
+        hardkit_core::oracle::oracle("agrees_with_fail2ban_regex_on_loghub", "fail2ban-regex")
+    else {
+        return;
+    };
+    let log = corpus("loghub/OpenSSH_2k.log");
+    let out = std::process::Command::new(f2b)
+        .env("TZ", "UTC")
+        .args(["-o", "<time> <ip>"])
+        .arg(&log)
+        .arg("/etc/fail2ban/filter.d/sshd.conf")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut theirs: HashMap<(i64, String), i32> = HashMap::new();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut f = l.split_whitespace();
+        let (Some(t), Some(ip)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let t: f64 = t.parse().unwrap();
+        *theirs.entry((t as i64, ip.to_string())).or_default() += 1;
+    }
+    assert!(
+        theirs.values().sum::<i32>() > 500,
+        "fail2ban-regex found too little: {theirs:?}"
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_logscan"))
+        .env("TZ", "UTC")
+        .args(["--json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let raw = std::fs::read(&log).unwrap();
+    let lines: Vec<&[u8]> = raw.split(|&b| b == b'\n').collect();
+    let mut failures = Vec::new();
+    for l in String::from_utf8(out.stdout).unwrap().lines() {
+        let Ok(ev) = hardkit_core::record::decode::<logscan::event::EventRecord>(l) else {
+            continue;
+        };
+        if ev.body.failure {
+            failures.push(ev.body);
+        }
+    }
+    let ours = failures.len();
+    // fail2ban-regex prints the time and address of each failure, not the
+    // line: match the lines it can see (not `message repeated`) first.
+    failures.sort_by_key(|e| e.count > 1);
+    let mut extra = Vec::new();
+    for ev in failures {
+        let t = logscan::time::parse_rfc3339(ev.time.as_deref().unwrap())
+            .unwrap()
+            .unix;
+        let key = (t, ev.ip.clone().unwrap());
+        match theirs.get_mut(&key) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                extra.push(String::from_utf8_lossy(lines[ev.source.line as usize - 1]).into_owned())
+            }
+        }
+    }
+    let missed: Vec<_> = theirs.iter().filter(|(_, &n)| n > 0).collect();
+    eprintln!(
+        "fail2ban-regex on loghub: logscan {ours} failures, {} more than fail2ban-regex, {} missed",
+        extra.len(),
+        missed.len()
+    );
+    for e in &extra {
+        eprintln!("  ONLY LOGSCAN {e}");
+    }
+    assert!(
+        missed.is_empty(),
+        "fail2ban-regex failures logscan missed: {missed:?}"
+    );
+    let last = String::from_utf8_lossy(lines.last().unwrap()).into_owned();
+    for e in &extra {
+        assert!(
+            e.contains("message repeated") || *e == last,
+            "unexplained extra failure: {e}"
+        );
+    }
+    assert_eq!(extra.len(), 3);
+}
