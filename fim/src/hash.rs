@@ -99,7 +99,16 @@ pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashErro
         }
         let mut total = 0u64;
         loop {
-            let filled = fill(&mut file, &mut buffer)?;
+            // Stop at the size fstat reported, saving the read that would
+            // return end-of-file: growth during the read still shows, in
+            // the fstat after it.
+            let wanted = (fp_before.size - total.min(fp_before.size)).min(buffer.len() as u64);
+            let limit = if wanted == 0 {
+                buffer.len().min(1)
+            } else {
+                wanted as usize
+            };
+            let filled = fill(&mut file, &mut buffer[..limit])?;
             if filled == 0 {
                 return Ok(total);
             }
@@ -109,7 +118,7 @@ pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashErro
             } else {
                 hasher.update(&buffer[..filled]);
             }
-            if filled < buffer.len() {
+            if total >= fp_before.size || filled < limit {
                 return Ok(total);
             }
         }

@@ -370,23 +370,101 @@ fn read_sized(call: impl Fn(*mut u8, usize) -> isize) -> io::Result<Vec<u8>> {
     Err(io::Error::other("extended attributes keep changing"))
 }
 
-/// Walk and scan: the walk runs on its own thread, chunks are scanned in
-/// parallel, and `sink` receives every outcome in baseline order. A sink
-/// error stops the walk.
+/// Walk and scan as a pipeline of three stages: the walk lists paths on
+/// its own thread, a scanner thread scans each chunk in parallel (rayon),
+/// and `sink` receives every outcome in baseline order on the calling
+/// thread while the next chunk is being scanned. A sink error stops it all.
 pub fn scan_tree<E>(
     plan: &crate::walk::WalkPlan,
     roots: &[PathBuf],
     mut sink: impl FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<WalkItem>>(2);
+    let (paths_out, paths_in) = std::sync::mpsc::sync_channel::<Vec<WalkItem>>(2);
+    let (outcomes_out, outcomes_in) = std::sync::mpsc::sync_channel::<Vec<Outcome>>(2);
     std::thread::scope(|scope| {
-        scope.spawn(move || crate::walk::walk(plan, roots, sender));
-        let mut links = LinkCache::default();
-        for chunk in receiver {
-            for outcome in scan_chunk(chunk, &mut links) {
+        scope.spawn(move || crate::walk::walk(plan, roots, paths_out));
+        scope.spawn(move || {
+            let mut links = LinkCache::default();
+            for chunk in paths_in {
+                if outcomes_out.send(scan_chunk(chunk, &mut links)).is_err() {
+                    return;
+                }
+            }
+        });
+        for outcomes in outcomes_in {
+            for outcome in outcomes {
                 sink(outcome)?;
             }
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(dir: &std::path::Path, name: &str) -> WalkItem {
+        WalkItem::Path(Item {
+            host: dir.join(name),
+            system: format!("/{name}").into_bytes(),
+            attrs: AttrSet::all(),
+        })
+    }
+
+    #[test]
+    fn a_hard_linked_inode_is_hashed_once_across_chunks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("a"), b"shared").unwrap();
+        for name in ["b", "c", "d"] {
+            std::fs::hard_link(d.join("a"), d.join(name)).unwrap();
+        }
+        let want = blake3::hash(b"shared").to_hex().to_string();
+        let mut links = LinkCache::default();
+        let hashes = |outcomes: Vec<Outcome>| -> Vec<Option<String>> {
+            outcomes
+                .into_iter()
+                .map(|o| match o {
+                    Outcome::Entry { entry, error } => {
+                        assert_eq!(error, None);
+                        entry.blake3
+                    }
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        // First chunk: two links, one read; the group waits for two more.
+        let first = scan_chunk(vec![item(d, "a"), item(d, "b")], &mut links);
+        assert_eq!(hashes(first), vec![Some(want.clone()), Some(want.clone())]);
+        assert_eq!(links.len(), 1);
+        // Second chunk: both links take the remembered hash, and the group
+        // is forgotten once every link was seen (memory stays bounded).
+        std::fs::write(d.join("unrelated"), b"x").unwrap();
+        let second = scan_chunk(vec![item(d, "c"), item(d, "d")], &mut links);
+        assert_eq!(hashes(second), vec![Some(want.clone()), Some(want)]);
+        assert!(links.is_empty());
+    }
+
+    #[test]
+    fn a_link_changed_since_it_was_hashed_is_read_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("a"), b"one").unwrap();
+        std::fs::hard_link(d.join("a"), d.join("b")).unwrap();
+        std::fs::hard_link(d.join("a"), d.join("c")).unwrap();
+        let mut links = LinkCache::default();
+        scan_chunk(vec![item(d, "a")], &mut links);
+        std::fs::write(d.join("a"), b"two!").unwrap();
+        let out = scan_chunk(vec![item(d, "b")], &mut links);
+        match &out[0] {
+            Outcome::Entry { entry, .. } => {
+                assert_eq!(
+                    entry.blake3,
+                    Some(blake3::hash(b"two!").to_hex().to_string())
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

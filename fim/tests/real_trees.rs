@@ -435,3 +435,114 @@ fn one_filesystem_and_pseudo_filesystems_on_the_real_dev() {
         "-x stays on devtmpfs"
     );
 }
+
+#[test]
+fn unreadable_files_and_directories_are_errors_and_the_run_goes_on() {
+    // Run fim as nobody on a tree root owns, so permission errors are real.
+    if !require_root("fim permission errors (setpriv to nobody)") {
+        return;
+    }
+    let Some(setpriv) = oracle("fim permission errors", "setpriv") else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::set_permissions(r, fs::Permissions::from_mode(0o755)).unwrap();
+    let d = r.join("data");
+    fs::create_dir_all(d.join("closed")).unwrap();
+    fs::create_dir_all(d.join("open")).unwrap();
+    fs::write(d.join("open/readable"), b"ok").unwrap();
+    fs::write(d.join("secret"), b"s").unwrap();
+    fs::write(d.join("closed/inside"), b"i").unwrap();
+    fs::set_permissions(d.join("secret"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(d.join("closed"), fs::Permissions::from_mode(0o700)).unwrap();
+    let db_dir = r.join("db");
+    fs::create_dir(&db_dir).unwrap();
+    std::os::unix::fs::chown(&db_dir, Some(65534), Some(65534)).unwrap();
+
+    let as_nobody = |args: &[&std::ffi::OsStr]| -> Run {
+        let out = Command::new(&setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_fim"))
+            .args(args)
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let common = [
+        "--json".as_ref(),
+        "--root".as_ref(),
+        r.as_os_str(),
+        "--db".as_ref(),
+        "/db/fim.db".as_ref(),
+    ];
+    let init = as_nobody(
+        &[
+            &[std::ffi::OsStr::new("init")],
+            &common[..],
+            &["/data".as_ref()],
+        ]
+        .concat(),
+    );
+    assert_eq!(init.code, 2, "{}{}", init.stdout, init.stderr);
+    let recs = records(&init.stdout);
+    let errors: BTreeMap<Vec<u8>, String> = recs
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.path.as_ref().unwrap().as_bytes().to_vec(),
+                e.message.clone(),
+            )
+        })
+        .collect();
+    assert!(
+        errors[&b"/data/secret".to_vec()].contains("Permission denied"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[&b"/data/closed".to_vec()].contains("Permission denied"),
+        "{errors:?}"
+    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(recs.summary.unwrap().exit, 2);
+
+    // The baseline holds everything that could be examined; check reports
+    // the same errors again and no change: the unreadable directory's
+    // children are unknown, not removed.
+    let check = as_nobody(&[&[std::ffi::OsStr::new("check")], &common[..]].concat());
+    assert_eq!(check.code, 2, "{}{}", check.stdout, check.stderr);
+    let recs = records(&check.stdout);
+    assert!(recs.changes.is_empty(), "{:?}", recs.changes);
+    assert_eq!(recs.errors.len(), 2);
+}
+
+#[test]
+fn protocol_examples_parse_with_unknown_fields_denied() {
+    let doc = include_str!("../../docs/protocol.md");
+    let section = doc
+        .split("### entry, change (fim)")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("fim's section in docs/protocol.md");
+    let mut seen = (0, 0);
+    for line in section.lines().filter(|l| l.starts_with("{\"type\":")) {
+        match hardkit_core::record::envelope(line).unwrap().0.as_str() {
+            "entry" => {
+                hardkit_core::record::decode::<fim::entry::Entry>(line).expect(line);
+                seen.0 += 1;
+            }
+            "change" => {
+                hardkit_core::record::decode::<fim::entry::Change>(line).expect(line);
+                seen.1 += 1;
+            }
+            other => panic!("unexpected example type {other}"),
+        }
+    }
+    assert!(seen.0 >= 1 && seen.1 >= 1, "{seen:?}");
+}

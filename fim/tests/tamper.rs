@@ -254,3 +254,37 @@ fn without_a_key_damage_is_caught_and_the_report_says_unprotected() {
     let show = run(["show".as_ref(), "--root".as_ref(), s.root.as_os_str()]);
     assert!(show.stdout.contains("not protected"), "{}", show.stdout);
 }
+
+#[test]
+fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
+    let s = setup(None);
+    let before = fs::read(&s.db).unwrap();
+    // Enough work that the signal lands while the new baseline is written.
+    let big = s.root.join("usr/bin/big");
+    fs::File::create(&big).unwrap().set_len(4 << 30).unwrap();
+    let mut child = fim()
+        .args(["init", "--root"])
+        .arg(&s.root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    if status.code() == Some(0) {
+        hardkit_core::oracle::not_run(
+            "fim interrupted init",
+            "init finished before the signal arrived",
+        );
+        return;
+    }
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(fs::read(&s.db).unwrap(), before, "the old baseline is intact");
+    let names: Vec<String> = fs::read_dir(s.db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["fim.db"], "no temporary file left behind");
+}
