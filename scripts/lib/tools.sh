@@ -53,14 +53,19 @@ hardkit_find_tools() {
     export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN
 }
 
-# Keep a tool's human report short: everything up to the first N findings
-# (the tools print them worst first; a finding starts with its severity in
-# capitals at the start of a line), then a count of the rest. At most 40 lines.
+# Keep a tool's human report short for the checklist: its one-line
+# summaries (unindented lines with a figure in them: "13 findings: ...",
+# "agent.service  9.6 UNSAFE", fwplan's listener lines), not its tables,
+# then the first N findings (the tools print them worst first; a finding
+# starts with its severity in capitals) with their detail and fix lines,
+# then a count of the rest. With a second argument "all", indented lines
+# before the findings are kept too (fim's list of changed files), at most 12.
 hardkit_top_findings() {
-    awk -v max="$1" '
-        /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) / { n++ }
-        n <= max && shown < 40 { print; shown++; next }
-        n > max && /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) / { rest++ }
+    awk -v max="$1" -v keep="${2:-}" '
+        /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) / { n++; if (n <= max) { print; infinding = 1 } else { rest++; infinding = 0 }; next }
+        n > 0 { if (infinding && /^ /) print; next }
+        /^[^ \t].*[0-9]/ { print; next }
+        keep == "all" && /^[ \t]+[^ \t]/ && kept < 12 { print; kept++ }
         END { if (rest > 0) printf "... and %d more (run the tool alone for all)\n", rest }
     '
 }
