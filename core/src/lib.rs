@@ -8,6 +8,7 @@
 //! - [`exit`]: exit codes and the `main` wrapper (broken pipe, Ctrl-C);
 //! - [`root`]: `--root DIR` path mapping without escapes;
 //! - [`atomic`]: atomic, validated, backed-up file replacement;
+//! - [`diff`]: unified diffs for `--diff`;
 //! - [`input`]: a path or `-`;
 //! - [`cli`]: the shared command-line options;
 //! - [`program`]: finding the real programs a tool hands work to;
@@ -17,6 +18,7 @@
 pub mod atomic;
 pub mod bytes_path;
 pub mod cli;
+pub mod diff;
 pub mod exit;
 pub mod input;
 pub mod oracle;

@@ -11,7 +11,7 @@ use crate::host::Host;
 use crate::jails::{self, BackendChoice, Increment, JailKind, Override, Request, Times};
 use crate::values::{self, Duration, ValueError};
 use crate::write::{self, NewFile};
-use crate::{diff, filter_api_abuse, overridden, render, JailgenError, TOOL};
+use crate::{filter_api_abuse, overridden, render, JailgenError, TOOL};
 
 /// Turn the flags into a validated request (every error names its flag).
 pub fn request(args: &GenerateArgs) -> Result<Request, JailgenError> {
@@ -228,8 +228,12 @@ pub fn run(
                     .and_then(|p| std::fs::read(p).ok())
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                Some(diff::unified(&file.system_path, &old, &file.contents))
-                    .filter(|d| !d.is_empty())
+                Some(hardkit_core::diff::unified(
+                    &file.system_path,
+                    &old,
+                    &file.contents,
+                ))
+                .filter(|d| !d.is_empty())
             } else {
                 None
             };

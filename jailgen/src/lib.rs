@@ -17,7 +17,6 @@
 
 pub mod audit;
 pub mod cli;
-pub mod diff;
 pub mod fail2ban_actions;
 pub mod fail2ban_config;
 pub mod fail2ban_values;

@@ -237,7 +237,11 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 let old = fs::read(&host)
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                Some(unified_diff(&path.display().to_string(), &old, contents))
+                Some(hardkit_core::diff::unified(
+                    &path.display().to_string(),
+                    &old,
+                    contents,
+                ))
             } else {
                 None
             };
@@ -554,59 +558,4 @@ fn logrotate_verdict(output: &std::process::Output) -> Result<(), String> {
         return Err(format!("logrotate -d: {}", errors.join("; ")));
     }
     Ok(())
-}
-
-/// A unified diff of two texts (whole-file hunks are enough for config files).
-pub fn unified_diff(label: &str, old: &str, new: &str) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    // Longest common subsequence table.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut out = format!(
-        "--- {label}\n+++ {label}\n@@ -{},{} +{},{} @@\n",
-        usize::from(!a.is_empty()),
-        a.len(),
-        usize::from(!b.is_empty()),
-        b.len()
-    );
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!(" {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("-{}\n", a[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_shows_removed_and_added_lines() {
-        let d = unified_diff("/etc/x", "a\nb\nc\n", "a\nB\nc\n");
-        assert!(
-            d.contains("-b\n+B\n") && d.contains(" a\n") && d.contains(" c\n"),
-            "{d}"
-        );
-        let new = unified_diff("/etc/x", "", "x\n");
-        assert!(new.contains("@@ -0,0 +1,1 @@\n+x\n"), "{new}");
-    }
 }
