@@ -438,6 +438,14 @@ pub fn read(
         0,
     )?;
     let (records, blocks, files, warnings) = (pass.records, pass.blocks, pass.files, pass.warnings);
+    // fill_default_server_options: a lone `ChannelTimeout none` clears the
+    // global list. (The same value copied from a Match block later is not
+    // cleared, and prints.)
+    if let Some(slot) = global.slots.get_mut("channeltimeout") {
+        if slot.items.len() == 1 && slot.items[0].value.eq_ignore_ascii_case("none") {
+            slot.items.clear();
+        }
+    }
     check_global(&global)?;
     let texts = loader.texts.clone();
     Ok(Reading {

@@ -147,19 +147,38 @@ pub fn parse(
         }
         (_, ValueType::Integer) if canon == "persourcemaxstartups" => {
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
-            if a == "none" {
-                one(canon, "none".into())
+            let value = if a == "none" {
+                "none".to_string()
             } else {
-                let n = parse_int(Some(a)).map_err(|e| format!("{name} integer value {e}."))?;
-                one(canon, n.to_string())
-            }
+                parse_int(Some(a))
+                    .map_err(|e| format!("{name} integer value {e}."))?
+                    .to_string()
+            };
+            // OpenSSH 9.2 stores every line (last wins); the first-value
+            // check came later (9.5 here; only 9.2 is verified).
+            let rule = if v < Version::new(9, 5) {
+                Rule::LastWins
+            } else {
+                Rule::FirstWins
+            };
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule,
+                values: vec![value],
+            }])
         }
         (_, ValueType::Integer) => {
             let n = parse_int(first).map_err(|e| format!("{name} integer value {e}."))?;
             one(canon, n.to_string())
         }
+        // `none` is stored whatever was set before (sshd skips its
+        // first-value check for it); a time value is first-wins.
         ("unusedconnectiontimeout", _) if first.is_some_and(|a| a.eq_ignore_ascii_case("none")) => {
-            one(canon, "0".into())
+            Parsed::Set(vec![Assign {
+                slot: canon,
+                rule: Rule::LastWins,
+                values: vec!["0".into()],
+            }])
         }
         (_, ValueType::Time) => {
             let a = first

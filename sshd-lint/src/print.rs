@@ -356,13 +356,7 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                 None => push("any".into(), None, Vec::new()),
             },
             "logverbose" | "channeltimeout" => {
-                // A lone `none` clears the list (CLEAR_ON_NONE_ARRAY).
-                let cleared = key == "channeltimeout"
-                    && store
-                        .value(key)
-                        .is_some_and(|v| v.eq_ignore_ascii_case("none"))
-                    && store.get(key).is_some_and(|s| s.items.len() == 1);
-                if store.get(key).is_some() && !cleared {
+                if store.get(key).is_some() {
                     let (value, origin) = scalar(key);
                     push(value, origin, shadows(key));
                 } else if key == "channeltimeout" && v >= Version::new(9, 5) {

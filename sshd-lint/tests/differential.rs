@@ -398,6 +398,34 @@ const RANDOM_VALUES: &[(&str, &[&str])] = &[
         "AuthenticationMethods",
         &["publickey", "publickey,password", "any"],
     ),
+    ("HostKey", &["/etc/ssh/ssh_host_ed25519_key"]),
+    ("HostbasedAuthentication", &["yes", "no"]),
+    ("IgnoreRhosts", &["yes", "no", "shosts-only"]),
+    ("PermitUserEnvironment", &["yes", "no", "LANG,LC_*"]),
+    ("DisableForwarding", &["yes", "no"]),
+    (
+        "ChannelTimeout",
+        &["session=5m", "none", "agent*=1h direct-tcpip=10m"],
+    ),
+    ("LogVerbose", &["kex.c:*:1000", "none"]),
+    ("PerSourceNetBlockSize", &["24:64", "32:128"]),
+    ("PerSourceMaxStartups", &["none", "5"]),
+    ("AuthorizedKeysCommand", &["none", "/usr/bin/keys %u"]),
+    ("AuthorizedKeysCommandUser", &["nobody"]),
+    ("UnusedConnectionTimeout", &["none", "5m"]),
+    ("Protocol", &["2"]),
+    ("PubkeyAuthOptions", &["none", "touch-required"]),
+    ("GSSAPIAuthentication", &["yes", "no"]),
+    ("HostbasedAcceptedAlgorithms", &["-ecdsa*", "+ssh-rsa"]),
+    ("CASignatureAlgorithms", &["-ssh-rsa", "+ssh-rsa"]),
+    ("AddressFamily", &["any", "inet", "inet6"]),
+    ("Compression", &["yes", "no", "delayed"]),
+    ("VersionAddendum", &["none", "hello world"]),
+    ("SyslogFacility", &["AUTH", "local3"]),
+    ("FingerprintHash", &["md5", "sha256"]),
+    ("PermitListen", &["any", "8080", "localhost:9090"]),
+    ("AllowStreamLocalForwarding", &["yes", "no", "local"]),
+    ("RequiredRSASize", &["1024", "3072"]),
 ];
 const GLOBAL_ONLY: &[&str] = &[
     "Port",
@@ -407,6 +435,16 @@ const GLOBAL_ONLY: &[&str] = &[
     "MACs",
     "KexAlgorithms",
     "MaxStartups",
+    "HostKey",
+    "PermitUserEnvironment",
+    "PerSourceNetBlockSize",
+    "PerSourceMaxStartups",
+    "Protocol",
+    "AddressFamily",
+    "Compression",
+    "VersionAddendum",
+    "SyslogFacility",
+    "FingerprintHash",
 ];
 const CRITERIA: &[&str] = &[
     "User alice",
@@ -422,6 +460,12 @@ const CRITERIA: &[&str] = &[
     "LocalAddress 127.0.0.1",
     "all",
     "User alice Address 10.0.0.0/8",
+    "LocalAddress ::1,192.168.*",
+    "Host A.EXAMPLE.COM",
+    "User ALICE",
+    "User \"alice\"",
+    "Address 10.1.1.1/32 # c",
+    "LocalPort 2222 User bob",
 ];
 
 fn random_line(g: &mut Gen, in_match: bool) -> String {
@@ -433,7 +477,17 @@ fn random_line(g: &mut Gen, in_match: bool) -> String {
     };
     let sep = g.pick(&[" ", "=", " = ", "\t"]);
     let indent = if in_match { "  " } else { "" };
-    format!("{indent}{key}{sep}{}", g.pick(values))
+    let key = match g.below(10) {
+        0 | 1 => key.to_ascii_lowercase(),
+        2 => key.to_ascii_uppercase(),
+        _ => key.to_string(),
+    };
+    let comment = if g.below(10) == 0 {
+        " # trailing comment"
+    } else {
+        ""
+    };
+    format!("{indent}{key}{sep}{}{comment}", g.pick(values))
 }
 
 fn random_tree(g: &mut Gen, dir: &Path) {
