@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use hardkit_core::{CommonArgs, ErrorRecord, ExitStatus};
+use hardkit_core::root::RootError;
+use hardkit_core::{CommonArgs, ErrorRecord, ExitStatus, Root};
 
 use crate::classify::Mode;
 use crate::report::Output;
@@ -119,6 +120,8 @@ pub enum CliError {
     #[error("--follow needs files (standard input cannot be followed after rotation)")]
     FollowStdin,
     #[error(transparent)]
+    Root(#[from] RootError),
+    #[error(transparent)]
     Output(#[from] OutputError),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
@@ -144,23 +147,33 @@ impl ScanArgs {
         })
     }
 
-    pub fn inputs(&self) -> Vec<Input> {
+    /// The inputs; absolute paths are system paths, resolved under `--root`.
+    pub fn inputs(&self, root: &Root) -> Result<Vec<Input>, CliError> {
         if self.files.is_empty() {
-            vec![Input::Stdin]
-        } else {
-            self.files.iter().map(|f| Input::parse(f)).collect()
+            return Ok(vec![Input::Stdin]);
         }
+        self.files
+            .iter()
+            .map(|f| match Input::parse(f) {
+                Input::File(p) if p.is_absolute() && !root.is_host() => Ok(Input::Under {
+                    host: root.resolve(&p)?,
+                    system: p,
+                }),
+                other => Ok(other),
+            })
+            .collect()
     }
 }
 
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let now = crate::time::now_unix();
     let common = cli.common;
+    let root = common.root()?;
     let mut out = Output::stdout(common.format(), common.quiet);
     let status = match cli.command {
         None => {
             let opts = cli.scan.options(now)?;
-            let inputs = cli.scan.inputs();
+            let inputs = cli.scan.inputs(&root)?;
             if cli.follow {
                 if inputs.contains(&Input::Stdin) {
                     return Err(CliError::FollowStdin);
@@ -174,7 +187,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         }
         Some(Command::Summary(args)) => {
             let opts = args.options(now)?;
-            crate::summary::run(opts, &args.inputs(), &mut out)?;
+            crate::summary::run(opts, &args.inputs(&root)?, &mut out)?;
             out.finish(common.fail_on)?
         }
         Some(Command::Offenders(args)) => {
@@ -184,7 +197,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
                 findtime: args.findtime,
                 bantime: args.bantime,
             };
-            crate::offenders::run(opts, settings, &args.scan.inputs(), &mut out)?;
+            crate::offenders::run(opts, settings, &args.scan.inputs(&root)?, &mut out)?;
             out.finish(common.fail_on)?
         }
     };

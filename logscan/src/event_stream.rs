@@ -75,7 +75,14 @@ impl<'o> EventWriter<'o> {
             ev.kind.as_str()
         );
         if let Some(u) = ev.user {
-            let _ = write!(self.buf, " user={}", escape_untrusted_bytes(u));
+            // Quote a user name with spaces, so `user="x 10.0.0.1"` cannot
+            // read as an address.
+            let u = escape_untrusted_bytes(u);
+            if u.contains(' ') || u.is_empty() {
+                let _ = write!(self.buf, " user=\"{}\"", u.replace('"', "\\\""));
+            } else {
+                let _ = write!(self.buf, " user={u}");
+            }
         }
         if let Some(m) = ev.method {
             let _ = write!(self.buf, " method={}", escape_untrusted_bytes(m));

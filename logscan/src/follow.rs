@@ -127,17 +127,16 @@ impl Followed {
 pub fn follow(inputs: &[Input], opts: ScanOptions, out: &mut Output) -> Result<(), OutputError> {
     let mut files: Vec<Followed> = inputs
         .iter()
-        .filter_map(|i| match i {
-            Input::File(p) => Some(Followed {
-                path: p.clone(),
-                source: BytesPath::from(p.as_path()),
+        .filter_map(|i| {
+            i.host_path().map(|p| Followed {
+                path: p.to_path_buf(),
+                source: i.source_path(),
                 reader: None,
                 inode: None,
                 offset_hint: 0,
                 line_no: 0,
                 reported_missing: false,
-            }),
-            Input::Stdin => None,
+            })
         })
         .collect();
     let mut scanner = Scanner::new(opts);

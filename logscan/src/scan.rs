@@ -169,6 +169,11 @@ pub trait Sink {
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// A system path under `--root`: opened at `host`, named `system`.
+    Under {
+        host: PathBuf,
+        system: PathBuf,
+    },
 }
 
 impl Input {
@@ -183,7 +188,15 @@ impl Input {
     pub fn source_path(&self) -> BytesPath {
         match self {
             Input::Stdin => BytesPath::from("<stdin>"),
-            Input::File(p) => BytesPath::from(p.as_path()),
+            Input::File(p) | Input::Under { system: p, .. } => BytesPath::from(p.as_path()),
+        }
+    }
+
+    /// Where to open it.
+    pub fn host_path(&self) -> Option<&Path> {
+        match self {
+            Input::Stdin => None,
+            Input::File(p) | Input::Under { host: p, .. } => Some(p),
         }
     }
 }
@@ -249,9 +262,9 @@ pub fn scan_inputs(
     let mut totals = Totals::default();
     for input in inputs {
         let path = input.source_path();
-        let reader: Box<dyn Read + Send> = match input {
-            Input::Stdin => Box::new(io::stdin()),
-            Input::File(p) => match open_file(p) {
+        let reader: Box<dyn Read + Send> = match input.host_path() {
+            None => Box::new(io::stdin()),
+            Some(p) => match open_file(p) {
                 Ok(r) => r,
                 Err(OpenError::Directory) => {
                     sink.input_error(&path, "is a directory, not a log file".into())?;

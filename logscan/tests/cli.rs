@@ -398,3 +398,33 @@ fn journalctl_json_lines_are_read() {
     assert_eq!((e.pid, e.host.as_deref()), (Some(4242), Some("srv")));
     assert_eq!(e.time.as_deref(), Some("2024-11-22T05:17:23Z"));
 }
+
+#[test]
+fn root_maps_system_paths_into_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("var/log")).unwrap();
+    std::fs::copy(fixture(), dir.path().join("var/log/auth.log")).unwrap();
+    // A link to an absolute path stays inside the tree (chroot semantics).
+    std::os::unix::fs::symlink("/var/log/auth.log", dir.path().join("var/log/link.log")).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let p = parse(&run(
+        &[
+            "--json",
+            "--root",
+            root,
+            "/var/log/auth.log",
+            "/var/log/link.log",
+        ],
+        &[],
+    ));
+    assert_eq!(p.events.len(), 22);
+    assert!(p.errors.is_empty(), "{:#?}", p.errors);
+    assert_eq!(
+        p.events[0].source.path.as_path(),
+        Path::new("/var/log/auth.log")
+    );
+    assert_eq!(
+        p.events[11].source.path.as_path(),
+        Path::new("/var/log/link.log")
+    );
+}

@@ -51,9 +51,27 @@ fn follows_appends_rotation_and_truncation() {
         let ev = decode::<EventRecord>(&l).unwrap().body;
         (ev.user.unwrap(), ev.source.line)
     };
-    std::thread::sleep(Duration::from_millis(500));
+    // logscan starts at the end of the file: write until it has started
+    // (a loaded machine may take a while to start it).
+    let mut written = 1;
+    let mut ready = false;
+    for _ in 0..50 {
+        append(&log, &line("ready"));
+        written += 1;
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
+            let ev = decode::<EventRecord>(&l).unwrap().body;
+            assert_eq!(ev.user.as_deref(), Some("ready"));
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "logscan --follow never reported an appended line");
+    // Drain the other `ready` lines it may have seen.
+    std::thread::sleep(Duration::from_millis(700));
+    while rx.try_recv().is_ok() {}
     append(&log, &line("appended"));
-    assert_eq!(next_user("append"), ("appended".into(), 2));
+    written += 1;
+    assert_eq!(next_user("append"), ("appended".into(), written));
     // A partial line is held until its newline arrives.
     append(&log, "Nov 20 10:00:00 h sshd[1]: Invalid user par");
     std::thread::sleep(Duration::from_millis(500));
