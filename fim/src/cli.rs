@@ -72,15 +72,6 @@ pub struct RuleArgs {
     pub one_filesystem: bool,
 }
 
-impl RuleArgs {
-    pub fn given(&self) -> bool {
-        self.config.is_some()
-            || !self.exclude.is_empty()
-            || self.attrs.is_some()
-            || self.one_filesystem
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct InitArgs {
     #[command(flatten)]

@@ -77,17 +77,31 @@ fn key_of(db: &DbArgs) -> Result<Option<MacKey>, FimError> {
     })
 }
 
-/// The rules for init (and for check/update when rule options are given).
-fn load_rules(root: &Root, args: &RuleArgs, paths: &[PathBuf]) -> Result<Rules, FimError> {
-    let (text, name) = match &args.config {
-        Some(path) => {
+/// Where the rules start from: the config file, or (for check and update)
+/// the rules stored in the baseline.
+enum RuleBase<'a> {
+    Config,
+    Baseline(&'a str),
+}
+
+/// The rules: the base (or `--config`), then `PATH`s, `--exclude`s and
+/// `--attrs`.
+fn load_rules(
+    root: &Root,
+    args: &RuleArgs,
+    base: RuleBase,
+    paths: &[PathBuf],
+) -> Result<Rules, FimError> {
+    let (text, name) = match (&args.config, base) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path).map_err(|source| FimError::Config {
                 path: path.clone(),
                 source,
             })?;
             (text, display_path(path))
         }
-        None => {
+        (None, RuleBase::Baseline(text)) => (text.to_string(), "the baseline's rules".to_string()),
+        (None, RuleBase::Config) => {
             let default = root.resolve(DEFAULT_CONFIG)?;
             match std::fs::read_to_string(&default) {
                 Ok(text) => (text, display_path(&default)),
@@ -165,7 +179,7 @@ fn init(common: &CommonArgs, args: InitArgs) -> Result<ExitStatus, FimError> {
             });
         }
     }
-    let rules = load_rules(&root, &args.rules, &args.paths)?;
+    let rules = load_rules(&root, &args.rules, RuleBase::Config, &args.paths)?;
     let roots = if args.paths.is_empty() {
         rules.walk_roots()
     } else {
@@ -234,11 +248,7 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
     let key = key_of(&args.db)?;
     let mut baseline = BaselineReader::open(&db_host, key.as_ref())?;
     let header = baseline.header().clone();
-    let rules = if args.rules.given() {
-        load_rules(&root, &args.rules, &[])?
-    } else {
-        Rules::parse(&header.rules, "the baseline's rules")?
-    };
+    let rules = load_rules(&root, &args.rules, RuleBase::Baseline(&header.rules), &[])?;
     let one_filesystem = args.rules.one_filesystem || header.one_filesystem;
     let roots: Vec<PathBuf> = header
         .paths

@@ -371,6 +371,15 @@ fn rules_exclude_prune_and_choose_attributes() {
         "{}{}",
         perms_only.stdout, perms_only.stderr
     );
+    // --exclude on check adds to the stored rules (the cache stays excluded).
+    let excluded = run([
+        "check".as_ref(),
+        "--root".as_ref(),
+        r.as_os_str(),
+        "--exclude".as_ref(),
+        "/etc/passwd".as_ref(),
+    ]);
+    assert_eq!(excluded.code, 0, "{}{}", excluded.stdout, excluded.stderr);
     let full = run(["check".as_ref(), "--root".as_ref(), r.as_os_str()]);
     assert_eq!(full.code, 1);
     assert!(

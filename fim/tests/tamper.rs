@@ -281,7 +281,11 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
         return;
     }
     assert_eq!(status.code(), Some(130));
-    assert_eq!(fs::read(&s.db).unwrap(), before, "the old baseline is intact");
+    assert_eq!(
+        fs::read(&s.db).unwrap(),
+        before,
+        "the old baseline is intact"
+    );
     let names: Vec<String> = fs::read_dir(s.db.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
