@@ -314,7 +314,7 @@ step_firewall() { # TARGET REAL
 
 # --- 4. service account and unit ---------------------------------------------------
 step_service() { # TARGET REAL
-    local t=$1 real=$2 name unit cmd envfile g
+    local t=$1 real=$2 name unit cmd envfile
     ((${#services[@]})) || return 0
     name=${services[0]%.service}
     unit=/etc/systemd/system/$name.service
@@ -329,19 +329,6 @@ step_service() { # TARGET REAL
     if [[ -f $t$unit && ! -s $t$envfile ]] && grep -q '^Environment=' "$t$unit"; then
         sed -n 's/^Environment=//p' "$t$unit" | install_text service "$t" "$envfile" 0600
     fi
-    # Groups that are root in disguise (svcacct reports them, does not
-    # remove them).
-    for g in docker lxd sudo wheel adm disk shadow; do
-        if awk -F: -v g="$g" -v u="$name" '$1 == g && ("," $4 ",") ~ ("," u ",") { f = 1 } END { exit !f }' "$t/etc/group"; then
-            awk -F: -v OFS=: -v g="$g" -v u="$name" '$1 == g { n = split($4, m, ","); s = ""; for (i = 1; i <= n; i++) if (m[i] != u) s = s (s == "" ? "" : ",") m[i]; $4 = s } { print }' \
-                "$t/etc/group" | install_text service "$t" /etc/group 0644
-            if [[ -f $t/etc/gshadow ]]; then
-                awk -F: -v OFS=: -v g="$g" -v u="$name" '$1 == g { n = split($4, m, ","); s = ""; for (i = 1; i <= n; i++) if (m[i] != u) s = s (s == "" ? "" : ",") m[i]; $4 = s } { print }' \
-                    "$t/etc/gshadow" | install_text service "$t" /etc/gshadow 0640
-            fi
-            act service gpasswd "/etc/group" true "removed $name from $g"
-        fi
-    done
     local args=(apply --root "$t" "$name" --exec "$cmd" --force --env-file "$envfile" --json)
     [[ -n $listen_port ]] && args+=(--listen "$listen_port")
     # An existing sudoers rule is replaced by the one it may need (restart

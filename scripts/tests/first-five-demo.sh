@@ -68,4 +68,31 @@ rc=0
 expect_status 2 "$rc" "first-five --fail-on severe"
 check "usage error names --fail-on" grep -q -- '--fail-on' "$tmp/usage.err"
 
+# --plan on the demo: every file of the fix under DIR/files, action records
+# in plan.jsonl, the demo tree untouched. (The plan runs useradd --root on
+# its scratch copy, so it needs root.)
+if ((EUID == 0)); then
+    demo=$top/examples/compromised-agent-host
+    fingerprint() { find "$demo" -printf '%p %s %m %T@\n' | sort | sha256sum; }
+    before=$(fingerprint)
+    rc=0
+    "$top/scripts/first-five" --demo --plan "$tmp/plan" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 >/dev/null 2>"$tmp/plan.err" || rc=$?
+    expect_status 0 "$rc" "first-five --demo --plan"
+    [[ $rc == 0 ]] || cat "$tmp/plan.err" >&2
+    for f in /etc/ssh/sshd_config.d/00-hardkit.conf /etc/fail2ban/jail.d/hardkit.local /etc/nftables.conf \
+        /etc/systemd/system/agent.service /etc/sudoers.d/agent /etc/hardkit/agent.env /etc/logrotate.d/agent \
+        /etc/sysusers.d/agent.conf /etc/tmpfiles.d/agent.conf; do
+        check "plan has $f" [ -s "$tmp/plan/files$f" ]
+    done
+    check "plan: PermitRootLogin no in the drop-in" grep -qx 'PermitRootLogin no' "$tmp/plan/files/etc/ssh/sshd_config.d/00-hardkit.conf"
+    check "plan: the jail watches 2222" grep -qx 'port = 2222' "$tmp/plan/files/etc/fail2ban/jail.d/hardkit.local"
+    check "plan: the unit runs as agent" grep -qx 'User=agent' "$tmp/plan/files/etc/systemd/system/agent.service"
+    expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
+    check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: the fim baseline comes last" [ "$(jq -r '.step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
+    check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
+else
+    echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
+fi
+
 finish first-five-demo
