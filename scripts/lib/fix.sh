@@ -229,6 +229,17 @@ fw_policy_args() { # TARGET
     fi
     echo "--ssh-port"
     echo "$port"
+    # Moving sshd to a new port from an SSH session: fwplan apply refuses a
+    # ruleset that would drop the connection first-five runs in, so that
+    # connection's address keeps the old port until the next run.
+    if [[ $root == / && -n ${SSH_CONNECTION:-} ]]; then
+        local client server_port
+        read -r client _ _ server_port <<<"$SSH_CONNECTION"
+        if [[ -n $server_port && $server_port != "$port" ]]; then
+            echo "--allow"
+            echo "$server_port/tcp@$client#the session that ran first-five (old ssh port)"
+        fi
+    fi
     for spec in "${opens[@]}"; do
         [[ $spec == */* || $spec == *@* ]] || spec="$spec/tcp"
         [[ $spec == *@* && $spec != */* ]] && spec="${spec%%@*}/tcp@${spec#*@}"
@@ -269,6 +280,8 @@ step_firewall() { # TARGET REAL
     if ((rc == 1)); then
         fix_die "nft -c rejected the firewall, nothing changed: $(cat "$work/nft.err")"
     fi
+    local conf_changed=1
+    [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
     install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
     act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it (in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
     # At boot too.
@@ -287,6 +300,11 @@ step_firewall() { # TARGET REAL
         # fwplan apply loads into the kernel of this machine even with
         # --root, so a tree only gets its nftables.conf.
         act firewall load "$conf" false "not loaded: --root (nftables.service loads it at boot)"
+        return 0
+    fi
+    # A second run with the same ruleset does not ask again.
+    if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
+        act firewall load "table inet hardkit" false "already loaded"
         return 0
     fi
     # This machine: load it with a rollback timer, then ask for the proof

@@ -55,23 +55,7 @@ fi
 r=$tmp/root
 cp -a "$cache" "$r"
 
-# --- seed: the demo server's bad configuration -------------------------------
-demo=$top/examples/compromised-agent-host
-cp "$demo/etc/ssh/sshd_config" "$r/etc/ssh/sshd_config"
-cp "$demo/etc/ssh/sshd_config.d/50-cloud-init.conf" "$r/etc/ssh/sshd_config.d/"
-cp "$demo/etc/fail2ban/jail.local" "$r/etc/fail2ban/jail.local"
-cp "$demo/etc/nftables.conf" "$r/etc/nftables.conf"
-install -m 0440 "$demo/etc/sudoers.d/agent" "$r/etc/sudoers.d/agent"
-install -D -m 0755 "$demo/opt/agent/bin/agent" "$r/opt/agent/bin/agent"
-cp "$demo/etc/systemd/system/agent.service" "$r/etc/systemd/system/agent.service"
-chroot "$r" useradd -m -s /bin/bash admin
-chroot "$r" useradd -r -d /opt/agent -s /bin/bash agent
-chroot "$r" groupadd -f docker
-chroot "$r" gpasswd -a agent docker >/dev/null
-install -d -m 0700 "$r/home/admin/.ssh"
-install -m 0600 "$demo/home/admin/.ssh/authorized_keys" "$r/home/admin/.ssh/authorized_keys"
-chroot "$r" chown -R admin:admin /home/admin/.ssh
-: >"$r/var/log/auth.log"
+seed_demo_config "$r"
 
 # The bad state is seen before the fix.
 rc=0
@@ -151,5 +135,50 @@ rc=0
 expect_status 1 "$rc" "monitor after a change and a brute force"
 expect_ids "$tmp/mon2.jsonl" "monitor" logscan/brute-force-success
 check "monitor reports the changed /etc/ssh/sshd_config" has "$tmp/mon2.jsonl" '.type == "change" and .path == "/etc/ssh/sshd_config"'
+
+# --- live mode: --apply as on a running server -----------------------------------------
+# A second seeded copy, entered with chroot inside a network namespace of its
+# own (ip netns) and a private mount namespace with its own /proc: there
+# first-five runs with root /, so it calls fwplan apply --confirm (the table
+# is loaded into that namespace only), fwplan confirm (--yes stands in for
+# the second session), systemctl enable, and the tools without --root.
+l=$tmp/live
+cp -a "$cache" "$l"
+seed_demo_config "$l"
+install -d "$l/opt/hardkit/bin" "$l/run/sshd"
+cp -a "$top/scripts" "$l/opt/hardkit/"
+for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
+done
+# jq for the scripts, with its libraries (host and root are both Debian 12).
+install -m 0755 "$(command -v jq)" "$l/usr/bin/jq"
+ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
+    [[ -e $l$lib ]] || install -D -m 0644 "$lib" "$l$lib"
+done
+ns=hardkit-e2e-$$
+ip netns add "$ns"
+trap 'ip netns delete "$ns" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+[[ ${HARDKIT_E2E_KEEP:-} == 1 ]] && trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+live() {
+    ip netns exec "$ns" unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh \
+        "$l" "$l" env -u SSH_CONNECTION HARDKIT_BIN_DIR=/opt/hardkit/bin PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+livefix=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes --json)
+rc=0
+live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live1.jsonl" 2>"$tmp/live1.err" || rc=$?
+expect_status 0 "$rc" "live first-five --apply (chroot + netns)"
+[[ $rc == 0 ]] || cat "$tmp/live1.err" >&2
+check "live: fwplan loaded the table (changed)" has "$tmp/live1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
+check "live: confirmed" has "$tmp/live1.jsonl" '.step == "firewall" and .op == "confirm"'
+ip netns exec "$ns" nft list table inet hardkit >"$tmp/live-table" 2>&1 || true
+check "live: table inet hardkit is in the namespace, input policy drop" grep -q 'policy drop' "$tmp/live-table"
+check "live: nftables.service enabled" [ -L "$l/etc/systemd/system/sysinit.target.wants/nftables.service" ]
+check "live: sshd -t" chroot "$l" /usr/sbin/sshd -t
+check "live: fim check clean" "$HARDKIT_BIN_DIR/fim" check --root "$l" -q
+rc=0
+live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live2.jsonl" 2>"$tmp/live2.err" || rc=$?
+expect_status 0 "$rc" "live second --apply"
+n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/live2.jsonl")
+check "live: second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/live2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
 
 finish e2e-debian

@@ -79,3 +79,27 @@ finish() {
 jq_quiet() {
     jq "$@" >/dev/null
 }
+
+# Seed a Debian root (a copy of the debootstrap cache) with the demo server's
+# bad configuration: sshd allowing root and passwords (cloud-init drop-in),
+# the stock jail on the wrong port, an accept-all nftables.conf, the agent
+# unit running as root with its key in Environment=, sudo ALL for agent, an
+# agent account in docker, and an admin with a key. The auth log is empty.
+seed_demo_config() {
+    local r=$1 demo=$top/examples/compromised-agent-host
+    cp "$demo/etc/ssh/sshd_config" "$r/etc/ssh/sshd_config"
+    cp "$demo/etc/ssh/sshd_config.d/50-cloud-init.conf" "$r/etc/ssh/sshd_config.d/"
+    cp "$demo/etc/fail2ban/jail.local" "$r/etc/fail2ban/jail.local"
+    cp "$demo/etc/nftables.conf" "$r/etc/nftables.conf"
+    install -m 0440 "$demo/etc/sudoers.d/agent" "$r/etc/sudoers.d/agent"
+    install -D -m 0755 "$demo/opt/agent/bin/agent" "$r/opt/agent/bin/agent"
+    cp "$demo/etc/systemd/system/agent.service" "$r/etc/systemd/system/agent.service"
+    chroot "$r" useradd -m -s /bin/bash admin
+    chroot "$r" useradd -r -d /opt/agent -s /bin/bash agent
+    chroot "$r" groupadd -f docker
+    chroot "$r" gpasswd -a agent docker >/dev/null
+    install -d -m 0700 "$r/home/admin/.ssh"
+    install -m 0600 "$demo/home/admin/.ssh/authorized_keys" "$r/home/admin/.ssh/authorized_keys"
+    chroot "$r" chown -R admin:admin /home/admin/.ssh
+    : >"$r/var/log/auth.log"
+}

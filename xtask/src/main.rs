@@ -4,7 +4,7 @@
 //!
 //! Layout written under DIR (default target/dist):
 //!   man/man1/TOOL.1 and TOOL-SUBCOMMAND.1
-//!   completions/bash/TOOL, completions/zsh/_TOOL, completions/fish/TOOL.fish
+//!   completions/bash/TOOL.bash, completions/zsh/_TOOL, completions/fish/TOOL.fish
 
 use std::fs;
 use std::io;
