@@ -240,11 +240,16 @@ fw_policy_args() { # TARGET
             echo "$server_port/tcp@$client#the session that ran first-five (old ssh port)"
         fi
     fi
+    # --open PORT[/PROTO][@SOURCES]: tcp unless a protocol is given (the
+    # sources may hold a "/" of their own: 8000@10.0.0.0/8).
+    local ports sources
     for spec in "${opens[@]}"; do
-        [[ $spec == */* || $spec == *@* ]] || spec="$spec/tcp"
-        [[ $spec == *@* && $spec != */* ]] && spec="${spec%%@*}/tcp@${spec#*@}"
+        ports=${spec%%@*}
+        sources=""
+        [[ $spec == *@* ]] && sources="@${spec#*@}"
+        [[ $ports == */* ]] || ports="$ports/tcp"
         echo "--allow"
-        echo "$spec"
+        echo "$ports$sources"
     done
 }
 

@@ -76,7 +76,7 @@ if ((EUID == 0)); then
     fingerprint() { find "$demo" -printf '%p %s %m %T@\n' | sort | sha256sum; }
     before=$(fingerprint)
     rc=0
-    "$top/scripts/first-five" --demo --plan "$tmp/plan" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 >/dev/null 2>"$tmp/plan.err" || rc=$?
+    "$top/scripts/first-five" --demo --plan "$tmp/plan" --service agent --listen 8000 --open 443/tcp --open 8000@10.0.0.0/8 --admin-net 198.51.100.0/24 >/dev/null 2>"$tmp/plan.err" || rc=$?
     expect_status 0 "$rc" "first-five --demo --plan"
     [[ $rc == 0 ]] || cat "$tmp/plan.err" >&2
     for f in /etc/ssh/sshd_config.d/00-hardkit.conf /etc/fail2ban/jail.d/hardkit.local /etc/nftables.conf \
@@ -86,6 +86,8 @@ if ((EUID == 0)); then
     done
     check "plan: PermitRootLogin no in the drop-in" grep -qx 'PermitRootLogin no' "$tmp/plan/files/etc/ssh/sshd_config.d/00-hardkit.conf"
     check "plan: the jail watches 2222" grep -qx 'port = 2222' "$tmp/plan/files/etc/fail2ban/jail.d/hardkit.local"
+    check "plan: ssh only from the admin network" grep -q 'ip saddr 198.51.100.0/24 tcp dport 2222 accept' "$tmp/plan/files/etc/nftables.conf"
+    check "plan: --open 8000@10.0.0.0/8 is tcp from that network" grep -q 'ip saddr 10.0.0.0/8 tcp dport 8000 accept' "$tmp/plan/files/etc/nftables.conf"
     check "plan: the unit runs as agent" grep -qx 'User=agent' "$tmp/plan/files/etc/systemd/system/agent.service"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
     check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
