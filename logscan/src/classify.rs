@@ -97,6 +97,10 @@ pub struct Classified<'a> {
     pub user: Option<&'a [u8]>,
     pub method: Option<&'a [u8]>,
     pub detail: Option<&'a [u8]>,
+    /// Another address the message could be read to name (only for the
+    /// one ambiguous sshd shape, see `sshd::auth::failed`): the scanner
+    /// takes it when it is the address the connection already logged.
+    pub alt_ip: Option<&'a [u8]>,
     pub count: u32,
     pub rule: Rule,
 }
@@ -110,6 +114,7 @@ impl<'a> Classified<'a> {
             user: None,
             method: None,
             detail: None,
+            alt_ip: None,
             count: 1,
             rule,
         }
@@ -181,7 +186,9 @@ pub fn classify<'a>(daemon: Daemon, prefix: &Prefix<'a>) -> Option<Classified<'a
         Daemon::Su => crate::sudo::classify_su(msg).or_else(|| crate::pam::classify(msg)),
         Daemon::Nginx => crate::nginx::classify(prefix.shape, msg),
         Daemon::Fail2ban => crate::fail2ban::classify(msg),
-        Daemon::Other => crate::pam::classify(msg),
+        Daemon::Other => {
+            crate::pam::classify(msg).or_else(|| crate::pam::classify_legacy(prefix.program, msg))
+        }
         Daemon::Unknown => crate::sshd::classify(msg)
             .or_else(|| crate::pam::classify(msg))
             .or_else(|| crate::fail2ban::classify(msg)),

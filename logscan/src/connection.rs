@@ -120,6 +120,11 @@ impl Connections {
         self.table.is_empty()
     }
 
+    /// The address a connection has logged, if any.
+    pub fn remembered(&self, key: u64) -> Option<&[u8]> {
+        self.table.get(&key)?.ip.as_ref().map(Address::bytes)
+    }
+
     pub fn merge(&mut self, key: u64, m: Match<'_>) -> Verdict {
         self.tick += 1;
         let user = m.user.filter(|u| !u.is_empty()).map(|u| self.user_hash(u));

@@ -91,10 +91,29 @@ pub fn rhost_user(fields: &[u8]) -> Option<RhostUser<'_>> {
 
 pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
     let (_module, service, rest) = pam_head(m)?;
+    classify_body(service, rest, true)
+}
+
+/// Linux-PAM before 0.99.2 put the module in the tag (`sshd(pam_unix)[1]:
+/// authentication failure; ...`). fail2ban no longer counts that form (its
+/// pam-generic test log says so), so its failures are events, not failures.
+pub fn classify_legacy<'a>(program: &'a [u8], m: &'a [u8]) -> Option<Classified<'a>> {
+    let open = memchr::memchr(b'(', program)?;
+    if !program[open..].starts_with(b"(pam_") || !program.ends_with(b")") {
+        return None;
+    }
+    classify_body(Some(&program[..open]), m, false)
+}
+
+fn classify_body<'a>(
+    service: Option<&'a [u8]>,
+    rest: &'a [u8],
+    counts: bool,
+) -> Option<Classified<'a>> {
     if let Some(fields) = rest.strip_prefix(b"authentication failure;") {
         // `logname= uid= euid= tty=X ruser=...`
         let (ip, user) = rhost_user(fields)?;
-        let rule = if ip.is_some() {
+        let rule = if ip.is_some() && counts {
             Rule::fail(ALL_MODES)
         } else {
             Rule::NONE
@@ -157,6 +176,26 @@ mod tests {
         assert_eq!(x.user, Some(&b"test rhost=192.0.2.151"[..]));
         let x = c("pam_unix(auth): authentication failure; logname= uid=0 euid=0 tty=xxx ruser= rhost=192.0.2.2 user=test rhost=192.0.2.152");
         assert_eq!(x.ip, Some(&b"192.0.2.2"[..]));
+    }
+
+    #[test]
+    fn legacy_module_in_the_tag_is_understood_but_not_counted() {
+        let x = classify_legacy(
+            b"sshd(pam_unix)",
+            b"authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4 ",
+        )
+        .unwrap();
+        assert_eq!(
+            (x.kind, x.ip, x.rule.matched),
+            (Kind::PamAuthFailure, Some(&b"218.188.2.4"[..]), 0)
+        );
+        assert_eq!(x.detail, Some(&b"sshd"[..]));
+        let x =
+            classify_legacy(b"su(pam_unix)", b"session opened for user news by (uid=0)").unwrap();
+        assert_eq!((x.kind, x.user), (Kind::SessionOpen, Some(&b"news"[..])));
+        assert!(
+            classify_legacy(b"sshd", b"authentication failure; ruser= rhost=1.2.3.4").is_none()
+        );
     }
 
     #[test]

@@ -100,10 +100,17 @@ impl Scanner {
             let key = self
                 .connections
                 .key(prefix.host, prefix.program, prefix.pid);
+            let mut line_ip = c.ip;
+            if let Some(alt) = c.alt_ip {
+                if self.connections.remembered(key) == Some(alt) {
+                    line_ip = Some(alt);
+                    ip = Some(Cow::Borrowed(alt));
+                }
+            }
             let verdict = self.connections.merge(
                 key,
                 Match {
-                    ip: c.ip,
+                    ip: line_ip,
                     user: c.user,
                     nofail: c.rule.nofail & mode != 0,
                     forget: c.rule.forget & mode != 0,
@@ -392,6 +399,27 @@ mod tests {
             "2024-03-01T10:00:00+0100 h sshd[1]: Invalid user a from 192.0.2.1",
         );
         assert_eq!(t, "2024-03-01T10:00:00+01:00");
+    }
+
+    #[test]
+    fn a_user_name_ending_in_a_fake_address_loses_to_the_connection_address() {
+        let mut s = Scanner::new(ScanOptions::default());
+        let pre = "Nov 20 10:00:00 h sshd[77]: ";
+        // The client's user name is `test from 127.0.0.1 port 58946 ssh2:`.
+        let first = format!(
+            "{pre}Invalid user test from 127.0.0.1 port 58946 ssh2: from 203.0.113.9 port 4242"
+        );
+        let ev = s.scan_line(first.as_bytes()).unwrap();
+        assert_eq!(ev.ip.as_deref(), Some(&b"203.0.113.9"[..]));
+        let failed = format!("{pre}Failed password for invalid user test from 127.0.0.1 port 58946 ssh2: from 203.0.113.9 port 4242 ssh2");
+        let ev = s.scan_line(failed.as_bytes()).unwrap();
+        assert_eq!(ev.ip.as_deref(), Some(&b"203.0.113.9"[..]));
+        assert!(ev.failure);
+        // Without that history the line reads as fail2ban reads it.
+        let mut fresh = Scanner::new(ScanOptions::default());
+        let other = failed.replace("[77]", "[78]");
+        let ev = fresh.scan_line(other.as_bytes()).unwrap();
+        assert_eq!(ev.ip.as_deref(), Some(&b"127.0.0.1"[..]));
     }
 
     #[test]

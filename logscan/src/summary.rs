@@ -52,6 +52,21 @@ impl Record for AddressStats {
 }
 
 /// One accepted login in the window (docs/protocol.md).
+/// sudo use of one account in the window (docs/protocol.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SudoUse {
+    pub user: String,
+    pub commands: u64,
+    pub auth_failures: u64,
+    pub denied: u64,
+    pub last_command: Option<String>,
+}
+
+impl Record for SudoUse {
+    const TYPE: &'static str = "sudo";
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
@@ -359,6 +374,15 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         }
         for (l, _) in &c.logins {
             out.emit(l)?;
+        }
+        for (user, s) in &c.sudo {
+            out.emit(&SudoUse {
+                user: user.clone(),
+                commands: s.commands,
+                auth_failures: s.auth_failures,
+                denied: s.denied,
+                last_command: s.last_command.clone(),
+            })?;
         }
     } else {
         let failures: u64 = order.iter().map(|(_, a)| a.failures).sum();

@@ -36,6 +36,7 @@ struct Parsed {
     errors: Vec<ErrorRecord>,
     findings: Vec<Finding>,
     offenders: Vec<Offender>,
+    sudo: Vec<logscan::summary::SudoUse>,
     summary: Summary,
 }
 
@@ -47,6 +48,7 @@ fn parse(out: &Output) -> Parsed {
         errors: vec![],
         findings: vec![],
         offenders: vec![],
+        sudo: vec![],
         summary: Summary::default(),
     };
     let lines: Vec<&str> = text.lines().collect();
@@ -69,6 +71,9 @@ fn parse(out: &Output) -> Parsed {
             "login" => {
                 decode::<logscan::summary::Login>(line).unwrap();
             }
+            "sudo" => p
+                .sudo
+                .push(decode::<logscan::summary::SudoUse>(line).unwrap().body),
             "summary" => {
                 assert_eq!(i, lines.len() - 1, "summary must be last");
                 p.summary = decode::<Summary>(line).unwrap().body;
@@ -143,6 +148,20 @@ fn summary_finds_the_brute_force_that_worked_and_exits_1() {
     assert_eq!(ev["user"], "deploy");
     assert_eq!(ev["failures_before"], 6);
     assert_eq!(p.summary.exit, 1);
+    let deploy = p.sudo.iter().find(|s| s.user == "deploy").unwrap();
+    assert_eq!(deploy.commands, 1);
+    assert_eq!(
+        deploy.last_command.as_deref(),
+        Some("/usr/bin/systemctl restart nginx")
+    );
+    assert_eq!(
+        p.sudo
+            .iter()
+            .find(|s| s.user == "eve")
+            .unwrap()
+            .auth_failures,
+        1
+    );
 
     let human = run(&["summary"], &[&fixture()]);
     let text = String::from_utf8(human.stdout).unwrap();

@@ -284,3 +284,34 @@ fn agrees_with_fail2ban_regex_on_loghub() {
     }
     assert_eq!(extra.len(), 3);
 }
+
+/// loghub's Linux_2k.log has the PAM messages of an old Linux-PAM, with the
+/// module in the tag (`sshd(pam_unix)[19939]: authentication failure; ...`):
+/// every one of them is understood (as events; fail2ban no longer counts
+/// that form as failures, see its pam-generic test log).
+#[test]
+fn old_linux_pam_lines_are_understood() {
+    let log = std::fs::read(corpus("loghub/Linux_2k.log")).unwrap();
+    let mut s = scanner(Mode::Normal);
+    let (mut pam, mut understood, mut with_ip) = (0, 0, 0);
+    for line in log.split(|&b| b == b'\n') {
+        if logscan::text::find(line, b"(pam_unix)[").is_none() {
+            continue;
+        }
+        pam += 1;
+        match s.scan_line(line) {
+            Some(ev) => {
+                understood += 1;
+                assert!(!ev.failure);
+                if ev.kind.as_str() == "pam_auth_failure" && ev.ip.is_some() {
+                    with_ip += 1;
+                }
+            }
+            None => eprintln!("  NOT UNDERSTOOD {}", String::from_utf8_lossy(line)),
+        }
+    }
+    eprintln!("loghub Linux_2k: {understood}/{pam} PAM lines understood, {with_ip} failures with an address");
+    assert!(pam > 800);
+    assert_eq!(understood, pam);
+    assert!(with_ip > 400);
+}

@@ -30,17 +30,29 @@ pub(super) fn failed(m: &[u8]) -> Option<Classified<'_>> {
     } else {
         NO_MODES
     };
-    Some(
-        Classified::new(
-            Kind::AuthFailure,
-            Rule::sshd(ALL_MODES, nofail, NO_MODES, false),
-        )
-        .ip(Some(ip))
-        .port(port)
-        .user(Some(user))
-        .method(Some(method))
-        .detail(info),
+    let mut c = Classified::new(
+        Kind::AuthFailure,
+        Rule::sshd(ALL_MODES, nofail, NO_MODES, false),
     )
+    .ip(Some(ip))
+    .port(port)
+    .user(Some(user))
+    .method(Some(method))
+    .detail(info);
+    // `for test from A port 1 ssh2: from B port 2 ssh2` reads as user `test`
+    // from A with info `from B ...` (fail2ban's reading), or as a user named
+    // `test from A port 1 ssh2:` from B. Keep B: if the connection already
+    // logged B (`Invalid user ... from B`), B is the address.
+    c.alt_ip = last_plain_candidate(body).filter(|alt| *alt != ip);
+    Some(c)
+}
+
+/// The last ` from HOST[ port N][ sshN]` that ends the line.
+fn last_plain_candidate(body: &[u8]) -> Option<&[u8]> {
+    candidates(body)
+        .filter(|c| trim_end(c.rest).is_empty())
+        .last()
+        .map(|c| c.ip)
 }
 
 struct Candidate<'a> {
