@@ -48,6 +48,8 @@ pub enum BaselineError {
     Key { path: PathBuf, message: String },
     #[error("baseline {}: {source}", display_path(.path))]
     Io { path: PathBuf, source: io::Error },
+    #[error("baseline {}: not found: make one with fim init (or give --db)", display_path(.0))]
+    Missing(PathBuf),
     #[error("baseline {}: refused: {message}", display_path(.path))]
     Refused { path: PathBuf, message: String },
 }
@@ -366,7 +368,18 @@ impl BaselineReader {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io_err)?;
+        // Not through a symlink: under --root its target could be a host file.
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(BaselineError::Missing(path.to_path_buf()))
+            }
+            Err(e) => return Err(io_err(e)),
+        };
         let mut input = BufReader::with_capacity(256 << 10, file);
         let mut line = Vec::new();
 

@@ -15,7 +15,7 @@ use hardkit_core::CommonArgs;
         fim init --key /root/fim.key                  # baseline of /etc, /boot, /usr/bin, ...\n  \
         fim check --key /root/fim.key                 # exit 0 clean, 1 changed, 2 error\n  \
         fim check --json | jq -r 'select(.type==\"change\") | .path'\n  \
-        fim init --root /mnt/image --db /tmp/img.db /etc /usr\n  \
+        fim init --root /mnt/image /etc /usr          # baseline in /mnt/image/var/lib/hardkit\n  \
         fim show --db /var/lib/hardkit/fim.db --json"
 )]
 pub struct Cli {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hardkit_core::bytes_path::display_path;
+use hardkit_core::output::escape_untrusted;
 use hardkit_core::record::ErrorRecord;
 use hardkit_core::root::RootError;
 use hardkit_core::{BytesPath, CommonArgs, ExitStatus, Reporter, Root};
@@ -145,7 +146,18 @@ fn plan(root: Root, rules: Rules, one_filesystem: bool, db_system: &Path) -> Wal
         root,
         rules,
         one_filesystem,
-        own_files: vec![db_system.as_os_str().as_bytes().to_vec()],
+        // The baseline, and the directory holding it: replacing the
+        // baseline changes that directory's times, which would otherwise be
+        // reported after every init and update. Its other files are walked.
+        own_files: vec![
+            db_system.as_os_str().as_bytes().to_vec(),
+            db_system
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .as_os_str()
+                .as_bytes()
+                .to_vec(),
+        ],
         own_prefixes: vec![baseline::temp_prefix(db_system)
             .as_os_str()
             .as_bytes()
@@ -299,7 +311,7 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
     let step = merger.finish()?;
     apply(step, &mut reporter, &mut writer)?;
     let changed = report.total() > 0;
-    reporter.text(&report.render(&header.created, key.is_some(), palette))?;
+    reporter.text(&report.render(&escape_untrusted(&header.created), key.is_some(), palette))?;
     if let Some(w) = writer {
         let count = w.finish()?;
         if !common.quiet {
@@ -333,7 +345,7 @@ fn show(common: &CommonArgs, args: ShowArgs) -> Result<ExitStatus, FimError> {
         "fim: baseline {} (format {}), created {}, paths {}\n",
         display_path(&db_system),
         header.version,
-        header.created,
+        escape_untrusted(&header.created),
         paths.join(", ")
     ))?;
     reporter.text(
@@ -354,11 +366,11 @@ fn entry_line(entry: &Entry) -> String {
     let mut line = format!(
         "{:<7} {} {:>5}:{:<5} {:>12} {}  {}",
         entry.ftype.as_str(),
-        entry.mode,
+        escape_untrusted(&entry.mode),
         entry.uid,
         entry.gid,
         entry.size,
-        &entry.mtime[..19.min(entry.mtime.len())],
+        escape_untrusted(entry.mtime.get(..19).unwrap_or(&entry.mtime)),
         display_path(entry.path.as_path())
     );
     if let Some(target) = &entry.target {
@@ -367,7 +379,7 @@ fn entry_line(entry: &Entry) -> String {
     }
     if let Some(hash) = &entry.blake3 {
         line.push_str("  blake3:");
-        line.push_str(&hash[..16.min(hash.len())]);
+        line.push_str(&escape_untrusted(hash.get(..16).unwrap_or(hash)));
     }
     if !entry.xattrs.is_empty() {
         let names: Vec<String> = entry

@@ -258,6 +258,110 @@ mod tests {
         );
     }
 
+    fn baseline_of(dir: &std::path::Path, paths: &[&str]) -> BaselineReader {
+        use crate::baseline::{BaselineWriter, Header};
+        let db = dir.join("fim.db");
+        let header = Header {
+            format: crate::baseline::FORMAT.into(),
+            version: crate::baseline::VERSION,
+            created: "t".into(),
+            protection: crate::baseline::UNKEYED.into(),
+            paths: vec!["/d".into()],
+            rules: "/d all\n".into(),
+            one_filesystem: false,
+        };
+        let mut w = BaselineWriter::create(&db, &header, None).unwrap();
+        for p in paths {
+            let mut e = entry(1, "h");
+            e.path = (*p).into();
+            w.push(&e).unwrap();
+        }
+        w.finish().unwrap();
+        BaselineReader::open(&db, None).unwrap()
+    }
+
+    fn walked(path: &str) -> Outcome {
+        let mut e = entry(1, "h");
+        e.path = path.into();
+        Outcome::Entry {
+            entry: e,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn merge_reports_added_removed_and_skips_what_could_not_be_examined() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut reader = baseline_of(
+            tmp.path(),
+            &[
+                "/d",
+                "/d/a",
+                "/d/a/x",
+                "/d/a.b",
+                "/d/gone",
+                "/d/locked",
+                "/d/locked/y",
+                "/d/vanished",
+                "/d/z",
+            ],
+        );
+        let rules = Rules::parse("/d all\n", "t").unwrap();
+        let mut merger = Merger::new(&mut reader, &rules);
+        let mut changes = Vec::new();
+        let mut kept = Vec::new();
+        let mut errors = 0;
+        let outcomes = vec![
+            walked("/d"),
+            walked("/d/a"),
+            walked("/d/a/new"),
+            walked("/d/a/x"),
+            walked("/d/a.b"),
+            walked("/d/locked"),
+            Outcome::Failed {
+                system: b"/d/locked".to_vec(),
+                message: "Permission denied".into(),
+                itself: false,
+                subtree: true,
+            },
+            Outcome::Failed {
+                system: b"/d/vanished".to_vec(),
+                message: "vanished during scan".into(),
+                itself: true,
+                subtree: false,
+            },
+        ];
+        for outcome in outcomes {
+            let step = merger.push(outcome).unwrap();
+            errors += step.errors.len();
+            changes.extend(step.changes);
+            kept.extend(step.keep);
+        }
+        let step = merger.finish().unwrap();
+        changes.extend(step.changes);
+        let summary: Vec<(String, ChangeKind)> = changes
+            .iter()
+            .map(|c| (c.path.as_path().display().to_string(), c.change))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("/d/a/new".to_string(), ChangeKind::Added),
+                ("/d/gone".to_string(), ChangeKind::Removed),
+                ("/d/z".to_string(), ChangeKind::Removed),
+            ]
+        );
+        assert_eq!(errors, 2);
+        // update keeps the old entries of what could not be examined.
+        let kept: Vec<String> = kept
+            .iter()
+            .map(|e| e.path.as_path().display().to_string())
+            .collect();
+        assert!(
+            kept.contains(&"/d/locked/y".to_string()) && kept.contains(&"/d/vanished".to_string())
+        );
+    }
+
     #[test]
     fn unknown_hash_is_not_compared() {
         let attrs = AttrSet::all();

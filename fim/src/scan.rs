@@ -62,6 +62,7 @@ struct Stat {
     entry: Entry,
     fingerprint: Fingerprint,
     wants_hash: bool,
+    wants_xattrs: bool,
 }
 
 /// Hashes of hard-linked inodes seen earlier, kept until every link has
@@ -185,8 +186,16 @@ pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
         match result {
             Some(Ok((hash, fresh))) => {
                 if let Some(meta) = fresh {
+                    // The file moved between the walk and the read: what
+                    // was recorded from the first look is stale, xattrs too.
                     fill_from_metadata(&mut s.entry, &meta);
                     s.fingerprint = Fingerprint::of(&meta);
+                    if s.wants_xattrs {
+                        match read_xattrs(&s.host) {
+                            Ok(x) => s.entry.xattrs = x,
+                            Err(e) => error = Some(format!("reading extended attributes: {e}")),
+                        }
+                    }
                 } else if matches!(sources[i], Source::Itself) {
                     let seen = group_seen.get(&i).copied().unwrap_or(1);
                     links.remember(s.fingerprint, hash.clone(), s.entry.nlink, seen);
@@ -288,6 +297,7 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
     }
     Ok(Stat {
         wants_hash: ftype == FileKind::File && item.attrs.contains(Attr::Blake3),
+        wants_xattrs: item.attrs.contains(Attr::Xattrs),
         fingerprint: Fingerprint::of(&meta),
         host: item.host,
         entry,

@@ -27,8 +27,8 @@ pub struct WalkPlan {
     pub rules: Rules,
     /// Stay on the filesystem each walk root is on (`-x`).
     pub one_filesystem: bool,
-    /// System paths of fim's own files (the baseline and its temporary
-    /// files), never recorded.
+    /// System paths of fim's own files (the baseline and its directory),
+    /// never recorded (a directory is still walked).
     pub own_files: Vec<Vec<u8>>,
     /// Prefixes of fim's temporary file names.
     pub own_prefixes: Vec<Vec<u8>>,
@@ -121,8 +121,11 @@ fn walk_one(
     }
     // Device of each directory on the current path, by depth.
     let mut devices: Vec<u64> = Vec::new();
+    // walkdir follows a root that is a symlink unless told not to; under
+    // --root that would even resolve an absolute target on the host.
     let mut iter = WalkDir::new(&host_root)
         .follow_links(false)
+        .follow_root_links(false)
         .sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()))
         .into_iter();
     while let Some(next) = iter.next() {

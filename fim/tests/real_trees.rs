@@ -555,3 +555,77 @@ fn protocol_examples_parse_with_unknown_fields_denied() {
     }
     assert!(seen.0 >= 1 && seen.1 >= 1, "{seen:?}");
 }
+
+#[test]
+fn the_baseline_inside_the_watched_tree_does_not_report_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::create_dir_all(r.join("var/lib/hardkit")).unwrap();
+    fs::write(r.join("var/lib/hardkit/other"), b"x").unwrap();
+    let init = run([
+        "init".as_ref(),
+        "--root".as_ref(),
+        r.as_os_str(),
+        "/".as_ref(),
+    ]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    for _ in 0..2 {
+        let check = run(["check".as_ref(), "--root".as_ref(), r.as_os_str()]);
+        assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+        let update = run(["update".as_ref(), "--root".as_ref(), r.as_os_str()]);
+        assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
+    }
+    let paths: Vec<PathBuf> = show_entries(r)
+        .into_iter()
+        .map(|e| e.path.into_path_buf())
+        .collect();
+    assert!(paths.contains(&PathBuf::from("/var/lib/hardkit/other")));
+    assert!(!paths.contains(&PathBuf::from("/var/lib/hardkit/fim.db")));
+}
+
+#[test]
+fn symlinked_roots_and_links_out_of_the_tree_are_recorded_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::create_dir_all(r.join("etc")).unwrap();
+    fs::write(r.join("etc/passwd"), b"root\n").unwrap();
+    // A walk root that is a symlink, and links pointing out of the tree.
+    std::os::unix::fs::symlink("/etc", r.join("opt")).unwrap();
+    std::os::unix::fs::symlink("/", r.join("etc/escape")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../usr", r.join("etc/up")).unwrap();
+    let init = run(["init".as_ref(), "--root".as_ref(), r.as_os_str()]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let entries = show_entries(r);
+    let listed: Vec<(String, FileKind, Option<PathBuf>)> = entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.path.as_path().display().to_string(),
+                e.ftype,
+                e.target.map(|t| t.into_path_buf()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("/etc".to_string(), FileKind::Dir, None),
+            (
+                "/etc/escape".to_string(),
+                FileKind::Symlink,
+                Some(PathBuf::from("/"))
+            ),
+            ("/etc/passwd".to_string(), FileKind::File, None),
+            (
+                "/etc/up".to_string(),
+                FileKind::Symlink,
+                Some(PathBuf::from("../../../../../../usr"))
+            ),
+            (
+                "/opt".to_string(),
+                FileKind::Symlink,
+                Some(PathBuf::from("/etc"))
+            ),
+        ]
+    );
+}

@@ -261,7 +261,7 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
     let before = fs::read(&s.db).unwrap();
     // Enough work that the signal lands while the new baseline is written.
     let big = s.root.join("usr/bin/big");
-    fs::File::create(&big).unwrap().set_len(4 << 30).unwrap();
+    fs::File::create(&big).unwrap().set_len(8 << 30).unwrap();
     let mut child = fim()
         .args(["init", "--root"])
         .arg(&s.root)
@@ -269,7 +269,7 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(std::time::Duration::from_millis(800));
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -291,4 +291,60 @@ fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["fim.db"], "no temporary file left behind");
+}
+
+#[test]
+fn a_crafted_unkeyed_baseline_cannot_crash_show_or_check() {
+    let s = setup(None);
+    let all = lines(&s.db);
+    // Multibyte text where times and hashes are sliced for display, and
+    // terminal escapes where text is printed; checksum recomputed.
+    let entry = String::from_utf8(all[2].clone()).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    value["mtime"] = "2026-11-22T05:37:2\u{20ac}\u{20ac}\u{1b}[2J".into();
+    value["mode"] = "\u{1b}]0;x\u{7}".into();
+    value["blake3"] = "\u{20ac}\u{20ac}\u{20ac}\u{20ac}\u{20ac}\u{20ac}".into();
+    let mut forged = all.clone();
+    forged[2] = format!("{value}\n").into_bytes();
+    let body: Vec<u8> = forged[..forged.len() - 1].concat();
+    let end = format!(
+        "{{\"end\":true,\"entries\":{},\"digest\":\"{}\"}}\n",
+        forged.len() - 2,
+        blake3::hash(&body).to_hex()
+    );
+    fs::write(&s.db, [body, end.into_bytes()].concat()).unwrap();
+    let show = run(["show".as_ref(), "--root".as_ref(), s.root.as_os_str()]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(!show.stdout.contains('\u{1b}'), "{}", show.stdout);
+    let check = run(["check".as_ref(), "--root".as_ref(), s.root.as_os_str()]);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    assert!(!check.stdout.contains('\u{1b}'), "{}", check.stdout);
+}
+
+#[test]
+fn a_missing_baseline_is_an_error_that_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run([
+        "check".as_ref(),
+        "--json".as_ref(),
+        "--root".as_ref(),
+        tmp.path().as_os_str(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("not found: make one with fim init"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_baseline_that_is_a_symlink_is_not_followed() {
+    let s = setup(None);
+    let real = s.tmp.path().join("elsewhere.db");
+    fs::rename(&s.db, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &s.db).unwrap();
+    let r = check(&s, None);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("symbolic links"), "{}", r.stderr);
 }
