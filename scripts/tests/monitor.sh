@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016 # jq filters are single-quoted on purpose
 # scripts/monitor on a copy of the demo server: the first run records the
 # state and is quiet once a fim baseline exists; then a brute force that
-# succeeds, a changed watched file, a changed unit and a new listener are
+# succeeds, a changed watched file, a unit that lost its User= (changed,
+# now root, exposure worse) and a new listener are
 # each reported (exit 1), and the run after that is quiet again except for
 # fim (a changed file stays reported until `fim update`). Runs without root.
 set -euo pipefail
@@ -16,6 +17,8 @@ r=$tmp/root
 cp -a "$top/examples/compromised-agent-host" "$r"
 # Yesterday's break-in is first-five's story; monitor starts from a clean log.
 : >"$r/var/log/auth.log"
+# The agent runs as its own user when monitoring starts.
+sed -i 's/^\[Service\]$/[Service]\nUser=agent/' "$r/etc/systemd/system/agent.service"
 monitor() { "$top/scripts/monitor" --root "$r" "$@"; }
 
 rc=0
@@ -43,7 +46,8 @@ now=$(date '+%b %e %H:%M:%S')
     echo "$now agent-01 sshd[4200]: Accepted password for root from 203.0.113.99 port 40100 ssh2"
 } >>"$r/var/log/auth.log"
 echo "evil:x:0:0::/root:/bin/bash" >>"$r/etc/passwd"
-sed -i 's/^Restart=always/Restart=always\nEnvironment=DEBUG=1/' "$r/etc/systemd/system/agent.service"
+# ... and someone drops its User= line: it runs as root again.
+sed -i '/^User=agent$/d' "$r/etc/systemd/system/agent.service"
 # A new listener on all interfaces: 0.0.0.0:4444.
 echo "   3: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 29999 1 0000000000000000 100 0 0 10 0" >>"$r/proc/net/tcp"
 
@@ -51,7 +55,7 @@ rc=0
 monitor --json >"$tmp/out.jsonl" 2>"$tmp/err" || rc=$?
 expect_status 1 "$rc" "monitor --json after the attack"
 expect_jsonl "$tmp/out.jsonl" "monitor --json"
-expect_ids "$tmp/out.jsonl" "monitor" logscan/brute-force-success logscan/root-login monitor/unit-changed monitor/new-listener
+expect_ids "$tmp/out.jsonl" "monitor" logscan/brute-force-success logscan/root-login monitor/unit-changed monitor/now-root monitor/exposure-worse monitor/new-listener
 check "fim change of /etc/passwd reported" has "$tmp/out.jsonl" '.type == "change" and .path == "/etc/passwd"'
 check "summary record says exit 1" has "$tmp/out.jsonl" '.type == "summary" and .tool == "monitor" and .exit == 1'
 
