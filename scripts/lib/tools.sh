@@ -6,7 +6,8 @@ hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan)
 
 # Set SSHD_LINT, JAILGEN, FWPLAN, SVCACCT, FIM, LOGSCAN to the binaries: from
 # $HARDKIT_BIN_DIR when set (tests use the debug build this way), from PATH
-# when all are installed, else from this checkout's target/release, building
+# when all are installed, else from this checkout's target/release
+# ($CARGO_TARGET_DIR/release when set), building
 # them there (quietly, once) when they are missing or older than the sources.
 hardkit_find_tools() {
     local top dir t missing=0
@@ -25,7 +26,7 @@ hardkit_find_tools() {
     elif ((missing == 0)); then
         dir=""
     else
-        dir="$top/target/release/"
+        dir="${CARGO_TARGET_DIR:-$top/target}/release/"
         local stale=0
         for t in "${hardkit_tools[@]}"; do
             if [[ ! -x "$dir$t" ]] || [[ -n $(find "$top/core" "$top/$t" -name '*.rs' -newer "$dir$t" -print -quit 2>/dev/null) ]]; then
