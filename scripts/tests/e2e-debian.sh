@@ -26,7 +26,7 @@ not_run() {
     exit 0
 }
 ((EUID == 0)) || not_run "needs root (debootstrap, chroot)"
-for p in debootstrap chroot unshare jq nft systemd-analyze; do
+for p in debootstrap chroot unshare jq nft systemd-analyze systemctl ip; do
     command -v "$p" >/dev/null || not_run "$p is not installed (scripts/test --install-oracles)"
 done
 build_tools
