@@ -93,6 +93,17 @@ if ((EUID == 0)); then
     check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r '.step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
+
+    # The lockout guard: without the admin's key nobody could log in once
+    # passwords are off, so --apply refuses and changes nothing.
+    cp -a "$demo" "$tmp/nokey"
+    rm "$tmp/nokey/home/admin/.ssh/authorized_keys"
+    cp -a "$tmp/nokey" "$tmp/nokey.orig"
+    rc=0
+    "$top/scripts/first-five" --root "$tmp/nokey" --apply --yes >/dev/null 2>"$tmp/nokey.err" || rc=$?
+    expect_status 2 "$rc" "first-five --apply without any key"
+    check "the refusal names the lockout" grep -q 'sshd/lockout' "$tmp/nokey.err"
+    check "nothing changed after the refusal" diff -r "$tmp/nokey.orig" "$tmp/nokey"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi
