@@ -17,10 +17,12 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Suffix of the backup kept next to a replaced file. No config loader we
-/// write for reads it: sshd and fail2ban drop-ins need `.conf`/`.local`,
-/// sudo skips names with a dot, systemd needs a unit suffix.
-pub const BACKUP_SUFFIX: &str = ".hardkit-bak";
+/// Suffix of the backup kept next to a replaced file. It ends in `~`, the
+/// editor-backup mark that every include mechanism we write into skips:
+/// logrotate ignores `*~` in logrotate.d (it reads any other name), sudo's
+/// includedir skips names ending in `~` or containing a dot, sshd and
+/// fail2ban drop-ins need `.conf`/`.local`, systemd needs a unit suffix.
+pub const BACKUP_SUFFIX: &str = ".hardkit-bak~";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOptions {
@@ -28,7 +30,7 @@ pub struct WriteOptions {
     pub mode: u32,
     /// Owner and group ids; None keeps the process's own (root when run as root).
     pub owner: Option<(u32, u32)>,
-    /// Keep the previous file as `NAME.hardkit-bak`.
+    /// Keep the previous file as `NAME.hardkit-bak~`.
     pub backup: bool,
 }
 

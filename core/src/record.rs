@@ -167,28 +167,73 @@ impl Record for Summary {
 
 /// Write one record as a JSON Lines object: `{"type":T,"tool":tool,...fields}\n`.
 ///
-/// The struct is serialized once and spliced after the envelope, which keeps
-/// the hot path (logscan writes millions of events) free of intermediate maps.
+/// The struct is serialized straight into `out` behind the envelope: its
+/// opening brace is dropped and a comma put in its place unless the struct
+/// is empty. No intermediate buffer or map on the hot path (logscan writes
+/// millions of events). An I/O error keeps its kind through serde_json, so
+/// a closed pipe is still recognised as one.
 pub fn encode<R: Record, W: Write>(out: &mut W, tool: &str, record: &R) -> io::Result<()> {
-    let body = serde_json::to_vec(record).map_err(io::Error::other)?;
-    let inner = match body.as_slice() {
-        [b'{', rest @ ..] => rest,
-        _ => {
-            return Err(io::Error::other(format!(
-                "record type {} does not serialize to a JSON object",
-                R::TYPE
-            )))
-        }
-    };
     out.write_all(b"{\"type\":")?;
-    serde_json::to_writer(&mut *out, R::TYPE).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, R::TYPE)?;
     out.write_all(b",\"tool\":")?;
-    serde_json::to_writer(&mut *out, tool).map_err(io::Error::other)?;
-    if inner != b"}" {
-        out.write_all(b",")?;
+    serde_json::to_writer(&mut *out, tool)?;
+    let mut body = SpliceBody {
+        out: &mut *out,
+        state: Splice::ExpectOpen,
+    };
+    serde_json::to_writer(&mut body, record)?;
+    if body.state != Splice::Passing {
+        return Err(io::Error::other(format!(
+            "record type {} does not serialize to a JSON object",
+            R::TYPE
+        )));
     }
-    out.write_all(inner)?;
     out.write_all(b"\n")
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Splice {
+    ExpectOpen,
+    AfterOpen,
+    Passing,
+}
+
+/// Rewrites a serialized object's `{` into the envelope's continuation.
+struct SpliceBody<'a, W: Write> {
+    out: &'a mut W,
+    state: Splice,
+}
+
+impl<W: Write> Write for SpliceBody<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            match self.state {
+                Splice::ExpectOpen => {
+                    if rest[0] != b'{' {
+                        return Err(io::Error::other("record is not a JSON object"));
+                    }
+                    self.state = Splice::AfterOpen;
+                    rest = &rest[1..];
+                }
+                Splice::AfterOpen => {
+                    if rest[0] != b'}' {
+                        self.out.write_all(b",")?;
+                    }
+                    self.state = Splice::Passing;
+                }
+                Splice::Passing => {
+                    self.out.write_all(rest)?;
+                    rest = &[];
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Why a line could not be read back as a record.
@@ -302,6 +347,53 @@ mod tests {
             line_of(&Nothing {}),
             "{\"type\":\"nothing\",\"tool\":\"sshd-lint\"}\n"
         );
+    }
+
+    #[test]
+    fn a_closed_pipe_stays_a_broken_pipe() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::from(io::ErrorKind::BrokenPipe))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let f = Finding::new("a/b", Severity::Low, "t", "d");
+        let err = encode(&mut Closed, "fim", &f).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        // Also when the failing write is inside serde_json's serializer.
+        let mut envelope_only = LimitedWriter(64);
+        let long = Finding::new("a/b", Severity::Low, "x".repeat(500), "d");
+        let err = encode(&mut envelope_only, "fim", &long).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    /// Accepts `n` bytes, then behaves like a closed pipe.
+    struct LimitedWriter(usize);
+    impl Write for LimitedWriter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn non_object_records_are_refused() {
+        #[derive(Serialize)]
+        struct Bare(u32);
+        impl Record for Bare {
+            const TYPE: &'static str = "bare";
+        }
+        assert!(encode(&mut Vec::new(), "fim", &Bare(3)).is_err());
     }
 
     #[test]

@@ -236,17 +236,11 @@ fn config_error_finding(e: &ConfigError, main: &Path) -> Finding {
 /// A closed stdout ends the run quietly. hardkit-core's encoder wraps a
 /// write error raised inside serde_json in `io::Error::other`, which hides
 /// the broken pipe from `exit::run`; look through that wrapper here.
-fn is_broken_pipe(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::BrokenPipe
-        || e.get_ref()
-            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
-            .and_then(serde_json::Error::io_error_kind)
-            == Some(std::io::ErrorKind::BrokenPipe)
-}
-
 pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match run_inner(cli) {
-        Err(Error::Output(e)) if is_broken_pipe(&e) => Ok(ExitStatus::Clean),
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitStatus::Clean)
+        }
         other => other,
     }
 }

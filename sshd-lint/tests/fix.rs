@@ -175,7 +175,7 @@ fn main_file_fix_edits_in_place_and_before_the_first_match() {
         .unwrap();
     assert!(kbd.is_none_or(|k| k < m), "{text}");
     assert_eq!(
-        std::fs::read_to_string(t.path().join("etc/ssh/sshd_config.hardkit-bak")).unwrap(),
+        std::fs::read_to_string(t.path().join("etc/ssh/sshd_config.hardkit-bak~")).unwrap(),
         main
     );
     assert!(high(t.path()).is_empty(), "{:?}", high(t.path()));

@@ -95,7 +95,7 @@ pub struct CreateArgs {
     /// Show a unified diff of every file that would change
     #[arg(long)]
     pub diff: bool,
-    /// Replace existing files that svcacct did not write (kept as NAME.hardkit-bak)
+    /// Replace existing files that svcacct did not write (kept as NAME.hardkit-bak~)
     #[arg(long)]
     pub force: bool,
 }

@@ -151,7 +151,7 @@ pub enum Step {
         mode: u32,
         owner: Owner,
         validator: Validator,
-        /// Keep the previous version as NAME.hardkit-bak next to it.
+        /// Keep the previous version as NAME.hardkit-bak~ next to it.
         backup: bool,
     },
     /// A secrets file: created empty if missing, never overwritten; mode 0600 root:root.
@@ -183,7 +183,7 @@ pub enum PlanError {
         path: String,
         other: &'static str,
     },
-    #[error("{path}: exists and was not written by svcacct; review it (plan --diff) and pass --force to replace it (the old file is kept as .hardkit-bak)")]
+    #[error("{path}: exists and was not written by svcacct; review it (plan --diff) and pass --force to replace it (the old file is kept as .hardkit-bak~)")]
     NotOurs { path: String },
     #[error(transparent)]
     Root(#[from] hardkit_core::root::RootError),
@@ -366,9 +366,8 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             mode: 0o644,
             owner: Owner::root(),
             validator: Validator::Logrotate,
-            // logrotate reads every file in logrotate.d, a backup too: it
-            // would be a duplicate entry that makes logrotate fail.
-            backup: false,
+            // The backup's `~` suffix is one logrotate skips in logrotate.d.
+            backup: true,
         });
     }
     if !spec.force {

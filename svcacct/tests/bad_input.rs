@@ -163,7 +163,7 @@ fn a_file_svcacct_did_not_write_needs_force() {
     );
     let backup = t
         .path()
-        .join("etc/systemd/system/agent.service.hardkit-bak");
+        .join("etc/systemd/system/agent.service.hardkit-bak~");
     assert_eq!(fs::read_to_string(backup).unwrap(), handwritten);
     assert!(fs::read_to_string(&unit)
         .unwrap()

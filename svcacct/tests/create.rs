@@ -287,8 +287,9 @@ fn logrotate_file_has_su_and_passes_logrotate() {
     svcacct::apply::check_logrotate(&logrotate, &path, &root).unwrap();
     // The check can fail: an unknown option, and (where a mount namespace can
     // be made) an account the tree does not have.
-    // A re-apply over a hand-edited file keeps no backup in logrotate.d,
-    // where logrotate would read it as a duplicate entry.
+    // A re-apply over a hand-edited file keeps it as agent.hardkit-bak~, a
+    // name logrotate skips in logrotate.d: reading the whole directory shows
+    // no duplicate entry.
     fs::write(&path, text.replace("weekly", "daily")).unwrap();
     let out = svcacct(t.path(), &["apply", "agent", "--exec", EXEC, "--json"]);
     assert!(
@@ -296,12 +297,27 @@ fn logrotate_file_has_su_and_passes_logrotate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let names: Vec<String> = fs::read_dir(t.path().join("etc/logrotate.d"))
+    let mut names: Vec<String> = fs::read_dir(t.path().join("etc/logrotate.d"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["agent"]);
+    names.sort();
+    assert_eq!(names, ["agent", "agent.hardkit-bak~"]);
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    let main_conf = t.path().join("logrotate-main.conf");
+    fs::write(
+        &main_conf,
+        format!("include {}\n", t.path().join("etc/logrotate.d").display()),
+    )
+    .unwrap();
+    let read_all = std::process::Command::new(&logrotate)
+        .arg("-d")
+        .arg(&main_conf)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&read_all.stderr);
+    assert!(said.contains("Ignoring agent.hardkit-bak~"), "{said}");
+    assert!(!said.contains("duplicate log entry"), "{said}");
     let broken = t.path().join("etc/logrotate.d/broken");
     fs::write(
         &broken,
