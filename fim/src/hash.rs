@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -54,19 +54,13 @@ pub enum HashError {
     Changed(String),
 }
 
-/// Open `path` for reading without following a final symlink, without
-/// blocking (a fifo swapped in would otherwise hang the scan), and without
-/// updating its access time where the kernel allows that.
-pub fn open_no_follow(path: &Path) -> io::Result<File> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let base = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    // SAFETY: c_path is a valid NUL-terminated string.
-    let mut fd = unsafe { libc::open(c_path.as_ptr(), base | libc::O_NOATIME) };
+fn open_raw(path: &CString, flags: libc::c_int) -> io::Result<File> {
+    // SAFETY: path is a valid NUL-terminated string.
+    let mut fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_NOATIME) };
     if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
         // O_NOATIME is refused unless we own the file or have CAP_FOWNER.
         // SAFETY: as above.
-        fd = unsafe { libc::open(c_path.as_ptr(), base) };
+        fd = unsafe { libc::open(path.as_ptr(), flags) };
     }
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -75,10 +69,38 @@ pub fn open_no_follow(path: &Path) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
+/// Open the regular file at `path` for reading, never through a final
+/// symlink and never opening anything else for reading: the path is first
+/// opened with O_PATH (which opens nothing), the descriptor must be a
+/// regular file, and only that very inode is then opened for reading,
+/// through /proc/self/fd. Without /proc, it falls back to a direct
+/// non-blocking open, checked with fstat before any read. No access-time
+/// update where the kernel allows that.
+pub fn open_regular(path: &Path) -> Result<File, HashError> {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let handle = open_raw(&c_path, libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)?;
+    if !handle.metadata()?.file_type().is_file() {
+        return Err(HashError::Changed(
+            "no longer a regular file when opened".into(),
+        ));
+    }
+    let reopen =
+        CString::new(format!("/proc/self/fd/{}", handle.as_raw_fd())).map_err(io::Error::other)?;
+    let read_flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    match open_raw(&reopen, read_flags) {
+        Ok(file) => Ok(file),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            Ok(open_raw(&c_path, read_flags | libc::O_NOFOLLOW)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Hash the regular file at `path`, which lstat described as `expected`.
 /// Returns the hex BLAKE3 and the file's fingerprint after reading.
 pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashError> {
-    let mut file = open_no_follow(path)?;
+    let mut file = open_regular(path)?;
     let before = file.metadata()?;
     if !before.file_type().is_file() {
         return Err(HashError::Changed(
@@ -184,7 +206,15 @@ mod tests {
         let link = dir.path().join("l");
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let err = hash_file(&link, &fp).unwrap_err();
-        assert!(matches!(err, HashError::Io(ref e) if e.raw_os_error() == Some(libc::ELOOP)));
+        // O_PATH|O_NOFOLLOW opens the link itself, which is not a regular file.
+        assert!(matches!(err, HashError::Changed(_)), "{err}");
+
+        // A fifo without a writer: never opened for reading, so no hang.
+        let fifo = dir.path().join("fifo");
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: valid path in our temp dir.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(matches!(open_regular(&fifo), Err(HashError::Changed(_))));
     }
 
     #[test]
