@@ -157,8 +157,16 @@ ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
 done
 ns=hardkit-e2e-$$
 ip netns add "$ns"
-trap 'ip netns delete "$ns" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-[[ ${HARDKIT_E2E_KEEP:-} == 1 ]] && trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+# On the way out: the processes this test started in its namespace (the
+# fail2ban server, fwplan's rollback timer), by pid, then the namespace.
+cleanup_ns() {
+    local pids=()
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
+    ip netns delete "$ns" 2>/dev/null || true
+}
+trap 'cleanup_ns; rm -rf "$tmp"' EXIT
+[[ ${HARDKIT_E2E_KEEP:-} == 1 ]] && trap 'cleanup_ns' EXIT
 live() {
     ip netns exec "$ns" unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh \
         "$l" "$l" env -u SSH_CONNECTION HARDKIT_BIN_DIR=/opt/hardkit/bin PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
@@ -180,5 +188,22 @@ live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live2.jsonl" 2>"$tmp
 expect_status 0 "$rc" "live second --apply"
 n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/live2.jsonl")
 check "live: second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/live2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
+
+# monitor on the live system: fail2ban's bans (fail2ban-client status) are
+# only read there. The fail2ban server runs in the chroot and the namespace.
+live fail2ban-client -x start >/dev/null 2>&1 || fail "live: fail2ban-client -x start"
+rc=0
+live /opt/hardkit/scripts/monitor >"$tmp/livemon1" 2>&1 || rc=$?
+expect_status 0 "$rc" "live monitor, first run"
+check "live monitor is quiet (got: $(head -c 300 "$tmp/livemon1"))" [ ! -s "$tmp/livemon1" ]
+live fail2ban-client set sshd banip 203.0.113.5 >/dev/null
+rc=0
+live /opt/hardkit/scripts/monitor --json >"$tmp/livemon2.jsonl" 2>&1 || rc=$?
+expect_status 0 "$rc" "live monitor after a ban (info only)"
+check "live monitor reports the new ban" has "$tmp/livemon2.jsonl" '.id == "monitor/banned" and (.title | contains("203.0.113.5"))'
+rc=0
+live /opt/hardkit/scripts/monitor --json >"$tmp/livemon3.jsonl" 2>&1 || rc=$?
+check "live monitor does not report the same ban twice" bash -c '! grep -q monitor/banned "$1"' _ "$tmp/livemon3.jsonl"
+live fail2ban-client stop >/dev/null 2>&1 || true
 
 finish e2e-debian
