@@ -54,6 +54,12 @@ rc=0
 "$top/scripts/first-five" --demo --fail-on critical >/dev/null 2>&1 || rc=$?
 expect_status 1 "$rc" "first-five --demo --fail-on critical"
 
+# --apply never runs on the example tree itself.
+rc=0
+"$top/scripts/first-five" --demo --apply --yes >/dev/null 2>"$tmp/demo-apply.err" || rc=$?
+expect_status 2 "$rc" "first-five --demo --apply (refused)"
+check "the refusal says to copy the demo" grep -q 'copy it' "$tmp/demo-apply.err"
+
 # An empty root: no sshd (nothing to judge), no baseline, no firewall.
 mkdir "$tmp/empty"
 rc=0
