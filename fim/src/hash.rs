@@ -3,7 +3,7 @@
 //! a mapping kills the reader with SIGBUS), and never returning a hash for
 //! content that changed while it was read.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
@@ -19,7 +19,10 @@ const BUFFER: usize = 1 << 20;
 const PARALLEL_FROM: usize = 256 << 10;
 
 thread_local! {
-    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    // Taken out while in use, not borrowed: update_rayon lets this thread
+    // run another file's hash while it waits, and that one needs a buffer
+    // of its own.
+    static READ_BUFFER: Cell<Option<Vec<u8>>> = const { Cell::new(None) };
 }
 
 /// The identity and state of a file, as lstat/fstat report it; the hash is
@@ -114,37 +117,13 @@ pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashErro
         )));
     }
     let mut hasher = blake3::Hasher::new();
-    let read = READ_BUFFER.with(|cell| -> io::Result<u64> {
-        let mut buffer = cell.borrow_mut();
-        if buffer.len() < BUFFER {
-            buffer.resize(BUFFER, 0);
-        }
-        let mut total = 0u64;
-        loop {
-            // Stop at the size fstat reported, saving the read that would
-            // return end-of-file: growth during the read still shows, in
-            // the fstat after it.
-            let wanted = (fp_before.size - total.min(fp_before.size)).min(buffer.len() as u64);
-            let limit = if wanted == 0 {
-                buffer.len().min(1)
-            } else {
-                wanted as usize
-            };
-            let filled = fill(&mut file, &mut buffer[..limit])?;
-            if filled == 0 {
-                return Ok(total);
-            }
-            total += filled as u64;
-            if filled >= PARALLEL_FROM {
-                hasher.update_rayon(&buffer[..filled]);
-            } else {
-                hasher.update(&buffer[..filled]);
-            }
-            if total >= fp_before.size || filled < limit {
-                return Ok(total);
-            }
-        }
-    })?;
+    let mut buffer = READ_BUFFER.take().unwrap_or_default();
+    if buffer.len() < BUFFER {
+        buffer.resize(BUFFER, 0);
+    }
+    let read = read_into_hasher(&mut file, &mut buffer, fp_before.size, &mut hasher);
+    READ_BUFFER.set(Some(buffer));
+    let read = read?;
     let after = Fingerprint::of(&file.metadata()?);
     if after != fp_before {
         return Err(HashError::Changed(describe_difference(&fp_before, &after)));
@@ -156,6 +135,37 @@ pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashErro
         )));
     }
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Feed the file to the hasher, up to `size` bytes (the size fstat
+/// reported: the read that would return end-of-file is saved, and growth
+/// during the read still shows in the fstat after it).
+fn read_into_hasher(
+    file: &mut File,
+    buffer: &mut [u8],
+    size: u64,
+    hasher: &mut blake3::Hasher,
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let wanted = (size - total.min(size)).min(buffer.len() as u64);
+        // For an empty file, one byte of room tells "still empty" apart
+        // from "grew".
+        let limit = if wanted == 0 { 1 } else { wanted as usize };
+        let filled = fill(file, &mut buffer[..limit])?;
+        if filled == 0 {
+            return Ok(total);
+        }
+        total += filled as u64;
+        if filled >= PARALLEL_FROM {
+            hasher.update_rayon(&buffer[..filled]);
+        } else {
+            hasher.update(&buffer[..filled]);
+        }
+        if total >= size || filled < limit {
+            return Ok(total);
+        }
+    }
 }
 
 /// Read until the buffer is full or the file ends.

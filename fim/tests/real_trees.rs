@@ -629,3 +629,46 @@ fn symlinked_roots_and_links_out_of_the_tree_are_recorded_not_followed() {
         ]
     );
 }
+
+#[test]
+fn many_large_files_on_many_threads_hash_correctly() {
+    // Large buffers are hashed with update_rayon, whose work stealing can
+    // start another file's hash on the same thread: each needs its own
+    // buffer (this once panicked with "RefCell already borrowed").
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    fs::create_dir(&d).unwrap();
+    let mut want = BTreeMap::new();
+    for i in 0..400u32 {
+        // Mostly small files with large ones among them, so pending small
+        // jobs are there to be stolen while a large buffer is hashed.
+        let len = if i % 8 == 0 { 3u32 << 20 } else { 2000 + i };
+        let data: Vec<u8> = (0..len)
+            .map(|j| (j.wrapping_mul(i + 3) >> 3) as u8)
+            .collect();
+        fs::write(d.join(format!("f{i:03}")), &data).unwrap();
+        want.insert(
+            format!("/data/f{i:03}"),
+            blake3::hash(&data).to_hex().to_string(),
+        );
+    }
+    let out = fim()
+        .env("RAYON_NUM_THREADS", "8")
+        .args(["init", "--json", "--root"])
+        .arg(tmp.path())
+        .arg("/data")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: BTreeMap<String, String> = show_entries(tmp.path())
+        .into_iter()
+        .filter(|e| e.ftype == FileKind::File)
+        .map(|e| (e.path.as_path().display().to_string(), e.blake3.unwrap()))
+        .collect();
+    assert_eq!(got, want);
+}
