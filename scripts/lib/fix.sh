@@ -1,0 +1,435 @@
+# shellcheck shell=bash disable=SC2154 # the options come from scripts/first-five
+# first-five --plan and --apply. Sourced by scripts/first-five after it has
+# parsed its options (root, plan_dir, ssh_port, opens, admin_nets, services,
+# exec_cmd, listen_port, assume_yes, json) and found the tools.
+#
+# One set of steps, run twice: first on a scratch copy of the files the fix
+# touches (that is the plan: the lockout guard and every validation run
+# there, the changed files are collected into the plan directory), then, for
+# --apply, on the root itself, in an order that cannot lock the operator
+# out: sshd (checked by sshd -t, then reloaded), fail2ban (checked by
+# fail2ban-client -t, then reloaded), the firewall (nft -c; on a running
+# system fwplan apply --confirm with a rollback timer, confirmed from a
+# second session), the service account and unit (svcacct), and last the fim
+# baseline, so that it includes every change above.
+
+fix_die() {
+    echo "first-five: $*" >&2
+    exit 2
+}
+
+# --- action records --------------------------------------------------------
+# Every step appends `action` records (first-five's own, and the tools'
+# JSON) to $actions; human lines go to stderr as they happen.
+actions=$work/plan.jsonl
+: >"$actions"
+# How many actions changed something (install_text may run in a pipeline's
+# subshell, so this counts the records, not a variable).
+changes() {
+    jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$actions"
+}
+act() { # STEP OP PATH CHANGED [DETAIL]
+    local changed=$4
+    printf '{"type":"action","tool":"first-five","step":"%s","op":"%s","path":%s,"changed":%s,"detail":%s}\n' \
+        "$1" "$2" "$(hardkit_json_str "$3")" "$changed" "$(hardkit_json_str "${5:-}")" >>"$actions"
+    if ((!json)); then
+        printf '  %-8s %-9s %-8s %s%s\n' "$([[ $changed == true ]] && echo change || echo ok)" "$1" "$2" "$3" "${5:+  ($5)}" >&2
+    fi
+}
+# Keep the tools' action records, tagged with the step.
+tool_actions() { # STEP FILE
+    jq -c --arg step "$1" 'select(.type == "action") | . + {step: $step}' "$2" >>"$actions"
+    if ((!json)); then
+        jq -r --arg step "$1" 'select(.type == "action") |
+            "  \(if .changed then "change  " else "ok      " end) \($step + "          " | .[0:9]) \(.op + "        " | .[0:8]) \(.path)"' "$2" >&2
+    fi
+}
+
+# --- files -----------------------------------------------------------------
+# install_text STEP TARGET SYSTEM-PATH MODE < content: replace the file under
+# TARGET when its content differs (the old one kept as NAME.hardkit-bak
+# once), atomically, in the same directory.
+install_text() {
+    local step=$1 target=$2 path=$3 mode=$4 dest tmp
+    dest=$target$path
+    tmp=$(mktemp "$work/new.XXXXXX")
+    cat >"$tmp"
+    if [[ -f $dest ]] && cmp -s "$tmp" "$dest"; then
+        act "$step" write "$path" false
+        return 0
+    fi
+    mkdir -p "$(dirname "$dest")"
+    [[ -f $dest && ! -e $dest.hardkit-bak ]] && cp -a "$dest" "$dest.hardkit-bak"
+    install -m "$mode" "$tmp" "$dest.hardkit-new"
+    mv -f "$dest.hardkit-new" "$dest"
+    act "$step" write "$path" true
+}
+
+restore_backup() { # TARGET SYSTEM-PATH
+    if [[ -f $1$2.hardkit-bak ]]; then
+        cp -a "$1$2.hardkit-bak" "$1$2"
+    else
+        rm -f "$1$2"
+    fi
+}
+
+# The scratch copy the plan runs on: the configuration (all of /etc), the
+# key files the lockout guard reads, the auth logs' names (jailgen's backend
+# choice), the socket tables and the fim state. Small, and never the host.
+make_scratch() {
+    local s=$1 rel
+    mkdir -p "$s/proc/net"
+    (
+        cd "$root" || exit 2
+        for rel in etc root/.ssh home/*/.ssh var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
+            if [[ -e $rel ]]; then printf '%s\0' "$rel"; fi
+        done
+    ) | (cd "$root" && tar --null -T - -cf -) | tar -C "$s" -xf - ||
+        fix_die "could not copy the configuration of $root into the scratch directory"
+    # Logs only need to exist (and stay small); the socket tables of a live
+    # system change while they are read, so they are copied with cat.
+    for rel in var/log/auth.log var/log/secure var/log/fail2ban.log; do
+        if [[ -f $s/$rel ]]; then : >"$s/$rel"; fi
+    done
+    for rel in tcp tcp6 udp udp6; do
+        if [[ -r $root/proc/net/$rel ]]; then cat "$root/proc/net/$rel" >"$s/proc/net/$rel"; fi
+    done
+}
+
+# --- 1. SSH ------------------------------------------------------------------
+ssh_ports_now() { # TARGET
+    "$SSHD_LINT" --root "$1" --effective --json 2>/dev/null |
+        jq -r 'select(.type == "setting" and .key == "port") | .value' | tr ' ' '\n' | sed '/^$/d' | sort -un
+}
+
+step_ssh() { # TARGET REAL(0/1)
+    local t=$1 real=$2 port dropin=/etc/ssh/sshd_config.d/00-hardkit.conf f
+    [[ -f $t/etc/ssh/sshd_config ]] || { act ssh skip /etc/ssh/sshd_config false "sshd is not installed"; return 0; }
+    mapfile -t current < <(ssh_ports_now "$t")
+    port=${ssh_port:-${current[0]:-22}}
+    touched=()
+    # Port is the one keyword sshd adds up instead of keeping the first
+    # value, so a new port means commenting the old Port lines out.
+    # The lines that turn root logins or passwords back on are commented out
+    # too: globally they are dead (the drop-in's value comes first), inside
+    # a Match block they would re-enable passwords for some users.
+    local dead='(PermitRootLogin[[:space:]]+yes|PasswordAuthentication[[:space:]]+yes|KbdInteractiveAuthentication[[:space:]]+yes|ChallengeResponseAuthentication[[:space:]]+yes)'
+    [[ " ${current[*]} " != " $port " ]] && dead="(Port[[:space:]]|$dead)"
+    for f in /etc/ssh/sshd_config "${t%/}"/etc/ssh/sshd_config.d/*.conf; do
+        f=${f#"${t%/}"}
+        [[ $f == "$dropin" || ! -f $t$f ]] && continue
+        grep -qiE "^[[:space:]]*$dead" "$t$f" || continue
+        sed -E "s/^([[:space:]]*)($dead.*)\$/\\1# \\2  # hardkit first-five: see 00-hardkit.conf/I" "$t$f" |
+            install_text ssh "$t" "$f" 0644
+        touched+=("$f")
+    done
+    # The drop-in sorts first and sshd keeps the first value it reads; the
+    # Match block (ended by the end of the file) comes before every Match of
+    # sshd_config, so `Match User deploy / PasswordAuthentication yes` can no
+    # longer turn passwords back on.
+    install_text ssh "$t" "$dropin" 0644 <<EOF
+# Written by hardkit first-five. This file sorts first, and sshd keeps the
+# first value it reads, so these settings win over the files after it.
+Port $port
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+X11Forwarding no
+MaxAuthTries 3
+LoginGraceTime 30
+
+# Applies to every connection and comes before any other Match block.
+Match all
+    PasswordAuthentication no
+    KbdInteractiveAuthentication no
+EOF
+    touched+=("$dropin")
+    # Lockout guard: with passwords off, someone must still get in with a key.
+    # (sshd-lint exits 1 on findings: its output is read from a file, not
+    # through a pipe whose status pipefail would take.)
+    "$SSHD_LINT" --root "$t" --json >"$work/sshd-after.json" 2>/dev/null || true
+    if jq -e -s 'any(.[]; .type == "finding" and .id == "sshd/lockout")' "$work/sshd-after.json" >/dev/null; then
+        for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
+        fix_die "refusing: after the fix no account could log in with a key (sshd/lockout). Install a key for an admin account (ssh-copy-id), then run this again."
+    fi
+    ((real)) || return 0
+    # The real sshd judges the result before anything is reloaded.
+    local check=()
+    if [[ $t == / ]]; then
+        check=(sshd -t)
+    elif [[ -x $t/usr/sbin/sshd ]]; then
+        mkdir -p "$t/run/sshd"
+        check=(chroot "$t" /usr/sbin/sshd -t)
+    fi
+    if ((${#check[@]})); then
+        if ! "${check[@]}" 2>"$work/sshd-t.err"; then
+            for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
+            fix_die "sshd -t rejected the new configuration, the old one is back: $(cat "$work/sshd-t.err")"
+        fi
+        act ssh validate /etc/ssh/sshd_config false "sshd -t accepted it"
+    else
+        act ssh validate /etc/ssh/sshd_config false "no sshd under $t: checked by sshd-lint only"
+    fi
+    if [[ $t == / && -d /run/systemd/system ]]; then
+        systemctl reload ssh.service 2>/dev/null || systemctl reload sshd.service
+        act ssh reload ssh.service true
+    fi
+}
+
+# --- 2. fail2ban ---------------------------------------------------------------
+step_jail() { # TARGET REAL
+    local t=$1 real=$2 port ignore
+    port=${ssh_port:-$(ssh_ports_now "$t" | paste -sd, -)}
+    port=${port:-22}
+    # Never ban the machine itself or the admins' network.
+    ignore="127.0.0.0/8 ::1${admin_nets[*]:+ ${admin_nets[*]}}"
+    local args=(--root "$t" --ssh-port "$port" --ignoreip "$ignore" --bantime-increment --jail sshd)
+    # recidive (long bans for repeat offenders) reads fail2ban's own log,
+    # which exists once fail2ban has run.
+    [[ -f $t/var/log/fail2ban.log ]] && args+=(--jail recidive)
+    # jailgen's header comment names the firewall's state ("nftables is
+    # installed" / "nftables.service is enabled"), which the firewall step
+    # changes: a file that differs only in comments is left alone, so a
+    # second --apply changes nothing.
+    local jail=$t/etc/fail2ban/jail.d/hardkit.local
+    "$JAILGEN" "${args[@]}" >"$work/jail.preview" 2>/dev/null || true
+    if [[ -s $work/jail.preview && -f $jail ]] &&
+        cmp -s <(grep -v '^#' "$work/jail.preview") <(grep -v '^#' "$jail"); then
+        act jail write /etc/fail2ban/jail.d/hardkit.local false "unchanged but for jailgen's comments"
+    elif "$JAILGEN" "${args[@]}" --write --json >"$work/jail.json" 2>"$work/jail.err"; then
+        tool_actions jail "$work/jail.json"
+    elif ((real)); then
+        fix_die "jailgen could not write a jail fail2ban accepts: $(cat "$work/jail.err")"
+    else
+        # The plan of a tree without a usable fail2ban (like the demo's
+        # partial one): the jail file as jailgen renders it, not validated.
+        [[ -s $work/jail.preview ]] || fix_die "jailgen: $(cat "$work/jail.err")"
+        install_text jail "$t" /etc/fail2ban/jail.d/hardkit.local 0644 <"$work/jail.preview"
+        act jail validate /etc/fail2ban/jail.d/hardkit.local false "NOT validated: $(head -n1 "$work/jail.err")"
+    fi
+    if ((real)) && [[ $t == / && -d /run/systemd/system ]] && command -v fail2ban-client >/dev/null; then
+        fail2ban-client reload >/dev/null
+        act jail reload fail2ban true
+    fi
+}
+
+# --- 3. firewall -----------------------------------------------------------------
+fw_policy_args() { # TARGET
+    local port spec
+    port=${ssh_port:-$(ssh_ports_now "$1" | head -n1)}
+    port=${port:-22}
+    if ((${#admin_nets[@]})); then
+        local nets
+        nets=$(IFS=,; echo "${admin_nets[*]}")
+        echo "--allow"
+        echo "$port/tcp@$nets#ssh from the admin network"
+    else
+        echo "--limit"
+        echo "$port/tcp#ssh"
+    fi
+    echo "--ssh-port"
+    echo "$port"
+    # Moving sshd to a new port from an SSH session: fwplan apply refuses a
+    # ruleset that would drop the connection first-five runs in, so that
+    # connection's address keeps the old port until the next run.
+    if [[ $root == / && -n ${SSH_CONNECTION:-} ]]; then
+        local client server_port
+        read -r client _ _ server_port <<<"$SSH_CONNECTION"
+        if [[ -n $server_port && $server_port != "$port" ]]; then
+            echo "--allow"
+            echo "$server_port/tcp@$client#the session that ran first-five (old ssh port)"
+        fi
+    fi
+    # --open PORT[/PROTO][@SOURCES]: tcp unless a protocol is given (the
+    # sources may hold a "/" of their own: 8000@10.0.0.0/8).
+    local ports sources
+    for spec in "${opens[@]}"; do
+        ports=${spec%%@*}
+        sources=""
+        [[ $spec == *@* ]] && sources="@${spec#*@}"
+        [[ $ports == */* ]] || ports="$ports/tcp"
+        echo "--allow"
+        echo "$ports$sources"
+    done
+}
+
+nft_check() { # FILE -> 0 accepted, 1 rejected, 3 could not check
+    command -v nft >/dev/null || return 3
+    local ns=(unshare --net)
+    ((EUID == 0)) || ns=(unshare --user --map-root-user --net)
+    "${ns[@]}" true 2>/dev/null || return 3
+    "${ns[@]}" nft -c -f "$1" 2>"$work/nft.err" && return 0
+    return 1
+}
+
+step_firewall() { # TARGET REAL
+    local t=$1 real=$2 conf=/etc/nftables.conf rc=0
+    mapfile -t policy < <(fw_policy_args "$t")
+    mkdir -p "$work/fw"
+    "$FWPLAN" render "${policy[@]}" --out "$work/fw" >/dev/null 2>"$work/fw.err" ||
+        fix_die "fwplan render refused the firewall policy: $(cat "$work/fw.err")"
+    # nftables.service loads /etc/nftables.conf at boot: keep what is there
+    # and put fwplan's table after it, between markers (replaced next time).
+    # A drop in table inet hardkit is final even if another table accepts.
+    {
+        if [[ -f $t$conf ]]; then
+            sed '/^# BEGIN hardkit firewall/,/^# END hardkit firewall/d' "$t$conf"
+        else
+            printf '#!/usr/sbin/nft -f\n\nflush ruleset\n'
+        fi
+        echo "# BEGIN hardkit firewall (fwplan render; first-five writes this block)"
+        grep -v '^#!' "$work/fw/hardkit.nft"
+        echo "# END hardkit firewall"
+    } >"$work/nftables.conf"
+    nft_check "$work/nftables.conf" || rc=$?
+    if ((rc == 1)); then
+        fix_die "nft -c rejected the firewall, nothing changed: $(cat "$work/nft.err")"
+    fi
+    local conf_changed=1
+    [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
+    install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
+    act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it (in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
+    # At boot too.
+    if [[ -f $t/lib/systemd/system/nftables.service || -f $t/usr/lib/systemd/system/nftables.service ]]; then
+        if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
+            act firewall enable nftables.service false
+        elif ((real)); then
+            if [[ $t == / ]]; then systemctl enable nftables.service 2>/dev/null; else systemctl --root="$t" enable nftables.service 2>/dev/null; fi
+            act firewall enable nftables.service true
+        else
+            act firewall enable nftables.service true "would run: systemctl enable nftables.service"
+        fi
+    fi
+    ((real)) || return 0
+    if [[ $t != / ]]; then
+        # fwplan apply loads into the kernel of this machine even with
+        # --root, so a tree only gets its nftables.conf.
+        act firewall load "$conf" false "not loaded: --root (nftables.service loads it at boot)"
+        return 0
+    fi
+    # A second run with the same ruleset does not ask again.
+    if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
+        act firewall load "table inet hardkit" false "already loaded"
+        return 0
+    fi
+    # This machine: load it with a rollback timer, then ask for the proof
+    # that a new SSH connection still gets in.
+    "$FWPLAN" apply "${policy[@]}" --confirm 120s --json >"$work/fw-apply.json" 2>"$work/fw-apply.err" ||
+        fix_die "fwplan apply: $(cat "$work/fw-apply.err")"
+    tool_actions firewall "$work/fw-apply.json"
+    local answer=n
+    if ((assume_yes)); then
+        answer=y
+    elif [[ -r /dev/tty ]]; then
+        printf '\nThe firewall is loaded and rolls back in 120 s unless confirmed.\nOpen a NEW SSH session to this server now (port %s). Did it log in? [y/N] ' "${policy[3]}" >/dev/tty
+        read -r -t 110 answer </dev/tty || answer=n
+    fi
+    if [[ $answer == [yY]* ]]; then
+        "$FWPLAN" confirm >/dev/null
+        act firewall confirm "table inet hardkit" true "kept"
+    else
+        "$FWPLAN" rollback >/dev/null 2>&1 || true
+        # ... and at boot too.
+        restore_backup "$t" "$conf"
+        fix_die "the firewall was rolled back (not confirmed from a second session); nothing after it was applied"
+    fi
+}
+
+# --- 4. service account and unit ---------------------------------------------------
+step_service() { # TARGET REAL
+    local t=$1 real=$2 name unit cmd envfile
+    ((${#services[@]})) || return 0
+    name=${services[0]%.service}
+    unit=/etc/systemd/system/$name.service
+    cmd=$exec_cmd
+    if [[ -z $cmd && -f $t$unit ]]; then
+        # Keep what the unit runs today.
+        cmd=$(sed -n 's/^ExecStart=[-@:+!]*//p' "$t$unit" | tail -n1)
+    fi
+    [[ -n $cmd ]] || fix_die "--service $name needs --exec CMD (no ExecStart= in $unit to keep)"
+    # Secrets in Environment= move to a root-only file systemd reads.
+    envfile=/etc/hardkit/$name.env
+    if [[ -f $t$unit && ! -s $t$envfile ]] && grep -q '^Environment=' "$t$unit"; then
+        sed -n 's/^Environment=//p' "$t$unit" | install_text service "$t" "$envfile" 0600
+    fi
+    local args=(apply --root "$t" "$name" --exec "$cmd" --force --env-file "$envfile" --json)
+    [[ -n $listen_port ]] && args+=(--listen "$listen_port")
+    # An existing sudoers rule is replaced by the one it may need (restart
+    # itself), not kept.
+    [[ -e $t/etc/sudoers.d/$name ]] && args+=(--allow-restart)
+    "$SVCACCT" "${args[@]}" >"$work/svc.json" 2>"$work/svc.err" ||
+        fix_die "svcacct apply: $(cat "$work/svc.err")"
+    tool_actions service "$work/svc.json"
+    if ((real)) && [[ -f $t/etc/sudoers.d/$name ]] && command -v visudo >/dev/null; then
+        visudo -c -q -f "$t/etc/sudoers.d/$name" || fix_die "visudo rejected /etc/sudoers.d/$name"
+        act service validate "/etc/sudoers.d/$name" false "visudo -c accepted it"
+    fi
+}
+
+# --- 5. fim baseline, last ---------------------------------------------------------
+step_fim() { # TARGET REAL
+    local t=$1 real=$2
+    if ((!real)); then
+        act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
+        return 0
+    fi
+    if [[ -f $t/var/lib/hardkit/fim.db ]] && "$FIM" check --root "$t" -q >/dev/null 2>&1; then
+        act fim init /var/lib/hardkit/fim.db false "the baseline matches"
+        return 0
+    fi
+    if [[ -f $t/var/lib/hardkit/fim.db ]]; then
+        # (update exits 1 when it found changes: the point of running it)
+        "$FIM" update --root "$t" -q >/dev/null 2>"$work/fim.err" || (($? == 1)) || fix_die "fim update: $(cat "$work/fim.err")"
+    else
+        "$FIM" init --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
+    fi
+    act fim init /var/lib/hardkit/fim.db true "taken after every change above"
+}
+
+run_steps() { # TARGET REAL
+    ((json)) || echo "==> ${3:-}" >&2
+    step_ssh "$1" "$2"
+    step_jail "$1" "$2"
+    step_firewall "$1" "$2"
+    step_service "$1" "$2"
+    step_fim "$1" "$2"
+}
+
+fix_main() {
+    command -v jq >/dev/null || fix_die "--plan and --apply need jq (apt-get install jq)"
+    # Both need root: the plan runs useradd/groupadd --root on its scratch
+    # copy and reads /etc/shadow (the lockout guard's locked accounts).
+    ((EUID == 0)) || fix_die "--$mode needs root (the plan itself changes nothing outside its scratch copy)"
+    # The plan, on the scratch copy: every file and every refusal, before
+    # anything of the root is touched.
+    local scratch=$work/scratch
+    make_scratch "$scratch"
+    run_steps "$scratch" 0 "plan (on a scratch copy of $root)"
+    if [[ $mode == plan ]]; then
+        mkdir -p "$plan_dir/files"
+        # Every file the fix writes, at its system path under files/.
+        while IFS= read -r path; do
+            [[ -f $scratch$path ]] || continue
+            mkdir -p "$plan_dir/files$(dirname "$path")"
+            cp -p "$scratch$path" "$plan_dir/files$path"
+        done < <(jq -r 'select(.changed == true and (.op == "write")) | .path' "$actions" | sort -u)
+        cp "$actions" "$plan_dir/plan.jsonl"
+        if ((json)); then
+            cat "$actions"
+        else
+            echo "first-five: plan written to $plan_dir ($(changes) change(s); files under $plan_dir/files, actions in plan.jsonl); nothing changed on $root" >&2
+        fi
+        return 0
+    fi
+    # --apply: the same steps on the root itself.
+    : >"$actions"
+    run_steps "$root" 1 "apply to $root"
+    if ((json)); then
+        cat "$actions"
+    else
+        local again=""
+        [[ $root == / ]] || again=" --root $root"
+        echo "first-five: applied to $root: $(changes) change(s). See the checklist now: first-five$again" >&2
+    fi
+    return 0
+}

@@ -1,0 +1,139 @@
+# shellcheck shell=bash
+# Shared by scripts/first-five and scripts/monitor: finding the hardkit
+# binaries and trimming their human reports. Sourced, not run.
+
+hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan)
+
+# Set SSHD_LINT, JAILGEN, FWPLAN, SVCACCT, FIM, LOGSCAN to the binaries: from
+# $HARDKIT_BIN_DIR when set (tests use the debug build this way), from PATH
+# when all are installed, else from this checkout's target/release
+# ($CARGO_TARGET_DIR/release when set), building
+# them there (quietly, once) when they are missing or older than the sources.
+hardkit_find_tools() {
+    local top dir t missing=0
+    top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    for t in "${hardkit_tools[@]}"; do
+        command -v "$t" >/dev/null || missing=1
+    done
+    if [[ -n ${HARDKIT_BIN_DIR:-} ]]; then
+        dir="${HARDKIT_BIN_DIR%/}/"
+        for t in "${hardkit_tools[@]}"; do
+            [[ -x "$dir$t" ]] || {
+                echo "hardkit: HARDKIT_BIN_DIR=$HARDKIT_BIN_DIR has no executable $t" >&2
+                exit 2
+            }
+        done
+    elif ((missing == 0)); then
+        dir=""
+    else
+        dir="${CARGO_TARGET_DIR:-$top/target}/release/"
+        local stale=0
+        for t in "${hardkit_tools[@]}"; do
+            if [[ ! -x "$dir$t" ]] || [[ -n $(find "$top/core" "$top/$t" -name '*.rs' -newer "$dir$t" -print -quit 2>/dev/null) ]]; then
+                stale=1
+            fi
+        done
+        if ((stale)); then
+            command -v cargo >/dev/null || {
+                echo "hardkit: the tools are not installed and cargo is missing (install Rust, or scripts/install)" >&2
+                exit 2
+            }
+            echo "hardkit: building the tools (cargo build --release, first run only) ..." >&2
+            (cd "$top" && cargo build --release --quiet) || {
+                echo "hardkit: cargo build --release failed" >&2
+                exit 2
+            }
+        fi
+    fi
+    SSHD_LINT="${dir}sshd-lint"
+    JAILGEN="${dir}jailgen"
+    FWPLAN="${dir}fwplan"
+    SVCACCT="${dir}svcacct"
+    FIM="${dir}fim"
+    LOGSCAN="${dir}logscan"
+    export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN
+}
+
+# Keep a tool's human report short for the checklist: its one-line
+# summaries (unindented lines with a figure in them: "13 findings: ...",
+# "agent.service  9.6 UNSAFE", fwplan's listener lines), not its tables,
+# then the first N findings (the tools print them worst first; a finding
+# starts with its severity in capitals) with their detail and fix lines,
+# then a count of the rest. With a second argument "all", indented lines
+# before the findings are kept too (fim's list of changed files), at most 12.
+hardkit_top_findings() {
+    awk -v max="$1" -v keep="${2:-}" '
+        /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) / { n++; if (n <= max) { print; infinding = 1 } else { rest++; infinding = 0 }; next }
+        n > 0 { if (infinding && /^ /) print; next }
+        /^[^ \t].*[0-9]/ { print; next }
+        keep == "all" && /^[ \t]+[^ \t]/ && kept < 12 { print; kept++ }
+        END { if (rest > 0) printf "... and %d more (run the tool alone for all)\n", rest }
+    '
+}
+
+# Print $1 as a JSON string (quotes included): backslash, quote and control
+# characters escaped, so error messages and paths cannot break the stream.
+hardkit_json_str() {
+    local s=$1 out="" c i code
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case "$c" in
+            '"') out+='\"' ;;
+            "\\") out+="\\\\" ;;
+            $'\n') out+='\n' ;;
+            $'\t') out+='\t' ;;
+            *)
+                printf -v code '%d' "'$c"
+                if ((code >= 0 && code < 32)); then
+                    printf -v c '\\u%04x' "$code"
+                fi
+                out+=$c
+                ;;
+        esac
+    done
+    printf '"%s"' "$out"
+}
+
+# A finding record of the scripts themselves (tool "first-five" or
+# "monitor"), for what no tool reports: hardkit_finding TOOL ID SEVERITY
+# TITLE DETAIL FIX [PATH]
+hardkit_finding() {
+    local loc=""
+    [[ -n ${7:-} ]] && loc=",\"location\":{\"path\":$(hardkit_json_str "$7")}"
+    printf '{"type":"finding","tool":"%s","id":"%s","severity":"%s","title":%s,"detail":%s%s,"fix":%s,"refs":[]}\n' \
+        "$1" "$2" "$3" "$(hardkit_json_str "$4")" "$(hardkit_json_str "$5")" "$loc" "$(hardkit_json_str "$6")"
+}
+
+# An error record of the scripts: hardkit_error TOOL MESSAGE
+hardkit_error() {
+    printf '{"type":"error","tool":"%s","message":%s}\n' "$1" "$(hardkit_json_str "$2")"
+}
+
+# Severity rank, to compare with --fail-on: info 0 ... critical 4.
+hardkit_severity_rank() {
+    case "$1" in
+        info) echo 0 ;;
+        low) echo 1 ;;
+        medium) echo 2 ;;
+        high) echo 3 ;;
+        critical) echo 4 ;;
+        *) echo -1 ;;
+    esac
+}
+
+# The live-equivalent nft ruleset of a root tree, as `nft -j list ruleset`
+# JSON on stdout: ROOT/etc/nftables.conf (what nftables.service loads at
+# boot) is loaded into a network namespace of its own that dies with the
+# command, so the host's firewall is never touched. Fails (status 1) when
+# there is no nftables.conf, no nft or no way to make a namespace.
+hardkit_root_ruleset_json() {
+    local conf="$1/etc/nftables.conf" nft
+    [[ -f $conf ]] || return 1
+    nft=$(command -v nft || echo /usr/sbin/nft)
+    [[ -x $nft ]] || return 1
+    command -v unshare >/dev/null || return 1
+    local ns=(unshare --net)
+    ((EUID == 0)) || ns=(unshare --user --map-root-user --net)
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
+    "${ns[@]}" sh -c '"$1" -f "$2" && "$1" -j list ruleset' sh "$nft" "$conf" 2>/dev/null
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # jq filters are single-quoted on purpose
+# The end-to-end proof on a real Debian 12 root: debootstrap (cached under
+# target/e2e/), seeded with the demo server's bad configuration and an agent
+# script, fixed by `first-five --root ROOT --apply` non-interactively, then
+# judged inside the root by the real programs (chroot): sshd -t/-T,
+# fail2ban-client -t/-d, visudo -c, systemd-analyze security --offline,
+# nft -c (in a throwaway network namespace), fim check. A second --apply
+# changes nothing; monitor is quiet, then reports a changed watched file and
+# an appended brute force.
+#
+# Needs root (debootstrap, chroot, useradd --root). Nothing runs on the host:
+# no service is started, no firewall rule is loaded in the host's network
+# namespace (with --root, first-five never calls fwplan apply).
+set -euo pipefail
+# shellcheck source=scripts/tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+not_run() {
+    echo "!!! NOT RUN: e2e-debian: $*" >&2
+    [[ -n ${HARDKIT_NOT_RUN_LOG:-} ]] && echo "NOT RUN: scripts/tests/e2e-debian.sh: $*" >>"$HARDKIT_NOT_RUN_LOG"
+    if [[ ${CI:-} == true ]]; then
+        echo "e2e-debian: CI=true requires this test to run" >&2
+        exit 1
+    fi
+    exit 0
+}
+((EUID == 0)) || not_run "needs root (debootstrap, chroot)"
+for p in debootstrap chroot unshare jq nft systemd-analyze systemctl ip; do
+    command -v "$p" >/dev/null || not_run "$p is not installed (scripts/test --install-oracles)"
+done
+build_tools
+
+# The cached root: built once (about 80 s and 320 MB), reused afterwards.
+cache=$top/target/e2e/bookworm
+if [[ ! -x $cache/usr/sbin/sshd ]]; then
+    echo "e2e-debian: debootstrap of Debian 12 into $cache (first run only) ..."
+    rm -rf "$cache.tmp"
+    mkdir -p "$(dirname "$cache")"
+    debootstrap --variant=minbase \
+        --include=openssh-server,fail2ban,python3-systemd,sudo,nftables,systemd,logrotate \
+        bookworm "$cache.tmp" http://deb.debian.org/debian >"$top/target/e2e/debootstrap.log" 2>&1 ||
+        not_run "debootstrap failed (network?): see target/e2e/debootstrap.log"
+    rm -rf "$cache"
+    mv "$cache.tmp" "$cache"
+fi
+
+tmp=$(mktemp -d)
+# HARDKIT_E2E_KEEP=1 keeps the fixed root for a look around.
+if [[ ${HARDKIT_E2E_KEEP:-} == 1 ]]; then
+    echo "e2e-debian: keeping $tmp"
+else
+    trap 'rm -rf "$tmp"' EXIT
+fi
+r=$tmp/root
+cp -a "$cache" "$r"
+
+seed_demo_config "$r"
+
+# The bad state is seen before the fix.
+rc=0
+"$top/scripts/first-five" --root "$r" --json >"$tmp/before.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --root (seeded) before the fix"
+expect_ids "$tmp/before.jsonl" "before" sshd/permit-root-login sshd/password-authentication jailgen/sshd-port-mismatch fwplan/no-firewall svcacct/runs-as-root svcacct/sudo-all first-five/no-fim-baseline
+
+# --- the fix ---------------------------------------------------------------------
+port=2200
+fix=(--root "$r" --apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes)
+rc=0
+"$top/scripts/first-five" "${fix[@]}" --json >"$tmp/apply1.jsonl" 2>"$tmp/apply1.err" || rc=$?
+expect_status 0 "$rc" "first-five --apply"
+[[ $rc == 0 ]] || cat "$tmp/apply1.err" >&2
+expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json"
+
+# --- judged by the real programs, inside the root -----------------------------------
+mkdir -p "$r/run/sshd"
+check "sshd -t accepts the configuration" chroot "$r" /usr/sbin/sshd -t
+for ctx in user=admin,host=h,addr=192.0.2.9 user=deploy,host=h,addr=192.0.2.9 user=root,host=h,addr=192.0.2.9; do
+    chroot "$r" /usr/sbin/sshd -T -C "$ctx" >"$tmp/sshd-T" 2>&1 || true
+    check "sshd -T -C $ctx: port $port only" [ "$(grep '^port ' "$tmp/sshd-T" | tr '\n' ' ')" == "port $port " ]
+    check "sshd -T -C $ctx: permitrootlogin no" grep -qx 'permitrootlogin no' "$tmp/sshd-T"
+    check "sshd -T -C $ctx: passwordauthentication no" grep -qx 'passwordauthentication no' "$tmp/sshd-T"
+    check "sshd -T -C $ctx: kbdinteractiveauthentication no" grep -qx 'kbdinteractiveauthentication no' "$tmp/sshd-T"
+done
+check "fail2ban-client -t accepts the configuration" chroot "$r" fail2ban-client -t
+chroot "$r" fail2ban-client -d >"$tmp/f2b-d" 2>/dev/null || true
+check "fail2ban-client -d: the sshd jail is added" grep -qF "['add', 'sshd'," "$tmp/f2b-d"
+check "fail2ban-client -d: the sshd jail bans port $port" grep -qF "['port', '$port']" "$tmp/f2b-d"
+check "fail2ban-client -d: the admin network is never banned" grep -qF "'198.51.100.0/24'" "$tmp/f2b-d"
+check "visudo -c accepts sudoers and sudoers.d" chroot "$r" visudo -c -q
+check "the agent's sudoers rule is no longer ALL" bash -c '! grep -qE "NOPASSWD: *ALL *$" "$1"' _ "$r/etc/sudoers.d/agent"
+score=$(systemd-analyze security --offline=true --root="$r" agent.service 2>/dev/null | sed -n 's/.*Overall exposure level for agent.service: \([0-9.]*\).*/\1/p')
+check "systemd-analyze security --offline of agent.service: $score <= 1.5" awk -v s="${score:-99}" 'BEGIN { exit !(s <= 1.5) }'
+check "agent.service runs as agent" grep -qx 'User=agent' "$r/etc/systemd/system/agent.service"
+check "the API key left the unit" bash -c '! grep -q OPENAI_API_KEY "$1" && grep -q OPENAI_API_KEY "$2"' _ "$r/etc/systemd/system/agent.service" "$r/etc/hardkit/agent.env"
+check "agent.env is 0600" [ "$(stat -c %a "$r/etc/hardkit/agent.env")" == 600 ]
+check "agent is no longer in docker" bash -c '! grep -qE "^docker:.*agent" "$1"' _ "$r/etc/group"
+check "nft -c accepts /etc/nftables.conf (throwaway netns)" unshare --net nft -c -f "$r/etc/nftables.conf"
+check "the ruleset drops input by default" grep -q 'hook input priority filter; policy drop;' "$r/etc/nftables.conf"
+check "the ruleset admits ssh from the admin network only" grep -q "ip saddr 198.51.100.0/24 tcp dport $port accept" "$r/etc/nftables.conf"
+check "nftables.service is enabled at boot" [ -L "$r/etc/systemd/system/sysinit.target.wants/nftables.service" ]
+check "the fim baseline exists" [ -s "$r/var/lib/hardkit/fim.db" ]
+check "fim check --root is clean" "$HARDKIT_BIN_DIR/fim" check --root "$r" -q
+
+cp "$r/etc/fail2ban/jail.d/hardkit.local" "$tmp/jail.after1"
+# --- idempotence --------------------------------------------------------------------
+rc=0
+"$top/scripts/first-five" "${fix[@]}" --json >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
+expect_status 0 "$rc" "second first-five --apply"
+n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/apply2.jsonl")
+check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
+check "fim check still clean after the second --apply" "$HARDKIT_BIN_DIR/fim" check --root "$r" -q
+
+# --- the audit after the fix ------------------------------------------------------------
+rc=0
+"$top/scripts/first-five" --root "$r" --json >"$tmp/after.jsonl" 2>&1 || rc=$?
+marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/after.jsonl" | tr '\n' ' ')
+check "after the fix every section passes (got: $marks; $(jq -c 'select(.type == "finding" and (.severity == "high" or .severity == "critical")) | .id' "$tmp/after.jsonl" | tr '\n' ' '))" \
+    [ "$marks" == "ssh=PASS brute-force=PASS firewall=PASS service=PASS monitoring=PASS " ]
+expect_status 0 "$rc" "first-five --root after the fix"
+
+# --- monitor ----------------------------------------------------------------------------
+rc=0
+"$top/scripts/monitor" --root "$r" >"$tmp/mon1" 2>&1 || rc=$?
+expect_status 0 "$rc" "monitor after the fix (first run)"
+check "monitor is quiet (got: $(head -c 400 "$tmp/mon1"))" [ ! -s "$tmp/mon1" ]
+echo "# a change nobody announced" >>"$r/etc/ssh/sshd_config"
+now=$(date '+%b %e %H:%M:%S')
+for i in 1 2 3 4 5 6; do
+    echo "$now agent-01 sshd[51$i]: Failed password for admin from 203.0.113.77 port 4100$i ssh2"
+done >>"$r/var/log/auth.log"
+echo "$now agent-01 sshd[5200]: Accepted password for admin from 203.0.113.77 port 41100 ssh2" >>"$r/var/log/auth.log"
+rc=0
+"$top/scripts/monitor" --root "$r" --json >"$tmp/mon2.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "monitor after a change and a brute force"
+expect_ids "$tmp/mon2.jsonl" "monitor" logscan/brute-force-success
+check "monitor reports the changed /etc/ssh/sshd_config" has "$tmp/mon2.jsonl" '.type == "change" and .path == "/etc/ssh/sshd_config"'
+
+# --- live mode: --apply as on a running server -----------------------------------------
+# A second seeded copy, entered with chroot inside a network namespace of its
+# own (ip netns) and a private mount namespace with its own /proc: there
+# first-five runs with root /, so it calls fwplan apply --confirm (the table
+# is loaded into that namespace only), fwplan confirm (--yes stands in for
+# the second session), systemctl enable, and the tools without --root.
+l=$tmp/live
+cp -a "$cache" "$l"
+seed_demo_config "$l"
+install -d "$l/opt/hardkit/bin" "$l/run/sshd"
+cp -a "$top/scripts" "$l/opt/hardkit/"
+for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
+done
+# jq for the scripts, with its libraries (host and root are both Debian 12).
+install -m 0755 "$(command -v jq)" "$l/usr/bin/jq"
+ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
+    [[ -e $l$lib ]] || install -D -m 0644 "$lib" "$l$lib"
+done
+ns=hardkit-e2e-$$
+ip netns add "$ns"
+# On the way out: the processes this test started in its namespace (the
+# fail2ban server, fwplan's rollback timer), by pid, then the namespace.
+cleanup_ns() {
+    local pids=()
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
+    ip netns delete "$ns" 2>/dev/null || true
+}
+trap 'cleanup_ns; rm -rf "$tmp"' EXIT
+[[ ${HARDKIT_E2E_KEEP:-} == 1 ]] && trap 'cleanup_ns' EXIT
+live() {
+    ip netns exec "$ns" unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh \
+        "$l" "$l" env -u SSH_CONNECTION HARDKIT_BIN_DIR=/opt/hardkit/bin PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+livefix=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes --json)
+rc=0
+live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live1.jsonl" 2>"$tmp/live1.err" || rc=$?
+expect_status 0 "$rc" "live first-five --apply (chroot + netns)"
+[[ $rc == 0 ]] || cat "$tmp/live1.err" >&2
+check "live: fwplan loaded the table (changed)" has "$tmp/live1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
+check "live: confirmed" has "$tmp/live1.jsonl" '.step == "firewall" and .op == "confirm"'
+ip netns exec "$ns" nft list table inet hardkit >"$tmp/live-table" 2>&1 || true
+check "live: table inet hardkit is in the namespace, input policy drop" grep -q 'policy drop' "$tmp/live-table"
+check "live: nftables.service enabled" [ -L "$l/etc/systemd/system/sysinit.target.wants/nftables.service" ]
+check "live: sshd -t" chroot "$l" /usr/sbin/sshd -t
+check "live: fim check clean" "$HARDKIT_BIN_DIR/fim" check --root "$l" -q
+rc=0
+live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live2.jsonl" 2>"$tmp/live2.err" || rc=$?
+expect_status 0 "$rc" "live second --apply"
+n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/live2.jsonl")
+check "live: second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/live2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
+
+# monitor on the live system: fail2ban's bans (fail2ban-client status) are
+# only read there. The fail2ban server runs in the chroot and the namespace.
+live fail2ban-client -x start >/dev/null 2>&1 || fail "live: fail2ban-client -x start"
+rc=0
+live /opt/hardkit/scripts/monitor >"$tmp/livemon1" 2>&1 || rc=$?
+expect_status 0 "$rc" "live monitor, first run"
+check "live monitor is quiet (got: $(head -c 300 "$tmp/livemon1"))" [ ! -s "$tmp/livemon1" ]
+live fail2ban-client set sshd banip 203.0.113.5 >/dev/null
+rc=0
+live /opt/hardkit/scripts/monitor --json >"$tmp/livemon2.jsonl" 2>&1 || rc=$?
+expect_status 0 "$rc" "live monitor after a ban (info only)"
+check "live monitor reports the new ban" has "$tmp/livemon2.jsonl" '.id == "monitor/banned" and (.title | contains("203.0.113.5"))'
+rc=0
+live /opt/hardkit/scripts/monitor --json >"$tmp/livemon3.jsonl" 2>&1 || rc=$?
+check "live monitor does not report the same ban twice" bash -c '! grep -q monitor/banned "$1"' _ "$tmp/livemon3.jsonl"
+live fail2ban-client stop >/dev/null 2>&1 || true
+
+finish e2e-debian

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # jq filters are single-quoted on purpose
+# scripts/first-five --demo: every section fails with the expected finding
+# ids, in the human checklist and in the --json stream. Runs without root.
+set -euo pipefail
+# shellcheck source=scripts/tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v jq >/dev/null || { echo "first-five-demo: jq is needed (apt-get install jq)" >&2; exit 1; }
+build_tools
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+rc=0
+"$top/scripts/first-five" --demo --json >"$tmp/demo.jsonl" 2>"$tmp/demo.err" || rc=$?
+expect_status 1 "$rc" "first-five --demo --json"
+expect_jsonl "$tmp/demo.jsonl" "first-five --demo --json"
+expect_ids "$tmp/demo.jsonl" "SSH" sshd/permit-root-login sshd/password-authentication sshd/shadowed-setting
+expect_ids "$tmp/demo.jsonl" "brute force" jailgen/sshd-port-mismatch
+expect_ids "$tmp/demo.jsonl" "firewall" fwplan/no-firewall
+expect_ids "$tmp/demo.jsonl" "service" svcacct/runs-as-root svcacct/sudo-all svcacct/secret-in-environment
+expect_ids "$tmp/demo.jsonl" "monitoring" first-five/no-fim-baseline logscan/brute-force-success logscan/root-login
+# The listeners the firewall section is about: sshd's 2222 and the agent's
+# 8000 on all interfaces.
+for port in 2222 8000; do
+    if has "$tmp/demo.jsonl" --argjson p "$port" '.type == "socket" and .port == $p and .exposure == "all"'; then
+        ok "firewall: listener $port on all interfaces"
+    else
+        fail "firewall: no socket record for $port on all interfaces"
+    fi
+done
+marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
+if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
+    ok "every section FAIL"
+else
+    fail "section marks: $marks"
+fi
+if has "$tmp/demo.jsonl" '.type == "error"'; then
+    fail "error records in the demo stream: $(jq -c 'select(.type == "error")' "$tmp/demo.jsonl")"
+fi
+tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
+check "records of every tool (got: $tools)" [ "$tools" == "first-five fwplan jailgen logscan sshd-lint svcacct " ]
+
+# The human checklist: five FAIL marks, the fixes, the verdict.
+rc=0
+"$top/scripts/first-five" --demo >"$tmp/demo.txt" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --demo"
+n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
+check "checklist: 5 sections FAIL (got $n)" [ "$n" == 5 ]
+check "checklist shows the fix lines" grep -q 'fix: PermitRootLogin no' "$tmp/demo.txt"
+check "FAIL verdict line" grep -q '^Verdict: FAIL' "$tmp/demo.txt"
+
+# --fail-on critical: still failing (brute force that succeeded, sudo ALL).
+rc=0
+"$top/scripts/first-five" --demo --fail-on critical >/dev/null 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --demo --fail-on critical"
+
+# --apply never runs on the example tree itself.
+rc=0
+"$top/scripts/first-five" --demo --apply --yes >/dev/null 2>"$tmp/demo-apply.err" || rc=$?
+expect_status 2 "$rc" "first-five --demo --apply (refused)"
+check "the refusal says to copy the demo" grep -q 'copy it' "$tmp/demo-apply.err"
+
+# An empty root: no sshd (nothing to judge), no baseline, no firewall.
+mkdir "$tmp/empty"
+rc=0
+"$top/scripts/first-five" --root "$tmp/empty" --json >"$tmp/empty.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --root EMPTY --json"
+expect_jsonl "$tmp/empty.jsonl" "first-five --root EMPTY"
+expect_ids "$tmp/empty.jsonl" "empty root" fwplan/no-firewall first-five/no-fim-baseline
+
+# Usage errors exit 2 and name the flag.
+rc=0
+"$top/scripts/first-five" --fail-on severe >/dev/null 2>"$tmp/usage.err" || rc=$?
+expect_status 2 "$rc" "first-five --fail-on severe"
+check "usage error names --fail-on" grep -q -- '--fail-on' "$tmp/usage.err"
+
+# --plan on the demo: every file of the fix under DIR/files, action records
+# in plan.jsonl, the demo tree untouched. (The plan runs useradd --root on
+# its scratch copy, so it needs root.)
+if ((EUID == 0)); then
+    demo=$top/examples/compromised-agent-host
+    fingerprint() { find "$demo" -printf '%p %s %m %T@\n' | sort | sha256sum; }
+    before=$(fingerprint)
+    rc=0
+    "$top/scripts/first-five" --demo --plan "$tmp/plan" --service agent --listen 8000 --open 443/tcp --open 8000@10.0.0.0/8 --admin-net 198.51.100.0/24 >/dev/null 2>"$tmp/plan.err" || rc=$?
+    expect_status 0 "$rc" "first-five --demo --plan"
+    [[ $rc == 0 ]] || cat "$tmp/plan.err" >&2
+    for f in /etc/ssh/sshd_config.d/00-hardkit.conf /etc/fail2ban/jail.d/hardkit.local /etc/nftables.conf \
+        /etc/systemd/system/agent.service /etc/sudoers.d/agent /etc/hardkit/agent.env /etc/logrotate.d/agent \
+        /etc/sysusers.d/agent.conf /etc/tmpfiles.d/agent.conf; do
+        check "plan has $f" [ -s "$tmp/plan/files$f" ]
+    done
+    check "plan: PermitRootLogin no in the drop-in" grep -qx 'PermitRootLogin no' "$tmp/plan/files/etc/ssh/sshd_config.d/00-hardkit.conf"
+    check "plan: the jail watches 2222" grep -qx 'port = 2222' "$tmp/plan/files/etc/fail2ban/jail.d/hardkit.local"
+    check "plan: ssh only from the admin network" grep -q 'ip saddr 198.51.100.0/24 tcp dport 2222 accept' "$tmp/plan/files/etc/nftables.conf"
+    check "plan: --open 8000@10.0.0.0/8 is tcp from that network" grep -q 'ip saddr 10.0.0.0/8 tcp dport 8000 accept' "$tmp/plan/files/etc/nftables.conf"
+    check "plan: the unit runs as agent" grep -qx 'User=agent' "$tmp/plan/files/etc/systemd/system/agent.service"
+    expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
+    check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: the fim baseline comes last" [ "$(jq -r '.step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
+    check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
+
+    # The lockout guard: without the admin's key nobody could log in once
+    # passwords are off, so --apply refuses and changes nothing.
+    cp -a "$demo" "$tmp/nokey"
+    rm "$tmp/nokey/home/admin/.ssh/authorized_keys"
+    cp -a "$tmp/nokey" "$tmp/nokey.orig"
+    rc=0
+    "$top/scripts/first-five" --root "$tmp/nokey" --apply --yes >/dev/null 2>"$tmp/nokey.err" || rc=$?
+    expect_status 2 "$rc" "first-five --apply without any key"
+    check "the refusal names the lockout" grep -q 'sshd/lockout' "$tmp/nokey.err"
+    check "nothing changed after the refusal" diff -r "$tmp/nokey.orig" "$tmp/nokey"
+else
+    echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
+fi
+
+finish first-five-demo

@@ -1,0 +1,105 @@
+# shellcheck shell=bash disable=SC2016 # jq filters are single-quoted on purpose
+# Shared by the script tests: where the debug binaries are, and assertions
+# that say what they expected. Sourced, not run.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The tests run the debug build (what `cargo test` builds), never PATH.
+HARDKIT_BIN_DIR="${CARGO_TARGET_DIR:-$top/target}/debug"
+export HARDKIT_BIN_DIR
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+ok() {
+    echo "ok: $*"
+}
+
+# Build the tools once (a no-op after cargo test built them).
+build_tools() {
+    (cd "$top" && cargo build --workspace --quiet --bins) || {
+        echo "cargo build failed" >&2
+        exit 1
+    }
+}
+
+# check WHAT COMMAND...: COMMAND succeeds.
+check() {
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else fail "$what"; fi
+}
+
+# expect_status WANT GOT WHAT
+expect_status() {
+    if [[ $1 == "$2" ]]; then ok "$3: exit $2"; else fail "$3: exit $2, expected $1"; fi
+}
+
+# Every line of FILE is a JSON object with string fields type and tool.
+expect_jsonl() {
+    local file=$1 what=$2 bad
+    [[ -s $file ]] || { fail "$what: no output at all"; return; }
+    bad=$(jq -R 'fromjson? // "unparsable" | if type == "object" and (.type|type) == "string" and (.tool|type) == "string" then empty else . end' "$file" | head -3)
+    if [[ -n $bad ]]; then fail "$what: lines that are not {type, tool} JSON objects: $bad"; else ok "$what: every line is a JSON record with type and tool"; fi
+}
+
+# has FILE [JQ-ARGS...] FILTER: some record of FILE satisfies FILTER. (Slurped:
+# jq 1.6's -e looks only at the last output, which select() leaves empty.)
+has() {
+    local file=$1
+    shift
+    local filter=${*: -1}
+    jq -s -e "${@:1:$#-1}" "any(.[]; $filter)" "$file" >/dev/null
+}
+
+# expect_ids FILE WHAT ID... : each ID is the id of a finding record in FILE.
+expect_ids() {
+    local file=$1 what=$2 id
+    shift 2
+    for id in "$@"; do
+        if has "$file" --arg id "$id" '.type == "finding" and .id == $id'; then
+            ok "$what: finding $id"
+        else
+            fail "$what: no finding $id in $file"
+        fi
+    done
+}
+
+finish() {
+    if ((failures)); then
+        echo "$1: $failures failure(s)" >&2
+        exit 1
+    fi
+    echo "$1: all passed"
+}
+
+# jq with its output dropped (for check, which only looks at the status).
+jq_quiet() {
+    jq "$@" >/dev/null
+}
+
+# Seed a Debian root (a copy of the debootstrap cache) with the demo server's
+# bad configuration: sshd allowing root and passwords (cloud-init drop-in),
+# the stock jail on the wrong port, an accept-all nftables.conf, the agent
+# unit running as root with its key in Environment=, sudo ALL for agent, an
+# agent account in docker, and an admin with a key. The auth log is empty.
+seed_demo_config() {
+    local r=$1 demo=$top/examples/compromised-agent-host
+    cp "$demo/etc/ssh/sshd_config" "$r/etc/ssh/sshd_config"
+    cp "$demo/etc/ssh/sshd_config.d/50-cloud-init.conf" "$r/etc/ssh/sshd_config.d/"
+    cp "$demo/etc/fail2ban/jail.local" "$r/etc/fail2ban/jail.local"
+    cp "$demo/etc/nftables.conf" "$r/etc/nftables.conf"
+    install -m 0440 "$demo/etc/sudoers.d/agent" "$r/etc/sudoers.d/agent"
+    install -D -m 0755 "$demo/opt/agent/bin/agent" "$r/opt/agent/bin/agent"
+    cp "$demo/etc/systemd/system/agent.service" "$r/etc/systemd/system/agent.service"
+    chroot "$r" useradd -m -s /bin/bash admin
+    chroot "$r" useradd -r -d /opt/agent -s /bin/bash agent
+    chroot "$r" groupadd -f docker
+    chroot "$r" gpasswd -a agent docker >/dev/null
+    install -d -m 0700 "$r/home/admin/.ssh"
+    install -m 0600 "$demo/home/admin/.ssh/authorized_keys" "$r/home/admin/.ssh/authorized_keys"
+    chroot "$r" chown -R admin:admin /home/admin/.ssh
+    : >"$r/var/log/auth.log"
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # jq filters are single-quoted on purpose
+# scripts/monitor on a copy of the demo server: the first run records the
+# state and is quiet once a fim baseline exists; then a brute force that
+# succeeds, a changed watched file, a unit that lost its User= (changed,
+# now root, exposure worse) and a new listener are
+# each reported (exit 1), and the run after that is quiet again except for
+# fim (a changed file stays reported until `fim update`). Runs without root.
+set -euo pipefail
+# shellcheck source=scripts/tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v jq >/dev/null || { echo "monitor: jq is needed (apt-get install jq)" >&2; exit 1; }
+build_tools
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+r=$tmp/root
+cp -a "$top/examples/compromised-agent-host" "$r"
+# Yesterday's break-in is first-five's story; monitor starts from a clean log.
+: >"$r/var/log/auth.log"
+# The agent runs as its own user when monitoring starts.
+sed -i 's/^\[Service\]$/[Service]\nUser=agent/' "$r/etc/systemd/system/agent.service"
+monitor() { "$top/scripts/monitor" --root "$r" "$@"; }
+
+rc=0
+monitor >"$tmp/out" 2>&1 || rc=$?
+expect_status 1 "$rc" "monitor without a fim baseline"
+check "reports the missing baseline" grep -q "No file-integrity baseline" "$tmp/out"
+
+"$HARDKIT_BIN_DIR/fim" init --root "$r" -q 2>/dev/null
+rc=0
+monitor >"$tmp/out" 2>&1 || rc=$?
+expect_status 0 "$rc" "monitor with a baseline"
+check "silent when all is well (got: $(head -c 300 "$tmp/out"))" [ ! -s "$tmp/out" ]
+check "state: last run recorded" [ -s "$r/var/lib/hardkit/monitor/last-run" ]
+check "state: listeners recorded" grep -q '^8000/tcp' "$r/var/lib/hardkit/monitor/listeners"
+check "state: agent.service recorded" grep -q '^agent.service' "$r/var/lib/hardkit/monitor/services.tsv"
+
+# The attack: failures then an accepted password for root, with today's
+# timestamps (syslog format, like the rest of the log).
+sleep 1
+now=$(date '+%b %e %H:%M:%S')
+{
+    for i in 1 2 3 4 5; do
+        echo "$now agent-01 sshd[41$i]: Failed password for root from 203.0.113.99 port 4000$i ssh2"
+    done
+    echo "$now agent-01 sshd[4200]: Accepted password for root from 203.0.113.99 port 40100 ssh2"
+} >>"$r/var/log/auth.log"
+echo "evil:x:0:0::/root:/bin/bash" >>"$r/etc/passwd"
+# ... and someone drops its User= line: it runs as root again.
+sed -i '/^User=agent$/d' "$r/etc/systemd/system/agent.service"
+# A new listener on all interfaces: 0.0.0.0:4444.
+echo "   3: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 29999 1 0000000000000000 100 0 0 10 0" >>"$r/proc/net/tcp"
+
+rc=0
+monitor --json >"$tmp/out.jsonl" 2>"$tmp/err" || rc=$?
+expect_status 1 "$rc" "monitor --json after the attack"
+expect_jsonl "$tmp/out.jsonl" "monitor --json"
+expect_ids "$tmp/out.jsonl" "monitor" logscan/brute-force-success logscan/root-login monitor/unit-changed monitor/now-root monitor/exposure-worse monitor/new-listener
+check "fim change of /etc/passwd reported" has "$tmp/out.jsonl" '.type == "change" and .path == "/etc/passwd"'
+check "summary record says exit 1" has "$tmp/out.jsonl" '.type == "summary" and .tool == "monitor" and .exit == 1'
+
+# The human report of the same kind of run: short, and exit 1. (The state
+# was updated by the run above, so only fim's change is still there.)
+rc=0
+monitor >"$tmp/out" 2>&1 || rc=$?
+expect_status 1 "$rc" "monitor after the attack, second run"
+check "fim change still reported" grep -q '/etc/passwd' "$tmp/out"
+check "the brute force is not reported twice" bash -c '! grep -q "203.0.113.99" "$1"' _ "$tmp/out"
+check "report is short ($(wc -l <"$tmp/out") lines)" [ "$(wc -l <"$tmp/out")" -le 12 ]
+
+# After fim update the run is quiet again.
+"$HARDKIT_BIN_DIR/fim" update --root "$r" -q >/dev/null 2>&1 || true
+rc=0
+monitor >"$tmp/out" 2>&1 || rc=$?
+expect_status 0 "$rc" "monitor after fim update"
+
+finish monitor
