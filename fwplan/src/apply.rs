@@ -46,6 +46,8 @@ pub const STATE_DIR: &str = "/var/lib/hardkit/fwplan";
 pub enum ApplyError {
     #[error("nft is not installed (apt-get install nftables)")]
     NoNft,
+    #[error("--root {0}: nft would load the rules into this machine's kernel, not that system's; write them into the tree with `fwplan render --out DIR` (or run fwplan inside that system's own network namespace)")]
+    ForeignRoot(String),
     #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
     #[error("nft -c rejected the ruleset, nothing applied: {0}")]
@@ -392,6 +394,19 @@ fn spawn_detached(exe: &Path, args: &[String]) -> Result<(), ApplyError> {
 fn netns_inode(path: &str) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
     fs::metadata(path).ok().map(|m| m.ino())
+}
+
+/// `--root DIR` moves fwplan's state into DIR, but nft always acts on the
+/// kernel of the calling process. For another system's tree (a mounted
+/// image) that kernel is this machine's, so loading there would change the
+/// host's firewall, not the image's: allowed only when the caller runs in a
+/// network namespace of its own (`ip netns exec`, a container), as the
+/// tests do.
+pub fn kernel_matches_root(root: &hardkit_core::Root) -> Result<(), ApplyError> {
+    if root.is_host() || netns_inode("/proc/self/ns/net") != netns_inode("/proc/1/ns/net") {
+        return Ok(());
+    }
+    Err(ApplyError::ForeignRoot(root.dir().display().to_string()))
 }
 
 /// A systemd timer runs in PID 1's network namespace: refuse it anywhere

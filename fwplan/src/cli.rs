@@ -254,6 +254,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
         Command::Render(args) => render(args, &mut rep)?,
         Command::Apply(args) => apply_cmd(args, &root, &mut rep)?,
         Command::Confirm => {
+            apply::kernel_matches_root(&root)?;
             let state = State::open(&root)?;
             let p = apply::confirm(&state)?;
             rep.emit(&file_action("confirm", &state.previous(), true))?;
@@ -264,6 +265,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
             ExitStatus::Clean
         }
         Command::Rollback => {
+            apply::kernel_matches_root(&root)?;
             let state = State::open(&root)?;
             apply::rollback(&state)?;
             rep.emit(&file_action("load", &state.previous(), true))?;
@@ -417,6 +419,7 @@ fn apply_cmd(
         rep.text("nft -c accepted the ruleset and it admits SSH; nothing applied (--check)\n")?;
         return Ok(ExitStatus::Clean);
     }
+    apply::kernel_matches_root(root)?;
     let done = apply::apply(&state, root, &ruleset, confirm)?;
     rep.emit(&file_action("save", &done.previous, true))?;
     rep.emit(&file_action("load", &done.applied, done.changed))?;
@@ -449,7 +452,9 @@ fn audit_cmd(
     root: &Root,
     rep: &mut Reporter<impl Write>,
 ) -> Result<ExitStatus, FwplanError> {
-    let plan = if args.policy.is_empty() && args.policy.sshd.is_none() {
+    // sshd's ports alone are no policy (first-five passes --sshd to every
+    // audit): without rules the audit judges the firewall as a whole.
+    let plan = if args.policy.is_empty() {
         None
     } else {
         Some(args.policy.to_plan()?)

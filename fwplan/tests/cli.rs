@@ -326,6 +326,62 @@ fn audit_reports_sockets_owners_and_gaps_on_a_saved_system() {
 }
 
 #[test]
+fn audit_with_only_sshd_settings_judges_the_firewall_as_a_whole() {
+    // first-five passes sshd-lint's settings to every audit; ports alone are
+    // no policy and must not turn the audit into an "empty policy" error.
+    let root = fixture_root();
+    let sshd = r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"2222","origin":"default","shadowed":[]}"#;
+    let mut cmd = fwplan();
+    cmd.args(["audit", "--json", "--sshd", "-", "--root"])
+        .arg(root.path())
+        .arg("--ruleset-json")
+        .arg(root.path().join("ruleset.json"));
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sshd.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"fwplan/no-firewall\""), "{text}");
+}
+
+#[test]
+fn apply_for_another_systems_root_is_refused_in_the_hosts_namespace() {
+    // Only meaningful where this test shares PID 1's network namespace (the
+    // normal case); the refusal happens before nft is ever run.
+    let same_ns =
+        std::fs::read_link("/proc/self/ns/net").ok() == std::fs::read_link("/proc/1/ns/net").ok();
+    if !same_ns {
+        return;
+    }
+    let root = fixture_root();
+    for args in [
+        vec!["apply", "--allow", "80/tcp", "--ssh-port", "22", "--force"],
+        vec!["rollback"],
+        vec!["confirm"],
+    ] {
+        let out = fwplan()
+            .args(&args)
+            .arg("--root")
+            .arg(root.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("this machine's kernel"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn audit_in_a_namespace_finds_our_own_listener_and_its_process() {
     let test = "fwplan audit: live /proc in a namespace";
     if !hardkit_core::oracle::require_root(test)
