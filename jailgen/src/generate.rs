@@ -125,7 +125,10 @@ fn parse_override(item: &str) -> Result<(JailKind, Override), ValueError> {
     Ok((kind, o))
 }
 
-/// Comment lines recording what the host looked like.
+/// Comment lines recording what was decided from the host. Only decisions,
+/// not the evidence behind them: the evidence can change (nftables from
+/// installed to enabled) without changing a jail, and the file must then
+/// stay byte for byte the same (`changed: false`).
 fn facts(req: &Request, host: &Host, source: &str) -> Vec<String> {
     let ports = req
         .ssh_ports
@@ -142,7 +145,7 @@ fn facts(req: &Request, host: &Host, source: &str) -> Vec<String> {
     }
     match (&req.banaction, &host.firewall) {
         (Some(action), _) => lines.push(format!("ban action {action} (--banaction)")),
-        (None, Some((fw, why))) => lines.push(format!("firewall {} ({why})", fw.as_str())),
+        (None, Some((fw, _why))) => lines.push(format!("firewall {}", fw.as_str())),
         (None, None) => {}
     }
     lines

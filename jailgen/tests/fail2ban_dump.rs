@@ -318,6 +318,32 @@ fn rejected_configuration_is_never_written() {
 }
 
 #[test]
+fn write_stays_unchanged_when_only_the_firewall_evidence_changes() {
+    if !oracle_ready("jailgen::write_stays_unchanged_when_only_the_firewall_evidence_changes") {
+        return;
+    }
+    // nftables installed, then its service enabled: same firewall, same
+    // jails, so the second write must not touch the file.
+    let tree = Tree::new();
+    tree.debian12()
+        .file("/etc/nftables.conf", "flush ruleset\n");
+    let args = ["--ssh-port", "2222", "--json", "--write"];
+    let first = stdout(&jailgen(tree.path(), &args, None));
+    assert!(first.contains("\"changed\":true"), "{first}");
+    let bytes = tree.read("/etc/fail2ban/jail.d/hardkit.local").unwrap();
+    tree.symlink(
+        "/lib/systemd/system/nftables.service",
+        "/etc/systemd/system/sysinit.target.wants/nftables.service",
+    );
+    let second = stdout(&jailgen(tree.path(), &args, None));
+    assert!(second.contains("\"changed\":false"), "{second}");
+    assert_eq!(
+        tree.read("/etc/fail2ban/jail.d/hardkit.local").unwrap(),
+        bytes
+    );
+}
+
+#[test]
 fn write_is_idempotent_and_check_writes_nothing() {
     if !oracle_ready("jailgen::write_is_idempotent_and_check_writes_nothing") {
         return;
