@@ -391,12 +391,29 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
             );
         }
     }
-    // Match blocks that re-enable what the global section turns off.
+    // Match blocks that re-enable what the global section turns off. In
+    // sshd's Match pass only matching blocks count and the first to set a
+    // keyword wins, so a value after a `Match all` block that already set
+    // the keyword never takes effect (hardkit's own fix is such a block).
+    let always = |b: &crate::effective::MatchBlock| {
+        b.criteria
+            .first()
+            .is_some_and(|c| c.attribute.eq_ignore_ascii_case("all"))
+    };
     for (bi, block) in reading.blocks.iter().enumerate() {
         for r in reading.records.iter().filter(|r| r.block == Some(bi)) {
             for a in &r.assigns {
                 let value = a.values.join(" ");
                 if !reenables(a.slot, &value) {
+                    continue;
+                }
+                let decided_earlier = reading.records.iter().any(|earlier| {
+                    earlier
+                        .block
+                        .is_some_and(|ei| ei < bi && always(&reading.blocks[ei]))
+                        && earlier.assigns.iter().any(|e| e.slot == a.slot)
+                });
+                if decided_earlier {
                     continue;
                 }
                 let global = reading

@@ -184,6 +184,37 @@ fn cloud_init_trap_is_reported_with_both_locations() {
 }
 
 #[test]
+fn match_block_after_a_match_all_that_decided_the_keyword_is_not_a_reenable() {
+    // The drop-in is read first; its Match all sets passwords off for every
+    // connection, so `Match User deploy` can no longer turn them on (the
+    // first matching block wins; sshd -T -C user=deploy prints no).
+    let t = tree(&[
+        (
+            "etc/ssh/sshd_config",
+            "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nMatch User deploy\n  PasswordAuthentication yes\n",
+        ),
+        (
+            "etc/ssh/sshd_config.d/00-hardkit.conf",
+            "Match all\n  PasswordAuthentication no\n",
+        ),
+    ]);
+    let (_, out, _) = run(t.path(), &["--json", "--openssh", "9.2"]);
+    let s = stream(&out);
+    assert!(!ids(&s).contains(&"sshd/match-reenables"), "{:?}", ids(&s));
+    let (_, out, _) = run(
+        t.path(),
+        &["--json", "--openssh", "9.2", "--context", "user=deploy"],
+    );
+    let s = stream(&out);
+    let pw = s
+        .settings
+        .iter()
+        .find(|x| x.key == "passwordauthentication")
+        .unwrap();
+    assert_eq!(pw.value, "no");
+}
+
+#[test]
 fn match_block_reenabling_passwords_is_reported_with_its_criteria() {
     let t = tree(&[("etc/ssh/sshd_config", "PasswordAuthentication no\nMatch User alice Address 10.0.0.0/8\n  PasswordAuthentication yes\n")]);
     let (_, out, _) = run(t.path(), &["--json", "--openssh", "9.2"]);
