@@ -331,24 +331,22 @@ fn audit_with_only_sshd_settings_judges_the_firewall_as_a_whole() {
     // no policy and must not turn the audit into an "empty policy" error.
     let root = fixture_root();
     let sshd = r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"2222","origin":"default","shadowed":[]}"#;
-    let mut cmd = fwplan();
-    cmd.args(["audit", "--json", "--sshd", "-", "--root"])
-        .arg(root.path())
-        .arg("--ruleset-json")
-        .arg(root.path().join("ruleset.json"));
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(sshd.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let root_arg = root.path().to_str().unwrap().to_string();
+    let rules = root.path().join("ruleset.json");
+    let rules_arg = rules.to_str().unwrap().to_string();
+    let out = run_with_stdin(
+        &[
+            "audit",
+            "--json",
+            "--sshd",
+            "-",
+            "--root",
+            &root_arg,
+            "--ruleset-json",
+            &rules_arg,
+        ],
+        sshd,
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("\"fwplan/no-firewall\""), "{text}");
