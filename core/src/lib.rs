@@ -11,6 +11,7 @@
 //! - [`diff`]: unified diffs for `--diff`;
 //! - [`input`]: a path or `-`;
 //! - [`cli`]: the shared command-line options;
+//! - [`stream`]: reading one record type out of another tool's JSON Lines;
 //! - [`program`]: finding the real programs a tool hands work to;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against.
@@ -28,6 +29,7 @@ pub mod record;
 pub mod root;
 pub mod severity;
 mod signals;
+pub mod stream;
 
 pub use bytes_path::BytesPath;
 pub use cli::CommonArgs;

@@ -6,29 +6,23 @@
 //! protocol asks of every reader; a line that is not JSON is an error, since
 //! a truncated stream could otherwise hide the real port.
 
-use std::io::BufRead;
 use std::path::Path;
 
-use hardkit_core::input::{InputError, InputSource};
-use hardkit_core::record::envelope;
+use hardkit_core::input::InputSource;
+use hardkit_core::stream::{records_of_type, StreamError, StreamLine};
 use serde::Deserialize;
 
 use crate::policy::{parse_port, Origin, PolicyError, SshPort};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SshdInputError {
-    #[error("--sshd: {0}")]
-    Input(#[from] InputError),
+    #[error("--sshd {0}")]
+    Stream(#[from] StreamError),
     #[error("--sshd {name}:{line}: {message}")]
     Line {
         name: String,
         line: u64,
         message: String,
-    },
-    #[error("--sshd {name}: {source}")]
-    Read {
-        name: String,
-        source: std::io::Error,
     },
     #[error(transparent)]
     Port(#[from] PolicyError),
@@ -44,38 +38,25 @@ struct Setting {
 }
 
 /// Read the `port` settings from an sshd-lint JSON Lines stream.
+/// sshd-lint writes configs, not megabytes; a runaway input is refused.
+const INPUT_LIMIT: u64 = 16 << 20;
+
 pub fn read_sshd_ports(arg: &Path) -> Result<Vec<SshPort>, SshdInputError> {
     let source = InputSource::parse(arg);
     let name = source.display_name();
-    let reader = source.open_buffered()?;
     let mut ports = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line_no = n as u64 + 1;
-        let line = line.map_err(|source| SshdInputError::Read {
+    for StreamLine { line, text } in records_of_type(&source, "setting", None, INPUT_LIMIT)? {
+        let setting: Setting = serde_json::from_str(&text).map_err(|e| SshdInputError::Line {
             name: name.clone(),
-            source,
+            line,
+            message: format!("setting record without string key/value: {e}"),
         })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = |message: String| SshdInputError::Line {
-            name: name.clone(),
-            line: line_no,
-            message,
-        };
-        let (kind, _tool) =
-            envelope(&line).map_err(|e| at(format!("not a hardkit record: {e}")))?;
-        if kind != "setting" {
-            continue;
-        }
-        let setting: Setting = serde_json::from_str(&line)
-            .map_err(|e| at(format!("setting record without string key/value: {e}")))?;
         if !setting.key.eq_ignore_ascii_case("port") {
             continue;
         }
         let origin = Origin::Line {
             file: format!("--sshd {name}"),
-            line: line_no,
+            line,
         };
         let port = parse_port(&setting.value, &origin)?;
         ports.push(SshPort { port, origin });

@@ -5,7 +5,8 @@
 //! records in the same stream are skipped, as the protocol asks.
 
 use hardkit_core::input::InputSource;
-use hardkit_core::record::{decode, envelope, Record};
+use hardkit_core::record::{decode, Record};
+use hardkit_core::stream::{records_in_text, StreamError, StreamLine};
 use serde::{Deserialize, Serialize};
 
 use crate::values::Port;
@@ -38,6 +39,8 @@ pub enum SshdInputError {
         line: usize,
         message: String,
     },
+    #[error("--sshd {0}")]
+    Stream(#[from] StreamError),
     #[error("--sshd {0}: no sshd-lint 'setting' record with key 'port' or 'listenaddress' (run: sshd-lint --json | jailgen --sshd -)")]
     NoPort(String),
 }
@@ -62,21 +65,14 @@ pub fn read_ports(source: &InputSource) -> Result<Vec<Port>, SshdInputError> {
 pub fn ports_from_text(name: &str, text: &str) -> Result<Vec<Port>, SshdInputError> {
     let mut ports = Vec::new();
     let mut listen_ports = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line_no = index + 1;
+    let records = records_in_text(name, text, Setting::TYPE, Some("sshd-lint"))?;
+    for StreamLine { line, text } in records {
         let err = |message: String| SshdInputError::Line {
             name: name.to_string(),
-            line: line_no,
+            line: line as usize,
             message,
         };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (kind, tool) = envelope(line).map_err(|e| err(e.to_string()))?;
-        if kind != Setting::TYPE || tool != "sshd-lint" {
-            continue;
-        }
-        let setting = decode::<Setting>(line)
+        let setting = decode::<Setting>(&text)
             .map_err(|e| err(e.to_string()))?
             .body;
         match setting.key.as_str() {
@@ -84,7 +80,6 @@ pub fn ports_from_text(name: &str, text: &str) -> Result<Vec<Port>, SshdInputErr
                 ports.push(Port::parse("port", &setting.value).map_err(|e| err(e.message))?);
             }
             "listenaddress" => {
-                // The port follows the last ':' (IPv6 addresses are bracketed).
                 let Some((_, port)) = setting.value.rsplit_once(':') else {
                     continue;
                 };
