@@ -41,25 +41,42 @@ struct Setting {
 /// sshd-lint writes configs, not megabytes; a runaway input is refused.
 const INPUT_LIMIT: u64 = 16 << 20;
 
+/// sshd's listening ports from sshd-lint's `setting` records. sshd binds the
+/// ports of its `listenaddress` lines (`sshd -T` prints every one with its
+/// port, `Port` applied to those written without one), so when the stream
+/// has them they decide; a stream of `port` records alone is used as it is.
+/// `Port 22` with `ListenAddress 0.0.0.0:2222` listens on 2222 only, and
+/// admitting 22 instead would lock the operator out. (jailgen reads the
+/// records the same way.)
 pub fn read_sshd_ports(arg: &Path) -> Result<Vec<SshPort>, SshdInputError> {
     let source = InputSource::parse(arg);
     let name = source.display_name();
     let mut ports = Vec::new();
+    let mut listen_ports = Vec::new();
     for StreamLine { line, text } in records_of_type(&source, "setting", None, INPUT_LIMIT)? {
         let setting: Setting = serde_json::from_str(&text).map_err(|e| SshdInputError::Line {
             name: name.clone(),
             line,
             message: format!("setting record without string key/value: {e}"),
         })?;
-        if !setting.key.eq_ignore_ascii_case("port") {
-            continue;
-        }
         let origin = Origin::Line {
             file: format!("--sshd {name}"),
             line,
         };
-        let port = parse_port(&setting.value, &origin)?;
-        ports.push(SshPort { port, origin });
+        if setting.key.eq_ignore_ascii_case("port") {
+            let port = parse_port(&setting.value, &origin)?;
+            ports.push(SshPort { port, origin });
+        } else if setting.key.eq_ignore_ascii_case("listenaddress") {
+            if let Some((_, port)) = setting.value.rsplit_once(':') {
+                let port = parse_port(port, &origin)?;
+                if !listen_ports.iter().any(|p: &SshPort| p.port == port) {
+                    listen_ports.push(SshPort { port, origin });
+                }
+            }
+        }
+    }
+    if !listen_ports.is_empty() {
+        ports = listen_ports;
     }
     if ports.is_empty() {
         return Err(SshdInputError::NoPort(name));
@@ -90,6 +107,25 @@ mod tests {
         let ports = read_sshd_ports(&path).unwrap();
         assert_eq!(ports.iter().map(|p| p.port).collect::<Vec<_>>(), [2222, 22]);
         assert!(ports[0].origin.to_string().ends_with("sshd.jsonl:1"));
+    }
+
+    #[test]
+    fn listen_addresses_decide_the_ports_when_present() {
+        // sshd -T for `Port 22` and `ListenAddress 0.0.0.0:2222` plus `[::]:2222`.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sshd.jsonl");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"22","origin":"default","shadowed":[]}"#, "\n",
+                r#"{"type":"setting","tool":"sshd-lint","key":"listenaddress","value":"0.0.0.0:2222","origin":{"path":"/etc/ssh/sshd_config","line":2},"shadowed":[]}"#, "\n",
+                r#"{"type":"setting","tool":"sshd-lint","key":"listenaddress","value":"[::]:2222","origin":{"path":"/etc/ssh/sshd_config","line":3},"shadowed":[]}"#, "\n",
+            ),
+        )
+        .unwrap();
+        let ports = read_sshd_ports(&path).unwrap();
+        assert_eq!(ports.iter().map(|p| p.port).collect::<Vec<_>>(), [2222]);
+        assert!(ports[0].origin.to_string().ends_with("sshd.jsonl:2"));
     }
 
     #[test]
