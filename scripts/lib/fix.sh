@@ -28,6 +28,10 @@ actions=$work/plan.jsonl
 changes() {
     jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$actions"
 }
+# step_changed STEP: some action of STEP so far changed something.
+step_changed() {
+    jq -e -s --arg step "$1" 'any(.[]; .type == "action" and .step == $step and .changed == true)' "$actions" >/dev/null
+}
 act() { # STEP OP PATH CHANGED [DETAIL]
     local changed=$4
     printf '{"type":"action","tool":"first-five","step":"%s","op":"%s","path":%s,"changed":%s,"detail":%s}\n' \
@@ -47,8 +51,10 @@ tool_actions() { # STEP FILE
 
 # --- files -----------------------------------------------------------------
 # install_text STEP TARGET SYSTEM-PATH MODE < content: replace the file under
-# TARGET when its content differs (the old one kept as NAME.hardkit-bak
-# once), atomically, in the same directory.
+# TARGET when its content differs, atomically, in the same directory. The
+# first version ever replaced stays as NAME.hardkit-bak (the operator's
+# own); the version this run replaced is kept under $work/prev for
+# restore_backup.
 install_text() {
     local step=$1 target=$2 path=$3 mode=$4 dest tmp
     dest=$target$path
@@ -58,17 +64,23 @@ install_text() {
         act "$step" write "$path" false
         return 0
     fi
-    mkdir -p "$(dirname "$dest")"
+    mkdir -p "$(dirname "$dest")" "$work/prev$(dirname "$path")"
+    if [[ ! -e $work/prev$path && ! -e $work/prev$path.absent ]]; then
+        if [[ -f $dest ]]; then cp -p "$dest" "$work/prev$path"; else : >"$work/prev$path.absent"; fi
+    fi
     [[ -f $dest && ! -e $dest.hardkit-bak ]] && cp -a "$dest" "$dest.hardkit-bak"
     install -m "$mode" "$tmp" "$dest.hardkit-new"
     mv -f "$dest.hardkit-new" "$dest"
     act "$step" write "$path" true
 }
 
-restore_backup() { # TARGET SYSTEM-PATH
-    if [[ -f $1$2.hardkit-bak ]]; then
-        cp -a "$1$2.hardkit-bak" "$1$2"
-    else
+# restore_backup TARGET SYSTEM-PATH: undo what install_text did to the file
+# in this run (the version before it, or no file); untouched files stay.
+restore_backup() {
+    if [[ -f $work/prev$2 ]]; then
+        cp -p "$work/prev$2" "$1$2.hardkit-new"
+        mv -f "$1$2.hardkit-new" "$1$2"
+    elif [[ -e $work/prev$2.absent ]]; then
         rm -f "$1$2"
     fi
 }
@@ -170,10 +182,29 @@ EOF
     else
         act ssh validate /etc/ssh/sshd_config false "no sshd under $t: checked by sshd-lint only"
     fi
-    if [[ $t == / && -d /run/systemd/system ]]; then
-        systemctl reload ssh.service 2>/dev/null || systemctl reload sshd.service
-        act ssh reload ssh.service true
+    [[ $t == / && -d /run/systemd/system ]] || return 0
+    if ! step_changed ssh; then
+        act ssh reload ssh.service false "the configuration did not change"
+        return 0
     fi
+    # Existing sessions survive both; new connections meet the new settings.
+    local unit
+    if systemctl is-active --quiet ssh.socket 2>/dev/null; then
+        # Socket activation (Ubuntu 22.10+): systemd listens, and its
+        # generator takes the ports from sshd_config on daemon-reload.
+        systemctl daemon-reload
+        systemctl restart ssh.socket
+        act ssh restart ssh.socket true "socket activation: the listening port comes from the generator"
+        return 0
+    fi
+    for unit in ssh.service sshd.service; do
+        if systemctl is-active --quiet "$unit" 2>/dev/null; then
+            systemctl reload "$unit" || fix_die "systemctl reload $unit failed (the configuration passed sshd -t; see journalctl -u $unit)"
+            act ssh reload "$unit" true
+            return 0
+        fi
+    done
+    act ssh reload ssh.service false "sshd is not running: the new settings apply when it starts"
 }
 
 # --- 2. fail2ban ---------------------------------------------------------------
@@ -208,8 +239,25 @@ step_jail() { # TARGET REAL
         act jail validate /etc/fail2ban/jail.d/hardkit.local false "NOT validated: $(head -n1 "$work/jail.err")"
     fi
     if ((real)) && [[ $t == / && -d /run/systemd/system ]] && command -v fail2ban-client >/dev/null; then
-        fail2ban-client reload >/dev/null
-        act jail reload fail2ban true
+        if systemctl is-active --quiet fail2ban.service && ! step_changed jail; then
+            act jail reload fail2ban.service false "running, and the jail did not change"
+        elif systemctl is-active --quiet fail2ban.service; then
+            fail2ban-client reload >/dev/null 2>"$work/f2b.err" || fix_die "fail2ban-client reload: $(cat "$work/f2b.err")"
+            act jail reload fail2ban.service true
+        else
+            # Not running: often Debian 12's own jail, which looks for an
+            # auth.log that no syslog daemon writes, stopped it at boot.
+            systemctl enable --quiet fail2ban.service 2>/dev/null || true
+            systemctl restart fail2ban.service || fix_die "systemctl restart fail2ban.service failed (see journalctl -u fail2ban)"
+            act jail start fail2ban.service true "it was not running"
+        fi
+        # The server is up when it answers; a jail it cannot start stops it.
+        for _ in $(seq 50); do
+            fail2ban-client ping >/dev/null 2>&1 && break
+            sleep 0.2
+        done
+        fail2ban-client status sshd >/dev/null 2>&1 ||
+            fix_die "fail2ban is not running the sshd jail after the reload (see journalctl -u fail2ban)"
     fi
 }
 
@@ -364,6 +412,17 @@ step_service() { # TARGET REAL
         visudo -c -q -f "$t/etc/sudoers.d/$name" || fix_die "visudo rejected /etc/sudoers.d/$name"
         act service validate "/etc/sudoers.d/$name" false "visudo -c accepted it"
     fi
+    # A running service keeps its old account and sandbox until it restarts
+    # (svcacct has made systemd re-read the unit).
+    if ((real)) && [[ $t == / && -d /run/systemd/system ]] &&
+        jq -e -s 'any(.[]; .type == "action" and .changed == true)' "$work/svc.json" >/dev/null; then
+        if systemctl is-active --quiet "$name.service"; then
+            systemctl restart "$name.service" || fix_die "systemctl restart $name.service failed (see journalctl -u $name)"
+            act service restart "$name.service" true "now under its own account and sandbox"
+        else
+            act service restart "$name.service" false "not running: start it with systemctl enable --now $name"
+        fi
+    fi
 }
 
 # --- 5. fim baseline, last ---------------------------------------------------------
@@ -387,6 +446,7 @@ step_fim() { # TARGET REAL
 }
 
 run_steps() { # TARGET REAL
+    rm -rf "$work/prev"
     ((json)) || echo "==> ${3:-}" >&2
     step_ssh "$1" "$2"
     step_jail "$1" "$2"

@@ -16,34 +16,12 @@ set -euo pipefail
 # shellcheck source=scripts/tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-not_run() {
-    echo "!!! NOT RUN: e2e-debian: $*" >&2
-    [[ -n ${HARDKIT_NOT_RUN_LOG:-} ]] && echo "NOT RUN: scripts/tests/e2e-debian.sh: $*" >>"$HARDKIT_NOT_RUN_LOG"
-    if [[ ${CI:-} == true ]]; then
-        echo "e2e-debian: CI=true requires this test to run" >&2
-        exit 1
-    fi
-    exit 0
-}
-((EUID == 0)) || not_run "needs root (debootstrap, chroot)"
+((EUID == 0)) || not_run e2e-debian "needs root (debootstrap, chroot)"
 for p in debootstrap chroot unshare jq nft systemd-analyze systemctl ip; do
-    command -v "$p" >/dev/null || not_run "$p is not installed (scripts/test --install-oracles)"
+    command -v "$p" >/dev/null || not_run e2e-debian "$p is not installed (scripts/test --install-oracles)"
 done
 build_tools
-
-# The cached root: built once (about 80 s and 320 MB), reused afterwards.
-cache=$top/target/e2e/bookworm
-if [[ ! -x $cache/usr/sbin/sshd ]]; then
-    echo "e2e-debian: debootstrap of Debian 12 into $cache (first run only) ..."
-    rm -rf "$cache.tmp"
-    mkdir -p "$(dirname "$cache")"
-    debootstrap --variant=minbase \
-        --include=openssh-server,fail2ban,python3-systemd,sudo,nftables,systemd,logrotate \
-        bookworm "$cache.tmp" http://deb.debian.org/debian >"$top/target/e2e/debootstrap.log" 2>&1 ||
-        not_run "debootstrap failed (network?): see target/e2e/debootstrap.log"
-    rm -rf "$cache"
-    mv "$cache.tmp" "$cache"
-fi
+cache=$(debian_root e2e-debian) || not_run e2e-debian "debootstrap failed (network?): see target/e2e/debootstrap.log"
 
 tmp=$(mktemp -d)
 # HARDKIT_E2E_KEEP=1 keeps the fixed root for a look around.
@@ -135,75 +113,5 @@ rc=0
 expect_status 1 "$rc" "monitor after a change and a brute force"
 expect_ids "$tmp/mon2.jsonl" "monitor" logscan/brute-force-success
 check "monitor reports the changed /etc/ssh/sshd_config" has "$tmp/mon2.jsonl" '.type == "change" and .path == "/etc/ssh/sshd_config"'
-
-# --- live mode: --apply as on a running server -----------------------------------------
-# A second seeded copy, entered with chroot inside a network namespace of its
-# own (ip netns) and a private mount namespace with its own /proc: there
-# first-five runs with root /, so it calls fwplan apply --confirm (the table
-# is loaded into that namespace only), fwplan confirm (--yes stands in for
-# the second session), systemctl enable, and the tools without --root.
-l=$tmp/live
-cp -a "$cache" "$l"
-seed_demo_config "$l"
-install -d "$l/opt/hardkit/bin" "$l/run/sshd"
-cp -a "$top/scripts" "$l/opt/hardkit/"
-for t in sshd-lint jailgen fwplan svcacct fim logscan; do
-    install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
-done
-# jq for the scripts, with its libraries (host and root are both Debian 12).
-install -m 0755 "$(command -v jq)" "$l/usr/bin/jq"
-ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
-    [[ -e $l$lib ]] || install -D -m 0644 "$lib" "$l$lib"
-done
-ns=hardkit-e2e-$$
-ip netns add "$ns"
-# On the way out: the processes this test started in its namespace (the
-# fail2ban server, fwplan's rollback timer), by pid, then the namespace.
-cleanup_ns() {
-    local pids=()
-    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
-    ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
-    ip netns delete "$ns" 2>/dev/null || true
-}
-trap 'cleanup_ns; rm -rf "$tmp"' EXIT
-[[ ${HARDKIT_E2E_KEEP:-} == 1 ]] && trap 'cleanup_ns' EXIT
-live() {
-    ip netns exec "$ns" unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh \
-        "$l" "$l" env -u SSH_CONNECTION HARDKIT_BIN_DIR=/opt/hardkit/bin PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
-}
-livefix=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes --json)
-rc=0
-live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live1.jsonl" 2>"$tmp/live1.err" || rc=$?
-expect_status 0 "$rc" "live first-five --apply (chroot + netns)"
-[[ $rc == 0 ]] || cat "$tmp/live1.err" >&2
-check "live: fwplan loaded the table (changed)" has "$tmp/live1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
-check "live: confirmed" has "$tmp/live1.jsonl" '.step == "firewall" and .op == "confirm"'
-ip netns exec "$ns" nft list table inet hardkit >"$tmp/live-table" 2>&1 || true
-check "live: table inet hardkit is in the namespace, input policy drop" grep -q 'policy drop' "$tmp/live-table"
-check "live: nftables.service enabled" [ -L "$l/etc/systemd/system/sysinit.target.wants/nftables.service" ]
-check "live: sshd -t" chroot "$l" /usr/sbin/sshd -t
-check "live: fim check clean" "$HARDKIT_BIN_DIR/fim" check --root "$l" -q
-rc=0
-live /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/live2.jsonl" 2>"$tmp/live2.err" || rc=$?
-expect_status 0 "$rc" "live second --apply"
-n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/live2.jsonl")
-check "live: second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/live2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
-
-# monitor on the live system: fail2ban's bans (fail2ban-client status) are
-# only read there. The fail2ban server runs in the chroot and the namespace.
-live fail2ban-client -x start >/dev/null 2>&1 || fail "live: fail2ban-client -x start"
-rc=0
-live /opt/hardkit/scripts/monitor >"$tmp/livemon1" 2>&1 || rc=$?
-expect_status 0 "$rc" "live monitor, first run"
-check "live monitor is quiet (got: $(head -c 300 "$tmp/livemon1"))" [ ! -s "$tmp/livemon1" ]
-live fail2ban-client set sshd banip 203.0.113.5 >/dev/null
-rc=0
-live /opt/hardkit/scripts/monitor --json >"$tmp/livemon2.jsonl" 2>&1 || rc=$?
-expect_status 0 "$rc" "live monitor after a ban (info only)"
-check "live monitor reports the new ban" has "$tmp/livemon2.jsonl" '.id == "monitor/banned" and (.title | contains("203.0.113.5"))'
-rc=0
-live /opt/hardkit/scripts/monitor --json >"$tmp/livemon3.jsonl" 2>&1 || rc=$?
-check "live monitor does not report the same ban twice" bash -c '! grep -q monitor/banned "$1"' _ "$tmp/livemon3.jsonl"
-live fail2ban-client stop >/dev/null 2>&1 || true
 
 finish e2e-debian

@@ -103,3 +103,35 @@ seed_demo_config() {
     chroot "$r" chown -R admin:admin /home/admin/.ssh
     : >"$r/var/log/auth.log"
 }
+
+# not_run TEST REASON: say loudly that TEST did not run (and why), record it
+# for scripts/test's banner, and stop; under CI=true that is a failure.
+not_run() {
+    echo "!!! NOT RUN: $1: $2" >&2
+    [[ -n ${HARDKIT_NOT_RUN_LOG:-} ]] && echo "NOT RUN: scripts/tests/$1.sh: $2" >>"$HARDKIT_NOT_RUN_LOG"
+    if [[ ${CI:-} == true ]]; then
+        echo "$1: CI=true requires this test to run" >&2
+        exit 1
+    fi
+    exit 0
+}
+
+# debian_root TEST: print the path of a minimal Debian 12 root with the
+# programs hardkit configures, built once with debootstrap (about 80 s and
+# 320 MB) under target/e2e/ and reused afterwards. Tests copy it, never
+# change it. Status 1 when debootstrap failed (target/e2e/debootstrap.log).
+debian_root() {
+    local cache=$top/target/e2e/bookworm
+    if [[ ! -x $cache/usr/sbin/sshd ]]; then
+        echo "$1: debootstrap of Debian 12 into $cache (first run only) ..." >&2
+        rm -rf "$cache.tmp"
+        mkdir -p "$(dirname "$cache")"
+        debootstrap --variant=minbase \
+            --include=openssh-server,fail2ban,python3-systemd,sudo,nftables,systemd,logrotate \
+            bookworm "$cache.tmp" http://deb.debian.org/debian >"$top/target/e2e/debootstrap.log" 2>&1 ||
+            return 1
+        rm -rf "$cache"
+        mv "$cache.tmp" "$cache"
+    fi
+    echo "$cache"
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # jq filters are single-quoted on purpose
+# The live proof: the seeded Debian 12 root (the debootstrap cache of
+# e2e-debian.sh, with the demo server's bad configuration) booted as a
+# container, systemd-nspawn -b with a private network: systemd is PID 1 and
+# sshd, fail2ban and the agent run the way Debian starts them. Inside it,
+# first-five --apply runs as on a real server (root /, no --root): sshd
+# checked and reloaded, fail2ban reloaded or started, the firewall loaded by
+# fwplan apply --confirm (--yes stands in for the second session), the agent
+# restarted under its own account, the fim baseline taken last. Then the
+# running daemons are the judges: sshd listens on the new port only, lets
+# the admin in with a key and turns away passwords and root; fail2ban runs
+# the jail jailgen wrote and bans a real brute force through nftables; the
+# agent runs as its own user. A second --apply changes nothing; monitor is
+# quiet, then reports the ban.
+#
+# Needs root and systemd-nspawn. The host is never touched: the container
+# has its own network namespace (only lo) and its own copy of the root.
+set -euo pipefail
+# shellcheck source=scripts/tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+((EUID == 0)) || not_run e2e-live "needs root (systemd-nspawn)"
+for p in debootstrap systemd-nspawn nsenter jq ssh-keygen ip; do
+    command -v "$p" >/dev/null || not_run e2e-live "$p is not installed (scripts/test --install-oracles)"
+done
+build_tools
+cache=$(debian_root e2e-live) || not_run e2e-live "debootstrap failed (network?): see target/e2e/debootstrap.log"
+
+tmp=$(mktemp -d)
+l=$tmp/live
+cp -a "$cache" "$l"
+seed_demo_config "$l"
+# Debian 12 without rsyslog: sshd's messages go to the journal only.
+rm -f "$l/var/log/auth.log"
+# The agent starts at boot, as root, the way the demo server runs it.
+ln -s /etc/systemd/system/agent.service "$l/etc/systemd/system/multi-user.target.wants/agent.service"
+# The admin's key: the one the lockout guard must find, and the one this
+# test logs in with after passwords are off.
+ssh-keygen -q -t ed25519 -N '' -C e2e-admin -f "$tmp/admin_key"
+cat "$tmp/admin_key.pub" >>"$l/home/admin/.ssh/authorized_keys"
+install -m 0600 "$tmp/admin_key" "$l/root/admin_key"
+# hardkit inside the root: the debug binaries, the scripts, and jq (with its
+# libraries: host and root are both Debian 12).
+install -d "$l/opt/hardkit/bin"
+cp -a "$top/scripts" "$l/opt/hardkit/"
+for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
+done
+install -m 0755 "$(command -v jq)" "$l/usr/bin/jq"
+ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
+    [[ -e $l$lib ]] || install -D -m 0644 "$lib" "$l$lib"
+done
+
+# --- boot ---------------------------------------------------------------------------
+systemd-nspawn --quiet -D "$l" -b --private-network --register=no --keep-unit \
+    -M "hardkit-e2e-$$" --console=pipe </dev/null >"$tmp/console.log" 2>&1 &
+nspawn=$!
+leader=""
+shutdown_container() {
+    if [[ -n $leader ]]; then
+        kill -RTMIN+4 "$leader" 2>/dev/null || true # systemd: poweroff
+    fi
+    local i
+    for i in $(seq 50); do
+        kill -0 "$nspawn" 2>/dev/null || break
+        sleep 0.2
+    done
+    # (Killing nspawn alone would leave the container running: its PID 1
+    # goes, and the whole namespace with it.)
+    if [[ -n $leader ]]; then kill -KILL "$leader" 2>/dev/null || true; fi
+    kill -KILL "$nspawn" 2>/dev/null || true
+    wait "$nspawn" 2>/dev/null || true
+}
+if [[ ${HARDKIT_E2E_KEEP:-} == 1 ]]; then
+    echo "e2e-live: keeping $tmp"
+    trap 'shutdown_container' EXIT
+else
+    trap 'shutdown_container; rm -rf "$tmp"' EXIT
+fi
+# The container's PID 1: systemd, the child of systemd-nspawn.
+for _ in $(seq 100); do
+    leader=$(pgrep -P "$nspawn" -x systemd || true)
+    [[ -n $leader ]] && break
+    kill -0 "$nspawn" 2>/dev/null || break
+    sleep 0.2
+done
+if [[ -z $leader ]]; then
+    cat "$tmp/console.log" >&2
+    not_run e2e-live "systemd-nspawn could not boot the root (console above)"
+fi
+# inside CMD...: run in the container (its mount, pid, network namespaces).
+inside() {
+    nsenter -t "$leader" -m -u -i -n -p -r -w env -i \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        HARDKIT_BIN_DIR=/opt/hardkit/bin LANG=C.UTF-8 "$@"
+}
+# Booted: systemd answers (its socket exists only a moment after it starts)
+# and has finished starting units; nothing may run before, boot cleans /tmp.
+state=""
+for _ in $(seq 450); do
+    state=$(inside systemctl is-system-running 2>/dev/null || true)
+    [[ $state == running || $state == degraded ]] && break
+    sleep 0.2
+done
+check "the container booted (systemd: $state)" bash -c '[[ $1 == running || $1 == degraded ]]' _ "$state"
+# The address of an attacker: on lo, inside the container only.
+nsenter -t "$leader" -n ip addr add 192.0.2.66/32 dev lo
+
+# ssh -p PORT USER [OPTIONS...]: try a login to the container from inside it.
+try_ssh() {
+    local port=$1 user=$2
+    shift 2
+    inside timeout 20 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o ConnectTimeout=5 -o LogLevel=ERROR -p "$port" "$@" "$user@127.0.0.1" id -un 2>&1
+}
+unit_user() { # UNIT: the user its main process runs as
+    local pid
+    pid=$(inside systemctl show -p MainPID --value "$1")
+    [[ $pid != 0 ]] || return 1
+    inside ps -o user= -p "$pid" | tr -d ' '
+}
+
+# --- the bad state, live ---------------------------------------------------------------
+check "before: sshd is running" inside systemctl is-active --quiet ssh.service
+check "before: the agent runs as root (got: $(unit_user agent.service || echo none))" [ "$(unit_user agent.service || true)" == root ]
+f2b_before=$(inside systemctl is-active fail2ban.service || true)
+echo "e2e-live: fail2ban before the fix: $f2b_before"
+
+# --- the fix, as on a real server ---------------------------------------------------------
+port=2200
+livefix=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes --json)
+rc=0
+inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply1.jsonl" 2>"$tmp/apply1.err" || rc=$?
+expect_status 0 "$rc" "first-five --apply inside the booted container"
+[[ $rc == 0 ]] || cat "$tmp/apply1.err" >&2
+expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json (live)"
+check "sshd was reloaded" has "$tmp/apply1.jsonl" '.step == "ssh" and .op == "reload" and .changed == true'
+check "fail2ban was reloaded or started" has "$tmp/apply1.jsonl" '.step == "jail" and (.op == "reload" or .op == "start") and .changed == true'
+check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
+check "the firewall was confirmed" has "$tmp/apply1.jsonl" '.step == "firewall" and .op == "confirm"'
+check "the agent was restarted" has "$tmp/apply1.jsonl" '.step == "service" and .op == "restart" and .changed == true'
+check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"action\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
+
+# --- the running daemons judge ------------------------------------------------------------
+check "sshd is running" inside systemctl is-active --quiet ssh.service
+nsenter -t "$leader" -n ss -Hltn >"$tmp/listen" 2>&1 || true
+check "sshd listens on $port ($(awk '{print $4}' "$tmp/listen" | tr '\n' ' '))" grep -qE ":$port\b" "$tmp/listen"
+check "nothing listens on 22 any more" bash -c '! grep -qE ":22\b" "$1"' _ "$tmp/listen"
+got=$(try_ssh "$port" admin -i /root/admin_key -o BatchMode=yes || true)
+check "the admin logs in with the key on port $port (got: $got)" [ "$got" == admin ]
+got=$(try_ssh "$port" root -o BatchMode=yes -o PubkeyAuthentication=no || true)
+check "no password or keyboard-interactive login is offered (got: $got)" bash -c '[[ $1 == *"Permission denied (publickey)"* ]]' _ "$got"
+got=$(try_ssh "$port" root -i /root/admin_key -o BatchMode=yes || true)
+check "root cannot log in, even with a valid key (got: $got)" bash -c '[[ $1 == *"Permission denied"* ]]' _ "$got"
+check "fail2ban is running" inside systemctl is-active --quiet fail2ban.service
+inside fail2ban-client status sshd >"$tmp/f2b-status" 2>&1 || true
+check "fail2ban runs the sshd jail, reading sshd's journal ($(grep -o 'Journal matches:.*' "$tmp/f2b-status"))" grep -q 'Journal matches:.*_COMM=sshd' "$tmp/f2b-status"
+check "the agent is running" inside systemctl is-active --quiet agent.service
+check "the agent runs as agent (got: $(unit_user agent.service || echo none))" [ "$(unit_user agent.service || true)" == agent ]
+inside nft list table inet hardkit >"$tmp/table" 2>&1 || true
+check "table inet hardkit is loaded, input policy drop" grep -q 'policy drop' "$tmp/table"
+check "nftables.service loads it at boot" inside systemctl is-enabled --quiet nftables.service
+check "fim check is clean" inside /opt/hardkit/bin/fim check -q
+
+# --- a real brute force, banned ----------------------------------------------------------
+# From 192.0.2.66 (not in ignoreip): invalid users, each a failure fail2ban
+# counts in every mode, until the jail's maxretry bans it through nftables.
+maxretry=$(inside fail2ban-client get sshd maxretry 2>/dev/null || echo 5)
+for i in $(seq $((maxretry + 1))); do
+    try_ssh "$port" "nosuchuser$i" -b 192.0.2.66 -o BatchMode=yes >/dev/null || true
+done
+banned=""
+for _ in $(seq 50); do
+    banned=$(inside fail2ban-client status sshd | sed -n 's/.*Banned IP list:[[:space:]]*//p')
+    [[ $banned == *192.0.2.66* ]] && break
+    sleep 0.2
+done
+check "fail2ban banned the brute force from 192.0.2.66 (banned: ${banned:-none}; maxretry $maxretry)" bash -c '[[ $1 == *192.0.2.66* ]]' _ "$banned"
+got=$(try_ssh "$port" admin -b 192.0.2.66 -i /root/admin_key -o BatchMode=yes -o ConnectTimeout=3 || true)
+check "the banned address cannot connect any more, even with the key (got: $got)" bash -c '[[ $1 != admin ]]' _ "$got"
+got=$(try_ssh "$port" admin -i /root/admin_key -o BatchMode=yes || true)
+check "the admin still gets in from another address (got: $got)" [ "$got" == admin ]
+
+# --- idempotence -------------------------------------------------------------------------
+rc=0
+inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
+expect_status 0 "$rc" "second first-five --apply (live)"
+[[ $rc == 0 ]] || cat "$tmp/apply2.err" >&2
+n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/apply2.jsonl")
+check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
+
+# --- the question from a second session, on a terminal -------------------------------------
+# Without --yes, first-five asks on /dev/tty whether a new SSH session got
+# in while the rollback timer runs. "n": the table and nftables.conf go back
+# to what they were, and the steps after the firewall do not run.
+nft_before=$(inside nft list table inet hardkit)
+conf_before=$(md5sum <"$l/etc/nftables.conf")
+asked=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --open 8443/tcp --admin-net 198.51.100.0/24)
+rc=0
+printf 'n\n' | inside script -qec "/opt/hardkit/scripts/first-five ${asked[*]}" /dev/null >"$tmp/asked-n" 2>&1 || rc=$?
+expect_status 2 "$rc" "first-five --apply answered n on the terminal"
+check "it asked for a second session" grep -q 'Open a NEW SSH session' "$tmp/asked-n"
+check "it said the firewall was rolled back" grep -q 'rolled back' "$tmp/asked-n"
+check "the loaded table is the one from before" [ "$(inside nft list table inet hardkit)" == "$nft_before" ]
+check "nftables.conf is the one from before" [ "$(md5sum <"$l/etc/nftables.conf")" == "$conf_before" ]
+# fim sees the restored file as a new inode in a touched /etc, and no other
+# change: the baseline step, after the firewall, did not run.
+inside /opt/hardkit/bin/fim check --json >"$tmp/fim-n.jsonl" 2>&1 || true
+check "fim: no change but nftables.conf's inode and times (got: $(jq -c 'select(.type == "change") | [.path, .attrs]' "$tmp/fim-n.jsonl" | tr '\n' ' '))" \
+    jq_quiet -e -s '[.[] | select(.type == "change")] | all(.path == "/etc" or (.path == "/etc/nftables.conf" and (.attrs - ["inode", "ctime", "mtime"]) == []))' "$tmp/fim-n.jsonl"
+rc=0
+printf 'y\n' | inside script -qec "/opt/hardkit/scripts/first-five ${asked[*]}" /dev/null >"$tmp/asked-y" 2>&1 || rc=$?
+expect_status 0 "$rc" "first-five --apply answered y on the terminal"
+check "the table admits 8443 now" bash -c 'grep -q 8443 <<<"$1"' _ "$(inside nft list table inet hardkit)"
+check "nftables.conf admits 8443 at boot" grep -q 8443 "$l/etc/nftables.conf"
+check "fim check is clean (the baseline was retaken last)" inside /opt/hardkit/bin/fim check -q
+
+# --- monitor on the live system ---------------------------------------------------------------
+# The first run takes the state (the ban above included); a new ban is
+# reported once.
+inside /opt/hardkit/scripts/monitor >/dev/null 2>&1 || true
+rc=0
+inside /opt/hardkit/scripts/monitor >"$tmp/mon1" 2>&1 || rc=$?
+expect_status 0 "$rc" "monitor, second run"
+check "monitor is quiet (got: $(head -c 300 "$tmp/mon1"))" [ ! -s "$tmp/mon1" ]
+inside fail2ban-client set sshd banip 203.0.113.5 >/dev/null
+rc=0
+inside /opt/hardkit/scripts/monitor --json >"$tmp/mon2.jsonl" 2>&1 || rc=$?
+expect_status 0 "$rc" "monitor after a new ban (info only)"
+check "monitor reports the new ban" has "$tmp/mon2.jsonl" '.id == "monitor/banned" and (.title | contains("203.0.113.5"))'
+rc=0
+inside /opt/hardkit/scripts/monitor --json >"$tmp/mon3.jsonl" 2>&1 || rc=$?
+check "monitor does not report the same ban twice" bash -c '! grep -q monitor/banned "$1"' _ "$tmp/mon3.jsonl"
+
+finish e2e-live
