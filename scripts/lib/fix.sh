@@ -426,23 +426,69 @@ step_service() { # TARGET REAL
 }
 
 # --- 5. fim baseline, last ---------------------------------------------------------
+# fim_rules TARGET: the rules for /etc/hardkit/fim.conf: fim's built-in
+# selection, plus where an intruder leaves a way back in (keys, crontabs,
+# /usr/local) and the agent's own program when it lives elsewhere.
+fim_rules() {
+    local t=$1 home cmd
+    cat <<'EOF'
+# Written by hardkit first-five: what fim watches on this host.
+# fim init reads this file; fim check and update use the rules stored in
+# the (MAC-protected) baseline, so a change here takes effect with
+#   fim update --config /etc/hardkit/fim.conf
+# Syntax and attribute names: docs/fim.md.
+/etc        all
+/boot       all
+/usr/bin    all
+/usr/sbin   all
+/usr/lib    all
+/opt        all
+/usr/local  all          # scripts/install puts hardkit here, admins their own tools
+/root/.ssh  all          # authorized_keys: where an intruder adds a key
+/var/spool/cron all      # crontabs: where an intruder comes back from
+!/etc/mtab               # a symlink to /proc on modern systems
+!/etc/adjtime            # rewritten by hwclock
+!/etc/ld.so.cache        # rewritten by ldconfig on every package change
+!/etc/.pwd.lock
+!~.*/__pycache__         # caches Python regenerates
+!~.*\.pyc
+EOF
+    for home in "$t"/home/*/; do
+        [[ -d $home ]] || continue
+        home=${home#"${t%/}"}
+        printf '%-11s all\n' "${home%/}/.ssh"
+    done
+    # The agent's program, when it is not under a watched tree.
+    cmd=${exec_cmd:-}
+    if [[ -z $cmd && ${#services[@]} -gt 0 ]]; then
+        cmd=$(sed -n 's/^ExecStart=[-@:+!]*//p' "$t/etc/systemd/system/${services[0]%.service}.service" 2>/dev/null | tail -n1)
+    fi
+    cmd=${cmd%% *}
+    if [[ $cmd == /* ]] && ! [[ $cmd =~ ^/(etc|boot|usr|opt)/ ]]; then
+        printf '%-11s all      # what the agent runs\n' "$cmd"
+    fi
+}
+
 step_fim() { # TARGET REAL
-    local t=$1 real=$2
+    local t=$1 real=$2 conf=/etc/hardkit/fim.conf
+    fim_rules "$t" | install_text fim "$t" "$conf" 0644
     if ((!real)); then
         act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
         return 0
     fi
-    if [[ -f $t/var/lib/hardkit/fim.db ]] && "$FIM" check --root "$t" -q >/dev/null 2>&1; then
+    if [[ -f $t/var/lib/hardkit/fim.db ]] && ! step_changed fim &&
+        "$FIM" check --root "$t" -q >/dev/null 2>&1; then
         act fim init /var/lib/hardkit/fim.db false "the baseline matches"
         return 0
     fi
     if [[ -f $t/var/lib/hardkit/fim.db ]]; then
         # (update exits 1 when it found changes: the point of running it)
-        "$FIM" update --root "$t" -q >/dev/null 2>"$work/fim.err" || (($? == 1)) || fix_die "fim update: $(cat "$work/fim.err")"
+        "$FIM" update --root "$t" --config "${t%/}$conf" -q >/dev/null 2>"$work/fim.err" || (($? == 1)) ||
+            fix_die "fim update: $(cat "$work/fim.err")"
     else
         "$FIM" init --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
     fi
-    act fim init /var/lib/hardkit/fim.db true "taken after every change above"
+    act fim init /var/lib/hardkit/fim.db true "taken after every change above, with the rules of $conf"
 }
 
 run_steps() { # TARGET REAL

@@ -79,6 +79,8 @@ check "the ruleset admits ssh from the admin network only" grep -q "ip saddr 198
 check "nftables.service is enabled at boot" [ -L "$r/etc/systemd/system/sysinit.target.wants/nftables.service" ]
 check "the fim baseline exists" [ -s "$r/var/lib/hardkit/fim.db" ]
 check "fim check --root is clean" "$HARDKIT_BIN_DIR/fim" check --root "$r" -q
+check "the baseline took its rules from /etc/hardkit/fim.conf (root's keys watched)" \
+    bash -c '"$1" show --root "$2" 2>&1 | head -n1 | grep -q /root/.ssh' _ "$HARDKIT_BIN_DIR/fim" "$r"
 
 cp "$r/etc/fail2ban/jail.d/hardkit.local" "$tmp/jail.after1"
 # --- idempotence --------------------------------------------------------------------
@@ -103,6 +105,9 @@ rc=0
 expect_status 0 "$rc" "monitor after the fix (first run)"
 check "monitor is quiet (got: $(head -c 400 "$tmp/mon1"))" [ ! -s "$tmp/mon1" ]
 echo "# a change nobody announced" >>"$r/etc/ssh/sshd_config"
+# ... and the way back in an intruder leaves: a key for root.
+install -d -m 0700 "$r/root/.ssh"
+echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackdoorBackdoorBackdoorBackdoorBackdoor0 intruder" >"$r/root/.ssh/authorized_keys"
 now=$(date '+%b %e %H:%M:%S')
 for i in 1 2 3 4 5 6; do
     echo "$now agent-01 sshd[51$i]: Failed password for admin from 203.0.113.77 port 4100$i ssh2"
@@ -113,5 +118,6 @@ rc=0
 expect_status 1 "$rc" "monitor after a change and a brute force"
 expect_ids "$tmp/mon2.jsonl" "monitor" logscan/brute-force-success
 check "monitor reports the changed /etc/ssh/sshd_config" has "$tmp/mon2.jsonl" '.type == "change" and .path == "/etc/ssh/sshd_config"'
+check "monitor reports root's new authorized_keys" has "$tmp/mon2.jsonl" '.type == "change" and .path == "/root/.ssh/authorized_keys" and .change == "added"'
 
 finish e2e-debian

@@ -87,7 +87,7 @@ if ((EUID == 0)); then
     [[ $rc == 0 ]] || cat "$tmp/plan.err" >&2
     for f in /etc/ssh/sshd_config.d/00-hardkit.conf /etc/fail2ban/jail.d/hardkit.local /etc/nftables.conf \
         /etc/systemd/system/agent.service /etc/sudoers.d/agent /etc/hardkit/agent.env /etc/logrotate.d/agent \
-        /etc/sysusers.d/agent.conf /etc/tmpfiles.d/agent.conf; do
+        /etc/sysusers.d/agent.conf /etc/tmpfiles.d/agent.conf /etc/hardkit/fim.conf; do
         check "plan has $f" [ -s "$tmp/plan/files$f" ]
     done
     check "plan: PermitRootLogin no in the drop-in" grep -qx 'PermitRootLogin no' "$tmp/plan/files/etc/ssh/sshd_config.d/00-hardkit.conf"
@@ -95,6 +95,8 @@ if ((EUID == 0)); then
     check "plan: ssh only from the admin network" grep -q 'ip saddr 198.51.100.0/24 tcp dport 2222 accept' "$tmp/plan/files/etc/nftables.conf"
     check "plan: --open 8000@10.0.0.0/8 is tcp from that network" grep -q 'ip saddr 10.0.0.0/8 tcp dport 8000 accept' "$tmp/plan/files/etc/nftables.conf"
     check "plan: the unit runs as agent" grep -qx 'User=agent' "$tmp/plan/files/etc/systemd/system/agent.service"
+    check "plan: fim watches the admin's keys" grep -qE '^/home/admin/\.ssh +all' "$tmp/plan/files/etc/hardkit/fim.conf"
+    check "plan: fim watches root's keys and the crontabs" bash -c 'grep -qE "^/root/\.ssh +all" "$1" && grep -qE "^/var/spool/cron +all" "$1"' _ "$tmp/plan/files/etc/hardkit/fim.conf"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
     check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r '.step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
