@@ -273,7 +273,7 @@ fn unchecked(reason: &str) -> Finding {
         "fwplan/boot-ruleset-unchecked",
         Severity::Info,
         "The firewall this tree loads at boot was not checked",
-        format!("{reason}. The audit below judges the tree as if it had no nftables ruleset, which may be wrong."),
+        format!("{reason}. The audit judges the tree without it, which may be wrong."),
     )
     .fix("run the audit as root, or where user namespaces are allowed, with nft installed; or pass --ruleset-json")
 }
@@ -301,19 +301,30 @@ pub fn boot_firewall(root: &Root, helper: &Path) -> BootFirewall {
     if enabled.is_empty() && disabled.is_empty() {
         return boot;
     }
-    let missing: Vec<&str> = enabled
-        .iter()
-        .chain(&disabled)
-        .map(|(l, _)| l.program())
-        .filter(|p| hardkit_core::program::find_program(p).is_none())
-        .collect();
-    if !missing.is_empty() {
-        boot.findings.push(unchecked(&format!(
-            "{} not installed on this machine",
-            missing.join(", ")
-        )));
+    // nft lists the result whatever loaded it: without it nothing can be
+    // judged. Without iptables-nft-restore only its files are skipped.
+    if hardkit_core::program::find_program("nft").is_none() {
+        boot.findings
+            .push(unchecked("nft is not installed on this machine"));
         return boot;
     }
+    let installed = |(loader, file): &(Loader, &str)| {
+        let found = hardkit_core::program::find_program(loader.program()).is_some();
+        (
+            found,
+            format!(
+                "{} is not installed on this machine, so {file} was not loaded",
+                loader.program()
+            ),
+        )
+    };
+    for entry in enabled.iter().chain(&disabled) {
+        if let (false, why) = installed(entry) {
+            boot.findings.push(unchecked(&why));
+        }
+    }
+    enabled.retain(|e| installed(e).0);
+    disabled.retain(|e| installed(e).0);
 
     // The boot state: every enabled file, in boot order, in one namespace.
     if !enabled.is_empty() {
@@ -373,12 +384,15 @@ pub fn boot_firewall(root: &Root, helper: &Path) -> BootFirewall {
             .iter()
             .filter_map(|(loader, file)| stage(root, *loader, file).ok())
             .collect();
+        // None: could not tell (no namespace here).
         let would_filter = load_in_private_netns(helper, &staged)
             .ok()
             .filter(|r| r.unavailable.is_none())
-            .and_then(|r| r.ruleset)
-            .and_then(|json| parse_nft_json(&json).ok())
-            .is_some_and(|live| crate::audit::drops_input(&live, &["ip", "ip6", "inet"]));
+            .map(|r| {
+                r.ruleset
+                    .and_then(|json| parse_nft_json(&json).ok())
+                    .is_some_and(|live| crate::audit::drops_input(&live, &["ip", "ip6", "inet"]))
+            });
         for (loader, file) in &disabled {
             boot.findings
                 .push(not_enabled(root, *loader, file, would_filter));
@@ -449,18 +463,21 @@ fn first_line(message: &str) -> String {
     }
 }
 
-fn not_enabled(root: &Root, loader: Loader, file: &str, would_filter: bool) -> Finding {
+fn not_enabled(root: &Root, loader: Loader, file: &str, would_filter: Option<bool>) -> Finding {
     let unit = service_of(loader);
-    let (severity, consequence) = if would_filter {
-        (
+    let (severity, consequence) = match would_filter {
+        Some(true) => (
             Severity::Medium,
             "It would drop incoming traffic by default, but the host boots without it.",
-        )
-    } else {
-        (
+        ),
+        Some(false) => (
             Severity::Info,
             "It would not filter incoming traffic anyway (no input chain drops by default, or it does not load).",
-        )
+        ),
+        None => (
+            Severity::Low,
+            "Whether it would filter incoming traffic could not be checked here (no private network namespace).",
+        ),
     };
     Finding::new(
         "fwplan/boot-ruleset-not-enabled",

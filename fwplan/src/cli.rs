@@ -138,6 +138,8 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Read the ruleset from a saved `nft -j list ruleset` instead of the kernel
+    /// (or, with --root DIR, instead of loading DIR's boot firewall in a
+    /// private network namespace)
     #[arg(long, value_name = "FILE")]
     pub ruleset_json: Option<PathBuf>,
 }
