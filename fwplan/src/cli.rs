@@ -297,7 +297,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
             return Ok(ExitStatus::Clean);
         }
         Command::NetnsLoad(args) => {
-            use crate::boot_firewall::{netns_load, Loader};
+            use crate::netns_load::{netns_load, Loader};
             let files: Vec<(Loader, PathBuf)> = [
                 (Loader::Nft, &args.nft),
                 (Loader::Iptables, &args.iptables),
