@@ -12,6 +12,9 @@
 //! and a pattern matching nothing is not an error (a plain name that does not
 //! exist is). Includes nest at most 16 deep, as in nft.
 //!
+//! (nft's `-I` include path would not do: it is only searched for relative
+//! names; an absolute include is opened as written.)
+//!
 //! Only the quoted path of each include changes, never the line structure,
 //! so nft's `file:line:column` messages point at the original lines; they
 //! are mapped back to the tree's paths with [`Prepared::map_message`].
@@ -149,6 +152,9 @@ fn copy_file(
     if meta.is_dir() {
         return Err(at(format!("{}: is a directory", system.display())));
     }
+    if !meta.is_file() {
+        return Err(at(format!("{}: not a regular file", system.display())));
+    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(at(format!(
             "{}: larger than {} MiB",
@@ -278,7 +284,9 @@ fn expand(root: &Root, target: &str) -> Result<Vec<PathBuf>, String> {
         let host = root.resolve(&system).map_err(|e| e.to_string())?;
         return match fs::metadata(&host) {
             Ok(m) if m.is_dir() => Err("is a directory".into()),
-            Ok(_) => Ok(vec![system]),
+            Ok(m) if m.is_file() => Ok(vec![system]),
+            // A FIFO or device in an image would block or never end.
+            Ok(_) => Err("not a regular file".into()),
             Err(e) => Err(format!("{e} (in the tree)")),
         };
     }
