@@ -92,6 +92,30 @@ fn find<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
         .unwrap_or_else(|| panic!("no {id} in {:?}", ids(findings)))
 }
 
+/// A copy of fwplan that any user can run (the build directory may be under
+/// a home only root can enter), in a directory that lives as long as the
+/// returned guard.
+fn fwplan_for_anyone() -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("fwplan");
+    std::fs::copy(env!("CARGO_BIN_EXE_fwplan"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A child another test thread forked while the copy was open for
+    // writing holds it until its exec: ETXTBSY. Once one exec of ours
+    // works, no such writer is left.
+    for _ in 0..50 {
+        match Command::new(&bin).arg("--version").output() {
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => break,
+        }
+    }
+    (dir, bin)
+}
+
 /// The host's ruleset without counters (they move with traffic).
 fn host_ruleset() -> String {
     let out = Command::new("nft")
@@ -303,18 +327,16 @@ fn without_a_namespace_the_audit_says_it_could_not_check() {
     let t = tree(Some(DROP_INPUT), true);
     let perm = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(t.path(), perm).unwrap();
+    let (_bin_dir, bin) = fwplan_for_anyone();
     let out = Command::new("unshare")
-        .args([
-            "--user",
-            env!("CARGO_BIN_EXE_fwplan"),
-            "audit",
-            "--json",
-            "--root",
-        ])
+        .arg("--user")
+        .arg(&bin)
+        .args(["audit", "--json", "--root"])
         .arg(t.path())
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"summary\""), "{:?}", out.stderr);
     let f: Vec<Finding> = text
         .lines()
         .filter(|l| envelope(l).unwrap().0 == "finding")
@@ -363,14 +385,18 @@ fn not_root_the_tree_is_loaded_in_a_user_namespace() {
     let t = tree(Some(DROP_INPUT), true);
     let perm = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(t.path(), perm).unwrap();
+    let (_bin_dir, bin) = fwplan_for_anyone();
     let audit_as_nobody = |root: &Path| {
         let out = Command::new("setpriv")
             .args(nobody)
-            .args([env!("CARGO_BIN_EXE_fwplan"), "audit", "--json", "--root"])
+            .arg(&bin)
+            .args(["audit", "--json", "--root"])
             .arg(root)
             .output()
             .unwrap();
-        String::from_utf8(out.stdout).unwrap()
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("\"summary\""), "{:?}", out.stderr);
+        text
     };
     let text = audit_as_nobody(t.path());
     assert!(!text.contains("\"finding\""), "{text}");
