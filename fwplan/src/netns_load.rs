@@ -299,7 +299,8 @@ fn enter_private_netns() -> Result<(), String> {
             ("/proc/self/uid_map", format!("0 {uid} 1")),
             ("/proc/self/gid_map", format!("0 {gid} 1")),
         ] {
-            fs::write(file, text).map_err(|e| format!("writing {file}: {e}"))?;
+            fs::write(file, text)
+                .map_err(|e| format!("no private network namespace (writing {file}: {e})"))?;
         }
     }
     Ok(())
