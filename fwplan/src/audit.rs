@@ -5,7 +5,8 @@
 //! the `socket:[INODE]` links in `/proc/*/fd` (both under `--root`, so a
 //! saved copy of /proc can be audited). The firewall comes from
 //! `nft -j list ruleset` (or a saved copy, `--ruleset-json`) and ufw's
-//! `ENABLED=` in /etc/ufw/ufw.conf.
+//! `ENABLED=` in /etc/ufw/ufw.conf. For a root tree other than `/`, the
+//! ruleset is the one the tree would load at boot ([`crate::boot_firewall`]).
 
 use std::collections::HashMap;
 use std::fs;
@@ -236,9 +237,17 @@ pub fn parse_nft_json(text: &str) -> Result<LiveFirewall, String> {
     Ok(live)
 }
 
-/// Read the live firewall: a saved JSON file, or `nft -j list ruleset` when
-/// auditing the running system. ufw's switch comes from ufw.conf.
-pub fn live_firewall(root: &Root, saved: Option<&Path>) -> Result<LiveFirewall, String> {
+/// Read the live firewall: a saved JSON file; `nft -j list ruleset` when
+/// auditing the running system; for another root, what it loads at boot
+/// (loaded by `helper`, the fwplan binary, in a private network namespace),
+/// with the findings about how it gets loaded. ufw's switch comes from
+/// ufw.conf.
+pub fn live_firewall(
+    root: &Root,
+    saved: Option<&Path>,
+    helper: &Path,
+) -> Result<(LiveFirewall, Vec<Finding>), String> {
+    let mut notes = Vec::new();
     let mut live = match saved {
         Some(path) => {
             let text = fs::read_to_string(path)
@@ -261,7 +270,11 @@ pub fn live_firewall(root: &Root, saved: Option<&Path>) -> Result<LiveFirewall, 
             }
             Err(_) => LiveFirewall::default(),
         },
-        None => LiveFirewall::default(),
+        None => {
+            let boot = crate::boot_firewall::boot_firewall(root, helper);
+            notes = boot.findings;
+            boot.live
+        }
     };
     if let Ok(conf) = root.resolve("/etc/ufw/ufw.conf") {
         if let Ok(text) = fs::read_to_string(conf) {
@@ -270,10 +283,10 @@ pub fn live_firewall(root: &Root, saved: Option<&Path>) -> Result<LiveFirewall, 
                 .any(|l| l.trim().eq_ignore_ascii_case("ENABLED=yes"));
         }
     }
-    Ok(live)
+    Ok((live, notes))
 }
 
-fn drops_input(live: &LiveFirewall, families: &[&str]) -> bool {
+pub(crate) fn drops_input(live: &LiveFirewall, families: &[&str]) -> bool {
     live.base_chains.iter().any(|(fam, _, _, hook, policy)| {
         hook == "input" && policy == "drop" && families.contains(&fam.as_str())
     })

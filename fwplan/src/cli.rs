@@ -51,6 +51,9 @@ pub enum Command {
     /// (internal) the detached rollback started by `apply --confirm`
     #[command(hide = true)]
     RollbackTimer(TimerArgs),
+    /// (internal) load a root tree's boot firewall in a new network namespace
+    #[command(hide = true)]
+    NetnsLoad(NetnsLoadArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -135,8 +138,23 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Read the ruleset from a saved `nft -j list ruleset` instead of the kernel
+    /// (or, with --root DIR, instead of loading DIR's boot firewall in a
+    /// private network namespace)
     #[arg(long, value_name = "FILE")]
     pub ruleset_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetnsLoadArgs {
+    /// The caller's network namespace (`net:[N]`): refuse to load in it
+    #[arg(long)]
+    pub host_netns: Option<String>,
+    #[arg(long)]
+    pub nft: Option<PathBuf>,
+    #[arg(long)]
+    pub iptables: Option<PathBuf>,
+    #[arg(long)]
+    pub ip6tables: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -276,6 +294,22 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
         Command::RollbackTimer(args) => {
             let state = State::open(&root)?;
             apply::rollback_timer(&state, &args.token, Duration::from_millis(args.after_ms))?;
+            return Ok(ExitStatus::Clean);
+        }
+        Command::NetnsLoad(args) => {
+            use crate::netns_load::{netns_load, Loader};
+            let files: Vec<(Loader, PathBuf)> = [
+                (Loader::Nft, &args.nft),
+                (Loader::Iptables, &args.iptables),
+                (Loader::Ip6tables, &args.ip6tables),
+            ]
+            .into_iter()
+            .filter_map(|(l, f)| f.clone().map(|f| (l, f)))
+            .collect();
+            let report = netns_load(args.host_netns.as_deref(), &files);
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
+            writeln!(out)?;
             return Ok(ExitStatus::Clean);
         }
     };
@@ -474,8 +508,18 @@ fn audit_cmd(
             })
         ))?;
     }
-    let live = match audit::live_firewall(root, args.ruleset_json.as_deref()) {
-        Ok(l) => l,
+    // The namespace child of a root tree's boot firewall is this binary.
+    let helper = std::env::current_exe().map_err(|source| FwplanError::Io {
+        context: "finding fwplan's own binary".into(),
+        source,
+    })?;
+    let live = match audit::live_firewall(root, args.ruleset_json.as_deref(), &helper) {
+        Ok((live, notes)) => {
+            for f in notes {
+                rep.finding(f)?;
+            }
+            live
+        }
         Err(message) => {
             rep.error(hardkit_core::ErrorRecord {
                 path: None,

@@ -8,13 +8,18 @@
 //! - [`plan`]: the normalized rule list, conflicts refused, SSH admitted;
 //! - [`render_nft`], [`render_iptables`], [`render_ufw`]: the backends;
 //! - [`audit`]: listening sockets and the live firewall, read-only;
+//! - [`boot_firewall`], [`nft_include`], [`netns_load`]: a root tree's
+//!   firewall after boot, loaded in a private network namespace;
 //! - [`apply`]: atomic load of `table inet hardkit`, confirm and rollback;
 //! - [`cli`]: the command line.
 
 pub mod apply;
 pub mod audit;
 pub mod blocklist;
+pub mod boot_firewall;
 pub mod cli;
+pub mod netns_load;
+pub mod nft_include;
 pub mod plan;
 pub mod policy;
 pub mod policy_file;
