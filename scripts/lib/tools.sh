@@ -121,19 +121,16 @@ hardkit_severity_rank() {
     esac
 }
 
-# The live-equivalent nft ruleset of a root tree, as `nft -j list ruleset`
-# JSON on stdout: ROOT/etc/nftables.conf (what nftables.service loads at
-# boot) is loaded into a network namespace of its own that dies with the
-# command, so the host's firewall is never touched. Fails (status 1) when
-# there is no nftables.conf, no nft or no way to make a namespace.
-hardkit_root_ruleset_json() {
-    local conf="$1/etc/nftables.conf" nft
-    [[ -f $conf ]] || return 1
-    nft=$(command -v nft || echo /usr/sbin/nft)
-    [[ -x $nft ]] || return 1
-    command -v unshare >/dev/null || return 1
-    local ns=(unshare --net)
-    ((EUID == 0)) || ns=(unshare --user --map-root-user --net)
-    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
-    "${ns[@]}" sh -c '"$1" -f "$2" && "$1" -j list ruleset' sh "$nft" "$conf" 2>/dev/null
+# The services to audit when none is named: every enabled service (a link
+# in a *.wants or *.requires directory of ROOT/etc/systemd/system, where
+# systemctl enable puts it) and every unit installed by hand in
+# /etc/systemd/system (what the operator deployed, like the agent, enabled
+# or not). Template instances (getty@tty1) and masked units (links to
+# /dev/null) are left out. One name per line, sorted.
+hardkit_default_services() {
+    local etc=$1/etc/systemd/system
+    {
+        find "$etc" -mindepth 2 -maxdepth 2 \( -path '*.wants/*' -o -path '*.requires/*' \) -name '*.service' 2>/dev/null
+        find "$etc" -maxdepth 1 -type f -name '*.service' 2>/dev/null
+    } | sed 's|.*/||' | grep -v '@' | LC_ALL=C sort -u
 }

@@ -68,6 +68,21 @@ expect_status 1 "$rc" "first-five --root EMPTY --json"
 expect_jsonl "$tmp/empty.jsonl" "first-five --root EMPTY"
 expect_ids "$tmp/empty.jsonl" "empty root" fwplan/no-firewall first-five/no-fim-baseline
 
+# Without --service: every enabled service and every unit installed in
+# /etc/systemd/system, not template instances or masked units.
+cp -a "$top/examples/compromised-agent-host" "$tmp/units"
+u=$tmp/units
+install -d "$u/lib/systemd/system" "$u/etc/systemd/system/multi-user.target.wants" "$u/etc/systemd/system/getty.target.wants"
+printf '[Service]\nExecStart=/usr/sbin/nginx\nUser=www-data\n\n[Install]\nWantedBy=multi-user.target\n' >"$u/lib/systemd/system/web.service"
+printf '[Service]\nExecStart=/usr/bin/idle\n' >"$u/lib/systemd/system/idle.service"
+printf '[Service]\nExecStart=-/sbin/agetty %%I\n' >"$u/lib/systemd/system/getty@.service"
+ln -s /lib/systemd/system/web.service "$u/etc/systemd/system/multi-user.target.wants/web.service"
+ln -s /lib/systemd/system/getty@.service "$u/etc/systemd/system/getty.target.wants/getty@tty1.service"
+ln -s /dev/null "$u/etc/systemd/system/idle.service"
+"$top/scripts/first-five" --root "$u" --json >"$tmp/units.jsonl" 2>&1 || true
+audited=$(jq -r 'select(.type == "exposure") | .unit' "$tmp/units.jsonl" | sort | tr '\n' ' ')
+check "default services: the enabled and the installed ones (got: $audited)" [ "$audited" == "agent.service web.service " ]
+
 # Usage errors exit 2 and name the flag.
 rc=0
 "$top/scripts/first-five" --fail-on severe >/dev/null 2>"$tmp/usage.err" || rc=$?
@@ -111,7 +126,7 @@ if ((EUID == 0)); then
     "$top/scripts/first-five" --root "$tmp/nokey" --apply --yes >/dev/null 2>"$tmp/nokey.err" || rc=$?
     expect_status 2 "$rc" "first-five --apply without any key"
     check "the refusal names the lockout" grep -q 'sshd/lockout' "$tmp/nokey.err"
-    check "nothing changed after the refusal" diff -r "$tmp/nokey.orig" "$tmp/nokey"
+    check "nothing changed after the refusal" diff -r --no-dereference "$tmp/nokey.orig" "$tmp/nokey"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi

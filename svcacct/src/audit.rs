@@ -90,7 +90,11 @@ pub fn audit_unit(
                 "Without User= (or with User=root) the service has every privilege; a bug or a prompt injection in it is a root compromise.",
             )
             .at(at(user_line))
-            .fix("svcacct apply NAME --exec CMD (a system user of its own), or User=/DynamicUser=yes")
+            .fix(if vendor {
+                "its package runs it as root: sandbox it with a drop-in (systemctl edit NAME: ProtectSystem=, ProtectHome=, PrivateTmp=, CapabilityBoundingSet=) rather than a new account"
+            } else {
+                "svcacct apply NAME --exec CMD (a system user of its own), or User=/DynamicUser=yes"
+            })
             .evidence("unit", &unit.name)
             .evidence("user", ctx.user.as_deref().unwrap_or("")),
         );
