@@ -301,12 +301,27 @@ fw_policy_args() { # TARGET
     done
 }
 
-nft_check() { # FILE -> 0 accepted, 1 rejected, 3 could not check
-    command -v nft >/dev/null || return 3
-    local ns=(unshare --net)
+# nft_check FILE -> 0 accepted, 1 rejected (nft's message in $work/nft.err),
+# 3 could not check. In a network namespace of its own, so nothing is loaded
+# anywhere. When --root names a tree with its own nft, that nft checks it,
+# chrooted into the tree (the file on its stdin: the tree is not written),
+# so the file's includes (/etc/nftables.d/...) are the tree's, as at its
+# boot; the plan's scratch copy is checked the same way, its /etc being a
+# copy of the tree's. Otherwise this machine's nft, whose includes are this
+# machine's (the same files when the root is /).
+nft_check() {
+    local file=$1 ns=(unshare --net)
     ((EUID == 0)) || ns=(unshare --user --map-root-user --net)
     "${ns[@]}" true 2>/dev/null || return 3
-    "${ns[@]}" nft -c -f "$1" 2>"$work/nft.err" && return 0
+    if [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)); then
+        if "${ns[@]}" chroot "$root" /usr/sbin/nft -c -f - <"$file" 2>"$work/nft.err"; then
+            return 0
+        fi
+        sed -i 's|/dev/stdin:|/etc/nftables.conf:|g' "$work/nft.err"
+        return 1
+    fi
+    command -v nft >/dev/null || return 3
+    "${ns[@]}" nft -c -f "$file" 2>"$work/nft.err" && return 0
     return 1
 }
 
@@ -331,12 +346,17 @@ step_firewall() { # TARGET REAL
     } >"$work/nftables.conf"
     nft_check "$work/nftables.conf" || rc=$?
     if ((rc == 1)); then
+        if ((real)); then
+            fix_die "nft -c rejected the firewall; the firewall is unchanged (the steps before it were applied): $(cat "$work/nft.err")"
+        fi
         fix_die "nft -c rejected the firewall, nothing changed: $(cat "$work/nft.err")"
     fi
     local conf_changed=1
     [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
     install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
-    act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it (in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
+    local by="this machine's nft"
+    [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)) && by="the tree's own nft, chrooted"
+    act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it ($by, in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
     # At boot too.
     if [[ -f $t/lib/systemd/system/nftables.service || -f $t/usr/lib/systemd/system/nftables.service ]]; then
         if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then

@@ -41,6 +41,22 @@ rc=0
 expect_status 1 "$rc" "first-five --root (seeded) before the fix"
 expect_ids "$tmp/before.jsonl" "before" sshd/permit-root-login sshd/password-authentication jailgen/sshd-port-mismatch fwplan/no-firewall svcacct/runs-as-root svcacct/sudo-all first-five/no-fim-baseline
 
+# --- a firewall the tree's nft refuses: --apply changes nothing ------------------------
+# nftables.conf includes /etc/nftables.d/*.nft: the tree's files, which only
+# the tree's own nft (chrooted) sees; one of them is broken.
+b=$tmp/badinclude
+cp -a "$r" "$b"
+printf '#!/usr/sbin/nft -f\nflush ruleset\ninclude "/etc/nftables.d/*.nft"\n' >"$b/etc/nftables.conf"
+install -d "$b/etc/nftables.d"
+printf 'table inet site {\n  chain input { type filterr hook input priority 0; }\n}\n' >"$b/etc/nftables.d/10-site.nft"
+cp -a "$b" "$b.orig"
+rc=0
+"$top/scripts/first-five" --root "$b" --apply --yes >/dev/null 2>"$tmp/badinclude.err" || rc=$?
+expect_status 2 "$rc" "first-five --apply on a tree whose included nft file is broken"
+check "the refusal names the tree's included file (got: $(head -c 300 "$tmp/badinclude.err"))" grep -q '/etc/nftables.d/10-site.nft' "$tmp/badinclude.err"
+check "nothing of the tree changed" diff -r --no-dereference -x dev -x proc "$b.orig" "$b"
+rm -rf "$b" "$b.orig"
+
 # --- the fix ---------------------------------------------------------------------
 port=2200
 fix=(--root "$r" --apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes)
