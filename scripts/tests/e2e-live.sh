@@ -233,4 +233,18 @@ rc=0
 inside /opt/hardkit/scripts/monitor --json >"$tmp/mon3.jsonl" 2>&1 || rc=$?
 check "monitor does not report the same ban twice" bash -c '! grep -q monitor/banned "$1"' _ "$tmp/mon3.jsonl"
 
+# Failures below maxretry, then a login, from one address: fail2ban does not
+# ban it, and monitor, reading sshd's journal since its last run (no
+# auth.log here), reports the login that followed the failures.
+nsenter -t "$leader" -n ip addr add 192.0.2.77/32 dev lo
+for i in $(seq $((maxretry - 1))); do
+    try_ssh "$port" "guess$i" -b 192.0.2.77 -o BatchMode=yes >/dev/null || true
+done
+got=$(try_ssh "$port" admin -b 192.0.2.77 -i /root/admin_key -o BatchMode=yes || true)
+check "the admin logs in from 192.0.2.77 after $((maxretry - 1)) failures, not banned (got: $got)" [ "$got" == admin ]
+rc=0
+inside /opt/hardkit/scripts/monitor --json >"$tmp/mon4.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "monitor after failures then a login from one address"
+check "monitor reports the login after failures from 192.0.2.77 (journal)" has "$tmp/mon4.jsonl" '.id == "logscan/brute-force-success" and (tostring | contains("192.0.2.77"))'
+
 finish e2e-live
