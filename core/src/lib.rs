@@ -14,7 +14,8 @@
 //! - [`stream`]: reading one record type out of another tool's JSON Lines;
 //! - [`program`]: finding the real programs a tool hands work to;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
-//! - [`oracle`]: for tests, finding the real programs we compare against.
+//! - [`oracle`]: for tests, finding the real programs we compare against;
+//! - [`rng`]: for tests, a seeded generator (failures reproduce).
 
 pub mod atomic;
 pub mod bytes_path;
@@ -26,6 +27,7 @@ pub mod oracle;
 pub mod output;
 pub mod program;
 pub mod record;
+pub mod rng;
 pub mod root;
 pub mod severity;
 mod signals;

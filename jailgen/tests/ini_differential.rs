@@ -6,6 +6,7 @@
 
 mod common;
 
+use hardkit_core::rng::Rng;
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -44,18 +45,6 @@ const LINES: &[&str] = &[
 /// Lines fail2ban's parser refuses, mixed in rarely.
 const BAD_LINES: &[&str] = &["[]", "just a word", "= no key"];
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 const PYTHON: &str = r#"
 import json, sys
 from fail2ban.client.configparserinc import SafeConfigParserWithIncludes
@@ -83,17 +72,17 @@ fn ini_reader_matches_fail2ban_parser() {
     {
         return;
     }
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let cases = 1000;
     let mut trees = Vec::new();
     for _ in 0..cases {
-        let n = 1 + (rng.next() % 14) as usize;
+        let n = 1 + rng.below(14);
         let mut text = String::from("[sshd]\n");
         for _ in 0..n {
-            let line = if rng.next() % 25 == 0 {
-                BAD_LINES[(rng.next() % BAD_LINES.len() as u64) as usize]
+            let line = if rng.one_in(25) {
+                *rng.pick(BAD_LINES)
             } else {
-                LINES[(rng.next() % LINES.len() as u64) as usize]
+                *rng.pick(LINES)
             };
             text.push_str(line);
             text.push('\n');
@@ -224,7 +213,7 @@ fn interpolation_matches_fail2ban_parser() {
     {
         return;
     }
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
     let cases = 300;
     let mut trees = Vec::new();
     for _ in 0..cases {
@@ -232,9 +221,8 @@ fn interpolation_matches_fail2ban_parser() {
         for section in ["DEFAULT", "sshd", "nginx"] {
             text.push_str(&format!("[{section}]\n"));
             let mut used = std::collections::BTreeSet::new();
-            for _ in 0..(rng.next() % 7) {
-                let line =
-                    INTERPOLATION_LINES[(rng.next() % INTERPOLATION_LINES.len() as u64) as usize];
+            for _ in 0..rng.below(7) {
+                let line = *rng.pick(INTERPOLATION_LINES);
                 // One of each option per section: duplicates are refused.
                 if used.insert(line.split(" =").next().unwrap().to_lowercase()) {
                     text.push_str(line);
@@ -348,28 +336,28 @@ fn file_order_includes_and_known_match_fail2ban() {
     {
         return;
     }
-    let mut rng = Rng(0xdead_beef_cafe_f00d);
+    let mut rng = Rng::new(0xdead_beef_cafe_f00d);
     let cases = 200;
     let mut trees = Vec::new();
     for _ in 0..cases {
         let tree = Tree::new();
         let mut listing = String::new();
         for file in TREE_FILES {
-            if rng.next() % 3 == 0 {
+            if rng.one_in(3) {
                 continue;
             }
             let mut text = String::new();
-            if *file == "jail.conf" && rng.next() % 2 == 0 {
+            if *file == "jail.conf" && rng.one_in(2) {
                 text.push_str("[INCLUDES]\nbefore = paths.conf\nafter = after.conf\n");
             }
             for section in ["DEFAULT", "sshd", "nginx"] {
-                if rng.next() % 3 == 0 {
+                if rng.one_in(3) {
                     continue;
                 }
                 text.push_str(&format!("[{section}]\n"));
                 let mut used = std::collections::BTreeSet::new();
-                for _ in 0..(rng.next() % 4) {
-                    let line = TREE_LINES[(rng.next() % TREE_LINES.len() as u64) as usize];
+                for _ in 0..rng.below(4) {
+                    let line = *rng.pick(TREE_LINES);
                     if used.insert(line.split(" =").next().unwrap()) {
                         text.push_str(line);
                         text.push('\n');
