@@ -45,6 +45,36 @@ impl CommonArgs {
     }
 }
 
+/// Parse the command line as clap does, but report a usage error the way
+/// every hardkit error reads, `tool: ...` (clap says `error: ...`), with
+/// clap's usage lines and exit status 2. `--help` and `--version` print
+/// and exit 0 as usual.
+pub fn parse<T: clap::Parser>(tool: &str) -> T {
+    match T::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match usage_error_text(tool, &e) {
+            // (help, version, and the help clap shows for a missing
+            // subcommand: clap prints them as it always does)
+            None => e.exit(),
+            Some(text) => {
+                eprint!("{text}");
+                std::process::exit(crate::ExitStatus::Error.code());
+            }
+        },
+    }
+}
+
+/// clap's message for a usage error, with the tool's name in place of
+/// `error`; None when clap's output is not an error message.
+pub fn usage_error_text(tool: &str, e: &clap::Error) -> Option<String> {
+    if !e.use_stderr() {
+        return None;
+    }
+    let text = e.render().to_string();
+    text.strip_prefix("error: ")
+        .map(|rest| format!("{tool}: {rest}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +116,24 @@ mod tests {
             text.contains("--fail-on") && text.contains("critical"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn usage_errors_name_the_tool() {
+        #[derive(clap::Parser, Debug)]
+        struct Cli {
+            #[command(flatten)]
+            common: CommonArgs,
+        }
+        let e = <Cli as clap::Parser>::try_parse_from(["t", "--fail-on", "severe"]).unwrap_err();
+        assert!(e.use_stderr());
+        let text = usage_error_text("sshd-lint", &e).unwrap();
+        assert!(
+            text.starts_with("sshd-lint: invalid value 'severe' for '--fail-on"),
+            "{text}"
+        );
+        assert!(!text.contains("error:"), "{text}");
+        let help = <Cli as clap::Parser>::try_parse_from(["t", "--help"]).unwrap_err();
+        assert!(usage_error_text("t", &help).is_none());
     }
 }

@@ -1,9 +1,8 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use fim::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = hardkit_core::cli::parse(fim::TOOL);
     hardkit_core::exit::run(fim::TOOL, || fim::commands::run(cli))
 }

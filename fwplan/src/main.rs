@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use fwplan::cli::{run, Cli};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = hardkit_core::cli::parse(fwplan::TOOL);
     hardkit_core::exit::run(fwplan::TOOL, || run(cli))
 }

@@ -1,9 +1,8 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use jailgen::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = hardkit_core::cli::parse(jailgen::TOOL);
     hardkit_core::exit::run(jailgen::TOOL, || jailgen::run(&cli))
 }

@@ -1,8 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = logscan::cli::Cli::parse();
+    let cli: logscan::cli::Cli = hardkit_core::cli::parse(logscan::TOOL);
     hardkit_core::exit::run(logscan::TOOL, || logscan::cli::run(cli))
 }

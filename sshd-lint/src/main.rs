@@ -1,8 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = sshd_lint::cli::Cli::parse();
+    let cli: sshd_lint::cli::Cli = hardkit_core::cli::parse(sshd_lint::TOOL);
     hardkit_core::exit::run(sshd_lint::TOOL, || sshd_lint::cli::run(cli))
 }

@@ -1,8 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = svcacct::cli::Cli::parse();
+    let cli: svcacct::cli::Cli = hardkit_core::cli::parse(svcacct::cli::TOOL);
     hardkit_core::exit::run(svcacct::cli::TOOL, || svcacct::cli::run(cli))
 }
