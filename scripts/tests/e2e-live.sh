@@ -57,7 +57,9 @@ systemd-nspawn --quiet -D "$l" -b --private-network --register=no --keep-unit \
     -M "hardkit-e2e-$$" --console=pipe </dev/null >"$tmp/console.log" 2>&1 &
 nspawn=$!
 leader=""
+ext=hardkit-ext-$$
 shutdown_container() {
+    ip netns delete "$ext" 2>/dev/null || true
     if [[ -n $leader ]]; then
         kill -RTMIN+4 "$leader" 2>/dev/null || true # systemd: poweroff
     fi
@@ -107,6 +109,27 @@ check "the container booted (systemd: $state)" bash -c '[[ $1 == running || $1 =
 # The address of an attacker: on lo, inside the container only.
 nsenter -t "$leader" -n ip addr add 192.0.2.66/32 dev lo
 
+# --- the outside world -------------------------------------------------------------------
+# A second network namespace stands for the internet, wired to the
+# container by a veth pair (created from inside the container's namespace;
+# the host's own network is not involved). 10.99.0.2 is anyone;
+# 198.51.100.7 is on the admin network.
+ip netns add "$ext"
+nsenter -t "$leader" -n ip link add hk0 type veth peer name ext0 netns "$ext"
+nsenter -t "$leader" -n ip addr add 10.99.0.1/24 dev hk0
+nsenter -t "$leader" -n ip link set hk0 up
+nsenter -t "$leader" -n ip route add 198.51.100.7/32 dev hk0
+ip netns exec "$ext" ip addr add 10.99.0.2/24 dev ext0
+ip netns exec "$ext" ip addr add 198.51.100.7/32 dev ext0
+ip netns exec "$ext" ip link set ext0 up
+ip netns exec "$ext" ip link set lo up
+# tcp_probe PORT: "open" (connected), "closed" (refused: the packet got
+# through, nothing listens) or "dropped" (no answer in 3 s), from 10.99.0.2.
+tcp_probe() {
+    local rc=0
+    ip netns exec "$ext" timeout 3 bash -c 'exec 3<>"/dev/tcp/10.99.0.1/$1"' _ "$1" 2>/dev/null || rc=$?
+    case $rc in 0) echo open ;; 124) echo dropped ;; *) echo closed ;; esac
+}
 # ssh -p PORT USER [OPTIONS...]: try a login to the container from inside it.
 try_ssh() {
     local port=$1 user=$2
@@ -122,6 +145,8 @@ unit_user() { # UNIT: the user its main process runs as
 }
 
 # --- the bad state, live ---------------------------------------------------------------
+got=$(tcp_probe 8000)
+check "before: the agent's 8000 is reachable from outside (got: $got)" [ "$got" == open ]
 check "before: sshd is running" inside systemctl is-active --quiet ssh.service
 check "before: the agent runs as root (got: $(unit_user agent.service || echo none))" [ "$(unit_user agent.service || true)" == root ]
 f2b_before=$(inside systemctl is-active fail2ban.service || true)
@@ -162,6 +187,17 @@ inside nft list table inet hardkit >"$tmp/table" 2>&1 || true
 check "table inet hardkit is loaded, input policy drop" grep -q 'policy drop' "$tmp/table"
 check "nftables.service loads it at boot" inside systemctl is-enabled --quiet nftables.service
 check "fim check is clean" inside /opt/hardkit/bin/fim check -q
+
+# --- the firewall, with packets from outside ---------------------------------------------
+got=$(tcp_probe "$port")
+check "from outside the admin network, ssh ($port) is dropped (got: $got)" [ "$got" == dropped ]
+got=$(tcp_probe 8000)
+check "the agent's 8000, listening on all addresses, is dropped from outside (got: $got)" [ "$got" == dropped ]
+got=$(tcp_probe 443)
+check "443 (--open 443/tcp) gets through (got: $got: nothing listens)" [ "$got" == closed ]
+got=$(ip netns exec "$ext" timeout 20 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=5 -o LogLevel=ERROR -o BatchMode=yes -i "$tmp/admin_key" -b 198.51.100.7 -p "$port" admin@10.99.0.1 id -un 2>&1 || true)
+check "from the admin network the admin logs in over the wire (got: $got)" [ "$got" == admin ]
 
 # --- a real brute force, banned ----------------------------------------------------------
 # From 192.0.2.66 (not in ignoreip): invalid users, each a failure fail2ban
