@@ -53,43 +53,34 @@ ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
 done
 
 # --- boot ---------------------------------------------------------------------------
-systemd-nspawn --quiet -D "$l" -b --private-network --register=no --keep-unit \
-    -M "hardkit-e2e-$$" --console=pipe </dev/null >"$tmp/console.log" 2>&1 &
-nspawn=$!
+nspawn=""
 leader=""
 ext=hardkit-ext-$$
-shutdown_container() {
-    ip netns delete "$ext" 2>/dev/null || true
-    if [[ -n $leader ]]; then
-        kill -RTMIN+4 "$leader" 2>/dev/null || true # systemd: poweroff
-    fi
-    local i
-    for i in $(seq 50); do
+# stop_container: power the container off (systemd's SIGRTMIN+4) and wait
+# for it; after 10 s, kill its PID 1 (which takes the whole namespace with
+# it: killing nspawn alone would leave the container running).
+stop_container() {
+    [[ -n $nspawn ]] || return 0
+    if [[ -n $leader ]]; then kill -RTMIN+4 "$leader" 2>/dev/null || true; fi
+    for _ in $(seq 50); do
         kill -0 "$nspawn" 2>/dev/null || break
         sleep 0.2
     done
-    # (Killing nspawn alone would leave the container running: its PID 1
-    # goes, and the whole namespace with it.)
     if [[ -n $leader ]]; then kill -KILL "$leader" 2>/dev/null || true; fi
     kill -KILL "$nspawn" 2>/dev/null || true
     wait "$nspawn" 2>/dev/null || true
+    nspawn=""
+    leader=""
+}
+cleanup() {
+    ip netns delete "$ext" 2>/dev/null || true
+    stop_container
 }
 if [[ ${HARDKIT_E2E_KEEP:-} == 1 ]]; then
     echo "e2e-live: keeping $tmp"
-    trap 'shutdown_container' EXIT
+    trap 'cleanup' EXIT
 else
-    trap 'shutdown_container; rm -rf "$tmp"' EXIT
-fi
-# The container's PID 1: systemd, the child of systemd-nspawn.
-for _ in $(seq 100); do
-    leader=$(pgrep -P "$nspawn" -x systemd || true)
-    [[ -n $leader ]] && break
-    kill -0 "$nspawn" 2>/dev/null || break
-    sleep 0.2
-done
-if [[ -z $leader ]]; then
-    cat "$tmp/console.log" >&2
-    not_run e2e-live "systemd-nspawn could not boot the root (console above)"
+    trap 'cleanup; rm -rf "$tmp"' EXIT
 fi
 # inside CMD...: run in the container (its mount, pid, network namespaces).
 inside() {
@@ -97,32 +88,50 @@ inside() {
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HARDKIT_BIN_DIR=/opt/hardkit/bin LANG=C.UTF-8 "$@"
 }
-# Booted: systemd answers (its socket exists only a moment after it starts)
-# and has finished starting units; nothing may run before, boot cleans /tmp.
-state=""
-for _ in $(seq 450); do
-    state=$(inside systemctl is-system-running 2>/dev/null || true)
-    [[ $state == running || $state == degraded ]] && break
-    sleep 0.2
-done
-check "the container booted (systemd: $state)" bash -c '[[ $1 == running || $1 == degraded ]]' _ "$state"
-# The address of an attacker: on lo, inside the container only.
-nsenter -t "$leader" -n ip addr add 192.0.2.66/32 dev lo
-
-# --- the outside world -------------------------------------------------------------------
-# A second network namespace stands for the internet, wired to the
+# boot: start the container and wait until systemd has started its units:
+# it answers (its socket exists only a moment after it starts) and says
+# running or degraded. Nothing may run before: boot cleans /tmp. Sets
+# nspawn, leader and boot_state (not in a subshell: the container is this
+# shell's child).
+boot() {
+    systemd-nspawn --quiet -D "$l" -b --private-network --register=no --keep-unit \
+        -M "hardkit-e2e-$$" --console=pipe </dev/null >>"$tmp/console.log" 2>&1 &
+    nspawn=$!
+    # The container's PID 1: systemd, the child of systemd-nspawn.
+    for _ in $(seq 100); do
+        leader=$(pgrep -P "$nspawn" -x systemd || true)
+        [[ -n $leader ]] && break
+        kill -0 "$nspawn" 2>/dev/null || break
+        sleep 0.2
+    done
+    if [[ -z $leader ]]; then
+        cat "$tmp/console.log" >&2
+        not_run e2e-live "systemd-nspawn could not boot the root (console above)"
+    fi
+    boot_state=""
+    for _ in $(seq 450); do
+        boot_state=$(inside systemctl is-system-running 2>/dev/null || true)
+        [[ $boot_state == running || $boot_state == degraded ]] && break
+        sleep 0.2
+    done
+}
+# wire: a second network namespace stands for the internet, joined to the
 # container by a veth pair (created from inside the container's namespace;
 # the host's own network is not involved). 10.99.0.2 is anyone;
-# 198.51.100.7 is on the admin network.
-ip netns add "$ext"
-nsenter -t "$leader" -n ip link add hk0 type veth peer name ext0 netns "$ext"
-nsenter -t "$leader" -n ip addr add 10.99.0.1/24 dev hk0
-nsenter -t "$leader" -n ip link set hk0 up
-nsenter -t "$leader" -n ip route add 198.51.100.7/32 dev hk0
-ip netns exec "$ext" ip addr add 10.99.0.2/24 dev ext0
-ip netns exec "$ext" ip addr add 198.51.100.7/32 dev ext0
-ip netns exec "$ext" ip link set ext0 up
-ip netns exec "$ext" ip link set lo up
+# 198.51.100.7 is on the admin network. (Again after a reboot: the
+# container's end goes with its namespace.)
+wire() {
+    ip netns delete "$ext" 2>/dev/null || true
+    ip netns add "$ext"
+    nsenter -t "$leader" -n ip link add hk0 type veth peer name ext0 netns "$ext"
+    nsenter -t "$leader" -n ip addr add 10.99.0.1/24 dev hk0
+    nsenter -t "$leader" -n ip link set hk0 up
+    nsenter -t "$leader" -n ip route add 198.51.100.7/32 dev hk0
+    ip netns exec "$ext" ip addr add 10.99.0.2/24 dev ext0
+    ip netns exec "$ext" ip addr add 198.51.100.7/32 dev ext0
+    ip netns exec "$ext" ip link set ext0 up
+    ip netns exec "$ext" ip link set lo up
+}
 # tcp_probe PORT: "open" (connected), "closed" (refused: the packet got
 # through, nothing listens) or "dropped" (no answer in 3 s), from 10.99.0.2.
 tcp_probe() {
@@ -130,6 +139,19 @@ tcp_probe() {
     ip netns exec "$ext" timeout 3 bash -c 'exec 3<>"/dev/tcp/10.99.0.1/$1"' _ "$1" 2>/dev/null || rc=$?
     case $rc in 0) echo open ;; 124) echo dropped ;; *) echo closed ;; esac
 }
+# admin_over_wire: the admin's key login from 198.51.100.7, over the veth.
+admin_over_wire() {
+    ip netns exec "$ext" timeout 20 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o ConnectTimeout=5 -o LogLevel=ERROR -o BatchMode=yes -i "$tmp/admin_key" -b 198.51.100.7 \
+        -p "$1" admin@10.99.0.1 id -un 2>&1 || true
+}
+
+boot
+check "the container booted (systemd: $boot_state)" bash -c '[[ $1 == running || $1 == degraded ]]' _ "$boot_state"
+wire
+# The address of an attacker: on lo, inside the container only.
+nsenter -t "$leader" -n ip addr add 192.0.2.66/32 dev lo
+
 # ssh -p PORT USER [OPTIONS...]: try a login to the container from inside it.
 try_ssh() {
     local port=$1 user=$2
@@ -195,8 +217,7 @@ got=$(tcp_probe 8000)
 check "the agent's 8000, listening on all addresses, is dropped from outside (got: $got)" [ "$got" == dropped ]
 got=$(tcp_probe 443)
 check "443 (--open 443/tcp) gets through (got: $got: nothing listens)" [ "$got" == closed ]
-got=$(ip netns exec "$ext" timeout 20 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o ConnectTimeout=5 -o LogLevel=ERROR -o BatchMode=yes -i "$tmp/admin_key" -b 198.51.100.7 -p "$port" admin@10.99.0.1 id -un 2>&1 || true)
+got=$(admin_over_wire "$port")
 check "from the admin network the admin logs in over the wire (got: $got)" [ "$got" == admin ]
 
 # --- a real brute force, banned ----------------------------------------------------------
@@ -282,5 +303,26 @@ rc=0
 inside /opt/hardkit/scripts/monitor --json >"$tmp/mon4.jsonl" 2>&1 || rc=$?
 expect_status 1 "$rc" "monitor after failures then a login from one address"
 check "monitor reports the login after failures from 192.0.2.77 (journal)" has "$tmp/mon4.jsonl" '.id == "logscan/brute-force-success" and (tostring | contains("192.0.2.77"))'
+
+# --- reboot -----------------------------------------------------------------------------------
+# Nothing --apply wrote may keep the server from coming back or lock the
+# admin out: power off, boot again, and the fix must hold from the files
+# alone (nftables.service loads the firewall, sshd reads the drop-in).
+stop_container
+boot
+check "rebooted with no failed unit (systemd: $boot_state; failed: $(inside systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' '))" \
+    [ "$boot_state" == running ]
+for unit in ssh.service fail2ban.service nftables.service agent.service; do
+    check "after the reboot $unit is active" inside systemctl is-active --quiet "$unit"
+done
+check "after the reboot the agent runs as agent (got: $(unit_user agent.service || echo none))" [ "$(unit_user agent.service || true)" == agent ]
+inside nft list table inet hardkit >"$tmp/table-boot" 2>&1 || true
+check "after the reboot table inet hardkit is loaded from nftables.conf, input policy drop" grep -q 'policy drop' "$tmp/table-boot"
+wire
+got=$(tcp_probe 8000)
+check "after the reboot 8000 is still dropped from outside (got: $got)" [ "$got" == dropped ]
+got=$(admin_over_wire "$port")
+check "after the reboot the admin logs in over the wire on $port (got: $got)" [ "$got" == admin ]
+check "after the reboot fim check is clean" inside /opt/hardkit/bin/fim check -q
 
 finish e2e-live
