@@ -445,7 +445,84 @@ step_service() { # TARGET REAL
     fi
 }
 
-# --- 5. fim baseline, last ---------------------------------------------------------
+# --- 5. the daily watch -------------------------------------------------------------
+# scripts/monitor every day from a systemd timer (docs/monitor.md): a run
+# that finds something fails the unit, which shows in systemctl --failed,
+# and its report is in journalctl -u hardkit-monitor. It reads everything
+# and writes only its state.
+step_monitor() { # TARGET REAL
+    local t=$1 real=$2 monitor
+    if [[ $root == / ]]; then
+        monitor=$here/monitor
+    elif [[ -x $root/usr/local/bin/hardkit-monitor || -L $root/usr/local/bin/hardkit-monitor ]]; then
+        monitor=/usr/local/bin/hardkit-monitor
+    else
+        act monitor skip /etc/systemd/system/hardkit-monitor.timer false \
+            "hardkit is not installed in $root (DESTDIR=$root scripts/install), so no daily timer there"
+        return 0
+    fi
+    [[ -d $t/etc/systemd/system ]] || { act monitor skip /etc/systemd/system/hardkit-monitor.timer false "no systemd"; return 0; }
+    {
+        cat <<EOF
+# Written by hardkit first-five: the daily watch (docs/monitor.md).
+[Unit]
+Description=hardkit monitor: logins, file changes, services, listeners
+Documentation=man:fim(1) man:logscan(1)
+
+[Service]
+Type=oneshot
+ExecStart=$monitor
+EOF
+        # The tools where first-five found them (this machine only).
+        if [[ $root == / && -n ${HARDKIT_BIN_DIR:-} ]]; then
+            echo "Environment=HARDKIT_BIN_DIR=$HARDKIT_BIN_DIR"
+        fi
+        cat <<'EOF'
+Nice=10
+IOSchedulingClass=idle
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=strict
+ProtectHome=read-only
+ReadWritePaths=/var/lib/hardkit -/run/fail2ban
+EOF
+    } | install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service 0644
+    install_text monitor "$t" /etc/systemd/system/hardkit-monitor.timer 0644 <<'EOF'
+# Written by hardkit first-five: runs hardkit-monitor.service every day.
+[Unit]
+Description=Run hardkit monitor every day
+
+[Timer]
+OnCalendar=daily
+RandomizedDelaySec=30m
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+EOF
+    mkdir -p "$t/var/lib/hardkit"
+    if [[ -L $t/etc/systemd/system/timers.target.wants/hardkit-monitor.timer ]]; then
+        act monitor enable hardkit-monitor.timer false
+    elif ((!real)); then
+        act monitor enable hardkit-monitor.timer true "would run: systemctl enable --now hardkit-monitor.timer"
+    elif [[ $t == / ]]; then
+        [[ -d /run/systemd/system ]] && systemctl daemon-reload
+        if [[ -d /run/systemd/system ]]; then
+            systemctl enable --now --quiet hardkit-monitor.timer
+        else
+            systemctl enable --quiet hardkit-monitor.timer
+        fi
+        act monitor enable hardkit-monitor.timer true
+    else
+        systemctl --root="$t" enable --quiet hardkit-monitor.timer
+        act monitor enable hardkit-monitor.timer true
+    fi
+    if ((real)) && [[ $t == / && -d /run/systemd/system ]] && step_changed monitor; then
+        systemctl daemon-reload
+    fi
+}
+
+# --- 6. fim baseline, last ---------------------------------------------------------
 # fim_rules TARGET: the rules for /etc/hardkit/fim.conf: fim's built-in
 # selection, plus where an intruder leaves a way back in (keys, crontabs,
 # /usr/local) and the agent's own program when it lives elsewhere.
@@ -518,6 +595,7 @@ run_steps() { # TARGET REAL
     step_jail "$1" "$2"
     step_firewall "$1" "$2"
     step_service "$1" "$2"
+    step_monitor "$1" "$2"
     step_fim "$1" "$2"
 }
 

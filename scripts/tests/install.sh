@@ -75,6 +75,19 @@ rc=0
 in_root hardkit-monitor --help >/dev/null 2>&1 || rc=$?
 expect_status 0 "$rc" "hardkit-monitor --help (installed)"
 
+# first-five on a tree where hardkit is installed plans the daily timer
+# with the installed monitor.
+seed_demo_config "$r"
+rc=0
+HARDKIT_BIN_DIR=$p/bin "$top/scripts/first-five" --root "$r" --plan "$tmp/plan" >/dev/null 2>"$tmp/plan.err" || rc=$?
+expect_status 0 "$rc" "first-five --root (hardkit installed) --plan"
+[[ $rc == 0 ]] || cat "$tmp/plan.err" >&2
+check "the plan runs /usr/local/bin/hardkit-monitor from a timer" \
+    grep -qx 'ExecStart=/usr/local/bin/hardkit-monitor' "$tmp/plan/files/etc/systemd/system/hardkit-monitor.service"
+check "the plan has the daily timer" grep -qx 'OnCalendar=daily' "$tmp/plan/files/etc/systemd/system/hardkit-monitor.timer"
+check "the unit names no path of this machine" bash -c '! grep -q HARDKIT_BIN_DIR "$1"' _ "$tmp/plan/files/etc/systemd/system/hardkit-monitor.service"
+check "the plan enables it" has "$tmp/plan/plan.jsonl" '.step == "monitor" and .op == "enable" and .changed == true'
+
 # A second install changes no file (the same bytes, modes and links).
 fingerprint() { find "$p" -printf '%p %m %l\n' -type f -exec sha256sum {} + | sort | sha256sum; }
 before=$(fingerprint)
