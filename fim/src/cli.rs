@@ -16,7 +16,8 @@ use hardkit_core::CommonArgs;
         fim check --key /root/fim.key                 # exit 0 clean, 1 changed, 2 error\n  \
         fim check --json | jq -r 'select(.type==\"change\") | .path'\n  \
         fim init --root /mnt/image /etc /usr          # baseline in /mnt/image/var/lib/hardkit\n  \
-        fim show --db /var/lib/hardkit/fim.db --json"
+        fim show --db /var/lib/hardkit/fim.db --json\n  \
+        fim rules --builtin > /etc/hardkit/fim.conf   # a config to edit"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -36,6 +37,19 @@ pub enum Command {
     Update(CheckArgs),
     /// Verify the baseline and list its entries
     Show(ShowArgs),
+    /// Print the rules `fim init` would use (checked), to start a config from
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// The built-in rules, whatever the config says
+    #[arg(long, conflicts_with = "config")]
+    pub builtin: bool,
+    /// Rule file to check and print, a path on this machine; default:
+    /// /etc/hardkit/fim.conf under --root if it exists, else the built-in rules
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Where the baseline is and how it is protected.

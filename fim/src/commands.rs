@@ -1,7 +1,7 @@
 //! The four subcommands, wiring rules, walk, scan, baseline, compare and
 //! report together.
 
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,7 +13,7 @@ use hardkit_core::root::RootError;
 use hardkit_core::{BytesPath, CommonArgs, ExitStatus, Reporter, Root};
 
 use crate::baseline::{self, BaselineError, BaselineReader, BaselineWriter, Header, MacKey};
-use crate::cli::{CheckArgs, Cli, Command, DbArgs, InitArgs, RuleArgs, ShowArgs};
+use crate::cli::{CheckArgs, Cli, Command, DbArgs, InitArgs, RuleArgs, RulesArgs, ShowArgs};
 use crate::compare::{Merger, Step};
 use crate::entry::{now_string, Entry};
 use crate::report::IncidentReport;
@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FimError> {
         Command::Check(args) => check(&common, args, false),
         Command::Update(args) => check(&common, args, true),
         Command::Show(args) => show(&common, args),
+        Command::Rules(args) => print_rules(&common, args),
     }
 }
 
@@ -85,18 +86,18 @@ enum RuleBase<'a> {
     Baseline(&'a str),
 }
 
-/// The rules: the base (or `--config`), then `PATH`s, `--exclude`s and
-/// `--attrs`.
-fn load_rules(
+/// The text of the rules and a name for messages: `--config`, else (for
+/// check and update) the baseline's, else /etc/hardkit/fim.conf under
+/// --root, else the built-in rules.
+fn rule_source(
     root: &Root,
-    args: &RuleArgs,
+    config: Option<&std::path::Path>,
     base: RuleBase,
-    paths: &[PathBuf],
-) -> Result<Rules, FimError> {
-    let (text, name) = match (&args.config, base) {
+) -> Result<(String, String), FimError> {
+    Ok(match (config, base) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).map_err(|source| FimError::Config {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })?;
             (text, display_path(path))
@@ -117,7 +118,18 @@ fn load_rules(
                 }
             }
         }
-    };
+    })
+}
+
+/// The rules: the base (or `--config`), then `PATH`s, `--exclude`s and
+/// `--attrs`.
+fn load_rules(
+    root: &Root,
+    args: &RuleArgs,
+    base: RuleBase,
+    paths: &[PathBuf],
+) -> Result<Rules, FimError> {
+    let (text, name) = rule_source(root, args.config.as_deref(), base)?;
     let mut rules = Rules::parse(&text, &name)?;
     for path in paths {
         rules.select_path(path.as_os_str().as_bytes());
@@ -393,4 +405,23 @@ fn entry_line(entry: &Entry) -> String {
     }
     line.push('\n');
     line
+}
+
+/// `fim rules`: the rules `fim init` would use, checked, on stdout (or the
+/// built-in ones), for a config of one's own to start from.
+fn print_rules(common: &CommonArgs, args: RulesArgs) -> Result<ExitStatus, FimError> {
+    let root = common.root()?;
+    let (text, name) = if args.builtin {
+        (DEFAULT_RULES.to_string(), "built-in rules".to_string())
+    } else {
+        rule_source(&root, args.config.as_deref(), RuleBase::Config)?
+    };
+    Rules::parse(&text, &name)?;
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(ExitStatus::Clean)
 }

@@ -524,7 +524,7 @@ EOF
 
 # --- 6. fim baseline, last ---------------------------------------------------------
 # fim_rules TARGET: the rules for /etc/hardkit/fim.conf: fim's built-in
-# selection, plus where an intruder leaves a way back in (keys, crontabs,
+# rules (fim rules --builtin), plus where an intruder leaves a way back in (keys, crontabs,
 # /usr/local) and the agent's own program when it lives elsewhere.
 fim_rules() {
     local t=$1 home cmd
@@ -534,21 +534,15 @@ fim_rules() {
 # the (MAC-protected) baseline, so a change here takes effect with
 #   fim update --config /etc/hardkit/fim.conf
 # Syntax and attribute names: docs/fim.md.
-/etc        all
-/boot       all
-/usr/bin    all
-/usr/sbin   all
-/usr/lib    all
-/opt        all
+
+EOF
+    "$FIM" rules --builtin
+    cat <<'EOF'
+
+# Added by first-five: where an intruder leaves a way back in.
 /usr/local  all          # scripts/install puts hardkit here, admins their own tools
-/root/.ssh  all          # authorized_keys: where an intruder adds a key
-/var/spool/cron all      # crontabs: where an intruder comes back from
-!/etc/mtab               # a symlink to /proc on modern systems
-!/etc/adjtime            # rewritten by hwclock
-!/etc/ld.so.cache        # rewritten by ldconfig on every package change
-!/etc/.pwd.lock
-!~.*/__pycache__         # caches Python regenerates
-!~.*\.pyc
+/root/.ssh  all          # authorized_keys
+/var/spool/cron all      # crontabs
 EOF
     for home in "$t"/home/*/; do
         [[ -d $home ]] || continue
