@@ -533,8 +533,50 @@ fn rollback_unlocked(state: &State) -> Result<(), ApplyError> {
 }
 
 /// `$SSH_CONNECTION`: client address and the server port it reached.
+/// When it is not set at all (sudo's env_reset drops it), the one of the
+/// login shell sshd started, an ancestor of this process; set and empty
+/// means no SSH connection to guard.
 pub fn ssh_connection() -> Option<(std::net::IpAddr, u16)> {
-    let text = std::env::var("SSH_CONNECTION").ok()?;
+    let text = match std::env::var("SSH_CONNECTION") {
+        Ok(text) => text,
+        Err(_) => ssh_connection_of_ancestors()?,
+    };
+    parse_ssh_connection(&text)
+}
+
+/// `SSH_CONNECTION` from the first ancestor whose environment (as it
+/// started: /proc/PID/environ, readable by root and by the same user) has
+/// it.
+fn ssh_connection_of_ancestors() -> Option<String> {
+    let mut pid = parent_of("self")?;
+    // (a bound, not a limit any real process tree reaches)
+    for _ in 0..256 {
+        if pid <= 1 {
+            return None;
+        }
+        if let Ok(env) = fs::read(format!("/proc/{pid}/environ")) {
+            for var in env.split(|b| *b == 0) {
+                if let Some(value) = var.strip_prefix(b"SSH_CONNECTION=") {
+                    return String::from_utf8(value.to_vec()).ok();
+                }
+            }
+        }
+        pid = parent_of(&pid.to_string())?;
+    }
+    None
+}
+
+/// The parent of a process, from /proc/PID/stat (the fields after the
+/// command name, which may itself hold spaces and parentheses).
+fn parent_of(pid: &str) -> Option<u32> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let end = stat.iter().rposition(|b| *b == b')')?;
+    let rest = std::str::from_utf8(&stat[end + 1..]).ok()?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `CLIENT CLIENT-PORT SERVER SERVER-PORT`: the client and the server port.
+pub fn parse_ssh_connection(text: &str) -> Option<(std::net::IpAddr, u16)> {
     let mut parts = text.split_whitespace();
     let client: std::net::IpAddr = parts.next()?.parse().ok()?;
     let _client_port = parts.next()?;

@@ -413,3 +413,36 @@ fn audit_in_a_namespace_finds_our_own_listener_and_its_process() {
     // No table in the fresh namespace: no firewall.
     assert!(text.contains("fwplan/no-firewall"), "{text}");
 }
+
+/// Under sudo, env_reset drops `SSH_CONNECTION`; the login shell sshd started
+/// still has it in its environment, and fwplan apply must still refuse a
+/// ruleset that would drop that connection. Here a shell holds it and runs
+/// fwplan with it removed from fwplan's own environment.
+#[test]
+fn the_ssh_connection_of_an_ancestor_guards_apply_as_under_sudo() {
+    let root = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("env -u SSH_CONNECTION \"$0\" apply --check --allow 22/tcp@10.9.0.0/16 --ssh-port 22 --root \"$1\"; echo \"rc=$?\"")
+        .arg(env!("CARGO_BIN_EXE_fwplan"))
+        .arg(root.path())
+        .env("SSH_CONNECTION", "192.0.2.10 51234 10.0.0.1 22")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("rc=2"), "{stdout} {stderr}");
+    assert!(
+        stderr.contains(
+            "your SSH connection ($SSH_CONNECTION: 192.0.2.10 to port 22) would be dropped"
+        ),
+        "{stderr}"
+    );
+    // (No test of "no SSH_CONNECTION anywhere above": whoever runs the tests
+    // over SSH has one.)
+    assert_eq!(
+        fwplan::apply::parse_ssh_connection("::ffff:192.0.2.10 51234 ::ffff:10.0.0.1 2222"),
+        Some(("192.0.2.10".parse().unwrap(), 2222))
+    );
+    assert_eq!(fwplan::apply::parse_ssh_connection("garbage"), None);
+}

@@ -280,9 +280,11 @@ fw_policy_args() { # TARGET
     # Moving sshd to a new port from an SSH session: fwplan apply refuses a
     # ruleset that would drop the connection first-five runs in, so that
     # connection's address keeps the old port until the next run.
-    if [[ $root == / && -n ${SSH_CONNECTION:-} ]]; then
+    local conn
+    conn=$(hardkit_ssh_connection)
+    if [[ $root == / && -n $conn ]]; then
         local client server_port
-        read -r client _ _ server_port <<<"$SSH_CONNECTION"
+        read -r client _ _ server_port <<<"$conn"
         if [[ -n $server_port && $server_port != "$port" ]]; then
             echo "--allow"
             echo "$server_port/tcp@$client#the session that ran first-five (old ssh port)"
@@ -382,8 +384,13 @@ step_firewall() { # TARGET REAL
     fi
     # This machine: load it with a rollback timer, then ask for the proof
     # that a new SSH connection still gets in.
-    "$FWPLAN" apply "${policy[@]}" --confirm 120s --json >"$work/fw-apply.json" 2>"$work/fw-apply.err" ||
-        fix_die "fwplan apply: $(cat "$work/fw-apply.err")"
+    # fwplan refuses a ruleset that would drop the SSH session this runs in
+    # or leave sshd's port closed; then the firewall is as it was (and
+    # nftables.conf goes back too), the steps before it stay.
+    if ! "$FWPLAN" apply "${policy[@]}" --confirm 120s --json >"$work/fw-apply.json" 2>"$work/fw-apply.err"; then
+        restore_backup "$t" "$conf"
+        fix_die "fwplan apply: $(cat "$work/fw-apply.err"); the firewall and nftables.conf are unchanged (the steps before it were applied)"
+    fi
     tool_actions firewall "$work/fw-apply.json"
     local answer=n
     if ((assume_yes)); then

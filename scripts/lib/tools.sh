@@ -134,3 +134,24 @@ hardkit_default_services() {
         find "$etc" -maxdepth 1 -type f -name '*.service' 2>/dev/null
     } | sed 's|.*/||' | grep -v '@' | LC_ALL=C sort -u
 }
+
+# The SSH connection this command runs in, as $SSH_CONNECTION ("CLIENT
+# CLIENT-PORT SERVER SERVER-PORT"): the variable when it is set (empty: no
+# connection), else, under sudo (whose env_reset drops it), the one in the
+# environment of the login shell sshd started, an ancestor of this shell.
+hardkit_ssh_connection() {
+    if [[ -n ${SSH_CONNECTION+set} ]]; then
+        echo "$SSH_CONNECTION"
+        return 0
+    fi
+    local pid=$$ value
+    for _ in $(seq 256); do
+        pid=$(awk '{ sub(/.*\) /, ""); print $2 }' "/proc/$pid/stat" 2>/dev/null) || return 0
+        [[ -n $pid && $pid -gt 1 ]] || return 0
+        value=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p' | head -n1)
+        if [[ -n $value ]]; then
+            echo "$value"
+            return 0
+        fi
+    done
+}

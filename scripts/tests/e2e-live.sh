@@ -31,6 +31,9 @@ tmp=$(mktemp -d)
 l=$tmp/live
 cp -a "$cache" "$l"
 seed_demo_config "$l"
+# The admin may use sudo (for first-five run over SSH, below).
+echo 'admin ALL=(ALL) NOPASSWD: ALL' >"$l/etc/sudoers.d/admin"
+chmod 0440 "$l/etc/sudoers.d/admin"
 # Debian 12 without rsyslog: sshd's messages go to the journal only.
 rm -f "$l/var/log/auth.log"
 # The agent starts at boot, as root, the way the demo server runs it.
@@ -335,5 +338,24 @@ check "after the reboot 8000 is still dropped from outside (got: $got)" [ "$got"
 got=$(admin_over_wire "$port")
 check "after the reboot the admin logs in over the wire on $port (got: $got)" [ "$got" == admin ]
 check "after the reboot fim check is clean" inside /opt/hardkit/bin/fim check -q
+
+# --- first-five over SSH, under sudo: it will not cut off its own session -------------------
+# The admin logs in from 198.51.100.7 and runs first-five with sudo (which
+# drops SSH_CONNECTION) asking for SSH from 203.0.113.0/24 only: that would
+# drop this very session, so fwplan refuses and the firewall stays as it is
+# (the jail before it does change: last in this test for that reason).
+table_before=$(inside nft list table inet hardkit)
+conf_before=$(md5sum <"$l/etc/nftables.conf")
+rc=0
+ip netns exec "$ext" timeout 120 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=5 -o LogLevel=ERROR -o BatchMode=yes -i "$tmp/admin_key" -b 198.51.100.7 -p "$port" admin@10.99.0.1 \
+    sudo env HARDKIT_BIN_DIR=/opt/hardkit/bin /opt/hardkit/scripts/first-five --apply --ssh-port "$port" --service agent \
+    --listen 8000 --open 443/tcp --admin-net 203.0.113.0/24 --yes >"$tmp/oversh.out" 2>&1 || rc=$?
+expect_status 2 "$rc" "sudo first-five --apply over SSH that would cut off its session"
+check "the refusal names the session (got: $(grep 'first-five:' "$tmp/oversh.out" | head -c 300))" grep -q 'your SSH connection.*198.51.100.7 to port' "$tmp/oversh.out"
+check "the loaded table is unchanged" [ "$(inside nft list table inet hardkit)" == "$table_before" ]
+check "nftables.conf is unchanged" [ "$(md5sum <"$l/etc/nftables.conf")" == "$conf_before" ]
+got=$(admin_over_wire "$port")
+check "the admin still logs in over the wire (got: $got)" [ "$got" == admin ]
 
 finish e2e-live
