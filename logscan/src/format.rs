@@ -5,6 +5,7 @@
 //! and access logs, and fail2ban's own log. journald JSON (`journalctl -o
 //! json`) is decoded by [`crate::journal`] and then handed back here.
 
+use crate::text::{byte, rbyte};
 use crate::time::CivilTime;
 
 /// The time a line carries, before a year or a zone is supplied.
@@ -43,10 +44,23 @@ const MONTHS: [&[u8; 3]; 12] = [
 ];
 
 fn month_of(name: &[u8]) -> Option<u32> {
-    MONTHS
+    let &[a, b, c] = name else {
+        return None;
+    };
+    // The second letter narrows it to at most three names.
+    let candidates: &[u32] = match b {
+        b'a' => &[1, 3, 5],
+        b'e' => &[2, 9, 12],
+        b'p' => &[4],
+        b'u' => &[6, 7, 8],
+        b'c' => &[10],
+        b'o' => &[11],
+        _ => return None,
+    };
+    candidates
         .iter()
-        .position(|m| m[..] == *name)
-        .map(|i| i as u32 + 1)
+        .copied()
+        .find(|&m| *MONTHS[m as usize - 1] == [a, b, c])
 }
 
 fn digits(bytes: &[u8], n: usize) -> Option<u32> {
@@ -197,7 +211,7 @@ fn skip_spaces(b: &[u8]) -> &[u8] {
 }
 
 fn token(b: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', b) {
+    match byte(b' ', b) {
         Some(i) => (&b[..i], &b[i + 1..]),
         None => (b, &b[b.len()..]),
     }
@@ -209,10 +223,11 @@ fn is_tag(t: &[u8]) -> bool {
     match t {
         [] | [b':'] => false,
         [.., b':'] => {
+            // A `[` inside must open a trailing `[...]`.
             let inner = &t[..t.len() - 1];
-            !inner.is_empty() && inner.iter().all(|&c| c != b'[' || inner.ends_with(b"]"))
+            !inner.is_empty() && (inner.ends_with(b"]") || byte(b'[', inner).is_none())
         }
-        [.., b']'] => memchr::memchr(b'[', t).is_some(),
+        [.., b']'] => byte(b'[', t).is_some(),
         _ => false,
     }
 }
@@ -223,7 +238,21 @@ fn split_tag(t: &[u8]) -> (&[u8], Option<u32>) {
     if let [b'[', inner @ .., b']'] = t {
         return (inner, None);
     }
-    if let Some(open) = memchr::memrchr(b'[', t) {
+    // The usual `prog[1234]`: read the digits back from `]` to `[`.
+    if let [head @ .., b']'] = t {
+        let mut pid = 0u64;
+        let mut i = head.len();
+        while i > 0 && head[i - 1].is_ascii_digit() && head.len() - i < 19 {
+            i -= 1;
+        }
+        if i > 0 && i < head.len() && head[i - 1] == b'[' {
+            for &d in &head[i..] {
+                pid = pid * 10 + u64::from(d - b'0');
+            }
+            return (&head[..i - 1], u32::try_from(pid).ok());
+        }
+    }
+    if let Some(open) = rbyte(b'[', t) {
         if t.ends_with(b"]") {
             let pid = match crate::text::number(&t[open + 1..t.len() - 1]) {
                 Some((v, [])) => u32::try_from(v).ok(),
@@ -240,14 +269,14 @@ fn split_tag(t: &[u8]) -> (&[u8], Option<u32>) {
 fn strip_message_noise(mut msg: &[u8]) -> &[u8] {
     msg = skip_spaces(msg);
     if msg.starts_with(b"[ID ") {
-        if let Some(end) = memchr::memchr(b']', msg) {
+        if let Some(end) = byte(b']', msg) {
             msg = skip_spaces(&msg[end + 1..]);
         }
     }
     if let Some(rest) = msg.strip_prefix(b"kernel:") {
         let rest = rest.strip_prefix(b" ").unwrap_or(rest);
         if let Some(inner) = rest.strip_prefix(b"[") {
-            if let Some(end) = memchr::memchr(b']', inner) {
+            if let Some(end) = byte(b']', inner) {
                 let stamp = &inner[..end];
                 if stamp
                     .iter()
@@ -264,7 +293,12 @@ fn strip_message_noise(mut msg: &[u8]) -> &[u8] {
 }
 
 /// After the timestamp: `[<10.5>] [host] [facility.level] tag msg`, or no tag.
-fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'_> {
+fn split_syslog_body<'a>(
+    rest: &'a [u8],
+    time: Option<LineTime>,
+    depth: u8,
+    memo: &mut TimeMemo,
+) -> Prefix<'a> {
     let mut rest = skip_spaces(rest);
     // FreeBSD syslogd -v writes `<facility.level>` before the host.
     if let [b'<', ..] = rest {
@@ -273,7 +307,7 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
             rest = skip_spaces(after);
         }
     }
-    let bare = Prefix {
+    let bare = || Prefix {
         shape: Shape::Syslog,
         time,
         host: None,
@@ -291,10 +325,10 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
         } else {
             let (t3, after3) = token(after2);
             // busybox writes the facility: `host auth.info sshd[1]: msg`
-            if memchr::memchr(b'.', t2).is_some() && is_tag(t3) {
+            if byte(b'.', t2).is_some() && is_tag(t3) {
                 (Some(t1), t3, after3)
             } else {
-                return bare;
+                return bare();
             }
         }
     };
@@ -305,17 +339,17 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
             b"error:" | b"fatal:" | b"debug1:" | b"debug2:" | b"debug3:" | b"verbose:"
         )
     {
-        return bare;
+        return bare();
     }
     let (program, pid) = split_tag(tag);
     // socklog: `2015-05-27T04:31:28.10040 auth.info: May 27 04:31:28 sshd[1]: msg`
     if depth == 0
         && host.is_none()
         && pid.is_none()
-        && memchr::memchr(b'.', program).is_some()
+        && byte(b'.', program).is_some()
         && program.iter().all(|c| c.is_ascii_lowercase() || *c == b'.')
     {
-        let inner = parse_prefix_depth(skip_spaces(msg), depth + 1);
+        let inner = parse_prefix_depth(skip_spaces(msg), depth + 1, memo);
         return Prefix {
             time: inner.time.or(time),
             ..inner
@@ -462,10 +496,73 @@ fn parse_access(line: &[u8]) -> Option<Prefix<'_>> {
 
 /// Split one line (without its newline) into prefix and message.
 pub fn parse_prefix(line: &[u8]) -> Prefix<'_> {
-    parse_prefix_depth(line, 0)
+    parse_prefix_depth(line, 0, &mut TimeMemo::default())
 }
 
-fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
+/// [`parse_prefix`] for a stream of lines: the classic syslog timestamp of
+/// the previous line is remembered, and a line that starts with the same
+/// bytes (not followed by more of a fraction) has the same time.
+pub fn parse_prefix_with<'a>(line: &'a [u8], memo: &mut TimeMemo) -> Prefix<'a> {
+    parse_prefix_depth(line, 0, memo)
+}
+
+/// The last classic syslog timestamp parsed: its text and its value.
+#[derive(Debug, Clone, Default)]
+pub struct TimeMemo {
+    text: [u8; 32],
+    len: usize,
+    time: Option<LineTime>,
+}
+
+impl TimeMemo {
+    fn bsd<'a>(&mut self, b: &'a [u8]) -> Option<(LineTime, &'a [u8])> {
+        let n = self.len;
+        if let Some(time) = self.time {
+            if b.len() >= n
+                && same_start(b, &self.text[..n])
+                && !matches!(b.get(n), Some(b'.' | b',' | b'0'..=b'9'))
+            {
+                return Some((time, &b[n..]));
+            }
+        }
+        let (time, rest) = parse_bsd_time(b)?;
+        let used = b.len() - rest.len();
+        if used <= self.text.len() {
+            self.text[..used].copy_from_slice(&b[..used]);
+            self.len = used;
+            self.time = Some(time);
+        }
+        Some((time, rest))
+    }
+}
+
+/// `b` starts with `key` (at least 8 bytes long, or compared bytewise),
+/// compared as overlapping words.
+#[inline]
+fn same_start(b: &[u8], key: &[u8]) -> bool {
+    let n = key.len();
+    if b.len() < n {
+        return false;
+    }
+    if n < 8 {
+        return b[..n] == *key;
+    }
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(&b[i..i + 8]) != word(&key[i..i + 8]) {
+            return false;
+        }
+        i += 8;
+    }
+    word(&b[n - 8..n]) == word(&key[n - 8..n])
+}
+
+fn parse_prefix_depth<'a>(line: &'a [u8], depth: u8, memo: &mut TimeMemo) -> Prefix<'a> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match line.first() {
         Some(b'<') => {
@@ -478,7 +575,7 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
                     }
                 }
                 if depth == 0 {
-                    return parse_prefix_depth(after, depth + 1);
+                    return parse_prefix_depth(after, depth + 1, memo);
                 }
             }
         }
@@ -507,7 +604,7 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
                         return p;
                     }
                 }
-                return split_syslog_body(rest, time, depth);
+                return split_syslog_body(rest, time, depth, memo);
             }
             if let Some((civil, rest)) = parse_slash_datetime(line) {
                 return Prefix {
@@ -528,8 +625,8 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
             }
         }
         Some(b'A'..=b'Z') => {
-            if let Some((time, rest)) = parse_bsd_time(line) {
-                return split_syslog_body(rest, Some(time), depth);
+            if let Some((time, rest)) = memo.bsd(line) {
+                return split_syslog_body(rest, Some(time), depth, memo);
             }
         }
         Some(c) if c.is_ascii_hexdigit() || *c == b':' => {
@@ -539,7 +636,7 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
         }
         _ => {}
     }
-    split_syslog_body(line, None, depth)
+    split_syslog_body(line, None, depth, memo)
 }
 
 /// RFC 5424 without `<PRI>` (sysklogd): `TS HOST APP PROCID MSGID -|[SD] MSG`.
@@ -566,6 +663,108 @@ mod tests {
 
     fn s(b: &[u8]) -> &str {
         std::str::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn remembered_timestamps_parse_like_fresh_ones() {
+        let lines = [
+            "Dec 10 06:55:46 h sshd[1]: x",
+            "Dec 10 06:55:46.5 h sshd[1]: x",
+            "Dec 10 06:55:46,12 h sshd[1]: x",
+            "Dec 10 06:55:46.123 h sshd[1]: x",
+            "Dec 10 06:55:46.1234 h sshd[1]: x",
+            "Dec 10 06:55:46. h sshd[1]: x",
+            "Dec 10 06:55:461 h sshd[1]: x",
+            "Dec 10 06:55:46",
+            "Dec 10 06:55:46 ",
+            "Dec 10 06:55:4",
+            "Dec  1 06:55:46 h sshd[1]: x",
+            "Dec 1 06:55:46 h sshd[1]: x",
+            "Dec 01 06:55:46 h sshd[1]: x",
+            "Dec 10 06:55:47 h sshd[1]: x",
+            "Dec 10 06:55:46h sshd[1]: x",
+            "Dec 10 06:55:46.000000000000000000001 h sshd[1]: x",
+        ];
+        for a in lines {
+            for b in lines {
+                let mut memo = TimeMemo::default();
+                parse_prefix_with(a.as_bytes(), &mut memo);
+                assert_eq!(
+                    parse_prefix_with(b.as_bytes(), &mut memo),
+                    parse_prefix(b.as_bytes()),
+                    "{a:?} then {b:?}"
+                );
+            }
+        }
+    }
+
+    /// split_tag before its fast path for `prog[pid]`.
+    fn split_tag_reference(t: &[u8]) -> (&[u8], Option<u32>) {
+        let t = t.strip_suffix(b":").unwrap_or(t);
+        if let [b'[', inner @ .., b']'] = t {
+            return (inner, None);
+        }
+        if let Some(open) = t.iter().rposition(|&c| c == b'[') {
+            if t.ends_with(b"]") {
+                let pid = match crate::text::number(&t[open + 1..t.len() - 1]) {
+                    Some((v, [])) => u32::try_from(v).ok(),
+                    _ => None,
+                };
+                return (&t[..open], pid);
+            }
+        }
+        (t, None)
+    }
+
+    #[test]
+    fn tags_split_like_the_reference() {
+        for t in [
+            "sshd[1]:",
+            "sshd[24200]:",
+            "sshd[4294967295]",
+            "sshd[4294967296]:",
+            "sshd[1234567890123456789]",
+            "sshd[12345678901234567890]",
+            "sshd[]:",
+            "sshd[x1]:",
+            "[sshd]:",
+            "[1]",
+            "[]",
+            "a[1][2]",
+            "a[1]2]",
+            "1]",
+            "]",
+            "sshd:",
+            "sshd",
+            "sshd-session[9]:",
+            "su(pam_unix)[77]:",
+        ] {
+            assert_eq!(
+                split_tag(t.as_bytes()),
+                split_tag_reference(t.as_bytes()),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn month_names() {
+        for a in 0..=255u8 {
+            for b in b'A'..=b'z' {
+                for c in [
+                    b'a', b'b', b'c', b'g', b'l', b'n', b'p', b'r', b't', b'v', b'y', b'x',
+                ] {
+                    let name = [a, b, c];
+                    let want = MONTHS
+                        .iter()
+                        .position(|m| **m == name)
+                        .map(|i| i as u32 + 1);
+                    assert_eq!(month_of(&name), want);
+                }
+            }
+        }
+        assert_eq!(month_of(b"Ja"), None);
+        assert_eq!(month_of(b"Janu"), None);
     }
 
     #[test]

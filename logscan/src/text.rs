@@ -9,6 +9,44 @@ fn anchor(needle: &[u8]) -> usize {
     needle.iter().position(|&c| c != b' ').unwrap_or(0)
 }
 
+/// The first position of byte `c` in `hay`. Most searches end within a few
+/// bytes (a token, a tag), where a plain loop beats memchr's call and setup;
+/// longer ones go to memchr.
+#[inline]
+pub fn byte(c: u8, hay: &[u8]) -> Option<usize> {
+    const HEAD: usize = 16;
+    let head = hay.len().min(HEAD);
+    if let Some(i) = hay[..head].iter().position(|&b| b == c) {
+        return Some(i);
+    }
+    if hay.len() > HEAD {
+        memchr::memchr(c, &hay[HEAD..]).map(|i| i + HEAD)
+    } else {
+        None
+    }
+}
+
+/// The last position of byte `c` in `hay` (see [`byte`]).
+#[inline]
+pub fn rbyte(c: u8, hay: &[u8]) -> Option<usize> {
+    const TAIL: usize = 16;
+    let tail = hay.len().saturating_sub(TAIL);
+    if let Some(i) = hay[tail..].iter().rposition(|&b| b == c) {
+        return Some(tail + i);
+    }
+    if tail > 0 {
+        memchr::memrchr(c, &hay[..tail])
+    } else {
+        None
+    }
+}
+
+/// Whether two short byte strings are equal, compared inline.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// The first position of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     find_all(hay, needle).next()
@@ -20,15 +58,22 @@ pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     let k = anchor(needle);
-    let limit = hay.len() - needle.len() + k;
-    memchr::memrchr_iter(needle[k], &hay[..=limit])
-        .filter(|&p| p >= k)
-        .map(|p| p - k)
-        .find(|&s| &hay[s..s + needle.len()] == needle)
+    let mut limit = hay.len() - needle.len() + k + 1;
+    while let Some(p) = rbyte(needle[k], &hay[..limit]) {
+        if p < k {
+            return None;
+        }
+        let s = p - k;
+        if same(&hay[s..s + needle.len()], needle) {
+            return Some(s);
+        }
+        limit = p;
+    }
+    None
 }
 
 /// Every position of `needle` in `hay`, first to last (overlaps included).
-pub fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+pub fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> FindAll<'a> {
     let ok = !needle.is_empty() && needle.len() <= hay.len();
     let k = if ok { anchor(needle) } else { 0 };
     let limit = if ok {
@@ -36,16 +81,54 @@ pub fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usi
     } else {
         0
     };
-    let first = if ok { needle[k] } else { 0 };
-    memchr::memchr_iter(first, &hay[..limit])
-        .filter(move |&p| p >= k)
-        .map(move |p| p - k)
-        .filter(move |&s| &hay[s..s + needle.len()] == needle)
+    FindAll {
+        hay,
+        needle,
+        k,
+        first: if ok { needle[k] } else { 0 },
+        pos: 0,
+        limit,
+    }
+}
+
+/// The iterator of [`find_all`].
+pub struct FindAll<'a> {
+    hay: &'a [u8],
+    needle: &'a [u8],
+    /// The needle's anchor byte `first` is at offset `k` in it.
+    k: usize,
+    first: u8,
+    /// Where the anchor byte is looked for next, and where it can end.
+    pos: usize,
+    limit: usize,
+}
+
+impl Iterator for FindAll<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.pos < self.limit {
+            let Some(i) = byte(self.first, &self.hay[self.pos..self.limit]) else {
+                self.pos = self.limit;
+                return None;
+            };
+            let p = self.pos + i;
+            self.pos = p + 1;
+            if p >= self.k {
+                let s = p - self.k;
+                if same(&self.hay[s..s + self.needle.len()], self.needle) {
+                    return Some(s);
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The text up to the first space, and the rest after it.
 pub fn token(b: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', b) {
+    match byte(b' ', b) {
         Some(i) => (&b[..i], &b[i..]),
         None => (b, &b[b.len()..]),
     }
@@ -175,6 +258,20 @@ mod tests {
         assert_eq!(find(b"   ", b"  "), Some(0));
         assert_eq!(rfind(b"   ", b"  "), Some(1));
         assert_eq!(find(b"xyz", b"z"), Some(2));
+        assert_eq!(rfind(b"  a", b" a"), Some(1));
+        assert_eq!(rfind(b"a from", b" from"), Some(1));
+        assert_eq!(rfind(b"from", b" from"), None);
+        // Past the inline head and tail of the byte search.
+        let long = [&b"x"[..]; 40].concat();
+        let hay = [&long[..], b" from ", &long[..], b" from ", &long[..]].concat();
+        assert_eq!(find_all(&hay, b" from ").collect::<Vec<_>>(), vec![40, 86]);
+        assert_eq!(rfind(&hay, b" from "), Some(86));
+        for i in 0..hay.len() {
+            for c in [b' ', b'f', b'x', b'q'] {
+                assert_eq!(byte(c, &hay[i..]), hay[i..].iter().position(|&b| b == c));
+                assert_eq!(rbyte(c, &hay[..i]), hay[..i].iter().rposition(|&b| b == c));
+            }
+        }
     }
 
     #[test]

@@ -98,7 +98,12 @@ pub struct LocalZone {
 
 impl LocalZone {
     pub fn offset_for(&mut self, civil: &CivilTime) -> i32 {
-        let hour_key = civil.as_utc_seconds().div_euclid(3600);
+        self.offset_at(civil, civil.as_utc_seconds())
+    }
+
+    /// [`LocalZone::offset_for`] when the caller has `civil.as_utc_seconds()`.
+    pub fn offset_at(&mut self, civil: &CivilTime, utc_seconds: i64) -> i32 {
+        let hour_key = utc_seconds.div_euclid(3600);
         if self.cached_hour == Some(hour_key) {
             return self.cached_offset;
         }
