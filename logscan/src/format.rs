@@ -307,6 +307,71 @@ fn split_syslog_body<'a>(
             rest = skip_spaces(after);
         }
     }
+    if let Some((host, program, pid, msg)) = host_tag_fast(rest) {
+        return Prefix {
+            shape: Shape::Syslog,
+            time,
+            host: Some(host),
+            program,
+            pid,
+            msg: strip_message_noise(msg),
+        };
+    }
+    split_host_tag(rest, time, depth, memo)
+}
+
+/// What [`split_host_tag`] makes of the usual `host prog[pid]: msg`,
+/// found in one pass over the two tokens: a host that cannot be a tag (it
+/// ends in neither `:` nor `]`) and a tag of a program not starting with
+/// `[`, 1 to 19 digits of pid, `]:` and a space. None for anything else.
+type HostTag<'a> = (&'a [u8], &'a [u8], Option<u32>, &'a [u8]);
+
+#[inline]
+fn host_tag_fast(rest: &[u8]) -> Option<HostTag<'_>> {
+    let sp1 = byte(b' ', rest)?;
+    let host = &rest[..sp1];
+    if matches!(host.last(), None | Some(b':' | b']')) {
+        return None;
+    }
+    let after1 = &rest[sp1 + 1..];
+    let sp2 = byte(b' ', after1)?;
+    let tag = &after1[..sp2];
+    let [head @ .., b']', b':'] = tag else {
+        return None;
+    };
+    if tag[0] == b'[' {
+        return None;
+    }
+    let mut i = head.len();
+    let mut pid = 0u64;
+    let mut scale = 1u64;
+    while i > 0 && head[i - 1].is_ascii_digit() {
+        if head.len() - i == 19 {
+            return None;
+        }
+        i -= 1;
+        pid += u64::from(head[i] - b'0') * scale;
+        scale = scale.wrapping_mul(10);
+    }
+    if i == head.len() || i < 2 || head[i - 1] != b'[' {
+        return None;
+    }
+    Some((
+        host,
+        &head[..i - 1],
+        u32::try_from(pid).ok(),
+        &after1[sp2 + 1..],
+    ))
+}
+
+/// The host and tag after the timestamp, in all the shapes syslog writers
+/// use.
+fn split_host_tag<'a>(
+    rest: &'a [u8],
+    time: Option<LineTime>,
+    depth: u8,
+    memo: &mut TimeMemo,
+) -> Prefix<'a> {
     let bare = || Prefix {
         shape: Shape::Syslog,
         time,
@@ -745,6 +810,66 @@ mod tests {
                 "{t}"
             );
         }
+    }
+
+    #[test]
+    fn the_fast_host_and_tag_equal_the_general_reading() {
+        let hosts = [
+            "h",
+            "LabSZ",
+            "a:",
+            "a]",
+            "[a]",
+            "",
+            "h.example.com",
+            "1.2.3.4",
+            "x[1]",
+        ];
+        let tags = [
+            "sshd[1]:",
+            "sshd[24200]:",
+            "sshd[4294967296]:",
+            "sshd[1234567890123456789]:",
+            "sshd[12345678901234567890]:",
+            "s[1]:",
+            "[1]:",
+            "[s[1]:",
+            "[]:",
+            "s[]:",
+            "s[1]",
+            "s[x]:",
+            "s[[1]:",
+            "s]1]:",
+            "sshd:",
+            "auth.info",
+            "sshd[1]::",
+            "s[1]2]:",
+        ];
+        let msgs = ["x y", "", " x", "[ID 1 auth.info] x", "kernel: [ 1.5]: x"];
+        for h in hosts {
+            for t in tags {
+                for m in msgs {
+                    for sep in [" ", "  "] {
+                        let rest = format!("{h}{sep}{t} {m}");
+                        let b = rest.as_bytes();
+                        let fast = host_tag_fast(b).map(|(host, program, pid, msg)| Prefix {
+                            shape: Shape::Syslog,
+                            time: None,
+                            host: Some(host),
+                            program,
+                            pid,
+                            msg: strip_message_noise(msg),
+                        });
+                        let general = split_host_tag(b, None, 0, &mut TimeMemo::default());
+                        if let Some(f) = fast {
+                            assert_eq!(f, general, "{rest:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // The usual line takes the fast path.
+        assert!(host_tag_fast(b"LabSZ sshd[24200]: Failed").is_some());
     }
 
     #[test]

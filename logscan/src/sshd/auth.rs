@@ -22,7 +22,21 @@ pub(super) fn failed(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"Failed ")?;
     let (method, rest) = token(rest);
     let body = rest.strip_prefix(b" for ")?;
-    let (user, ip, port, info, invalid) = failed_parse(body)?;
+    // The candidates of `body` are read once for both uses below (up to
+    // eight ` from `; more, and they are read again as needed).
+    let mut found = [None; 8];
+    let mut n = 0;
+    let mut all = true;
+    for c in candidates(body) {
+        if n == found.len() {
+            all = false;
+            break;
+        }
+        found[n] = Some(c);
+        n += 1;
+    }
+    let known = all.then(|| &found[..n]);
+    let (user, ip, port, info, invalid) = failed_parse(body, known)?;
     // fail2ban may read `invalid user X` as the user name; report X.
     let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
     let nofail = if method == b"publickey" && !invalid {
@@ -43,7 +57,16 @@ pub(super) fn failed(m: &[u8]) -> Option<Classified<'_>> {
     // from A with info `from B ...` (fail2ban's reading), or as a user named
     // `test from A port 1 ssh2:` from B. Keep B: if the connection already
     // logged B (`Invalid user ... from B`), B is the address.
-    c.alt_ip = last_plain_candidate(body).filter(|alt| *alt != ip);
+    let alt = match known {
+        Some(found) => found
+            .iter()
+            .flatten()
+            .rev()
+            .find(|c| trim_end(c.rest).is_empty())
+            .map(|c| c.ip),
+        None => last_plain_candidate(body),
+    };
+    c.alt_ip = alt.filter(|alt| *alt != ip);
     Some(c)
 }
 
@@ -55,6 +78,7 @@ fn last_plain_candidate(body: &[u8]) -> Option<&[u8]> {
         .map(|c| c.ip)
 }
 
+#[derive(Clone, Copy)]
 struct Candidate<'a> {
     user: &'a [u8],
     ip: &'a [u8],
@@ -117,7 +141,11 @@ fn parts<'a>(c: &Candidate<'a>, invalid: bool) -> FailedParts<'a> {
 }
 
 /// The alternatives of fail2ban's rule, in the order its regex tries them.
-fn failed_parse(body: &[u8]) -> Option<FailedParts<'_>> {
+/// `known`: all of `candidates(body)`, when the caller has them.
+fn failed_parse<'a>(
+    body: &'a [u8],
+    known: Option<&[Option<Candidate<'a>>]>,
+) -> Option<FailedParts<'a>> {
     if let Some(ib) = body.strip_prefix(b"invalid user ") {
         let mut first = None;
         for (i, c) in candidates(ib).enumerate() {
@@ -133,7 +161,19 @@ fn failed_parse(body: &[u8]) -> Option<FailedParts<'_>> {
         }
     }
     let mut last_end = None;
-    for (i, c) in candidates(body).enumerate() {
+    let mut from_known;
+    let mut from_scan;
+    let body_candidates: &mut dyn Iterator<Item = Candidate<'a>> = match known {
+        Some(found) => {
+            from_known = found.iter().flatten().copied();
+            &mut from_known
+        }
+        None => {
+            from_scan = candidates(body);
+            &mut from_scan
+        }
+    };
+    for (i, c) in body_candidates.enumerate() {
         if i == 0 && colon_ok(&c) {
             return Some(parts(&c, false));
         }

@@ -178,6 +178,27 @@ mod tests {
     }
 
     #[test]
+    fn many_injected_froms_read_alike() {
+        // Few or many ` from ` in a user name: the reading does not change.
+        for n in [1, 3, 7, 8, 9, 12] {
+            let fake = " from 10.0.0.1".repeat(n);
+            let msg =
+                format!("Failed password for invalid user x{fake} from 192.0.2.9 port 22 ssh2");
+            let x = c(&msg);
+            assert_eq!(x.ip, Some(&b"192.0.2.9"[..]), "{n}");
+            assert_eq!(x.user, Some(format!("x{fake}").as_bytes()), "{n}");
+            assert_eq!(x.alt_ip, None, "{n}");
+            let msg = format!("Failed password for x{fake} from 192.0.2.9 port 22 ssh2");
+            let x = c(&msg);
+            assert_eq!(x.ip, Some(&b"192.0.2.9"[..]), "{n}");
+            assert_eq!(x.user, Some(format!("x{fake}").as_bytes()), "{n}");
+            let msg =
+                format!("Failed password for x{fake} from 192.0.2.9 port 22 ssh2: from 1.2.3.4");
+            assert!(classify(msg.as_bytes()).is_none(), "{n}");
+        }
+    }
+
+    #[test]
     fn repeated_messages_carry_their_count() {
         let x = c(
             "message repeated 5 times: [ Failed password for root from 183.62.140.253 port 44374]",
