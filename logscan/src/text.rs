@@ -9,18 +9,51 @@ fn anchor(needle: &[u8]) -> usize {
     needle.iter().position(|&c| c != b' ').unwrap_or(0)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// The high bit of each byte of `w` that equals the byte repeated in
+/// `pattern` (exact per byte, no carries between bytes).
+#[inline(always)]
+fn equal_bytes(w: u64, pattern: u64) -> u64 {
+    let x = w ^ pattern;
+    !(((x & !HIGH) + !HIGH) | x) & HIGH
+}
+
+/// How far [`byte`] and [`rbyte`] look a word at a time before handing a
+/// long haystack to memchr.
+const INLINE: usize = 128;
+
 /// The first position of byte `c` in `hay`. Most searches end within a few
-/// bytes (a token, a tag), where a plain loop beats memchr's call and setup;
-/// longer ones go to memchr.
+/// dozen bytes (a token, a tag, a field of a message), where testing a word
+/// at a time beats memchr's call and setup; longer ones go to memchr.
 #[inline]
 pub fn byte(c: u8, hay: &[u8]) -> Option<usize> {
-    const HEAD: usize = 16;
-    let head = hay.len().min(HEAD);
-    if let Some(i) = hay[..head].iter().position(|&b| b == c) {
-        return Some(i);
+    let pattern = ONES * u64::from(c);
+    let n = hay.len().min(INLINE);
+    let mut i = 0;
+    while i + 8 <= n {
+        let m = equal_bytes(word(&hay[i..]), pattern);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
     }
-    if hay.len() > HEAD {
-        memchr::memchr(c, &hay[HEAD..]).map(|i| i + HEAD)
+    while i < n {
+        if hay[i] == c {
+            return Some(i);
+        }
+        i += 1;
+    }
+    if hay.len() > n {
+        memchr::memchr(c, &hay[n..]).map(|p| p + n)
     } else {
         None
     }
@@ -29,22 +62,47 @@ pub fn byte(c: u8, hay: &[u8]) -> Option<usize> {
 /// The last position of byte `c` in `hay` (see [`byte`]).
 #[inline]
 pub fn rbyte(c: u8, hay: &[u8]) -> Option<usize> {
-    const TAIL: usize = 16;
-    let tail = hay.len().saturating_sub(TAIL);
-    if let Some(i) = hay[tail..].iter().rposition(|&b| b == c) {
-        return Some(tail + i);
+    let pattern = ONES * u64::from(c);
+    let stop = hay.len().saturating_sub(INLINE);
+    let mut end = hay.len();
+    while end >= stop + 8 {
+        let m = equal_bytes(word(&hay[end - 8..]), pattern);
+        if m != 0 {
+            return Some(end - 1 - (m.leading_zeros() / 8) as usize);
+        }
+        end -= 8;
     }
-    if tail > 0 {
-        memchr::memrchr(c, &hay[..tail])
+    while end > stop {
+        end -= 1;
+        if hay[end] == c {
+            return Some(end);
+        }
+    }
+    if stop > 0 {
+        memchr::memrchr(c, &hay[..stop])
     } else {
         None
     }
 }
 
-/// Whether two short byte strings are equal, compared inline.
+/// Whether two short byte strings are equal, compared a word at a time.
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(&a[i..]) != word(&b[i..]) {
+            return false;
+        }
+        i += 8;
+    }
+    word(&a[n - 8..]) == word(&b[n - 8..])
 }
 
 /// The first position of `needle` in `hay`.
@@ -266,10 +324,27 @@ mod tests {
         let hay = [&long[..], b" from ", &long[..], b" from ", &long[..]].concat();
         assert_eq!(find_all(&hay, b" from ").collect::<Vec<_>>(), vec![40, 86]);
         assert_eq!(rfind(&hay, b" from "), Some(86));
+        for (a, b) in [
+            (&b"abcdefghij"[..], &b"abcdefghij"[..]),
+            (b"abcdefghij", b"abcdefghiJ"),
+            (b"abcdefghij", b"Abcdefghij"),
+            (b"abcdefghijklmnopq", b"abcdefghijklmnopQ"),
+            (b"abc", b"abc"),
+            (b"abc", b"abd"),
+            (b"", b""),
+        ] {
+            assert_eq!(same(a, b), a == b);
+        }
+        let mut hay = hay;
+        hay.extend_from_slice(&[b'x'; 300]);
+        hay.extend_from_slice(b" from \x80\xff\x00\x7f");
+        hay.extend_from_slice(&[b'y'; 150]);
         for i in 0..hay.len() {
-            for c in [b' ', b'f', b'x', b'q'] {
+            for c in [b' ', b'f', b'x', b'q', 0x80, 0xff, 0, 0x7f, 0x01, 0xfe] {
                 assert_eq!(byte(c, &hay[i..]), hay[i..].iter().position(|&b| b == c));
                 assert_eq!(rbyte(c, &hay[..i]), hay[..i].iter().rposition(|&b| b == c));
+                assert_eq!(byte(c, &hay[..i]), hay[..i].iter().position(|&b| b == c));
+                assert_eq!(rbyte(c, &hay[i..]), hay[i..].iter().rposition(|&b| b == c));
             }
         }
     }
