@@ -32,7 +32,7 @@ fn pam_head(m: &[u8]) -> Option<PamHead<'_>> {
     let mut rest = &m[start + name_len..];
     let mut service = None;
     if let Some(r) = rest.strip_prefix(b"(") {
-        let close = memchr::memchr(b')', r)?;
+        let close = crate::text::byte(b')', r)?;
         service = Some(&r[..close]);
         rest = &r[close + 1..];
     }

@@ -206,13 +206,21 @@ pub fn trim_start(b: &[u8]) -> &[u8] {
 
 /// A decimal number at the start of `b` and the rest.
 pub fn number(b: &[u8]) -> Option<(u64, &[u8])> {
-    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 || n > 19 {
+    let mut v = 0u64;
+    let mut n = 0;
+    while let Some(&c) = b.get(n) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if n == 19 {
+            return None;
+        }
+        v = v * 10 + u64::from(c - b'0');
+        n += 1;
+    }
+    if n == 0 {
         return None;
     }
-    let v = b[..n]
-        .iter()
-        .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
     Some((v, &b[n..]))
 }
 

@@ -148,7 +148,25 @@ fn failed_parse<'a>(
 ) -> Option<FailedParts<'a>> {
     if let Some(ib) = body.strip_prefix(b"invalid user ") {
         let mut first = None;
-        for (i, c) in candidates(ib).enumerate() {
+        // The candidates of `ib` are those of `body` (the same ` from `
+        // and all after it) with `invalid user ` cut from the user: the
+        // one at offset 12 of `body` is `ib`'s empty user (`from ` first).
+        let mut from_known;
+        let mut from_scan;
+        let ib_candidates: &mut dyn Iterator<Item = Candidate<'a>> = match known {
+            Some(found) => {
+                from_known = found.iter().flatten().map(|c| Candidate {
+                    user: c.user.get(13..).unwrap_or(&ib[..0]),
+                    ..*c
+                });
+                &mut from_known
+            }
+            None => {
+                from_scan = candidates(ib);
+                &mut from_scan
+            }
+        };
+        for (i, c) in ib_candidates.enumerate() {
             if colon_ok(&c) {
                 return Some(parts(&c, true));
             }
@@ -358,8 +376,9 @@ pub(super) fn pam_sshd(m: &[u8]) -> Option<Classified<'_>> {
     let pam = crate::pam::classify(m)?;
     if pam.kind == Kind::PamAuthFailure {
         // Only `pam_X(sshd:auth):` is fail2ban's sshd helper rule.
-        let is_sshd_auth =
-            m.starts_with(b"pam_") && find(&m[..m.len().min(40)], b"(sshd:auth):").is_some();
+        // (pam_unix's own text, the usual case, is checked first)
+        let is_sshd_auth = m.starts_with(b"pam_unix(sshd:auth):")
+            || (m.starts_with(b"pam_") && find(&m[..m.len().min(40)], b"(sshd:auth):").is_some());
         let rule = if is_sshd_auth && pam.ip.is_some() {
             Rule::sshd(ALL_MODES, ALL_MODES, NO_MODES, false)
         } else {
