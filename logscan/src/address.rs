@@ -29,7 +29,7 @@ fn is_ipv4(t: &[u8]) -> bool {
 fn is_ipv6(t: &[u8]) -> bool {
     t.len() >= 2
         && t.len() <= 45
-        && memchr::memchr(b':', t).is_some()
+        && crate::text::byte(b':', t).is_some()
         && std::str::from_utf8(t).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok())
 }
 
@@ -37,7 +37,7 @@ fn is_dns_name(t: &[u8]) -> bool {
     !t.is_empty()
         && t.len() <= 253
         && t.iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"-._".contains(c))
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
         && t.last()
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
@@ -55,7 +55,7 @@ pub fn host(token: &[u8]) -> Option<&[u8]> {
     if let [b'[', inner @ .., b']'] = t {
         t = inner;
     }
-    if let Some(pct) = memchr::memchr(b'%', t) {
+    if let Some(pct) = crate::text::byte(b'%', t) {
         let (addr, zone) = (&t[..pct], &t[pct + 1..]);
         if is_ipv6(addr)
             && !zone.is_empty()
