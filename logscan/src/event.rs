@@ -252,7 +252,28 @@ impl<'b> Cursor<'b> {
             4041424344454647484950515253545556575859\
             6061626364656667686970717273747576777879\
             8081828384858687888990919293949596979899";
-        let end = self.pos + v.checked_ilog10().unwrap_or(0) as usize + 1;
+        if v < 10 {
+            self.byte(b'0' + v as u8);
+            return;
+        }
+        let digits = if v < 10_000 {
+            if v < 100 {
+                2
+            } else if v < 1000 {
+                3
+            } else {
+                4
+            }
+        } else if v < 1_000_000 {
+            if v < 100_000 {
+                5
+            } else {
+                6
+            }
+        } else {
+            v.ilog10() as usize + 1
+        };
+        let end = self.pos + digits;
         let mut i = end;
         while v >= 100 {
             let r = (v % 100) as usize * 2;
