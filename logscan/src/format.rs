@@ -632,7 +632,7 @@ fn parse_prefix_depth<'a>(line: &'a [u8], depth: u8, memo: &mut TimeMemo) -> Pre
     match line.first() {
         Some(b'<') => {
             // <PRI>: RFC 5424 when a version follows, else BSD syslog.
-            if let Some(end) = memchr::memchr(b'>', &line[..line.len().min(6)]) {
+            if let Some(end) = crate::text::byte(b'>', &line[..line.len().min(6)]) {
                 let after = &line[end + 1..];
                 if let Some(rest) = after.strip_prefix(b"1 ") {
                     if let Some(p) = parse_rfc5424(rest) {

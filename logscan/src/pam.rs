@@ -98,7 +98,7 @@ pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
 /// authentication failure; ...`). fail2ban no longer counts that form (its
 /// pam-generic test log says so), so its failures are events, not failures.
 pub fn classify_legacy<'a>(program: &'a [u8], m: &'a [u8]) -> Option<Classified<'a>> {
-    let open = memchr::memchr(b'(', program)?;
+    let open = crate::text::byte(b'(', program)?;
     if !program[open..].starts_with(b"(pam_") || !program.ends_with(b")") {
         return None;
     }

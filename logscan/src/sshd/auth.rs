@@ -499,7 +499,7 @@ fn user_host_port(b: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
     let p = rfind(b, b" port ")?;
     let port = port(&b[p + 6..])?;
     let head = &b[..p];
-    let sp = memchr::memrchr(b' ', head)?;
+    let sp = crate::text::rbyte(b' ', head)?;
     let ip = host(&head[sp + 1..])?;
     Some((&head[..sp], ip, Some(port)))
 }
