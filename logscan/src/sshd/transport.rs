@@ -18,7 +18,9 @@ pub(super) fn received_disconnect(m: &[u8]) -> Option<Classified<'_>> {
             let colon = crate::text::byte(b':', rest)?;
             // `H:` or IPv6 `a::1:` - take up to the colon that precedes the code.
             let mut cut = None;
-            for (i, _) in rest.iter().enumerate().filter(|(_, &c)| c == b':') {
+            let mut from = colon;
+            while let Some(off) = crate::text::byte(b':', &rest[from..]) {
+                let i = from + off;
                 let after = crate::text::trim_start(&rest[i + 1..]);
                 if number(after).is_some_and(|(_, r)| r.starts_with(b":")) {
                     if let Some(h) = host(&rest[..i]) {
@@ -26,6 +28,7 @@ pub(super) fn received_disconnect(m: &[u8]) -> Option<Classified<'_>> {
                         break;
                     }
                 }
+                from = i + 1;
             }
             match cut {
                 Some((h, i)) => (h, &rest[i..]),
