@@ -104,6 +104,7 @@ pub struct Connections {
 }
 
 impl Connections {
+    #[inline]
     pub fn key(&self, host: Option<&[u8]>, program: &[u8], pid: Option<u32>) -> u64 {
         self.hasher.hash_one((host, program, pid))
     }
@@ -125,6 +126,7 @@ impl Connections {
         self.table.get(&key)?.ip.as_ref().map(Address::bytes)
     }
 
+    #[inline]
     pub fn merge(&mut self, key: u64, m: Match<'_>) -> Verdict {
         self.tick += 1;
         let user = m.user.filter(|u| !u.is_empty()).map(|u| self.user_hash(u));

@@ -57,6 +57,7 @@ fn unwrap_repeated(msg: &[u8]) -> (&[u8], u32) {
     (msg, 1)
 }
 
+#[inline]
 pub fn classify(msg: &[u8]) -> Option<Classified<'_>> {
     let (inner, count) = unwrap_repeated(msg);
     let mut c = classify_one(strip_level(inner))?;
