@@ -160,6 +160,7 @@ pub enum Daemon {
     Unknown,
 }
 
+#[inline]
 pub fn daemon_of(prefix: &Prefix<'_>) -> Daemon {
     match prefix.shape {
         Shape::NginxError | Shape::NginxAccess => return Daemon::Nginx,
@@ -178,6 +179,7 @@ pub fn daemon_of(prefix: &Prefix<'_>) -> Daemon {
 }
 
 /// Classify a message of a known daemon.
+#[inline]
 pub fn classify<'a>(daemon: Daemon, prefix: &Prefix<'a>) -> Option<Classified<'a>> {
     let msg = prefix.msg;
     match daemon {

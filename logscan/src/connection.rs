@@ -104,6 +104,7 @@ pub struct Connections {
 }
 
 impl Connections {
+    #[inline]
     pub fn key(&self, host: Option<&[u8]>, program: &[u8], pid: Option<u32>) -> u64 {
         self.hasher.hash_one((host, program, pid))
     }
@@ -125,46 +126,35 @@ impl Connections {
         self.table.get(&key)?.ip.as_ref().map(Address::bytes)
     }
 
+    #[inline]
     pub fn merge(&mut self, key: u64, m: Match<'_>) -> Verdict {
         self.tick += 1;
         let user = m.user.filter(|u| !u.is_empty()).map(|u| self.user_hash(u));
         let mut nofail_now = m.nofail || m.gained;
         let mut gained_now = m.gained;
-        let existed = self.table.contains_key(&key);
-        if !existed && !m.forget {
+        let tick = self.tick;
+        let Some(conn) = self.table.get_mut(&key) else {
+            let users = usize::from(user.is_some());
+            if m.forget {
+                // A forgetting line of an unknown connection stands alone.
+                return finish(None, m.ip, users, nofail_now);
+            }
             if self.table.len() >= MAX_CONNECTIONS {
                 self.evict();
             }
-            let mut users = Users::default();
+            let mut users_tried = Users::default();
             if let Some(u) = user {
-                users.insert(u);
+                users_tried.insert(u);
             }
-            self.table.insert(
-                key,
-                Connection {
-                    ip: m.ip.map(Address::new),
-                    users,
-                    nofail: nofail_now,
-                    gained: gained_now,
-                    pending: false,
-                    last_used: self.tick,
-                },
-            );
-            let users = usize::from(user.is_some());
-            let conn = self.table.get_mut(&key);
-            return finish(conn, m.ip, users, nofail_now);
-        }
-        if !existed {
-            // A forgetting line of an unknown connection stands alone.
-            let users = usize::from(user.is_some());
-            return finish(None, m.ip, users, nofail_now);
-        }
-        let tick = self.tick;
-        let Some(conn) = self.table.get_mut(&key) else {
-            return Verdict {
-                failure: false,
-                remembered_ip: None,
-            };
+            let conn = self.table.entry(key).or_insert(Connection {
+                ip: m.ip.map(Address::new),
+                users: users_tried,
+                nofail: nofail_now,
+                gained: gained_now,
+                pending: false,
+                last_used: tick,
+            });
+            return finish(Some(conn), m.ip, users, nofail_now);
         };
         conn.last_used = tick;
         if let Some(u) = user {
@@ -177,7 +167,9 @@ impl Connections {
         }
         let line_had_ip = m.ip.is_some();
         if let Some(ip) = m.ip {
-            conn.ip = Some(Address::new(ip));
+            if conn.ip.as_ref().map(Address::bytes) != Some(ip) {
+                conn.ip = Some(Address::new(ip));
+            }
         }
         let pending = std::mem::take(&mut conn.pending);
         let users = conn.users.len();
@@ -187,13 +179,12 @@ impl Connections {
         }
         conn.nofail = nofail_now;
         conn.gained = gained_now;
-        let ip = conn.ip.clone();
         let verdict = if nofail_now {
             Verdict {
                 failure: false,
                 remembered_ip: None,
             }
-        } else if let Some(ip) = ip {
+        } else if let Some(ip) = &conn.ip {
             Verdict {
                 failure: true,
                 remembered_ip: (!line_had_ip).then(|| ip.bytes().to_vec()),

@@ -10,13 +10,20 @@ use crate::event::{source_path_json, Event, TimeCache};
 use crate::report::Output;
 use crate::scan::{output_error, scan_inputs, Input, OutputError, Scanner, Sink, Totals};
 
+/// How many bytes of events are handed to the output at a time.
+const BATCH: usize = 1 << 16;
+
 /// Batches rendered events and hands them to the output in large writes.
 pub struct EventWriter<'o> {
     out: &'o mut Output,
     json: bool,
     source_json: Vec<u8>,
     source_name: String,
+    /// Text mode: the rendered lines. JSON mode: a buffer kept at its full
+    /// length, of which `used` bytes are rendered records, so that each
+    /// record is written in place without growing a vector piece by piece.
     buf: Vec<u8>,
+    used: usize,
     pending: u64,
     times: TimeCache,
 }
@@ -29,23 +36,33 @@ impl<'o> EventWriter<'o> {
             json,
             source_json: b"\"<stdin>\"".to_vec(),
             source_name: "<stdin>".into(),
-            buf: Vec::with_capacity(1 << 16),
+            buf: if json {
+                vec![0; BATCH + 4096]
+            } else {
+                Vec::with_capacity(BATCH)
+            },
+            used: 0,
             pending: 0,
             times: TimeCache::default(),
         }
     }
 
     pub fn flush_events(&mut self) -> io::Result<()> {
+        if self.json {
+            if self.used > 0 {
+                self.out
+                    .raw_records("event", &self.buf[..self.used], self.pending)?;
+                self.used = 0;
+                self.pending = 0;
+            }
+            return Ok(());
+        }
         if self.buf.is_empty() {
             return Ok(());
         }
-        if self.json {
-            self.out.raw_records("event", &self.buf, self.pending)?;
-        } else {
-            self.out.raw_records("event", b"", self.pending)?;
-            let text = String::from_utf8_lossy(&self.buf).into_owned();
-            self.out.text(&text)?;
-        }
+        self.out.raw_records("event", b"", self.pending)?;
+        let text = String::from_utf8_lossy(&self.buf).into_owned();
+        self.out.text(&text)?;
         self.buf.clear();
         self.pending = 0;
         Ok(())
@@ -103,12 +120,29 @@ impl Sink for EventWriter<'_> {
 
     fn event(&mut self, ev: &Event<'_>, line_no: u64) -> io::Result<()> {
         if self.json {
-            ev.write_json(&mut self.buf, &self.source_json, line_no, &mut self.times);
-        } else {
-            self.write_text(ev, line_no);
+            let time_len = ev.time.as_ref().map_or(0, |t| self.times.get(t).len());
+            let bound = ev.json_bound(&self.source_json, time_len);
+            if self.buf.len() - self.used < bound {
+                self.flush_events().map_err(output_error)?;
+                if self.buf.len() < bound {
+                    self.buf.resize(bound, 0);
+                }
+            }
+            self.used += ev.write_json_into(
+                &mut self.buf[self.used..],
+                &self.source_json,
+                line_no,
+                &mut self.times,
+            );
+            self.pending += 1;
+            if self.used >= BATCH {
+                self.flush_events().map_err(output_error)?;
+            }
+            return Ok(());
         }
+        self.write_text(ev, line_no);
         self.pending += 1;
-        if self.buf.len() >= 1 << 16 {
+        if self.buf.len() >= BATCH {
             self.flush_events().map_err(output_error)?;
         }
         Ok(())

@@ -17,7 +17,7 @@ pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
         let rest = if module.ends_with(b"]") {
             rest
         } else if let Some(x) = rest.strip_prefix(b"[") {
-            let close = memchr::memchr(b']', x)?;
+            let close = crate::text::byte(b']', x)?;
             x[close + 1..].strip_prefix(b":")?
         } else {
             rest
@@ -33,7 +33,7 @@ pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
         }
     }
     let inner = r.strip_prefix(b"[")?;
-    let close = memchr::memchr(b']', inner)?;
+    let close = crate::text::byte(b']', inner)?;
     let jail = &inner[..close];
     let rest = trim_start(&inner[close + 1..]);
     let (kind, rest) = if let Some(x) = rest.strip_prefix(b"Ban ") {

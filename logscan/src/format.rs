@@ -5,6 +5,7 @@
 //! and access logs, and fail2ban's own log. journald JSON (`journalctl -o
 //! json`) is decoded by [`crate::journal`] and then handed back here.
 
+use crate::text::{byte, rbyte};
 use crate::time::CivilTime;
 
 /// The time a line carries, before a year or a zone is supplied.
@@ -43,10 +44,23 @@ const MONTHS: [&[u8; 3]; 12] = [
 ];
 
 fn month_of(name: &[u8]) -> Option<u32> {
-    MONTHS
+    let &[a, b, c] = name else {
+        return None;
+    };
+    // The second letter narrows it to at most three names.
+    let candidates: &[u32] = match b {
+        b'a' => &[1, 3, 5],
+        b'e' => &[2, 9, 12],
+        b'p' => &[4],
+        b'u' => &[6, 7, 8],
+        b'c' => &[10],
+        b'o' => &[11],
+        _ => return None,
+    };
+    candidates
         .iter()
-        .position(|m| m[..] == *name)
-        .map(|i| i as u32 + 1)
+        .copied()
+        .find(|&m| *MONTHS[m as usize - 1] == [a, b, c])
 }
 
 fn digits(bytes: &[u8], n: usize) -> Option<u32> {
@@ -197,7 +211,7 @@ fn skip_spaces(b: &[u8]) -> &[u8] {
 }
 
 fn token(b: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', b) {
+    match byte(b' ', b) {
         Some(i) => (&b[..i], &b[i + 1..]),
         None => (b, &b[b.len()..]),
     }
@@ -209,10 +223,11 @@ fn is_tag(t: &[u8]) -> bool {
     match t {
         [] | [b':'] => false,
         [.., b':'] => {
+            // A `[` inside must open a trailing `[...]`.
             let inner = &t[..t.len() - 1];
-            !inner.is_empty() && inner.iter().all(|&c| c != b'[' || inner.ends_with(b"]"))
+            !inner.is_empty() && (inner.ends_with(b"]") || byte(b'[', inner).is_none())
         }
-        [.., b']'] => memchr::memchr(b'[', t).is_some(),
+        [.., b']'] => byte(b'[', t).is_some(),
         _ => false,
     }
 }
@@ -223,7 +238,21 @@ fn split_tag(t: &[u8]) -> (&[u8], Option<u32>) {
     if let [b'[', inner @ .., b']'] = t {
         return (inner, None);
     }
-    if let Some(open) = memchr::memrchr(b'[', t) {
+    // The usual `prog[1234]`: read the digits back from `]` to `[`.
+    if let [head @ .., b']'] = t {
+        let mut pid = 0u64;
+        let mut i = head.len();
+        while i > 0 && head[i - 1].is_ascii_digit() && head.len() - i < 19 {
+            i -= 1;
+        }
+        if i > 0 && i < head.len() && head[i - 1] == b'[' {
+            for &d in &head[i..] {
+                pid = pid * 10 + u64::from(d - b'0');
+            }
+            return (&head[..i - 1], u32::try_from(pid).ok());
+        }
+    }
+    if let Some(open) = rbyte(b'[', t) {
         if t.ends_with(b"]") {
             let pid = match crate::text::number(&t[open + 1..t.len() - 1]) {
                 Some((v, [])) => u32::try_from(v).ok(),
@@ -240,14 +269,14 @@ fn split_tag(t: &[u8]) -> (&[u8], Option<u32>) {
 fn strip_message_noise(mut msg: &[u8]) -> &[u8] {
     msg = skip_spaces(msg);
     if msg.starts_with(b"[ID ") {
-        if let Some(end) = memchr::memchr(b']', msg) {
+        if let Some(end) = byte(b']', msg) {
             msg = skip_spaces(&msg[end + 1..]);
         }
     }
     if let Some(rest) = msg.strip_prefix(b"kernel:") {
         let rest = rest.strip_prefix(b" ").unwrap_or(rest);
         if let Some(inner) = rest.strip_prefix(b"[") {
-            if let Some(end) = memchr::memchr(b']', inner) {
+            if let Some(end) = byte(b']', inner) {
                 let stamp = &inner[..end];
                 if stamp
                     .iter()
@@ -264,7 +293,12 @@ fn strip_message_noise(mut msg: &[u8]) -> &[u8] {
 }
 
 /// After the timestamp: `[<10.5>] [host] [facility.level] tag msg`, or no tag.
-fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'_> {
+fn split_syslog_body<'a>(
+    rest: &'a [u8],
+    time: Option<LineTime>,
+    depth: u8,
+    memo: &mut TimeMemo,
+) -> Prefix<'a> {
     let mut rest = skip_spaces(rest);
     // FreeBSD syslogd -v writes `<facility.level>` before the host.
     if let [b'<', ..] = rest {
@@ -273,7 +307,72 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
             rest = skip_spaces(after);
         }
     }
-    let bare = Prefix {
+    if let Some((host, program, pid, msg)) = host_tag_fast(rest) {
+        return Prefix {
+            shape: Shape::Syslog,
+            time,
+            host: Some(host),
+            program,
+            pid,
+            msg: strip_message_noise(msg),
+        };
+    }
+    split_host_tag(rest, time, depth, memo)
+}
+
+/// What [`split_host_tag`] makes of the usual `host prog[pid]: msg`,
+/// found in one pass over the two tokens: a host that cannot be a tag (it
+/// ends in neither `:` nor `]`) and a tag of a program not starting with
+/// `[`, 1 to 19 digits of pid, `]:` and a space. None for anything else.
+type HostTag<'a> = (&'a [u8], &'a [u8], Option<u32>, &'a [u8]);
+
+#[inline]
+fn host_tag_fast(rest: &[u8]) -> Option<HostTag<'_>> {
+    let sp1 = byte(b' ', rest)?;
+    let host = &rest[..sp1];
+    if matches!(host.last(), None | Some(b':' | b']')) {
+        return None;
+    }
+    let after1 = &rest[sp1 + 1..];
+    let sp2 = byte(b' ', after1)?;
+    let tag = &after1[..sp2];
+    let [head @ .., b']', b':'] = tag else {
+        return None;
+    };
+    if tag[0] == b'[' {
+        return None;
+    }
+    let mut i = head.len();
+    let mut pid = 0u64;
+    let mut scale = 1u64;
+    while i > 0 && head[i - 1].is_ascii_digit() {
+        if head.len() - i == 19 {
+            return None;
+        }
+        i -= 1;
+        pid += u64::from(head[i] - b'0') * scale;
+        scale = scale.wrapping_mul(10);
+    }
+    if i == head.len() || i < 2 || head[i - 1] != b'[' {
+        return None;
+    }
+    Some((
+        host,
+        &head[..i - 1],
+        u32::try_from(pid).ok(),
+        &after1[sp2 + 1..],
+    ))
+}
+
+/// The host and tag after the timestamp, in all the shapes syslog writers
+/// use.
+fn split_host_tag<'a>(
+    rest: &'a [u8],
+    time: Option<LineTime>,
+    depth: u8,
+    memo: &mut TimeMemo,
+) -> Prefix<'a> {
+    let bare = || Prefix {
         shape: Shape::Syslog,
         time,
         host: None,
@@ -291,10 +390,10 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
         } else {
             let (t3, after3) = token(after2);
             // busybox writes the facility: `host auth.info sshd[1]: msg`
-            if memchr::memchr(b'.', t2).is_some() && is_tag(t3) {
+            if byte(b'.', t2).is_some() && is_tag(t3) {
                 (Some(t1), t3, after3)
             } else {
-                return bare;
+                return bare();
             }
         }
     };
@@ -305,17 +404,17 @@ fn split_syslog_body(rest: &[u8], time: Option<LineTime>, depth: u8) -> Prefix<'
             b"error:" | b"fatal:" | b"debug1:" | b"debug2:" | b"debug3:" | b"verbose:"
         )
     {
-        return bare;
+        return bare();
     }
     let (program, pid) = split_tag(tag);
     // socklog: `2015-05-27T04:31:28.10040 auth.info: May 27 04:31:28 sshd[1]: msg`
     if depth == 0
         && host.is_none()
         && pid.is_none()
-        && memchr::memchr(b'.', program).is_some()
+        && byte(b'.', program).is_some()
         && program.iter().all(|c| c.is_ascii_lowercase() || *c == b'.')
     {
-        let inner = parse_prefix_depth(skip_spaces(msg), depth + 1);
+        let inner = parse_prefix_depth(skip_spaces(msg), depth + 1, memo);
         return Prefix {
             time: inner.time.or(time),
             ..inner
@@ -462,15 +561,78 @@ fn parse_access(line: &[u8]) -> Option<Prefix<'_>> {
 
 /// Split one line (without its newline) into prefix and message.
 pub fn parse_prefix(line: &[u8]) -> Prefix<'_> {
-    parse_prefix_depth(line, 0)
+    parse_prefix_depth(line, 0, &mut TimeMemo::default())
 }
 
-fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
+/// [`parse_prefix`] for a stream of lines: the classic syslog timestamp of
+/// the previous line is remembered, and a line that starts with the same
+/// bytes (not followed by more of a fraction) has the same time.
+pub fn parse_prefix_with<'a>(line: &'a [u8], memo: &mut TimeMemo) -> Prefix<'a> {
+    parse_prefix_depth(line, 0, memo)
+}
+
+/// The last classic syslog timestamp parsed: its text and its value.
+#[derive(Debug, Clone, Default)]
+pub struct TimeMemo {
+    text: [u8; 32],
+    len: usize,
+    time: Option<LineTime>,
+}
+
+impl TimeMemo {
+    fn bsd<'a>(&mut self, b: &'a [u8]) -> Option<(LineTime, &'a [u8])> {
+        let n = self.len;
+        if let Some(time) = self.time {
+            if b.len() >= n
+                && same_start(b, &self.text[..n])
+                && !matches!(b.get(n), Some(b'.' | b',' | b'0'..=b'9'))
+            {
+                return Some((time, &b[n..]));
+            }
+        }
+        let (time, rest) = parse_bsd_time(b)?;
+        let used = b.len() - rest.len();
+        if used <= self.text.len() {
+            self.text[..used].copy_from_slice(&b[..used]);
+            self.len = used;
+            self.time = Some(time);
+        }
+        Some((time, rest))
+    }
+}
+
+/// `b` starts with `key` (at least 8 bytes long, or compared bytewise),
+/// compared as overlapping words.
+#[inline]
+fn same_start(b: &[u8], key: &[u8]) -> bool {
+    let n = key.len();
+    if b.len() < n {
+        return false;
+    }
+    if n < 8 {
+        return b[..n] == *key;
+    }
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(&b[i..i + 8]) != word(&key[i..i + 8]) {
+            return false;
+        }
+        i += 8;
+    }
+    word(&b[n - 8..n]) == word(&key[n - 8..n])
+}
+
+fn parse_prefix_depth<'a>(line: &'a [u8], depth: u8, memo: &mut TimeMemo) -> Prefix<'a> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match line.first() {
         Some(b'<') => {
             // <PRI>: RFC 5424 when a version follows, else BSD syslog.
-            if let Some(end) = memchr::memchr(b'>', &line[..line.len().min(6)]) {
+            if let Some(end) = crate::text::byte(b'>', &line[..line.len().min(6)]) {
                 let after = &line[end + 1..];
                 if let Some(rest) = after.strip_prefix(b"1 ") {
                     if let Some(p) = parse_rfc5424(rest) {
@@ -478,7 +640,7 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
                     }
                 }
                 if depth == 0 {
-                    return parse_prefix_depth(after, depth + 1);
+                    return parse_prefix_depth(after, depth + 1, memo);
                 }
             }
         }
@@ -507,7 +669,7 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
                         return p;
                     }
                 }
-                return split_syslog_body(rest, time, depth);
+                return split_syslog_body(rest, time, depth, memo);
             }
             if let Some((civil, rest)) = parse_slash_datetime(line) {
                 return Prefix {
@@ -528,8 +690,8 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
             }
         }
         Some(b'A'..=b'Z') => {
-            if let Some((time, rest)) = parse_bsd_time(line) {
-                return split_syslog_body(rest, Some(time), depth);
+            if let Some((time, rest)) = memo.bsd(line) {
+                return split_syslog_body(rest, Some(time), depth, memo);
             }
         }
         Some(c) if c.is_ascii_hexdigit() || *c == b':' => {
@@ -539,7 +701,7 @@ fn parse_prefix_depth(line: &[u8], depth: u8) -> Prefix<'_> {
         }
         _ => {}
     }
-    split_syslog_body(line, None, depth)
+    split_syslog_body(line, None, depth, memo)
 }
 
 /// RFC 5424 without `<PRI>` (sysklogd): `TS HOST APP PROCID MSGID -|[SD] MSG`.
@@ -566,6 +728,168 @@ mod tests {
 
     fn s(b: &[u8]) -> &str {
         std::str::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn remembered_timestamps_parse_like_fresh_ones() {
+        let lines = [
+            "Dec 10 06:55:46 h sshd[1]: x",
+            "Dec 10 06:55:46.5 h sshd[1]: x",
+            "Dec 10 06:55:46,12 h sshd[1]: x",
+            "Dec 10 06:55:46.123 h sshd[1]: x",
+            "Dec 10 06:55:46.1234 h sshd[1]: x",
+            "Dec 10 06:55:46. h sshd[1]: x",
+            "Dec 10 06:55:461 h sshd[1]: x",
+            "Dec 10 06:55:46",
+            "Dec 10 06:55:46 ",
+            "Dec 10 06:55:4",
+            "Dec  1 06:55:46 h sshd[1]: x",
+            "Dec 1 06:55:46 h sshd[1]: x",
+            "Dec 01 06:55:46 h sshd[1]: x",
+            "Dec 10 06:55:47 h sshd[1]: x",
+            "Dec 10 06:55:46h sshd[1]: x",
+            "Dec 10 06:55:46.000000000000000000001 h sshd[1]: x",
+        ];
+        for a in lines {
+            for b in lines {
+                let mut memo = TimeMemo::default();
+                parse_prefix_with(a.as_bytes(), &mut memo);
+                assert_eq!(
+                    parse_prefix_with(b.as_bytes(), &mut memo),
+                    parse_prefix(b.as_bytes()),
+                    "{a:?} then {b:?}"
+                );
+            }
+        }
+    }
+
+    /// split_tag before its fast path for `prog[pid]`.
+    fn split_tag_reference(t: &[u8]) -> (&[u8], Option<u32>) {
+        let t = t.strip_suffix(b":").unwrap_or(t);
+        if let [b'[', inner @ .., b']'] = t {
+            return (inner, None);
+        }
+        if let Some(open) = t.iter().rposition(|&c| c == b'[') {
+            if t.ends_with(b"]") {
+                let pid = match crate::text::number(&t[open + 1..t.len() - 1]) {
+                    Some((v, [])) => u32::try_from(v).ok(),
+                    _ => None,
+                };
+                return (&t[..open], pid);
+            }
+        }
+        (t, None)
+    }
+
+    #[test]
+    fn tags_split_like_the_reference() {
+        for t in [
+            "sshd[1]:",
+            "sshd[24200]:",
+            "sshd[4294967295]",
+            "sshd[4294967296]:",
+            "sshd[1234567890123456789]",
+            "sshd[12345678901234567890]",
+            "sshd[]:",
+            "sshd[x1]:",
+            "[sshd]:",
+            "[1]",
+            "[]",
+            "a[1][2]",
+            "a[1]2]",
+            "1]",
+            "]",
+            "sshd:",
+            "sshd",
+            "sshd-session[9]:",
+            "su(pam_unix)[77]:",
+        ] {
+            assert_eq!(
+                split_tag(t.as_bytes()),
+                split_tag_reference(t.as_bytes()),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_fast_host_and_tag_equal_the_general_reading() {
+        let hosts = [
+            "h",
+            "LabSZ",
+            "a:",
+            "a]",
+            "[a]",
+            "",
+            "h.example.com",
+            "1.2.3.4",
+            "x[1]",
+        ];
+        let tags = [
+            "sshd[1]:",
+            "sshd[24200]:",
+            "sshd[4294967296]:",
+            "sshd[1234567890123456789]:",
+            "sshd[12345678901234567890]:",
+            "s[1]:",
+            "[1]:",
+            "[s[1]:",
+            "[]:",
+            "s[]:",
+            "s[1]",
+            "s[x]:",
+            "s[[1]:",
+            "s]1]:",
+            "sshd:",
+            "auth.info",
+            "sshd[1]::",
+            "s[1]2]:",
+        ];
+        let msgs = ["x y", "", " x", "[ID 1 auth.info] x", "kernel: [ 1.5]: x"];
+        for h in hosts {
+            for t in tags {
+                for m in msgs {
+                    for sep in [" ", "  "] {
+                        let rest = format!("{h}{sep}{t} {m}");
+                        let b = rest.as_bytes();
+                        let fast = host_tag_fast(b).map(|(host, program, pid, msg)| Prefix {
+                            shape: Shape::Syslog,
+                            time: None,
+                            host: Some(host),
+                            program,
+                            pid,
+                            msg: strip_message_noise(msg),
+                        });
+                        let general = split_host_tag(b, None, 0, &mut TimeMemo::default());
+                        if let Some(f) = fast {
+                            assert_eq!(f, general, "{rest:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // The usual line takes the fast path.
+        assert!(host_tag_fast(b"LabSZ sshd[24200]: Failed").is_some());
+    }
+
+    #[test]
+    fn month_names() {
+        for a in 0..=255u8 {
+            for b in b'A'..=b'z' {
+                for c in [
+                    b'a', b'b', b'c', b'g', b'l', b'n', b'p', b'r', b't', b'v', b'y', b'x',
+                ] {
+                    let name = [a, b, c];
+                    let want = MONTHS
+                        .iter()
+                        .position(|m| **m == name)
+                        .map(|i| i as u32 + 1);
+                    assert_eq!(month_of(&name), want);
+                }
+            }
+        }
+        assert_eq!(month_of(b"Ja"), None);
+        assert_eq!(month_of(b"Janu"), None);
     }
 
     #[test]

@@ -39,17 +39,17 @@ fn error_head(msg: &[u8]) -> Option<(&[u8], &[u8])> {
         m = crate::text::trim_start(rest);
     }
     let inner = m.strip_prefix(b"[")?;
-    let close = memchr::memchr(b']', inner)?;
+    let close = crate::text::byte(b']', inner)?;
     let level = &inner[..close];
     if level.is_empty() || !level.iter().all(u8::is_ascii_lowercase) {
         return None;
     }
     let rest = inner[close + 1..].strip_prefix(b" ")?;
-    let hash = memchr::memchr(b'#', rest)?;
+    let hash = crate::text::byte(b'#', rest)?;
     if hash == 0 || !rest[..hash].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let colon = memchr::memchr(b':', rest)?;
+    let colon = crate::text::byte(b':', rest)?;
     let rest = rest[colon + 1..].strip_prefix(b" ")?;
     let rest = match rest.strip_prefix(b"*") {
         Some(r) => {
@@ -66,13 +66,13 @@ fn error_head(msg: &[u8]) -> Option<(&[u8], &[u8])> {
 fn first_client(m: &[u8]) -> Option<&[u8]> {
     let at = find(m, b", client: ")?;
     let rest = &m[at + 10..];
-    let end = memchr::memchr(b',', rest).unwrap_or(rest.len());
+    let end = crate::text::byte(b',', rest).unwrap_or(rest.len());
     host(&rest[..end])
 }
 
 fn quoted_no_space(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let inner = b.strip_prefix(b"\"")?;
-    let close = memchr::memchr(b'"', inner)?;
+    let close = crate::text::byte(b'"', inner)?;
     let v = &inner[..close];
     (!v.contains(&b' ')).then_some((v, &inner[close + 1..]))
 }
@@ -80,15 +80,15 @@ fn quoted_no_space(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// `H, server: S, request: "M U HTTP/x.y", host: "X"[, referrer: "R"]` to
 /// the end of the line.
 fn strict_tail(rest: &[u8]) -> Option<&[u8]> {
-    let comma = memchr::memchr(b',', rest)?;
+    let comma = crate::text::byte(b',', rest)?;
     let ip = host(&rest[..comma])?;
     let r = rest[comma..].strip_prefix(b", server: ")?;
-    let (_server, r) = match memchr::memchr(b',', r) {
+    let (_server, r) = match crate::text::byte(b',', r) {
         Some(i) if !r[..i].contains(&b' ') => (&r[..i], &r[i..]),
         _ => return None,
     };
     let r = r.strip_prefix(b", request: \"")?;
-    let close = memchr::memchr(b'"', r)?;
+    let close = crate::text::byte(b'"', r)?;
     let req = &r[..close];
     let mut parts = req.split(|&c| c == b' ');
     let (Some(m), Some(u), Some(proto), None) =
@@ -163,7 +163,7 @@ fn error(msg: &[u8]) -> Option<Classified<'_>> {
             let head = &m[..at];
             let ok_head = head.ends_with(b" failed") || head.ends_with(b" is not found");
             let rest = &m[at + ENOENT.len()..];
-            let comma = memchr::memchr(b',', rest)?;
+            let comma = crate::text::byte(b',', rest)?;
             let ip = host(&rest[..comma])?;
             let req = find(rest, b", request: \"").map(|i| &rest[i + 12..]);
             let probe = ok_head && req.is_some_and(request_is_probe);
@@ -238,9 +238,9 @@ fn path_is_probe(p: &[u8]) -> bool {
 fn access(line: &[u8]) -> Option<Classified<'_>> {
     let (addr, _) = token(line);
     let ip = host(addr)?;
-    let q = memchr::memchr(b'"', line)?;
+    let q = crate::text::byte(b'"', line)?;
     let rest = &line[q + 1..];
-    let close = memchr::memchr(b'"', rest)?;
+    let close = crate::text::byte(b'"', rest)?;
     let req = &rest[..close];
     let after = rest[close + 1..].strip_prefix(b" ")?;
     let (status, _) = token(after);

@@ -32,7 +32,7 @@ fn pam_head(m: &[u8]) -> Option<PamHead<'_>> {
     let mut rest = &m[start + name_len..];
     let mut service = None;
     if let Some(r) = rest.strip_prefix(b"(") {
-        let close = memchr::memchr(b')', r)?;
+        let close = crate::text::byte(b')', r)?;
         service = Some(&r[..close]);
         rest = &r[close + 1..];
     }
@@ -98,7 +98,7 @@ pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
 /// authentication failure; ...`). fail2ban no longer counts that form (its
 /// pam-generic test log says so), so its failures are events, not failures.
 pub fn classify_legacy<'a>(program: &'a [u8], m: &'a [u8]) -> Option<Classified<'a>> {
-    let open = memchr::memchr(b'(', program)?;
+    let open = crate::text::byte(b'(', program)?;
     if !program[open..].starts_with(b"(pam_") || !program.ends_with(b")") {
         return None;
     }

@@ -11,7 +11,7 @@ use hardkit_core::BytesPath;
 use crate::classify::{classify, daemon_of, Mode};
 use crate::connection::{Connections, Match};
 use crate::event::Event;
-use crate::format::{parse_prefix, LineTime};
+use crate::format::{parse_prefix_with, LineTime, TimeMemo};
 use crate::lines::{looks_binary, open_file, LineReader, OpenError};
 use crate::time::{CivilTime, LocalZone, Timestamp};
 
@@ -42,6 +42,12 @@ pub struct Scanner {
     zone: LocalZone,
     connections: Connections,
     now_year: i64,
+    /// The last (year, month, day) converted, and its day count.
+    last_date: ((i64, u32, u32), i64),
+    /// The last classic syslog timestamp's text and value.
+    memo: TimeMemo,
+    /// The last line time resolved, and the result.
+    last_time: Option<(LineTime, Timestamp)>,
 }
 
 impl Scanner {
@@ -52,6 +58,9 @@ impl Scanner {
             zone: LocalZone::default(),
             connections: Connections::default(),
             now_year,
+            last_date: ((1970, 1, 1), 0),
+            memo: TimeMemo::default(),
+            last_time: None,
         }
     }
 
@@ -59,14 +68,35 @@ impl Scanner {
         &self.opts
     }
 
+    /// Seconds since the epoch of a wall-clock time read as UTC; the day
+    /// count of the last date is kept (consecutive lines share their date).
+    fn utc_seconds(&mut self, c: &CivilTime) -> i64 {
+        let key = (c.year, c.month, c.day);
+        if self.last_date.0 != key {
+            self.last_date = (key, crate::time::days_from_civil(c.year, c.month, c.day));
+        }
+        self.last_date.1 * 86400 + c.hour as i64 * 3600 + c.minute as i64 * 60 + c.second as i64
+    }
+
     /// Classic syslog has no year: take the current one, or the previous one
     /// when that would put the line more than two days in the future (a
     /// December line read in January).
     fn resolve_time(&mut self, t: &LineTime) -> Timestamp {
+        if let Some((last, ts)) = self.last_time {
+            if last == *t {
+                return ts;
+            }
+        }
+        let ts = self.resolve_time_uncached(t);
+        self.last_time = Some((*t, ts));
+        ts
+    }
+
+    fn resolve_time_uncached(&mut self, t: &LineTime) -> Timestamp {
         let mut civil = t.civil;
         if !t.has_year {
             civil.year = self.now_year;
-            if !civil.is_valid() || civil.as_utc_seconds() > self.opts.now + 2 * 86400 {
+            if !civil.is_valid() || self.utc_seconds(&civil) > self.opts.now + 2 * 86400 {
                 civil.year = self.now_year - 1;
             }
             if !civil.is_valid() {
@@ -80,15 +110,21 @@ impl Scanner {
                 }
             }
         }
-        match t.offset {
-            Some(off) => civil.with_offset(off),
-            None => self.zone.timestamp(&civil),
+        let utc = self.utc_seconds(&civil);
+        let offset = match t.offset {
+            Some(off) => off,
+            None => self.zone.offset_at(&civil, utc),
+        };
+        Timestamp {
+            unix: utc - offset as i64,
+            micros: civil.micros,
+            offset,
         }
     }
 
     /// The event a line records, if logscan understands it.
     pub fn scan_line<'a>(&mut self, line: &'a [u8]) -> Option<Event<'a>> {
-        let prefix = parse_prefix(line);
+        let prefix = parse_prefix_with(line, &mut self.memo);
         let daemon = daemon_of(&prefix);
         let c = classify(daemon, &prefix)?;
         let time = prefix.time.map(|t| self.resolve_time(&t));

@@ -69,7 +69,7 @@ pub fn classify_su(m: &[u8]) -> Option<Classified<'_>> {
     } else {
         return None;
     };
-    let close = memchr::memchr(b')', rest)?;
+    let close = crate::text::byte(b')', rest)?;
     let target = &rest[..close];
     let r = rest[close + 1..].strip_prefix(b" ")?;
     let (user, _) = token(r);

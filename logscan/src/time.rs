@@ -98,7 +98,12 @@ pub struct LocalZone {
 
 impl LocalZone {
     pub fn offset_for(&mut self, civil: &CivilTime) -> i32 {
-        let hour_key = civil.as_utc_seconds().div_euclid(3600);
+        self.offset_at(civil, civil.as_utc_seconds())
+    }
+
+    /// [`LocalZone::offset_for`] when the caller has `civil.as_utc_seconds()`.
+    pub fn offset_at(&mut self, civil: &CivilTime, utc_seconds: i64) -> i32 {
+        let hour_key = utc_seconds.div_euclid(3600);
         if self.cached_hour == Some(hour_key) {
             return self.cached_offset;
         }
@@ -144,7 +149,76 @@ pub fn now_unix() -> i64 {
 
 /// Append `2026-11-22T05:37:23Z` / `...+02:00` (microseconds when present).
 pub fn write_rfc3339(out: &mut String, ts: &Timestamp) {
-    let local = ts.unix + ts.offset as i64;
+    let mut buf = [0u8; RFC3339_MAX];
+    match format_rfc3339(ts, &mut buf) {
+        // Only ASCII digits and punctuation were written.
+        Some(n) => out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default()),
+        None => write_rfc3339_fmt(out, ts),
+    }
+}
+
+/// The longest text [`format_rfc3339`] writes.
+pub const RFC3339_MAX: usize = 32;
+
+/// `n` as exactly two digits (`n < 100`).
+#[inline]
+fn two(out: &mut [u8], n: u32) {
+    out[0] = b'0' + (n / 10) as u8;
+    out[1] = b'0' + (n % 10) as u8;
+}
+
+/// The RFC 3339 text of a time with a four-digit year and an offset under
+/// 100 hours (every time a log line can carry), written by hand: this runs
+/// for most events of `logscan --json`. None for anything else, which
+/// [`write_rfc3339_fmt`] handles.
+pub fn format_rfc3339(ts: &Timestamp, out: &mut [u8; RFC3339_MAX]) -> Option<usize> {
+    let local = ts.unix.checked_add(ts.offset as i64)?;
+    let days = local.div_euclid(86400);
+    let secs = local.rem_euclid(86400) as u32;
+    let (y, m, d) = civil_from_days(days);
+    let abs = ts.offset.unsigned_abs();
+    if !(0..=9999).contains(&y) || ts.micros > 999_999 || abs / 3600 > 99 {
+        return None;
+    }
+    let y = y as u32;
+    two(&mut out[0..2], y / 100);
+    two(&mut out[2..4], y % 100);
+    out[4] = b'-';
+    two(&mut out[5..7], m);
+    out[7] = b'-';
+    two(&mut out[8..10], d);
+    out[10] = b'T';
+    two(&mut out[11..13], secs / 3600);
+    out[13] = b':';
+    two(&mut out[14..16], (secs / 60) % 60);
+    out[16] = b':';
+    two(&mut out[17..19], secs % 60);
+    let mut n = 19;
+    if ts.micros != 0 {
+        out[n] = b'.';
+        let mut v = ts.micros;
+        for i in (1..=6).rev() {
+            out[n + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        n += 7;
+    }
+    if ts.offset == 0 {
+        out[n] = b'Z';
+        n += 1;
+    } else {
+        out[n] = if ts.offset < 0 { b'-' } else { b'+' };
+        two(&mut out[n + 1..n + 3], abs / 3600);
+        out[n + 3] = b':';
+        two(&mut out[n + 4..n + 6], (abs / 60) % 60);
+        n += 6;
+    }
+    Some(n)
+}
+
+/// The general form of [`write_rfc3339`] (years outside 0..=9999).
+fn write_rfc3339_fmt(out: &mut String, ts: &Timestamp) {
+    let local = ts.unix.saturating_add(ts.offset as i64);
     let days = local.div_euclid(86400);
     let secs = local.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
@@ -268,6 +342,46 @@ mod tests {
         assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
         let back = parse_rfc3339("2019-07-08T17:40:16.954167-04:00").unwrap();
         assert_eq!(back, ts);
+    }
+
+    #[test]
+    fn hand_formatted_times_equal_the_formatter() {
+        let mut unix = -62_135_596_800i64; // 0001-01-01
+        let offsets = [
+            0,
+            3600,
+            -4 * 3600,
+            5 * 3600 + 1800,
+            -(9 * 3600 + 1800),
+            14 * 3600,
+        ];
+        let mut i = 0u32;
+        while unix < 253_402_300_800 {
+            let ts = Timestamp {
+                unix,
+                micros: if i % 3 == 0 {
+                    0
+                } else {
+                    (i * 7919) % 1_000_000
+                },
+                offset: offsets[i as usize % offsets.len()],
+            };
+            let mut fast = String::new();
+            write_rfc3339(&mut fast, &ts);
+            let mut slow = String::new();
+            write_rfc3339_fmt(&mut slow, &ts);
+            assert_eq!(fast, slow);
+            unix += 86_400 * 97 + 3713 * (i as i64 % 23) + 1;
+            i += 1;
+        }
+        assert!(i > 10_000);
+        // Outside four-digit years the formatter takes over.
+        let far = Timestamp {
+            unix: 253_402_300_800 + 86400,
+            micros: 0,
+            offset: 0,
+        };
+        assert_eq!(rfc3339(&far), "10000-01-02T00:00:00Z");
     }
 
     #[test]

@@ -22,7 +22,21 @@ pub(super) fn failed(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"Failed ")?;
     let (method, rest) = token(rest);
     let body = rest.strip_prefix(b" for ")?;
-    let (user, ip, port, info, invalid) = failed_parse(body)?;
+    // The candidates of `body` are read once for both uses below (up to
+    // eight ` from `; more, and they are read again as needed).
+    let mut found = [None; 8];
+    let mut n = 0;
+    let mut all = true;
+    for c in candidates(body) {
+        if n == found.len() {
+            all = false;
+            break;
+        }
+        found[n] = Some(c);
+        n += 1;
+    }
+    let known = all.then(|| &found[..n]);
+    let (user, ip, port, info, invalid) = failed_parse(body, known)?;
     // fail2ban may read `invalid user X` as the user name; report X.
     let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
     let nofail = if method == b"publickey" && !invalid {
@@ -43,7 +57,16 @@ pub(super) fn failed(m: &[u8]) -> Option<Classified<'_>> {
     // from A with info `from B ...` (fail2ban's reading), or as a user named
     // `test from A port 1 ssh2:` from B. Keep B: if the connection already
     // logged B (`Invalid user ... from B`), B is the address.
-    c.alt_ip = last_plain_candidate(body).filter(|alt| *alt != ip);
+    let alt = match known {
+        Some(found) => found
+            .iter()
+            .flatten()
+            .rev()
+            .find(|c| trim_end(c.rest).is_empty())
+            .map(|c| c.ip),
+        None => last_plain_candidate(body),
+    };
+    c.alt_ip = alt.filter(|alt| *alt != ip);
     Some(c)
 }
 
@@ -55,6 +78,7 @@ fn last_plain_candidate(body: &[u8]) -> Option<&[u8]> {
         .map(|c| c.ip)
 }
 
+#[derive(Clone, Copy)]
 struct Candidate<'a> {
     user: &'a [u8],
     ip: &'a [u8],
@@ -117,10 +141,32 @@ fn parts<'a>(c: &Candidate<'a>, invalid: bool) -> FailedParts<'a> {
 }
 
 /// The alternatives of fail2ban's rule, in the order its regex tries them.
-fn failed_parse(body: &[u8]) -> Option<FailedParts<'_>> {
+/// `known`: all of `candidates(body)`, when the caller has them.
+fn failed_parse<'a>(
+    body: &'a [u8],
+    known: Option<&[Option<Candidate<'a>>]>,
+) -> Option<FailedParts<'a>> {
     if let Some(ib) = body.strip_prefix(b"invalid user ") {
         let mut first = None;
-        for (i, c) in candidates(ib).enumerate() {
+        // The candidates of `ib` are those of `body` (the same ` from `
+        // and all after it) with `invalid user ` cut from the user: the
+        // one at offset 12 of `body` is `ib`'s empty user (`from ` first).
+        let mut from_known;
+        let mut from_scan;
+        let ib_candidates: &mut dyn Iterator<Item = Candidate<'a>> = match known {
+            Some(found) => {
+                from_known = found.iter().flatten().map(|c| Candidate {
+                    user: c.user.get(13..).unwrap_or(&ib[..0]),
+                    ..*c
+                });
+                &mut from_known
+            }
+            None => {
+                from_scan = candidates(ib);
+                &mut from_scan
+            }
+        };
+        for (i, c) in ib_candidates.enumerate() {
             if colon_ok(&c) {
                 return Some(parts(&c, true));
             }
@@ -133,7 +179,19 @@ fn failed_parse(body: &[u8]) -> Option<FailedParts<'_>> {
         }
     }
     let mut last_end = None;
-    for (i, c) in candidates(body).enumerate() {
+    let mut from_known;
+    let mut from_scan;
+    let body_candidates: &mut dyn Iterator<Item = Candidate<'a>> = match known {
+        Some(found) => {
+            from_known = found.iter().flatten().copied();
+            &mut from_known
+        }
+        None => {
+            from_scan = candidates(body);
+            &mut from_scan
+        }
+    };
+    for (i, c) in body_candidates.enumerate() {
         if i == 0 && colon_ok(&c) {
             return Some(parts(&c, false));
         }
@@ -318,8 +376,9 @@ pub(super) fn pam_sshd(m: &[u8]) -> Option<Classified<'_>> {
     let pam = crate::pam::classify(m)?;
     if pam.kind == Kind::PamAuthFailure {
         // Only `pam_X(sshd:auth):` is fail2ban's sshd helper rule.
-        let is_sshd_auth =
-            m.starts_with(b"pam_") && find(&m[..m.len().min(40)], b"(sshd:auth):").is_some();
+        // (pam_unix's own text, the usual case, is checked first)
+        let is_sshd_auth = m.starts_with(b"pam_unix(sshd:auth):")
+            || (m.starts_with(b"pam_") && find(&m[..m.len().min(40)], b"(sshd:auth):").is_some());
         let rule = if is_sshd_auth && pam.ip.is_some() {
             Rule::sshd(ALL_MODES, ALL_MODES, NO_MODES, false)
         } else {
@@ -440,7 +499,7 @@ fn user_host_port(b: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
     let p = rfind(b, b" port ")?;
     let port = port(&b[p + 6..])?;
     let head = &b[..p];
-    let sp = memchr::memrchr(b' ', head)?;
+    let sp = crate::text::rbyte(b' ', head)?;
     let ip = host(&head[sp + 1..])?;
     Some((&head[..sp], ip, Some(port)))
 }

@@ -57,6 +57,7 @@ fn unwrap_repeated(msg: &[u8]) -> (&[u8], u32) {
     (msg, 1)
 }
 
+#[inline]
 pub fn classify(msg: &[u8]) -> Option<Classified<'_>> {
     let (inner, count) = unwrap_repeated(msg);
     let mut c = classify_one(strip_level(inner))?;
@@ -175,6 +176,27 @@ mod tests {
         assert_eq!(ip("Connection closed by authenticating user test 127.0.0.1 port 12345 192.0.2.11 port 46039 [preauth]"), "192.0.2.11");
         assert_eq!(ip("User a from 6.6.6.6 not allowed because x from 192.0.2.3 not allowed because not listed in AllowUsers"), "192.0.2.3");
         assert_eq!(ip("Bad protocol version identification 'dummy string' from 192.0.2.1' from 69.61.56.115 port 31778"), "69.61.56.115");
+    }
+
+    #[test]
+    fn many_injected_froms_read_alike() {
+        // Few or many ` from ` in a user name: the reading does not change.
+        for n in [1, 3, 7, 8, 9, 12] {
+            let fake = " from 10.0.0.1".repeat(n);
+            let msg =
+                format!("Failed password for invalid user x{fake} from 192.0.2.9 port 22 ssh2");
+            let x = c(&msg);
+            assert_eq!(x.ip, Some(&b"192.0.2.9"[..]), "{n}");
+            assert_eq!(x.user, Some(format!("x{fake}").as_bytes()), "{n}");
+            assert_eq!(x.alt_ip, None, "{n}");
+            let msg = format!("Failed password for x{fake} from 192.0.2.9 port 22 ssh2");
+            let x = c(&msg);
+            assert_eq!(x.ip, Some(&b"192.0.2.9"[..]), "{n}");
+            assert_eq!(x.user, Some(format!("x{fake}").as_bytes()), "{n}");
+            let msg =
+                format!("Failed password for x{fake} from 192.0.2.9 port 22 ssh2: from 1.2.3.4");
+            assert!(classify(msg.as_bytes()).is_none(), "{n}");
+        }
     }
 
     #[test]

@@ -15,20 +15,25 @@ pub(super) fn received_disconnect(m: &[u8]) -> Option<Classified<'_>> {
     let (ip, after) = match host(tok) {
         Some(h) => (h, &rest[tok.len()..]),
         None => {
-            let colon = memchr::memchr(b':', rest)?;
+            let colon = crate::text::byte(b':', rest)?;
             // `H:` or IPv6 `a::1:` - take up to the colon that precedes the code.
             let mut cut = None;
-            for (i, _) in rest.iter().enumerate().filter(|(_, &c)| c == b':') {
+            let mut from = colon;
+            while let Some(off) = crate::text::byte(b':', &rest[from..]) {
+                let i = from + off;
                 let after = crate::text::trim_start(&rest[i + 1..]);
-                if number(after).is_some_and(|(_, r)| r.starts_with(b":"))
-                    && host(&rest[..i]).is_some()
-                {
-                    cut = Some(i);
-                    break;
+                if number(after).is_some_and(|(_, r)| r.starts_with(b":")) {
+                    if let Some(h) = host(&rest[..i]) {
+                        cut = Some((h, i));
+                        break;
+                    }
                 }
+                from = i + 1;
             }
-            let i = cut.unwrap_or(colon);
-            (host(&rest[..i])?, &rest[i..])
+            match cut {
+                Some((h, i)) => (h, &rest[i..]),
+                None => (host(&rest[..colon])?, &rest[colon..]),
+            }
         }
     };
     let (port, after) = sshd_tail_prefix(after);
@@ -88,9 +93,9 @@ pub(super) fn closed(m: &[u8]) -> Option<Classified<'_>> {
     // Peel ` port N` / ` on X` off the end, then the address is the last token.
     let mut core = body;
     let mut port_seen = None;
-    while let Some(sp) = memchr::memrchr(b' ', core) {
+    while let Some(sp) = crate::text::rbyte(b' ', core) {
         let last = &core[sp + 1..];
-        let Some(sp2) = memchr::memrchr(b' ', &core[..sp]) else {
+        let Some(sp2) = crate::text::rbyte(b' ', &core[..sp]) else {
             break;
         };
         let word = &core[sp2 + 1..sp];
@@ -103,7 +108,7 @@ pub(super) fn closed(m: &[u8]) -> Option<Classified<'_>> {
             break;
         }
     }
-    let (user_part, tok) = match memchr::memrchr(b' ', core) {
+    let (user_part, tok) = match crate::text::rbyte(b' ', core) {
         Some(sp) => (Some(&core[..sp]), &core[sp + 1..]),
         None => (None, core),
     };
@@ -230,9 +235,9 @@ pub(super) fn ssh_audit(m: &[u8]) -> Option<Classified<'_>> {
         .strip_prefix(b"Authname;Remote: ")
         .or_else(|| rest.strip_prefix(b"Version;Remote: "))
         .or_else(|| rest.strip_prefix(b"Kex;Remote: "))?;
-    let semi = memchr::memchr(b';', rest)?;
+    let semi = crate::text::byte(b';', rest)?;
     let remote = &rest[..semi];
-    let dash = memchr::memrchr(b'-', remote)?;
+    let dash = crate::text::rbyte(b'-', remote)?;
     let ip = host(&remote[..dash])?;
     let port = port(&remote[dash + 1..])?;
     Some(
@@ -290,7 +295,7 @@ pub(super) fn dispatch_fatal(m: &[u8]) -> Option<Classified<'_>> {
         .map_or(rest, |r| {
             // user then address: address is before ` port N: `
             let p = find(r, b" port ").unwrap_or(0);
-            let sp = memchr::memrchr(b' ', &r[..p]).map_or(0, |s| s + 1);
+            let sp = crate::text::rbyte(b' ', &r[..p]).map_or(0, |s| s + 1);
             &r[sp..]
         });
     let (tok, after) = token(rest);
@@ -402,7 +407,7 @@ pub(super) fn penalty_drop(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"drop connection #")?;
     let (_, rest) = number(rest)?;
     let rest = rest.strip_prefix(b" from [")?;
-    let close = memchr::memchr(b']', rest)?;
+    let close = crate::text::byte(b']', rest)?;
     let ip = host(&rest[..close])?;
     let after = rest[close + 1..].strip_prefix(b":")?;
     let (p, after) = number(after)?;
@@ -422,7 +427,7 @@ pub(super) fn penalty_drop(m: &[u8]) -> Option<Classified<'_>> {
 pub(super) fn reverse_mapping(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"reverse mapping checking getaddrinfo for ")?;
     let end = rfind(rest, b"] failed")?;
-    let open = memchr::memrchr(b'[', &rest[..end])?;
+    let open = crate::text::rbyte(b'[', &rest[..end])?;
     let ip = host(&rest[open + 1..end])?;
     Some(Classified::new(Kind::ReverseMapping, Rule::NONE).ip(Some(ip)))
 }
