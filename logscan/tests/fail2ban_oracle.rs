@@ -3,6 +3,7 @@
 //! the same times: the banned addresses, their first ban time and their
 //! number of bans must match exactly.
 
+use hardkit_core::rng::Rng;
 use std::io::Write;
 use std::process::Command;
 
@@ -40,17 +41,6 @@ for line in sys.stdin:
 print(json.dumps({ip: [first, n] for ip, (first, n) in bans.items()}))
 "#;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn offenders_match_fail2ban_ban_manager() {
     let Some(server) =
@@ -76,14 +66,14 @@ fn offenders_match_fail2ban_ban_manager() {
         [] => ("python3".to_string(), vec![]),
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
     // 2024-03-01T00:00:00Z; RFC 3339 lines so no zone or year is guessed.
     let start = 1_709_251_200i64;
     let mut t = start;
     let mut failures = Vec::new();
     for _ in 0..3000 {
-        t += (rng.next() % 90) as i64;
-        let ip = format!("192.0.2.{}", rng.next() % 12);
+        t += (rng.next_u64() % 90) as i64;
+        let ip = format!("192.0.2.{}", rng.next_u64() % 12);
         failures.push((ip, t));
     }
     let log = dir.path().join("auth.log");

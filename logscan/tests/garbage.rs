@@ -3,20 +3,10 @@
 //! every event it makes must render as valid JSON. (The same path is fuzzed
 //! without bounds by fuzz/fuzz_targets/scan_line.rs.)
 
+use hardkit_core::rng::Rng;
 use logscan::classify::Mode;
 use logscan::event::TimeCache;
 use logscan::scan::{ScanOptions, Scanner};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn check(s: &mut Scanner, line: &[u8]) {
     if let Some(ev) = s.scan_line(line) {
@@ -62,7 +52,7 @@ fn random_bytes_and_mutated_real_lines_never_panic() {
         );
     }
     let mut scanners = scanners();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut count = 0u64;
     for line in &lines {
         for s in scanners.iter_mut() {
@@ -75,16 +65,16 @@ fn random_bytes_and_mutated_real_lines_never_panic() {
                 if m.is_empty() {
                     break;
                 }
-                let i = (rng.next() as usize) % m.len();
-                m[i] = rng.next() as u8;
+                let i = (rng.next_u64() as usize) % m.len();
+                m[i] = rng.next_u64() as u8;
                 check(s, &m);
             }
             count += 1;
         }
     }
     for _ in 0..20_000 {
-        let len = (rng.next() % 300) as usize;
-        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let len = (rng.next_u64() % 300) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         for s in scanners.iter_mut() {
             check(s, &bytes);
         }
