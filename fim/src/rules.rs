@@ -466,7 +466,10 @@ fn unescape_selector(text: &str) -> Result<Vec<u8>, String> {
         if bytes[i] == b'\\' {
             let hex = text
                 .get(i + 2..i + 4)
-                .filter(|_| bytes.get(i + 1) == Some(&b'x'))
+                .filter(|h| {
+                    bytes.get(i + 1) == Some(&b'x') && h.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+                // (from_str_radix alone would take `\x+f` as byte 0x0f)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| format!("bad escape in '{text}': use \\xNN for a byte"))?;
             out.push(hex);
@@ -619,6 +622,18 @@ mod tests {
         assert!(err.contains("absolute path"), "{err}");
         assert!(Rules::parse("!/etc all\n", "c").is_err());
         assert!(Rules::parse("~/etc/(\n", "c").is_err());
+    }
+
+    /// Found while writing the fuzz targets: `\x` took anything
+    /// `u8::from_str_radix` takes, so `\x+f` was byte 0x0f.
+    #[test]
+    fn byte_escapes_need_two_hex_digits() {
+        for bad in ["/a\\x+f", "/a\\x-1", "/a\\x 1", "/a\\x1", "/a\\", "/a\\xé1"] {
+            let err = Rules::parse(&format!("{bad} all\n"), "fim.conf").unwrap_err();
+            assert!(err.to_string().contains("bad escape"), "{bad}: {err}");
+        }
+        let r = rules("/a\\x2Bf all\n");
+        assert!(matches!(r.decide(b"/a+f"), Decision::Selected(_)));
     }
 
     #[test]

@@ -326,6 +326,14 @@ fn expand(root: &Root, target: &str) -> Result<Vec<PathBuf>, String> {
         } else {
             next.extend(found.iter().map(|d| d.join(&name)));
         }
+        // `*/..` brings every match back to the same directory, so each
+        // `*/../` multiplies the candidates: `/etc/*/../*/../...` twenty
+        // times over a handful of entries is billions of paths (a hang).
+        if next.len() > MAX_FILES {
+            return Err(format!(
+                "the pattern matches more than {MAX_FILES} paths; refusing to go on"
+            ));
+        }
         found = next;
     }
     let mut files: Vec<PathBuf> = found
@@ -454,5 +462,34 @@ mod tests {
         let e = prepare(&root, Path::new("/etc/nftables.conf")).unwrap_err();
         assert_eq!(e.line, Some(1));
         assert!(e.message.contains("/etc/gone.nft"), "{e:?}");
+    }
+
+    /// Found by review while fuzzing: each `*/..` multiplied the
+    /// candidates, so this include (three entries in /etc, thirty times)
+    /// was 3^30 paths and `fwplan audit --root` hung. Now an error at the
+    /// include's line.
+    #[test]
+    fn a_pattern_that_fans_out_is_refused_at_its_line() {
+        let pattern = format!("/etc/{}*.nft", "*/../".repeat(30));
+        let conf = format!("table inet t {{}}\ninclude \"{pattern}\"\n");
+        let (_d, root) = tree(&[
+            ("/etc/nftables.conf", conf.as_str()),
+            ("/etc/a.nft", ""),
+            ("/etc/b.nft", ""),
+        ]);
+        let e = prepare(&root, Path::new("/etc/nftables.conf")).unwrap_err();
+        assert!(e.message.contains("more than 4096 paths"), "{e:?}");
+        assert_eq!(
+            (e.path.as_path(), e.line),
+            (Path::new("/etc/nftables.conf"), Some(2))
+        );
+        // A few levels still work as nft would read them.
+        let conf = "include \"/etc/*/../*.nft\"\n";
+        let (_d, root) = tree(&[
+            ("/etc/nftables.conf", conf),
+            ("/etc/d/x", ""),
+            ("/etc/a.nft", ""),
+        ]);
+        assert!(prepare(&root, Path::new("/etc/nftables.conf")).is_ok());
     }
 }

@@ -7,7 +7,7 @@ use hardkit_core::{ExitStatus, Finding, Location, Reporter, Root, Severity};
 
 use crate::cli::AuditArgs;
 use crate::fail2ban_actions;
-use crate::fail2ban_config::{self, Config, Value};
+use crate::fail2ban_config::{self, Config, InterpolationError, Value};
 use crate::fail2ban_values::{fail2ban_seconds, invalid_ports, port_covers};
 use crate::host::{self, Firewall, Host};
 use crate::values::{IgnoreNet, Port};
@@ -69,7 +69,14 @@ impl JailView<'_> {
                         "[{}] {key}: fail2ban cannot interpolate the value",
                         self.name
                     ),
-                    format!("{e}; fail2ban refuses the configuration."),
+                    match e {
+                        // Not a syntax error fail2ban reports: a value no
+                        // real jail needs, which jailgen will not expand.
+                        InterpolationError::TooLong(_) => {
+                            format!("{e}; no usable value comes out of it.")
+                        }
+                        _ => format!("{e}; fail2ban refuses the configuration."),
+                    },
                 )
                 .evidence("jail", self.name)
                 .evidence("value", self.raw(key).map(|v| v.raw.clone()));

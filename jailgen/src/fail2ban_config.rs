@@ -58,7 +58,17 @@ pub enum InterpolationError {
     Syntax(String),
     #[error("interpolation deeper than 10 levels (a loop?) in {0:?}")]
     Depth(String),
+    #[error(
+        "interpolation of {0:?} grows past {MAX_INTERPOLATED} bytes (references that fan out)"
+    )]
+    TooLong(String),
 }
+
+/// The longest value interpolation may build. Ten levels of nesting alone
+/// do not bound the work: `a1 = %(a0)s%(a0)s...` ten times per level gives
+/// ten billion copies, a hang in jailgen (and in fail2ban). Real values,
+/// even long `action` lists, are a few kilobytes.
+pub const MAX_INTERPOLATED: usize = 1 << 20;
 
 /// Parse one file's text as Python's configparser does (fail2ban settings).
 fn parse(text: &str, path: &str, problems: &mut Vec<(String, u64, String)>) -> FileConfig {
@@ -379,7 +389,17 @@ impl Config {
     pub fn get(&self, section: &str, key: &str) -> Result<Option<String>, InterpolationError> {
         match self.raw(section, key) {
             None => Ok(None),
-            Some(v) => self.interpolate(section, &v.raw, 1).map(Some),
+            Some(v) => {
+                let mut out = String::new();
+                self.interpolate(section, &v.raw, 1, &mut out)
+                    .map_err(|e| match e {
+                        InterpolationError::TooLong(_) => {
+                            InterpolationError::TooLong(v.raw.clone())
+                        }
+                        e => e,
+                    })?;
+                Ok(Some(out))
+            }
         }
     }
 
@@ -418,22 +438,31 @@ impl Config {
         self.raw(section, &name).map(|v| v.raw.clone())
     }
 
+    /// Append the interpolation of `raw` to `out`, which never grows past
+    /// [`MAX_INTERPOLATED`] bytes.
     fn interpolate(
         &self,
         section: &str,
         raw: &str,
         depth: usize,
-    ) -> Result<String, InterpolationError> {
+        out: &mut String,
+    ) -> Result<(), InterpolationError> {
         if depth > 10 {
             return Err(InterpolationError::Depth(raw.to_string()));
         }
-        let mut out = String::new();
+        let push = |out: &mut String, text: &str| {
+            if out.len() + text.len() > MAX_INTERPOLATED {
+                return Err(InterpolationError::TooLong(raw.to_string()));
+            }
+            out.push_str(text);
+            Ok(())
+        };
         let mut rest = raw;
         while let Some(pos) = rest.find('%') {
-            out.push_str(&rest[..pos]);
+            push(out, &rest[..pos])?;
             rest = &rest[pos..];
             if let Some(after) = rest.strip_prefix("%%") {
-                out.push('%');
+                push(out, "%")?;
                 rest = after;
             } else if let Some(after) = rest.strip_prefix("%(") {
                 let Some(end) = after.find(")s") else {
@@ -444,17 +473,16 @@ impl Config {
                     .lookup(section, name)
                     .ok_or_else(|| InterpolationError::Missing(name.to_string()))?;
                 if value.contains('%') {
-                    out.push_str(&self.interpolate(section, &value, depth + 1)?);
+                    self.interpolate(section, &value, depth + 1, out)?;
                 } else {
-                    out.push_str(&value);
+                    push(out, &value)?;
                 }
                 rest = &after[end + 2..];
             } else {
                 return Err(InterpolationError::Syntax(raw.to_string()));
             }
         }
-        out.push_str(rest);
-        Ok(out)
+        push(out, rest)
     }
 }
 
@@ -533,6 +561,27 @@ mod tests {
         assert!(matches!(c.get("a", "z"), Err(InterpolationError::Depth(_))));
         assert_eq!(c.get("a", "w").unwrap().unwrap(), "100%");
         assert_eq!(c.get("a", "v").unwrap().unwrap(), "from-b");
+    }
+
+    /// Found by review while fuzzing: nesting is limited to 10 levels but
+    /// not the fan-out, so ten references per level were 10^9 copies (a
+    /// hang in `jailgen audit`). Now a clear interpolation error, at once.
+    #[test]
+    fn fanned_out_references_stop_instead_of_hanging() {
+        let mut text = String::from("[DEFAULT]\na0 = xxxxxxxxxxxxxxxx\n");
+        for level in 1..10 {
+            let refs = format!("%(a{})s", level - 1).repeat(10);
+            text.push_str(&format!("a{level} = {refs}\n"));
+        }
+        text.push_str("[sshd]\nport = %(a9)s\nok = %(a3)s\n");
+        let (_t, root) = tree(&[("/etc/fail2ban/jail.conf", &text)]);
+        let c = load(&root, "jail");
+        assert!(matches!(
+            c.get("sshd", "port"),
+            Err(InterpolationError::TooLong(raw)) if raw == "%(a9)s"
+        ));
+        // Below the limit the same references still work (16,000 bytes).
+        assert_eq!(c.get("sshd", "ok").unwrap().unwrap().len(), 16_000);
     }
 
     #[test]

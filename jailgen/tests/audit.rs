@@ -147,7 +147,15 @@ fn values_fail2ban_silently_misreads() {
     if !stock_ready("jailgen::values_fail2ban_silently_misreads") {
         return;
     }
+    // Ten references per level, ten levels: 10^9 copies if expanded (a
+    // hang before jailgen bounded interpolation; found while fuzzing).
+    let mut fan_out = String::from("port = %(f9)s\nf0 = 22");
+    for level in 1..10 {
+        let refs = format!("%(f{})s", level - 1).repeat(10);
+        fan_out.push_str(&format!("\nf{level} = {refs}"));
+    }
     let cases: &[(&str, &str)] = &[
+        (fan_out.as_str(), "jailgen/interpolation"),
         ("bantime = 1x", "jailgen/duration-invalid"),
         (
             "ignoreip = 127.0.0.1 10.0.0.0/33",

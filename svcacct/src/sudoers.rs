@@ -15,7 +15,7 @@
 //!   as the arguments allows none; wildcards in arguments match anything,
 //!   spaces and further options included.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -209,12 +209,27 @@ impl Sudoers {
         out
     }
 
+    /// Does a rule's user item name `user`? Each alias is looked into once
+    /// per question: its answer cannot change, and nesting alone (8 levels)
+    /// does not bound the work: `User_Alias A1 = A0, A0, ...` twenty times
+    /// per level would be 20^8 calls for a user named in none of them.
     fn user_matches(
         &self,
         item: &str,
         user: &PasswdEntry,
         groups: &[String],
         depth: usize,
+    ) -> bool {
+        self.user_matches_once(item, user, groups, depth, &mut BTreeSet::new())
+    }
+
+    fn user_matches_once<'a>(
+        &'a self,
+        item: &'a str,
+        user: &PasswdEntry,
+        groups: &[String],
+        depth: usize,
+        seen: &mut BTreeSet<&'a str>,
     ) -> bool {
         if depth > 8 || item.starts_with('!') {
             return false;
@@ -232,24 +247,45 @@ impl Sudoers {
             }
             return groups.iter().any(|g| g == group);
         }
-        if let Some(members) = self.user_aliases.get(item) {
+        if let Some((name, members)) = self.user_aliases.get_key_value(item) {
+            if !seen.insert(name.as_str()) {
+                return false;
+            }
             return members
                 .iter()
-                .any(|m| self.user_matches(m, user, groups, depth + 1));
+                .any(|m| self.user_matches_once(m, user, groups, depth + 1, seen));
         }
         false
     }
 
+    /// The commands a rule's command item stands for, aliases expanded,
+    /// each alias once (the same fan-out as for users would otherwise
+    /// build 20^8 strings and exhaust memory).
     fn expand_command(&self, command: &str, depth: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        self.expand_command_once(command, depth, &mut BTreeSet::new(), &mut out);
+        out
+    }
+
+    fn expand_command_once<'a>(
+        &'a self,
+        command: &'a str,
+        depth: usize,
+        seen: &mut BTreeSet<&'a str>,
+        out: &mut Vec<String>,
+    ) {
         if depth > 8 || command.starts_with('!') {
-            return Vec::new();
+            return;
         }
-        match self.cmnd_aliases.get(command) {
-            Some(members) => members
-                .iter()
-                .flat_map(|m| self.expand_command(m, depth + 1))
-                .collect(),
-            None => vec![command.to_string()],
+        match self.cmnd_aliases.get_key_value(command) {
+            Some((name, members)) => {
+                if seen.insert(name.as_str()) {
+                    for m in members {
+                        self.expand_command_once(m, depth + 1, seen, out);
+                    }
+                }
+            }
+            None => out.push(command.to_string()),
         }
     }
 }
@@ -553,6 +589,37 @@ mod tests {
             ]
         );
         assert!(granted.iter().all(|g| g.nopasswd));
+    }
+
+    /// Found by review while fuzzing: alias nesting is capped at 8 levels
+    /// but not its fan-out, so twenty references per level meant 20^7
+    /// expansions (memory exhausted, `svcacct audit` killed). Each alias is
+    /// now expanded once per question, with the same answers.
+    #[test]
+    fn fanned_out_aliases_expand_once() {
+        let mut text = String::from("User_Alias U0 = agent\nCmnd_Alias C0 = /usr/bin/id\n");
+        for level in 1..8 {
+            let users = vec![format!("U{}", level - 1); 20].join(", ");
+            let cmnds = vec![format!("C{}", level - 1); 20].join(", ");
+            text.push_str(&format!("User_Alias U{level} = {users}\n"));
+            text.push_str(&format!("Cmnd_Alias C{level} = {cmnds}\n"));
+        }
+        text.push_str("U7 ALL=(root) NOPASSWD: C7\n");
+        let (_t, root) = tree(&[("/etc/sudoers", &text)]);
+        let s = Sudoers::load(&root);
+        let accounts = Accounts {
+            passwd: parse_passwd(
+                "agent:x:999:999::/:/usr/sbin/nologin\nbob:x:1000:1000::/home/bob:/bin/sh\n",
+            ),
+            group: parse_group("agent:x:999:\n"),
+            ..Default::default()
+        };
+        let granted = s.granted_to(accounts.user("agent").unwrap(), &accounts);
+        let cmds: Vec<&str> = granted.iter().map(|g| g.command.as_str()).collect();
+        assert_eq!(cmds, vec!["/usr/bin/id"]);
+        assert!(s
+            .granted_to(accounts.user("bob").unwrap(), &accounts)
+            .is_empty());
     }
 
     #[test]
