@@ -326,7 +326,9 @@ impl Default for Policy {
 /// A port number 1-65535.
 pub fn parse_port(text: &str, origin: &Origin) -> Result<u16, PolicyError> {
     let text = text.trim();
-    let value: u64 = text.parse().map_err(|_| {
+    // (u64's parser takes a leading `+`; a port is digits only)
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let value: u64 = text.parse().ok().filter(|_| digits).ok_or_else(|| {
         invalid(
             origin,
             format!("'{text}' is not a port number (1-65535; ranges as 8000-8100)"),
@@ -460,6 +462,15 @@ mod tests {
 
     fn allow(text: &str) -> Result<RuleSpec, PolicyError> {
         parse_rule_text(RuleAction::Allow, "--allow", text)
+    }
+
+    #[test]
+    fn a_port_is_digits_only() {
+        for bad in ["+80", "-80", "8 0", "0x50", ""] {
+            let err = allow(&format!("{bad}/tcp")).unwrap_err().to_string();
+            assert!(err.contains("--allow"), "{bad}: {err}");
+        }
+        assert_eq!(allow("080/tcp").unwrap().ports, vec![PortRange::single(80)]);
     }
 
     #[test]
