@@ -4,7 +4,7 @@
 //! the tree's paths. Any panic or hang is a bug.
 #![no_main]
 
-#[path = "../common/tree.rs"]
+#[path = "../../../fuzz-support/tree.rs"]
 mod tree;
 
 use std::path::Path;

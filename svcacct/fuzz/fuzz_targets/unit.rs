@@ -4,7 +4,7 @@
 //! at NUL bytes into those files. Any panic or hang is a bug.
 #![no_main]
 
-#[path = "../common/tree.rs"]
+#[path = "../../../fuzz-support/tree.rs"]
 mod tree;
 
 use hardkit_core::Root;

@@ -1,3 +1,5 @@
+//! Shared by the fuzz targets of jailgen, svcacct and fwplan (each a
+//! workspace of its own, so they include this file by path).
 //! A scratch root tree for one fuzz process: the input is cut at NUL bytes
 //! into the files of a small configuration, written fresh each run.
 
