@@ -63,6 +63,18 @@ pub struct LoadResult {
     pub made_interfaces: Vec<String>,
 }
 
+impl LoadResult {
+    fn new(loader: Loader, file: &Path, ok: bool, message: String) -> LoadResult {
+        LoadResult {
+            loader,
+            file: file.to_path_buf(),
+            ok,
+            message,
+            made_interfaces: Vec::new(),
+        }
+    }
+}
+
 /// `net:[4026531840]`: the namespace this process is in.
 pub fn current_netns() -> Option<String> {
     fs::read_link("/proc/self/ns/net")
@@ -92,13 +104,12 @@ pub fn netns_load(host_netns: Option<&str>, files: &[(Loader, PathBuf)]) -> Netn
     }
     for (loader, file) in files {
         let Some(program) = hardkit_core::program::find_program(loader.program()) else {
-            report.loads.push(LoadResult {
-                loader: *loader,
-                file: file.clone(),
-                ok: false,
-                message: format!("{} is not installed", loader.program()),
-                made_interfaces: Vec::new(),
-            });
+            report.loads.push(LoadResult::new(
+                *loader,
+                file,
+                false,
+                format!("{} is not installed", loader.program()),
+            ));
             continue;
         };
         if *loader == Loader::Nft {
@@ -113,13 +124,12 @@ pub fn netns_load(host_netns: Option<&str>, files: &[(Loader, PathBuf)]) -> Netn
                     cmd.stdin(f);
                 }
                 Err(e) => {
-                    report.loads.push(LoadResult {
-                        loader: *loader,
-                        file: file.clone(),
-                        ok: false,
-                        message: format!("{}: {e}", file.display()),
-                        made_interfaces: Vec::new(),
-                    });
+                    report.loads.push(LoadResult::new(
+                        *loader,
+                        file,
+                        false,
+                        format!("{}: {e}", file.display()),
+                    ));
                     continue;
                 }
             },
@@ -131,13 +141,9 @@ pub fn netns_load(host_netns: Option<&str>, files: &[(Loader, PathBuf)]) -> Netn
             ),
             Err(e) => (false, format!("running {}: {e}", loader.program())),
         };
-        report.loads.push(LoadResult {
-            loader: *loader,
-            file: file.clone(),
-            ok,
-            message,
-            made_interfaces: Vec::new(),
-        });
+        report
+            .loads
+            .push(LoadResult::new(*loader, file, ok, message));
     }
     match hardkit_core::program::find_program("nft") {
         None => report.list_error = Some("nft is not installed".into()),
@@ -181,22 +187,16 @@ fn load_nft(nft: &Path, file: &Path) -> LoadResult {
             .collect();
         if ok || missing.is_empty() || made.len() >= 64 {
             return LoadResult {
-                loader: Loader::Nft,
-                file: file.to_path_buf(),
-                ok,
-                message,
                 made_interfaces: made,
+                ..LoadResult::new(Loader::Nft, file, ok, message)
             };
         }
         for name in missing {
             let created = make_interface(&name, made.len());
             if !created {
                 return LoadResult {
-                    loader: Loader::Nft,
-                    file: file.to_path_buf(),
-                    ok,
-                    message,
                     made_interfaces: made,
+                    ..LoadResult::new(Loader::Nft, file, ok, message)
                 };
             }
             made.push(name);
