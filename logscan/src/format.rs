@@ -109,6 +109,23 @@ fn parse_clock(b: &[u8]) -> Option<(u32, u32, u32, u32, &[u8])> {
     Some((h, m, s, micros, rest))
 }
 
+/// The date given at the clock (`HH:MM:SS[.frac]`) that starts `b`, and
+/// what follows the clock; None unless both make a real time.
+#[inline]
+fn at_clock(year: i64, month: u32, day: u32, b: &[u8]) -> Option<(CivilTime, &[u8])> {
+    let (hour, minute, second, micros, rest) = parse_clock(b)?;
+    let civil = CivilTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        micros,
+    };
+    civil.is_valid().then_some((civil, rest))
+}
+
 /// `YYYY-MM-DD[T ]HH:MM:SS[.frac]` at the start of `b`.
 pub fn parse_iso_datetime(b: &[u8]) -> Option<(CivilTime, &[u8])> {
     let year = digits(b, 4)?;
@@ -120,17 +137,7 @@ pub fn parse_iso_datetime(b: &[u8]) -> Option<(CivilTime, &[u8])> {
     if !matches!(b.get(10), Some(b'T' | b' ')) {
         return None;
     }
-    let (hour, minute, second, micros, rest) = parse_clock(&b[11..])?;
-    let civil = CivilTime {
-        year: year as i64,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        micros,
-    };
-    civil.is_valid().then_some((civil, rest))
+    at_clock(year as i64, month, day, &b[11..])
 }
 
 /// An optional zone: `Z`, `+HH:MM`, `+HHMM`, ` +0000` is not taken here.
@@ -181,19 +188,8 @@ fn parse_bsd_time(b: &[u8]) -> Option<(LineTime, &[u8])> {
     if b.get(i) != Some(&b' ') {
         return None;
     }
-    let (hour, minute, second, micros, rest) = parse_clock(&b[i + 1..])?;
-    let civil = CivilTime {
-        year: 2000, // leap year, so Feb 29 is accepted; the scanner supplies the year
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        micros,
-    };
-    if !civil.is_valid() {
-        return None;
-    }
+    // 2000: a leap year, so Feb 29 is accepted; the scanner supplies the year.
+    let (civil, rest) = at_clock(2000, month, day, &b[i + 1..])?;
     // Some writers add a year after the time (`Jan 02 03:04:05 2024`): rare, ignored.
     Some((
         LineTime {
@@ -495,17 +491,7 @@ pub fn parse_slash_datetime(b: &[u8]) -> Option<(CivilTime, &[u8])> {
     }
     let month = digits(&b[5..], 2)?;
     let day = digits(&b[8..], 2)?;
-    let (hour, minute, second, micros, rest) = parse_clock(&b[11..])?;
-    let civil = CivilTime {
-        year: year as i64,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        micros,
-    };
-    civil.is_valid().then_some((civil, rest))
+    at_clock(year as i64, month, day, &b[11..])
 }
 
 /// `[20/Jan/2015:19:53:28 +0100]` of the access log.
@@ -516,19 +502,10 @@ fn parse_clf_time(b: &[u8]) -> Option<LineTime> {
     }
     let month = month_of(&b[3..6])?;
     let year = digits(&b[7..], 4)?;
-    let (hour, minute, second, micros, rest) = parse_clock(&b[12..])?;
+    let (civil, rest) = at_clock(year as i64, month, day, &b[12..])?;
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
     let (offset, _) = parse_zone(rest);
-    let civil = CivilTime {
-        year: year as i64,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        micros,
-    };
-    civil.is_valid().then_some(LineTime {
+    Some(LineTime {
         civil,
         has_year: true,
         offset,
