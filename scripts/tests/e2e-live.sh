@@ -43,17 +43,13 @@ ln -s /etc/systemd/system/agent.service "$l/etc/systemd/system/multi-user.target
 ssh-keygen -q -t ed25519 -N '' -C e2e-admin -f "$tmp/admin_key"
 cat "$tmp/admin_key.pub" >>"$l/home/admin/.ssh/authorized_keys"
 install -m 0600 "$tmp/admin_key" "$l/root/admin_key"
-# hardkit inside the root: the debug binaries, the scripts, and jq (with its
-# libraries: host and root are both Debian 12).
+# hardkit inside the root: the debug binaries, the scripts, and jq.
 install -d "$l/opt/hardkit/bin"
 cp -a "$top/scripts" "$l/opt/hardkit/"
 for t in sshd-lint jailgen fwplan svcacct fim logscan; do
     install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
 done
-install -m 0755 "$(command -v jq)" "$l/usr/bin/jq"
-ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
-    [[ -e $l$lib ]] || install -D -m 0644 "$lib" "$l$lib"
-done
+install_jq "$l"
 
 # --- boot ---------------------------------------------------------------------------
 nspawn=""
@@ -142,11 +138,19 @@ tcp_probe() {
     ip netns exec "$ext" timeout 3 bash -c 'exec 3<>"/dev/tcp/10.99.0.1/$1"' _ "$1" 2>/dev/null || rc=$?
     case $rc in 0) echo open ;; 124) echo dropped ;; *) echo closed ;; esac
 }
-# admin_over_wire: the admin's key login from 198.51.100.7, over the veth.
+# The ssh client's options for every login this test tries.
+ssh_opts=(-n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR)
+# as_admin_over_wire SECONDS PORT COMMAND...: run COMMAND as the admin,
+# logged in with the key from 198.51.100.7, over the veth.
+as_admin_over_wire() {
+    local secs=$1 port=$2
+    shift 2
+    ip netns exec "$ext" timeout "$secs" ssh "${ssh_opts[@]}" -o BatchMode=yes -i "$tmp/admin_key" \
+        -b 198.51.100.7 -p "$port" admin@10.99.0.1 "$@"
+}
+# admin_over_wire PORT: who that login is (or ssh's complaint).
 admin_over_wire() {
-    ip netns exec "$ext" timeout 20 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-        -o ConnectTimeout=5 -o LogLevel=ERROR -o BatchMode=yes -i "$tmp/admin_key" -b 198.51.100.7 \
-        -p "$1" admin@10.99.0.1 id -un 2>&1 || true
+    as_admin_over_wire 20 "$1" id -un 2>&1 || true
 }
 
 boot
@@ -159,8 +163,7 @@ nsenter -t "$leader" -n ip addr add 192.0.2.66/32 dev lo
 try_ssh() {
     local port=$1 user=$2
     shift 2
-    inside timeout 20 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-        -o ConnectTimeout=5 -o LogLevel=ERROR -p "$port" "$@" "$user@127.0.0.1" id -un 2>&1
+    inside timeout 20 ssh "${ssh_opts[@]}" -p "$port" "$@" "$user@127.0.0.1" id -un 2>&1
 }
 unit_user() { # UNIT: the user its main process runs as
     local pid
@@ -347,9 +350,7 @@ check "after the reboot fim check is clean" inside /opt/hardkit/bin/fim check -q
 table_before=$(inside nft list table inet hardkit)
 conf_before=$(md5sum <"$l/etc/nftables.conf")
 rc=0
-ip netns exec "$ext" timeout 120 ssh -n -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o ConnectTimeout=5 -o LogLevel=ERROR -o BatchMode=yes -i "$tmp/admin_key" -b 198.51.100.7 -p "$port" admin@10.99.0.1 \
-    sudo env HARDKIT_BIN_DIR=/opt/hardkit/bin /opt/hardkit/scripts/first-five --apply --ssh-port "$port" --service agent \
+as_admin_over_wire 120 "$port" sudo env HARDKIT_BIN_DIR=/opt/hardkit/bin /opt/hardkit/scripts/first-five --apply --ssh-port "$port" --service agent \
     --listen 8000 --open 443/tcp --admin-net 203.0.113.0/24 --yes >"$tmp/oversh.out" 2>&1 || rc=$?
 expect_status 2 "$rc" "sudo first-five --apply over SSH that would cut off its session"
 check "the refusal names the session (got: $(grep 'first-five:' "$tmp/oversh.out" | head -c 300))" grep -q 'your SSH connection.*198.51.100.7 to port' "$tmp/oversh.out"

@@ -61,10 +61,7 @@ check "bash completes sshd-lint --eff to --effective (got: $got)" bash -c '[[ " 
 
 # The installed checklist, from the installed copy of the demo (jq from this
 # machine: host and root are both Debian 12).
-install -m 0755 "$(command -v jq)" "$r/usr/bin/jq"
-ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
-    [[ -e $r$lib ]] || install -D -m 0644 "$lib" "$r$lib"
-done
+install_jq "$r"
 rc=0
 in_root hardkit-first-five --demo >"$tmp/demo.txt" 2>&1 || rc=$?
 expect_status 1 "$rc" "hardkit-first-five --demo (installed)"

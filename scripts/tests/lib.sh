@@ -135,3 +135,13 @@ debian_root() {
     fi
     echo "$cache"
 }
+
+# install_jq ROOT: this machine's jq and the libraries it links, into ROOT
+# (for the scripts run inside a Debian root; host and root are both Debian 12).
+install_jq() {
+    local lib
+    install -m 0755 "$(command -v jq)" "$1/usr/bin/jq"
+    ldd "$(command -v jq)" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
+        [[ -e $1$lib ]] || install -D -m 0644 "$lib" "$1$lib"
+    done
+}
