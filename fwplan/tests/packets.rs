@@ -65,17 +65,12 @@ fn assert_matrix(lab: &Lab, plan: &Plan, sources: &[&str], tcp: &[u16], udp: &[u
     probes.len()
 }
 
-#[test]
-fn allowed_pairs_connect_and_denied_ones_are_dropped() {
-    if !hardkit_core::oracle::require_root("fwplan packets: allow/deny matrix")
-        || hardkit_core::oracle::oracle("fwplan packets: allow/deny matrix", "nft").is_none()
-    {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let block = dir.path().join("block.txt");
+/// The policy every backend's matrix test renders: allows, a source-limited
+/// allow, a deny that overrides an allow, and a block list (written to DIR).
+fn matrix_policy(dir: &std::path::Path) -> Vec<String> {
+    let block = dir.join("block.txt");
     std::fs::write(&block, format!("{BLOCKED_V4}\n{BLOCKED_V6}\n")).unwrap();
-    let args = [
+    [
         "--allow",
         "80/tcp",
         "--allow",
@@ -88,24 +83,53 @@ fn allowed_pairs_connect_and_denied_ones_are_dropped() {
         "8080/tcp@198.51.100.0/24,fd00:2::/64",
         "--block-from",
         block.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The matrix policy's listeners, open while the returned guards live.
+struct MatrixListeners {
+    _tcp: Vec<std::net::TcpListener>,
+    _udp: UdpEcho,
+}
+
+/// Listeners on the matrix policy's ports, and every source against them;
+/// the listeners stay open (for spot checks) while the guards are kept.
+fn assert_full_matrix(lab: &Lab, plan: &Plan) -> (usize, MatrixListeners) {
+    let listeners = MatrixListeners {
+        _tcp: lab.tcp_listeners(&[22, 80, 8000, 8080, 9999]),
+        _udp: lab.udp_echo(&[53, 5353]),
+    };
+    let sources = [
+        INSIDE_V4, OUTSIDE_V4, BLOCKED_V4, INSIDE_V6, OUTSIDE_V6, BLOCKED_V6,
     ];
+    let n = assert_matrix(
+        lab,
+        plan,
+        &sources,
+        &[22, 80, 8000, 8080, 9999],
+        &[53, 5353],
+    );
+    (n, listeners)
+}
+
+#[test]
+fn allowed_pairs_connect_and_denied_ones_are_dropped() {
+    if !hardkit_core::oracle::require_root("fwplan packets: allow/deny matrix")
+        || hardkit_core::oracle::oracle("fwplan packets: allow/deny matrix", "nft").is_none()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let args = matrix_policy(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = plan_of(&args);
     let ruleset = render(&args);
     let lab = Lab::new();
     lab.warm_neighbours();
     lab.load(&ruleset);
-    let _tcp = lab.tcp_listeners(&[22, 80, 8000, 8080, 9999]);
-    let _udp = lab.udp_echo(&[53, 5353]);
-    let sources = [
-        INSIDE_V4, OUTSIDE_V4, BLOCKED_V4, INSIDE_V6, OUTSIDE_V6, BLOCKED_V6,
-    ];
-    let n = assert_matrix(
-        &lab,
-        &plan,
-        &sources,
-        &[22, 80, 8000, 8080, 9999],
-        &[53, 5353],
-    );
+    let (n, _listeners) = assert_full_matrix(&lab, &plan);
     assert_eq!(n, 42);
     // Spot checks that would catch a model and a ruleset wrong the same way.
     assert_eq!(lab.tcp_probe(INSIDE_V4, 8000, TIMEOUT), Probe::Open);
@@ -259,22 +283,8 @@ fn iptables_rendering_passes_the_same_packet_matrix() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let block = dir.path().join("block.txt");
-    std::fs::write(&block, format!("{BLOCKED_V4}\n{BLOCKED_V6}\n")).unwrap();
-    let args = [
-        "--allow",
-        "80/tcp",
-        "--allow",
-        "53/udp#dns",
-        "--allow",
-        "8000/tcp@192.0.2.0/24,fd00:1::/64#inside-only",
-        "--allow",
-        "8080/tcp",
-        "--deny",
-        "8080/tcp@198.51.100.0/24,fd00:2::/64",
-        "--block-from",
-        block.to_str().unwrap(),
-    ];
+    let args = matrix_policy(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = plan_of(&args);
     let out = dir.path().join("ipt");
     std::fs::create_dir(&out).unwrap();
@@ -298,18 +308,7 @@ fn iptables_rendering_passes_the_same_packet_matrix() {
             String::from_utf8_lossy(&r.stderr)
         );
     }
-    let _tcp = lab.tcp_listeners(&[22, 80, 8000, 8080, 9999]);
-    let _udp = lab.udp_echo(&[53, 5353]);
-    let sources = [
-        INSIDE_V4, OUTSIDE_V4, BLOCKED_V4, INSIDE_V6, OUTSIDE_V6, BLOCKED_V6,
-    ];
-    assert_matrix(
-        &lab,
-        &plan,
-        &sources,
-        &[22, 80, 8000, 8080, 9999],
-        &[53, 5353],
-    );
+    assert_full_matrix(&lab, &plan);
 }
 
 #[test]
@@ -322,22 +321,8 @@ fn ufw_script_passes_the_same_packet_matrix() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let block = dir.path().join("block.txt");
-    std::fs::write(&block, format!("{BLOCKED_V4}\n{BLOCKED_V6}\n")).unwrap();
-    let args = [
-        "--allow",
-        "80/tcp",
-        "--allow",
-        "53/udp#dns",
-        "--allow",
-        "8000/tcp@192.0.2.0/24,fd00:1::/64#inside-only",
-        "--allow",
-        "8080/tcp",
-        "--deny",
-        "8080/tcp@198.51.100.0/24,fd00:2::/64",
-        "--block-from",
-        block.to_str().unwrap(),
-    ];
+    let args = matrix_policy(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let plan = plan_of(&args);
     let st = fwplan()
         .args(["render", "--backend", "ufw", "--out"])
@@ -357,18 +342,7 @@ fn ufw_script_passes_the_same_packet_matrix() {
         "ufw.sh: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _tcp = lab.tcp_listeners(&[22, 80, 8000, 8080, 9999]);
-    let _udp = lab.udp_echo(&[53, 5353]);
-    let sources = [
-        INSIDE_V4, OUTSIDE_V4, BLOCKED_V4, INSIDE_V6, OUTSIDE_V6, BLOCKED_V6,
-    ];
-    assert_matrix(
-        &lab,
-        &plan,
-        &sources,
-        &[22, 80, 8000, 8080, 9999],
-        &[53, 5353],
-    );
+    assert_full_matrix(&lab, &plan);
 }
 
 #[test]
