@@ -34,6 +34,27 @@ pub enum Parsed {
     Ignored(Status),
 }
 
+impl Parsed {
+    /// One assignment.
+    fn one(slot: &'static str, rule: Rule, values: Vec<String>) -> Parsed {
+        Parsed::Set(vec![Assign { slot, rule, values }])
+    }
+
+    /// One assignment of a list that may not be empty (sshd: "no NAME
+    /// specified").
+    fn list(
+        name: &str,
+        slot: &'static str,
+        rule: Rule,
+        values: Vec<String>,
+    ) -> Result<Parsed, String> {
+        if values.is_empty() {
+            return Err(format!("no {name} specified"));
+        }
+        Ok(Parsed::one(slot, rule, values))
+    }
+}
+
 /// Parse one directive for a known keyword. `services` is the root's
 /// /etc/services for port names.
 pub fn parse(
@@ -49,13 +70,7 @@ pub fn parse(
     let mut args = d.args.iter().map(String::as_str).peekable();
     let first = args.next();
     let missing = || format!("{name} missing argument.");
-    let one = |slot: &'static str, value: String| {
-        Parsed::Set(vec![Assign {
-            slot,
-            rule: kw.rule,
-            values: vec![value],
-        }])
-    };
+    let one = |slot: &'static str, value: String| Parsed::one(slot, kw.rule, vec![value]);
     let canon = kw.canon;
     // The whole rest of the line, for options that take it verbatim.
     let rest_text = d
@@ -110,11 +125,11 @@ pub fn parse(
                 // Debian's sshd is built without routing-domain support.
                 return Err("bad routing domain".into());
             }
-            Parsed::Set(vec![Assign {
-                slot: "listenaddress",
-                rule: Rule::Accumulate,
-                values: vec![format!("{host}\t{port}")],
-            }])
+            Parsed::one(
+                "listenaddress",
+                Rule::Accumulate,
+                vec![format!("{host}\t{port}")],
+            )
         }
         ("rdomain", _) => return Err(format!("setting {name} not supported on this platform.")),
         ("permittunnel", _) => {
@@ -161,11 +176,7 @@ pub fn parse(
             } else {
                 Rule::FirstWins
             };
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule,
-                values: vec![value],
-            }])
+            Parsed::one(canon, rule, vec![value])
         }
         (_, ValueType::Integer) => {
             let n = parse_int(first).map_err(|e| format!("{name} integer value {e}."))?;
@@ -174,11 +185,7 @@ pub fn parse(
         // `none` is stored whatever was set before (sshd skips its
         // first-value check for it); a time value is first-wins.
         ("unusedconnectiontimeout", _) if first.is_some_and(|a| a.eq_ignore_ascii_case("none")) => {
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::LastWins,
-                values: vec!["0".into()],
-            }])
+            Parsed::one(canon, Rule::LastWins, vec!["0".into()])
         }
         (_, ValueType::Time) => {
             let a = first
@@ -242,14 +249,7 @@ pub fn parse(
                 }
                 files.push(tilde_expand(a));
             }
-            if files.is_empty() {
-                return Err(format!("no {name} specified"));
-            }
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstLine,
-                values: files,
-            }])
+            Parsed::list(name, canon, Rule::FirstLine, files)?
         }
         ("syslogfacility", _) => {
             let a = first.unwrap_or("");
@@ -312,14 +312,7 @@ pub fn parse(
                 }
                 vals.push(a.to_string());
             }
-            if vals.is_empty() {
-                return Err(format!("no {name} specified"));
-            }
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::Accumulate,
-                values: vals,
-            }])
+            Parsed::list(name, canon, Rule::Accumulate, vals)?
         }
         ("setenv", _) => {
             let mut vals: Vec<String> = Vec::new();
@@ -335,14 +328,7 @@ pub fn parse(
                 }
                 vals.push(a.to_string());
             }
-            if vals.is_empty() {
-                return Err(format!("no {name} specified"));
-            }
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstLine,
-                values: vals,
-            }])
+            Parsed::list(name, canon, Rule::FirstLine, vals)?
         }
         ("permitopen" | "permitlisten", _) => {
             let mut vals: Vec<String> = Vec::new();
@@ -370,11 +356,7 @@ pub fn parse(
             if vals.is_empty() {
                 return Err(missing());
             }
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstLine,
-                values: vals,
-            }])
+            Parsed::one(canon, Rule::FirstLine, vals)
         }
         ("authenticationmethods", _) => {
             let mut vals: Vec<String> = Vec::new();
@@ -392,14 +374,7 @@ pub fn parse(
                 }
                 vals.push(a.to_string());
             }
-            if vals.is_empty() {
-                return Err(format!("no {name} specified"));
-            }
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstLine,
-                values: vals,
-            }])
+            Parsed::list(name, canon, Rule::FirstLine, vals)?
         }
         ("logverbose" | "channeltimeout" | "persourcepenalties", _) => {
             let mut vals: Vec<String> = Vec::new();
@@ -423,14 +398,7 @@ pub fn parse(
                 }
                 vals.push(a.to_string());
             }
-            if vals.is_empty() {
-                return Err(format!("no {name} specified"));
-            }
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstLine,
-                values: vals,
-            }])
+            Parsed::list(name, canon, Rule::FirstLine, vals)?
         }
         ("subsystem", _) => {
             let sub = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
@@ -440,11 +408,7 @@ pub fn parse(
                 .ok_or("Missing subsystem command.")?;
             let mut parts = vec![cmd.to_string()];
             parts.extend(args.by_ref().map(str::to_string));
-            Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::PerName,
-                values: vec![sub.to_string(), parts.join(" ")],
-            }])
+            Parsed::one(canon, Rule::PerName, vec![sub.to_string(), parts.join(" ")])
         }
         ("maxstartups", _) => {
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
@@ -583,11 +547,7 @@ pub fn parse(
         }
         ("forcecommand", _) => {
             let value = rest_text.clone();
-            return Ok(Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstWins,
-                values: vec![value],
-            }]));
+            return Ok(Parsed::one(canon, Rule::FirstWins, vec![value]));
         }
         ("versionaddendum", _) => {
             if rest_text.contains('\r') {
@@ -598,21 +558,13 @@ pub fn parse(
             } else {
                 rest_text.clone()
             };
-            return Ok(Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstWins,
-                values: vec![v],
-            }]));
+            return Ok(Parsed::one(canon, Rule::FirstWins, vec![v]));
         }
         ("authorizedkeyscommand" | "authorizedprincipalscommand", _) => {
             if !rest_text.starts_with('/') && !rest_text.eq_ignore_ascii_case("none") {
                 return Err(format!("{name} must be an absolute path"));
             }
-            return Ok(Parsed::Set(vec![Assign {
-                slot: canon,
-                rule: Rule::FirstWins,
-                values: vec![rest_text.clone()],
-            }]));
+            return Ok(Parsed::one(canon, Rule::FirstWins, vec![rest_text.clone()]));
         }
         ("authorizedkeyscommanduser" | "authorizedprincipalscommanduser", _) => {
             let a = first
