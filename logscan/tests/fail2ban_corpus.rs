@@ -1,5 +1,5 @@
 //! Fidelity with fail2ban on its own annotated test logs
-//! (../shared/corpus/fail2ban-logs, see the corpus README): in every mode a
+//! (tests/corpus/fail2ban-logs, see tests/corpus/README.md): in every mode a
 //! section applies to, each line annotated `match: true` must give a failure
 //! event blaming the annotated host, and every other line must give none.
 //! The per-filter agreement is printed; the test demands 100%.
@@ -14,7 +14,7 @@ use serde_json::Value;
 fn corpus() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/fail2ban-logs"
+        "/../tests/corpus/fail2ban-logs"
     ))
 }
 

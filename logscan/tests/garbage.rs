@@ -34,7 +34,7 @@ fn scanners() -> Vec<Scanner> {
 
 #[test]
 fn random_bytes_and_mutated_real_lines_never_panic() {
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus");
     let mut lines: Vec<Vec<u8>> = Vec::new();
     for f in [
         "fail2ban-logs/sshd",

@@ -8,7 +8,7 @@ use logscan::classify::Mode;
 use logscan::scan::{ScanOptions, Scanner};
 
 fn corpus(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus")).join(rel)
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus")).join(rel)
 }
 
 fn scanner(mode: Mode) -> Scanner {

@@ -247,7 +247,7 @@ fn audit_all_and_unit_files_and_missing_units() {
     // A unit file given by path, outside the tree's unit directories.
     let corpus = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/systemd-units/chrony.service"
+        "/../tests/corpus/systemd-units/chrony.service"
     );
     let out = svcacct(r, &["audit", corpus, "--json"]);
     let s = parse(&out.stdout);

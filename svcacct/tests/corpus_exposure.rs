@@ -1,6 +1,6 @@
 //! The corpus agreement test: svcacct's own exposure score against the
 //! scores systemd 252.38's `systemd-analyze security --offline=true` printed
-//! for 160 real Debian 12 units (../shared/corpus/systemd-units).
+//! for 160 real Debian 12 units (tests/corpus/systemd-units).
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,7 @@ use hardkit_core::Root;
 fn corpus() -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/systemd-units"
+        "/../tests/corpus/systemd-units"
     ))
     .to_path_buf()
 }

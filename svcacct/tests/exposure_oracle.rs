@@ -151,7 +151,7 @@ fn corpus_units_agree_row_by_row() {
     };
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/systemd-units"
+        "/../tests/corpus/systemd-units"
     ));
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
