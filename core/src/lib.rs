@@ -7,6 +7,8 @@
 //!   escaping of untrusted text);
 //! - [`exit`]: exit codes and the `main` wrapper (broken pipe, Ctrl-C);
 //! - [`root`]: `--root DIR` path mapping without escapes;
+//! - [`sandbox`]: running a target tree's own programs unprivileged, offline,
+//!   on a read-only copy of the tree;
 //! - [`atomic`]: atomic, validated, backed-up file replacement;
 //! - [`diff`]: unified diffs for `--diff`;
 //! - [`input`]: a path or `-`;
@@ -29,6 +31,7 @@ pub mod program;
 pub mod record;
 pub mod rng;
 pub mod root;
+pub mod sandbox;
 pub mod severity;
 mod signals;
 pub mod stream;
