@@ -57,3 +57,32 @@ pub fn require_root(test: &str) -> bool {
     }
     root
 }
+
+/// Where scripts/test keeps the Debian roots it builds with debootstrap
+/// (machine-wide, so that CI's fresh clones share them): `HARDKIT_TEST_CACHE`,
+/// default `/var/cache/hardkit-tests`.
+pub fn test_cache() -> PathBuf {
+    std::env::var_os("HARDKIT_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/hardkit-tests"))
+}
+
+/// The cached Debian root of `suite` (bookworm, trixie, forky: built by
+/// scripts/test with the real programs installed), or None after recording
+/// why not. Read it only through [`crate::sandbox`]: it is shared by every
+/// suite and must stay as built.
+pub fn debian_root(test: &str, suite: &str) -> Option<PathBuf> {
+    let dir = test_cache().join(format!("{suite}-base"));
+    let stamp = test_cache().join(format!("{suite}-base.stamp"));
+    if dir.join("var/lib/dpkg/status").is_file() && stamp.is_file() {
+        return Some(dir);
+    }
+    not_run(
+        test,
+        &format!(
+            "no Debian {suite} root at {} (scripts/test builds it, as root, with debootstrap)",
+            dir.display()
+        ),
+    );
+    None
+}

@@ -67,6 +67,8 @@ pub enum SandboxError {
     Spawn { program: String, source: io::Error },
     #[error("{program} did not finish within {seconds} s in the sandbox and was killed")]
     TimedOut { program: String, seconds: u64 },
+    #[error("{0} is not under /tmp or /run, the sandbox's only writable places")]
+    NotScratch(String),
     #[error("sandbox i/o: {0}")]
     Io(#[from] io::Error),
 }
@@ -85,6 +87,7 @@ pub struct SandboxOutput {
 pub struct Sandbox {
     root: Root,
     copies: Vec<String>,
+    dirs: Vec<String>,
     timeout: Duration,
     output_limit: usize,
     env: Vec<(String, String)>,
@@ -95,6 +98,7 @@ impl Sandbox {
         Sandbox {
             root: root.clone(),
             copies: Vec::new(),
+            dirs: Vec::new(),
             timeout: Duration::from_secs(30),
             output_limit: 16 << 20,
             env: Vec::new(),
@@ -106,6 +110,14 @@ impl Sandbox {
     /// mounted over the original.
     pub fn readable_copy(mut self, system_path: &str) -> Sandbox {
         self.copies.push(system_path.to_string());
+        self
+    }
+
+    /// Create an empty directory in the program's scratch space before it
+    /// starts (sshd wants its privilege separation directory, `/run/sshd`,
+    /// even for `-T`). Only under `/tmp` or `/run`, which start empty.
+    pub fn make_dir(mut self, system_path: &str) -> Sandbox {
+        self.dirs.push(system_path.to_string());
         self
     }
 
@@ -167,7 +179,20 @@ impl Sandbox {
             chown(scratch.path(), uid, gid)?;
         }
 
-        let plan = MountPlan::new(&tree, scratch.path(), &binds, uid, gid)?;
+        let mut dirs = Vec::new();
+        for d in &self.dirs {
+            let rel = d.trim_start_matches('/');
+            let scratch_top = rel.split('/').next().unwrap_or("");
+            if !matches!(scratch_top, "tmp" | "run")
+                || rel
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == "..")
+            {
+                return Err(SandboxError::NotScratch(d.clone()));
+            }
+            dirs.push(rel.to_string());
+        }
+        let plan = MountPlan::new(&tree, scratch.path(), &binds, &dirs, uid, gid)?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
@@ -315,7 +340,6 @@ fn copy_tree(src: &Path, dst: &Path, uid: u32, gid: u32) -> io::Result<()> {
     Ok(())
 }
 
-
 /// Everything the child needs, as C strings built before the fork.
 struct MountPlan {
     tree_src: CString,
@@ -326,6 +350,10 @@ struct MountPlan {
     dev_dir: Option<CString>,
     dev_nodes: Vec<(CString, CString)>,
     binds: Vec<(CString, CString)>,
+    /// Directories to create in the tmpfs (parents first).
+    dirs: Vec<CString>,
+    /// uid and gid outside that the program sees as root.
+    owner: (u32, u32),
     uid_map: CString,
     gid_map: CString,
     tmpfs_options: CString,
@@ -349,6 +377,7 @@ impl MountPlan {
         tree: &Path,
         scratch: &Path,
         binds: &[(PathBuf, String)],
+        dirs: &[String],
         uid: u32,
         gid: u32,
     ) -> io::Result<MountPlan> {
@@ -375,6 +404,18 @@ impl MountPlan {
                 ));
             }
         }
+        // Each directory and its parents, in order.
+        let mut c_dirs = Vec::new();
+        for d in dirs {
+            let mut path = mnt_path.clone();
+            for part in d.split('/') {
+                path.push(part);
+                let c = cstr(&path)?;
+                if !c_dirs.contains(&c) {
+                    c_dirs.push(c);
+                }
+            }
+        }
         let mut c_binds = Vec::new();
         for (copy, inside) in binds {
             c_binds.push((cstr(copy)?, cstr(&mnt_path.join(inside))?));
@@ -386,6 +427,8 @@ impl MountPlan {
             dev_dir,
             dev_nodes,
             binds: c_binds,
+            dirs: c_dirs,
+            owner: (uid, gid),
             uid_map: CString::new(format!("0 {uid} 1"))?,
             gid_map: CString::new(format!("0 {gid} 1"))?,
             tmpfs_options: CString::new(TMPFS_OPTIONS)?,
@@ -504,6 +547,16 @@ impl MountPlan {
         ))?;
         for t in &self.tmpfs {
             self.mount_tmpfs(t)?;
+        }
+        for d in &self.dirs {
+            if libc::mkdir(d.as_ptr(), 0o755) < 0
+                && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST)
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // Owned by the program's own "root" (programs such as sshd
+            // check that), which is the stranger uid outside.
+            check(libc::lchown(d.as_ptr(), self.owner.0, self.owner.1))?;
         }
         if let Some(dev) = &self.dev_dir {
             self.mount_tmpfs(dev)?;

@@ -295,3 +295,48 @@ fn a_tree_others_cannot_search_is_a_clear_error() {
     let err = Sandbox::new(&root).run("/bin/true", &[], b"").unwrap_err();
     assert!(err.to_string().contains("not searchable"), "{err}");
 }
+
+#[test]
+fn each_debian_releases_sshd_reads_its_config_in_the_sandbox() {
+    let Some(_one) =
+        root_only("core::sandbox::each_debian_releases_sshd_reads_its_config_in_the_sandbox")
+    else {
+        return;
+    };
+    for (suite, version) in [
+        ("bookworm", "OpenSSH_9.2"),
+        ("trixie", "OpenSSH_10.0"),
+        ("forky", "OpenSSH_10."),
+    ] {
+        let test = format!("core::sandbox::sshd_in_the_sandbox::{suite}");
+        let Some(dir) = hardkit_core::oracle::debian_root(&test, suite) else {
+            continue;
+        };
+        let root = Root::new(&dir).unwrap();
+        let sb = Sandbox::new(&root)
+            .readable_copy("/etc/ssh")
+            .make_dir("/run/sshd");
+        let v = sb.run("/usr/sbin/sshd", &[OsStr::new("-V")], b"").unwrap();
+        let banner = String::from_utf8_lossy(&v.stderr).into_owned();
+        assert!(banner.starts_with(version), "{suite}: {banner}");
+        let t = sb
+            .run(
+                "/usr/sbin/sshd",
+                &[
+                    OsStr::new("-T"),
+                    OsStr::new("-C"),
+                    OsStr::new("user=root,host=h,addr=192.0.2.1"),
+                ],
+                b"",
+            )
+            .unwrap();
+        let text = String::from_utf8_lossy(&t.stdout);
+        assert_eq!(
+            t.code(),
+            0,
+            "{suite}: {}",
+            String::from_utf8_lossy(&t.stderr)
+        );
+        assert!(text.lines().any(|l| l == "port 22"), "{suite}: {text}");
+    }
+}
