@@ -6,6 +6,8 @@
 //! - [`output`]: the reporter (JSON Lines or human text, colour rules,
 //!   escaping of untrusted text);
 //! - [`exit`]: exit codes and the `main` wrapper (broken pipe, Ctrl-C);
+//! - [`release`]: which release of a program a tool imitates (the `release`
+//!   record, the target's dpkg database);
 //! - [`root`]: `--root DIR` path mapping without escapes;
 //! - [`sandbox`]: running a target tree's own programs unprivileged, offline,
 //!   on a read-only copy of the tree;
@@ -29,6 +31,7 @@ pub mod oracle;
 pub mod output;
 pub mod program;
 pub mod record;
+pub mod release;
 pub mod rng;
 pub mod root;
 pub mod sandbox;
