@@ -9,13 +9,14 @@
 //! directory. A crash before the rename leaves the target untouched; a
 //! crash after it leaves the new file complete.
 
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::dirfd::{self, DirError, TrustedDir};
 
 /// Suffix of the backup kept next to a replaced file. It ends in `~`, the
 /// editor-backup mark that every include mechanism we write into skips:
@@ -63,6 +64,8 @@ pub enum AtomicError {
     },
     #[error("{}: rejected by validation, not installed: {message}", .path.display())]
     Rejected { path: PathBuf, message: String },
+    #[error("{0}")]
+    Dir(#[from] DirError),
 }
 
 fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> AtomicError + 'a {
@@ -73,20 +76,36 @@ fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> A
     }
 }
 
-/// Does `path` already hold exactly these bytes with this mode and owner?
-pub fn is_current(path: &Path, contents: &[u8], opts: &WriteOptions) -> bool {
-    let Ok(meta) = fs::symlink_metadata(path) else {
+/// Does `name` in `dir` already hold exactly these bytes with this mode and
+/// owner? (A link there is never current: it will be replaced.)
+fn is_current_in(dir: &TrustedDir, name: &OsStr, contents: &[u8], opts: &WriteOptions) -> bool {
+    let Ok(st) = dir.stat(name) else {
         return false;
     };
-    if !meta.is_file() || meta.mode() & 0o7777 != opts.mode {
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o7777 != opts.mode {
         return false;
     }
     if let Some((uid, gid)) = opts.owner {
-        if meta.uid() != uid || meta.gid() != gid {
+        if st.st_uid != uid || st.st_gid != gid {
             return false;
         }
     }
-    meta.len() == contents.len() as u64 && fs::read(path).is_ok_and(|old| old == contents)
+    if st.st_size as u64 != contents.len() as u64 {
+        return false;
+    }
+    let mut old = Vec::with_capacity(contents.len());
+    dir.open_read(name)
+        .and_then(|f| f.take(contents.len() as u64 + 1).read_to_end(&mut old))
+        .is_ok()
+        && old == contents
+}
+
+/// Does `path` already hold exactly these bytes with this mode and owner?
+pub fn is_current(path: &Path, contents: &[u8], opts: &WriteOptions) -> bool {
+    match dirfd::parent_for_writing(path) {
+        Ok((dir, name)) => is_current_in(&dir, &name, contents, opts),
+        Err(_) => false,
+    }
 }
 
 /// Replace `path` atomically with `contents`.
@@ -111,57 +130,80 @@ pub fn replace_file_validated(
 
 /// Put a backup made by [`replace_file`] back in place (atomically).
 pub fn restore_backup(path: &Path, backup: &Path) -> Result<(), AtomicError> {
-    fs::rename(backup, path).map_err(io_err(path, "restoring backup"))?;
-    sync_parent(path)
+    let (dir, name) = dirfd::parent_for_writing(path)?;
+    let backup_name = backup.file_name().unwrap_or_default();
+    if backup.parent() != path.parent() {
+        return Err(AtomicError::Io {
+            path: backup.to_path_buf(),
+            what: "restoring backup",
+            source: io::Error::new(io::ErrorKind::InvalidInput, "backup is not beside the file"),
+        });
+    }
+    dir.rename(backup_name, &name)
+        .map_err(io_err(path, "restoring backup"))?;
+    dir.sync().map_err(io_err(path, "syncing directory"))
 }
 
 /// Remove a file installed earlier, keeping it as the backup.
 pub fn remove_with_backup(path: &Path) -> Result<Option<PathBuf>, AtomicError> {
-    if fs::symlink_metadata(path).is_err() {
+    let (dir, name) = dirfd::parent_for_writing(path)?;
+    if dir.stat(&name).is_err() {
         return Ok(None);
     }
     let backup = backup_path(path);
-    fs::rename(path, &backup).map_err(io_err(path, "moving to backup"))?;
-    sync_parent(path)?;
+    dir.rename(&name, &backup_name(&name))
+        .map_err(io_err(path, "moving to backup"))?;
+    dir.sync().map_err(io_err(path, "syncing directory"))?;
     Ok(Some(backup))
 }
 
 pub fn backup_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(OsString::from).unwrap_or_default();
-    name.push(BACKUP_SUFFIX);
-    path.with_file_name(name)
+    path.with_file_name(backup_name(path.file_name().unwrap_or_default()))
+}
+
+fn backup_name(name: &OsStr) -> OsString {
+    let mut b = name.to_os_string();
+    b.push(BACKUP_SUFFIX);
+    b
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.as_bytes()).unwrap_or(b"file");
+fn temp_name(name: &OsStr) -> OsString {
     let mut temp = OsString::from(".");
-    temp.push(std::ffi::OsStr::from_bytes(name));
+    temp.push(name);
     temp.push(format!(
         ".hardkit-tmp.{}.{}",
         std::process::id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    path.with_file_name(temp)
+    temp
 }
 
 /// Removes the temporary file unless it was renamed into place.
-struct TempFile {
-    path: PathBuf,
+struct TempFile<'a> {
+    dir: &'a TrustedDir,
+    name: OsString,
     installed: bool,
 }
 
-impl Drop for TempFile {
+impl Drop for TempFile<'_> {
     fn drop(&mut self) {
         if !self.installed {
-            let _ = fs::remove_file(&self.path);
+            let _ = self.dir.unlink(&self.name);
         }
     }
 }
 
 /// The implementation, with a hook run just before the rename so tests can
 /// simulate a crash or a failure at the most delicate moment.
+///
+/// Every step is relative to the parent directory, opened once without
+/// following a link that anyone but root (or the caller) controls and
+/// refused when anyone else can write in it (see [`crate::dirfd`]): the
+/// temporary file is created there with `O_EXCL|O_NOFOLLOW`, owner and mode
+/// are set on its descriptor, and the backup link and the rename name
+/// entries of that directory, so nothing can be redirected elsewhere.
 pub(crate) fn replace_with_hook(
     path: &Path,
     contents: &[u8],
@@ -169,30 +211,22 @@ pub(crate) fn replace_with_hook(
     validate: impl FnOnce(&Path) -> Result<(), String>,
     before_rename: &dyn Fn() -> io::Result<()>,
 ) -> Result<WriteOutcome, AtomicError> {
-    if is_current(path, contents, opts) {
+    let (dir, name) = dirfd::parent_for_writing(path)?;
+    if is_current_in(&dir, &name, contents, opts) {
         return Ok(WriteOutcome {
             changed: false,
             backup: None,
         });
     }
-    if path.file_name().is_none() {
-        return Err(AtomicError::Io {
-            path: path.to_path_buf(),
-            what: "not a file path",
-            source: io::Error::from(io::ErrorKind::InvalidInput),
-        });
-    }
-    let temp = TempFile {
-        path: temp_path(path),
+    let mut temp = TempFile {
+        dir: &dir,
+        name: temp_name(&name),
         installed: false,
     };
-    let _interrupt_guard = crate::signals::register_temp_file(&temp.path);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&temp.path)
+    let temp_path = dir.path().join(&temp.name);
+    let _interrupt_guard = crate::signals::register_temp_file(&temp_path);
+    let mut file = dir
+        .create_new(&temp.name, 0o600)
         .map_err(io_err(path, "creating temporary file"))?;
     file.write_all(contents)
         .map_err(io_err(path, "writing temporary file"))?;
@@ -206,24 +240,23 @@ pub(crate) fn replace_with_hook(
         .map_err(io_err(path, "syncing temporary file"))?;
     drop(file);
 
-    validate(&temp.path).map_err(|message| AtomicError::Rejected {
+    validate(&temp_path).map_err(|message| AtomicError::Rejected {
         path: path.to_path_buf(),
         message,
     })?;
 
-    let backup = if opts.backup && fs::symlink_metadata(path).is_ok() {
-        let backup = backup_path(path);
-        keep_backup(path, &backup)?;
-        Some(backup)
+    let backup = if opts.backup && dir.stat(&name).is_ok() {
+        keep_backup(&dir, &name, path)?;
+        Some(backup_path(path))
     } else {
         None
     };
 
     before_rename().map_err(io_err(path, "before rename"))?;
-    let mut temp = temp;
-    fs::rename(&temp.path, path).map_err(io_err(path, "renaming into place"))?;
+    dir.rename(&temp.name, &name)
+        .map_err(io_err(path, "renaming into place"))?;
     temp.installed = true;
-    sync_parent(path)?;
+    dir.sync().map_err(io_err(path, "syncing directory"))?;
     Ok(WriteOutcome {
         changed: true,
         backup,
@@ -231,33 +264,32 @@ pub(crate) fn replace_with_hook(
 }
 
 /// Keep the current file as the backup: a hard link when the file system
-/// allows it (exact copy of data, mode, owner, times), else a copy.
-fn keep_backup(path: &Path, backup: &Path) -> Result<(), AtomicError> {
-    let staging = temp_path(backup);
-    let _ = fs::remove_file(&staging);
-    if fs::hard_link(path, &staging).is_err() {
-        fs::copy(path, &staging).map_err(io_err(path, "copying backup"))?;
-        if let Ok(meta) = fs::metadata(path) {
-            let _ = std::os::unix::fs::chown(&staging, Some(meta.uid()), Some(meta.gid()));
-            let _ = fs::set_permissions(&staging, meta.permissions());
-        }
+/// allows it (exact copy of data, mode, owner, times), else a copy. A link
+/// at the name is kept as a link, never followed.
+fn keep_backup(dir: &TrustedDir, name: &OsStr, path: &Path) -> Result<(), AtomicError> {
+    let backup = backup_name(name);
+    let staging = temp_name(&backup);
+    let _ = dir.unlink(&staging);
+    if dir.link(name, &staging).is_err() {
+        let mut from = dir
+            .open_read(name)
+            .map_err(io_err(path, "copying backup"))?;
+        let st = dir.stat(name).map_err(io_err(path, "copying backup"))?;
+        let mut to = dir
+            .create_new(&staging, 0o600)
+            .map_err(io_err(path, "copying backup"))?;
+        io::copy(&mut from, &mut to).map_err(io_err(path, "copying backup"))?;
+        let _ = std::os::unix::fs::fchown(&to, Some(st.st_uid), Some(st.st_gid));
+        let _ = to.set_permissions(fs::Permissions::from_mode(st.st_mode & 0o7777));
     }
-    fs::rename(&staging, backup).map_err(io_err(path, "keeping backup"))
-}
-
-fn sync_parent(path: &Path) -> Result<(), AtomicError> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)
-        .and_then(|dir| dir.sync_all())
-        .map_err(io_err(parent, "syncing directory"))
+    dir.rename(&staging, &backup)
+        .map_err(io_err(path, "keeping backup"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     fn setup() -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
@@ -396,5 +428,108 @@ mod tests {
             (meta.uid(), meta.gid(), meta.mode() & 0o7777),
             (1, 2, 0o440)
         );
+    }
+
+    /// A directory owned by an unprivileged user (uid 4242), as /tmp/plan
+    /// or a service account's state directory would be.
+    fn user_dir(parent: &Path, name: &str) -> PathBuf {
+        let d = parent.join(name);
+        fs::create_dir(&d).unwrap();
+        std::os::unix::fs::chown(&d, Some(4242), Some(4242)).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_link_planted_by_another_user_is_not_followed() {
+        if !crate::oracle::require_root(
+            "core::atomic::a_link_planted_by_another_user_is_not_followed",
+        ) {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let victim_dir = tmp.path().join("etc");
+        fs::create_dir(&victim_dir).unwrap();
+        fs::write(victim_dir.join("passwd"), "root:x:0:0\n").unwrap();
+        // The user's directory, in which they planted `sub -> /…/etc`.
+        let plan = user_dir(tmp.path(), "plan");
+        std::os::unix::fs::symlink(&victim_dir, plan.join("sub")).unwrap();
+        std::os::unix::fs::lchown(plan.join("sub"), Some(4242), Some(4242)).unwrap();
+        let err = replace_file(
+            &plan.join("sub/passwd"),
+            b"owned\n",
+            &WriteOptions::mode(0o644),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("symbolic link that uid 4242 controls"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(victim_dir.join("passwd")).unwrap(),
+            "root:x:0:0\n"
+        );
+    }
+
+    #[test]
+    fn a_directory_another_user_can_write_is_refused() {
+        if !crate::oracle::require_root(
+            "core::atomic::a_directory_another_user_can_write_is_refused",
+        ) {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let plan = user_dir(tmp.path(), "plan");
+        // They could swap the validated temporary file before the rename.
+        let err = replace_file(
+            &plan.join("sshd_config"),
+            b"x\n",
+            &WriteOptions::mode(0o644),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("writable by uid 4242"), "{err}");
+        // World-writable without the sticky bit: the same.
+        let open = tmp.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(replace_file(&open.join("f"), b"x", &WriteOptions::mode(0o644)).is_err());
+        // Sticky (as /tmp): nobody else can rename our file; allowed.
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(replace_file(&open.join("f"), b"x", &WriteOptions::mode(0o644)).is_ok());
+    }
+
+    #[test]
+    fn a_final_link_is_replaced_never_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("elsewhere");
+        fs::write(&target, "keep\n").unwrap();
+        let path = tmp.path().join("sshd_config");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let out = replace_file(&path, b"new\n", &WriteOptions::mode(0o644)).unwrap();
+        assert!(out.changed);
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep\n");
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+        // The backup is the link itself, not a copy of what it pointed at.
+        assert!(fs::symlink_metadata(out.backup.unwrap())
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn roots_own_links_are_followed() {
+        // A link owned by the caller in a directory only the caller writes
+        // (as /lib -> usr/lib on a merged-/usr system).
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("usr-lib");
+        fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink("usr-lib", tmp.path().join("lib")).unwrap();
+        replace_file(
+            &tmp.path().join("lib/unit"),
+            b"x\n",
+            &WriteOptions::mode(0o644),
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(real.join("unit")).unwrap(), "x\n");
     }
 }

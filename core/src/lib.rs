@@ -12,6 +12,8 @@
 //! - [`sandbox`]: running a target tree's own programs unprivileged, offline,
 //!   on a read-only copy of the tree;
 //! - [`atomic`]: atomic, validated, backed-up file replacement;
+//! - [`dirfd`]: directories opened so that no other user can redirect a
+//!   root write (the base of [`atomic`]);
 //! - [`diff`]: unified diffs for `--diff`;
 //! - [`input`]: a path or `-`;
 //! - [`cli`]: the shared command-line options;
@@ -25,6 +27,7 @@ pub mod atomic;
 pub mod bytes_path;
 pub mod cli;
 pub mod diff;
+pub mod dirfd;
 pub mod exit;
 pub mod input;
 pub mod oracle;

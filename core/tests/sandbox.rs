@@ -254,9 +254,12 @@ fn a_runaway_program_is_killed_with_everything_it_started() {
     };
     let t = hostile_tree();
     let root = Root::new(t.path()).unwrap();
+    // A mark in the command line tells this test's processes from other
+    // sandboxes running at the same time (other tests, other suites).
+    let mark = format!("runaway-{}-{}", std::process::id(), line!());
     let err = bash(
         &Sandbox::new(&root).timeout(Duration::from_millis(500)),
-        "( while :; do :; done ) & while :; do :; done",
+        &format!(": {mark}; ( while :; do :; done ) & while :; do :; done"),
     )
     .unwrap_err();
     assert!(matches!(err, SandboxError::TimedOut { .. }), "{err}");
@@ -270,7 +273,10 @@ fn a_runaway_program_is_killed_with_everything_it_started() {
                 let status = fs::read_to_string(e.path().join("status")).ok()?;
                 let uid = status.lines().find(|l| l.starts_with("Uid:"))?;
                 let state = status.lines().find(|l| l.starts_with("State:"))?;
-                (uid.split_whitespace().nth(1) == Some(&SANDBOX_UID.to_string())
+                let cmdline = fs::read(e.path().join("cmdline")).ok()?;
+                let ours = String::from_utf8_lossy(&cmdline).contains(&mark);
+                (ours
+                    && uid.split_whitespace().nth(1) == Some(&SANDBOX_UID.to_string())
                     && !state.contains("zombie"))
                 .then(|| format!("{} {state}", e.file_name().to_string_lossy()))
             })
