@@ -3,7 +3,13 @@
 //! Accepts plain lists (one address or CIDR per line, `#` comments, blank
 //! lines) and logscan's JSON Lines, from which the `ip` of each `offender`
 //! record is taken and every other record type skipped. The two may be mixed,
-//! so `cat static.txt; logscan --json` works as one input.
+//! so `cat static.txt; logscan offenders --json` works as one input.
+//!
+//! Which addresses deserve a ban is logscan's decision (`logscan offenders`
+//! replays fail2ban's maxretry/findtime logic); fwplan does not count
+//! failures itself. So a stream of logscan `event` records with no
+//! `offender` record is refused: it is what `logscan --json` writes, and
+//! skipping it would block nothing without a word.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -31,6 +37,8 @@ pub enum BlocklistError {
     },
     #[error(transparent)]
     Entry(#[from] PolicyError),
+    #[error("--block-from {name}: {events} logscan 'event' record(s) and no 'offender' record: fwplan blocks the offenders logscan decides, not single events; pipe `logscan offenders --json --maxretry N --findtime D LOG` instead of `logscan --json LOG`")]
+    EventsNotOffenders { name: String, events: u64 },
 }
 
 /// The part of logscan's `offender` record fwplan uses.
@@ -44,6 +52,8 @@ pub fn read_blocklist(arg: &Path) -> Result<Vec<BlockEntry>, BlocklistError> {
     let name = source.display_name();
     let reader = source.open_buffered()?;
     let mut out = Vec::new();
+    let mut events = 0u64;
+    let mut offenders = 0u64;
     for (n, line) in reader.lines().enumerate() {
         let line_no = n as u64 + 1;
         let line = line.map_err(|source| BlocklistError::Read {
@@ -65,8 +75,13 @@ pub fn read_blocklist(arg: &Path) -> Result<Vec<BlockEntry>, BlocklistError> {
                 message,
             };
             let (kind, _) = envelope(text).map_err(|e| at(format!("not a hardkit record: {e}")))?;
-            if kind != "offender" {
-                continue;
+            match kind.as_str() {
+                "offender" => offenders += 1,
+                "event" => {
+                    events += 1;
+                    continue;
+                }
+                _ => continue,
             }
             let offender: Offender = serde_json::from_str(text)
                 .map_err(|e| at(format!("offender record without a string 'ip': {e}")))?;
@@ -80,6 +95,9 @@ pub fn read_blocklist(arg: &Path) -> Result<Vec<BlockEntry>, BlocklistError> {
         };
         let net = parse_source(&addr, &origin)?;
         out.push(BlockEntry { net, origin });
+    }
+    if events > 0 && offenders == 0 {
+        return Err(BlocklistError::EventsNotOffenders { name, events });
     }
     Ok(out)
 }
@@ -117,6 +135,40 @@ mod tests {
                 "192.0.2.99/32"
             ]
         );
+    }
+
+    #[test]
+    fn events_without_offenders_are_refused_with_the_working_pipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"type":"event","tool":"logscan","ip":"192.0.2.200","failure":true}"#,
+                "\n",
+                r#"{"type":"summary","tool":"logscan","counts":{"event":1},"severity":{},"exit":0}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let e = read_blocklist(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("--block-from ")
+                && e.contains("'event'")
+                && e.contains("logscan offenders --json"),
+            "{e}"
+        );
+        // A plain list with no records at all stays fine, and so does an
+        // offenders stream that found nobody (a summary only).
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"type":"summary","tool":"logscan","counts":{},"severity":{},"exit":0}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        assert!(read_blocklist(&path).unwrap().is_empty());
     }
 
     #[test]

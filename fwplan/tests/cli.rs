@@ -126,6 +126,32 @@ fn sshd_lint_ports_and_logscan_offenders_come_from_pipes() {
     );
 }
 
+/// `logscan --json` writes events, not offenders: piping it into
+/// --block-from used to block nothing without a word. It is refused, and the
+/// message names the pipe that works.
+#[test]
+fn logscan_events_without_offenders_are_refused() {
+    let events = concat!(
+        r#"{"type":"event","tool":"logscan","time":"2026-11-20T10:00:00Z","ip":"203.0.113.50","failure":true}"#,
+        "\n",
+        r#"{"type":"event","tool":"logscan","time":"2026-11-20T10:00:01Z","ip":"203.0.113.50","failure":true}"#,
+        "\n",
+        r#"{"type":"summary","tool":"logscan","counts":{"event":2},"severity":{},"exit":0}"#,
+        "\n"
+    );
+    let out = run_with_stdin(
+        &["render", "--block-from", "-", "--allow", "80/tcp"],
+        events,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--block-from <stdin>") && err.contains("logscan offenders --json"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "printed a ruleset: {out:?}");
+}
+
 #[test]
 fn bad_input_names_the_flag_or_field_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();

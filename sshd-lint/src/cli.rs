@@ -349,6 +349,11 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
     let passwords_off = !lockout || cli.force;
     let lines = fix::fix_lines(&findings, passwords_off);
     let changes = fix::plan(&reading, &lines);
+    // Match blocks that turn back on what the global fix turns off are
+    // found by reading the config with that fix in place.
+    let (planned, planned_findings) = lint_once(cli, root, &changes)?;
+    let rewrites = fix::rewrite_match_lines(&planned, &planned_findings, passwords_off);
+    let changes = fix::merge(&reading, changes, rewrites);
     // Prove the change works before touching anything.
     let (_, after) = lint_once(cli, root, &changes)?;
     let left: Vec<&Finding> = after

@@ -4,6 +4,14 @@
 //! (`sshd_config.d/00-hardkit.conf`, first value wins); otherwise the main
 //! file is edited: a global line that already sets the option is replaced
 //! in place, and new lines go before the first Match block.
+//!
+//! A Match block is applied on top of the global section for the
+//! connections it matches (sshd re-reads the file per connection with only
+//! the matching blocks active and copies what they set over the global
+//! values), so no global line, wherever it goes, can turn off what a
+//! matching block turns back on. Such a line (`sshd/match-reenables`) is
+//! rewritten where it is, inside its block, to the global value, with a
+//! comment saying what it was ([`rewrite_match_lines`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,14 +34,14 @@ pub struct Change {
 /// a config line (not `ssh-keygen -A`, not "install a key"), and not about
 /// the lines themselves (shadowed lines and Match blocks are for a human)?
 pub fn fixable(f: &Finding, with_passwords_off: bool) -> bool {
+    if f.id == "sshd/match-reenables" {
+        return match_rewritable(f, with_passwords_off).is_some();
+    }
     let Some(fix) = &f.fix else { return false };
     let keyword = fix.split_whitespace().next().unwrap_or("");
     f.severity >= Severity::High
         && crate::keywords::lookup(keyword, crate::version::Version::NEWEST).is_some()
-        && !matches!(
-            f.id.as_str(),
-            "sshd/shadowed-setting" | "sshd/match-reenables" | "sshd/lockout"
-        )
+        && !matches!(f.id.as_str(), "sshd/shadowed-setting" | "sshd/lockout")
         && (with_passwords_off
             || !matches!(
                 f.id.as_str(),
@@ -41,10 +49,38 @@ pub fn fixable(f: &Finding, with_passwords_off: bool) -> bool {
             ))
 }
 
-/// The config lines (`Keyword value`) that fix the given findings.
+/// Keys whose Match-block value the lockout guard decides, like the
+/// global ones: turning them off is turning passwords off.
+const PASSWORD_KEYS: &[&str] = &["passwordauthentication", "kbdinteractiveauthentication"];
+
+/// For a high `sshd/match-reenables` finding `--fix` may repair: the line
+/// (file, 1-based line) and the global value to put there.
+fn match_rewritable(f: &Finding, with_passwords_off: bool) -> Option<(PathBuf, u64, String)> {
+    if f.id != "sshd/match-reenables" || f.severity < Severity::High {
+        return None;
+    }
+    let evidence = f.evidence.as_ref()?;
+    let key = evidence.get("key")?.as_str()?;
+    let global = evidence.get("global")?.as_str()?;
+    if !with_passwords_off && PASSWORD_KEYS.contains(&key) {
+        return None;
+    }
+    let location = f.location.as_ref()?;
+    Some((
+        location.path.as_path().to_path_buf(),
+        location.line?,
+        global.to_string(),
+    ))
+}
+
+/// The config lines (`Keyword value`) that fix the given findings (the
+/// Match-block lines are [`rewrite_match_lines`]' part).
 pub fn fix_lines(findings: &[Finding], with_passwords_off: bool) -> Vec<String> {
     let mut lines: BTreeMap<String, String> = BTreeMap::new();
-    for f in findings.iter().filter(|f| fixable(f, with_passwords_off)) {
+    for f in findings
+        .iter()
+        .filter(|f| f.id != "sshd/match-reenables" && fixable(f, with_passwords_off))
+    {
         let Some(fix) = &f.fix else { continue };
         let Some((key, value)) = fix.split_once(' ') else {
             continue;
@@ -184,6 +220,84 @@ pub fn plan(reading: &Reading, lines: &[String]) -> Vec<Change> {
         old: Some(old),
         new: new.into_bytes(),
     }]
+}
+
+/// The files (new text) that rewrite every Match-block line re-enabling
+/// what the global section turns off, given the reading and findings of the
+/// configuration with the global fix already in place (only then do the
+/// Match blocks that re-enable a fixed global value show). The line keeps
+/// its indentation and keyword spelling and takes the global value; the
+/// comment above it keeps the old line for the admin.
+pub fn rewrite_match_lines(
+    reading: &Reading,
+    findings: &[Finding],
+    with_passwords_off: bool,
+) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut by_file: BTreeMap<PathBuf, Vec<(u64, String)>> = BTreeMap::new();
+    for f in findings {
+        if let Some((path, line, value)) = match_rewritable(f, with_passwords_off) {
+            by_file.entry(path).or_default().push((line, value));
+        }
+    }
+    let mut out = Vec::new();
+    for (path, mut edits) in by_file {
+        let Some(old) = reading.texts.get(&path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(old);
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // Bottom up, so the comment lines added do not move the next edit.
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+        edits.dedup_by_key(|e| e.0);
+        for (line, value) in edits {
+            let i = line as usize - 1;
+            let Some(current) = lines.get(i) else {
+                continue;
+            };
+            let body = current.trim_start();
+            let indent = &current[..current.len() - body.len()];
+            let keyword = body
+                .split(|c: char| c.is_whitespace() || c == '=')
+                .next()
+                .unwrap_or("")
+                .trim_matches('"');
+            if keyword.is_empty() {
+                continue;
+            }
+            let replaced = vec![
+                format!("{indent}# hardkit sshd-lint --fix: was {body}"),
+                format!("{indent}{keyword} {value}"),
+            ];
+            lines.splice(i..=i, replaced);
+        }
+        let mut new = lines.join(eol);
+        new.push_str(eol);
+        if new.as_bytes() != old.as_slice() {
+            out.push((path, new.into_bytes()));
+        }
+    }
+    out
+}
+
+/// Put the Match-line rewrites (made on the planned texts) into the plan:
+/// a file both steps change is one change from its text on disk.
+pub fn merge(
+    original: &Reading,
+    mut changes: Vec<Change>,
+    rewrites: Vec<(PathBuf, Vec<u8>)>,
+) -> Vec<Change> {
+    for (path, new) in rewrites {
+        match changes.iter_mut().find(|c| c.path == path) {
+            Some(c) => c.new = new,
+            None => changes.push(Change {
+                old: original.texts.get(&path).cloned(),
+                path,
+                new,
+            }),
+        }
+    }
+    changes
 }
 
 /// A unified diff of one change (whole-file hunk; configs are short).

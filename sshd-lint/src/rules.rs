@@ -440,6 +440,7 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
                     .at(Location::new(r.loc.path.clone(), Some(r.loc.line)))
                     .refs([SSH])
                     .evidence("match", &block.text)
+                    .evidence("key", a.slot)
                     .evidence("global", &global),
                 );
             }

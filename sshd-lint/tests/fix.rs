@@ -255,3 +255,134 @@ fn fix_replaces_an_alias_line_and_keeps_crlf() {
     );
     assert!(high(t.path()).is_empty(), "{:?}", high(t.path()));
 }
+
+/// The real `sshd -T -C CONTEXT` on the tree (host key generated, private
+/// mount namespace), or None when the oracle cannot run here.
+fn sshd_t(root: &Path, context: &str) -> Option<String> {
+    let what = "sshd-lint --fix judged by sshd -T -C";
+    let sshd = hardkit_core::oracle::oracle(what, "sshd")?;
+    if !hardkit_core::oracle::require_root(what) {
+        return None;
+    }
+    let ns = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs tmpfs /mnt"])
+        .status();
+    if !ns.is_ok_and(|s| s.success()) {
+        hardkit_core::oracle::not_run(what, "needs mount namespaces (unshare -m)");
+        return None;
+    }
+    let key = root.join("etc/ssh/ssh_host_ed25519_key");
+    if std::fs::read_to_string(&key).is_ok_and(|k| k == "placeholder\n") {
+        std::fs::remove_file(&key).unwrap();
+        let keygen = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(keygen.success());
+    }
+    let script = "set -e; mount -t tmpfs tmpfs /run; mkdir -m 755 /run/sshd; mount --bind \"$1/etc/ssh\" /etc/ssh; \
+                  mount --bind \"$1/etc/passwd\" /etc/passwd; mount --bind \"$1/etc/group\" /etc/group; cd /; \
+                  \"$2\" -T -f /etc/ssh/sshd_config -C \"$3\"";
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(root)
+        .arg(sshd)
+        .arg(context)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sshd -T: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn ids(root: &Path) -> Vec<String> {
+    findings(root).into_iter().map(|f| f.id).collect()
+}
+
+/// A `Match User` block that turns passwords back on. The global fix alone
+/// (the drop-in) leaves `sshd -T -C user=deploy` at yes and lint at HIGH
+/// match-reenables; the fix rewrites the line inside the Match block, where
+/// it is, so the matching connections get `no` too, as sshd itself says.
+#[test]
+fn fix_rewrites_a_match_block_that_turns_passwords_back_on() {
+    let main = "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\nMatch User deploy\n    PasswordAuthentication yes\n    X11Forwarding no\n";
+    let deploy = "user=deploy,host=x,addr=1.2.3.4";
+    for drop_in in [false, true] {
+        // Without the Include line the fix edits the main file itself: both
+        // the global line and the Match line change in the same file.
+        let main = if drop_in {
+            main.to_string()
+        } else {
+            main.replacen("Include /etc/ssh/sshd_config.d/*.conf\n", "", 1)
+        };
+        let t = tree(&[
+            ("etc/ssh/sshd_config", &main),
+            ("home/alice/.ssh/authorized_keys", KEY),
+        ]);
+        if let Some(before) = sshd_t(t.path(), deploy) {
+            assert!(before.lines().any(|l| l == "passwordauthentication yes"));
+        }
+        let (code, out, err) = run(t.path(), &["--fix", "--write"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.contains("nothing to fix"), "{out}");
+        let text = std::fs::read_to_string(t.path().join("etc/ssh/sshd_config")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let m = lines
+            .iter()
+            .position(|l| *l == "Match User deploy")
+            .unwrap();
+        assert!(
+            lines[m + 1..].contains(&"    PasswordAuthentication no"),
+            "{text}"
+        );
+        assert!(
+            !lines[m + 1..].contains(&"    PasswordAuthentication yes"),
+            "{text}"
+        );
+        let found = ids(t.path());
+        assert!(
+            !found.iter().any(|i| i == "sshd/match-reenables"),
+            "{found:?}"
+        );
+        assert!(high(t.path()).is_empty(), "{:?}", high(t.path()));
+        let (code, out, _) = run(t.path(), &["--fix", "--write"]);
+        assert_eq!((code, out.contains("nothing to fix")), (0, true), "{out}");
+        if let Some(after) = sshd_t(t.path(), deploy) {
+            assert!(
+                after.lines().any(|l| l == "passwordauthentication no"),
+                "{after}"
+            );
+        }
+        if let Some(ok) = sshd_accepts(t.path()) {
+            assert!(ok, "sshd -t rejected the fixed config");
+        }
+    }
+}
+
+/// The lockout guard covers the Match block too: with no key anywhere,
+/// passwords stay on for everyone (the global line and the Match line).
+#[test]
+fn fix_leaves_a_match_block_with_passwords_alone_under_the_lockout_guard() {
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "PasswordAuthentication no\nPermitRootLogin yes\nMatch User deploy\n    PasswordAuthentication yes\n",
+    )]);
+    let (code, out, err) = run(t.path(), &["--fix"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("lockout guard"), "{out}");
+    assert!(!out.contains("PasswordAuthentication no\n+"), "{out}");
+    assert!(
+        !out.lines().any(|l| l == "-    PasswordAuthentication yes"),
+        "{out}"
+    );
+    let (_, out, _) = run(t.path(), &["--fix", "--force"]);
+    assert!(
+        out.lines().any(|l| l == "-    PasswordAuthentication yes")
+            && out.lines().any(|l| l == "+    PasswordAuthentication no"),
+        "{out}"
+    );
+}

@@ -186,6 +186,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Commands::Plan(create) => create_service(
             &create,
             &root,
+            Verb::Plan,
             Mode {
                 check: true,
                 diff: create.diff,
@@ -195,6 +196,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Commands::Apply(a) => create_service(
             &a.create,
             &root,
+            Verb::Apply,
             Mode {
                 check: a.check,
                 diff: a.create.diff,
@@ -206,14 +208,38 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     Ok(reporter.finish(common.fail_on, extra)?)
 }
 
+/// `plan` is how a user reviews a change, so it shows every file, also the
+/// ones `apply` would refuse to replace; `apply` (and `apply --check`, which
+/// predicts it) refuses those without `--force`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Plan,
+    Apply,
+}
+
 fn create_service<W: io::Write>(
     create: &CreateArgs,
     root: &Root,
+    verb: Verb,
     mode: Mode,
     reporter: &mut Reporter<W>,
 ) -> Result<ExitStatus, CliError> {
     let spec = spec_of(create)?;
     let steps = plan::plan(&spec, root)?;
+    let not_ours = if spec.force {
+        Vec::new()
+    } else {
+        plan::files_not_ours(&steps, root)?
+    };
+    if verb == Verb::Apply {
+        if let Some(path) = not_ours.first() {
+            return Err(plan::PlanError::NotOurs {
+                path: path.display().to_string(),
+                name: spec.name.to_string(),
+            }
+            .into());
+        }
+    }
     let actions = apply::apply(&steps, root, mode)?;
     let changed = actions.iter().filter(|a| a.changed).count();
     for action in &actions {
@@ -226,6 +252,15 @@ fn create_service<W: io::Write>(
         "changed"
     };
     reporter.text(&format!("{} actions, {changed} {verb}\n", actions.len()))?;
+    for path in &not_ours {
+        // On stderr in both formats: it is about the next command, not a record.
+        eprintln!(
+            "{TOOL}: note: {}: exists and was not written by svcacct; apply replaces it only with --force (the old file is kept as {}{})",
+            escape_untrusted(&path.display().to_string()),
+            escape_untrusted(&path.display().to_string()),
+            hardkit_core::atomic::BACKUP_SUFFIX,
+        );
+    }
     // A dry run that finds work to do is drift (exit 1); a real run that did it is done.
     Ok(if mode.check && changed > 0 {
         ExitStatus::Findings
@@ -253,9 +288,28 @@ fn human_action(a: &Action, check: bool) -> String {
     }
     line.push('\n');
     if let Some(d) = &a.diff {
-        line.push_str(&escape_untrusted(d));
+        line.push_str(&escape_diff(d));
     }
     line
+}
+
+/// A diff for the terminal: each line escaped (the file may hold control
+/// characters), the line breaks kept, so it reads as a diff.
+fn escape_diff(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len());
+    for line in diff.split_inclusive('\n') {
+        match line.strip_suffix('\n') {
+            Some(text) => {
+                out.push_str(&escape_untrusted(text));
+                out.push('\n');
+            }
+            None => out.push_str(&escape_untrusted(line)),
+        }
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 fn run_audit<W: io::Write>(

@@ -183,8 +183,8 @@ pub enum PlanError {
         path: String,
         other: &'static str,
     },
-    #[error("{path}: exists and was not written by svcacct; review it (plan --diff) and pass --force to replace it (the old file is kept as .hardkit-bak~)")]
-    NotOurs { path: String },
+    #[error("{path}: exists and was not written by svcacct; review the change with `svcacct plan {name} ... --diff` (the same arguments), then run apply again with --force to replace it (the old file is kept as {path}.hardkit-bak~)")]
+    NotOurs { path: String, name: String },
     #[error(transparent)]
     Root(#[from] hardkit_core::root::RootError),
     #[error(transparent)]
@@ -370,19 +370,23 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             backup: true,
         });
     }
-    if !spec.force {
-        for step in &steps {
-            if let Step::File { path, .. } = step {
-                let host = root.resolve_parent(path)?;
-                if let Ok(existing) = std::fs::read(&host) {
-                    if !existing.starts_with(GENERATED_MARK.as_bytes()) {
-                        return Err(PlanError::NotOurs {
-                            path: path.display().to_string(),
-                        });
-                    }
+    Ok(steps)
+}
+
+/// The files among `steps` that exist and were not written by svcacct (no
+/// generated mark): `apply` replaces them only with `--force`; `plan` shows
+/// their diff and says so.
+pub fn files_not_ours(steps: &[Step], root: &Root) -> Result<Vec<PathBuf>, PlanError> {
+    let mut foreign = Vec::new();
+    for step in steps {
+        if let Step::File { path, .. } = step {
+            let host = root.resolve_parent(path)?;
+            if let Ok(existing) = std::fs::read(&host) {
+                if !existing.starts_with(GENERATED_MARK.as_bytes()) {
+                    foreign.push(path.clone());
                 }
             }
         }
     }
-    Ok(steps)
+    Ok(foreign)
 }

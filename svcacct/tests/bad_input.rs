@@ -133,18 +133,77 @@ fn contradictions() {
     );
 }
 
+/// The review step the refusal points at: `plan NAME ... --diff` shows the
+/// change to the hand-written file as a real multi-line unified diff (not
+/// one line with literal `\n`), writes nothing, and exits 1 (would change).
+#[test]
+fn plan_diff_shows_the_files_apply_would_refuse() {
+    let handwritten = "[Service]\nExecStart=/usr/bin/agent\n";
+    for force in [&[][..], &["--force"]] {
+        let t = tree();
+        let unit = t.path().join("etc/systemd/system/agent.service");
+        fs::create_dir_all(unit.parent().unwrap()).unwrap();
+        fs::write(&unit, handwritten).unwrap();
+        let before = snapshot(t.path());
+        let mut args = vec!["plan", "agent", "--exec", "/bin/true", "--diff"];
+        args.extend_from_slice(force);
+        let out = svcacct(t.path(), &args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            !stdout.contains("\\n"),
+            "{args:?}: escaped newlines: {stdout}"
+        );
+        let lines: Vec<&str> = stdout.lines().collect();
+        for want in [
+            "--- /etc/systemd/system/agent.service",
+            "+++ /etc/systemd/system/agent.service",
+            "-ExecStart=/usr/bin/agent",
+            "+ExecStart=/bin/true",
+            "+User=agent",
+            "--- /etc/tmpfiles.d/agent.conf",
+        ] {
+            assert!(
+                lines.contains(&want),
+                "{args:?}: no line {want:?}: {stdout}"
+            );
+        }
+        assert!(lines.iter().any(|l| l.starts_with("@@ ")), "{stdout}");
+        // Without --force, plan says that apply will need it.
+        assert_eq!(
+            stderr.contains("apply replaces it only with --force"),
+            force.is_empty(),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(snapshot(t.path()), before, "{args:?} wrote something");
+    }
+}
+
 #[test]
 fn a_file_svcacct_did_not_write_needs_force() {
     let handwritten = "[Service]\nExecStart=/usr/bin/agent\n";
-    rejected(
-        |root| {
-            let unit = root.join("etc/systemd/system/agent.service");
-            fs::create_dir_all(unit.parent().unwrap()).unwrap();
-            fs::write(unit, handwritten).unwrap();
-        },
-        &["agent", "--exec", "/bin/true"],
-        &["/etc/systemd/system/agent.service", "--force"],
-    );
+    for check in [&[][..], &["--check"]] {
+        let t = tree();
+        let unit = t.path().join("etc/systemd/system/agent.service");
+        fs::create_dir_all(unit.parent().unwrap()).unwrap();
+        fs::write(&unit, handwritten).unwrap();
+        let before = snapshot(t.path());
+        let mut args = vec!["apply", "agent", "--exec", "/bin/true"];
+        args.extend_from_slice(check);
+        let out = svcacct(t.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        // The advice must be a command that works: plan NAME ... --diff.
+        for m in [
+            "/etc/systemd/system/agent.service",
+            "--force",
+            "svcacct plan agent ... --diff",
+        ] {
+            assert!(stderr.contains(m), "{args:?}: no {m}: {stderr}");
+        }
+        assert_eq!(snapshot(t.path()), before, "{args:?} wrote something");
+    }
     if !hardkit_core::oracle::require_root("svcacct::a_file_svcacct_did_not_write_needs_force") {
         return;
     }
