@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::output::Format;
+use crate::output::{ColourChoice, Format};
 use crate::root::{Root, RootError};
 use crate::severity::Severity;
 
@@ -29,6 +29,11 @@ pub struct CommonArgs {
     /// Print nothing but findings and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Colour human output: auto (on a terminal, unless NO_COLOR is set),
+    /// always (also into a pipe), never. JSON is never coloured
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColourChoice::Auto, global = true)]
+    pub color: ColourChoice,
 }
 
 impl CommonArgs {
@@ -105,6 +110,10 @@ mod tests {
         let d = Demo::try_parse_from(["demo", "--json", "--fail-on", "low", "-q"]).unwrap();
         assert!(d.common.json && d.common.quiet);
         assert_eq!(d.common.fail_on, Severity::Low);
+        assert_eq!(d.common.color, ColourChoice::Auto);
+        let d = Demo::try_parse_from(["demo", "--color", "never"]).unwrap();
+        assert_eq!(d.common.color, ColourChoice::Never);
+        assert!(Demo::try_parse_from(["demo", "--color", "sometimes"]).is_err());
     }
 
     #[test]

@@ -70,12 +70,18 @@ pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
 
 /// Run a tool's body and turn its outcome into the process exit code:
 /// `tool: message` on stderr and 2 for an error, silence and 0 for a broken
-/// pipe. Also installs the Ctrl-C handler (exit 130, no half-written file).
-pub fn run<E>(tool: &str, body: impl FnOnce() -> Result<ExitStatus, E>) -> ExitCode
+/// pipe. Also installs the Ctrl-C handler (exit 130, no half-written file)
+/// and applies the shared options that hold for the whole run (`--color`).
+pub fn run<E>(
+    tool: &str,
+    common: &crate::CommonArgs,
+    body: impl FnOnce() -> Result<ExitStatus, E>,
+) -> ExitCode
 where
     E: std::error::Error + 'static,
 {
     crate::signals::install_interrupt_handler();
+    crate::output::set_colour_choice(common.color);
     match body() {
         Ok(status) => status.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,

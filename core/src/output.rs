@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::exit::ExitStatus;
 use crate::record::{encode, ErrorRecord, Finding, Record, Summary};
@@ -68,16 +69,56 @@ pub enum Format {
     Json,
 }
 
-/// Whether human output on stdout may use colour: only on a terminal and
-/// never when `NO_COLOR` is set to a non-empty value (no-color.org).
-pub fn colour_wanted(format: Format) -> bool {
-    colour_allowed(format, io::stdout().is_terminal())
+/// `--color WHEN`: when human output may be coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColourChoice {
+    /// On a terminal, unless `NO_COLOR` is set
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file (`| less -R`)
+    Always,
+    /// Never
+    Never,
 }
 
-fn colour_allowed(format: Format, on_terminal: bool) -> bool {
-    format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && on_terminal
+/// The `--color` of this run. A process-wide setting, like `NO_COLOR`
+/// itself: it is decided once from the command line (by
+/// [`crate::exit::run`]) and every reporter the tool opens follows it, so
+/// no tool has to thread it to each place it prints.
+static COLOUR_CHOICE: AtomicU8 = AtomicU8::new(0);
+
+pub fn set_colour_choice(choice: ColourChoice) {
+    COLOUR_CHOICE.store(choice as u8, Ordering::Relaxed);
+}
+
+fn colour_choice() -> ColourChoice {
+    match COLOUR_CHOICE.load(Ordering::Relaxed) {
+        1 => ColourChoice::Always,
+        2 => ColourChoice::Never,
+        _ => ColourChoice::Auto,
+    }
+}
+
+/// Whether human output on stdout may use colour: with `--color auto`
+/// only on a terminal and never when `NO_COLOR` is set to a non-empty value
+/// (no-color.org); `--color always` and `never` decide alone (a flag given
+/// for this one run outranks the environment, as no-color.org asks). JSON is
+/// never coloured.
+pub fn colour_wanted(format: Format) -> bool {
+    colour_allowed(format, colour_choice(), io::stdout().is_terminal())
+}
+
+fn colour_allowed(format: Format, choice: ColourChoice, on_terminal: bool) -> bool {
+    if format != Format::Human {
+        return false;
+    }
+    match choice {
+        ColourChoice::Always => true,
+        ColourChoice::Never => false,
+        ColourChoice::Auto => {
+            on_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// ANSI styling that is a no-op when colour is off.
@@ -193,7 +234,7 @@ impl Reporter<io::BufWriter<io::Stderr>> {
     /// file (`jailgen > hardkit.local`); colour is decided for stderr.
     pub fn stderr(tool: &'static str, format: Format, quiet: bool) -> Self {
         let palette = Palette {
-            enabled: colour_allowed(format, io::stderr().is_terminal()),
+            enabled: colour_allowed(format, colour_choice(), io::stderr().is_terminal()),
         };
         Reporter::new(
             tool,
@@ -481,6 +522,18 @@ mod tests {
         let low = text.find("a/low").unwrap();
         assert!(crit < low, "{text}");
         assert!(text.contains("fix: do this"));
+    }
+
+    #[test]
+    fn colour_follows_the_choice_and_never_reaches_json() {
+        use ColourChoice::*;
+        for terminal in [false, true] {
+            assert!(colour_allowed(Format::Human, Always, terminal));
+            assert!(!colour_allowed(Format::Human, Never, terminal));
+            assert!(!colour_allowed(Format::Json, Always, terminal));
+            assert!(!colour_allowed(Format::Json, Auto, terminal));
+        }
+        assert!(!colour_allowed(Format::Human, Auto, false));
     }
 
     fn finish_into(mut r: Reporter<Vec<u8>>, fail_on: Severity, sink: &mut Vec<u8>) -> ExitStatus {
