@@ -63,10 +63,21 @@ pub fn parse<T: clap::Parser>(tool: &str) -> T {
             None => e.exit(),
             Some(text) => {
                 eprint!("{text}");
+                if asks_for_json(std::env::args_os().skip(1)) {
+                    let first = text.lines().next().unwrap_or_default();
+                    let message = first.strip_prefix(&format!("{tool}: ")).unwrap_or(first);
+                    crate::tally::close_stream_with_error(tool, message);
+                }
                 std::process::exit(crate::ExitStatus::Error.code());
             }
         },
     }
+}
+
+/// Whether a command line clap could not parse still asked for `--json`
+/// (before any `--`): its reader then gets the usage error as a record too.
+fn asks_for_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.take_while(|a| a != "--").any(|a| a == "--json")
 }
 
 /// clap's message for a usage error, with the tool's name in place of
@@ -125,6 +136,20 @@ mod tests {
             text.contains("--fail-on") && text.contains("critical"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_usage_error_is_a_record_when_json_was_asked_for() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+        };
+        assert!(asks_for_json(
+            args(&["--fail-on", "x", "--json"]).into_iter()
+        ));
+        assert!(!asks_for_json(args(&["--fail-on", "x"]).into_iter()));
+        assert!(!asks_for_json(args(&["--", "--json"]).into_iter()));
     }
 
     #[test]

@@ -75,4 +75,44 @@ for t in sshd-lint jailgen fwplan svcacct fim logscan; do
     check "$t: a bad --color names the flag" grep -q "^$t: invalid value 'sometimes' for '--color" "$tmp/err"
 done
 
+# Errors under --json: the reader of the stream gets an `error` record and
+# the stream still ends with a `summary` (exit 2); a human gets
+# `tool: context: cause` on stderr. For an error that stops the run (a
+# missing --root), a usage error, and (logscan, sshd-lint) one that does not.
+# json_error_contract WHAT WANT-STDERR-LINE: check $tmp/out and $tmp/err.
+json_error_contract() {
+    expect_jsonl "$tmp/out" "$1"
+    check "$1: an error record on stdout" has "$tmp/out" '.type == "error"'
+    check "$1: the last line is a summary with exit 2" jq_quiet -s -e '.[-1] | .type == "summary" and .exit == 2 and .counts.error >= 1' "$tmp/out"
+    check "$1: '$2' on stderr" grep -qF "$2" "$tmp/err"
+}
+for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    case $t in
+        sshd-lint | jailgen) args=(--root "$tmp/no-such-root") ;;
+        fwplan | svcacct) args=(audit --root "$tmp/no-such-root") ;;
+        fim) args=(check --root "$tmp/no-such-root") ;;
+        logscan) args=(summary --root "$tmp/no-such-root" /var/log/auth.log) ;;
+    esac
+    rc=0
+    "$HARDKIT_BIN_DIR/$t" "${args[@]}" --json >"$tmp/out" 2>"$tmp/err" || rc=$?
+    expect_status 2 "$rc" "$t --json --root missing"
+    json_error_contract "$t --json --root missing" "$t: --root"
+    rc=0
+    "$HARDKIT_BIN_DIR/$t" --json --fail-on severe >"$tmp/out" 2>"$tmp/err" || rc=$?
+    expect_status 2 "$rc" "$t --json --fail-on severe"
+    json_error_contract "$t --json --fail-on severe" "$t: invalid value 'severe' for '--fail-on"
+    check "$t: the usage error record names the flag" has "$tmp/out" '.type == "error" and (.message | startswith("invalid value '"'"'severe'"'"' for '"'"'--fail-on"))'
+done
+rc=0
+"$HARDKIT_BIN_DIR/logscan" --json "$top/examples/logscan/auth.log" "$tmp/no-such.log" >"$tmp/out" 2>"$tmp/err" || rc=$?
+expect_status 2 "$rc" "logscan --json with a missing log"
+json_error_contract "logscan --json with a missing log" "logscan: $tmp/no-such.log: No such file"
+check "logscan: the events of the readable log are there too" has "$tmp/out" '.type == "event"'
+mkdir -p "$tmp/badsshd/etc/ssh"
+printf 'Port 22\nNoSuchKeyword yes\n' >"$tmp/badsshd/etc/ssh/sshd_config"
+rc=0
+"$HARDKIT_BIN_DIR/sshd-lint" --root "$tmp/badsshd" --json >"$tmp/out" 2>"$tmp/err" || rc=$?
+expect_status 2 "$rc" "sshd-lint --json on a config sshd refuses"
+json_error_contract "sshd-lint --json on a config sshd refuses" "Bad configuration option: NoSuchKeyword"
+
 finish cli
