@@ -17,8 +17,14 @@ pub struct CommonArgs {
     pub json: bool,
 
     /// Exit 1 when a finding at or above this severity is reported
-    /// [possible values: info, low, medium, high, critical]
-    #[arg(long, value_name = "SEVERITY", default_value = "high", global = true)]
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        value_enum,
+        ignore_case = true,
+        default_value_t = Severity::High,
+        global = true
+    )]
     pub fail_on: Severity,
 
     /// Examine the system under DIR (a mounted image or a test tree): every
@@ -150,6 +156,28 @@ mod tests {
         ));
         assert!(!asks_for_json(args(&["--fail-on", "x"]).into_iter()));
         assert!(!asks_for_json(args(&["--", "--json"]).into_iter()));
+    }
+
+    #[test]
+    fn value_flags_offer_their_values_to_completion() {
+        let cmd = Demo::command();
+        let values = |flag: &str| -> Vec<String> {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap();
+            arg.get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect()
+        };
+        assert_eq!(
+            values("fail-on"),
+            ["info", "low", "medium", "high", "critical"]
+        );
+        assert_eq!(values("color"), ["auto", "always", "never"]);
+        let d = Demo::try_parse_from(["demo", "--fail-on", "MEDIUM"]).unwrap();
+        assert_eq!(d.common.fail_on, Severity::Medium);
     }
 
     #[test]
