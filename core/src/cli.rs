@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::output::Format;
+use crate::output::{ColourChoice, Format};
 use crate::root::{Root, RootError};
 use crate::severity::Severity;
 
@@ -17,8 +17,14 @@ pub struct CommonArgs {
     pub json: bool,
 
     /// Exit 1 when a finding at or above this severity is reported
-    /// [possible values: info, low, medium, high, critical]
-    #[arg(long, value_name = "SEVERITY", default_value = "high", global = true)]
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        value_enum,
+        ignore_case = true,
+        default_value_t = Severity::High,
+        global = true
+    )]
     pub fail_on: Severity,
 
     /// Examine the system under DIR (a mounted image or a test tree): every
@@ -29,6 +35,11 @@ pub struct CommonArgs {
     /// Print nothing but findings and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Colour human output: auto (on a terminal, unless NO_COLOR is set),
+    /// always (also into a pipe), never. JSON is never coloured
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColourChoice::Auto, global = true)]
+    pub color: ColourChoice,
 }
 
 impl CommonArgs {
@@ -58,10 +69,21 @@ pub fn parse<T: clap::Parser>(tool: &str) -> T {
             None => e.exit(),
             Some(text) => {
                 eprint!("{text}");
+                if asks_for_json(std::env::args_os().skip(1)) {
+                    let first = text.lines().next().unwrap_or_default();
+                    let message = first.strip_prefix(&format!("{tool}: ")).unwrap_or(first);
+                    crate::tally::close_stream_with_error(tool, message);
+                }
                 std::process::exit(crate::ExitStatus::Error.code());
             }
         },
     }
+}
+
+/// Whether a command line clap could not parse still asked for `--json`
+/// (before any `--`): its reader then gets the usage error as a record too.
+fn asks_for_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.take_while(|a| a != "--").any(|a| a == "--json")
 }
 
 /// clap's message for a usage error, with the tool's name in place of
@@ -105,6 +127,10 @@ mod tests {
         let d = Demo::try_parse_from(["demo", "--json", "--fail-on", "low", "-q"]).unwrap();
         assert!(d.common.json && d.common.quiet);
         assert_eq!(d.common.fail_on, Severity::Low);
+        assert_eq!(d.common.color, ColourChoice::Auto);
+        let d = Demo::try_parse_from(["demo", "--color", "never"]).unwrap();
+        assert_eq!(d.common.color, ColourChoice::Never);
+        assert!(Demo::try_parse_from(["demo", "--color", "sometimes"]).is_err());
     }
 
     #[test]
@@ -116,6 +142,42 @@ mod tests {
             text.contains("--fail-on") && text.contains("critical"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_usage_error_is_a_record_when_json_was_asked_for() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+        };
+        assert!(asks_for_json(
+            args(&["--fail-on", "x", "--json"]).into_iter()
+        ));
+        assert!(!asks_for_json(args(&["--fail-on", "x"]).into_iter()));
+        assert!(!asks_for_json(args(&["--", "--json"]).into_iter()));
+    }
+
+    #[test]
+    fn value_flags_offer_their_values_to_completion() {
+        let cmd = Demo::command();
+        let values = |flag: &str| -> Vec<String> {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap();
+            arg.get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect()
+        };
+        assert_eq!(
+            values("fail-on"),
+            ["info", "low", "medium", "high", "critical"]
+        );
+        assert_eq!(values("color"), ["auto", "always", "never"]);
+        let d = Demo::try_parse_from(["demo", "--fail-on", "MEDIUM"]).unwrap();
+        assert_eq!(d.common.fail_on, Severity::Medium);
     }
 
     #[test]

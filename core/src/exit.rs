@@ -69,18 +69,29 @@ pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Run a tool's body and turn its outcome into the process exit code:
-/// `tool: message` on stderr and 2 for an error, silence and 0 for a broken
-/// pipe. Also installs the Ctrl-C handler (exit 130, no half-written file).
-pub fn run<E>(tool: &str, body: impl FnOnce() -> Result<ExitStatus, E>) -> ExitCode
+/// `tool: message` on stderr and 2 for an error (under `--json` the stream
+/// on stdout also ends with an `error` record and a `summary`, see
+/// [`crate::tally`]), silence and 0 for a broken pipe. Also installs the Ctrl-C handler (exit 130, no half-written file)
+/// and applies the shared options that hold for the whole run (`--color`).
+pub fn run<E>(
+    tool: &str,
+    common: &crate::CommonArgs,
+    body: impl FnOnce() -> Result<ExitStatus, E>,
+) -> ExitCode
 where
     E: std::error::Error + 'static,
 {
     crate::signals::install_interrupt_handler();
+    crate::output::set_colour_choice(common.color);
     match body() {
         Ok(status) => status.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{tool}: {}", render_error(&err));
+            let message = render_error(&err);
+            eprintln!("{tool}: {message}");
+            if common.json {
+                crate::tally::close_stream_with_error(tool, &message);
+            }
             ExitStatus::Error.into()
         }
     }

@@ -18,6 +18,8 @@
 //! - [`input`]: a path or `-`;
 //! - [`cli`]: the shared command-line options;
 //! - [`stream`]: reading one record type out of another tool's JSON Lines;
+//! - [`tally`]: the summary's counts, and the closing `error` and `summary`
+//!   of a JSON stream whose run stopped on an error;
 //! - [`program`]: finding the real programs a tool hands work to;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against;
@@ -41,6 +43,7 @@ pub mod sandbox;
 pub mod severity;
 mod signals;
 pub mod stream;
+pub mod tally;
 
 pub use bytes_path::BytesPath;
 pub use cli::CommonArgs;

@@ -12,10 +12,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::exit::ExitStatus;
-use crate::record::{encode, ErrorRecord, Finding, Record, Summary};
+use crate::record::{encode, ErrorRecord, Finding, Record};
 use crate::severity::Severity;
+use crate::tally::Tally;
 
 /// Unicode bidirectional controls (embeddings, overrides, isolates, marks).
 fn is_bidi_control(c: char) -> bool {
@@ -68,16 +70,56 @@ pub enum Format {
     Json,
 }
 
-/// Whether human output on stdout may use colour: only on a terminal and
-/// never when `NO_COLOR` is set to a non-empty value (no-color.org).
-pub fn colour_wanted(format: Format) -> bool {
-    colour_allowed(format, io::stdout().is_terminal())
+/// `--color WHEN`: when human output may be coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColourChoice {
+    /// On a terminal, unless `NO_COLOR` is set
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file (`| less -R`)
+    Always,
+    /// Never
+    Never,
 }
 
-fn colour_allowed(format: Format, on_terminal: bool) -> bool {
-    format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && on_terminal
+/// The `--color` of this run. A process-wide setting, like `NO_COLOR`
+/// itself: it is decided once from the command line (by
+/// [`crate::exit::run`]) and every reporter the tool opens follows it, so
+/// no tool has to thread it to each place it prints.
+static COLOUR_CHOICE: AtomicU8 = AtomicU8::new(0);
+
+pub fn set_colour_choice(choice: ColourChoice) {
+    COLOUR_CHOICE.store(choice as u8, Ordering::Relaxed);
+}
+
+fn colour_choice() -> ColourChoice {
+    match COLOUR_CHOICE.load(Ordering::Relaxed) {
+        1 => ColourChoice::Always,
+        2 => ColourChoice::Never,
+        _ => ColourChoice::Auto,
+    }
+}
+
+/// Whether human output on stdout may use colour: with `--color auto`
+/// only on a terminal and never when `NO_COLOR` is set to a non-empty value
+/// (no-color.org); `--color always` and `never` decide alone (a flag given
+/// for this one run outranks the environment, as no-color.org asks). JSON is
+/// never coloured.
+pub fn colour_wanted(format: Format) -> bool {
+    colour_allowed(format, colour_choice(), io::stdout().is_terminal())
+}
+
+fn colour_allowed(format: Format, choice: ColourChoice, on_terminal: bool) -> bool {
+    if format != Format::Human {
+        return false;
+    }
+    match choice {
+        ColourChoice::Always => true,
+        ColourChoice::Never => false,
+        ColourChoice::Auto => {
+            on_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// ANSI styling that is a no-op when colour is off.
@@ -166,8 +208,7 @@ pub struct Reporter<W: Write> {
     quiet: bool,
     palette: Palette,
     out: W,
-    counts: BTreeMap<String, u64>,
-    severities: BTreeMap<Severity, u64>,
+    tally: Tally,
     held_findings: Vec<Finding>,
     had_error: bool,
 }
@@ -178,13 +219,17 @@ impl Reporter<io::BufWriter<io::Stdout>> {
         let palette = Palette {
             enabled: colour_wanted(format),
         };
-        Reporter::new(
+        let mut reporter = Reporter::new(
             tool,
             format,
             quiet,
             palette,
             io::BufWriter::new(io::stdout()),
-        )
+        );
+        // If the run stops on an error before finish, the closing summary
+        // (crate::tally) counts what this reporter wrote.
+        reporter.tally.open_stream = format == Format::Json;
+        reporter
     }
 }
 
@@ -193,7 +238,7 @@ impl Reporter<io::BufWriter<io::Stderr>> {
     /// file (`jailgen > hardkit.local`); colour is decided for stderr.
     pub fn stderr(tool: &'static str, format: Format, quiet: bool) -> Self {
         let palette = Palette {
-            enabled: colour_allowed(format, io::stderr().is_terminal()),
+            enabled: colour_allowed(format, colour_choice(), io::stderr().is_terminal()),
         };
         Reporter::new(
             tool,
@@ -213,8 +258,7 @@ impl<W: Write> Reporter<W> {
             quiet,
             palette,
             out,
-            counts: BTreeMap::new(),
-            severities: BTreeMap::new(),
+            tally: Tally::default(),
             held_findings: Vec::new(),
             had_error: false,
         }
@@ -243,7 +287,7 @@ impl<W: Write> Reporter<W> {
     /// Emit any record. In JSON mode it is written now; in human mode it is
     /// only counted (the tool prints its own text with [`Reporter::text`]).
     pub fn emit<R: Record>(&mut self, record: &R) -> io::Result<()> {
-        *self.counts.entry(R::TYPE.to_string()).or_insert(0) += 1;
+        self.tally.count(R::TYPE, 1);
         if self.is_json() {
             encode(&mut self.out, self.tool, record)?;
         }
@@ -255,7 +299,7 @@ impl<W: Write> Reporter<W> {
     /// a hot path, such as logscan's millions of events, that cannot afford
     /// serde per record; they are counted in the summary like any other.
     pub fn emit_prerendered(&mut self, kind: &str, lines: &[u8], n: u64) -> io::Result<()> {
-        *self.counts.entry(kind.to_string()).or_insert(0) += n;
+        self.tally.count(kind, n);
         if self.is_json() {
             self.out.write_all(lines)?;
         }
@@ -270,37 +314,37 @@ impl<W: Write> Reporter<W> {
     /// Emit a finding: streamed in JSON mode, held for the sorted report in
     /// human mode.
     pub fn finding(&mut self, finding: Finding) -> io::Result<()> {
-        *self.severities.entry(finding.severity).or_insert(0) += 1;
+        *self.tally.severities.entry(finding.severity).or_insert(0) += 1;
         if self.is_json() {
             self.emit(&finding)
         } else {
-            *self.counts.entry(Finding::TYPE.to_string()).or_insert(0) += 1;
+            self.tally.count(Finding::TYPE, 1);
             self.held_findings.push(finding);
             Ok(())
         }
     }
 
     /// Report a problem that did not stop the run; it makes the exit status 2.
+    /// A human sees `tool: path: message` on stderr in both formats (stdout
+    /// is the report, or the JSON stream); under `--json` the stream also
+    /// carries it as an `error` record.
     pub fn error(&mut self, error: ErrorRecord) -> io::Result<()> {
         self.had_error = true;
         if self.is_json() {
-            self.emit(&error)
+            self.emit(&error)?;
         } else {
-            *self
-                .counts
-                .entry(ErrorRecord::TYPE.to_string())
-                .or_insert(0) += 1;
-            let mut line = format!("{}: ", self.tool);
-            if let Some(path) = &error.path {
-                line.push_str(&crate::bytes_path::display_path(path.as_path()));
-                line.push_str(": ");
-            }
-            line.push_str(&escape_untrusted(&error.message));
-            // Errors go to stderr in human mode so stdout stays the report.
-            self.out.flush()?;
-            eprintln!("{line}");
-            Ok(())
+            self.tally.count(ErrorRecord::TYPE, 1);
         }
+        let mut line = format!("{}: ", self.tool);
+        if let Some(path) = &error.path {
+            line.push_str(&crate::bytes_path::display_path(path.as_path()));
+            line.push_str(": ");
+        }
+        line.push_str(&escape_untrusted(&error.message));
+        // What was written before the error reaches the terminal first.
+        self.out.flush()?;
+        eprintln!("{line}");
+        Ok(())
     }
 
     /// Write human text (ignored in JSON mode and under `--quiet`).
@@ -316,11 +360,11 @@ impl<W: Write> Reporter<W> {
     }
 
     pub fn worst_severity(&self) -> Option<Severity> {
-        self.severities.keys().next_back().copied()
+        self.tally.severities.keys().next_back().copied()
     }
 
     pub fn severity_counts(&self) -> &BTreeMap<Severity, u64> {
-        &self.severities
+        &self.tally.severities
     }
 
     /// The exit status this run would end with for `fail_on`.
@@ -338,13 +382,10 @@ impl<W: Write> Reporter<W> {
     /// status for reasons of its own (fim's drift).
     pub fn finish(&mut self, fail_on: Severity, extra: ExitStatus) -> io::Result<ExitStatus> {
         let status = self.status(fail_on).worst(extra);
+        self.tally.open_stream = false;
         match self.format {
             Format::Json => {
-                let summary = Summary {
-                    counts: self.counts.clone().into_iter().collect(),
-                    severity: self.severities.clone(),
-                    exit: status.code(),
-                };
+                let summary = self.tally.summary(status);
                 encode(&mut self.out, self.tool, &summary)?;
             }
             Format::Human => {
@@ -368,7 +409,7 @@ impl<W: Write> Reporter<W> {
         // Worst first; within a severity keep the order the tool found them.
         self.held_findings
             .sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let header = severity_counts_line(&self.severities);
+        let header = severity_counts_line(&self.tally.severities);
         writeln!(self.out, "{}", self.palette.bold(&header))?;
         for finding in &self.held_findings {
             self.out
@@ -381,7 +422,7 @@ impl<W: Write> Reporter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{decode, Location};
+    use crate::record::{decode, Location, Summary};
 
     fn reporter(format: Format) -> Reporter<Vec<u8>> {
         Reporter::new("fim", format, false, Palette { enabled: false }, Vec::new())
@@ -481,6 +522,18 @@ mod tests {
         let low = text.find("a/low").unwrap();
         assert!(crit < low, "{text}");
         assert!(text.contains("fix: do this"));
+    }
+
+    #[test]
+    fn colour_follows_the_choice_and_never_reaches_json() {
+        use ColourChoice::*;
+        for terminal in [false, true] {
+            assert!(colour_allowed(Format::Human, Always, terminal));
+            assert!(!colour_allowed(Format::Human, Never, terminal));
+            assert!(!colour_allowed(Format::Json, Always, terminal));
+            assert!(!colour_allowed(Format::Json, Auto, terminal));
+        }
+        assert!(!colour_allowed(Format::Human, Auto, false));
     }
 
     fn finish_into(mut r: Reporter<Vec<u8>>, fail_on: Severity, sink: &mut Vec<u8>) -> ExitStatus {

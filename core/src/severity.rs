@@ -60,6 +60,19 @@ impl FromStr for Severity {
     }
 }
 
+/// The scale as clap's possible values, so `--fail-on` lists them in
+/// `--help` and shell completion offers them (not file names). Parsing
+/// stays [`FromStr`]'s: case does not matter.
+impl clap::ValueEnum for Severity {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Severity::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

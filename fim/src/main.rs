@@ -4,5 +4,6 @@ use fim::cli::Cli;
 
 fn main() -> ExitCode {
     let cli: Cli = hardkit_core::cli::parse(fim::TOOL);
-    hardkit_core::exit::run(fim::TOOL, || fim::commands::run(cli))
+    let common = cli.common.clone();
+    hardkit_core::exit::run(fim::TOOL, &common, || fim::commands::run(cli))
 }

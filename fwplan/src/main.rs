@@ -6,5 +6,6 @@ use fwplan::cli::{run, Cli};
 
 fn main() -> ExitCode {
     let cli: Cli = hardkit_core::cli::parse(fwplan::TOOL);
-    hardkit_core::exit::run(fwplan::TOOL, || run(cli))
+    let common = cli.common.clone();
+    hardkit_core::exit::run(fwplan::TOOL, &common, || run(cli))
 }

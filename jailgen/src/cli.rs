@@ -104,7 +104,7 @@ pub struct GenerateArgs {
     pub banaction: Option<String>,
 
     /// Where the sshd jail reads: auto (the log file if it exists, else the journal), systemd, file
-    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    #[arg(long, value_name = "BACKEND", default_value = "auto", value_parser = ["auto", "systemd", "file"])]
     pub ssh_backend: String,
 
     /// Per-jail setting, e.g. recidive.bantime=2w (keys: maxretry, findtime, bantime; repeatable)

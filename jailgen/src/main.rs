@@ -4,5 +4,5 @@ use jailgen::cli::Cli;
 
 fn main() -> ExitCode {
     let cli: Cli = hardkit_core::cli::parse(jailgen::TOOL);
-    hardkit_core::exit::run(jailgen::TOOL, || jailgen::run(&cli))
+    hardkit_core::exit::run(jailgen::TOOL, &cli.common, || jailgen::run(&cli))
 }

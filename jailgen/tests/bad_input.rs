@@ -130,7 +130,20 @@ fn unknown_jail_and_bad_overrides() {
     );
     refused(&["--set", "sshd.action=dummy"], None, "--set: ");
     refused(&["--set", "nosuch.maxretry=3"], None, "--set: unknown jail");
-    refused(&["--ssh-backend", "polling"], None, "--ssh-backend: ");
+    // A value outside the list is clap's usage error (the list is what
+    // shell completion offers), naming the flag and the accepted values.
+    let tree = Tree::new();
+    tree.debian12().nftables_host();
+    let out = jailgen(tree.path(), &["--ssh-backend", "polling", "--write"], None);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("jailgen: invalid value 'polling' for '--ssh-backend")
+            && err.contains("auto, systemd, file"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+    assert!(tree.read("/etc/fail2ban/jail.d/hardkit.local").is_none());
 }
 
 #[test]

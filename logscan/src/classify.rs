@@ -26,6 +26,9 @@ impl Mode {
         }
     }
 
+    /// The names [`Mode::parse`] accepts.
+    pub const NAMES: [&'static str; 4] = ["normal", "ddos", "extra", "aggressive"];
+
     pub fn parse(s: &str) -> Option<Mode> {
         match s {
             "normal" => Some(Mode::Normal),

@@ -60,7 +60,7 @@ pub struct ScanArgs {
 
     /// fail2ban's sshd filter mode deciding what counts as a failure:
     /// normal, ddos, extra or aggressive (ddos + extra)
-    #[arg(long, default_value = "normal", value_parser = parse_mode)]
+    #[arg(long, value_name = "MODE", default_value = "normal", value_parser = parse_mode())]
     pub mode: Mode,
 
     /// Only lines at or after this time: RFC 3339 or a duration back from
@@ -92,9 +92,11 @@ pub struct OffenderArgs {
     pub bantime: i64,
 }
 
-fn parse_mode(s: &str) -> Result<Mode, String> {
-    Mode::parse(s)
-        .ok_or_else(|| format!("'{s}' is not a mode: use normal, ddos, extra or aggressive"))
+/// `--mode`: its values listed for `--help` and shell completion.
+fn parse_mode() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Mode::NAMES)
+        .try_map(|s: String| Mode::parse(&s).ok_or_else(|| format!("'{s}' is not a mode")))
 }
 
 fn parse_duration_arg(s: &str) -> Result<i64, String> {

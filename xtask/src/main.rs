@@ -133,6 +133,93 @@ mod tests {
         }
     }
 
+    /// What bash completes for the last word of `words`, with the tool's
+    /// generated completion script sourced (as a user's shell does).
+    fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+        let program = format!(
+            "source {script:?}
+             fn=$(complete -p {tool} | sed -n 's/.*-F \\([^ ]*\\) .*/\\1/p')
+             COMP_WORDS=({words})
+             COMP_CWORD={cword}
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"
+             COMP_POINT=${{#COMP_LINE}}
+             \"$fn\" {tool} \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            tool = words[0],
+            words = words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            cword = words.len() - 1,
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "-c", &program])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        got.sort();
+        got
+    }
+
+    #[test]
+    fn bash_completes_the_values_of_value_flags_not_file_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        dist(tmp.path()).unwrap();
+        let sorted = |v: &[&str]| {
+            let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        let severities = sorted(&["info", "low", "medium", "high", "critical"]);
+        let colours = sorted(&["auto", "always", "never"]);
+        for cmd in tools() {
+            let name = cmd.get_name().to_string();
+            let script = tmp.path().join(format!("completions/bash/{name}.bash"));
+            assert_eq!(
+                bash_completes(&script, &[&name, "--fail-on", ""]),
+                severities,
+                "{name} --fail-on"
+            );
+            assert_eq!(
+                bash_completes(&script, &[&name, "--fail-on", "cr"]),
+                ["critical"],
+                "{name}"
+            );
+            assert_eq!(
+                bash_completes(&script, &[&name, "--color", ""]),
+                colours,
+                "{name} --color"
+            );
+        }
+        let script = |tool: &str| tmp.path().join(format!("completions/bash/{tool}.bash"));
+        assert_eq!(
+            bash_completes(&script("fim"), &["fim", "check", "--fail-on", ""]),
+            severities
+        );
+        assert_eq!(
+            bash_completes(&script("logscan"), &["logscan", "summary", "--mode", ""]),
+            sorted(&["normal", "ddos", "extra", "aggressive"])
+        );
+        assert_eq!(
+            bash_completes(&script("jailgen"), &["jailgen", "--ssh-backend", ""]),
+            sorted(&["auto", "systemd", "file"])
+        );
+        assert_eq!(
+            bash_completes(&script("fwplan"), &["fwplan", "render", "--backend", ""]),
+            sorted(&["nft", "ufw", "iptables"])
+        );
+    }
+
     #[test]
     fn every_tool_definition_is_consistent() {
         for cmd in tools() {
