@@ -49,6 +49,26 @@ tool_actions() { # STEP FILE
     fi
 }
 
+# one_line < TEXT: a tool's multi-line message as one line: lines joined
+# with "; " (after a line ending in ":" with a space), a line repeated N
+# times kept once with "(N times)".
+one_line() {
+    awk '
+        { sub(/[ \t]+$/, "") }
+        $0 == "" { next }
+        !($0 in count) { order[++n] = $0 }
+        { count[$0]++ }
+        END {
+            for (i = 1; i <= n; i++) {
+                line = order[i]
+                if (count[line] > 1) line = line " (" count[line] " times)"
+                sep = (i == 1) ? "" : (order[i - 1] ~ /:$/ ? " " : "; ")
+                printf "%s%s", sep, line
+            }
+            print ""
+        }'
+}
+
 # --- files -----------------------------------------------------------------
 # install_text STEP TARGET SYSTEM-PATH MODE < content: replace the file under
 # TARGET when its content differs, atomically, in the same directory. The
@@ -229,14 +249,20 @@ step_jail() { # TARGET REAL
         act jail write /etc/fail2ban/jail.d/hardkit.local false "unchanged but for jailgen's comments"
     elif "$JAILGEN" "${args[@]}" --write --json >"$work/jail.json" 2>"$work/jail.err"; then
         tool_actions jail "$work/jail.json"
-    elif ((real)); then
+    elif ((real)) || [[ -f $t/etc/fail2ban/fail2ban.conf ]]; then
+        # fail2ban is installed and refuses the jail: the plan stops here as
+        # --apply would, with fail2ban's whole answer.
         fix_die "jailgen could not write a jail fail2ban accepts: $(cat "$work/jail.err")"
     else
-        # The plan of a tree without a usable fail2ban (like the demo's
-        # partial one): the jail file as jailgen renders it, not validated.
+        # The plan of a tree without fail2ban's own files (no
+        # fail2ban.conf, filter.d, action.d: like the demo's partial
+        # /etc/fail2ban): the jail file as jailgen renders it, not
+        # validated, and fail2ban-client's whole answer (one line, repeats
+        # counted), which is about the missing files.
         [[ -s $work/jail.preview ]] || fix_die "jailgen: $(cat "$work/jail.err")"
         install_text jail "$t" /etc/fail2ban/jail.d/hardkit.local 0644 <"$work/jail.preview"
-        act jail validate /etc/fail2ban/jail.d/hardkit.local false "NOT validated: $(head -n1 "$work/jail.err")"
+        act jail validate /etc/fail2ban/jail.d/hardkit.local false \
+            "NOT validated: fail2ban is not installed under $root (no /etc/fail2ban/fail2ban.conf), so --apply stops at this step until it is (apt-get install fail2ban). $(one_line <"$work/jail.err")"
     fi
     if ((real)) && [[ $t == / && -d /run/systemd/system ]] && command -v fail2ban-client >/dev/null; then
         if systemctl is-active --quiet fail2ban.service && ! step_changed jail; then

@@ -57,6 +57,16 @@ check "the refusal names the tree's included file (got: $(head -c 300 "$tmp/badi
 check "nothing of the tree changed" diff -r --no-dereference -x dev -x proc "$b.orig" "$b"
 rm -rf "$b" "$b.orig"
 
+# --- a jail fail2ban refuses: --plan stops as --apply would -----------------------------
+b=$tmp/badjail
+cp -a "$r" "$b"
+printf '[bogus]\nenabled = true\nfilter = no-such-filter\n' >"$b/etc/fail2ban/jail.d/bogus.conf"
+rc=0
+"$top/scripts/first-five" --root "$b" --plan "$tmp/badjail-plan" >/dev/null 2>"$tmp/badjail.err" || rc=$?
+expect_status 2 "$rc" "first-five --plan on a tree whose fail2ban refuses a jail"
+check "the refusal has fail2ban's answer (got: $(head -c 300 "$tmp/badjail.err"))" grep -q "Errors in jail 'bogus'" "$tmp/badjail.err"
+rm -rf "$b"
+
 # --- the fix ---------------------------------------------------------------------
 port=2200
 fix=(--root "$r" --apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes)

@@ -112,6 +112,14 @@ if ((EUID == 0)); then
     check "plan: the unit runs as agent" grep -qx 'User=agent' "$tmp/plan/files/etc/systemd/system/agent.service"
     check "plan: fim watches the admin's keys" grep -qE '^/home/admin/\.ssh +all' "$tmp/plan/files/etc/hardkit/fim.conf"
     check "plan: fim watches root's keys and the crontabs" bash -c 'grep -qE "^/root/\.ssh +all" "$1" && grep -qE "^/var/spool/cron +all" "$1"' _ "$tmp/plan/files/etc/hardkit/fim.conf"
+    # The demo's /etc/fail2ban has no fail2ban.conf: the jail is not
+    # validated, and the plan says why with fail2ban's whole answer.
+    jail_why=$(jq -r 'select(.step == "jail" and .op == "validate") | .detail' "$tmp/plan/plan.jsonl")
+    check "plan: the jail is NOT validated because fail2ban is not installed (got: $jail_why)" \
+        grep -q 'NOT validated: fail2ban is not installed under .*no /etc/fail2ban/fail2ban.conf' <<<"$jail_why"
+    check "plan: fail2ban's whole answer, not its first line (got: $jail_why)" \
+        grep -qF "No section: 'Definition' (12 times); Found no accessible config files for 'action.d/nftables-multiport' under /etc/fail2ban; Unable to read action 'nftables-multiport'; Errors in jail 'sshd'." <<<"$jail_why"
+    check "plan report: the reason is not cut off at the colon" bash -c '! grep -q "nothing written:)" "$1"' _ "$tmp/plan.err"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
     check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r '.step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
