@@ -118,6 +118,14 @@ make_scratch() {
         done
     ) | (cd "$root" && tar --null -T - -cf -) | tar -C "$s" -xf - ||
         fix_die "could not copy the configuration of $root into the scratch directory"
+    # The directories (not their contents) of /var/lib and /var/log, with
+    # their owners and modes: svcacct makes the service's state and log
+    # directories there, and the plan must see the ones that exist.
+    (
+        cd "$root" || exit 2
+        find var/lib var/log -mindepth 1 -maxdepth 1 -type d -print0 2>/dev/null
+    ) | (cd "$root" && tar --null --no-recursion -T - -cf -) | tar -C "$s" -xf - ||
+        fix_die "could not copy the directories of $root/var into the scratch directory"
     # Logs only need to exist (and stay small); the socket tables of a live
     # system change while they are read, so they are copied with cat.
     for rel in var/log/auth.log var/log/secure var/log/fail2ban.log; do
@@ -385,8 +393,9 @@ step_firewall() { # TARGET REAL
     local by="this machine's nft"
     [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)) && by="the tree's own nft, chrooted"
     act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it ($by, in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
-    # At boot too.
-    if [[ -f $t/lib/systemd/system/nftables.service || -f $t/usr/lib/systemd/system/nftables.service ]]; then
+    # At boot too. (The unit file is the package's, under /lib: the root's,
+    # which the plan's scratch copy of /etc does not have.)
+    if [[ -f $root/lib/systemd/system/nftables.service || -f $root/usr/lib/systemd/system/nftables.service ]]; then
         if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
             act firewall enable nftables.service false
         elif ((real)); then
@@ -596,13 +605,18 @@ EOF
 step_fim() { # TARGET REAL
     local t=$1 real=$2 conf=/etc/hardkit/fim.conf
     fim_rules "$t" | install_text fim "$t" "$conf" 0644
-    if ((!real)); then
-        act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
+    # The baseline is (re)taken when there is none, when this run changed
+    # anything (its rules, or files it may watch), or when the files differ
+    # from it. The plan asks the same of the root as it is now, which is
+    # what --apply finds when the steps above change nothing; so plan and
+    # apply agree.
+    if [[ -f $t/var/lib/hardkit/fim.db ]] && (($(changes) == 0)) &&
+        "$FIM" check --root "$root" -q >/dev/null 2>&1; then
+        act fim init /var/lib/hardkit/fim.db false "the baseline matches"
         return 0
     fi
-    if [[ -f $t/var/lib/hardkit/fim.db ]] && ! step_changed fim &&
-        "$FIM" check --root "$t" -q >/dev/null 2>&1; then
-        act fim init /var/lib/hardkit/fim.db false "the baseline matches"
+    if ((!real)); then
+        act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
         return 0
     fi
     if [[ -f $t/var/lib/hardkit/fim.db ]]; then

@@ -69,12 +69,28 @@ rm -rf "$b"
 
 # --- the fix ---------------------------------------------------------------------
 port=2200
-fix=(--root "$r" --apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes)
+opts=(--ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24)
+fix=(--root "$r" --apply "${opts[@]}" --yes)
+# What the plan says --apply will change is what --apply changes: the same
+# (step, op, path) list, in the same order.
+changes_of() { jq -r 'select(.changed == true) | "\(.step) \(.op) \(.path)"' "$1"; }
+rc=0
+"$top/scripts/first-five" --root "$r" --plan "$tmp/plan1" "${opts[@]}" --json >"$tmp/plan1.jsonl" 2>"$tmp/plan1.err" || rc=$?
+expect_status 0 "$rc" "first-five --plan before the fix"
 rc=0
 "$top/scripts/first-five" "${fix[@]}" --json >"$tmp/apply1.jsonl" 2>"$tmp/apply1.err" || rc=$?
 expect_status 0 "$rc" "first-five --apply"
 [[ $rc == 0 ]] || cat "$tmp/apply1.err" >&2
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json"
+planned=$(changes_of "$tmp/plan1.jsonl")
+applied=$(changes_of "$tmp/apply1.jsonl")
+check "the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
+    [ "$planned" == "$applied" ]
+check "the plan's files are the files --apply wrote" bash -c 'cd "$1/files" && find . -type f | while read -r f; do cmp -s "$f" "$2/$f" || { echo "differs: $f"; exit 1; }; done' _ "$tmp/plan1" "$r"
+rc=0
+"$top/scripts/first-five" --root "$r" --plan "$tmp/plan2" "${opts[@]}" --json >"$tmp/plan2.jsonl" 2>"$tmp/plan2.err" || rc=$?
+expect_status 0 "$rc" "first-five --plan after the fix"
+check "the plan after --apply lists no change (got: $(changes_of "$tmp/plan2.jsonl" | tr '\n' ';'))" [ -z "$(changes_of "$tmp/plan2.jsonl")" ]
 
 # --- judged by the real programs, inside the root -----------------------------------
 mkdir -p "$r/run/sshd"
