@@ -629,6 +629,84 @@ step_fim() { # TARGET REAL
     act fim init /var/lib/hardkit/fim.db true "taken after every change above, with the rules of $conf"
 }
 
+# --- the plan directory ---------------------------------------------------------
+# changed_files SCRATCH: every file the plan changes, one system path a
+# line, sorted: the files of the scratch copy whose content differs from the
+# root's, or that the root does not have. That is the files the steps wrote
+# themselves and those the tools changed on the way (useradd's /etc/passwd,
+# /etc/group, /etc/shadow, /etc/gshadow). Left out: the auth logs (emptied
+# in the scratch copy), /proc and /etc/.pwd.lock. With "backups" as second argument: only
+# the copies of the originals kept beside them (first-five's
+# NAME.hardkit-bak, svcacct's NAME.hardkit-bak~, the shadow tools'
+# /etc/passwd- ...), which the other list leaves out.
+changed_files() {
+    local s=$1 rel backup
+    (cd "$s" && find . -path ./proc -prune -o -path ./var/log -prune -o -type f -print) |
+        sed 's|^\.||' | LC_ALL=C sort | while IFS= read -r rel; do
+            [[ -f $root$rel ]] && cmp -s "$s$rel" "$root$rel" && continue
+            # (the shadow tools' empty lock file)
+            [[ $rel == /etc/.pwd.lock ]] && continue
+            backup=0
+            [[ $rel == *.hardkit-bak || $rel == *.hardkit-bak~ || $rel =~ ^/etc/(passwd|group|shadow|gshadow)-$ ]] && backup=1
+            if [[ ${2:-} == backups ]]; then
+                ((backup)) && printf '%s\n' "$rel"
+            else
+                ((backup)) || printf '%s\n' "$rel"
+            fi
+        done
+}
+
+# Account files carry password hashes: their diffs show <hash> instead.
+mask_hashes() { # SYSTEM-PATH < FILE
+    case "$1" in
+        /etc/shadow | /etc/gshadow)
+            awk -F: -v OFS=: 'length($2) > 2 { $2 = ($2 ~ /^!/ ? "!" : "") "<hash>" } { print }' ;;
+        *) cat ;;
+    esac
+}
+
+# file_diff SCRATCH SYSTEM-PATH: the unified diff of the file, as it is on
+# the root (or /dev/null) against the planned one.
+file_diff() {
+    local s=$1 path=$2 before=/dev/null rc=0
+    [[ -f $root$path ]] && before=$root$path
+    diff -u --label "$path (now)" --label "$path (planned)" \
+        <(mask_hashes "$path" <"$before") <(mask_hashes "$path" <"$s$path") || rc=$?
+    ((rc <= 1)) || fix_die "diff of $path failed"
+}
+
+# write_plan SCRATCH: DIR/files/ (every changed file at its system path),
+# DIR/plan.diff (their diffs), DIR/plan.jsonl (the steps, then one
+# plan_file record per changed file with its diff); the diffs also go to
+# stdout (or the records with --json).
+write_plan() {
+    local s=$1 path n=0 status d
+    mkdir -p "$plan_dir/files"
+    : >"$plan_dir/plan.diff"
+    cp "$actions" "$work/plan.out"
+    while IFS= read -r path; do
+        n=$((n + 1))
+        mkdir -p "$plan_dir/files$(dirname "$path")"
+        cp -p "$s$path" "$plan_dir/files$path"
+        d=$(file_diff "$s" "$path")
+        printf '%s\n' "$d" >>"$plan_dir/plan.diff"
+        status=changed
+        [[ -f $root$path ]] || status=new
+        printf '{"type":"plan_file","tool":"first-five","path":%s,"status":"%s","mode":"%s","diff":%s}\n' \
+            "$(hardkit_json_str "$path")" "$status" "$(stat -c %04a "$s$path")" "$(hardkit_json_str "$d"$'\n')" >>"$work/plan.out"
+    done < <(changed_files "$s")
+    cp "$work/plan.out" "$plan_dir/plan.jsonl"
+    if ((json)); then
+        cat "$work/plan.out"
+    else
+        cat "$plan_dir/plan.diff"
+        local backups
+        backups=$(changed_files "$s" backups | paste -sd ' ')
+        [[ -z $backups ]] || echo "first-five: the originals are also kept beside them: $backups" >&2
+        echo "first-five: plan written to $plan_dir: $(changes) change(s), $n file(s) under $plan_dir/files, their diffs in plan.diff, the steps in plan.jsonl; nothing changed on $root" >&2
+    fi
+}
+
 run_steps() { # TARGET REAL
     rm -rf "$work/prev"
     ((json)) || echo "==> ${3:-}" >&2
@@ -651,19 +729,7 @@ fix_main() {
     make_scratch "$scratch"
     run_steps "$scratch" 0 "plan (on a scratch copy of $root)"
     if [[ $mode == plan ]]; then
-        mkdir -p "$plan_dir/files"
-        # Every file the fix writes, at its system path under files/.
-        while IFS= read -r path; do
-            [[ -f $scratch$path ]] || continue
-            mkdir -p "$plan_dir/files$(dirname "$path")"
-            cp -p "$scratch$path" "$plan_dir/files$path"
-        done < <(jq -r 'select(.changed == true and (.op == "write")) | .path' "$actions" | sort -u)
-        cp "$actions" "$plan_dir/plan.jsonl"
-        if ((json)); then
-            cat "$actions"
-        else
-            echo "first-five: plan written to $plan_dir ($(changes) change(s); files under $plan_dir/files, actions in plan.jsonl); nothing changed on $root" >&2
-        fi
+        write_plan "$scratch"
         return 0
     fi
     # --apply: the same steps on the root itself.
