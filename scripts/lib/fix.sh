@@ -142,25 +142,53 @@ ssh_ports_now() { # TARGET
         jq -r 'select(.type == "setting" and .key == "port") | .value' | tr ' ' '\n' | sed '/^$/d' | sort -un
 }
 
+# comment_out_pinned KEYWORDS < FILE: FILE with its global lines (before
+# its first Match) that set one of KEYWORDS (lowercase), and its lines
+# anywhere that turn root logins or passwords back on, commented out.
+comment_out_pinned() {
+    awk -v pinned="$1" '
+        BEGIN { n = split(pinned, k, " "); for (i = 1; i <= n; i++) pin[k[i]] = 1 }
+        match($0, /^[ \t]*[A-Za-z0-9]+([ \t]|=)/) {
+            kw = tolower(substr($0, RSTART, RLENGTH))
+            gsub(/[ \t=]/, "", kw)
+            if (kw == "match") inmatch = 1
+            value = tolower(substr($0, RSTART + RLENGTH))
+            sub(/^[ \t=]+/, "", value)
+            sub(/[ \t#].*/, "", value)
+            reenables = value == "yes" && kw ~ /^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication|challengeresponseauthentication)$/
+            if ((!inmatch && (kw in pin)) || reenables) {
+                line = $0
+                sub(/^[ \t]*/, "&# ", line)
+                print line "  # hardkit first-five: see 00-hardkit.conf"
+                next
+            }
+        }
+        { print }'
+}
+
 step_ssh() { # TARGET REAL(0/1)
     local t=$1 real=$2 port dropin=/etc/ssh/sshd_config.d/00-hardkit.conf f
     [[ -f $t/etc/ssh/sshd_config ]] || { act ssh skip /etc/ssh/sshd_config false "sshd is not installed"; return 0; }
     mapfile -t current < <(ssh_ports_now "$t")
     port=${ssh_port:-${current[0]:-22}}
     touched=()
-    # Port is the one keyword sshd adds up instead of keeping the first
-    # value, so a new port means commenting the old Port lines out.
-    # The lines that turn root logins or passwords back on are commented out
-    # too: globally they are dead (the drop-in's value comes first), inside
-    # a Match block they would re-enable passwords for some users.
-    local dead='(PermitRootLogin[[:space:]]+yes|PasswordAuthentication[[:space:]]+yes|KbdInteractiveAuthentication[[:space:]]+yes|ChallengeResponseAuthentication[[:space:]]+yes)'
-    [[ " ${current[*]} " != " $port " ]] && dead="(Port[[:space:]]|$dead)"
+    # The drop-in's settings win (sshd keeps the first value it reads), so
+    # the global lines of the other files that set the same keywords are
+    # dead: they are commented out, so the files say what sshd does and
+    # sshd-lint has no shadowed line to report (its fix for one would be
+    # "change or remove 00-hardkit.conf line N", the fix itself). Port is
+    # the one keyword sshd adds up instead of keeping the first value, so
+    # its lines go only when the port changes. Lines that turn root logins
+    # or passwords back on go everywhere: inside a Match block they would
+    # re-enable passwords for some users.
+    local pinned="permitrootlogin passwordauthentication kbdinteractiveauthentication challengeresponseauthentication x11forwarding maxauthtries logingracetime"
+    [[ " ${current[*]} " != " $port " ]] && pinned+=" port"
     for f in /etc/ssh/sshd_config "${t%/}"/etc/ssh/sshd_config.d/*.conf; do
         f=${f#"${t%/}"}
         [[ $f == "$dropin" || ! -f $t$f ]] && continue
-        grep -qiE "^[[:space:]]*$dead" "$t$f" || continue
-        sed -E "s/^([[:space:]]*)($dead.*)\$/\\1# \\2  # hardkit first-five: see 00-hardkit.conf/I" "$t$f" |
-            install_text ssh "$t" "$f" 0644
+        comment_out_pinned "$pinned" <"$t$f" >"$work/sshd-file"
+        cmp -s "$work/sshd-file" "$t$f" && continue
+        install_text ssh "$t" "$f" 0644 <"$work/sshd-file"
         touched+=("$f")
     done
     # The drop-in sorts first and sshd keeps the first value it reads; the

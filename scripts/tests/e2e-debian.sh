@@ -107,6 +107,9 @@ chroot "$r" fail2ban-client -d >"$tmp/f2b-d" 2>/dev/null || true
 check "fail2ban-client -d: the sshd jail is added" grep -qF "['add', 'sshd'," "$tmp/f2b-d"
 check "fail2ban-client -d: the sshd jail bans port $port" grep -qF "['port', '$port']" "$tmp/f2b-d"
 check "fail2ban-client -d: the admin network is never banned" grep -qF "'198.51.100.0/24'" "$tmp/f2b-d"
+"$HARDKIT_BIN_DIR/sshd-lint" --root "$r" --json >"$tmp/lint-after.jsonl" 2>&1 || true
+check "sshd-lint after the fix: no finding names 00-hardkit.conf (got: $(jq -c 'select(.type == "finding" and ((.fix // "") + (.location.path // "") | test("00-hardkit"))) | [.id, .fix]' "$tmp/lint-after.jsonl" | tr '\n' ' '))" \
+    bash -c '! jq -e -s "any(.[]; .type == \"finding\" and ((.fix // \"\") + (.location.path // \"\") | test(\"00-hardkit\")))" "$1" >/dev/null' _ "$tmp/lint-after.jsonl"
 check "visudo -c accepts sudoers and sudoers.d" chroot "$r" visudo -c -q
 check "the agent's sudoers rule is no longer ALL" bash -c '! grep -qE "NOPASSWD: *ALL *$" "$1"' _ "$r/etc/sudoers.d/agent"
 score=$(systemd-analyze security --offline=true --root="$r" agent.service 2>/dev/null | sed -n 's/.*Overall exposure level for agent.service: \([0-9.]*\).*/\1/p')

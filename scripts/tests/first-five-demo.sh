@@ -141,6 +141,15 @@ if ((EUID == 0)); then
     check "plan: fail2ban's whole answer, not its first line (got: $jail_why)" \
         grep -qF "No section: 'Definition' (12 times); Found no accessible config files for 'action.d/nftables-multiport' under /etc/fail2ban; Unable to read action 'nftables-multiport'; Errors in jail 'sshd'." <<<"$jail_why"
     check "plan report: the reason is not cut off at the colon" bash -c '! grep -q "nothing written:)" "$1"' _ "$tmp/plan.err"
+    # The planned files over a copy of the demo: sshd-lint has nothing to
+    # say about the fix's own drop-in (no line of it to change or remove,
+    # no line elsewhere that it shadows).
+    cp -a "$demo" "$tmp/planned"
+    cp -a "$tmp/plan/files/." "$tmp/planned/"
+    "$HARDKIT_BIN_DIR/sshd-lint" --root "$tmp/planned" --json >"$tmp/planned-lint.jsonl" 2>&1 || true
+    check "sshd-lint of the planned files: no finding about 00-hardkit.conf (got: $(jq -c 'select(.type == "finding" and ((.fix // "") + (.location.path // "") | test("00-hardkit"))) | [.id, .fix]' "$tmp/planned-lint.jsonl" | tr '\n' ' '))" \
+        bash -c '! jq -e -s "any(.[]; .type == \"finding\" and ((.fix // \"\") + (.location.path // \"\") | test(\"00-hardkit\")))" "$1" >/dev/null' _ "$tmp/planned-lint.jsonl"
+    check "sshd-lint of the planned files: no shadowed line" bash -c '! grep -q "sshd/shadowed-setting" "$1"' _ "$tmp/planned-lint.jsonl"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
     check "plan.jsonl: action records, then plan_file records" \
         jq_quiet -s -e '(map(.type) | . == (map(select(. == "action")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
