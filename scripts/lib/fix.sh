@@ -49,6 +49,26 @@ tool_actions() { # STEP FILE
     fi
 }
 
+# one_line < TEXT: a tool's multi-line message as one line: lines joined
+# with "; " (after a line ending in ":" with a space), a line repeated N
+# times kept once with "(N times)".
+one_line() {
+    awk '
+        { sub(/[ \t]+$/, "") }
+        $0 == "" { next }
+        !($0 in count) { order[++n] = $0 }
+        { count[$0]++ }
+        END {
+            for (i = 1; i <= n; i++) {
+                line = order[i]
+                if (count[line] > 1) line = line " (" count[line] " times)"
+                sep = (i == 1) ? "" : (order[i - 1] ~ /:$/ ? " " : "; ")
+                printf "%s%s", sep, line
+            }
+            print ""
+        }'
+}
+
 # --- files -----------------------------------------------------------------
 # install_text STEP TARGET SYSTEM-PATH MODE < content: replace the file under
 # TARGET when its content differs, atomically, in the same directory. The
@@ -98,6 +118,14 @@ make_scratch() {
         done
     ) | (cd "$root" && tar --null -T - -cf -) | tar -C "$s" -xf - ||
         fix_die "could not copy the configuration of $root into the scratch directory"
+    # The directories (not their contents) of /var/lib and /var/log, with
+    # their owners and modes: svcacct makes the service's state and log
+    # directories there, and the plan must see the ones that exist.
+    (
+        cd "$root" || exit 2
+        find var/lib var/log -mindepth 1 -maxdepth 1 -type d -print0 2>/dev/null
+    ) | (cd "$root" && tar --null --no-recursion -T - -cf -) | tar -C "$s" -xf - ||
+        fix_die "could not copy the directories of $root/var into the scratch directory"
     # Logs only need to exist (and stay small); the socket tables of a live
     # system change while they are read, so they are copied with cat.
     for rel in var/log/auth.log var/log/secure var/log/fail2ban.log; do
@@ -114,25 +142,53 @@ ssh_ports_now() { # TARGET
         jq -r 'select(.type == "setting" and .key == "port") | .value' | tr ' ' '\n' | sed '/^$/d' | sort -un
 }
 
+# comment_out_pinned KEYWORDS < FILE: FILE with its global lines (before
+# its first Match) that set one of KEYWORDS (lowercase), and its lines
+# anywhere that turn root logins or passwords back on, commented out.
+comment_out_pinned() {
+    awk -v pinned="$1" '
+        BEGIN { n = split(pinned, k, " "); for (i = 1; i <= n; i++) pin[k[i]] = 1 }
+        match($0, /^[ \t]*[A-Za-z0-9]+([ \t]|=)/) {
+            kw = tolower(substr($0, RSTART, RLENGTH))
+            gsub(/[ \t=]/, "", kw)
+            if (kw == "match") inmatch = 1
+            value = tolower(substr($0, RSTART + RLENGTH))
+            sub(/^[ \t=]+/, "", value)
+            sub(/[ \t#].*/, "", value)
+            reenables = value == "yes" && kw ~ /^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication|challengeresponseauthentication)$/
+            if ((!inmatch && (kw in pin)) || reenables) {
+                line = $0
+                sub(/^[ \t]*/, "&# ", line)
+                print line "  # hardkit first-five: see 00-hardkit.conf"
+                next
+            }
+        }
+        { print }'
+}
+
 step_ssh() { # TARGET REAL(0/1)
     local t=$1 real=$2 port dropin=/etc/ssh/sshd_config.d/00-hardkit.conf f
     [[ -f $t/etc/ssh/sshd_config ]] || { act ssh skip /etc/ssh/sshd_config false "sshd is not installed"; return 0; }
     mapfile -t current < <(ssh_ports_now "$t")
     port=${ssh_port:-${current[0]:-22}}
     touched=()
-    # Port is the one keyword sshd adds up instead of keeping the first
-    # value, so a new port means commenting the old Port lines out.
-    # The lines that turn root logins or passwords back on are commented out
-    # too: globally they are dead (the drop-in's value comes first), inside
-    # a Match block they would re-enable passwords for some users.
-    local dead='(PermitRootLogin[[:space:]]+yes|PasswordAuthentication[[:space:]]+yes|KbdInteractiveAuthentication[[:space:]]+yes|ChallengeResponseAuthentication[[:space:]]+yes)'
-    [[ " ${current[*]} " != " $port " ]] && dead="(Port[[:space:]]|$dead)"
+    # The drop-in's settings win (sshd keeps the first value it reads), so
+    # the global lines of the other files that set the same keywords are
+    # dead: they are commented out, so the files say what sshd does and
+    # sshd-lint has no shadowed line to report (its fix for one would be
+    # "change or remove 00-hardkit.conf line N", the fix itself). Port is
+    # the one keyword sshd adds up instead of keeping the first value, so
+    # its lines go only when the port changes. Lines that turn root logins
+    # or passwords back on go everywhere: inside a Match block they would
+    # re-enable passwords for some users.
+    local pinned="permitrootlogin passwordauthentication kbdinteractiveauthentication challengeresponseauthentication x11forwarding maxauthtries logingracetime"
+    [[ " ${current[*]} " != " $port " ]] && pinned+=" port"
     for f in /etc/ssh/sshd_config "${t%/}"/etc/ssh/sshd_config.d/*.conf; do
         f=${f#"${t%/}"}
         [[ $f == "$dropin" || ! -f $t$f ]] && continue
-        grep -qiE "^[[:space:]]*$dead" "$t$f" || continue
-        sed -E "s/^([[:space:]]*)($dead.*)\$/\\1# \\2  # hardkit first-five: see 00-hardkit.conf/I" "$t$f" |
-            install_text ssh "$t" "$f" 0644
+        comment_out_pinned "$pinned" <"$t$f" >"$work/sshd-file"
+        cmp -s "$work/sshd-file" "$t$f" && continue
+        install_text ssh "$t" "$f" 0644 <"$work/sshd-file"
         touched+=("$f")
     done
     # The drop-in sorts first and sshd keeps the first value it reads; the
@@ -229,14 +285,20 @@ step_jail() { # TARGET REAL
         act jail write /etc/fail2ban/jail.d/hardkit.local false "unchanged but for jailgen's comments"
     elif "$JAILGEN" "${args[@]}" --write --json >"$work/jail.json" 2>"$work/jail.err"; then
         tool_actions jail "$work/jail.json"
-    elif ((real)); then
+    elif ((real)) || [[ -f $t/etc/fail2ban/fail2ban.conf ]]; then
+        # fail2ban is installed and refuses the jail: the plan stops here as
+        # --apply would, with fail2ban's whole answer.
         fix_die "jailgen could not write a jail fail2ban accepts: $(cat "$work/jail.err")"
     else
-        # The plan of a tree without a usable fail2ban (like the demo's
-        # partial one): the jail file as jailgen renders it, not validated.
+        # The plan of a tree without fail2ban's own files (no
+        # fail2ban.conf, filter.d, action.d: like the demo's partial
+        # /etc/fail2ban): the jail file as jailgen renders it, not
+        # validated, and fail2ban-client's whole answer (one line, repeats
+        # counted), which is about the missing files.
         [[ -s $work/jail.preview ]] || fix_die "jailgen: $(cat "$work/jail.err")"
         install_text jail "$t" /etc/fail2ban/jail.d/hardkit.local 0644 <"$work/jail.preview"
-        act jail validate /etc/fail2ban/jail.d/hardkit.local false "NOT validated: $(head -n1 "$work/jail.err")"
+        act jail validate /etc/fail2ban/jail.d/hardkit.local false \
+            "NOT validated: fail2ban is not installed under $root (no /etc/fail2ban/fail2ban.conf), so --apply stops at this step until it is (apt-get install fail2ban). $(one_line <"$work/jail.err")"
     fi
     if ((real)) && [[ $t == / && -d /run/systemd/system ]] && command -v fail2ban-client >/dev/null; then
         if systemctl is-active --quiet fail2ban.service && ! step_changed jail; then
@@ -359,8 +421,9 @@ step_firewall() { # TARGET REAL
     local by="this machine's nft"
     [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)) && by="the tree's own nft, chrooted"
     act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it ($by, in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
-    # At boot too.
-    if [[ -f $t/lib/systemd/system/nftables.service || -f $t/usr/lib/systemd/system/nftables.service ]]; then
+    # At boot too. (The unit file is the package's, under /lib: the root's,
+    # which the plan's scratch copy of /etc does not have.)
+    if [[ -f $root/lib/systemd/system/nftables.service || -f $root/usr/lib/systemd/system/nftables.service ]]; then
         if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
             act firewall enable nftables.service false
         elif ((real)); then
@@ -570,13 +633,18 @@ EOF
 step_fim() { # TARGET REAL
     local t=$1 real=$2 conf=/etc/hardkit/fim.conf
     fim_rules "$t" | install_text fim "$t" "$conf" 0644
-    if ((!real)); then
-        act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
+    # The baseline is (re)taken when there is none, when this run changed
+    # anything (its rules, or files it may watch), or when the files differ
+    # from it. The plan asks the same of the root as it is now, which is
+    # what --apply finds when the steps above change nothing; so plan and
+    # apply agree.
+    if [[ -f $t/var/lib/hardkit/fim.db ]] && (($(changes) == 0)) &&
+        "$FIM" check --root "$root" -q >/dev/null 2>&1; then
+        act fim init /var/lib/hardkit/fim.db false "the baseline matches"
         return 0
     fi
-    if [[ -f $t/var/lib/hardkit/fim.db ]] && ! step_changed fim &&
-        "$FIM" check --root "$t" -q >/dev/null 2>&1; then
-        act fim init /var/lib/hardkit/fim.db false "the baseline matches"
+    if ((!real)); then
+        act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
         return 0
     fi
     if [[ -f $t/var/lib/hardkit/fim.db ]]; then
@@ -587,6 +655,84 @@ step_fim() { # TARGET REAL
         "$FIM" init --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
     fi
     act fim init /var/lib/hardkit/fim.db true "taken after every change above, with the rules of $conf"
+}
+
+# --- the plan directory ---------------------------------------------------------
+# changed_files SCRATCH: every file the plan changes, one system path a
+# line, sorted: the files of the scratch copy whose content differs from the
+# root's, or that the root does not have. That is the files the steps wrote
+# themselves and those the tools changed on the way (useradd's /etc/passwd,
+# /etc/group, /etc/shadow, /etc/gshadow). Left out: the auth logs (emptied
+# in the scratch copy), /proc and /etc/.pwd.lock. With "backups" as second argument: only
+# the copies of the originals kept beside them (first-five's
+# NAME.hardkit-bak, svcacct's NAME.hardkit-bak~, the shadow tools'
+# /etc/passwd- ...), which the other list leaves out.
+changed_files() {
+    local s=$1 rel backup
+    (cd "$s" && find . -path ./proc -prune -o -path ./var/log -prune -o -type f -print) |
+        sed 's|^\.||' | LC_ALL=C sort | while IFS= read -r rel; do
+            [[ -f $root$rel ]] && cmp -s "$s$rel" "$root$rel" && continue
+            # (the shadow tools' empty lock file)
+            [[ $rel == /etc/.pwd.lock ]] && continue
+            backup=0
+            [[ $rel == *.hardkit-bak || $rel == *.hardkit-bak~ || $rel =~ ^/etc/(passwd|group|shadow|gshadow)-$ ]] && backup=1
+            if [[ ${2:-} == backups ]]; then
+                ((backup)) && printf '%s\n' "$rel"
+            else
+                ((backup)) || printf '%s\n' "$rel"
+            fi
+        done
+}
+
+# Account files carry password hashes: their diffs show <hash> instead.
+mask_hashes() { # SYSTEM-PATH < FILE
+    case "$1" in
+        /etc/shadow | /etc/gshadow)
+            awk -F: -v OFS=: 'length($2) > 2 { $2 = ($2 ~ /^!/ ? "!" : "") "<hash>" } { print }' ;;
+        *) cat ;;
+    esac
+}
+
+# file_diff SCRATCH SYSTEM-PATH: the unified diff of the file, as it is on
+# the root (or /dev/null) against the planned one.
+file_diff() {
+    local s=$1 path=$2 before=/dev/null rc=0
+    [[ -f $root$path ]] && before=$root$path
+    diff -u --label "$path (now)" --label "$path (planned)" \
+        <(mask_hashes "$path" <"$before") <(mask_hashes "$path" <"$s$path") || rc=$?
+    ((rc <= 1)) || fix_die "diff of $path failed"
+}
+
+# write_plan SCRATCH: DIR/files/ (every changed file at its system path),
+# DIR/plan.diff (their diffs), DIR/plan.jsonl (the steps, then one
+# plan_file record per changed file with its diff); the diffs also go to
+# stdout (or the records with --json).
+write_plan() {
+    local s=$1 path n=0 status d
+    mkdir -p "$plan_dir/files"
+    : >"$plan_dir/plan.diff"
+    cp "$actions" "$work/plan.out"
+    while IFS= read -r path; do
+        n=$((n + 1))
+        mkdir -p "$plan_dir/files$(dirname "$path")"
+        cp -p "$s$path" "$plan_dir/files$path"
+        d=$(file_diff "$s" "$path")
+        printf '%s\n' "$d" >>"$plan_dir/plan.diff"
+        status=changed
+        [[ -f $root$path ]] || status=new
+        printf '{"type":"plan_file","tool":"first-five","path":%s,"status":"%s","mode":"%s","diff":%s}\n' \
+            "$(hardkit_json_str "$path")" "$status" "$(stat -c %04a "$s$path")" "$(hardkit_json_str "$d"$'\n')" >>"$work/plan.out"
+    done < <(changed_files "$s")
+    cp "$work/plan.out" "$plan_dir/plan.jsonl"
+    if ((json)); then
+        cat "$work/plan.out"
+    else
+        cat "$plan_dir/plan.diff"
+        local backups
+        backups=$(changed_files "$s" backups | paste -sd ' ')
+        [[ -z $backups ]] || echo "first-five: the originals are also kept beside them: $backups" >&2
+        echo "first-five: plan written to $plan_dir: $(changes) change(s), $n file(s) under $plan_dir/files, their diffs in plan.diff, the steps in plan.jsonl; nothing changed on $root" >&2
+    fi
 }
 
 run_steps() { # TARGET REAL
@@ -611,19 +757,7 @@ fix_main() {
     make_scratch "$scratch"
     run_steps "$scratch" 0 "plan (on a scratch copy of $root)"
     if [[ $mode == plan ]]; then
-        mkdir -p "$plan_dir/files"
-        # Every file the fix writes, at its system path under files/.
-        while IFS= read -r path; do
-            [[ -f $scratch$path ]] || continue
-            mkdir -p "$plan_dir/files$(dirname "$path")"
-            cp -p "$scratch$path" "$plan_dir/files$path"
-        done < <(jq -r 'select(.changed == true and (.op == "write")) | .path' "$actions" | sort -u)
-        cp "$actions" "$plan_dir/plan.jsonl"
-        if ((json)); then
-            cat "$actions"
-        else
-            echo "first-five: plan written to $plan_dir ($(changes) change(s); files under $plan_dir/files, actions in plan.jsonl); nothing changed on $root" >&2
-        fi
+        write_plan "$scratch"
         return 0
     fi
     # --apply: the same steps on the root itself.

@@ -57,14 +57,40 @@ check "the refusal names the tree's included file (got: $(head -c 300 "$tmp/badi
 check "nothing of the tree changed" diff -r --no-dereference -x dev -x proc "$b.orig" "$b"
 rm -rf "$b" "$b.orig"
 
+# --- a jail fail2ban refuses: --plan stops as --apply would -----------------------------
+b=$tmp/badjail
+cp -a "$r" "$b"
+printf '[bogus]\nenabled = true\nfilter = no-such-filter\n' >"$b/etc/fail2ban/jail.d/bogus.conf"
+rc=0
+"$top/scripts/first-five" --root "$b" --plan "$tmp/badjail-plan" >/dev/null 2>"$tmp/badjail.err" || rc=$?
+expect_status 2 "$rc" "first-five --plan on a tree whose fail2ban refuses a jail"
+check "the refusal has fail2ban's answer (got: $(head -c 300 "$tmp/badjail.err"))" grep -q "Errors in jail 'bogus'" "$tmp/badjail.err"
+rm -rf "$b"
+
 # --- the fix ---------------------------------------------------------------------
 port=2200
-fix=(--root "$r" --apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes)
+opts=(--ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24)
+fix=(--root "$r" --apply "${opts[@]}" --yes)
+# What the plan says --apply will change is what --apply changes: the same
+# (step, op, path) list, in the same order.
+changes_of() { jq -r 'select(.changed == true) | "\(.step) \(.op) \(.path)"' "$1"; }
+rc=0
+"$top/scripts/first-five" --root "$r" --plan "$tmp/plan1" "${opts[@]}" --json >"$tmp/plan1.jsonl" 2>"$tmp/plan1.err" || rc=$?
+expect_status 0 "$rc" "first-five --plan before the fix"
 rc=0
 "$top/scripts/first-five" "${fix[@]}" --json >"$tmp/apply1.jsonl" 2>"$tmp/apply1.err" || rc=$?
 expect_status 0 "$rc" "first-five --apply"
 [[ $rc == 0 ]] || cat "$tmp/apply1.err" >&2
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json"
+planned=$(changes_of "$tmp/plan1.jsonl")
+applied=$(changes_of "$tmp/apply1.jsonl")
+check "the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
+    [ "$planned" == "$applied" ]
+check "the plan's files are the files --apply wrote" bash -c 'cd "$1/files" && find . -type f | while read -r f; do cmp -s "$f" "$2/$f" || { echo "differs: $f"; exit 1; }; done' _ "$tmp/plan1" "$r"
+rc=0
+"$top/scripts/first-five" --root "$r" --plan "$tmp/plan2" "${opts[@]}" --json >"$tmp/plan2.jsonl" 2>"$tmp/plan2.err" || rc=$?
+expect_status 0 "$rc" "first-five --plan after the fix"
+check "the plan after --apply lists no change (got: $(changes_of "$tmp/plan2.jsonl" | tr '\n' ';'))" [ -z "$(changes_of "$tmp/plan2.jsonl")" ]
 
 # --- judged by the real programs, inside the root -----------------------------------
 mkdir -p "$r/run/sshd"
@@ -81,6 +107,9 @@ chroot "$r" fail2ban-client -d >"$tmp/f2b-d" 2>/dev/null || true
 check "fail2ban-client -d: the sshd jail is added" grep -qF "['add', 'sshd'," "$tmp/f2b-d"
 check "fail2ban-client -d: the sshd jail bans port $port" grep -qF "['port', '$port']" "$tmp/f2b-d"
 check "fail2ban-client -d: the admin network is never banned" grep -qF "'198.51.100.0/24'" "$tmp/f2b-d"
+"$HARDKIT_BIN_DIR/sshd-lint" --root "$r" --json >"$tmp/lint-after.jsonl" 2>&1 || true
+check "sshd-lint after the fix: no finding names 00-hardkit.conf (got: $(jq -c 'select(.type == "finding" and ((.fix // "") + (.location.path // "") | test("00-hardkit"))) | [.id, .fix]' "$tmp/lint-after.jsonl" | tr '\n' ' '))" \
+    bash -c '! jq -e -s "any(.[]; .type == \"finding\" and ((.fix // \"\") + (.location.path // \"\") | test(\"00-hardkit\")))" "$1" >/dev/null' _ "$tmp/lint-after.jsonl"
 check "visudo -c accepts sudoers and sudoers.d" chroot "$r" visudo -c -q
 check "the agent's sudoers rule is no longer ALL" bash -c '! grep -qE "NOPASSWD: *ALL *$" "$1"' _ "$r/etc/sudoers.d/agent"
 score=$(systemd-analyze security --offline=true --root="$r" agent.service 2>/dev/null | sed -n 's/.*Overall exposure level for agent.service: \([0-9.]*\).*/\1/p')

@@ -97,14 +97,35 @@ if ((EUID == 0)); then
     fingerprint() { find "$demo" -printf '%p %s %m %T@\n' | sort | sha256sum; }
     before=$(fingerprint)
     rc=0
-    "$top/scripts/first-five" --demo --plan "$tmp/plan" --service agent --listen 8000 --open 443/tcp --open 8000@10.0.0.0/8 --admin-net 198.51.100.0/24 >/dev/null 2>"$tmp/plan.err" || rc=$?
+    "$top/scripts/first-five" --demo --plan "$tmp/plan" --service agent --listen 8000 --open 443/tcp --open 8000@10.0.0.0/8 --admin-net 198.51.100.0/24 >"$tmp/plan.out" 2>"$tmp/plan.err" || rc=$?
     expect_status 0 "$rc" "first-five --demo --plan"
     [[ $rc == 0 ]] || cat "$tmp/plan.err" >&2
     for f in /etc/ssh/sshd_config.d/00-hardkit.conf /etc/fail2ban/jail.d/hardkit.local /etc/nftables.conf \
         /etc/systemd/system/agent.service /etc/sudoers.d/agent /etc/hardkit/agent.env /etc/logrotate.d/agent \
-        /etc/sysusers.d/agent.conf /etc/tmpfiles.d/agent.conf /etc/hardkit/fim.conf; do
+        /etc/sysusers.d/agent.conf /etc/tmpfiles.d/agent.conf /etc/hardkit/fim.conf \
+        /etc/passwd /etc/group /etc/shadow; do
         check "plan has $f" [ -s "$tmp/plan/files$f" ]
     done
+    # svcacct takes the agent's login shell and its docker group: the
+    # account files are part of the plan, with their diffs.
+    check "plan: /etc/passwd gives agent no login shell" grep -q '^agent:.*:/usr/sbin/nologin$' "$tmp/plan/files/etc/passwd"
+    check "plan: /etc/group takes agent out of docker" bash -c '! grep -qE "^docker:.*\bagent\b" "$1"' _ "$tmp/plan/files/etc/group"
+    check "plan.diff: the passwd change" grep -qx '+agent:x:999:999:AI agent:/opt/agent:/usr/sbin/nologin' "$tmp/plan/plan.diff"
+    nfiles=$(cd "$tmp/plan/files" && find . -type f | wc -l)
+    check "plan.diff: one diff per file under files/ ($nfiles)" [ "$(grep -c '^+++ .* (planned)$' "$tmp/plan/plan.diff")" == "$nfiles" ]
+    check "plan.diff: no password hash of /etc/shadow" bash -c '! grep -qE "^[-+ ][^:]*:\\$" "$1"' _ "$tmp/plan/plan.diff"
+    check "the plan report shows the diffs" grep -q '^+++ /etc/ssh/sshd_config.d/00-hardkit.conf (planned)$' "$tmp/plan.out"
+    check "plan.jsonl: one plan_file record with its diff per file" \
+        [ "$(jq -s '[.[] | select(.type == "plan_file" and (.diff | startswith("--- ")))] | length' "$tmp/plan/plan.jsonl")" == "$nfiles" ]
+    # Each diff turns the demo's file into the planned one (patch is the judge).
+    bad=""
+    while IFS= read -r f; do
+        [[ $f == /etc/shadow ]] && continue
+        if [[ -f $demo$f ]]; then cp "$demo$f" "$tmp/patched"; else : >"$tmp/patched"; fi
+        jq -r --arg p "$f" 'select(.type == "plan_file" and .path == $p) | .diff' "$tmp/plan/plan.jsonl" |
+            patch -s "$tmp/patched" >/dev/null 2>&1 && cmp -s "$tmp/patched" "$tmp/plan/files$f" || bad+=" $f"
+    done < <(cd "$tmp/plan/files" && find . -type f | sed 's|^\.||')
+    check "every diff of plan.jsonl patches the demo's file into the planned one (wrong:${bad:- none})" [ -z "$bad" ]
     check "plan: PermitRootLogin no in the drop-in" grep -qx 'PermitRootLogin no' "$tmp/plan/files/etc/ssh/sshd_config.d/00-hardkit.conf"
     check "plan: the jail watches 2222" grep -qx 'port = 2222' "$tmp/plan/files/etc/fail2ban/jail.d/hardkit.local"
     check "plan: ssh only from the admin network" grep -q 'ip saddr 198.51.100.0/24 tcp dport 2222 accept' "$tmp/plan/files/etc/nftables.conf"
@@ -112,9 +133,27 @@ if ((EUID == 0)); then
     check "plan: the unit runs as agent" grep -qx 'User=agent' "$tmp/plan/files/etc/systemd/system/agent.service"
     check "plan: fim watches the admin's keys" grep -qE '^/home/admin/\.ssh +all' "$tmp/plan/files/etc/hardkit/fim.conf"
     check "plan: fim watches root's keys and the crontabs" bash -c 'grep -qE "^/root/\.ssh +all" "$1" && grep -qE "^/var/spool/cron +all" "$1"' _ "$tmp/plan/files/etc/hardkit/fim.conf"
+    # The demo's /etc/fail2ban has no fail2ban.conf: the jail is not
+    # validated, and the plan says why with fail2ban's whole answer.
+    jail_why=$(jq -r 'select(.step == "jail" and .op == "validate") | .detail' "$tmp/plan/plan.jsonl")
+    check "plan: the jail is NOT validated because fail2ban is not installed (got: $jail_why)" \
+        grep -q 'NOT validated: fail2ban is not installed under .*no /etc/fail2ban/fail2ban.conf' <<<"$jail_why"
+    check "plan: fail2ban's whole answer, not its first line (got: $jail_why)" \
+        grep -qF "No section: 'Definition' (12 times); Found no accessible config files for 'action.d/nftables-multiport' under /etc/fail2ban; Unable to read action 'nftables-multiport'; Errors in jail 'sshd'." <<<"$jail_why"
+    check "plan report: the reason is not cut off at the colon" bash -c '! grep -q "nothing written:)" "$1"' _ "$tmp/plan.err"
+    # The planned files over a copy of the demo: sshd-lint has nothing to
+    # say about the fix's own drop-in (no line of it to change or remove,
+    # no line elsewhere that it shadows).
+    cp -a "$demo" "$tmp/planned"
+    cp -a "$tmp/plan/files/." "$tmp/planned/"
+    "$HARDKIT_BIN_DIR/sshd-lint" --root "$tmp/planned" --json >"$tmp/planned-lint.jsonl" 2>&1 || true
+    check "sshd-lint of the planned files: no finding about 00-hardkit.conf (got: $(jq -c 'select(.type == "finding" and ((.fix // "") + (.location.path // "") | test("00-hardkit"))) | [.id, .fix]' "$tmp/planned-lint.jsonl" | tr '\n' ' '))" \
+        bash -c '! jq -e -s "any(.[]; .type == \"finding\" and ((.fix // \"\") + (.location.path // \"\") | test(\"00-hardkit\")))" "$1" >/dev/null' _ "$tmp/planned-lint.jsonl"
+    check "sshd-lint of the planned files: no shadowed line" bash -c '! grep -q "sshd/shadowed-setting" "$1"' _ "$tmp/planned-lint.jsonl"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
-    check "plan.jsonl: only action records" jq_quiet -s -e 'all(.[]; .type == "action")' "$tmp/plan/plan.jsonl"
-    check "plan.jsonl: the fim baseline comes last" [ "$(jq -r '.step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
+    check "plan.jsonl: action records, then plan_file records" \
+        jq_quiet -s -e '(map(.type) | . == (map(select(. == "action")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 
     # The lockout guard: without the admin's key nobody could log in once
