@@ -422,7 +422,7 @@ impl<W: Write> Reporter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{decode, Location, Summary};
+    use crate::record::{decode_strict, Location, Summary};
 
     fn reporter(format: Format) -> Reporter<Vec<u8>> {
         Reporter::new("fim", format, false, Palette { enabled: false }, Vec::new())
@@ -452,8 +452,8 @@ mod tests {
         let text = String::from_utf8(r.into_inner()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert_eq!(decode::<Finding>(lines[0]).unwrap().body.id, "fim/x");
-        assert!(decode::<ErrorRecord>(lines[1]).is_ok());
+        assert_eq!(decode_strict::<Finding>(lines[0]).unwrap().body.id, "fim/x");
+        assert!(decode_strict::<ErrorRecord>(lines[1]).is_ok());
     }
 
     #[test]
@@ -474,7 +474,7 @@ mod tests {
         let mut buf = Vec::new();
         finish_into(r, Severity::High, &mut buf);
         let text = String::from_utf8(buf).unwrap();
-        let summary = decode::<Summary>(text.lines().last().unwrap())
+        let summary = decode_strict::<Summary>(text.lines().last().unwrap())
             .unwrap()
             .body;
         assert_eq!(summary.counts.get("error"), Some(&2));
@@ -493,7 +493,7 @@ mod tests {
         assert_eq!(status, ExitStatus::Findings);
         let text = String::from_utf8(buf).unwrap();
         let last = text.lines().last().unwrap();
-        let summary = decode::<Summary>(last).unwrap().body;
+        let summary = decode_strict::<Summary>(last).unwrap().body;
         assert_eq!(summary.counts.get("finding"), Some(&2));
         assert_eq!(summary.severity.get(&Severity::Low), Some(&1));
         assert_eq!(summary.exit, 1);

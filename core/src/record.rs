@@ -2,10 +2,18 @@
 //!
 //! Every JSON Lines object is flat and starts with `"type"` and `"tool"`. The
 //! record structs below carry only their own fields; [`encode`] adds the two
-//! envelope fields in front, and [`decode`] strips them again, so a struct
-//! with `#[serde(deny_unknown_fields)]` can parse its own output back. Tools
-//! define their own record types (setting, event, offender, ...) the same way
-//! by implementing [`Record`].
+//! envelope fields in front, and [`decode`] strips them again. Tools define
+//! their own record types (setting, event, offender, ...) the same way by
+//! implementing [`Record`].
+//!
+//! Two ways to read a record back, for two jobs. A reader of another tool's
+//! records uses [`decode`], which ignores fields it does not know: a writer
+//! may add a field (documented in docs/protocol.md) without breaking the
+//! pipes that read its records, as ripgrep's JSON readers do. A tool's own
+//! tests use [`decode_strict`], which refuses any field the struct does not
+//! have, so its output and docs/protocol.md cannot drift apart unnoticed.
+//! The structs here therefore do not deny unknown fields themselves; the
+//! strictness is the caller's choice.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -23,7 +31,6 @@ pub trait Record: Serialize {
 
 /// Where a finding was decided: a file and, when it is a line, its 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Location {
     pub path: BytesPath,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +48,6 @@ impl Location {
 
 /// Something unsafe or wrong, with the evidence and the fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Stable identifier, `tool-area/what`, e.g. `sshd/permit-root-login`.
     pub id: String,
@@ -114,7 +120,6 @@ impl Record for Finding {
 
 /// One step of a plan, for tools that change a system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Action {
     /// What the step does: `write`, `mkdir`, `useradd`, `validate`, `reload`, ...
     pub op: String,
@@ -138,7 +143,6 @@ impl Record for Action {
 
 /// A per-item problem that did not stop the run (an unreadable file, say).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ErrorRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<BytesPath>,
@@ -151,7 +155,6 @@ impl Record for ErrorRecord {
 
 /// The last line of every run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Number of records written, by type (the summary itself not counted).
     pub counts: BTreeMap<String, u64>,
@@ -245,6 +248,11 @@ pub enum DecodeError {
     MissingEnvelope(&'static str),
     #[error("expected a '{expected}' record, got '{got}'")]
     WrongType { expected: &'static str, got: String },
+    #[error("'{kind}' record has fields this reader does not know: {}", .fields.join(", "))]
+    UnknownFields {
+        kind: &'static str,
+        fields: Vec<String>,
+    },
 }
 
 /// A record read back from a line: the envelope and the typed body.
@@ -268,9 +276,39 @@ pub fn envelope(line: &str) -> Result<(String, String), DecodeError> {
     Ok((kind, tool))
 }
 
-/// Parse one line as a record of type `R`. Unknown fields are rejected when
-/// `R` denies them, which is how tests keep docs/protocol.md honest.
+/// Parse one line as a record of type `R`, ignoring the fields `R` does
+/// not have: how a tool reads another tool's records (docs/protocol.md: a
+/// reader ignores fields it does not know).
 pub fn decode<R: Record + DeserializeOwned>(line: &str) -> Result<Decoded<R>, DecodeError> {
+    let (tool, object) = split_envelope::<R>(line)?;
+    let body = R::deserialize(serde_json::Value::Object(object))?;
+    Ok(Decoded { tool, body })
+}
+
+/// Parse one line as a record of type `R`, refusing every field `R` does
+/// not have, at any depth (named by path, `location.column`): how a tool's
+/// tests read its own output, so an undocumented field fails a test.
+pub fn decode_strict<R: Record + DeserializeOwned>(line: &str) -> Result<Decoded<R>, DecodeError> {
+    let (tool, object) = split_envelope::<R>(line)?;
+    let mut unknown = Vec::new();
+    let body: R = serde_ignored::deserialize(serde_json::Value::Object(object), |path| {
+        // serde_ignored writes a step through an Option as `?`; a field
+        // name cannot hold one, so dropping it leaves the JSON path.
+        unknown.push(path.to_string().replace(".?", ""))
+    })?;
+    if !unknown.is_empty() {
+        return Err(DecodeError::UnknownFields {
+            kind: R::TYPE,
+            fields: unknown,
+        });
+    }
+    Ok(Decoded { tool, body })
+}
+
+/// Check the envelope for type `R` and return the tool and the body's fields.
+fn split_envelope<R: Record>(
+    line: &str,
+) -> Result<(String, serde_json::Map<String, serde_json::Value>), DecodeError> {
     let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)?;
     let kind = match object.remove("type") {
         Some(serde_json::Value::String(s)) => s,
@@ -286,8 +324,7 @@ pub fn decode<R: Record + DeserializeOwned>(line: &str) -> Result<Decoded<R>, De
         Some(serde_json::Value::String(s)) => s,
         _ => return Err(DecodeError::MissingEnvelope("tool")),
     };
-    let body = R::deserialize(serde_json::Value::Object(object))?;
-    Ok(Decoded { tool, body })
+    Ok((tool, object))
 }
 
 #[cfg(test)]
@@ -319,21 +356,40 @@ mod tests {
             .fix("PermitRootLogin no")
             .refs(["CIS-5.2.10"])
             .evidence("value", "yes");
-        let back = decode::<Finding>(line_of(&f).trim_end()).unwrap();
+        let back = decode_strict::<Finding>(line_of(&f).trim_end()).unwrap();
         assert_eq!(back.tool, "sshd-lint");
         assert_eq!(back.body, f);
     }
 
     #[test]
-    fn decode_rejects_unknown_fields_and_wrong_types() {
+    fn decode_ignores_unknown_fields_and_strict_decode_names_them() {
         let extra = r#"{"type":"error","tool":"fim","message":"m","surprise":1}"#;
-        assert!(decode::<ErrorRecord>(extra).is_err());
+        assert_eq!(decode::<ErrorRecord>(extra).unwrap().body.message, "m");
+        let e = decode_strict::<ErrorRecord>(extra).unwrap_err().to_string();
+        assert!(e.contains("surprise"), "{e}");
+        // Nested: a new field of a location is the reader's to ignore too.
+        let nested = r#"{"type":"finding","tool":"x","id":"a/b","severity":"low","title":"t","detail":"d","location":{"path":"/p","line":2,"column":7},"refs":[]}"#;
+        let f = decode::<Finding>(nested).unwrap().body;
+        assert_eq!(f.location.unwrap().line, Some(2));
+        let e = decode_strict::<Finding>(nested).unwrap_err().to_string();
+        assert!(e.contains("location.column"), "{e}");
+        let clean = r#"{"type":"error","tool":"fim","message":"m"}"#;
+        assert!(decode_strict::<ErrorRecord>(clean).is_ok());
+    }
+
+    #[test]
+    fn decode_rejects_wrong_types_and_missing_envelopes() {
         let wrong = r#"{"type":"finding","tool":"fim","message":"m"}"#;
-        assert!(matches!(
+        for result in [
             decode::<ErrorRecord>(wrong),
-            Err(DecodeError::WrongType { .. })
-        ));
+            decode_strict::<ErrorRecord>(wrong),
+        ] {
+            assert!(matches!(result, Err(DecodeError::WrongType { .. })));
+        }
         assert!(decode::<ErrorRecord>(r#"{"tool":"fim","message":"m"}"#).is_err());
+        assert!(decode::<ErrorRecord>(r#"{"type":"error","message":"m"}"#).is_err());
+        // A field it needs is still required.
+        assert!(decode::<ErrorRecord>(r#"{"type":"error","tool":"fim"}"#).is_err());
     }
 
     #[test]
@@ -404,7 +460,12 @@ mod tests {
         };
         s.counts.insert("finding".into(), 2);
         s.severity.insert(Severity::High, 2);
-        assert_eq!(decode::<Summary>(line_of(&s).trim_end()).unwrap().body, s);
+        assert_eq!(
+            decode_strict::<Summary>(line_of(&s).trim_end())
+                .unwrap()
+                .body,
+            s
+        );
 
         let a = Action {
             op: "write".into(),
@@ -414,6 +475,11 @@ mod tests {
             changed: true,
             diff: None,
         };
-        assert_eq!(decode::<Action>(line_of(&a).trim_end()).unwrap().body, a);
+        assert_eq!(
+            decode_strict::<Action>(line_of(&a).trim_end())
+                .unwrap()
+                .body,
+            a
+        );
     }
 }

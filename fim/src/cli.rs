@@ -14,9 +14,9 @@ use hardkit_core::CommonArgs;
     after_help = "Examples:\n  \
         fim init --key /root/fim.key                  # baseline of /etc, /boot, /usr/bin, ...\n  \
         fim check --key /root/fim.key                 # exit 0 clean, 1 changed, 2 error\n  \
-        fim check --json | jq -r 'select(.type==\"change\") | .path'\n  \
+        fim check --key /root/fim.key --json | jq -r 'select(.type==\"change\") | .path'\n  \
         fim init --root /mnt/image /etc /usr          # baseline in /mnt/image/var/lib/hardkit\n  \
-        fim show --db /var/lib/hardkit/fim.db --json\n  \
+        fim show --db /var/lib/hardkit/fim.db --key /root/fim.key --json\n  \
         fim rules --builtin > /etc/hardkit/fim.conf   # a config to edit"
 )]
 pub struct Cli {

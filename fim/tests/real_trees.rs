@@ -543,11 +543,11 @@ fn protocol_examples_parse_with_unknown_fields_denied() {
     for line in section.lines().filter(|l| l.starts_with("{\"type\":")) {
         match hardkit_core::record::envelope(line).unwrap().0.as_str() {
             "entry" => {
-                hardkit_core::record::decode::<fim::entry::Entry>(line).expect(line);
+                hardkit_core::record::decode_strict::<fim::entry::Entry>(line).expect(line);
                 seen.0 += 1;
             }
             "change" => {
-                hardkit_core::record::decode::<fim::entry::Change>(line).expect(line);
+                hardkit_core::record::decode_strict::<fim::entry::Change>(line).expect(line);
                 seen.1 += 1;
             }
             other => panic!("unexpected example type {other}"),

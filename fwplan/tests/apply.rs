@@ -183,7 +183,7 @@ fn confirmed_apply_stays_and_rollback_restores_on_demand() {
         .lines()
         .find(|l| l.contains("\"op\":\"load\""))
         .expect("a load action");
-    let action = hardkit_core::record::decode::<fwplan::plan::PlanAction>(load)
+    let action = hardkit_core::record::decode_strict::<fwplan::plan::PlanAction>(load)
         .unwrap()
         .body;
     assert!(!action.changed, "{load}");

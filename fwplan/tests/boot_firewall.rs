@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::fwplan;
 use hardkit_core::oracle::{oracle, require_root};
-use hardkit_core::record::{decode, envelope};
+use hardkit_core::record::{decode_strict, envelope};
 use hardkit_core::{Finding, Severity};
 
 const DROP_INPUT: &str = "table inet filter {
@@ -73,7 +73,7 @@ fn audit(root: &Path, extra: &[&str]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for line in text.lines() {
         match envelope(line).unwrap().0.as_str() {
-            "finding" => findings.push(decode::<Finding>(line).unwrap().body),
+            "finding" => findings.push(decode_strict::<Finding>(line).unwrap().body),
             "socket" | "summary" => {}
             other => panic!("unexpected {other} record: {line}"),
         }
@@ -340,7 +340,7 @@ fn without_a_namespace_the_audit_says_it_could_not_check() {
     let f: Vec<Finding> = text
         .lines()
         .filter(|l| envelope(l).unwrap().0 == "finding")
-        .map(|l| decode::<Finding>(l).unwrap().body)
+        .map(|l| decode_strict::<Finding>(l).unwrap().body)
         .collect();
     let u = find(&f, "fwplan/boot-ruleset-unchecked");
     assert_eq!(u.severity, Severity::Info);

@@ -10,7 +10,7 @@ use std::process::{Output, Stdio};
 use common::*;
 use fwplan::audit::Socket;
 use fwplan::plan::PlanAction;
-use hardkit_core::record::{decode, envelope};
+use hardkit_core::record::{decode_strict, envelope};
 use hardkit_core::{Finding, Summary};
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
@@ -49,12 +49,12 @@ fn render_json_is_the_plan_as_action_records() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let (last, actions) = lines.split_last().unwrap();
-    let summary = decode::<Summary>(last).unwrap();
+    let summary = decode_strict::<Summary>(last).unwrap();
     assert_eq!(summary.tool, "fwplan");
     assert_eq!(summary.body.exit, 0);
     let actions: Vec<PlanAction> = actions
         .iter()
-        .map(|l| decode::<PlanAction>(l).unwrap().body)
+        .map(|l| decode_strict::<PlanAction>(l).unwrap().body)
         .collect();
     assert_eq!(
         summary.body.counts.get("action"),
@@ -123,6 +123,44 @@ fn sshd_lint_ports_and_logscan_offenders_come_from_pipes() {
     assert!(
         !nft.contains("192.0.2.10"),
         "events are not offenders: {nft}"
+    );
+}
+
+/// A reader ignores fields it does not know (docs/protocol.md): a field
+/// sshd-lint or logscan adds later must not break the pipes into fwplan.
+#[test]
+fn readers_ignore_fields_they_do_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let offenders = dir.path().join("offenders.jsonl");
+    std::fs::write(
+        &offenders,
+        concat!(
+            r#"{"type":"offender","tool":"logscan","ip":"203.0.113.50","failures":9,"first":"2026-11-20T10:00:00Z","country":"ZZ","jail":{"name":"sshd"}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let settings = concat!(
+        r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"2222","origin":{"path":"/etc/ssh/sshd_config","line":3,"column":1},"shadowed":[],"scope":"global"}"#,
+        "\n"
+    );
+    let out = run_with_stdin(
+        &[
+            "render",
+            "--sshd",
+            "-",
+            "--block-from",
+            offenders.to_str().unwrap(),
+            "--allow",
+            "80/tcp",
+        ],
+        settings,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let nft = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        nft.contains("203.0.113.50/32") && nft.contains("2222"),
+        "{nft}"
     );
 }
 
@@ -317,9 +355,9 @@ fn audit_reports_sockets_owners_and_gaps_on_a_saved_system() {
     let mut findings = Vec::new();
     for line in text.lines() {
         match envelope(line).unwrap().0.as_str() {
-            "socket" => sockets.push(decode::<Socket>(line).unwrap().body),
-            "finding" => findings.push(decode::<Finding>(line).unwrap().body),
-            "summary" => assert_eq!(decode::<Summary>(line).unwrap().body.exit, 1),
+            "socket" => sockets.push(decode_strict::<Socket>(line).unwrap().body),
+            "finding" => findings.push(decode_strict::<Finding>(line).unwrap().body),
+            "summary" => assert_eq!(decode_strict::<Summary>(line).unwrap().body.exit, 1),
             other => panic!("unexpected record {other}: {line}"),
         }
     }
@@ -431,7 +469,7 @@ fn audit_in_a_namespace_finds_our_own_listener_and_its_process() {
     let sock = text
         .lines()
         .filter(|l| l.starts_with("{\"type\":\"socket\""))
-        .map(|l| decode::<Socket>(l).unwrap().body)
+        .map(|l| decode_strict::<Socket>(l).unwrap().body)
         .find(|s| s.port == 8088)
         .unwrap_or_else(|| panic!("no socket record for 8088: {text}"));
     assert_eq!(sock.pid, Some(std::process::id()));

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::Port;
 
-/// sshd-lint's `setting` record (docs/protocol.md).
+/// sshd-lint's `setting` record (docs/protocol.md), as jailgen reads it:
+/// fields sshd-lint adds later are ignored ([`decode`]), so a new field in
+/// sshd-lint does not break `sshd-lint --json | jailgen --sshd -`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Setting {
     pub key: String,
     pub value: String,
@@ -113,6 +114,19 @@ mod tests {
         assert_eq!(
             ports.iter().map(|p| p.get()).collect::<Vec<_>>(),
             vec![22, 2222]
+        );
+    }
+
+    /// A reader ignores fields it does not know: a field sshd-lint may add
+    /// one day (here `since`, and one inside `origin`) changes nothing.
+    #[test]
+    fn unknown_fields_from_a_newer_sshd_lint_are_ignored() {
+        let text = r#"{"type":"setting","tool":"sshd-lint","key":"port","value":"2222","origin":{"path":"/etc/ssh/sshd_config","line":3,"column":1},"shadowed":[],"since":"9.2","scope":"global"}
+"#;
+        let ports = ports_from_text("x", text).unwrap();
+        assert_eq!(
+            ports.iter().map(|p| p.get()).collect::<Vec<_>>(),
+            vec![2222]
         );
     }
 

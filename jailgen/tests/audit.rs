@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use hardkit_core::record::decode;
+use hardkit_core::record::decode_strict;
 use hardkit_core::Finding;
 
 fn audit(tree: &Tree, sshd_ports: Option<&[u16]>) -> (i32, Vec<Finding>) {
@@ -20,7 +20,7 @@ fn audit(tree: &Tree, sshd_ports: Option<&[u16]>) -> (i32, Vec<Finding>) {
     let findings = text
         .lines()
         .filter(|l| l.starts_with("{\"type\":\"finding\""))
-        .map(|l| decode::<Finding>(l).unwrap().body)
+        .map(|l| decode_strict::<Finding>(l).unwrap().body)
         .collect();
     (out.status.code().unwrap(), findings)
 }
@@ -370,7 +370,7 @@ fn a_later_local_file_overriding_the_generated_jail_is_reported() {
     let findings: Vec<Finding> = text
         .lines()
         .filter(|l| l.starts_with("{\"type\":\"finding\""))
-        .map(|l| decode::<Finding>(l).unwrap().body)
+        .map(|l| decode_strict::<Finding>(l).unwrap().body)
         .collect();
     // The section's own bantime still wins over a later [DEFAULT]; port and
     // maxretry do not.

@@ -401,7 +401,7 @@ fn write_is_idempotent_and_check_writes_nothing() {
     let actions: Vec<hardkit_core::Action> = stdout(&diff)
         .lines()
         .filter(|l| l.starts_with("{\"type\":\"action\""))
-        .map(|l| hardkit_core::record::decode(l).unwrap().body)
+        .map(|l| hardkit_core::record::decode_strict(l).unwrap().body)
         .collect();
     assert_eq!(actions.len(), 2);
     assert!(

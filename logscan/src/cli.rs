@@ -13,7 +13,7 @@ use crate::scan::{Input, OutputError, ScanOptions, Scanner};
 
 const EXAMPLES: &str = "\
 Examples:
-  logscan /var/log/auth.log                     understood lines, as a table
+  logscan /var/log/auth.log                     # understood lines, as a table
   logscan --json /var/log/auth.log.2.gz /var/log/auth.log | jq 'select(.failure)'
   journalctl -u ssh -o json | logscan --json -
   logscan summary --since 24h /var/log/auth.log

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hardkit_core::record::{decode, envelope};
+use hardkit_core::record::{decode_strict, envelope};
 use hardkit_core::{ErrorRecord, Finding, Summary};
 use logscan::event::EventRecord;
 use logscan::offenders::Offender;
@@ -61,22 +61,32 @@ fn parse(out: &Output) -> Parsed {
         let (kind, tool) = envelope(line).unwrap();
         assert_eq!(tool, "logscan");
         match kind.as_str() {
-            "event" => p.events.push(decode::<EventRecord>(line).unwrap().body),
-            "error" => p.errors.push(decode::<ErrorRecord>(line).unwrap().body),
-            "finding" => p.findings.push(decode::<Finding>(line).unwrap().body),
-            "offender" => p.offenders.push(decode::<Offender>(line).unwrap().body),
+            "event" => p
+                .events
+                .push(decode_strict::<EventRecord>(line).unwrap().body),
+            "error" => p
+                .errors
+                .push(decode_strict::<ErrorRecord>(line).unwrap().body),
+            "finding" => p
+                .findings
+                .push(decode_strict::<Finding>(line).unwrap().body),
+            "offender" => p
+                .offenders
+                .push(decode_strict::<Offender>(line).unwrap().body),
             "address" => {
-                decode::<logscan::summary::AddressStats>(line).unwrap();
+                decode_strict::<logscan::summary::AddressStats>(line).unwrap();
             }
             "login" => {
-                decode::<logscan::summary::Login>(line).unwrap();
+                decode_strict::<logscan::summary::Login>(line).unwrap();
             }
-            "sudo" => p
-                .sudo
-                .push(decode::<logscan::summary::SudoUse>(line).unwrap().body),
+            "sudo" => p.sudo.push(
+                decode_strict::<logscan::summary::SudoUse>(line)
+                    .unwrap()
+                    .body,
+            ),
             "summary" => {
                 assert_eq!(i, lines.len() - 1, "summary must be last");
-                p.summary = decode::<Summary>(line).unwrap().body;
+                p.summary = decode_strict::<Summary>(line).unwrap().body;
             }
             other => panic!("undocumented record type {other}: {line}"),
         }

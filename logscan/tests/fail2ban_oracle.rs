@@ -7,7 +7,7 @@ use hardkit_core::rng::Rng;
 use std::io::Write;
 use std::process::Command;
 
-use hardkit_core::record::decode;
+use hardkit_core::record::decode_strict;
 use logscan::offenders::Offender;
 
 /// Replays (ip, unix time) failures through fail2ban 1.0's classes the way
@@ -132,7 +132,7 @@ fn offenders_match_fail2ban_ban_manager() {
         let got: Vec<Offender> = text
             .lines()
             .filter(|l| l.starts_with("{\"type\":\"offender\""))
-            .map(|l| decode::<Offender>(l).unwrap().body)
+            .map(|l| decode_strict::<Offender>(l).unwrap().body)
             .collect();
         let settings = format!("maxretry={maxretry} findtime={findtime} bantime={bantime}");
         assert_eq!(

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use hardkit_core::record::decode;
+use hardkit_core::record::decode_strict;
 use logscan::event::EventRecord;
 
 fn line(user: &str) -> String {
@@ -48,7 +48,7 @@ fn follows_appends_rotation_and_truncation() {
         let l = rx
             .recv_timeout(Duration::from_secs(15))
             .unwrap_or_else(|_| panic!("no event for {what}"));
-        let ev = decode::<EventRecord>(&l).unwrap().body;
+        let ev = decode_strict::<EventRecord>(&l).unwrap().body;
         (ev.user.unwrap(), ev.source.line)
     };
     // logscan starts at the end of the file: write until it has started
@@ -59,7 +59,7 @@ fn follows_appends_rotation_and_truncation() {
         append(&log, &line("ready"));
         written += 1;
         if let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
-            let ev = decode::<EventRecord>(&l).unwrap().body;
+            let ev = decode_strict::<EventRecord>(&l).unwrap().body;
             assert_eq!(ev.user.as_deref(), Some("ready"));
             ready = true;
             break;

@@ -238,7 +238,7 @@ fn agrees_with_fail2ban_regex_on_loghub() {
     let lines: Vec<&[u8]> = raw.split(|&b| b == b'\n').collect();
     let mut failures = Vec::new();
     for l in String::from_utf8(out.stdout).unwrap().lines() {
-        let Ok(ev) = hardkit_core::record::decode::<logscan::event::EventRecord>(l) else {
+        let Ok(ev) = hardkit_core::record::decode_strict::<logscan::event::EventRecord>(l) else {
             continue;
         };
         if ev.body.failure {

@@ -26,7 +26,7 @@ use crate::TOOL;
 #[command(
     name = "sshd-lint",
     version,
-    after_help = "Examples:\n  sshd-lint                                  lint /etc/ssh/sshd_config\n  sshd-lint --effective --context user=deploy,addr=10.0.0.5\n  sshd-lint --json --root /mnt/image | jailgen --sshd -\n  sshd-lint --fix                            show the fix as a diff\n  sshd-lint --fix --write                    apply it (backup, re-check, sshd -t)"
+    after_help = "Examples:\n  sshd-lint                                  # lint /etc/ssh/sshd_config\n  sshd-lint --effective --context user=deploy,addr=10.0.0.5\n  sshd-lint --json --root /mnt/image | jailgen --sshd -\n  sshd-lint --fix                            # show the fix as a diff\n  sshd-lint --fix --write                    # apply it (backup, re-check, sshd -t)"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use hardkit_core::record::{decode, envelope};
+use hardkit_core::record::{decode_strict, envelope};
 use hardkit_core::{Action, Finding, Severity};
 
 const PASSWD: &str = include_str!("fixtures/accounts/passwd");
@@ -51,7 +51,7 @@ fn findings(root: &Path) -> Vec<Finding> {
     let (_, out, _) = run(root, &["--json"]);
     out.lines()
         .filter(|l| envelope(l).unwrap().0 == "finding")
-        .map(|l| decode::<Finding>(l).unwrap().body)
+        .map(|l| decode_strict::<Finding>(l).unwrap().body)
         .collect()
 }
 
@@ -66,7 +66,7 @@ fn high(root: &Path) -> Vec<String> {
 fn actions(out: &str) -> Vec<Action> {
     out.lines()
         .filter(|l| envelope(l).unwrap().0 == "action")
-        .map(|l| decode::<Action>(l).unwrap().body)
+        .map(|l| decode_strict::<Action>(l).unwrap().body)
         .collect()
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use hardkit_core::record::{decode, envelope};
+use hardkit_core::record::{decode_strict, envelope};
 use hardkit_core::{ErrorRecord, Finding, Summary};
 use sshd_lint::records::{Origin, Setting};
 
@@ -71,11 +71,17 @@ fn stream(text: &str) -> Stream {
             s.order.push(kind.clone());
         }
         match kind.as_str() {
-            "setting" => s.settings.push(decode::<Setting>(line).unwrap().body),
-            "finding" => s.findings.push(decode::<Finding>(line).unwrap().body),
-            "error" => s.errors.push(decode::<ErrorRecord>(line).unwrap().body),
+            "setting" => s
+                .settings
+                .push(decode_strict::<Setting>(line).unwrap().body),
+            "finding" => s
+                .findings
+                .push(decode_strict::<Finding>(line).unwrap().body),
+            "error" => s
+                .errors
+                .push(decode_strict::<ErrorRecord>(line).unwrap().body),
             "summary" => {
-                s.summary = decode::<Summary>(line).unwrap().body;
+                s.summary = decode_strict::<Summary>(line).unwrap().body;
                 saw_summary = true;
             }
             other => panic!("undocumented record type {other}"),

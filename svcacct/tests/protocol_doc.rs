@@ -1,7 +1,7 @@
 //! The example lines in docs/protocol.md's svcacct sections are real records:
 //! they must parse back with unknown fields denied.
 
-use hardkit_core::record::{decode, Action};
+use hardkit_core::record::{decode_strict, Action};
 use svcacct::exposure::Exposure;
 
 #[test]
@@ -23,7 +23,7 @@ fn documented_svcacct_examples_parse() {
     assert_eq!(exposures, 1);
     for line in lines {
         if line.contains("\"type\":\"exposure\"") {
-            let e = decode::<Exposure>(line).unwrap().body;
+            let e = decode_strict::<Exposure>(line).unwrap().body;
             assert_eq!(
                 e.level,
                 svcacct::exposure::level_of({
@@ -32,7 +32,7 @@ fn documented_svcacct_examples_parse() {
                 })
             );
         } else {
-            decode::<Action>(line).unwrap();
+            decode_strict::<Action>(line).unwrap();
         }
     }
 }

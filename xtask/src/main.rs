@@ -220,6 +220,43 @@ mod tests {
         );
     }
 
+    /// scripts/tests/examples.sh runs the examples of `--help`; the man
+    /// pages are covered by it only while they carry the same lines.
+    #[test]
+    fn man_pages_carry_every_help_example() {
+        let tmp = tempfile::tempdir().unwrap();
+        dist(tmp.path()).unwrap();
+        for cmd in tools() {
+            let name = cmd.get_name().to_string();
+            let page = fs::read_to_string(tmp.path().join(format!("man/man1/{name}.1"))).unwrap();
+            // roff escapes `-`, `'` and `\`; undo that to compare text.
+            let page = page
+                .replace("\\-", "-")
+                .replace("\\*(Aq", "'")
+                .replace("\\&", "")
+                .replace("\\(rs", "\\")
+                .replace("\\\\", "\\");
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let examples: Vec<&str> = help
+                .lines()
+                .skip_while(|l| !l.starts_with("Examples:"))
+                .skip(1)
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert!(examples.len() >= 3, "{name}: no examples in --help");
+            for example in examples {
+                assert!(
+                    page.contains(example),
+                    "{name}.1 lacks the help example {example:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn every_tool_definition_is_consistent() {
         for cmd in tools() {

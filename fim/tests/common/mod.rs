@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use fim::entry::{Change, Entry};
-use hardkit_core::record::{decode, envelope};
+use hardkit_core::record::{decode_strict, envelope};
 use hardkit_core::{ErrorRecord, Summary};
 
 pub fn fim() -> Command {
@@ -49,10 +49,16 @@ pub fn records(stdout: &str) -> Records {
         let (kind, tool) = envelope(line).expect("envelope");
         assert_eq!(tool, "fim");
         match kind.as_str() {
-            "entry" => r.entries.push(decode::<Entry>(line).expect(line).body),
-            "change" => r.changes.push(decode::<Change>(line).expect(line).body),
-            "error" => r.errors.push(decode::<ErrorRecord>(line).expect(line).body),
-            "summary" => r.summary = Some(decode::<Summary>(line).expect(line).body),
+            "entry" => r
+                .entries
+                .push(decode_strict::<Entry>(line).expect(line).body),
+            "change" => r
+                .changes
+                .push(decode_strict::<Change>(line).expect(line).body),
+            "error" => r
+                .errors
+                .push(decode_strict::<ErrorRecord>(line).expect(line).body),
+            "summary" => r.summary = Some(decode_strict::<Summary>(line).expect(line).body),
             other => panic!("unexpected record type {other}: {line}"),
         }
     }

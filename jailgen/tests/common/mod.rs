@@ -254,7 +254,7 @@ pub fn jail_records(out: &str) -> Vec<jailgen::jails::Jail> {
     out.lines()
         .filter(|l| l.starts_with("{\"type\":\"jail\""))
         .map(|l| {
-            hardkit_core::record::decode::<jailgen::jails::Jail>(l)
+            hardkit_core::record::decode_strict::<jailgen::jails::Jail>(l)
                 .unwrap()
                 .body
         })
@@ -263,16 +263,16 @@ pub fn jail_records(out: &str) -> Vec<jailgen::jails::Jail> {
 
 /// Every line of jailgen's JSON output parses back with unknown fields denied.
 pub fn check_json_lines(out: &str) {
-    use hardkit_core::record::{decode, envelope};
+    use hardkit_core::record::{decode_strict, envelope};
     for line in out.lines() {
         let (kind, tool) = envelope(line).unwrap();
         assert_eq!(tool, "jailgen");
         match kind.as_str() {
-            "jail" => drop(decode::<jailgen::jails::Jail>(line).unwrap()),
-            "action" => drop(decode::<hardkit_core::Action>(line).unwrap()),
-            "finding" => drop(decode::<hardkit_core::Finding>(line).unwrap()),
-            "summary" => drop(decode::<hardkit_core::Summary>(line).unwrap()),
-            "error" => drop(decode::<hardkit_core::ErrorRecord>(line).unwrap()),
+            "jail" => drop(decode_strict::<jailgen::jails::Jail>(line).unwrap()),
+            "action" => drop(decode_strict::<hardkit_core::Action>(line).unwrap()),
+            "finding" => drop(decode_strict::<hardkit_core::Finding>(line).unwrap()),
+            "summary" => drop(decode_strict::<hardkit_core::Summary>(line).unwrap()),
+            "error" => drop(decode_strict::<hardkit_core::ErrorRecord>(line).unwrap()),
             other => panic!("undocumented record type {other}: {line}"),
         }
     }

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hardkit_core::record::{decode, envelope, Action, ErrorRecord, Summary};
+use hardkit_core::record::{decode_strict, envelope, Action, ErrorRecord, Summary};
 use hardkit_core::Finding;
 use svcacct::exposure::Exposure;
 
@@ -79,11 +79,17 @@ pub fn parse(stdout: &[u8]) -> Stream {
         let (kind, tool) = envelope(line).unwrap();
         assert_eq!(tool, "svcacct");
         match kind.as_str() {
-            "action" => s.actions.push(decode::<Action>(line).unwrap().body),
-            "exposure" => s.exposures.push(decode::<Exposure>(line).unwrap().body),
-            "finding" => s.findings.push(decode::<Finding>(line).unwrap().body),
-            "error" => s.errors.push(decode::<ErrorRecord>(line).unwrap().body),
-            "summary" => s.summary = Some(decode::<Summary>(line).unwrap().body),
+            "action" => s.actions.push(decode_strict::<Action>(line).unwrap().body),
+            "exposure" => s
+                .exposures
+                .push(decode_strict::<Exposure>(line).unwrap().body),
+            "finding" => s
+                .findings
+                .push(decode_strict::<Finding>(line).unwrap().body),
+            "error" => s
+                .errors
+                .push(decode_strict::<ErrorRecord>(line).unwrap().body),
+            "summary" => s.summary = Some(decode_strict::<Summary>(line).unwrap().body),
             other => panic!("undocumented record type {other}: {line}"),
         }
     }
