@@ -50,6 +50,11 @@ if [[ ! -f $deb || -n $newer ]]; then
 else
     ok "reusing $deb (no file of the checkout is newer)"
 fi
+# A binary that needs a newer glibc than the oldest target's is refused.
+rc=0
+HARDKIT_MAX_GLIBC=2.17 "$top/scripts/package" >"$tmp/old-glibc.out" 2>&1 || rc=$?
+expect_status 1 "$rc" "scripts/package for a glibc 2.17 target"
+check "it names the binary and the symbol version it needs" grep -q 'release/sshd-lint needs GLIBC_2\.[0-9]*, newer than GLIBC_2.17' "$tmp/old-glibc.out"
 check "exactly one hardkit .deb in $(dirname "$deb")" [ "$(find "$(dirname "$deb")" -maxdepth 1 -name 'hardkit_*.deb' | wc -l)" == 1 ]
 
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/contents"
@@ -121,9 +126,17 @@ for suite in "${suites[@]}"; do
     # first-five --apply on the root (from outside, as e2e-debian.sh does;
     # the installed script with the installed tools) enables the packaged
     # timer, and drops the unit an earlier first-five wrote to /etc.
+    # (bookworm: a unit an earlier first-five wrote, which goes; trixie: the
+    # operator's own drop-in override, which stays)
     seed_demo_config "$r"
-    printf '# Written by hardkit first-five: the daily watch (docs/monitor.md).\n[Service]\nExecStart=/usr/local/bin/hardkit-monitor\n' \
-        >"$r/etc/systemd/system/hardkit-monitor.service"
+    if [[ $suite == bookworm ]]; then
+        printf '# Written by hardkit first-five: the daily watch (docs/monitor.md).\n[Service]\nExecStart=/usr/local/bin/hardkit-monitor\n' \
+            >"$r/etc/systemd/system/hardkit-monitor.service"
+    else
+        mkdir -p "$r/etc/systemd/system/hardkit-monitor.service.d"
+        printf '# mine\n[Service]\nNice=5\n' >"$r/etc/systemd/system/hardkit-monitor.service.d/local.conf"
+        printf '# my own copy\n[Service]\nExecStart=/usr/bin/hardkit-monitor\n' >"$r/etc/systemd/system/hardkit-monitor.service"
+    fi
     for run in 1 2; do
         rc=0
         HARDKIT_BIN_DIR=$r/usr/bin "$r/usr/lib/hardkit/scripts/first-five" --root "$r" --apply --yes --json \
@@ -131,10 +144,17 @@ for suite in "${suites[@]}"; do
         expect_status 0 "$rc" "$suite: first-five --root --apply (run $run)"
         [[ $rc == 0 ]] || tail -n 20 "$tmp/$suite.apply$run.err" >&2
     done
-    check "$suite: --apply removed first-five's earlier /etc unit" \
-        has "$tmp/$suite.apply1" '.step == "monitor" and .op == "remove" and .path == "/etc/systemd/system/hardkit-monitor.service" and .changed'
+    if [[ $suite == bookworm ]]; then
+        check "$suite: --apply removed first-five's earlier /etc unit" \
+            has "$tmp/$suite.apply1" '.step == "monitor" and .op == "remove" and .path == "/etc/systemd/system/hardkit-monitor.service" and .changed'
+        check "$suite: no hardkit-monitor unit left in /etc/systemd/system" \
+            bash -c '! ls -d "$1"/etc/systemd/system/hardkit-monitor.* 2>/dev/null' _ "$r"
+    else
+        check "$suite: --apply left the operator's own unit and drop-in" \
+            bash -c 'grep -qx "# my own copy" "$1/hardkit-monitor.service" && [ -s "$1/hardkit-monitor.service.d/local.conf" ]' _ "$r/etc/systemd/system"
+    fi
     check "$suite: --apply wrote no unit of its own" \
-        bash -c '! ls "$1"/etc/systemd/system/hardkit-monitor.* 2>/dev/null && ! jq -e -s "any(.[]; .step == \"monitor\" and .op == \"write\")" "$2" >/dev/null' _ "$r" "$tmp/$suite.apply1"
+        bash -c '! jq -e -s "any(.[]; .step == \"monitor\" and .op == \"write\")" "$1" >/dev/null' _ "$tmp/$suite.apply1"
     got=$(in_chroot "$r" systemctl is-enabled hardkit-monitor.timer 2>&1 || true)
     check "$suite: --apply enabled the packaged timer (got: $got)" [ "$got" == enabled ]
     check "$suite: a second --apply changes nothing of the monitor" \
