@@ -13,6 +13,9 @@
 # second session), the service account and unit (svcacct), and last the fim
 # baseline, so that it includes every change above.
 
+# shellcheck source=scripts/lib/units.sh
+. "$here/lib/units.sh"
+
 fix_die() {
     echo "first-five: $*" >&2
     exit 2
@@ -516,60 +519,55 @@ step_service() { # TARGET REAL
 }
 
 # --- 5. the daily watch -------------------------------------------------------------
-# scripts/monitor every day from a systemd timer (docs/monitor.md): a run
-# that finds something fails the unit, which shows in systemctl --failed,
-# and its report is in journalctl -u hardkit-monitor. It reads everything
-# and writes only its state.
+# scripts/monitor every day from a systemd timer (docs/monitor.md). The
+# units come from scripts/lib/units.sh: the hardkit package ships them in
+# /usr/lib/systemd/system (not enabled), and then this step only enables
+# the packaged timer (and removes the copies an earlier first-five wrote to
+# /etc/systemd/system, which would hide the packaged ones); otherwise it
+# writes them to /etc/systemd/system for the monitor it found (this
+# checkout, or scripts/install's /usr/local/bin/hardkit-monitor).
+monitor_header_service="# Written by hardkit first-five: the daily watch (docs/monitor.md)."
+monitor_header_timer="# Written by hardkit first-five: runs hardkit-monitor.service every day."
+
+# packaged_monitor: the hardkit package is installed in the root.
+packaged_monitor() {
+    local d
+    for d in usr/lib/systemd/system lib/systemd/system; do
+        [[ -f $root/$d/hardkit-monitor.service && -f $root/$d/hardkit-monitor.timer ]] && return 0
+    done
+    return 1
+}
+
 step_monitor() { # TARGET REAL
-    local t=$1 real=$2 monitor
-    if [[ $root == / ]]; then
+    local t=$1 real=$2 monitor="" unit
+    [[ -d $t/etc/systemd/system ]] || { act monitor skip /etc/systemd/system/hardkit-monitor.timer false "no systemd"; return 0; }
+    if packaged_monitor; then
+        for unit in hardkit-monitor.service hardkit-monitor.timer; do
+            # Only what first-five wrote (its first line says so): an
+            # operator's own override stays.
+            if head -n1 "$t/etc/systemd/system/$unit" 2>/dev/null | grep -q '^# Written by hardkit first-five'; then
+                rm -f "$t/etc/systemd/system/$unit"
+                act monitor remove "/etc/systemd/system/$unit" true "the hardkit package ships /usr/lib/systemd/system/$unit"
+            fi
+        done
+    elif [[ $root == / ]]; then
         monitor=$here/monitor
     elif [[ -x $root/usr/local/bin/hardkit-monitor || -L $root/usr/local/bin/hardkit-monitor ]]; then
         monitor=/usr/local/bin/hardkit-monitor
     else
         act monitor skip /etc/systemd/system/hardkit-monitor.timer false \
-            "hardkit is not installed in $root (DESTDIR=$root scripts/install), so no daily timer there"
+            "hardkit is not installed in $root (apt install ./hardkit_VERSION_amd64.deb, or DESTDIR=$root scripts/install), so no daily timer there"
         return 0
     fi
-    [[ -d $t/etc/systemd/system ]] || { act monitor skip /etc/systemd/system/hardkit-monitor.timer false "no systemd"; return 0; }
-    {
-        cat <<EOF
-# Written by hardkit first-five: the daily watch (docs/monitor.md).
-[Unit]
-Description=hardkit monitor: logins, file changes, services, listeners
-Documentation=man:fim(1) man:logscan(1)
-
-[Service]
-Type=oneshot
-ExecStart=$monitor
-EOF
+    if [[ -n $monitor ]]; then
         # The tools where first-five found them (this machine only).
-        if [[ $root == / && -n ${HARDKIT_BIN_DIR:-} ]]; then
-            echo "Environment=HARDKIT_BIN_DIR=$HARDKIT_BIN_DIR"
-        fi
-        cat <<'EOF'
-Nice=10
-IOSchedulingClass=idle
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectSystem=strict
-ProtectHome=read-only
-ReadWritePaths=/var/lib/hardkit -/run/fail2ban
-EOF
-    } | install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service 0644
-    install_text monitor "$t" /etc/systemd/system/hardkit-monitor.timer 0644 <<'EOF'
-# Written by hardkit first-five: runs hardkit-monitor.service every day.
-[Unit]
-Description=Run hardkit monitor every day
-
-[Timer]
-OnCalendar=daily
-RandomizedDelaySec=30m
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-EOF
+        local bin_dir=""
+        [[ $root == / && -n ${HARDKIT_BIN_DIR:-} ]] && bin_dir=$HARDKIT_BIN_DIR
+        hardkit_monitor_service "$monitor_header_service" "$monitor" "$bin_dir" |
+            install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service 0644
+        hardkit_monitor_timer "$monitor_header_timer" |
+            install_text monitor "$t" /etc/systemd/system/hardkit-monitor.timer 0644
+    fi
     mkdir -p "$t/var/lib/hardkit"
     if [[ -L $t/etc/systemd/system/timers.target.wants/hardkit-monitor.timer ]]; then
         act monitor enable hardkit-monitor.timer false

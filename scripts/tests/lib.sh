@@ -136,6 +136,97 @@ debian_root() {
     echo "$cache"
 }
 
+# --- Debian roots, cached machine-wide ------------------------------------
+# CI runs each time from a fresh clone, so the roots are kept outside the
+# checkout: $HARDKIT_TEST_CACHE, default /var/cache/hardkit-tests.
+hardkit_test_cache=${HARDKIT_TEST_CACHE:-/var/cache/hardkit-tests}
+# The mirror this machine's apt sources name.
+debian_mirror=http://deb.debian.org/debian
+# What a base root has beyond debootstrap's minbase: the programs hardkit
+# configures and judges with (the package's Depends and Recommends, so that
+# `apt-get install ./hardkit_*.deb` needs no download), jq and man.
+debian_base_packages=(systemd openssh-server fail2ban python3-systemd sudo nftables logrotate jq iproute2 man-db)
+# Bump when the way a root is built changes: every cached root is rebuilt.
+debian_base_version=1
+
+# in_chroot ROOT COMMAND...: run COMMAND in ROOT (chroot) with its own /proc,
+# in a private mount namespace (so the mount goes away with the command, and
+# bash finds /dev/fd), with a clean environment.
+in_chroot() {
+    local r=$1
+    shift
+    unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' sh "$r" "$r" \
+        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+
+# debian_base_build SUITE DIR: debootstrap SUITE into DIR (minbase), then the
+# extra packages with the root's own apt. (Not debootstrap --include: for
+# trixie it fails on systemd's pre-dependency order.) Daemons do not start
+# (policy-rc.d while installing).
+debian_base_build() {
+    local suite=$1 dir=$2
+    rm -rf "$dir"
+    debootstrap --variant=minbase "$suite" "$dir" "$debian_mirror" || return 1
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+    chmod 755 "$dir/usr/sbin/policy-rc.d"
+    in_chroot "$dir" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" && apt-get clean' \
+        sh "${debian_base_packages[@]}" || return 1
+    rm -f "$dir/usr/sbin/policy-rc.d"
+}
+
+# debian_base SUITE DEST: a writable copy of a minimal Debian SUITE root
+# (bookworm, trixie) with debian_base_packages, at DEST (which must not exist
+# yet). The root is built once per machine into
+# $hardkit_test_cache/SUITE-base (debootstrap and apt: about 100 s, 320 MB)
+# and rebuilt when its stamp (SUITE-base.stamp: cache version, mirror,
+# packages) differs: built into SUITE-base.tmp, then renamed. An exclusive
+# lock (SUITE-base.lock) while it is checked or built, so two suites never
+# build it at once; then a shared one, held until this shell exits, so it is
+# not rebuilt under a test using it. The copy is an overlay mount (the
+# cache is its read-only lower layer; DEST.upper holds the changes), or,
+# where overlayfs is missing, cp -a (30 s). Tests change their copy, never
+# the cache; call debian_base_cleanup (in the EXIT trap, before removing
+# DEST's directory) to unmount. Status 1 when the build failed (its log:
+# SUITE-base.log).
+debian_base_mounts=()
+debian_base() {
+    local suite=$1 dest=$2 cache=$hardkit_test_cache/$1-base stamp lock
+    stamp="hardkit debian_base v$debian_base_version $suite $debian_mirror ${debian_base_packages[*]}"
+    mkdir -p "$hardkit_test_cache" || return 1
+    exec {lock}>"$cache.lock"
+    flock -x "$lock"
+    if [[ ! -d $cache || $(cat "$cache.stamp" 2>/dev/null) != "$stamp" ]]; then
+        echo "debootstrap of Debian $suite into $cache (once per machine, about 100 s) ..." >&2
+        if ! debian_base_build "$suite" "$cache.tmp" >"$cache.log" 2>&1; then
+            exec {lock}>&-
+            return 1
+        fi
+        rm -f "$cache.stamp"
+        rm -rf "$cache.old"
+        if [[ -e $cache ]]; then mv "$cache" "$cache.old"; fi
+        mv "$cache.tmp" "$cache"
+        rm -rf "$cache.old"
+        echo "$stamp" >"$cache.stamp"
+    fi
+    flock -s "$lock"
+    mkdir -p "$dest" "$dest.upper" "$dest.work"
+    if mount -t overlay overlay -o "lowerdir=$cache,upperdir=$dest.upper,workdir=$dest.work" "$dest" 2>/dev/null; then
+        debian_base_mounts+=("$dest")
+    else
+        rmdir "$dest" "$dest.upper" "$dest.work"
+        cp -a "$cache" "$dest" || return 1
+    fi
+}
+
+# debian_base_cleanup: unmount every copy debian_base mounted in this shell.
+debian_base_cleanup() {
+    local m
+    for m in "${debian_base_mounts[@]}"; do
+        umount "$m" 2>/dev/null || umount -l "$m"
+    done
+    debian_base_mounts=()
+}
+
 # install_jq ROOT: this machine's jq and the libraries it links, into ROOT
 # (for the scripts run inside a Debian root; host and root are both Debian 12).
 install_jq() {
