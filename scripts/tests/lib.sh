@@ -166,7 +166,13 @@ in_chroot() {
 debian_base_build() {
     local suite=$1 dir=$2
     rm -rf "$dir"
-    debootstrap --variant=minbase "$suite" "$dir" "$debian_mirror" || return 1
+    # A debootstrap older than the suite has no script named for it (Debian
+    # 12's knows nothing of forky): testing's suites bootstrap as sid does.
+    local script=()
+    if [[ ! -e /usr/share/debootstrap/scripts/$suite ]]; then
+        script=(/usr/share/debootstrap/scripts/sid)
+    fi
+    debootstrap --variant=minbase "$suite" "$dir" "$debian_mirror" "${script[@]}" || return 1
     printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
     chmod 755 "$dir/usr/sbin/policy-rc.d"
     in_chroot "$dir" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" && apt-get clean' \
@@ -190,7 +196,24 @@ debian_base_build() {
 # SUITE-base.log).
 debian_base_mounts=()
 debian_base() {
-    local suite=$1 dest=$2 cache=$hardkit_test_cache/$1-base stamp lock
+    local suite=$1 dest=$2 cache=$hardkit_test_cache/$1-base lock
+    debian_base_ensure "$suite" >/dev/null || return 1
+    exec {lock}>"$cache.lock"
+    flock -s "$lock"
+    mkdir -p "$dest" "$dest.upper" "$dest.work"
+    if mount -t overlay overlay -o "lowerdir=$cache,upperdir=$dest.upper,workdir=$dest.work" "$dest" 2>/dev/null; then
+        debian_base_mounts+=("$dest")
+    else
+        rmdir "$dest" "$dest.upper" "$dest.work"
+        cp -a "$cache" "$dest" || return 1
+    fi
+}
+
+# debian_base_ensure SUITE: build the cached root of SUITE if it is missing
+# or stale (see debian_base) and print its path. The Rust suites read these
+# roots in place, through hardkit_core::sandbox, never writing them.
+debian_base_ensure() {
+    local suite=$1 cache=$hardkit_test_cache/$1-base stamp lock
     stamp="hardkit debian_base v$debian_base_version $suite $debian_mirror ${debian_base_packages[*]}"
     mkdir -p "$hardkit_test_cache" || return 1
     exec {lock}>"$cache.lock"
@@ -198,6 +221,7 @@ debian_base() {
     if [[ ! -d $cache || $(cat "$cache.stamp" 2>/dev/null) != "$stamp" ]]; then
         echo "debootstrap of Debian $suite into $cache (once per machine, about 100 s) ..." >&2
         if ! debian_base_build "$suite" "$cache.tmp" >"$cache.log" 2>&1; then
+            echo "debootstrap of Debian $suite failed: see $cache.log" >&2
             exec {lock}>&-
             return 1
         fi
@@ -208,14 +232,8 @@ debian_base() {
         rm -rf "$cache.old"
         echo "$stamp" >"$cache.stamp"
     fi
-    flock -s "$lock"
-    mkdir -p "$dest" "$dest.upper" "$dest.work"
-    if mount -t overlay overlay -o "lowerdir=$cache,upperdir=$dest.upper,workdir=$dest.work" "$dest" 2>/dev/null; then
-        debian_base_mounts+=("$dest")
-    else
-        rmdir "$dest" "$dest.upper" "$dest.work"
-        cp -a "$cache" "$dest" || return 1
-    fi
+    exec {lock}>&-
+    echo "$cache"
 }
 
 # debian_base_cleanup: unmount every copy debian_base mounted in this shell.
