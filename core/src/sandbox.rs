@@ -69,6 +69,8 @@ pub enum SandboxError {
     TimedOut { program: String, seconds: u64 },
     #[error("{0} is not under /tmp or /run, the sandbox's only writable places")]
     NotScratch(String),
+    #[error("{0} is neither a directory of the tree (reached without links) nor one made with make_dir: nowhere to show an input directory")]
+    InputTarget(String),
     #[error("sandbox i/o: {0}")]
     Io(#[from] io::Error),
 }
@@ -87,6 +89,7 @@ pub struct SandboxOutput {
 pub struct Sandbox {
     root: Root,
     copies: Vec<String>,
+    inputs: Vec<(PathBuf, String)>,
     dirs: Vec<String>,
     timeout: Duration,
     output_limit: usize,
@@ -98,6 +101,7 @@ impl Sandbox {
         Sandbox {
             root: root.clone(),
             copies: Vec::new(),
+            inputs: Vec::new(),
             dirs: Vec::new(),
             timeout: Duration::from_secs(30),
             output_limit: 16 << 20,
@@ -110,6 +114,19 @@ impl Sandbox {
     /// mounted over the original.
     pub fn readable_copy(mut self, system_path: &str) -> Sandbox {
         self.copies.push(system_path.to_string());
+        self
+    }
+
+    /// Show the program the caller's directory `host_dir` (not the tree's:
+    /// a configuration jailgen is about to write, say) at `system_path`,
+    /// read-only, over whatever the tree has there. The directory is copied
+    /// first, owned by the sandbox's uid, so the program never touches the
+    /// caller's files. `system_path` must be a directory of the tree reached
+    /// without links (a link in the image must not choose where the copy is
+    /// mounted), or one made with [`Sandbox::make_dir`].
+    pub fn input_dir(mut self, host_dir: &Path, system_path: &str) -> Sandbox {
+        self.inputs
+            .push((host_dir.to_path_buf(), system_path.to_string()));
         self
     }
 
@@ -173,6 +190,15 @@ impl Sandbox {
                 source,
             })?;
             binds.push((dst, system_path.trim_start_matches('/').to_string()));
+        }
+        for (i, (host_dir, system_path)) in self.inputs.iter().enumerate() {
+            let rel = self.input_target(system_path)?;
+            let dst = copies_dir.join(format!("input-{i}"));
+            copy_tree(host_dir, &dst, uid, gid).map_err(|source| SandboxError::Copy {
+                path: host_dir.clone(),
+                source,
+            })?;
+            binds.push((dst, rel));
         }
         if as_root {
             chown(&copies_dir, uid, gid)?;
@@ -261,6 +287,34 @@ impl Sandbox {
             stderr,
             truncated: cut_out || cut_err,
         })
+    }
+}
+
+impl Sandbox {
+    /// Where an input directory may be mounted (see [`Sandbox::input_dir`]),
+    /// relative to the tree's top.
+    fn input_target(&self, system_path: &str) -> Result<String, SandboxError> {
+        let bad = || SandboxError::InputTarget(system_path.to_string());
+        let rel = system_path.strip_prefix('/').ok_or_else(bad)?;
+        if rel.is_empty()
+            || rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(bad());
+        }
+        if self.dirs.iter().any(|d| d.trim_start_matches('/') == rel) {
+            return Ok(rel.to_string());
+        }
+        // Every component a real directory of the tree: no link anywhere.
+        let mut host = self.root.dir().to_path_buf();
+        for part in rel.split('/') {
+            host.push(part);
+            if !fs::symlink_metadata(&host).is_ok_and(|m| m.is_dir()) {
+                return Err(bad());
+            }
+        }
+        Ok(rel.to_string())
     }
 }
 
