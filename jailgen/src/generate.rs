@@ -7,6 +7,7 @@ use hardkit_core::input::InputSource;
 use hardkit_core::{Action, ExitStatus, Finding, Reporter, Root, Severity};
 
 use crate::cli::GenerateArgs;
+use crate::fail2ban_program::Judge;
 use crate::host::Host;
 use crate::jails::{self, BackendChoice, Increment, JailKind, Override, Request, Times};
 use crate::values::{self, Duration, ValueError};
@@ -215,12 +216,12 @@ pub fn run(
         let Some(copy) = copy else {
             return Err(JailgenError::NotInstalled(root.dir().display().to_string()));
         };
-        let validated = match write::fail2ban_client() {
-            Some(client) => {
-                write::validate_copy(&client, root, &copy).map_err(|e| with_hint(e, &req))?;
-                "validated by fail2ban-client -t"
+        let validated = match Judge::for_root(root) {
+            Some(judge) => {
+                write::validate_copy(&judge, root, &copy).map_err(|e| with_hint(e, &req))?;
+                format!("validated by {} -t", judge.describe(root))
             }
-            None => "NOT validated: fail2ban-client is not installed here",
+            None => "NOT validated: fail2ban-client is not installed here".to_string(),
         };
         let mut wrote_any = false;
         for file in &files {

@@ -9,6 +9,7 @@
 //! - [`filter_api_abuse`]: the anchored filter of the api-abuse jail;
 //! - [`fail2ban_config`]: reading fail2ban's configuration as fail2ban does;
 //! - [`fail2ban_actions`]: a jail's `action` value split as fail2ban splits it;
+//! - [`fail2ban_program`]: the target's own fail2ban-client, run in the sandbox;
 //! - [`fail2ban_values`]: times and ports as fail2ban computes them;
 //! - [`audit`]: findings about the jails fail2ban would run;
 //! - [`overridden`]: whether the jails written are the jails fail2ban runs;
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod cli;
 pub mod fail2ban_actions;
 pub mod fail2ban_config;
+pub mod fail2ban_program;
 pub mod fail2ban_values;
 pub mod filter_api_abuse;
 pub mod generate;

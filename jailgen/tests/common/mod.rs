@@ -324,3 +324,42 @@ pub fn sshd_lint_ports(ports: &[u16]) -> String {
     text.push_str("{\"type\":\"summary\",\"tool\":\"sshd-lint\",\"counts\":{\"setting\":2},\"severity\":{},\"exit\":0}\n");
     text
 }
+
+/// Copy a host program and the libraries `ldd` names into the tree (a
+/// small image whose "fail2ban-client" is a script of the test's).
+pub fn install_program(tree: &Tree, program: &str) {
+    let out = Command::new("ldd").arg(program).output().unwrap();
+    let mut files = vec![PathBuf::from(program)];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        files.extend(
+            line.split_whitespace()
+                .filter(|w| w.starts_with('/'))
+                .map(PathBuf::from),
+        );
+    }
+    for f in files {
+        let real = fs::canonicalize(&f).unwrap();
+        let dst = tree.host(f.to_str().unwrap());
+        fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        if !dst.exists() {
+            fs::copy(&real, &dst).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, as paths relative to it (symlinks not followed).
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
