@@ -10,6 +10,7 @@ use crate::cli::GenerateArgs;
 use crate::fail2ban_program::Judge;
 use crate::host::Host;
 use crate::jails::{self, BackendChoice, Increment, JailKind, Override, Request, Times};
+use crate::release::Release;
 use crate::values::{self, Duration, ValueError};
 use crate::write::{self, NewFile};
 use crate::{filter_api_abuse, overridden, render, JailgenError, TOOL};
@@ -155,6 +156,7 @@ fn facts(req: &Request, host: &Host, source: &str) -> Vec<String> {
 pub fn run(
     args: &GenerateArgs,
     root: &Root,
+    release: &Release,
     fail_on: Severity,
     reporter: &mut Reporter<impl std::io::Write>,
 ) -> Result<ExitStatus, JailgenError> {
@@ -183,6 +185,8 @@ pub fn run(
         contents: text.clone(),
     });
 
+    // Every input is valid now (a refusal is one line on stderr).
+    crate::announce_release(release, reporter)?;
     for net in &req.ignoreip {
         if net.too_wide() {
             reporter.finding(

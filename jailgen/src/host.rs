@@ -106,6 +106,12 @@ pub fn exists(root: &Root, system_path: &str) -> bool {
 /// `/var/log/nginx/*error.log` or `/var/log/tomcat*/catalina.out`) match at
 /// least one file under the root?
 pub fn log_exists(root: &Root, pattern: &str) -> bool {
+    !log_matches(root, pattern).is_empty()
+}
+
+/// The files under the root a fail2ban logpath matches, as system paths
+/// (fail2ban's `glob.glob` keeping those that exist), sorted.
+pub fn log_matches(root: &Root, pattern: &str) -> Vec<String> {
     // Expand component by component, as glob does: literal components are
     // joined, wildcard components are matched against the directory listing.
     let mut candidates = vec![String::new()];
@@ -133,13 +139,14 @@ pub fn log_exists(root: &Root, pattern: &str) -> bool {
         }
         candidates = next;
         if candidates.is_empty() {
-            return false;
+            return Vec::new();
         }
     }
-    candidates.iter().any(|c| {
+    candidates.retain(|c| {
         root.resolve(c)
             .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
-    })
+    });
+    candidates
 }
 
 /// Shell-style matching of one file name as Python's fnmatch (used by

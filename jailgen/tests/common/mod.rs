@@ -273,6 +273,7 @@ pub fn check_json_lines(out: &str) {
             "finding" => drop(decode::<hardkit_core::Finding>(line).unwrap()),
             "summary" => drop(decode::<hardkit_core::Summary>(line).unwrap()),
             "error" => drop(decode::<hardkit_core::ErrorRecord>(line).unwrap()),
+            "release" => drop(decode::<hardkit_core::release::ReleaseRecord>(line).unwrap()),
             other => panic!("undocumented record type {other}: {line}"),
         }
     }
