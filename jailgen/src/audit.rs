@@ -109,7 +109,7 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
         );
         return findings;
     }
-    let config = fail2ban_config::load(root, "jail");
+    let config = fail2ban_config::load_jails(root, &model.to_string());
     for (path, line, message) in &config.problems {
         findings.push(
             Finding::new(
@@ -496,24 +496,27 @@ fn audit_journal(
     }
 }
 
-/// A value fail2ban's reader cannot convert to the row's type (a boolean,
-/// a number) is dropped with a warning nobody reads: the jail runs with
-/// fail2ban's default instead. `enabled` and `maxretry` have findings of
-/// their own.
+/// A value fail2ban's reader cannot convert to the row's type: a boolean
+/// other than 1/on/true/yes (0/off/false/no) silently becomes false, a
+/// number that is not one is dropped with a warning nobody reads and the
+/// default runs. `enabled` and `maxretry` have findings of their own.
 fn audit_typed(
     jail: &JailView<'_>,
     row: &options::JailOption,
     value: &str,
     findings: &mut Vec<Finding>,
 ) {
-    let (ok, what) = match row.ty {
+    let (ok, what, effect) = match row.ty {
         OptionType::Bool => (
             fail2ban_config::parse_bool(value).is_some(),
             "a boolean (true/false, yes/no, on/off, 1/0)",
+            "fail2ban reads anything but 1, on, true or yes as false, without a word",
         ),
-        OptionType::Int if row.key != "maxretry" => {
-            (value.trim().parse::<i64>().is_ok(), "a whole number")
-        }
+        OptionType::Int if row.key != "maxretry" => (
+            value.trim().parse::<i64>().is_ok(),
+            "a whole number",
+            "fail2ban's reader warns and drops the value, so the jail runs with fail2ban's default",
+        ),
         _ => return,
     };
     if ok {
@@ -525,7 +528,7 @@ fn audit_typed(
             "jailgen/option-invalid",
             Severity::High,
             format!("[{name}] {} = {value} is not {what}", row.key),
-            "fail2ban's reader warns and ignores the value, so the jail runs with fail2ban's default, not what was written.",
+            format!("{effect}, not what was written."),
         )
         .evidence("jail", name)
         .evidence("option", row.key)

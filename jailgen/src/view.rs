@@ -89,12 +89,11 @@ fn view(root: &Root, config: &Config, name: &str, model: Version) -> Result<Jail
         };
         match row.ty {
             OptionType::Backend => v.backend = value,
-            // fail2ban's reader warns and drops a value it cannot convert.
             OptionType::Bool => {
-                if let Some(b) = fail2ban_config::parse_bool(&value) {
-                    v.options.insert(row.key.into(), Json::Bool(b));
-                }
+                let b = fail2ban_config::fail2ban_bool(&value);
+                v.options.insert(row.key.into(), Json::Bool(b));
             }
+            // fail2ban's reader warns and drops a number it cannot convert.
             OptionType::Int => {
                 if let Ok(n) = value.trim().parse::<i64>() {
                     v.options.insert(row.key.into(), Json::from(n));
@@ -132,15 +131,16 @@ fn view(root: &Root, config: &Config, name: &str, model: Version) -> Result<Jail
             | OptionType::Enabled => {}
         }
     }
-    if v.backend.starts_with("systemd") {
-        let (matchline, _) = crate::audit::journalmatch(root, config, name);
-        v.journalmatch = matchline
-            .split('\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split_whitespace().map(str::to_string).collect())
-            .collect();
-    } else if let Some(logpath) = get("logpath")? {
-        for line in logpath.split('\n') {
+    // The jail's journal match, else its filter's, is sent whatever the
+    // backend (a file backend ignores it).
+    let (matchline, _) = crate::audit::journalmatch(root, config, name);
+    v.journalmatch = matchline
+        .split('\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    if !v.backend.starts_with("systemd") {
+        for line in get("logpath")?.unwrap_or_default().split('\n') {
             // `PATH tail` / `PATH head`: the last word is fail2ban's read mode.
             let path = line.rsplit_once(' ').map_or(line, |(p, _)| p);
             v.logpaths.extend(crate::host::log_matches(root, path));
@@ -149,8 +149,6 @@ fn view(root: &Root, config: &Config, name: &str, model: Version) -> Result<Jail
         if v.logpaths.is_empty() {
             return Err(Refusal::NoLogFile);
         }
-    } else {
-        return Err(Refusal::NoLogFile);
     }
     Ok(v)
 }

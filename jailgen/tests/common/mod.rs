@@ -162,6 +162,12 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         "fail2ban-client -d failed: {}",
         stderr(&out)
     );
+    parse_dump(&out.stdout)
+}
+
+/// The commands of a `fail2ban-client -d` output (Python literals,
+/// converted by Python itself) as JSON.
+pub fn parse_dump(stdout: &[u8]) -> Vec<Value> {
     let mut python = Command::new("python3")
         .args([
             "-c",
@@ -173,7 +179,7 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         .unwrap();
     // Feed stdin from another thread: the dump is larger than a pipe buffer.
     let mut stdin = python.stdin.take().unwrap();
-    let input = out.stdout.clone();
+    let input = stdout.to_vec();
     let feeder = std::thread::spawn(move || {
         use std::io::Write;
         stdin.write_all(&input).unwrap();
@@ -188,6 +194,43 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         .collect()
 }
 
+/// The Debian releases whose own fail2ban judges jailgen (the cached roots).
+pub const SUITES: [&str; 3] = ["bookworm", "trixie", "forky"];
+
+/// A Debian release's own `fail2ban-client ARGS`, run in the sandbox on
+/// its cached root, reading the tree's /etc/fail2ban and /var/log (shown
+/// read-only over the root's).
+pub fn release_client(
+    suite_root: &Path,
+    tree: &Tree,
+    args: &[&str],
+) -> hardkit_core::sandbox::SandboxOutput {
+    let root = hardkit_core::Root::new(suite_root).unwrap();
+    fs::create_dir_all(tree.host("/var/log")).unwrap();
+    let mut argv: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), "/etc/fail2ban".as_ref()];
+    argv.extend(args.iter().map(std::ffi::OsStr::new));
+    hardkit_core::sandbox::Sandbox::new(&root)
+        .input_dir(&tree.host("/etc/fail2ban"), "/etc/fail2ban")
+        .input_dir(&tree.host("/var/log"), "/var/log")
+        .make_dir("/run/fail2ban")
+        .run("/usr/bin/fail2ban-client", &argv, b"")
+        .unwrap()
+}
+
+/// A tree holding a copy of a cached root's /etc/fail2ban and its
+/// package database (so jailgen detects the root's release).
+pub fn tree_from_release(suite_root: &Path) -> Tree {
+    let tree = Tree::new();
+    copy_tree(
+        &suite_root.join("etc/fail2ban"),
+        &tree.host("/etc/fail2ban"),
+    );
+    let status = fs::read_to_string(suite_root.join("var/lib/dpkg/status")).unwrap();
+    tree.file("/var/lib/dpkg/status", &status);
+    fs::create_dir_all(tree.host("/var/log")).unwrap();
+    tree
+}
+
 /// What fail2ban will run for one jail, from its -d stream.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct DumpedJail {
@@ -195,6 +238,10 @@ pub struct DumpedJail {
     pub options: BTreeMap<String, Value>,
     pub logpaths: Vec<String>,
     pub journalmatch: Vec<String>,
+    /// Every `addjournalmatch`, in order (fail2ban ORs them).
+    pub journalmatches: Vec<Vec<String>>,
+    /// `addignoreip` when sent.
+    pub ignoreip_sent: Option<Vec<String>>,
     pub ignoreip: Vec<String>,
     pub actions: Vec<String>,
     /// Parameters of each action (name -> param -> value).
@@ -220,8 +267,14 @@ pub fn jails_of(stream: &[Value]) -> BTreeMap<String, DumpedJail> {
                 let key = s(&c[2]);
                 match key.as_str() {
                     "addlogpath" => jail.logpaths.push(s(&c[3])),
-                    "addjournalmatch" => jail.journalmatch = c[3..].iter().map(s).collect(),
-                    "addignoreip" => jail.ignoreip = c[3..].iter().map(s).collect(),
+                    "addjournalmatch" => {
+                        jail.journalmatch = c[3..].iter().map(s).collect();
+                        jail.journalmatches.push(jail.journalmatch.clone());
+                    }
+                    "addignoreip" => {
+                        jail.ignoreip = c[3..].iter().map(s).collect();
+                        jail.ignoreip_sent = Some(jail.ignoreip.clone());
+                    }
                     "addaction" => jail.actions.push(s(&c[3])),
                     _ => {
                         jail.options.insert(key, c[3].clone());
