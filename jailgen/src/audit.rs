@@ -336,7 +336,7 @@ fn audit_jail(
 
     for action in &action_names {
         if let (Some(used), Some((fw, why))) = (Firewall::of_action(action), &host.firewall) {
-            if used != *fw {
+            if !host.ban_works(used) {
                 findings.push(at(
                     Finding::new(
                         "jailgen/banaction-firewall",
@@ -489,7 +489,11 @@ fn audit_journal(
                 )
                 .evidence("jail", name)
                 .evidence("journalmatch", &matchline)
-                .fix(format!("journalmatch = _SYSTEMD_UNIT={expected} + _COMM=sshd")),
+                .fix(if is_sshd {
+                    format!("journalmatch = {}", host.ssh_journalmatch())
+                } else {
+                    format!("journalmatch = _SYSTEMD_UNIT={expected}")
+                }),
                 location.clone(),
             ));
         }

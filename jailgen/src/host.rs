@@ -69,6 +69,12 @@ pub struct Host {
     pub ssh_unit: Option<String>,
     /// The firewall in use, with the evidence that decided it.
     pub firewall: Option<(Firewall, String)>,
+    /// The `nft` program is installed (fail2ban's nftables actions run it).
+    pub nft: bool,
+    /// OpenSSH 9.8 and later authenticate in a separate program,
+    /// `sshd-session` (Debian 13: OpenSSH 10.0), which logs under that
+    /// name: its journal entries have `_COMM=sshd-session`, not `sshd`.
+    pub sshd_session: bool,
 }
 
 /// Directories systemd reads unit files from, most specific first.
@@ -85,6 +91,28 @@ impl Host {
             rsyslog: exists(root, "/etc/rsyslog.conf") || exists(root, "/usr/sbin/rsyslogd"),
             ssh_unit: ssh_unit(root),
             firewall: firewall(root),
+            nft: exists(root, "/usr/sbin/nft") || exists(root, "/sbin/nft"),
+            sshd_session: exists(root, "/usr/lib/openssh/sshd-session")
+                || exists(root, "/usr/libexec/openssh/sshd-session")
+                || exists(root, "/usr/libexec/sshd-session"),
+        }
+    }
+
+    /// Do bans of an action driving `action_fw` block anything on this host?
+    /// The host's own firewall, of course. Under ufw also fail2ban's
+    /// nftables actions when nft is installed: they build their own table
+    /// (`inet f2b-table`, chain hooked on input at priority -1), which the
+    /// kernel runs before ufw's iptables chains (priority 0, whichever
+    /// iptables backend), and ufw never flushes a table it does not own.
+    /// That is Debian 13's stock setup (`banaction = nftables` in
+    /// jail.d/defaults-debian.conf), and its bans work with ufw active.
+    pub fn ban_works(&self, action_fw: Firewall) -> bool {
+        match &self.firewall {
+            None => true,
+            Some((fw, _)) => {
+                *fw == action_fw
+                    || (*fw == Firewall::Ufw && action_fw == Firewall::Nftables && self.nft)
+            }
         }
     }
 
@@ -93,6 +121,18 @@ impl Host {
     /// guess when the host says otherwise.
     pub fn ssh_unit_or_default(&self) -> &str {
         self.ssh_unit.as_deref().unwrap_or("ssh.service")
+    }
+
+    /// The journal match of the sshd jail: the host's unit, or (should the
+    /// unit differ, as with socket activation's `ssh@...service`) the
+    /// programs that log sshd's authentication: `sshd`, and `sshd-session`
+    /// where OpenSSH has it (fail2ban 1.1.0's own sshd filter matches both).
+    pub fn ssh_journalmatch(&self) -> String {
+        let mut m = format!("_SYSTEMD_UNIT={} + _COMM=sshd", self.ssh_unit_or_default());
+        if self.sshd_session {
+            m.push_str(" + _COMM=sshd-session");
+        }
+        m
     }
 }
 
@@ -329,8 +369,16 @@ mod tests {
         fs::create_dir_all(tmp.path().join("etc/ufw")).unwrap();
         fs::write(tmp.path().join("etc/ufw/ufw.conf"), "ENABLED=yes\n").unwrap();
         let host = Host::inspect(&root);
-        assert_eq!(host.firewall.unwrap().0, Firewall::Ufw);
         assert_eq!(host.ssh_unit.as_deref(), Some("sshd.service"));
+        assert!(host.ban_works(Firewall::Ufw));
+        assert!(!host.ban_works(Firewall::Iptables));
+        // nftables actions work beside ufw, when nft is there to run them.
+        assert!(!host.ban_works(Firewall::Nftables));
+        fs::create_dir_all(tmp.path().join("usr/sbin")).unwrap();
+        fs::write(tmp.path().join("usr/sbin/nft"), "").unwrap();
+        let host = Host::inspect(&root);
+        assert!(host.ban_works(Firewall::Nftables));
+        assert_eq!(host.firewall.unwrap().0, Firewall::Ufw);
     }
 
     #[test]
