@@ -24,6 +24,14 @@ impl Tree {
         }
     }
 
+    /// A tree inside `parent` (so that many trees can be shown to a
+    /// sandboxed program as one directory).
+    pub fn new_in(parent: &Path) -> Tree {
+        Tree {
+            dir: tempfile::tempdir_in(parent).unwrap(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -416,4 +424,66 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Whose fail2ban Python judges: this machine's (Debian 12's 1.0.2), then
+/// each cached Debian root's (missing roots are recorded as NOT RUN).
+pub fn fail2ban_pythons(test: &str) -> Vec<(String, Option<PathBuf>)> {
+    let mut out = vec![("this machine".to_string(), None)];
+    if running_as_root() {
+        for suite in SUITES {
+            if let Some(root) =
+                hardkit_core::oracle::debian_root(&format!("{test}::{suite}"), suite)
+            {
+                out.push((suite.to_string(), Some(root)));
+            }
+        }
+    } else {
+        hardkit_core::oracle::not_run(test, "the Debian roots' fail2ban needs root (sandbox)");
+    }
+    out
+}
+
+fn running_as_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+/// Run `script` (`python3 -c`) with fail2ban's Python of `suite_root`
+/// (None: this machine's) on `paths`, which all lie under `base`; for a
+/// root it runs in the sandbox with `base` shown read-only at /tmp/input.
+/// Returns stdout, after asserting success.
+pub fn fail2ban_python(
+    suite_root: Option<&Path>,
+    script: &str,
+    base: &Path,
+    paths: &[PathBuf],
+) -> String {
+    let (ok, stdout, stderr) = match suite_root {
+        None => {
+            let out = Command::new("/usr/bin/python3")
+                .args(["-c", script])
+                .args(paths)
+                .output()
+                .unwrap();
+            (out.status.success(), out.stdout, out.stderr)
+        }
+        Some(suite_root) => {
+            let root = hardkit_core::Root::new(suite_root).unwrap();
+            let inside: Vec<PathBuf> = paths
+                .iter()
+                .map(|p| Path::new("/tmp/input").join(p.strip_prefix(base).unwrap()))
+                .collect();
+            let mut argv: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), script.as_ref()];
+            argv.extend(inside.iter().map(|p| p.as_os_str()));
+            let out = hardkit_core::sandbox::Sandbox::new(&root)
+                .make_dir("/tmp/input")
+                .input_dir(base, "/tmp/input")
+                .timeout(std::time::Duration::from_secs(120))
+                .run("/usr/bin/python3", &argv, b"")
+                .unwrap();
+            (out.status.success(), out.stdout, out.stderr)
+        }
+    };
+    assert!(ok, "{}", String::from_utf8_lossy(&stderr));
+    String::from_utf8(stdout).unwrap()
 }
