@@ -44,9 +44,8 @@ impl Judge {
         if crate::host::exists(root, CLIENT) {
             return Some(Judge::Tree);
         }
-        if root.is_host() {
-            return None;
-        }
+        // Elsewhere on this machine's PATH (a pip install in /usr/local):
+        // for `--root /` that is the tree's own.
         hardkit_core::program::find_program("fail2ban-client").map(Judge::ThisMachine)
     }
 
@@ -55,6 +54,7 @@ impl Judge {
         match self {
             Judge::Tree if root.is_host() => "fail2ban-client".into(),
             Judge::Tree => format!("{}'s own fail2ban-client", root.dir().display()),
+            Judge::ThisMachine(client) if root.is_host() => client.display().to_string(),
             Judge::ThisMachine(_) => format!(
                 "this machine's fail2ban-client ({} has none)",
                 root.dir().display()
@@ -72,8 +72,9 @@ impl Judge {
     ) -> Result<SandboxOutput, WriteError> {
         let mut argv: Vec<&OsStr> = vec![OsStr::new("-c"), OsStr::new("/etc/fail2ban")];
         argv.extend(args.iter().map(OsStr::new));
-        let (tree, program, _skeleton) = match self {
+        let (tree, program, skeleton) = match self {
             Judge::Tree => (root.clone(), PathBuf::from(CLIENT), None),
+            Judge::ThisMachine(client) if root.is_host() => (root.clone(), client.clone(), None),
             Judge::ThisMachine(client) => {
                 let host = Root::new(Path::new("/"))?;
                 let skeleton = log_skeleton(root)?;
@@ -84,7 +85,7 @@ impl Judge {
             .input_dir(conf_dir, "/etc/fail2ban")
             .make_dir("/run/fail2ban")
             .env("LC_ALL", "C.UTF-8");
-        if let Some(skeleton) = &_skeleton {
+        if let Some(skeleton) = &skeleton {
             sandbox = sandbox.input_dir(skeleton.path(), "/var/log");
         }
         let program = program.to_string_lossy().into_owned();
