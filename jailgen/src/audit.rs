@@ -141,7 +141,7 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
                         "jailgen/enabled-invalid",
                         Severity::High,
                         format!("[{name}] enabled = {enabled_raw}: not a boolean, fail2ban leaves the jail off"),
-                        "fail2ban only accepts true/false, yes/no, on/off, 1/0; anything else is replaced by the default (disabled) with a warning nobody reads.",
+                        "fail2ban reads only 1, on, true and yes (any case) as true; anything else, a misspelling included, is false without a word, so the jail is off.",
                     )
                     .evidence("jail", name.as_str())
                     .evidence("value", &enabled_raw)
