@@ -67,7 +67,7 @@ pub enum SandboxError {
     Spawn { program: String, source: io::Error },
     #[error("{program} did not finish within {seconds} s in the sandbox and was killed")]
     TimedOut { program: String, seconds: u64 },
-    #[error("cannot give {input} to the sandboxed program at {target}: the tree has no file or directory of that kind there")]
+    #[error("cannot give {} to the sandboxed program at {target}: no file or directory of that kind there reached without links, nor a directory made with make_dir", .input.display())]
     InputTarget { input: PathBuf, target: String },
     #[error("{0} is not under /tmp or /run, the sandbox's only writable places")]
     NotScratch(String),
@@ -205,35 +205,13 @@ impl Sandbox {
             binds.push((dst, system_path.trim_start_matches('/').to_string()));
         }
         for (i, (host_path, system_path)) in self.inputs.iter().enumerate() {
-            // The mount follows links in its target on the host's side, so
-            // the path must lead to its place in the tree without any link.
-            let literal = tree.join(system_path.trim_start_matches('/'));
-            let made_here = self
-                .dirs
-                .iter()
-                .any(|d| d.trim_start_matches('/') == system_path.trim_start_matches('/'));
-            let same_kind = match (fs::metadata(host_path), fs::symlink_metadata(&literal)) {
-                // Over a directory made in the scratch space.
-                (Ok(a), _) if made_here => a.is_dir(),
-                (Ok(a), Ok(b)) => {
-                    self.root.resolve(system_path)? == literal
-                        && a.is_dir() == b.is_dir()
-                        && !b.file_type().is_symlink()
-                }
-                _ => false,
-            };
-            if !same_kind {
-                return Err(SandboxError::InputTarget {
-                    input: host_path.clone(),
-                    target: system_path.clone(),
-                });
-            }
+            let rel = self.input_target(host_path, system_path)?;
             let dst = copies_dir.join(format!("input-{i}"));
             copy_tree(host_path, &dst, uid, gid).map_err(|source| SandboxError::Copy {
                 path: host_path.clone(),
                 source,
             })?;
-            binds.push((dst, system_path.trim_start_matches('/').to_string()));
+            binds.push((dst, rel));
         }
         if as_root {
             chown(&copies_dir, uid, gid)?;
@@ -322,6 +300,52 @@ impl Sandbox {
             stderr,
             truncated: cut_out || cut_err,
         })
+    }
+}
+
+impl Sandbox {
+    /// Where an input may be mounted (see [`Sandbox::input_over`]), relative
+    /// to the tree's top. The mount follows links in its target on the
+    /// host's side, so the place must be reached without any link: every
+    /// component a real directory of the tree, the last one of the input's
+    /// kind; or a directory made with [`Sandbox::make_dir`].
+    fn input_target(&self, host_path: &Path, system_path: &str) -> Result<String, SandboxError> {
+        let bad = || SandboxError::InputTarget {
+            input: host_path.to_path_buf(),
+            target: system_path.to_string(),
+        };
+        let rel = system_path.strip_prefix('/').ok_or_else(bad)?;
+        if rel.is_empty()
+            || rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(bad());
+        }
+        let input_is_dir = fs::metadata(host_path).map_err(|_| bad())?.is_dir();
+        if self.dirs.iter().any(|d| d.trim_start_matches('/') == rel) {
+            return if input_is_dir {
+                Ok(rel.to_string())
+            } else {
+                Err(bad())
+            };
+        }
+        let mut host = self.root.dir().to_path_buf();
+        let parts: Vec<&str> = rel.split('/').collect();
+        for (n, part) in parts.iter().enumerate() {
+            host.push(part);
+            let meta = fs::symlink_metadata(&host).map_err(|_| bad())?;
+            let last = n + 1 == parts.len();
+            let fits = if last && !input_is_dir {
+                meta.is_file()
+            } else {
+                meta.is_dir()
+            };
+            if !fits {
+                return Err(bad());
+            }
+        }
+        Ok(rel.to_string())
     }
 }
 

@@ -113,6 +113,69 @@ fn runs_the_trees_program_with_its_input() {
 }
 
 #[test]
+fn an_input_directory_is_shown_read_only_where_asked() {
+    let Some(_one) = root_only("core::sandbox::an_input_directory_is_shown_read_only_where_asked")
+    else {
+        return;
+    };
+    let t = hostile_tree();
+    let root = Root::new(t.path()).unwrap();
+    fs::write(t.path().join("etc/ssh/sshd_config"), "Port 22\n").unwrap();
+    // The caller's own directory: private to it, as a tempdir is.
+    let input = tempfile::tempdir().unwrap();
+    fs::create_dir(input.path().join("sub")).unwrap();
+    fs::write(input.path().join("sshd_config"), "Port 2222\n").unwrap();
+    fs::write(input.path().join("sub/x.conf"), "x\n").unwrap();
+    fs::set_permissions(input.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    let sb = Sandbox::new(&root)
+        .input_over(input.path(), "/etc/ssh")
+        .make_dir("/tmp/in")
+        .input_over(input.path(), "/tmp/in");
+    let (code, stdout, stderr) = bash(
+        &sb,
+        "cat /etc/ssh/sshd_config /etc/ssh/sub/x.conf /tmp/in/sshd_config; \
+         echo evil > /etc/ssh/sshd_config 2>/dev/null && echo wrote1; \
+         echo evil > /tmp/in/new 2>/dev/null && echo wrote2; \
+         mount -o remount,rw /etc/ssh 2>/dev/null && echo remounted; \
+         umount /etc/ssh 2>/dev/null && echo unmounted; echo done",
+    )
+    .unwrap();
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "Port 2222\nx\nPort 2222\ndone\n"),
+        "{stderr}"
+    );
+    // Neither the caller's directory nor the tree changed.
+    assert_eq!(
+        fs::read_to_string(input.path().join("sshd_config")).unwrap(),
+        "Port 2222\n"
+    );
+    assert!(!input.path().join("new").exists());
+    assert_eq!(
+        fs::read_to_string(t.path().join("etc/ssh/sshd_config")).unwrap(),
+        "Port 22\n"
+    );
+    // A link in the image, `..`, or a place that is not there: refused.
+    std::os::unix::fs::symlink("/etc/ssh", t.path().join("etc/fail2ban")).unwrap();
+    for target in [
+        "/etc/fail2ban",
+        "/etc/../etc/ssh",
+        "/etc/nothere",
+        "etc/ssh",
+        "/",
+    ] {
+        let err = Sandbox::new(&root)
+            .input_over(input.path(), target)
+            .run("/bin/bash", &[OsStr::new("-c"), OsStr::new("true")], b"")
+            .unwrap_err();
+        assert!(
+            matches!(err, SandboxError::InputTarget { .. }),
+            "{target}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_hostile_program_cannot_write_the_tree_or_reach_the_host() {
     let Some(_one) =
         root_only("core::sandbox::a_hostile_program_cannot_write_the_tree_or_reach_the_host")

@@ -10,12 +10,15 @@ use crate::fail2ban_actions;
 use crate::fail2ban_config::{self, Config, InterpolationError, Value};
 use crate::fail2ban_values::{fail2ban_seconds, invalid_ports, port_covers};
 use crate::host::{self, Firewall, Host};
+use crate::options::{self, OptionType};
+use crate::release::{Release, Version};
 use crate::values::{IgnoreNet, Port};
 use crate::JailgenError;
 
 pub fn run(
     args: &AuditArgs,
     root: &Root,
+    release: &Release,
     fail_on: Severity,
     reporter: &mut Reporter<impl std::io::Write>,
 ) -> Result<ExitStatus, JailgenError> {
@@ -23,8 +26,9 @@ pub fn run(
         Some(path) => Some(crate::sshd_input::read_ports(&InputSource::parse(path))?),
         None => None,
     };
+    crate::announce_release(release, reporter)?;
     let host = Host::inspect(root);
-    let findings = audit(root, &host, ssh_ports.as_deref());
+    let findings = audit(root, &host, release.model, ssh_ports.as_deref());
     if findings.is_empty() {
         reporter.text(&format!(
             "jailgen audit: no findings in the fail2ban configuration under {}\n",
@@ -91,7 +95,7 @@ impl JailView<'_> {
 }
 
 /// All findings for the configuration under `root`.
-pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Finding> {
+pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]>) -> Vec<Finding> {
     let mut findings = Vec::new();
     if !host.fail2ban_installed {
         findings.push(
@@ -105,7 +109,7 @@ pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Findin
         );
         return findings;
     }
-    let config = fail2ban_config::load(root, "jail");
+    let config = fail2ban_config::load_jails(root, &model.to_string());
     for (path, line, message) in &config.problems {
         findings.push(
             Finding::new(
@@ -137,7 +141,7 @@ pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Findin
                         "jailgen/enabled-invalid",
                         Severity::High,
                         format!("[{name}] enabled = {enabled_raw}: not a boolean, fail2ban leaves the jail off"),
-                        "fail2ban only accepts true/false, yes/no, on/off, 1/0; anything else is replaced by the default (disabled) with a warning nobody reads.",
+                        "fail2ban reads only 1, on, true and yes (any case) as true; anything else, a misspelling included, is false without a word, so the jail is off.",
                     )
                     .evidence("jail", name.as_str())
                     .evidence("value", &enabled_raw)
@@ -154,6 +158,7 @@ pub fn audit(root: &Root, host: &Host, ssh_ports: Option<&[Port]>) -> Vec<Findin
         audit_jail(
             root,
             host,
+            model,
             &jail,
             &filter_name,
             is_sshd,
@@ -186,6 +191,7 @@ fn at(finding: Finding, location: Option<Location>) -> Finding {
 fn audit_jail(
     root: &Root,
     host: &Host,
+    model: Version,
     jail: &JailView<'_>,
     filter_name: &str,
     is_sshd: bool,
@@ -193,23 +199,42 @@ fn audit_jail(
     findings: &mut Vec<Finding>,
 ) {
     let name = jail.name;
-    // Probe the plain options before `action`, which interpolates several
-    // of them: an interpolation error is then reported where it was written.
-    for key in [
-        "port",
-        "logpath",
-        "journalmatch",
-        "banaction",
-        "bantime",
-        "findtime",
-        "maxretry",
-        "ignoreip",
-    ] {
-        let _ = jail.get(key, findings);
+    // Probe the plain options (the table's order) before `action`, which
+    // interpolates several of them: an interpolation error is then
+    // reported where it was written.
+    for row in options::rows(model) {
+        if matches!(
+            row.ty,
+            OptionType::Enabled | OptionType::Filter | OptionType::Backend | OptionType::Action
+        ) {
+            continue;
+        }
+        let value = jail.get(row.key, findings);
+        if let Some(value) = value {
+            audit_typed(jail, row, &value, findings);
+        }
     }
-    let backend = jail
-        .get("backend", findings)
-        .unwrap_or_else(|| "auto".into());
+    let backend = jail.get("backend", findings).unwrap_or_else(|| {
+        options::row_of("backend", model)
+            .and_then(|r| r.default)
+            .unwrap_or("auto")
+            .to_string()
+    });
+    if let Err(known) = options::check_backend(&backend, model) {
+        findings.push(at(
+            Finding::new(
+                "jailgen/backend-invalid",
+                Severity::High,
+                format!("[{name}] backend = {backend}: fail2ban {model} has no such backend"),
+                format!("The server answers \"Unknown backend\" when it adds the jail, so the jail does not run (`fail2ban-client -t` does not check it). fail2ban {model} knows {}.", known.join(", ")),
+            )
+            .evidence("jail", name)
+            .evidence("backend", &backend)
+            .evidence("fail2ban", model.to_string())
+            .fix("backend = auto (or systemd for the journal)"),
+            jail.location("backend"),
+        ));
+    }
     let actions = jail.get("action", findings).unwrap_or_default();
     let action_refs = fail2ban_actions::split_actions(&actions);
     let action_names: Vec<String> = action_refs.iter().map(|a| a.file.clone()).collect();
@@ -311,7 +336,7 @@ fn audit_jail(
 
     for action in &action_names {
         if let (Some(used), Some((fw, why))) = (Firewall::of_action(action), &host.firewall) {
-            if used != *fw {
+            if !host.ban_works(used) {
                 findings.push(at(
                     Finding::new(
                         "jailgen/banaction-firewall",
@@ -464,11 +489,56 @@ fn audit_journal(
                 )
                 .evidence("jail", name)
                 .evidence("journalmatch", &matchline)
-                .fix(format!("journalmatch = _SYSTEMD_UNIT={expected} + _COMM=sshd")),
+                .fix(if is_sshd {
+                    format!("journalmatch = {}", host.ssh_journalmatch())
+                } else {
+                    format!("journalmatch = _SYSTEMD_UNIT={expected}")
+                }),
                 location.clone(),
             ));
         }
     }
+}
+
+/// A value fail2ban's reader cannot convert to the row's type: a boolean
+/// other than 1/on/true/yes (0/off/false/no) silently becomes false, a
+/// number that is not one is dropped with a warning nobody reads and the
+/// default runs. `enabled` and `maxretry` have findings of their own.
+fn audit_typed(
+    jail: &JailView<'_>,
+    row: &options::JailOption,
+    value: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let (ok, what, effect) = match row.ty {
+        OptionType::Bool => (
+            fail2ban_config::parse_bool(value).is_some(),
+            "a boolean (true/false, yes/no, on/off, 1/0)",
+            "fail2ban reads anything but 1, on, true or yes as false, without a word",
+        ),
+        OptionType::Int if row.key != "maxretry" => (
+            value.trim().parse::<i64>().is_ok(),
+            "a whole number",
+            "fail2ban's reader warns and drops the value, so the jail runs with fail2ban's default",
+        ),
+        _ => return,
+    };
+    if ok {
+        return;
+    }
+    let name = jail.name;
+    findings.push(at(
+        Finding::new(
+            "jailgen/option-invalid",
+            Severity::High,
+            format!("[{name}] {} = {value} is not {what}", row.key),
+            format!("{effect}, not what was written."),
+        )
+        .evidence("jail", name)
+        .evidence("option", row.key)
+        .evidence("value", value),
+        jail.location(row.key),
+    ));
 }
 
 fn duration_value(jail: &JailView<'_>, key: &str, findings: &mut Vec<Finding>) -> Option<f64> {

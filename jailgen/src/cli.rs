@@ -28,6 +28,11 @@ pub struct Cli {
     #[command(flatten)]
     pub generate: GenerateArgs,
 
+    /// fail2ban release whose rules apply, e.g. 1.0.2 or 1.1 (default: the
+    /// target's, from its package database, or fail2ban-client --version on this machine)
+    #[arg(long, value_name = "VERSION", global = true)]
+    pub fail2ban: Option<String>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

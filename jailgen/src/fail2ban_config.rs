@@ -206,6 +206,28 @@ pub fn load(root: &Root, name: &str) -> Config {
     load_from(root, "/etc/fail2ban", name)
 }
 
+/// The jail configuration as fail2ban's JailReader reads it: [`load`] of
+/// `jail`, with the two values it adds to `[DEFAULT]` before reading any
+/// jail (`fail2ban_version`, `fail2ban_confpath`: stock jails such as
+/// apache-fakegooglebot refer to the latter).
+pub fn load_jails(root: &Root, version: &str) -> Config {
+    let mut config = load(root, "jail");
+    for (key, value) in [
+        ("fail2ban_version", version),
+        ("fail2ban_confpath", "/etc/fail2ban"),
+    ] {
+        config.defaults.insert(
+            key.to_string(),
+            Value {
+                raw: value.to_string(),
+                path: "(fail2ban's JailReader)".into(),
+                line: 0,
+            },
+        );
+    }
+    config
+}
+
 pub fn load_from(root: &Root, base: &str, name: &str) -> Config {
     let base_name = format!("{base}/{name}");
     let mut top = vec![format!("{base_name}.conf")];
@@ -486,6 +508,13 @@ impl Config {
     }
 }
 
+/// fail2ban's own reading of a boolean option (`_as_bool`, 1.0.2 and
+/// 1.1.0 alike): `1`, `on`, `true`, `yes` in any case are true, anything
+/// else, misspellings included, is silently false.
+pub fn fail2ban_bool(value: &str) -> bool {
+    matches!(value.to_lowercase().as_str(), "1" | "on" | "true" | "yes")
+}
+
 /// configparser's booleans (what `getboolean` accepts).
 pub fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_lowercase().as_str() {
@@ -508,6 +537,23 @@ mod tests {
         }
         let root = Root::new(tmp.path()).unwrap();
         (tmp, root)
+    }
+
+    #[test]
+    fn jails_see_the_defaults_fail2ban_adds() {
+        let (_t, root) = tree(&[(
+            "/etc/fail2ban/jail.conf",
+            "[x]\nignorecommand = %(fail2ban_confpath)s/filter.d/ignorecommands/x\nv = %(fail2ban_version)s\n",
+        )]);
+        let plain = load(&root, "jail");
+        assert!(plain.get("x", "ignorecommand").is_err());
+        let jails = load_jails(&root, "1.1.0");
+        assert_eq!(
+            jails.get("x", "ignorecommand").unwrap().as_deref(),
+            Some("/etc/fail2ban/filter.d/ignorecommands/x")
+        );
+        assert_eq!(jails.get("x", "v").unwrap().as_deref(), Some("1.1.0"));
+        assert!(fail2ban_bool("Yes") && !fail2ban_bool("perhaps") && !fail2ban_bool("off"));
     }
 
     #[test]

@@ -7,8 +7,10 @@ use hardkit_core::input::InputSource;
 use hardkit_core::{Action, ExitStatus, Finding, Reporter, Root, Severity};
 
 use crate::cli::GenerateArgs;
+use crate::fail2ban_program::Judge;
 use crate::host::Host;
 use crate::jails::{self, BackendChoice, Increment, JailKind, Override, Request, Times};
+use crate::release::Release;
 use crate::values::{self, Duration, ValueError};
 use crate::write::{self, NewFile};
 use crate::{filter_api_abuse, overridden, render, JailgenError, TOOL};
@@ -154,6 +156,7 @@ fn facts(req: &Request, host: &Host, source: &str) -> Vec<String> {
 pub fn run(
     args: &GenerateArgs,
     root: &Root,
+    release: &Release,
     fail_on: Severity,
     reporter: &mut Reporter<impl std::io::Write>,
 ) -> Result<ExitStatus, JailgenError> {
@@ -182,6 +185,8 @@ pub fn run(
         contents: text.clone(),
     });
 
+    // Every input is valid now (a refusal is one line on stderr).
+    crate::announce_release(release, reporter)?;
     for net in &req.ignoreip {
         if net.too_wide() {
             reporter.finding(
@@ -215,12 +220,12 @@ pub fn run(
         let Some(copy) = copy else {
             return Err(JailgenError::NotInstalled(root.dir().display().to_string()));
         };
-        let validated = match write::fail2ban_client() {
-            Some(client) => {
-                write::validate_copy(&client, root, &copy).map_err(|e| with_hint(e, &req))?;
-                "validated by fail2ban-client -t"
+        let validated = match Judge::for_root(root) {
+            Some(judge) => {
+                write::validate_copy(&judge, root, &copy).map_err(|e| with_hint(e, &req))?;
+                format!("validated by {} -t", judge.describe(root))
             }
-            None => "NOT validated: fail2ban-client is not installed here",
+            None => "NOT validated: fail2ban-client is not installed here".to_string(),
         };
         let mut wrote_any = false;
         for file in &files {

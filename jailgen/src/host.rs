@@ -69,6 +69,12 @@ pub struct Host {
     pub ssh_unit: Option<String>,
     /// The firewall in use, with the evidence that decided it.
     pub firewall: Option<(Firewall, String)>,
+    /// The `nft` program is installed (fail2ban's nftables actions run it).
+    pub nft: bool,
+    /// OpenSSH 9.8 and later authenticate in a separate program,
+    /// `sshd-session` (Debian 13: OpenSSH 10.0), which logs under that
+    /// name: its journal entries have `_COMM=sshd-session`, not `sshd`.
+    pub sshd_session: bool,
 }
 
 /// Directories systemd reads unit files from, most specific first.
@@ -85,6 +91,28 @@ impl Host {
             rsyslog: exists(root, "/etc/rsyslog.conf") || exists(root, "/usr/sbin/rsyslogd"),
             ssh_unit: ssh_unit(root),
             firewall: firewall(root),
+            nft: exists(root, "/usr/sbin/nft") || exists(root, "/sbin/nft"),
+            sshd_session: exists(root, "/usr/lib/openssh/sshd-session")
+                || exists(root, "/usr/libexec/openssh/sshd-session")
+                || exists(root, "/usr/libexec/sshd-session"),
+        }
+    }
+
+    /// Do bans of an action driving `action_fw` block anything on this host?
+    /// The host's own firewall, of course. Under ufw also fail2ban's
+    /// nftables actions when nft is installed: they build their own table
+    /// (`inet f2b-table`, chain hooked on input at priority -1), which the
+    /// kernel runs before ufw's iptables chains (priority 0, whichever
+    /// iptables backend), and ufw never flushes a table it does not own.
+    /// That is Debian 13's stock setup (`banaction = nftables` in
+    /// jail.d/defaults-debian.conf), and its bans work with ufw active.
+    pub fn ban_works(&self, action_fw: Firewall) -> bool {
+        match &self.firewall {
+            None => true,
+            Some((fw, _)) => {
+                *fw == action_fw
+                    || (*fw == Firewall::Ufw && action_fw == Firewall::Nftables && self.nft)
+            }
         }
     }
 
@@ -93,6 +121,18 @@ impl Host {
     /// guess when the host says otherwise.
     pub fn ssh_unit_or_default(&self) -> &str {
         self.ssh_unit.as_deref().unwrap_or("ssh.service")
+    }
+
+    /// The journal match of the sshd jail: the host's unit, or (should the
+    /// unit differ, as with socket activation's `ssh@...service`) the
+    /// programs that log sshd's authentication: `sshd`, and `sshd-session`
+    /// where OpenSSH has it (fail2ban 1.1.0's own sshd filter matches both).
+    pub fn ssh_journalmatch(&self) -> String {
+        let mut m = format!("_SYSTEMD_UNIT={} + _COMM=sshd", self.ssh_unit_or_default());
+        if self.sshd_session {
+            m.push_str(" + _COMM=sshd-session");
+        }
+        m
     }
 }
 
@@ -106,6 +146,12 @@ pub fn exists(root: &Root, system_path: &str) -> bool {
 /// `/var/log/nginx/*error.log` or `/var/log/tomcat*/catalina.out`) match at
 /// least one file under the root?
 pub fn log_exists(root: &Root, pattern: &str) -> bool {
+    !log_matches(root, pattern).is_empty()
+}
+
+/// The files under the root a fail2ban logpath matches, as system paths
+/// (fail2ban's `glob.glob` keeping those that exist), sorted.
+pub fn log_matches(root: &Root, pattern: &str) -> Vec<String> {
     // Expand component by component, as glob does: literal components are
     // joined, wildcard components are matched against the directory listing.
     let mut candidates = vec![String::new()];
@@ -133,13 +179,14 @@ pub fn log_exists(root: &Root, pattern: &str) -> bool {
         }
         candidates = next;
         if candidates.is_empty() {
-            return false;
+            return Vec::new();
         }
     }
-    candidates.iter().any(|c| {
+    candidates.retain(|c| {
         root.resolve(c)
             .is_ok_and(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
-    })
+    });
+    candidates
 }
 
 /// Shell-style matching of one file name as Python's fnmatch (used by
@@ -322,8 +369,16 @@ mod tests {
         fs::create_dir_all(tmp.path().join("etc/ufw")).unwrap();
         fs::write(tmp.path().join("etc/ufw/ufw.conf"), "ENABLED=yes\n").unwrap();
         let host = Host::inspect(&root);
-        assert_eq!(host.firewall.unwrap().0, Firewall::Ufw);
         assert_eq!(host.ssh_unit.as_deref(), Some("sshd.service"));
+        assert!(host.ban_works(Firewall::Ufw));
+        assert!(!host.ban_works(Firewall::Iptables));
+        // nftables actions work beside ufw, when nft is there to run them.
+        assert!(!host.ban_works(Firewall::Nftables));
+        fs::create_dir_all(tmp.path().join("usr/sbin")).unwrap();
+        fs::write(tmp.path().join("usr/sbin/nft"), "").unwrap();
+        let host = Host::inspect(&root);
+        assert!(host.ban_works(Firewall::Nftables));
+        assert_eq!(host.firewall.unwrap().0, Firewall::Ufw);
     }
 
     #[test]

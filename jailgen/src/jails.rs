@@ -282,11 +282,10 @@ fn ssh_source(req: &Request, host: &Host, root: &Root) -> Result<Source, Resolve
     let journal = || {
         // fail2ban's stock sshd filter matches `sshd.service`; Debian's unit
         // is `ssh.service`, so the stock match never sees a line there.
-        let unit = host.ssh_unit_or_default();
         (
             "systemd".to_string(),
             Vec::new(),
-            Some(format!("_SYSTEMD_UNIT={unit} + _COMM=sshd")),
+            Some(host.ssh_journalmatch()),
         )
     };
     match (req.ssh_backend, found) {

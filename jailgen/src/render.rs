@@ -67,3 +67,48 @@ fn render_jail(out: &mut String, jail: &Jail) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option jailgen writes is a row of fail2ban's option table in
+    /// every modelled release: a key fail2ban does not read would be
+    /// silently ignored.
+    #[test]
+    fn every_written_key_is_an_option_of_each_release() {
+        let jail = Jail {
+            name: "api-abuse".into(),
+            enabled: true,
+            filter: API_FILTER.into(),
+            port: "http,https".into(),
+            maxretry: 3,
+            findtime: "10m".into(),
+            findtime_seconds: 600,
+            bantime: "1h".into(),
+            bantime_seconds: 3600,
+            backend: "auto".into(),
+            logpath: vec!["/var/log/nginx/access.log".into()],
+            journalmatch: Some("_SYSTEMD_UNIT=nginx.service".into()),
+            banaction: "nftables-multiport".into(),
+            ignoreip: vec!["192.0.2.0/24".into()],
+            bantime_increment: true,
+            bantime_factor: Some("2".into()),
+            bantime_maxtime: Some("1w".into()),
+        };
+        let text = render(&[jail], &[]);
+        let keys: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k))
+            .collect();
+        assert_eq!(keys.len(), 14, "{text}");
+        for model in crate::release::MODELS {
+            for key in &keys {
+                assert!(
+                    crate::options::row_of(key, model).is_some(),
+                    "{key} is not an option of fail2ban {model}"
+                );
+            }
+        }
+    }
+}

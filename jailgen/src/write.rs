@@ -8,20 +8,19 @@
 //! each file atomically (hardkit_core::atomic), the filter before the jail
 //! that uses it.
 //!
-//! fail2ban checks that each file-backend jail's log exists, on the machine
-//! it runs on. For a `--root` other than `/` the check must see the target's
-//! logs, not this host's: jailgen runs fail2ban-client in a private mount
-//! namespace (`unshare --mount`, inside a user namespace when not root) with
-//! the target's `/var/log` bound over `/var/log`. Nothing is mounted outside
-//! that namespace.
+//! The judge is the target's own fail2ban-client, run in a sandbox
+//! ([`crate::fail2ban_program`]): under `--root`, the tree's release with
+//! the tree's logs, never this machine's program chosen by `PATH` and never
+//! as root.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use hardkit_core::atomic::{self, WriteOptions, WriteOutcome};
 use hardkit_core::Root;
+
+use crate::fail2ban_program::Judge;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -49,11 +48,6 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 pub struct NewFile {
     pub system_path: String,
     pub contents: String,
-}
-
-/// Where fail2ban-client is on this machine, if anywhere.
-pub fn fail2ban_client() -> Option<PathBuf> {
-    hardkit_core::program::find_program("fail2ban-client")
 }
 
 /// A copy of the configuration under `root` with `files` in place.
@@ -116,50 +110,14 @@ fn copy_tree(root: &Root, system_dir: &str, to: &Path, depth: usize) -> Result<(
     Ok(())
 }
 
-/// Run `fail2ban-client -c CONF_DIR ARGS`, seeing `root`'s logs (see the module docs).
-pub fn run_fail2ban_client(
-    client: &Path,
-    root: &Root,
-    conf_dir: &Path,
-    args: &[&str],
-) -> Result<Output, WriteError> {
-    let mut command = if root.is_host() {
-        Command::new(client)
-    } else {
-        let unshare = hardkit_core::program::find_program("unshare").ok_or_else(|| {
-            WriteError::CannotValidate(
-                "unshare (util-linux) is needed to show fail2ban the logs under --root".into(),
-            )
-        })?;
-        let logs = root.resolve("/var/log")?;
-        let mut c = Command::new(unshare);
-        if !nix::unistd::Uid::effective().is_root() {
-            // Unprivileged: a user namespace makes the mount namespace possible.
-            c.args(["--user", "--map-root-user"]);
-        }
-        // Bind the target's /var/log over ours, or an empty tmpfs when it has none.
-        c.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
-            .arg(
-                "if [ -d \"$0\" ]; then mount --bind \"$0\" /var/log; \
-                 else mount -t tmpfs jailgen-empty /var/log; fi && exec \"$@\"",
-            )
-            .arg(&logs)
-            .arg(client);
-        c
-    };
-    command.arg("-c").arg(conf_dir).args(args);
-    command.env("LC_ALL", "C.UTF-8");
-    command.output().map_err(io_err(client))
-}
-
 /// Validate `files` in a copy of the configuration under `root`.
-pub fn validate(client: &Path, root: &Root, files: &[NewFile]) -> Result<(), WriteError> {
-    validate_copy(client, root, &copy_with(root, files)?)
+pub fn validate(judge: &Judge, root: &Root, files: &[NewFile]) -> Result<(), WriteError> {
+    validate_copy(judge, root, &copy_with(root, files)?)
 }
 
 /// Run `fail2ban-client -t` on a prepared copy.
-pub fn validate_copy(client: &Path, root: &Root, copy: &ConfigCopy) -> Result<(), WriteError> {
-    let out = run_fail2ban_client(client, root, &copy.conf_dir, &["-t"])?;
+pub fn validate_copy(judge: &Judge, root: &Root, copy: &ConfigCopy) -> Result<(), WriteError> {
+    let out = judge.run(root, &copy.conf_dir, &["-t"])?;
     if out.status.success() {
         return Ok(());
     }
@@ -168,25 +126,27 @@ pub fn validate_copy(client: &Path, root: &Root, copy: &ConfigCopy) -> Result<()
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let copy_dir = copy.conf_dir.display().to_string();
     let mut lines: Vec<String> = text
         .lines()
-        .filter(|l| {
-            l.contains("ERROR")
-                || l.contains("rror:")
-                || l.contains("unshare")
-                || l.contains("mount")
-        })
+        .filter(|l| l.contains("ERROR") || l.contains("rror:"))
+        // "2026-11-22 06:24:46,706 fail2ban [28222]: ERROR   message" -> "message"
         .map(|l| {
-            // "2026-11-22 06:24:46,706 fail2ban [28222]: ERROR   message" -> "message"
-            let message = l.split_once("ERROR").map_or(l, |(_, m)| m).trim();
-            message.replace(&copy_dir, "/etc/fail2ban")
+            l.split_once("ERROR")
+                .map_or(l, |(_, m)| m)
+                .trim()
+                .to_string()
         })
         .filter(|l| l != "ERROR: test configuration failed")
         .collect();
     if lines.is_empty() {
         lines = text.lines().map(str::to_string).collect();
     }
+    // The program is the image's: what it prints is shown, never trusted
+    // as terminal control.
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| hardkit_core::output::escape_untrusted(l))
+        .collect();
     Err(WriteError::Rejected(lines.join("\n")))
 }
 

@@ -8,7 +8,6 @@ mod common;
 
 use hardkit_core::rng::Rng;
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use common::*;
 
@@ -74,6 +73,7 @@ fn ini_reader_matches_fail2ban_parser() {
     }
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let cases = 1000;
+    let parent = tempfile::tempdir().unwrap();
     let mut trees = Vec::new();
     for _ in 0..cases {
         let n = 1 + rng.below(14);
@@ -87,80 +87,80 @@ fn ini_reader_matches_fail2ban_parser() {
             text.push_str(line);
             text.push('\n');
         }
-        let tree = Tree::new();
+        let tree = Tree::new_in(parent.path());
         tree.file("/etc/fail2ban/jail.conf", &text);
         trees.push((tree, text));
     }
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", PYTHON])
-        .args(trees.iter().map(|(t, _)| t.host("/etc/fail2ban/jail.conf")))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let paths: Vec<_> = trees
+        .iter()
+        .map(|(t, _)| t.host("/etc/fail2ban/jail.conf"))
         .collect();
-    assert_eq!(results.len(), cases);
-    let (mut rejected, mut compared) = (0, 0);
-    for ((tree, text), theirs) in trees.iter().zip(&results) {
-        let root = hardkit_core::Root::new(tree.path()).unwrap();
-        let ours = jailgen::fail2ban_config::load(&root, "jail");
-        if theirs["ok"] == false {
-            rejected += 1;
+    for (release, suite_root) in fail2ban_pythons("jailgen::ini_reader_matches_fail2ban_parser") {
+        let out = fail2ban_python(suite_root.as_deref(), PYTHON, parent.path(), &paths);
+        let results: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(results.len(), cases);
+        let (mut rejected, mut compared) = (0, 0);
+        for ((tree, text), theirs) in trees.iter().zip(&results) {
+            let root = hardkit_core::Root::new(tree.path()).unwrap();
+            let ours = jailgen::fail2ban_config::load(&root, "jail");
+            if theirs["ok"] == false {
+                rejected += 1;
+                assert!(
+                    !ours.problems.is_empty(),
+                    "{release}'s fail2ban rejects this file, we did not:\n{text}"
+                );
+                continue;
+            }
             assert!(
-                !ours.problems.is_empty(),
-                "fail2ban rejects this file, we did not:\n{text}"
+                ours.problems.is_empty(),
+                "we rejected a file {release}'s fail2ban reads: {:?}\n{text}",
+                ours.problems
             );
-            continue;
-        }
-        assert!(
-            ours.problems.is_empty(),
-            "we rejected a file fail2ban reads: {:?}\n{text}",
-            ours.problems
-        );
-        let as_map =
+            let as_map =
             |opts: &BTreeMap<String, jailgen::fail2ban_config::Value>| -> BTreeMap<String, String> {
                 opts.iter()
                     .map(|(k, v)| (k.clone(), v.raw.clone()))
                     .collect()
             };
-        let their_map = |v: &serde_json::Value| -> BTreeMap<String, String> {
-            v.as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                .collect()
-        };
-        assert_eq!(
-            as_map(&ours.defaults),
-            their_map(&theirs["defaults"]),
-            "[DEFAULT] of\n{text}"
-        );
-        let their_sections = theirs["sections"].as_object().unwrap();
-        let our_sections: Vec<&str> = ours.sections().collect();
-        assert_eq!(
-            our_sections.len(),
-            their_sections.len(),
-            "sections of\n{text}"
-        );
-        for (name, opts) in their_sections {
-            let mine = ours
-                .section_options(name)
-                .unwrap_or_else(|| panic!("no [{name}] in ours:\n{text}"));
-            assert_eq!(as_map(mine), their_map(opts), "[{name}] of\n{text}");
+            let their_map = |v: &serde_json::Value| -> BTreeMap<String, String> {
+                v.as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            };
+            assert_eq!(
+                as_map(&ours.defaults),
+                their_map(&theirs["defaults"]),
+                "{release}: [DEFAULT] of\n{text}"
+            );
+            let their_sections = theirs["sections"].as_object().unwrap();
+            let our_sections: Vec<&str> = ours.sections().collect();
+            assert_eq!(
+                our_sections.len(),
+                their_sections.len(),
+                "{release}: sections of\n{text}"
+            );
+            for (name, opts) in their_sections {
+                let mine = ours
+                    .section_options(name)
+                    .unwrap_or_else(|| panic!("no [{name}] in ours:\n{text}"));
+                assert_eq!(
+                    as_map(mine),
+                    their_map(opts),
+                    "{release}: [{name}] of\n{text}"
+                );
+            }
+            compared += 1;
         }
-        compared += 1;
-    }
-    eprintln!(
-        "ini reader: {compared} files read identically, {rejected} rejected by both, of {cases}"
+        eprintln!(
+        "ini reader vs {release}: {compared} files read identically, {rejected} rejected by both, of {cases}"
     );
-    assert!(compared > 300 && rejected > 50, "{compared} {rejected}");
+        assert!(compared > 300 && rejected > 50, "{compared} {rejected}");
+    }
 }
 
 const INTERPOLATION_LINES: &[&str] = &[
@@ -215,6 +215,7 @@ fn interpolation_matches_fail2ban_parser() {
     }
     let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
     let cases = 300;
+    let parent = tempfile::tempdir().unwrap();
     let mut trees = Vec::new();
     for _ in 0..cases {
         let mut text = String::new();
@@ -230,50 +231,51 @@ fn interpolation_matches_fail2ban_parser() {
                 }
             }
         }
-        let tree = Tree::new();
+        let tree = Tree::new_in(parent.path());
         tree.file("/etc/fail2ban/jail.conf", &text);
         trees.push((tree, text));
     }
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", PYTHON_GET])
-        .args(trees.iter().map(|(t, _)| t.host("/etc/fail2ban/jail.conf")))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let paths: Vec<_> = trees
+        .iter()
+        .map(|(t, _)| t.host("/etc/fail2ban/jail.conf"))
         .collect();
-    assert_eq!(results.len(), cases);
-    let (mut values, mut errors) = (0, 0);
-    for ((tree, text), theirs) in trees.iter().zip(&results) {
-        let root = hardkit_core::Root::new(tree.path()).unwrap();
-        let ours = jailgen::fail2ban_config::load(&root, "jail");
-        for (qualified, their) in theirs.as_object().unwrap() {
-            let (section, key) = qualified.split_once('.').unwrap();
-            let mine = ours.get(section, key);
-            match their.as_str() {
-                Some(v) => {
-                    assert_eq!(mine, Ok(Some(v.to_string())), "{qualified} in\n{text}");
-                    values += 1;
-                }
-                None => {
-                    assert!(
+    for (release, suite_root) in fail2ban_pythons("jailgen::interpolation_matches_fail2ban_parser")
+    {
+        let out = fail2ban_python(suite_root.as_deref(), PYTHON_GET, parent.path(), &paths);
+        let results: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(results.len(), cases);
+        let (mut values, mut errors) = (0, 0);
+        for ((tree, text), theirs) in trees.iter().zip(&results) {
+            let root = hardkit_core::Root::new(tree.path()).unwrap();
+            let ours = jailgen::fail2ban_config::load(&root, "jail");
+            for (qualified, their) in theirs.as_object().unwrap() {
+                let (section, key) = qualified.split_once('.').unwrap();
+                let mine = ours.get(section, key);
+                match their.as_str() {
+                    Some(v) => {
+                        assert_eq!(
+                            mine,
+                            Ok(Some(v.to_string())),
+                            "{release}: {qualified} in\n{text}"
+                        );
+                        values += 1;
+                    }
+                    None => {
+                        assert!(
                         mine.is_err(),
-                        "{qualified}: fail2ban cannot interpolate, we gave {mine:?} in\n{text}"
+                        "{release}: {qualified}: fail2ban cannot interpolate, we gave {mine:?} in\n{text}"
                     );
-                    errors += 1;
+                        errors += 1;
+                    }
                 }
             }
         }
+        eprintln!("interpolation vs {release}: {values} values equal, {errors} refused by both");
+        assert!(values > 500 && errors > 100, "{values} {errors}");
     }
-    eprintln!("interpolation: {values} values equal, {errors} refused by both");
-    assert!(values > 500 && errors > 100, "{values} {errors}");
 }
 
 /// Files of a generated configuration directory and the lines they may hold.
@@ -338,9 +340,10 @@ fn file_order_includes_and_known_match_fail2ban() {
     }
     let mut rng = Rng::new(0xdead_beef_cafe_f00d);
     let cases = 200;
+    let parent = tempfile::tempdir().unwrap();
     let mut trees = Vec::new();
     for _ in 0..cases {
-        let tree = Tree::new();
+        let tree = Tree::new_in(parent.path());
         let mut listing = String::new();
         for file in TREE_FILES {
             if rng.one_in(3) {
@@ -369,49 +372,52 @@ fn file_order_includes_and_known_match_fail2ban() {
         }
         trees.push((tree, listing));
     }
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", PYTHON_TREE])
-        .args(trees.iter().map(|(t, _)| t.host("/etc/fail2ban")))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(results.len(), cases);
-    let mut values = 0;
-    for ((tree, listing), theirs) in trees.iter().zip(&results) {
-        let Some(theirs) = theirs.as_object() else {
-            continue;
-        };
-        let root = hardkit_core::Root::new(tree.path()).unwrap();
-        let ours = jailgen::fail2ban_config::load(&root, "jail");
-        let our_keys: usize = ours
-            .sections()
-            .map(|s| {
-                let own = ours.section_options(s).map_or(0, |o| o.len());
-                let inherited = ours
-                    .defaults
-                    .keys()
-                    .filter(|k| !ours.has_option(s, k))
-                    .count();
-                own + inherited
-            })
-            .sum();
-        assert_eq!(our_keys, theirs.len(), "option count in\n{listing}");
-        for (qualified, their) in theirs {
-            let (section, key) = qualified.split_once('.').unwrap();
-            let mine = ours.get(section, key).ok().flatten();
-            assert_eq!(mine.as_deref(), their.as_str(), "{qualified} in\n{listing}");
-            values += 1;
+    let paths: Vec<_> = trees.iter().map(|(t, _)| t.host("/etc/fail2ban")).collect();
+    for (release, suite_root) in
+        fail2ban_pythons("jailgen::file_order_includes_and_known_match_fail2ban")
+    {
+        let out = fail2ban_python(suite_root.as_deref(), PYTHON_TREE, parent.path(), &paths);
+        let results: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(results.len(), cases);
+        let mut values = 0;
+        for ((tree, listing), theirs) in trees.iter().zip(&results) {
+            let Some(theirs) = theirs.as_object() else {
+                continue;
+            };
+            let root = hardkit_core::Root::new(tree.path()).unwrap();
+            let ours = jailgen::fail2ban_config::load(&root, "jail");
+            let our_keys: usize = ours
+                .sections()
+                .map(|s| {
+                    let own = ours.section_options(s).map_or(0, |o| o.len());
+                    let inherited = ours
+                        .defaults
+                        .keys()
+                        .filter(|k| !ours.has_option(s, k))
+                        .count();
+                    own + inherited
+                })
+                .sum();
+            assert_eq!(
+                our_keys,
+                theirs.len(),
+                "{release}: option count in\n{listing}"
+            );
+            for (qualified, their) in theirs {
+                let (section, key) = qualified.split_once('.').unwrap();
+                let mine = ours.get(section, key).ok().flatten();
+                assert_eq!(
+                    mine.as_deref(),
+                    their.as_str(),
+                    "{release}: {qualified} in\n{listing}"
+                );
+                values += 1;
+            }
         }
+        eprintln!("configuration trees vs {release}: {values} values equal over {cases} trees");
+        assert!(values > 1000, "{values}");
     }
-    eprintln!("configuration trees: {values} values equal over {cases} trees");
-    assert!(values > 1000, "{values}");
 }

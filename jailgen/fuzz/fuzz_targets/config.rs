@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let host = Host::inspect(&root);
     let ports = [Port::new(22).expect("port"), Port::new(2222).expect("port")];
-    let _ = jailgen::audit::audit(&root, &host, Some(&ports));
+    let _ = jailgen::audit::audit(&root, &host, jailgen::release::newest(), Some(&ports));
     let config = jailgen::fail2ban_config::load(&root, "jail");
     let sections: Vec<String> = config.sections().map(str::to_string).collect();
     for section in &sections {

@@ -24,6 +24,14 @@ impl Tree {
         }
     }
 
+    /// A tree inside `parent` (so that many trees can be shown to a
+    /// sandboxed program as one directory).
+    pub fn new_in(parent: &Path) -> Tree {
+        Tree {
+            dir: tempfile::tempdir_in(parent).unwrap(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -130,27 +138,16 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The oracle: fail2ban-client with the tree's configuration, seeing the
-/// tree's /var/log (a private mount namespace; nothing leaks to the host).
+/// The oracle: this machine's fail2ban-client with the tree's configuration
+/// and logs, in the sandbox (this machine's files read-only, the tree's
+/// /etc/fail2ban and /var/log shown over them; nothing leaks either way).
 pub fn fail2ban_client(tree: &Tree, args: &[&str]) -> Output {
-    let script = "mount --bind \"$0\" /var/log && exec fail2ban-client -c \"$1\" \"$2\"";
-    fs::create_dir_all(tree.host("/var/log")).unwrap();
-    Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-        ])
-        .arg(tree.host("/var/log"))
-        .arg(tree.host("/etc/fail2ban"))
-        .args(args)
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .unwrap()
+    let out = release_client(Path::new("/"), tree, args);
+    Output {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
 }
 
 /// `fail2ban-client -d`, each printed command parsed (Python literals,
@@ -162,6 +159,12 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         "fail2ban-client -d failed: {}",
         stderr(&out)
     );
+    parse_dump(&out.stdout)
+}
+
+/// The commands of a `fail2ban-client -d` output (Python literals,
+/// converted by Python itself) as JSON.
+pub fn parse_dump(stdout: &[u8]) -> Vec<Value> {
     let mut python = Command::new("python3")
         .args([
             "-c",
@@ -173,7 +176,7 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         .unwrap();
     // Feed stdin from another thread: the dump is larger than a pipe buffer.
     let mut stdin = python.stdin.take().unwrap();
-    let input = out.stdout.clone();
+    let input = stdout.to_vec();
     let feeder = std::thread::spawn(move || {
         use std::io::Write;
         stdin.write_all(&input).unwrap();
@@ -188,6 +191,43 @@ pub fn dump(tree: &Tree) -> Vec<Value> {
         .collect()
 }
 
+/// The Debian releases whose own fail2ban judges jailgen (the cached roots).
+pub const SUITES: [&str; 3] = ["bookworm", "trixie", "forky"];
+
+/// A Debian release's own `fail2ban-client ARGS`, run in the sandbox on
+/// its cached root, reading the tree's /etc/fail2ban and /var/log (shown
+/// read-only over the root's).
+pub fn release_client(
+    suite_root: &Path,
+    tree: &Tree,
+    args: &[&str],
+) -> hardkit_core::sandbox::SandboxOutput {
+    let root = hardkit_core::Root::new(suite_root).unwrap();
+    fs::create_dir_all(tree.host("/var/log")).unwrap();
+    let mut argv: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), "/etc/fail2ban".as_ref()];
+    argv.extend(args.iter().map(std::ffi::OsStr::new));
+    hardkit_core::sandbox::Sandbox::new(&root)
+        .input_over(&tree.host("/etc/fail2ban"), "/etc/fail2ban")
+        .input_over(&tree.host("/var/log"), "/var/log")
+        .make_dir("/run/fail2ban")
+        .run("/usr/bin/fail2ban-client", &argv, b"")
+        .unwrap()
+}
+
+/// A tree holding a copy of a cached root's /etc/fail2ban and its
+/// package database (so jailgen detects the root's release).
+pub fn tree_from_release(suite_root: &Path) -> Tree {
+    let tree = Tree::new();
+    copy_tree(
+        &suite_root.join("etc/fail2ban"),
+        &tree.host("/etc/fail2ban"),
+    );
+    let status = fs::read_to_string(suite_root.join("var/lib/dpkg/status")).unwrap();
+    tree.file("/var/lib/dpkg/status", &status);
+    fs::create_dir_all(tree.host("/var/log")).unwrap();
+    tree
+}
+
 /// What fail2ban will run for one jail, from its -d stream.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct DumpedJail {
@@ -195,6 +235,10 @@ pub struct DumpedJail {
     pub options: BTreeMap<String, Value>,
     pub logpaths: Vec<String>,
     pub journalmatch: Vec<String>,
+    /// Every `addjournalmatch`, in order (fail2ban ORs them).
+    pub journalmatches: Vec<Vec<String>>,
+    /// `addignoreip` when sent.
+    pub ignoreip_sent: Option<Vec<String>>,
     pub ignoreip: Vec<String>,
     pub actions: Vec<String>,
     /// Parameters of each action (name -> param -> value).
@@ -220,8 +264,14 @@ pub fn jails_of(stream: &[Value]) -> BTreeMap<String, DumpedJail> {
                 let key = s(&c[2]);
                 match key.as_str() {
                     "addlogpath" => jail.logpaths.push(s(&c[3])),
-                    "addjournalmatch" => jail.journalmatch = c[3..].iter().map(s).collect(),
-                    "addignoreip" => jail.ignoreip = c[3..].iter().map(s).collect(),
+                    "addjournalmatch" => {
+                        jail.journalmatch = c[3..].iter().map(s).collect();
+                        jail.journalmatches.push(jail.journalmatch.clone());
+                    }
+                    "addignoreip" => {
+                        jail.ignoreip = c[3..].iter().map(s).collect();
+                        jail.ignoreip_sent = Some(jail.ignoreip.clone());
+                    }
                     "addaction" => jail.actions.push(s(&c[3])),
                     _ => {
                         jail.options.insert(key, c[3].clone());
@@ -273,6 +323,7 @@ pub fn check_json_lines(out: &str) {
             "finding" => drop(decode_strict::<hardkit_core::Finding>(line).unwrap()),
             "summary" => drop(decode_strict::<hardkit_core::Summary>(line).unwrap()),
             "error" => drop(decode_strict::<hardkit_core::ErrorRecord>(line).unwrap()),
+            "release" => drop(decode_strict::<hardkit_core::release::ReleaseRecord>(line).unwrap()),
             other => panic!("undocumented record type {other}: {line}"),
         }
     }
@@ -323,4 +374,105 @@ pub fn sshd_lint_ports(ports: &[u16]) -> String {
     }
     text.push_str("{\"type\":\"summary\",\"tool\":\"sshd-lint\",\"counts\":{\"setting\":2},\"severity\":{},\"exit\":0}\n");
     text
+}
+
+/// Copy a host program and the libraries `ldd` names into the tree (a
+/// small image whose "fail2ban-client" is a script of the test's).
+pub fn install_program(tree: &Tree, program: &str) {
+    let out = Command::new("ldd").arg(program).output().unwrap();
+    let mut files = vec![PathBuf::from(program)];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        files.extend(
+            line.split_whitespace()
+                .filter(|w| w.starts_with('/'))
+                .map(PathBuf::from),
+        );
+    }
+    for f in files {
+        let real = fs::canonicalize(&f).unwrap();
+        let dst = tree.host(f.to_str().unwrap());
+        fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        if !dst.exists() {
+            fs::copy(&real, &dst).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, as paths relative to it (symlinks not followed).
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whose fail2ban Python judges: this machine's (Debian 12's 1.0.2), then
+/// each cached Debian root's (missing roots are recorded as NOT RUN).
+pub fn fail2ban_pythons(test: &str) -> Vec<(String, Option<PathBuf>)> {
+    let mut out = vec![("this machine".to_string(), None)];
+    if running_as_root() {
+        for suite in SUITES {
+            if let Some(root) =
+                hardkit_core::oracle::debian_root(&format!("{test}::{suite}"), suite)
+            {
+                out.push((suite.to_string(), Some(root)));
+            }
+        }
+    } else {
+        hardkit_core::oracle::not_run(test, "the Debian roots' fail2ban needs root (sandbox)");
+    }
+    out
+}
+
+fn running_as_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+/// Run `script` (`python3 -c`) with fail2ban's Python of `suite_root`
+/// (None: this machine's) on `paths`, which all lie under `base`; for a
+/// root it runs in the sandbox with `base` shown read-only at /tmp/input.
+/// Returns stdout, after asserting success.
+pub fn fail2ban_python(
+    suite_root: Option<&Path>,
+    script: &str,
+    base: &Path,
+    paths: &[PathBuf],
+) -> String {
+    let (ok, stdout, stderr) = match suite_root {
+        None => {
+            let out = Command::new("/usr/bin/python3")
+                .args(["-c", script])
+                .args(paths)
+                .output()
+                .unwrap();
+            (out.status.success(), out.stdout, out.stderr)
+        }
+        Some(suite_root) => {
+            let root = hardkit_core::Root::new(suite_root).unwrap();
+            let inside: Vec<PathBuf> = paths
+                .iter()
+                .map(|p| Path::new("/tmp/input").join(p.strip_prefix(base).unwrap()))
+                .collect();
+            let mut argv: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), script.as_ref()];
+            argv.extend(inside.iter().map(|p| p.as_os_str()));
+            let out = hardkit_core::sandbox::Sandbox::new(&root)
+                .make_dir("/tmp/input")
+                .input_over(base, "/tmp/input")
+                .timeout(std::time::Duration::from_secs(120))
+                .run("/usr/bin/python3", &argv, b"")
+                .unwrap();
+            (out.status.success(), out.stdout, out.stderr)
+        }
+    };
+    assert!(ok, "{}", String::from_utf8_lossy(&stderr));
+    String::from_utf8(stdout).unwrap()
 }

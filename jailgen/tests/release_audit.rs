@@ -1,0 +1,205 @@
+//! `jailgen audit` and generation on stock Debian 12 and 13 (the cached
+//! roots, seen through an overlay so that nothing is written to them), with
+//! and without ufw; ufw is not installed in the roots, so its files are
+//! added in the overlay's upper layer.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+use hardkit_core::record::decode;
+use hardkit_core::Finding;
+
+/// Run jailgen with `--root` an overlay of `suite_root` under `upper`
+/// (files the test adds), in a private mount namespace.
+fn jailgen_on_overlay(suite_root: &Path, upper: &Tree, args: &[&str]) -> Output {
+    let scratch = tempfile::tempdir().unwrap();
+    let (work, merged) = (scratch.path().join("work"), scratch.path().join("merged"));
+    fs::create_dir(&work).unwrap();
+    fs::create_dir(&merged).unwrap();
+    // The sandbox needs the tree searchable by its stranger uid.
+    fs::set_permissions(
+        upper.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+        .arg("mount -t overlay overlay -o \"lowerdir=$0,upperdir=$1,workdir=$2\" \"$3\" && d=$3 && b=$4 && shift 4 && exec \"$b\" --root \"$d\" \"$@\"")
+        .arg(suite_root)
+        .arg(upper.path())
+        .arg(&work)
+        .arg(&merged)
+        .arg(BIN)
+        .args(args)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap()
+}
+
+fn ufw_enabled(upper: &Tree) {
+    upper
+        .file(
+            "/etc/ufw/ufw.conf",
+            "# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n",
+        )
+        .file("/usr/sbin/ufw", "#!/bin/sh\n")
+        .file(
+            "/usr/lib/systemd/system/ufw.service",
+            "[Unit]\nDescription=Uncomplicated firewall\n",
+        )
+        .symlink(
+            "/usr/lib/systemd/system/ufw.service",
+            "/etc/systemd/system/multi-user.target.wants/ufw.service",
+        );
+}
+
+fn finding_ids(out: &Output) -> Vec<String> {
+    let text = stdout(out);
+    check_json_lines(&text);
+    text.lines()
+        .filter(|l| l.starts_with("{\"type\":\"finding\""))
+        .map(|l| decode::<Finding>(l).unwrap().body.id)
+        .collect()
+}
+
+fn ready(test: &str) -> bool {
+    hardkit_core::oracle::require_root(test)
+        && hardkit_core::oracle::oracle(test, "unshare").is_some()
+}
+
+#[test]
+fn audit_is_right_on_stock_debian_12_and_13_with_and_without_ufw() {
+    let test = "jailgen::audit_is_right_on_stock_debian_12_and_13_with_and_without_ufw";
+    if !ready(test) {
+        return;
+    }
+    for suite in ["bookworm", "trixie"] {
+        let Some(suite_root) =
+            hardkit_core::oracle::debian_root(&format!("{test}::{suite}"), suite)
+        else {
+            continue;
+        };
+        // What the expectations rest on, checked on the root itself: no
+        // rsyslog (sshd logs to the journal only), nft installed, iptables not.
+        assert!(!suite_root.join("var/log/auth.log").exists());
+        assert!(suite_root.join("usr/sbin/nft").exists());
+        assert!(!suite_root.join("usr/sbin/iptables").exists());
+        for ufw in [false, true] {
+            let upper = Tree::new();
+            if ufw {
+                ufw_enabled(&upper);
+            }
+            let out = jailgen_on_overlay(&suite_root, &upper, &["audit", "--json"]);
+            let mut ids = finding_ids(&out);
+            ids.sort();
+            let expected: &[&str] = match suite {
+                // Debian 12's stock sshd jail reads /var/log/auth.log, which
+                // does not exist (fail2ban -t refuses it: see
+                // release_differential), and bans with iptables-multiport,
+                // which is not installed: with or without ufw.
+                "bookworm" => &["jailgen/banaction-firewall", "jailgen/logpath-missing"],
+                // Debian 13's reads the journal and bans with nftables, whose
+                // own table runs before ufw's chains: right either way.
+                _ => &[],
+            };
+            assert_eq!(
+                ids,
+                expected,
+                "{suite} ufw={ufw}: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(if expected.is_empty() { 0 } else { 1 }),
+                "{suite} ufw={ufw}"
+            );
+        }
+    }
+}
+
+/// The rule the ufw judgement rests on, read from Debian 13's own
+/// fail2ban: its nftables action hooks its own chain on input at priority
+/// -1, before the iptables chains ufw fills (priority 0).
+#[test]
+fn debian_13s_nftables_action_runs_before_ufw() {
+    let test = "jailgen::debian_13s_nftables_action_runs_before_ufw";
+    if !hardkit_core::oracle::require_root(test) {
+        return;
+    }
+    let Some(suite_root) = hardkit_core::oracle::debian_root(test, "trixie") else {
+        return;
+    };
+    let tree = tree_from_release(&suite_root);
+    let d = release_client(&suite_root, &tree, &["-d"]);
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let jails = jails_of(&parse_dump(&d.stdout));
+    let sshd = &jails["sshd"];
+    assert_eq!(sshd.actions, ["nftables"]);
+    let params = &sshd.action_params["nftables"];
+    assert_eq!(params["chain_hook"], "input");
+    assert_eq!(params["chain_priority"], "-1");
+    assert_eq!(params["table"], "f2b-table");
+}
+
+/// OpenSSH 10 (Debian 13) logs authentication from `sshd-session`: the
+/// generated sshd jail matches it as fail2ban 1.1.0's own sshd filter
+/// does, and the tree's own fail2ban-client (run in the sandbox on the
+/// overlay) accepts it; Debian 12's OpenSSH 9.2 has no sshd-session.
+#[test]
+fn the_generated_sshd_jail_matches_sshd_session_on_debian_13() {
+    let test = "jailgen::the_generated_sshd_jail_matches_sshd_session_on_debian_13";
+    if !ready(test) {
+        return;
+    }
+    for suite in ["bookworm", "trixie"] {
+        let Some(suite_root) =
+            hardkit_core::oracle::debian_root(&format!("{test}::{suite}"), suite)
+        else {
+            continue;
+        };
+        let upper = Tree::new();
+        let out = jailgen_on_overlay(
+            &suite_root,
+            &upper,
+            &["--jail", "sshd", "--check", "--json"],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{suite}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let records = jail_records(&stdout(&out));
+        let matchline = records[0].journalmatch.clone().unwrap();
+        let filter =
+            fs::read_to_string(suite_root.join("etc/fail2ban/filter.d/sshd.conf")).unwrap();
+        let stock = filter
+            .lines()
+            .find_map(|l| l.strip_prefix("journalmatch = "))
+            .unwrap();
+        if suite == "trixie" {
+            assert!(suite_root.join("usr/lib/openssh/sshd-session").exists());
+            assert_eq!(
+                matchline,
+                "_SYSTEMD_UNIT=ssh.service + _COMM=sshd + _COMM=sshd-session"
+            );
+            // The same match as fail2ban 1.1.0's own sshd filter.
+            assert_eq!(matchline, stock);
+        } else {
+            assert_eq!(matchline, "_SYSTEMD_UNIT=ssh.service + _COMM=sshd");
+            assert!(!stock.contains("sshd-session"));
+        }
+        // --check wrote nothing, into the overlay or anywhere.
+        assert!(
+            all_files(upper.path()).is_empty(),
+            "{:?}",
+            all_files(upper.path())
+        );
+    }
+}
