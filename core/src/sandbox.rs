@@ -88,6 +88,7 @@ pub struct Sandbox {
     root: Root,
     copies: Vec<String>,
     dirs: Vec<String>,
+    files: Vec<(String, Vec<u8>)>,
     timeout: Duration,
     output_limit: usize,
     env: Vec<(String, String)>,
@@ -99,6 +100,7 @@ impl Sandbox {
             root: root.clone(),
             copies: Vec::new(),
             dirs: Vec::new(),
+            files: Vec::new(),
             timeout: Duration::from_secs(30),
             output_limit: 16 << 20,
             env: Vec::new(),
@@ -118,6 +120,15 @@ impl Sandbox {
     /// even for `-T`). Only under `/tmp` or `/run`, which start empty.
     pub fn make_dir(mut self, system_path: &str) -> Sandbox {
         self.dirs.push(system_path.to_string());
+        self
+    }
+
+    /// Give the program an input file: `contents` written at `system_path`
+    /// (its directories created) in its scratch space before it starts,
+    /// owned by the program's root. Only under `/tmp` or `/run`, like
+    /// [`Sandbox::make_dir`]; the tmpfs bounds its size.
+    pub fn with_file(mut self, system_path: &str, contents: impl Into<Vec<u8>>) -> Sandbox {
+        self.files.push((system_path.to_string(), contents.into()));
         self
     }
 
@@ -181,18 +192,18 @@ impl Sandbox {
 
         let mut dirs = Vec::new();
         for d in &self.dirs {
-            let rel = d.trim_start_matches('/');
-            let scratch_top = rel.split('/').next().unwrap_or("");
-            if !matches!(scratch_top, "tmp" | "run")
-                || rel
-                    .split('/')
-                    .any(|c| c.is_empty() || c == "." || c == "..")
-            {
-                return Err(SandboxError::NotScratch(d.clone()));
-            }
-            dirs.push(rel.to_string());
+            dirs.push(scratch_path(d)?);
         }
-        let plan = MountPlan::new(&tree, scratch.path(), &binds, &dirs, uid, gid)?;
+        let mut files = Vec::new();
+        for (path, contents) in &self.files {
+            let rel = scratch_path(path)?;
+            // The file's directories, then the file itself.
+            if let Some((parent, _)) = rel.rsplit_once('/') {
+                dirs.push(parent.to_string());
+            }
+            files.push((rel, contents.clone()));
+        }
+        let plan = MountPlan::new(&tree, scratch.path(), &binds, &dirs, &files, uid, gid)?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
@@ -271,6 +282,21 @@ impl SandboxOutput {
             .code()
             .unwrap_or_else(|| 128 + self.status.signal().unwrap_or(0))
     }
+}
+
+/// A path in the sandbox's scratch space (`/tmp/...` or `/run/...`, no
+/// `.`, `..` or empty component), relative to its root.
+fn scratch_path(path: &str) -> Result<String, SandboxError> {
+    let rel = path.trim_start_matches('/');
+    let top = rel.split('/').next().unwrap_or("");
+    if !matches!(top, "tmp" | "run")
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(SandboxError::NotScratch(path.to_string()));
+    }
+    Ok(rel.to_string())
 }
 
 fn read_bounded(r: &mut impl Read, limit: usize) -> (Vec<u8>, bool) {
@@ -352,6 +378,8 @@ struct MountPlan {
     binds: Vec<(CString, CString)>,
     /// Directories to create in the tmpfs (parents first).
     dirs: Vec<CString>,
+    /// Files to write there once the directories exist.
+    files: Vec<(CString, Vec<u8>)>,
     /// uid and gid outside that the program sees as root.
     owner: (u32, u32),
     uid_map: CString,
@@ -378,6 +406,7 @@ impl MountPlan {
         scratch: &Path,
         binds: &[(PathBuf, String)],
         dirs: &[String],
+        files: &[(String, Vec<u8>)],
         uid: u32,
         gid: u32,
     ) -> io::Result<MountPlan> {
@@ -416,6 +445,10 @@ impl MountPlan {
                 }
             }
         }
+        let mut c_files = Vec::new();
+        for (rel, contents) in files {
+            c_files.push((cstr(&mnt_path.join(rel))?, contents.clone()));
+        }
         let mut c_binds = Vec::new();
         for (copy, inside) in binds {
             c_binds.push((cstr(copy)?, cstr(&mnt_path.join(inside))?));
@@ -428,6 +461,7 @@ impl MountPlan {
             dev_nodes,
             binds: c_binds,
             dirs: c_dirs,
+            files: c_files,
             owner: (uid, gid),
             uid_map: CString::new(format!("0 {uid} 1"))?,
             gid_map: CString::new(format!("0 {gid} 1"))?,
@@ -557,6 +591,26 @@ impl MountPlan {
             // Owned by the program's own "root" (programs such as sshd
             // check that), which is the stranger uid outside.
             check(libc::lchown(d.as_ptr(), self.owner.0, self.owner.1))?;
+        }
+        for (path, contents) in &self.files {
+            let fd = libc::open(
+                path.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o644,
+            );
+            check(fd)?;
+            let mut rest: &[u8] = contents;
+            while !rest.is_empty() {
+                let n = libc::write(fd, rest.as_ptr().cast(), rest.len());
+                if n <= 0 {
+                    let err = io::Error::last_os_error();
+                    libc::close(fd);
+                    return Err(err);
+                }
+                rest = &rest[n as usize..];
+            }
+            libc::close(fd);
+            check(libc::lchown(path.as_ptr(), self.owner.0, self.owner.1))?;
         }
         if let Some(dev) = &self.dev_dir {
             self.mount_tmpfs(dev)?;

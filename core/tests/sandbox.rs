@@ -288,6 +288,34 @@ fn a_runaway_program_is_killed_with_everything_it_started() {
 }
 
 #[test]
+fn input_files_are_written_in_the_scratch_space_only() {
+    let Some(_one) = root_only("core::sandbox::input_files_are_written_in_the_scratch_space_only")
+    else {
+        return;
+    };
+    let t = hostile_tree();
+    let root = Root::new(t.path()).unwrap();
+    let sb = Sandbox::new(&root)
+        .with_file("/tmp/in/etc/a.conf", "first\n")
+        .with_file("/tmp/in/etc/b.conf", vec![b'x'; 100_000])
+        .with_file("/run/c", "");
+    let (code, stdout, stderr) = bash(
+        &sb,
+        "cat /tmp/in/etc/a.conf; b=$(cat /tmp/in/etc/b.conf); echo ${#b}; o=$(ls -n /run/c); echo ${o} | { read -r _ _ u _; echo $u; }; echo more >> /tmp/in/etc/a.conf && cat /tmp/in/etc/a.conf",
+    )
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    // Owned by the program's root (uid 0 inside), which may change it.
+    assert_eq!(stdout, "first\n100000\n0\nfirst\nmore\n");
+    // Nothing is written into the tree itself.
+    assert!(!t.path().join("tmp/in").exists());
+    for bad in ["/etc/x", "/tmp/../etc/x", "/tmp//x", "tmpx/y"] {
+        let err = bash(&Sandbox::new(&root).with_file(bad, "x"), "true").unwrap_err();
+        assert!(matches!(err, SandboxError::NotScratch(_)), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn a_tree_others_cannot_search_is_a_clear_error() {
     let t = tempfile::tempdir().unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
