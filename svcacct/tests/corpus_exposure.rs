@@ -26,7 +26,7 @@ fn every_corpus_unit_scores_as_systemd_252() {
     for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
         let (name, expected) = line.split_once('\t').expect("name<TAB>score");
         let unit = svcacct::unit_file::load_file(&root, &dir.join(name)).expect(name);
-        let got = svcacct::exposure::exposure_of(&unit);
+        let got = svcacct::exposure::exposure_of(&unit, svcacct::exposure::Systemd(252));
         total += 1;
         if got.score != expected.trim() {
             mismatches.push(format!("{name}: expected {expected}, got {}", got.score));
@@ -124,7 +124,9 @@ fn random_input_never_panics() {
             files_read: vec![],
             assignments: svcacct::unit_file::parse(&text, Path::new("/x")),
         };
-        let _ = svcacct::exposure::exposure_of(&unit);
+        for r in svcacct::exposure::release::MODELLED {
+            let _ = svcacct::exposure::exposure_of(&unit, *r);
+        }
         std::fs::write(tmp.path().join("etc/sudoers"), &text).unwrap();
         let s = svcacct::sudoers::Sudoers::load(&root);
         for rule in &s.rules {

@@ -28,9 +28,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(unit) = svcacct::unit_file::load_by_name(&root, "agent") else {
         return;
     };
-    let _ = svcacct::exposure::exposure_of(&unit);
+    for release in svcacct::exposure::release::MODELLED {
+        let _ = svcacct::exposure::exposure_of(&unit, *release);
+    }
     let Ok(accounts) = Accounts::load(&root) else {
         return;
     };
-    let _ = svcacct::audit::audit_unit(&unit, &root, &accounts, &Sudoers::default());
+    let _ = svcacct::audit::audit_unit(
+        &unit,
+        &root,
+        &accounts,
+        &Sudoers::default(),
+        svcacct::exposure::Systemd::NEWEST,
+    );
 });

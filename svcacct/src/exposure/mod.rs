@@ -16,6 +16,7 @@
 
 pub mod context;
 mod judge;
+pub mod release;
 mod rows;
 pub mod syscall_groups;
 pub mod values;
@@ -27,6 +28,7 @@ use hardkit_core::BytesPath;
 
 pub use context::SecurityContext;
 use judge::Assess;
+pub use release::Systemd;
 use rows::ROWS;
 
 /// One row of the table, as assessed.
@@ -106,7 +108,7 @@ pub fn assess(ctx: &SecurityContext) -> Assessment {
     let mut rows: Vec<(Setting, Option<u64>)> = Vec::with_capacity(ROWS.len());
     let mut badness_sum = 0u64;
     let mut weight_sum = 0u64;
-    for row in ROWS {
+    for row in ROWS.iter().filter(|r| r.holds_in(ctx.release)) {
         let (badness, description) = if row.default_dependencies_only && !ctx.default_dependencies {
             (
                 None,
@@ -230,9 +232,9 @@ fn merge_sort(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> std::cmp::Ordering)
     }
 }
 
-/// Assess a loaded unit and build its record.
-pub fn exposure_of(unit: &crate::unit_file::Unit) -> Exposure {
-    let ctx = SecurityContext::from_unit(unit);
+/// Assess a loaded unit as `release`'s systemd-analyze would, and build its record.
+pub fn exposure_of(unit: &crate::unit_file::Unit, release: Systemd) -> Exposure {
+    let ctx = SecurityContext::from_unit(unit, release);
     let assessment = assess(&ctx);
     Exposure {
         unit: unit.name.clone(),
@@ -259,6 +261,78 @@ mod tests {
         assert_eq!(level_of(0), "PERFECT");
     }
 
+    fn row_of(text: &str, release: u32, row: &str) -> (String, Option<u64>) {
+        let unit = crate::unit_file::Unit {
+            name: "t.service".into(),
+            fragment: "/t.service".into(),
+            dropins: vec![],
+            files_read: vec![],
+            assignments: crate::unit_file::parse(text, std::path::Path::new("/t.service")),
+        };
+        let e = exposure_of(&unit, Systemd(release));
+        let s = e.settings.iter().find(|s| s.name == row).expect(row);
+        (e.score, s.badness)
+    }
+
+    #[test]
+    fn each_release_has_each_row_once() {
+        for release in [0, 252, 253, 254, 257, 300] {
+            let mut ids: Vec<&str> = ROWS
+                .iter()
+                .filter(|r| r.holds_in(Systemd(release)))
+                .map(|r| r.id)
+                .collect();
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!((ids.len(), n), (n, 81), "systemd {release}");
+        }
+    }
+
+    #[test]
+    fn private_mounts_unset_counts_as_set_from_254() {
+        // systemd-analyze's offline quirk: 9.6 on 252, 9.4 on 257.
+        let plain = "[Service]\nExecStart=/bin/true\n";
+        assert_eq!(
+            row_of(plain, 252, "PrivateMounts="),
+            ("9.6".into(), Some(1))
+        );
+        assert_eq!(
+            row_of(plain, 253, "PrivateMounts="),
+            ("9.6".into(), Some(1))
+        );
+        assert_eq!(
+            row_of(plain, 254, "PrivateMounts="),
+            ("9.4".into(), Some(0))
+        );
+        assert_eq!(
+            row_of(plain, 257, "PrivateMounts="),
+            ("9.4".into(), Some(0))
+        );
+        let off = "[Service]\nPrivateMounts=no\n";
+        assert_eq!(row_of(off, 257, "PrivateMounts=").1, Some(1));
+        // An empty assignment returns the tristate to unset; 252 ignores it.
+        let reset = "[Service]\nPrivateMounts=no\nPrivateMounts=\n";
+        assert_eq!(row_of(reset, 257, "PrivateMounts=").1, Some(0));
+        assert_eq!(row_of(reset, 252, "PrivateMounts=").1, Some(1));
+    }
+
+    #[test]
+    fn values_257_added_turn_the_setting_on_there_only() {
+        for (line, row) in [
+            ("PrivateTmp=disconnected", "PrivateTmp="),
+            ("PrivateTmp=connected", "PrivateTmp="),
+            ("PrivateUsers=self", "PrivateUsers="),
+            ("PrivateUsers=identity", "PrivateUsers="),
+            ("ProtectControlGroups=private", "ProtectControlGroups="),
+            ("ProtectControlGroups=strict", "ProtectControlGroups="),
+        ] {
+            let text = format!("[Service]\n{line}\n");
+            assert_eq!(row_of(&text, 257, row).1, Some(0), "{line} on 257");
+            assert_eq!(row_of(&text, 252, row).1, Some(1), "{line} on 252");
+        }
+    }
+
     #[test]
     fn an_empty_service_scores_like_systemd() {
         // `[Service] ExecStart=/bin/true` prints 9.6 UNSAFE in systemd 252.
@@ -272,7 +346,7 @@ mod tests {
                 std::path::Path::new("/t.service"),
             ),
         };
-        let e = exposure_of(&unit);
+        let e = exposure_of(&unit, Systemd(252));
         assert_eq!((e.score.as_str(), e.level.as_str()), ("9.6", "UNSAFE"));
     }
 }

@@ -221,6 +221,34 @@ pub fn parse_boolean(v: &str) -> Option<bool> {
     }
 }
 
+/// Sandboxing booleans that gained named values, each of which turns the
+/// setting on as systemd-analyze sees it, and the release that added them
+/// (systemd's NEWS for 257; before it they are invalid and ignored).
+pub const ON_VALUES: &[(&str, &[&str], u32)] = &[
+    ("PrivateTmp", &["connected", "disconnected"], 257),
+    ("PrivateUsers", &["self", "identity"], 257),
+    ("ProtectControlGroups", &["private", "strict"], 257),
+];
+
+/// A boolean `key` as `release` reads it: yes/no, or one of the named
+/// values it has gained by then (on); anything else is ignored.
+pub fn set_bool_since(target: &mut bool, key: &str, v: &str, release: u32) {
+    let named = ON_VALUES
+        .iter()
+        .any(|(k, values, since)| *k == key && release >= *since && values.contains(&v));
+    if named {
+        *target = true;
+    } else {
+        set_bool(target, v);
+    }
+}
+
+/// The release from which PrivateMounts= is a tristate (unset, no, yes):
+/// systemd 254, whose NEWS says PrivateNetwork=yes now implies
+/// PrivateMounts=yes unless PrivateMounts=no is given. An empty assignment
+/// returns it to unset there; before, the empty value is ignored.
+pub const PRIVATE_MOUNTS_TRISTATE_SINCE: u32 = 254;
+
 pub fn set_bool(target: &mut bool, v: &str) {
     if let Some(b) = parse_boolean(v) {
         *target = b;
