@@ -518,6 +518,12 @@ const OWN_UNITS: &[&str] = &[
     "[Service]\nProtectHostname=private\nPrivatePIDs=yes\nProtectSystem=strict\nPrivateDevices=yes\n",
     "[Unit]\nDefaultDependencies=no\n[Service]\nPrivateTmp=disconnected\n",
     "[Service]\nRootDirectory=/srv/x\nPrivateTmp=disconnected\nPrivateUsers=identity\n",
+    // Syscall groups and names that 257 added (@sandbox, mseal, listmount):
+    // unknown to 252 and its libseccomp.
+    "[Service]\nSystemCallFilter=~@sandbox\n",
+    "[Service]\nSystemCallFilter=~mseal listmount\n",
+    "[Service]\nSystemCallFilter=@sandbox\n",
+    "[Service]\nSystemCallFilter=~@privileged\nSystemCallFilter=@sandbox\n",
     // Continuation lines and comments.
     "[Service]\nCapabilityBoundingSet=CAP_CHOWN \\\n# a comment inside\n  CAP_KILL\nUser=svc\n",
 ];

@@ -13,8 +13,8 @@ use crate::unit_file::Unit;
 use super::release::Systemd;
 
 use super::values::{
-    add_syscall, cap, parse_boolean, parse_errno, read_capabilities, read_paths, read_prefixes,
-    set_bool, set_bool_since, set_enum, set_tristate, unquote, words, IpPrefix, Specifiers,
+    cap, parse_boolean, parse_errno, read_capabilities, read_paths, read_prefixes, set_bool,
+    set_bool_since, set_enum, set_tristate, syscall_data, unquote, words, IpPrefix, Specifiers,
     ADDRESS_FAMILIES, NAMESPACES, NAMESPACE_FLAGS_ALL, NAMESPACE_FLAGS_INITIAL,
     PRIVATE_MOUNTS_TRISTATE_SINCE, SECCOMP_ARCHS, SERVICE_TYPES,
 };
@@ -360,7 +360,7 @@ impl SecurityContext {
             self.syscall_allow_list = !invert;
             if !invert {
                 // An allow list always permits the @default set.
-                add_syscall(&mut filter, "@default", -1, true);
+                syscall_data(self.release).add_syscall(&mut filter, "@default", -1, true);
             }
             self.syscall_filter = Some(filter);
         }
@@ -374,7 +374,7 @@ impl SecurityContext {
                 None => (w.clone(), -1),
             };
             let add = invert != allow_list;
-            add_syscall(filter, &name, errno, add);
+            syscall_data(self.release).add_syscall(filter, &name, errno, add);
         }
     }
 

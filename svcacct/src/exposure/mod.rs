@@ -19,6 +19,7 @@ mod judge;
 pub mod release;
 mod rows;
 pub mod syscall_groups;
+pub mod syscall_groups_257;
 pub mod values;
 
 use serde::{Deserialize, Serialize};
@@ -330,6 +331,37 @@ mod tests {
             let text = format!("[Service]\n{line}\n");
             assert_eq!(row_of(&text, 257, row).1, Some(0), "{line} on 257");
             assert_eq!(row_of(&text, 252, row).1, Some(1), "{line} on 252");
+        }
+    }
+
+    #[test]
+    fn syscall_sets_and_names_follow_the_release() {
+        // @sandbox (257) and mseal (libseccomp 2.6) are unknown before:
+        // the deny list stays empty there.
+        for line in ["SystemCallFilter=~@sandbox", "SystemCallFilter=~mseal"] {
+            let text = format!("[Service]\n{line}\n");
+            let unit = crate::unit_file::Unit {
+                name: "t.service".into(),
+                fragment: "/t.service".into(),
+                dropins: vec![],
+                files_read: vec![],
+                assignments: crate::unit_file::parse(&text, std::path::Path::new("/t.service")),
+            };
+            let says = |release| {
+                let e = exposure_of(&unit, Systemd(release));
+                let row = e
+                    .settings
+                    .iter()
+                    .find(|s| s.name == "SystemCallFilter=~@swap")
+                    .unwrap();
+                row.description.clone().unwrap()
+            };
+            assert_eq!(says(252), "Service does not filter system calls", "{line}");
+            assert_eq!(
+                says(257),
+                "System call deny list defined for service, and @swap is not included (e.g. swapoff is allowed)",
+                "{line}"
+            );
         }
     }
 

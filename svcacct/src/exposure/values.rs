@@ -7,7 +7,8 @@ use std::net::IpAddr;
 
 use crate::unit_file::split_name;
 
-use super::syscall_groups::{NATIVE_SYSCALLS, SYSCALL_GROUPS};
+use super::release::Systemd;
+use super::{syscall_groups, syscall_groups_257};
 
 /// The capability names of Linux, by number.
 pub const CAPABILITIES: &[&str] = &[
@@ -181,28 +182,83 @@ pub const SECCOMP_ARCHS: &[&str] = &[
 
 /// Add or remove a syscall or a whole `@group` (recursively), keeping only
 /// names that exist on this architecture, as libseccomp resolves them.
-pub fn add_syscall(filter: &mut BTreeMap<String, i32>, name: &str, errno: i32, add: bool) {
-    if let Some(group) = name.strip_prefix('@') {
-        let Some((_, members)) = SYSCALL_GROUPS.iter().find(|(g, _)| g[1..] == *group) else {
-            return;
-        };
-        for member in *members {
-            add_syscall(filter, member, errno, add);
-        }
-        return;
-    }
-    if !is_native_syscall(name) {
-        return;
-    }
-    if add {
-        filter.insert(name.to_string(), errno);
-    } else {
-        filter.remove(name);
-    }
+/// One release's syscall filter sets (in systemd's order, `@group`s nest)
+/// and the names its libseccomp resolves on x86_64: generated data.
+pub struct SyscallData {
+    pub groups: &'static [(&'static str, &'static [&'static str])],
+    pub native: &'static [&'static str],
 }
 
-pub fn is_native_syscall(name: &str) -> bool {
-    NATIVE_SYSCALLS.binary_search(&name).is_ok()
+/// Each release's data, by the release it was generated from: systemd
+/// 257 added `@sandbox` to `@default`, new calls to `@default`,
+/// `@basic-io`, `@file-system` and `@known`, and Debian 13's libseccomp
+/// 2.6 resolves calls 2.5.4 does not (`mseal`, `listmount`, ...). A
+/// release between two generated ones uses the older data.
+const SYSCALL_DATA: &[(u32, SyscallData)] = &[
+    (
+        0,
+        SyscallData {
+            groups: syscall_groups::SYSCALL_GROUPS,
+            native: syscall_groups::NATIVE_SYSCALLS,
+        },
+    ),
+    (
+        257,
+        SyscallData {
+            groups: syscall_groups_257::SYSCALL_GROUPS,
+            native: syscall_groups_257::NATIVE_SYSCALLS,
+        },
+    ),
+];
+
+pub fn syscall_data(release: Systemd) -> &'static SyscallData {
+    SYSCALL_DATA
+        .iter()
+        .rev()
+        .find(|(since, _)| *since <= release.0)
+        .map(|(_, d)| d)
+        .unwrap_or(&SYSCALL_DATA[0].1)
+}
+
+impl SyscallData {
+    pub fn group(&self, name: &str) -> Option<&'static [&'static str]> {
+        self.groups
+            .iter()
+            .find(|(g, _)| *g == name)
+            .map(|(_, m)| *m)
+    }
+
+    pub fn is_native(&self, name: &str) -> bool {
+        self.native.binary_search(&name).is_ok()
+    }
+
+    /// Add (or remove) a call or a group's calls, as systemd does: unknown
+    /// groups and calls libseccomp cannot resolve are skipped.
+    pub fn add_syscall(
+        &self,
+        filter: &mut BTreeMap<String, i32>,
+        name: &str,
+        errno: i32,
+        add: bool,
+    ) {
+        if name.starts_with('@') {
+            let Some(members) = self.group(name) else {
+                return;
+            };
+            for member in members {
+                self.add_syscall(filter, member, errno, add);
+            }
+            return;
+        }
+        if !self.is_native(name) {
+            return;
+        }
+        if add {
+            filter.insert(name.to_string(), errno);
+        } else {
+            filter.remove(name);
+        }
+    }
 }
 
 pub fn parse_errno(text: &str) -> i32 {
