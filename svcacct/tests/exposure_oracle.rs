@@ -858,3 +858,63 @@ fn aliases_are_their_unit_with_both_drop_in_directories() {
     let diffs = compare("alias.service", &ours, &theirs);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+/// The syscall sets and names each release's table uses are that root's
+/// own: svcacct/tools/gen-syscall-groups.py run with the root's python3,
+/// systemd-analyze and libseccomp in the sandbox gives the committed data.
+#[test]
+fn syscall_data_is_each_roots_own() {
+    let test = "svcacct::syscall_data_is_each_roots_own";
+    let script = fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tools/gen-syscall-groups.py"
+    ))
+    .unwrap();
+    for judge in judges(test) {
+        let How::Tree(root) = &judge.how else {
+            continue;
+        };
+        let out = Sandbox::new(root)
+            .with_file("/tmp/gen.py", script.clone())
+            .run("/usr/bin/python3", &[OsStr::new("/tmp/gen.py")], b"")
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.code(),
+            0,
+            "{}: {}",
+            judge.label,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        let mut native: Vec<String> = Vec::new();
+        let mut in_native = false;
+        for line in text.lines() {
+            let quoted = line.split('"').nth(1).map(str::to_string);
+            if line.starts_with("pub const NATIVE_SYSCALLS") {
+                in_native = true;
+            } else if line.starts_with("    (\"@") {
+                groups.push((quoted.unwrap(), Vec::new()));
+            } else if line.starts_with("        \"") {
+                groups.last_mut().unwrap().1.push(quoted.unwrap());
+            } else if in_native && line.starts_with("    \"") {
+                native.push(quoted.unwrap());
+            }
+        }
+        let data = svcacct::exposure::values::syscall_data(judge.model);
+        let ours: Vec<(String, Vec<String>)> = data
+            .groups
+            .iter()
+            .map(|(g, m)| (g.to_string(), m.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        assert_eq!(ours, groups, "{}: syscall sets", judge.label);
+        assert_eq!(data.native, native, "{}: resolvable names", judge.label);
+        eprintln!(
+            "{test}: systemd {} ({}): {} sets, {} resolvable names, as generated",
+            judge.version,
+            judge.label,
+            groups.len(),
+            native.len()
+        );
+    }
+}
