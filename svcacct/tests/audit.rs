@@ -460,9 +460,9 @@ fn the_targets_systemd_release_decides_the_rules_and_is_said() {
             None,
         ),
         (
-            Some("262.1-1"),
+            Some("263.1-1"),
             None,
-            "257",
+            "262",
             "dpkg",
             "9.4",
             Some(("svcacct/systemd-release-newer", Severity::Low)),
@@ -470,7 +470,7 @@ fn the_targets_systemd_release_decides_the_rules_and_is_said() {
         (
             None,
             None,
-            "257",
+            "262",
             "default",
             "9.4",
             Some(("svcacct/systemd-release-unknown", Severity::Info)),
@@ -514,7 +514,7 @@ fn the_targets_systemd_release_decides_the_rules_and_is_said() {
             .find(|f| f.id == "svcacct/systemd-release-newer")
         {
             assert!(
-                f.title.contains("262.1-1") && f.title.contains("257"),
+                f.title.contains("263.1-1") && f.title.contains("262"),
                 "{}",
                 f.title
             );

@@ -524,6 +524,10 @@ const OWN_UNITS: &[&str] = &[
     "[Service]\nSystemCallFilter=~mseal listmount\n",
     "[Service]\nSystemCallFilter=@sandbox\n",
     "[Service]\nSystemCallFilter=~@privileged\nSystemCallFilter=@sandbox\n",
+    // Values 258 and 260 added.
+    "[Service]\nProtectHostname=private:myhost\nPrivateUsers=full\n",
+    "[Service]\nPrivateUsers=managed\nProtectHostname=private:\n",
+    "[Service]\nProtectHostname=yes\nProtectHostname=private\nProtectProc=noaccess\n",
     // Continuation lines and comments.
     "[Service]\nCapabilityBoundingSet=CAP_CHOWN \\\n# a comment inside\n  CAP_KILL\nUser=svc\n",
 ];

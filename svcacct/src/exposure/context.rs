@@ -204,7 +204,7 @@ impl SecurityContext {
             "LockPersonality" => set_bool(&mut self.lock_personality, v),
             "MemoryDenyWriteExecute" => set_bool(&mut self.memory_deny_write_execute, v),
             "NoNewPrivileges" => set_bool(&mut self.no_new_privileges, v),
-            "ProtectHostname" => set_bool(&mut self.protect_hostname, v),
+            "ProtectHostname" => set_bool_since(&mut self.protect_hostname, key, v, self.release.0),
             "PrivateDevices" => set_bool(&mut self.private_devices, v),
             "PrivateMounts" => {
                 if let Some(b) = parse_boolean(v) {

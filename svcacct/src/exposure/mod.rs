@@ -20,6 +20,7 @@ pub mod release;
 mod rows;
 pub mod syscall_groups;
 pub mod syscall_groups_257;
+pub mod syscall_groups_262;
 pub mod values;
 
 use serde::{Deserialize, Serialize};
@@ -160,16 +161,23 @@ pub fn assess(ctx: &SecurityContext) -> Assessment {
     }
     let tenths = (badness_sum * 100).div_ceil(weight_sum);
     let settings: Vec<Setting> = rows.into_iter().map(|(s, _)| s).collect();
-    let settings = display_order(settings);
+    let settings = display_order(settings, ctx.release);
     Assessment { tenths, settings }
 }
 
+/// The first release seen sorting a row without a description (a graded
+/// row between good and bad: ProtectProc=noaccess) before all the others:
+/// 262 (258-261 were not compared; they keep 257's order here).
+const UNDESCRIBED_FIRST_SINCE: u32 = 262;
+
 /// systemd's display order: its table sorts the rows (in the order the
 /// assessors ran, under a header row) by description, descending, then by
-/// name, using glibc 2.36's merge sort. A row without a description compares
-/// with the others by insertion order (reversed, like the column), which is
-/// not a consistent order, so the exact algorithm decides: it is reproduced.
-fn display_order(rows: Vec<Setting>) -> Vec<Setting> {
+/// name, using glibc's merge sort. Up to 257 a row without a description
+/// compares with the others by insertion order (reversed, like the column),
+/// which is not a consistent order, so the exact algorithm decides: it is
+/// reproduced. From [`UNDESCRIBED_FIRST_SINCE`] such a row comes first.
+fn display_order(rows: Vec<Setting>, release: Systemd) -> Vec<Setting> {
+    let undescribed_first = release.0 >= UNDESCRIBED_FIRST_SINCE;
     // Position 0 is the header, which always sorts first.
     let mut order: Vec<usize> = (0..=rows.len()).collect();
     let cmp = |a: usize, b: usize| -> std::cmp::Ordering {
@@ -182,11 +190,13 @@ fn display_order(rows: Vec<Setting>) -> Vec<Setting> {
         }
         let (ra, rb) = (&rows[a - 1], &rows[b - 1]);
         let by_description = match (&ra.description, &rb.description) {
-            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
-            _ => a.cmp(&b),
+            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()).reverse(),
+            (None, Some(_)) if undescribed_first => Ordering::Less,
+            (Some(_), None) if undescribed_first => Ordering::Greater,
+            _ => a.cmp(&b).reverse(),
         };
         if by_description != Ordering::Equal {
-            return by_description.reverse();
+            return by_description;
         }
         ra.name.as_bytes().cmp(rb.name.as_bytes()).then(a.cmp(&b))
     };
@@ -277,7 +287,7 @@ mod tests {
 
     #[test]
     fn each_release_has_each_row_once() {
-        for release in [0, 252, 253, 254, 257, 300] {
+        for release in [0, 252, 253, 254, 257, 258, 262, 300] {
             let mut ids: Vec<&str> = ROWS
                 .iter()
                 .filter(|r| r.holds_in(Systemd(release)))
@@ -332,6 +342,46 @@ mod tests {
             assert_eq!(row_of(&text, 257, row).1, Some(0), "{line} on 257");
             assert_eq!(row_of(&text, 252, row).1, Some(1), "{line} on 252");
         }
+        for (line, row, since) in [
+            ("PrivateUsers=full", "PrivateUsers=", 258),
+            ("ProtectHostname=private", "ProtectHostname=", 258),
+            ("ProtectHostname=private:web", "ProtectHostname=", 258),
+            ("PrivateUsers=managed", "PrivateUsers=", 260),
+        ] {
+            let text = format!("[Service]\n{line}\n");
+            assert_eq!(row_of(&text, since, row).1, Some(0), "{line} on {since}");
+            assert_eq!(
+                row_of(&text, since - 1, row).1,
+                Some(1),
+                "{line} before {since}"
+            );
+        }
+        let text = "[Service]\nProtectHostname=private:\n";
+        assert_eq!(
+            row_of(text, 262, "ProtectHostname=").1,
+            Some(1),
+            "empty hostname"
+        );
+    }
+
+    #[test]
+    fn a_row_without_description_comes_first_from_262() {
+        // ProtectProc=noaccess is neither good nor bad: no description.
+        let text = "[Service]\nProtectProc=noaccess\n";
+        let first = |release| {
+            let unit = crate::unit_file::Unit {
+                name: "t.service".into(),
+                fragment: "/t.service".into(),
+                dropins: vec![],
+                files_read: vec![],
+                assignments: crate::unit_file::parse(text, std::path::Path::new("/t.service")),
+            };
+            exposure_of(&unit, Systemd(release)).settings[0]
+                .name
+                .clone()
+        };
+        assert_eq!(first(262), "ProtectProc=");
+        assert_ne!(first(257), "ProtectProc=");
     }
 
     #[test]

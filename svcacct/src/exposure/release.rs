@@ -21,8 +21,8 @@ pub struct Systemd(pub u32);
 
 /// The releases whose `systemd-analyze security --offline=true` the table
 /// has been compared with, row by row (docs/svcacct.md: Debian 12's 252,
-/// Debian 13's 257).
-pub const MODELLED: &[Systemd] = &[Systemd(252), Systemd(257)];
+/// Debian 13's 257, Debian testing's 262).
+pub const MODELLED: &[Systemd] = &[Systemd(252), Systemd(257), Systemd(262)];
 
 impl Systemd {
     pub const OLDEST: Systemd = MODELLED[0];
@@ -208,7 +208,7 @@ mod tests {
     fn versions_as_debian_and_systemd_spell_them() {
         assert_eq!(Systemd::parse("252.39-1~deb12u2"), Some(Systemd(252)));
         assert_eq!(Systemd::parse("257.13-1~deb13u1"), Some(Systemd(257)));
-        assert_eq!(Systemd::parse("262~rc1-1"), Some(Systemd(262)));
+        assert_eq!(Systemd::parse("263~rc1-1"), Some(Systemd(263)));
         assert_eq!(Systemd::parse("257"), Some(Systemd(257)));
         for bad in ["", "v257", "257x", "abc", "99999"] {
             assert_eq!(Systemd::parse(bad), None, "{bad}");
@@ -227,16 +227,16 @@ mod tests {
     #[test]
     fn newer_than_modelled_uses_the_newest_and_says_so() {
         let d = Detected {
-            version: "262.1-1".into(),
-            release: Systemd::parse("262.1-1"),
+            version: "263.1-1".into(),
+            release: Systemd::parse("263.1-1"),
             source: ReleaseSource::Dpkg,
         };
         assert_eq!(d.model(), Systemd::NEWEST);
         let f = d.finding().expect("a finding");
         assert_eq!(f.id, "svcacct/systemd-release-newer");
-        assert!(f.title.contains("262.1-1") && f.title.contains(&Systemd::NEWEST.to_string()));
+        assert!(f.title.contains("263.1-1") && f.title.contains(&Systemd::NEWEST.to_string()));
         let r = d.record();
-        assert_eq!((r.version.as_str(), r.model.as_str()), ("262.1-1", "257"));
+        assert_eq!((r.version.as_str(), r.model.as_str()), ("263.1-1", "262"));
 
         let ok = from_flag("252").unwrap();
         assert_eq!((ok.model(), ok.finding()), (Systemd(252), None));

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::unit_file::split_name;
 
 use super::release::Systemd;
-use super::{syscall_groups, syscall_groups_257};
+use super::{syscall_groups, syscall_groups_257, syscall_groups_262};
 
 /// The capability names of Linux, by number.
 pub const CAPABILITIES: &[&str] = &[
@@ -192,8 +192,10 @@ pub struct SyscallData {
 /// Each release's data, by the release it was generated from: systemd
 /// 257 added `@sandbox` to `@default`, new calls to `@default`,
 /// `@basic-io`, `@file-system` and `@known`, and Debian 13's libseccomp
-/// 2.6 resolves calls 2.5.4 does not (`mseal`, `listmount`, ...). A
-/// release between two generated ones uses the older data.
+/// 2.6 resolves calls 2.5.4 does not (`mseal`, `listmount`, ...); 262
+/// moved `open_tree` from `@mount` to `@file-system` and put
+/// `open_tree_attr` in `@mount`. A release between two generated ones uses
+/// the older data.
 const SYSCALL_DATA: &[(u32, SyscallData)] = &[
     (
         0,
@@ -207,6 +209,13 @@ const SYSCALL_DATA: &[(u32, SyscallData)] = &[
         SyscallData {
             groups: syscall_groups_257::SYSCALL_GROUPS,
             native: syscall_groups_257::NATIVE_SYSCALLS,
+        },
+    ),
+    (
+        262,
+        SyscallData {
+            groups: syscall_groups_262::SYSCALL_GROUPS,
+            native: syscall_groups_262::NATIVE_SYSCALLS,
         },
     ),
 ];
@@ -279,19 +288,29 @@ pub fn parse_boolean(v: &str) -> Option<bool> {
 
 /// Sandboxing booleans that gained named values, each of which turns the
 /// setting on as systemd-analyze sees it, and the release that added them
-/// (systemd's NEWS for 257; before it they are invalid and ignored).
+/// (systemd's NEWS; before it they are invalid and ignored). An entry
+/// ending in `:` is the value with an argument after the colon, which must
+/// not be empty (`ProtectHostname=private:` is invalid).
 pub const ON_VALUES: &[(&str, &[&str], u32)] = &[
     ("PrivateTmp", &["connected", "disconnected"], 257),
     ("PrivateUsers", &["self", "identity"], 257),
     ("ProtectControlGroups", &["private", "strict"], 257),
+    ("PrivateUsers", &["full"], 258),
+    ("ProtectHostname", &["private", "private:"], 258),
+    ("PrivateUsers", &["managed"], 260),
 ];
 
 /// A boolean `key` as `release` reads it: yes/no, or one of the named
 /// values it has gained by then (on); anything else is ignored.
 pub fn set_bool_since(target: &mut bool, key: &str, v: &str, release: u32) {
-    let named = ON_VALUES
-        .iter()
-        .any(|(k, values, since)| *k == key && release >= *since && values.contains(&v));
+    let named = ON_VALUES.iter().any(|(k, values, since)| {
+        *k == key
+            && release >= *since
+            && values.iter().any(|x| match x.strip_suffix(':') {
+                Some(_) => v.starts_with(x) && v.len() > x.len(),
+                None => *x == v,
+            })
+    });
     if named {
         *target = true;
     } else {
