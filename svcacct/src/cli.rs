@@ -289,9 +289,13 @@ fn run_audit<W: io::Write>(
     };
     for target in &targets {
         let loaded = if target.contains('/') {
-            unit_file::load_file(root, &PathBuf::from(target))
+            unit_file::load_file(
+                root,
+                &PathBuf::from(target),
+                release::template_instance(systemd),
+            )
         } else {
-            unit_file::load_by_name(root, target)
+            unit_file::load_by_name(root, target, release::template_instance(systemd))
         };
         let unit = match loaded {
             Ok(u) => u,

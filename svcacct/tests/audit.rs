@@ -546,3 +546,36 @@ fn a_bad_systemd_flag_names_the_flag() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn a_bare_template_is_judged_with_systemds_instance_not_an_empty_one() {
+    // User=%i with an empty instance would be root; systemd-analyze
+    // instantiates a bare template (252: NAME@i, 257 on: NAME@test_instance).
+    let t = tree();
+    write(
+        t.path(),
+        "/etc/systemd/system/code-server@.service",
+        "[Service]\nExecStart=/usr/bin/code-server\nUser=%i\n",
+    );
+    for (release, unit, score) in [
+        ("252", "code-server@i.service", "9.2"),
+        ("257", "code-server@test_instance.service", "9.0"),
+    ] {
+        for name in ["code-server@.service", "code-server@"] {
+            let out = svcacct(t.path(), &["audit", name, "--json", "--systemd", release]);
+            let s = parse(&out.stdout);
+            assert_eq!(s.exposures.len(), 1, "{name}");
+            let e = &s.exposures[0];
+            assert_eq!(
+                (e.unit.as_str(), e.score.as_str()),
+                (unit, score),
+                "{name} {release}"
+            );
+            assert!(
+                !s.findings.iter().any(|f| f.id == "svcacct/runs-as-root"),
+                "{name} {release}: {:?}",
+                s.findings
+            );
+        }
+    }
+}

@@ -25,7 +25,7 @@ fn every_corpus_unit_scores_as_systemd_252() {
     let mut mismatches = Vec::new();
     for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
         let (name, expected) = line.split_once('\t').expect("name<TAB>score");
-        let unit = svcacct::unit_file::load_file(&root, &dir.join(name)).expect(name);
+        let unit = svcacct::unit_file::load_file(&root, &dir.join(name), "i").expect(name);
         let got = svcacct::exposure::exposure_of(&unit, svcacct::exposure::Systemd(252));
         total += 1;
         if got.score != expected.trim() {

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(root) = Root::new(tree::scratch()) else {
         return;
     };
-    let Ok(unit) = svcacct::unit_file::load_by_name(&root, "agent") else {
+    let Ok(unit) = svcacct::unit_file::load_by_name(&root, "agent", "i") else {
         return;
     };
     for release in svcacct::exposure::release::MODELLED {

@@ -57,7 +57,7 @@ pub struct Setting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exposure {
-    /// Unit name as systemd names it (`foo.service`, `foo@test-instance.service`).
+    /// Unit name as systemd names it (`foo.service`; a bare template `foo@i.service` in 252, `foo@test_instance.service` from 257).
     pub unit: String,
     /// The unit file read (system path).
     pub path: BytesPath,

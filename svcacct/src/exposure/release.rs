@@ -60,6 +60,21 @@ impl fmt::Display for Systemd {
     }
 }
 
+/// The first release seen naming a template analysed on its own
+/// `NAME@test_instance` (257; 252 names it `NAME@i`; 253-256 were not
+/// compared and are taken as 252 here).
+pub const TEST_INSTANCE_SINCE: u32 = 257;
+
+/// The instance `release`'s systemd-analyze gives a bare template (a
+/// `NAME@.service` file or name): what `%i` in it expands to.
+pub fn template_instance(release: Systemd) -> &'static str {
+    if release.0 >= TEST_INSTANCE_SINCE {
+        "test_instance"
+    } else {
+        "i"
+    }
+}
+
 /// The release found for a target, and where from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
