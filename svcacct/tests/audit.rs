@@ -305,6 +305,23 @@ fn audit_of_this_machine_decodes_and_covers_every_service() {
         expected.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert!(s.exposures.iter().all(|e| e.settings.len() == 81));
+    // The host's release, from its own systemctl when there is one.
+    let release = &s.releases[0];
+    if let Some(systemctl) = hardkit_core::program::find_program("systemctl") {
+        let v = std::process::Command::new(systemctl)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let expected = svcacct::exposure::release::parse_systemctl_version(
+            &String::from_utf8_lossy(&v.stdout),
+        )
+        .unwrap();
+        assert_eq!(release.version, expected);
+        assert_eq!(
+            serde_json::to_value(release.source).unwrap(),
+            serde_json::Value::from("program")
+        );
+    }
     assert_eq!(
         s.summary.unwrap().counts.get("exposure"),
         Some(&(expected.len() as u64))
