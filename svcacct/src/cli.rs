@@ -117,7 +117,7 @@ pub struct AuditArgs {
     /// Every service installed under --root
     #[arg(long)]
     pub all: bool,
-    /// Score as this systemd release's systemd-analyze (252, 257, ...); default: the target's
+    /// Score as this systemd release's systemd-analyze (252, 257, 262, ...); default: the target's
     #[arg(long, value_name = "VERSION")]
     pub systemd: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! The sandboxing settings of one service, as systemd 252 holds them after
+//! The sandboxing settings of one service, as a systemd release holds them after
 //! loading the unit: each setting read with systemd's own rules (last
 //! assignment wins, empty assignment resets a list, `~` inverts, invalid
 //! values are ignored with the previous value kept), then the implications

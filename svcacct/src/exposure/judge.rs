@@ -1,4 +1,4 @@
-//! How each row of systemd 252's security table judges a service: the
+//! How each row of systemd's security table judges a service: the
 //! badness (0 good .. range bad, None: not applicable) and, where systemd
 //! words it case by case, the sentence.
 

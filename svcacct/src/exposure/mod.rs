@@ -1,4 +1,5 @@
-//! `systemd-analyze security`, reproduced for systemd 252.
+//! `systemd-analyze security --offline=true`, reproduced for each systemd
+//! release modelled (252, 257, 262; see [`release`]).
 //!
 //! Each row of systemd's table has a weight and a range; a setting's badness
 //! (0 = good .. range = bad, or "not applicable") adds
@@ -10,9 +11,11 @@
 //! MEDIUM, >= 1.0 OK, >= 0.1 SAFE, else PERFECT.
 //!
 //! The weights, ranges, descriptions and the way each row reads the unit are
-//! those of systemd 252.38 (Debian 12) in its offline mode, learnt from its
-//! documentation and behaviour; `tests/exposure_oracle.rs` compares every row
-//! with the installed `systemd-analyze security --offline=true`.
+//! those of each release's offline mode, learnt from its documentation and
+//! behaviour: rows and values carry the releases they hold for, and the
+//! syscall sets are generated per release. `tests/exposure_oracle.rs`
+//! compares every row with each release's own `systemd-analyze security
+//! --offline=true` (the host's, and each cached Debian root's in the sandbox).
 
 pub mod context;
 mod judge;

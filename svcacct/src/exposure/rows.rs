@@ -1,5 +1,5 @@
-//! The rows of systemd 252's security table: weight, range, wording, and how
-//! each one judges the service's context.
+//! The rows of systemd's security table: weight, range, wording, how each
+//! one judges the service's context, and the releases it holds for.
 
 use super::context::SecurityContext;
 use super::judge::{
