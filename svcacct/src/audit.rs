@@ -10,7 +10,7 @@ use hardkit_core::{Finding, Location, Root, Severity};
 
 use crate::accounts::{is_nologin_shell, Accounts, PasswdEntry, PasswordState};
 use crate::exposure::values::words;
-use crate::exposure::SecurityContext;
+use crate::exposure::{SecurityContext, Systemd};
 use crate::sudoers::{judge, Danger, Sudoers};
 use crate::unit_file::{Assignment, Unit, UNIT_DIRS};
 
@@ -56,8 +56,9 @@ pub fn audit_unit(
     root: &Root,
     accounts: &Accounts,
     sudoers: &Sudoers,
+    systemd: Systemd,
 ) -> Vec<Finding> {
-    let ctx = SecurityContext::from_unit(unit);
+    let ctx = SecurityContext::from_unit(unit, systemd);
     let mut out = Vec::new();
     let fragment = unit.fragment.clone();
     let user_line = last(unit, "User");

@@ -13,7 +13,7 @@ use hardkit_core::{CommonArgs, ErrorRecord, ExitStatus, Reporter, Root};
 use crate::accounts::Accounts;
 use crate::apply::{self, Mode};
 use crate::audit;
-use crate::exposure::{exposure_of, Exposure};
+use crate::exposure::{exposure_of, release, Exposure};
 use crate::names::{AbsPath, AccountName, ExecCommand, Network, Port};
 use crate::plan::{self, ServiceSpec};
 use crate::sudoers::Sudoers;
@@ -117,6 +117,9 @@ pub struct AuditArgs {
     /// Every service installed under --root
     #[arg(long)]
     pub all: bool,
+    /// Score as this systemd release's systemd-analyze (252, 257, 262, ...); default: the target's
+    #[arg(long, value_name = "VERSION")]
+    pub systemd: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -317,6 +320,20 @@ fn run_audit<W: io::Write>(
     root: &Root,
     reporter: &mut Reporter<W>,
 ) -> Result<ExitStatus, CliError> {
+    let detected = match &args.systemd {
+        Some(v) => release::from_flag(v).map_err(|message| CliError::Value {
+            flag: "--systemd",
+            message,
+        })?,
+        None => release::detect(root),
+    };
+    let systemd = detected.model();
+    let record = detected.record();
+    reporter.emit(&record)?;
+    reporter.text(&format!("svcacct: {}\n", record.human("systemd")))?;
+    if let Some(finding) = detected.finding() {
+        reporter.finding(finding)?;
+    }
     let accounts = Accounts::load(root)?;
     let sudoers = Sudoers::load(root);
     let targets = if args.all || args.units.is_empty() {
@@ -326,9 +343,13 @@ fn run_audit<W: io::Write>(
     };
     for target in &targets {
         let loaded = if target.contains('/') {
-            unit_file::load_file(root, &PathBuf::from(target))
+            unit_file::load_file(
+                root,
+                &PathBuf::from(target),
+                release::template_instance(systemd),
+            )
         } else {
-            unit_file::load_by_name(root, target)
+            unit_file::load_by_name(root, target, release::template_instance(systemd))
         };
         let unit = match loaded {
             Ok(u) => u,
@@ -340,10 +361,10 @@ fn run_audit<W: io::Write>(
                 continue;
             }
         };
-        let exposure = exposure_of(&unit);
+        let exposure = exposure_of(&unit, systemd);
         reporter.emit(&exposure)?;
         reporter.text(&human_exposure(&exposure))?;
-        for finding in audit::audit_unit(&unit, root, &accounts, &sudoers) {
+        for finding in audit::audit_unit(&unit, root, &accounts, &sudoers, systemd) {
             reporter.finding(finding)?;
         }
     }

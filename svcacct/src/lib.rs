@@ -1,5 +1,6 @@
 //! svcacct: least-privilege service accounts, hardened systemd units, and an
-//! audit that scores units exactly as `systemd-analyze security` (systemd 252).
+//! audit that scores units exactly as `systemd-analyze security` of the
+//! target's systemd release (252, 257, 262).
 //!
 //! - [`names`]: validated account names, paths, ports, commands, networks;
 //! - [`unit_file`]: unit files and drop-ins as systemd reads them;

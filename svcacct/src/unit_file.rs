@@ -47,8 +47,9 @@ pub struct Assignment {
 /// main file followed by its drop-ins, in the order systemd applies them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
-    /// The unit name systemd would use (`foo.service`, or
-    /// `foo@test-instance.service` for a template analysed on its own).
+    /// The unit name systemd would use (`foo.service`, or for a template
+    /// analysed on its own `foo@i.service` in 252, `foo@test_instance.service`
+    /// from 257: see `exposure::release::template_instance`).
     pub name: String,
     pub fragment: PathBuf,
     pub dropins: Vec<PathBuf>,
@@ -164,13 +165,11 @@ pub fn split_name(name: &str) -> Option<(&str, Option<&str>, &str)> {
     }
 }
 
-/// The instance systemd-analyze gives a template it analyses on its own.
-pub const TEST_INSTANCE: &str = "test-instance";
-
 /// Load a unit from a file given on the command line: the file itself is the
 /// fragment; drop-ins are looked up next to it and in the unit directories
-/// under `root`, as `systemd-analyze --offline` does.
-pub fn load_file(root: &Root, file: &Path) -> Result<Unit, UnitError> {
+/// under `root`, as `systemd-analyze --offline` does. A template file is
+/// analysed as `PREFIX@{template_instance}`, as systemd-analyze does.
+pub fn load_file(root: &Root, file: &Path, template_instance: &str) -> Result<Unit, UnitError> {
     let file_name = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -178,7 +177,7 @@ pub fn load_file(root: &Root, file: &Path) -> Result<Unit, UnitError> {
     let (prefix, instance, suffix) =
         split_name(file_name).ok_or_else(|| UnitError::BadName(file.to_path_buf()))?;
     let name = match instance {
-        Some("") => format!("{prefix}@{TEST_INSTANCE}.{suffix}"),
+        Some("") => format!("{prefix}@{template_instance}.{suffix}"),
         _ => file_name.to_string(),
     };
     let text = read_text(file)?;
@@ -212,8 +211,10 @@ pub fn load_file(root: &Root, file: &Path) -> Result<Unit, UnitError> {
 }
 
 /// Load an installed unit by name (`nginx` or `nginx.service`) from the unit
-/// directories under `root`.
-pub fn load_by_name(root: &Root, name: &str) -> Result<Unit, UnitError> {
+/// directories under `root`. A bare template (`worker@.service`) is
+/// analysed as `worker@{template_instance}.service`, as systemd-analyze
+/// does (not with an empty instance, which would make `User=%i` root).
+pub fn load_by_name(root: &Root, name: &str, template_instance: &str) -> Result<Unit, UnitError> {
     let name = if name.contains('.') {
         name.to_string()
     } else {
@@ -221,6 +222,13 @@ pub fn load_by_name(root: &Root, name: &str) -> Result<Unit, UnitError> {
     };
     let (prefix, instance, suffix) =
         split_name(&name).ok_or_else(|| UnitError::BadName(PathBuf::from(&name)))?;
+    let (name, instance) = match instance {
+        Some("") => (
+            format!("{prefix}@{template_instance}.{suffix}"),
+            Some(template_instance),
+        ),
+        other => (name.clone(), other),
+    };
     let mut candidates = vec![name.clone()];
     if let Some(instance) = instance {
         if !instance.is_empty() {

@@ -224,7 +224,18 @@ fn a_service_set_up_by_apply_audits_clean() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = svcacct(r, &["audit", "agent", "--json", "--fail-on", "low"]);
+    let out = svcacct(
+        r,
+        &[
+            "audit",
+            "--systemd",
+            "252",
+            "agent",
+            "--json",
+            "--fail-on",
+            "low",
+        ],
+    );
     let s = parse(&out.stdout);
     assert!(s.findings.is_empty(), "{:#?}", s.findings);
     assert_eq!(out.status.code(), Some(0));
@@ -240,7 +251,17 @@ fn a_service_set_up_by_apply_audits_clean() {
 fn audit_all_and_unit_files_and_missing_units() {
     let t = bad_tree();
     let r = t.path();
-    let out = svcacct(r, &["audit", "--json", "--fail-on", "critical"]);
+    let out = svcacct(
+        r,
+        &[
+            "audit",
+            "--systemd",
+            "252",
+            "--json",
+            "--fail-on",
+            "critical",
+        ],
+    );
     let s = parse(&out.stdout);
     let units: Vec<&str> = s.exposures.iter().map(|e| e.unit.as_str()).collect();
     assert_eq!(units, ["bad.service", "nopw.service", "rootsvc.service"]);
@@ -249,14 +270,17 @@ fn audit_all_and_unit_files_and_missing_units() {
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/corpus/systemd-units/chrony.service"
     );
-    let out = svcacct(r, &["audit", corpus, "--json"]);
+    let out = svcacct(r, &["audit", "--systemd", "252", corpus, "--json"]);
     let s = parse(&out.stdout);
     assert_eq!(
         (s.exposures[0].score.as_str(), s.exposures[0].level.as_str()),
         ("3.7", "OK")
     );
     // An unknown unit is an error record and exit 2, the others still reported.
-    let out = svcacct(r, &["audit", "nosuch", "rootsvc", "--json"]);
+    let out = svcacct(
+        r,
+        &["audit", "--systemd", "252", "nosuch", "rootsvc", "--json"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let s = parse(&out.stdout);
     assert_eq!(s.errors.len(), 1);
@@ -281,6 +305,23 @@ fn audit_of_this_machine_decodes_and_covers_every_service() {
         expected.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert!(s.exposures.iter().all(|e| e.settings.len() == 81));
+    // The host's release, from its own systemctl when there is one.
+    let release = &s.releases[0];
+    if let Some(systemctl) = hardkit_core::program::find_program("systemctl") {
+        let v = std::process::Command::new(systemctl)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let expected = svcacct::exposure::release::parse_systemctl_version(
+            &String::from_utf8_lossy(&v.stdout),
+        )
+        .unwrap();
+        assert_eq!(release.version, expected);
+        assert_eq!(
+            serde_json::to_value(release.source).unwrap(),
+            serde_json::Value::from("program")
+        );
+    }
     assert_eq!(
         s.summary.unwrap().counts.get("exposure"),
         Some(&(expected.len() as u64))
@@ -384,7 +425,10 @@ fn apply_fixes_the_compromised_agent_host() {
     let group = fs::read_to_string(r.join("etc/group")).unwrap();
     assert!(group.lines().any(|l| l == "docker:x:997:"), "{group}");
     // After the fix the audit finds nothing at all, and the unit scores OK.
-    let out = svcacct(r, &["audit", "--json", "--fail-on", "info"]);
+    let out = svcacct(
+        r,
+        &["audit", "--systemd", "252", "--json", "--fail-on", "info"],
+    );
     let s = parse(&out.stdout);
     assert!(s.findings.is_empty(), "{:#?}", s.findings);
     assert_eq!(out.status.code(), Some(0));
@@ -396,4 +440,159 @@ fn apply_fixes_the_compromised_agent_host() {
         "{:?}",
         again.actions
     );
+}
+
+/// A tree whose dpkg database says which systemd it has, with one service
+/// that leaves PrivateMounts= unset (scored differently from 257 on).
+fn tree_with_systemd(version: Option<&str>) -> tempfile::TempDir {
+    let t = tree();
+    let r = t.path();
+    if let Some(v) = version {
+        write(
+            r,
+            "/var/lib/dpkg/status",
+            &format!("Package: systemd\nStatus: install ok installed\nVersion: {v}\n\nPackage: other\nStatus: install ok installed\nVersion: 999\n"),
+        );
+    }
+    write(
+        r,
+        "/etc/systemd/system/plain.service",
+        "[Service]\nExecStart=/bin/true\n",
+    );
+    t
+}
+
+#[test]
+fn the_targets_systemd_release_decides_the_rules_and_is_said() {
+    let cases = [
+        // (dpkg version, --systemd, model, source, score, finding)
+        (Some("252.39-1~deb12u2"), None, "252", "dpkg", "9.6", None),
+        (Some("257.13-1~deb13u1"), None, "257", "dpkg", "9.4", None),
+        (
+            Some("257.13-1~deb13u1"),
+            Some("252"),
+            "252",
+            "flag",
+            "9.6",
+            None,
+        ),
+        (
+            Some("263.1-1"),
+            None,
+            "262",
+            "dpkg",
+            "9.4",
+            Some(("svcacct/systemd-release-newer", Severity::Low)),
+        ),
+        (
+            None,
+            None,
+            "262",
+            "default",
+            "9.4",
+            Some(("svcacct/systemd-release-unknown", Severity::Info)),
+        ),
+    ];
+    for (dpkg, flag, model, source, score, finding) in cases {
+        let t = tree_with_systemd(dpkg);
+        let mut args = vec!["audit", "plain", "--json", "--fail-on", "critical"];
+        if let Some(f) = flag {
+            args.extend(["--systemd", f]);
+        }
+        let out = svcacct(t.path(), &args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // The release record comes first, once.
+        assert!(
+            stdout.starts_with(r#"{"type":"release","tool":"svcacct","program":"systemd""#),
+            "{stdout}"
+        );
+        let s = parse(&out.stdout);
+        assert_eq!(s.releases.len(), 1);
+        let r = &s.releases[0];
+        assert_eq!(r.model, model, "{dpkg:?} {flag:?}");
+        assert_eq!(
+            serde_json::to_value(r.source).unwrap(),
+            serde_json::Value::from(source)
+        );
+        if let Some(v) = dpkg.filter(|_| flag.is_none()) {
+            assert_eq!(r.version, v);
+        }
+        assert_eq!(s.exposures[0].score, score, "{dpkg:?} {flag:?}");
+        let got: Vec<(&str, Severity)> = s
+            .findings
+            .iter()
+            .filter(|f| f.id.contains("systemd-release"))
+            .map(|f| (f.id.as_str(), f.severity))
+            .collect();
+        assert_eq!(got, finding.into_iter().collect::<Vec<_>>(), "{dpkg:?}");
+        if let Some(f) = s
+            .findings
+            .iter()
+            .find(|f| f.id == "svcacct/systemd-release-newer")
+        {
+            assert!(
+                f.title.contains("263.1-1") && f.title.contains("262"),
+                "{}",
+                f.title
+            );
+        }
+    }
+    // Text: one line naming the rules used.
+    let t = tree_with_systemd(Some("257.13-1~deb13u1"));
+    let out = svcacct(t.path(), &["audit", "plain"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("rules of systemd"))
+        .collect();
+    assert_eq!(
+        lines,
+        ["svcacct: rules of systemd 257 (257.13-1~deb13u1, from the package database)"],
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_systemd_flag_names_the_flag() {
+    let t = tree_with_systemd(None);
+    for bad in ["two", "v257", ""] {
+        let out = svcacct(t.path(), &["audit", "plain", "--systemd", bad]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("--systemd"), "{bad}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_bare_template_is_judged_with_systemds_instance_not_an_empty_one() {
+    // User=%i with an empty instance would be root; systemd-analyze
+    // instantiates a bare template (252: NAME@i, 257 on: NAME@test_instance).
+    let t = tree();
+    write(
+        t.path(),
+        "/etc/systemd/system/code-server@.service",
+        "[Service]\nExecStart=/usr/bin/code-server\nUser=%i\n",
+    );
+    for (release, unit, score) in [
+        ("252", "code-server@i.service", "9.2"),
+        ("257", "code-server@test_instance.service", "9.0"),
+    ] {
+        for name in ["code-server@.service", "code-server@"] {
+            let out = svcacct(t.path(), &["audit", name, "--json", "--systemd", release]);
+            let s = parse(&out.stdout);
+            assert_eq!(s.exposures.len(), 1, "{name}");
+            let e = &s.exposures[0];
+            assert_eq!(
+                (e.unit.as_str(), e.score.as_str()),
+                (unit, score),
+                "{name} {release}"
+            );
+            assert!(
+                !s.findings.iter().any(|f| f.id == "svcacct/runs-as-root"),
+                "{name} {release}: {:?}",
+                s.findings
+            );
+        }
+    }
 }

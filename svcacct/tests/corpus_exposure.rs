@@ -1,10 +1,12 @@
 //! The corpus agreement test: svcacct's own exposure score against the
-//! scores systemd 252.38's `systemd-analyze security --offline=true` printed
-//! for 160 real Debian 12 units (tests/corpus/systemd-units).
+//! scores each release's `systemd-analyze security --offline=true` printed
+//! for 160 real Debian 12 units (tests/corpus/systemd-units): 252.38 in
+//! expected-exposure.tsv, 257.13 and 262 in expected-exposure-RELEASE.tsv.
 
 use std::path::{Path, PathBuf};
 
 use hardkit_core::Root;
+use svcacct::exposure::release::{template_instance, Systemd};
 
 fn corpus() -> PathBuf {
     Path::new(concat!(
@@ -14,10 +16,9 @@ fn corpus() -> PathBuf {
     .to_path_buf()
 }
 
-#[test]
-fn every_corpus_unit_scores_as_systemd_252() {
+fn scores_as(release: Systemd, tsv: &str) {
     let dir = corpus();
-    let tsv = std::fs::read_to_string(dir.join("expected-exposure.tsv")).expect("corpus tsv");
+    let tsv = std::fs::read_to_string(dir.join(tsv)).expect("corpus tsv");
     // Drop-ins are looked up in an empty root, as for a bare unit file.
     let empty = tempfile::tempdir().unwrap();
     let root = Root::new(empty.path()).unwrap();
@@ -25,8 +26,10 @@ fn every_corpus_unit_scores_as_systemd_252() {
     let mut mismatches = Vec::new();
     for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
         let (name, expected) = line.split_once('\t').expect("name<TAB>score");
-        let unit = svcacct::unit_file::load_file(&root, &dir.join(name)).expect(name);
-        let got = svcacct::exposure::exposure_of(&unit);
+        let unit =
+            svcacct::unit_file::load_file(&root, &dir.join(name), template_instance(release))
+                .expect(name);
+        let got = svcacct::exposure::exposure_of(&unit, release);
         total += 1;
         if got.score != expected.trim() {
             mismatches.push(format!("{name}: expected {expected}, got {}", got.score));
@@ -34,16 +37,31 @@ fn every_corpus_unit_scores_as_systemd_252() {
     }
     let agree = total - mismatches.len();
     eprintln!(
-        "exposure agreement with systemd 252: {agree}/{total} units ({:.1}%)",
+        "exposure agreement with systemd {release}: {agree}/{total} units ({:.1}%)",
         agree as f64 * 100.0 / total as f64
     );
     assert_eq!(total, 160, "corpus size");
     assert!(
         mismatches.is_empty(),
-        "{} mismatches:\n{}",
+        "systemd {release}: {} mismatches:\n{}",
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+#[test]
+fn every_corpus_unit_scores_as_systemd_252() {
+    scores_as(Systemd(252), "expected-exposure.tsv");
+}
+
+#[test]
+fn every_corpus_unit_scores_as_systemd_257() {
+    scores_as(Systemd(257), "expected-exposure-257.tsv");
+}
+
+#[test]
+fn every_corpus_unit_scores_as_systemd_262() {
+    scores_as(Systemd(262), "expected-exposure-262.tsv");
 }
 
 /// No input makes the parsers panic: unit files and sudoers made of random
@@ -124,7 +142,9 @@ fn random_input_never_panics() {
             files_read: vec![],
             assignments: svcacct::unit_file::parse(&text, Path::new("/x")),
         };
-        let _ = svcacct::exposure::exposure_of(&unit);
+        for r in svcacct::exposure::release::MODELLED {
+            let _ = svcacct::exposure::exposure_of(&unit, *r);
+        }
         std::fs::write(tmp.path().join("etc/sudoers"), &text).unwrap();
         let s = svcacct::sudoers::Sudoers::load(&root);
         for rule in &s.rules {

@@ -1,14 +1,22 @@
 //! svcacct's exposure table against the real `systemd-analyze security
-//! --offline=true --root` (systemd 252), row by row: every corpus unit, and
-//! units written here to drive every row of the table through each of its
-//! values (including drop-ins, resets, inversions and implied settings).
+//! --offline=true`, row by row, for each systemd release at hand: the host's
+//! (run directly) and each cached Debian root's (bookworm 252, trixie 257,
+//! forky: run in `hardkit_core::sandbox`, never as root in a chroot), each
+//! judged with the model of the release it reports. Every corpus unit, every
+//! service unit installed in each root, and units written here to drive
+//! every row of the table through each of its values (including drop-ins,
+//! resets, inversions and implied settings).
 
+use std::ffi::OsStr;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use hardkit_core::sandbox::Sandbox;
 use hardkit_core::Root;
 use serde_json::Value;
+use svcacct::exposure::release::{self, Systemd};
 use svcacct::exposure::{exposure_of, Exposure};
 
 const UNSET: u64 = u64::MAX;
@@ -16,6 +24,138 @@ const UNSET: u64 = u64::MAX;
 struct Oracle {
     rows: Vec<Value>,
     score: String,
+    /// The unit name systemd-analyze analysed (a bare template instantiated).
+    unit: String,
+}
+
+/// What systemd-analyze prints when it needs the cgroup file system to load
+/// a unit (IPIngressFilterPath=, IPEgressFilterPath=): the sandbox has no
+/// /sys, so such a unit is judged by the host's program only.
+const NEEDS_CGROUPS: &str = "Can't determine whether the unified hierarchy is used";
+
+/// A systemd-analyze to judge by, and the release it is.
+struct Judge {
+    /// `host`, `bookworm`, `trixie`, `forky`.
+    label: String,
+    how: How,
+    /// The release it reports (`252.39-1~deb12u2`) and its model.
+    version: String,
+    model: Systemd,
+}
+
+enum How {
+    /// This machine's own program, run directly.
+    Host(PathBuf),
+    /// A cached Debian root's, run in the sandbox on that root.
+    Tree(Root),
+}
+
+/// Where the units under test are put inside the sandbox (`--root=` there).
+const SANDBOX_UNITS: &str = "/tmp/units";
+
+/// The host's systemd-analyze and every cached Debian root's (each missing
+/// one recorded as NOT RUN under `test`).
+fn judges(test: &str) -> Vec<Judge> {
+    let mut out = Vec::new();
+    if let Some(program) = hardkit_core::oracle::oracle(&format!("{test}::host"), "systemd-analyze")
+    {
+        let v = Command::new(&program).arg("--version").output().unwrap();
+        let version = release::parse_systemctl_version(&String::from_utf8_lossy(&v.stdout))
+            .expect("systemd-analyze --version");
+        let model = Systemd::parse(&version).unwrap().model();
+        out.push(Judge {
+            label: "host".into(),
+            how: How::Host(program),
+            version,
+            model,
+        });
+    }
+    for suite in ["bookworm", "trixie", "forky"] {
+        let name = format!("{test}::{suite}");
+        let Some(dir) = hardkit_core::oracle::debian_root(&name, suite) else {
+            continue;
+        };
+        if !hardkit_core::oracle::require_root(&name) {
+            continue;
+        }
+        let root = Root::new(&dir).unwrap();
+        // The release as svcacct detects it under --root.
+        let detected = release::detect(&root);
+        out.push(Judge {
+            label: suite.into(),
+            version: detected.version.clone(),
+            model: detected.model(),
+            how: How::Tree(root),
+        });
+    }
+    out
+}
+
+impl Judge {
+    /// systemd-analyze's table and score for each of `names`, the units
+    /// being `files` (paths relative to etc/systemd/system) in a root of
+    /// their own, or the root's installed units when `files` is None.
+    fn run(
+        &self,
+        host_tree: &Path,
+        files: Option<&[(String, String)]>,
+        names: &[String],
+    ) -> Vec<Option<Oracle>> {
+        match &self.how {
+            How::Host(program) => names
+                .iter()
+                .map(|n| Some(oracle(program, host_tree, n)))
+                .collect(),
+            How::Tree(root) => {
+                let mut sb = Sandbox::new(root)
+                    .timeout(Duration::from_secs(900))
+                    .env("SYSTEMD_LOG_LEVEL", "err");
+                let mut root_arg = "/".to_string();
+                if let Some(files) = files {
+                    for (path, text) in files {
+                        sb = sb.with_file(
+                            &format!("{SANDBOX_UNITS}/etc/systemd/system/{path}"),
+                            text.as_bytes(),
+                        );
+                    }
+                    root_arg = SANDBOX_UNITS.to_string();
+                }
+                let script = format!(
+                    "for u in \"$@\"; do \
+                       echo '@@json'; \
+                       SYSTEMD_ANALYZE_DEBUG=1 systemd-analyze security --offline=true --json=short --no-pager --root={root_arg} \"$u\" 2>&1; \
+                       echo; echo '@@text'; \
+                       systemd-analyze security --offline=true --no-pager --root={root_arg} \"$u\" 2>&1; \
+                     done"
+                );
+                let mut args: Vec<&OsStr> =
+                    vec![OsStr::new("-c"), OsStr::new(&script), OsStr::new("sh")];
+                args.extend(names.iter().map(OsStr::new));
+                let out = sb
+                    .run("/bin/sh", &args, b"")
+                    .expect("sandboxed systemd-analyze");
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let mut parts = text.split("@@json\n").skip(1);
+                names
+                    .iter()
+                    .map(|name| {
+                        let part = parts.next().unwrap_or_else(|| {
+                            panic!(
+                                "{}: no output for {name}: {}",
+                                self.label,
+                                String::from_utf8_lossy(&out.stderr)
+                            )
+                        });
+                        let (json, table) = part.split_once("@@text\n").unwrap_or((part, ""));
+                        if json.contains(NEEDS_CGROUPS) {
+                            return None;
+                        }
+                        Some(parse_oracle(name, json.as_bytes(), table))
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 /// Run systemd-analyze on unit `name` installed under `root`.
@@ -28,12 +168,6 @@ fn oracle(program: &Path, root: &Path, name: &str) -> Oracle {
         .env("SYSTEMD_LOG_LEVEL", "err")
         .output()
         .expect("run systemd-analyze");
-    let rows: Vec<Value> = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{name}: systemd-analyze JSON: {e}: {}",
-            String::from_utf8_lossy(&json.stderr)
-        )
-    });
     let text = Command::new(program)
         .args(["security", "--offline=true", "--no-pager"])
         .arg(format!("--root={}", root.display()))
@@ -41,20 +175,42 @@ fn oracle(program: &Path, root: &Path, name: &str) -> Oracle {
         .env("SYSTEMD_LOG_LEVEL", "err")
         .output()
         .expect("run systemd-analyze");
-    let text = String::from_utf8_lossy(&text.stdout);
-    let score = text
+    let mut json_out = json.stdout;
+    json_out.extend_from_slice(&json.stderr);
+    parse_oracle(name, &json_out, &String::from_utf8_lossy(&text.stdout))
+}
+
+fn parse_oracle(name: &str, json: &[u8], text: &str) -> Oracle {
+    let json_text = String::from_utf8_lossy(json);
+    let start = json_text.find('[').unwrap_or(0);
+    let rows: Vec<Value> = serde_json::Deserializer::from_str(&json_text[start..])
+        .into_iter::<Vec<Value>>()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("{name}: systemd-analyze JSON: {json_text}"));
+    let (unit, score) = text
         .lines()
         .find_map(|l| l.split_once("Overall exposure level for "))
-        .and_then(|(_, rest)| rest.split_once(": "))
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{name}: no overall line in:\n{text}"))
-        .to_string();
-    Oracle { rows, score }
+        .and_then(|(_, rest)| rest.rsplit_once(": "))
+        .and_then(|(unit, rest)| {
+            Some((
+                unit.to_string(),
+                rest.split_whitespace().next()?.to_string(),
+            ))
+        })
+        .unwrap_or_else(|| panic!("{name}: no overall line in:\n{text}"));
+    Oracle { rows, score, unit }
 }
 
 /// Differences between our record and the oracle's table, one line each.
 fn compare(name: &str, ours: &Exposure, theirs: &Oracle) -> Vec<String> {
     let mut diffs = Vec::new();
+    if ours.unit != theirs.unit {
+        diffs.push(format!(
+            "{name}: unit {} != systemd {}",
+            ours.unit, theirs.unit
+        ));
+    }
     if ours.score != theirs.score {
         diffs.push(format!(
             "{name}: score {} != systemd {}",
@@ -126,9 +282,77 @@ fn compare(name: &str, ours: &Exposure, theirs: &Oracle) -> Vec<String> {
     diffs
 }
 
-/// Install `files` (relative path, text) into a fresh root, analyse `unit`
-/// with both, and return the differences.
-fn check(program: &Path, unit: &str, files: &[(&str, &str)]) -> Vec<String> {
+/// One judge's verdict on a set of units.
+struct Tally {
+    units: usize,
+    /// Units the judge could not load in the sandbox ([`NEEDS_CGROUPS`]).
+    skipped: Vec<String>,
+    scores: usize,
+    identical: usize,
+    diffs: Vec<String>,
+}
+
+impl Tally {
+    fn report(&self, test: &str, judge: &Judge) -> String {
+        format!(
+            "{test}: systemd {} ({}, model {}): score equal {}/{}, every row equal {}/{}",
+            judge.version,
+            judge.label,
+            judge.model,
+            self.scores,
+            self.units,
+            self.identical,
+            self.units
+        ) + &if self.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" (not loadable in the sandbox: {})", self.skipped.join(" "))
+        }
+    }
+}
+
+/// Compare ours and the judge's for each of `names` read from `root`.
+fn tally(
+    judge: &Judge,
+    root: &Root,
+    files: Option<&[(String, String)]>,
+    names: &[String],
+) -> Tally {
+    let theirs = judge.run(root.dir(), files, names);
+    let mut t = Tally {
+        units: 0,
+        skipped: Vec::new(),
+        scores: 0,
+        identical: 0,
+        diffs: Vec::new(),
+    };
+    for (name, theirs) in names.iter().zip(&theirs) {
+        let Some(theirs) = theirs else {
+            t.skipped.push(name.clone());
+            continue;
+        };
+        t.units += 1;
+        let loaded =
+            svcacct::unit_file::load_by_name(root, name, release::template_instance(judge.model))
+                .expect(name);
+        let ours = exposure_of(&loaded, judge.model);
+        let d = compare(&format!("{} {name}", judge.label), &ours, theirs);
+        t.scores += usize::from(ours.score == theirs.score);
+        t.identical += usize::from(d.is_empty());
+        t.diffs.extend(d);
+    }
+    t
+}
+
+/// Install `files` (path relative to etc/systemd/system, text) into a fresh
+/// root, analyse `names` with every judge, and return the differences
+/// (printing each judge's tally).
+fn check_with(
+    test: &str,
+    judges: &[Judge],
+    files: &[(String, String)],
+    names: &[String],
+) -> Vec<String> {
     let tmp = tempfile::tempdir().unwrap();
     for (path, text) in files {
         let host = tmp.path().join("etc/systemd/system").join(path);
@@ -136,44 +360,42 @@ fn check(program: &Path, unit: &str, files: &[(&str, &str)]) -> Vec<String> {
         fs::write(&host, text).unwrap();
     }
     let root = Root::new(tmp.path()).unwrap();
-    let loaded = svcacct::unit_file::load_by_name(&root, unit).expect(unit);
-    let ours = exposure_of(&loaded);
-    let theirs = oracle(program, tmp.path(), unit);
-    compare(unit, &ours, &theirs)
+    let mut diffs = Vec::new();
+    for judge in judges {
+        let t = tally(judge, &root, Some(files), names);
+        eprintln!("{}", t.report(test, judge));
+        diffs.extend(t.diffs);
+    }
+    diffs
+}
+
+fn owned(files: &[(&str, &str)]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect()
 }
 
 #[test]
 fn corpus_units_agree_row_by_row() {
-    let Some(program) =
-        hardkit_core::oracle::oracle("svcacct::corpus_units_agree_row_by_row", "systemd-analyze")
-    else {
-        return;
-    };
+    let test = "svcacct::corpus_units_agree_row_by_row";
+    let judges = judges(test);
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/corpus/systemd-units"
     ));
-    let mut names: Vec<String> = fs::read_dir(dir)
+    let mut files: Vec<(String, String)> = fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".service"))
+        .map(|n| {
+            let text = fs::read_to_string(dir.join(&n)).unwrap();
+            (n, text)
+        })
         .collect();
-    names.sort();
-    let mut diffs = Vec::new();
-    let mut exact = 0;
-    for file in &names {
-        let text = fs::read_to_string(dir.join(file)).unwrap();
-        let unit = file.replace("@.service", "@test-instance.service");
-        let d = check(&program, &unit, &[(file.as_str(), text.as_str())]);
-        if d.is_empty() {
-            exact += 1;
-        }
-        diffs.extend(d);
-    }
-    eprintln!(
-        "row-by-row agreement with systemd-analyze: {exact}/{} corpus units identical in every row",
-        names.len()
-    );
+    files.sort();
+    let names: Vec<String> = files.iter().map(|(f, _)| f.clone()).collect();
+    let diffs = check_with(test, &judges, &files, &names);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
@@ -280,38 +502,75 @@ const OWN_UNITS: &[&str] = &[
     "[Service]\nUMask=077\nUMask=u=rwx\n",
     "[Service]\nSystemCallArchitectures=native native\n",
     "[Service]\nSystemCallArchitectures=native\nSystemCallArchitectures=\nSystemCallArchitectures=x86\n",
+    // Values systemd 257 added (invalid, so ignored, in 252) and
+    // PrivateMounts= unset, off, and reset (257 reads it as a tristate).
+    "[Service]\nPrivateMounts=no\n",
+    "[Service]\nPrivateMounts=yes\nPrivateMounts=\n",
+    "[Service]\nPrivateMounts=no\nPrivateMounts=bogus\n",
+    "[Service]\nPrivateMounts=no\nPrivateMounts=\n",
+    "[Service]\nPrivateTmp=yes\nPrivateTmp=\n",
+    "[Service]\nProtectControlGroups=yes\nProtectControlGroups=\n",
+    "[Service]\nPrivateNetwork=yes\nPrivateMounts=no\n",
+    "[Service]\nPrivateNetwork=yes\nPrivateMounts=\n",
+    "[Service]\nPrivateTmp=disconnected\n",
+    "[Service]\nPrivateTmp=connected\n",
+    "[Service]\nPrivateTmp=yes\nPrivateTmp=connected\n",
+    "[Service]\nPrivateTmp=disconnected\nPrivateTmp=\n",
+    "[Service]\nPrivateUsers=self\n",
+    "[Service]\nPrivateUsers=identity\n",
+    "[Service]\nPrivateUsers=yes\nPrivateUsers=no\n",
+    "[Service]\nPrivateUsers=yes\nPrivateUsers=\n",
+    "[Service]\nProtectControlGroups=private\n",
+    "[Service]\nProtectControlGroups=strict\n",
+    "[Service]\nProtectControlGroups=yes\nProtectControlGroups=no\n",
+    "[Service]\nProtectControlGroups=strict\nProtectControlGroups=\n",
+    "[Service]\nDynamicUser=yes\nPrivateTmp=no\n",
+    "[Service]\nDynamicUser=yes\nPrivateTmp=connected\n",
+    "[Service]\nProtectHostname=private\nPrivatePIDs=yes\nProtectSystem=strict\nPrivateDevices=yes\n",
+    "[Unit]\nDefaultDependencies=no\n[Service]\nPrivateTmp=disconnected\n",
+    "[Service]\nRootDirectory=/srv/x\nPrivateTmp=disconnected\nPrivateUsers=identity\n",
+    // Syscall groups and names that 257 added (@sandbox, mseal, listmount):
+    // unknown to 252 and its libseccomp.
+    "[Service]\nSystemCallFilter=~@sandbox\n",
+    "[Service]\nSystemCallFilter=~mseal listmount\n",
+    "[Service]\nSystemCallFilter=@sandbox\n",
+    "[Service]\nSystemCallFilter=~@privileged\nSystemCallFilter=@sandbox\n",
+    // Values 258 and 260 added.
+    "[Service]\nProtectHostname=private:myhost\nPrivateUsers=full\n",
+    "[Service]\nPrivateUsers=managed\nProtectHostname=private:\n",
+    "[Service]\nProtectHostname=yes\nProtectHostname=private\nProtectProc=noaccess\n",
     // Continuation lines and comments.
     "[Service]\nCapabilityBoundingSet=CAP_CHOWN \\\n# a comment inside\n  CAP_KILL\nUser=svc\n",
 ];
 
 #[test]
 fn own_units_exercise_every_row() {
-    let Some(program) =
-        hardkit_core::oracle::oracle("svcacct::own_units_exercise_every_row", "systemd-analyze")
-    else {
-        return;
-    };
-    let mut diffs = Vec::new();
-    for (i, text) in OWN_UNITS.iter().enumerate() {
-        let name = format!("own{i}.service");
-        // systemd refuses a service without ExecStart=.
-        let text = text.replacen("[Service]\n", "[Service]\nExecStart=/bin/true\n", 1);
-        diffs.extend(check(&program, &name, &[(name.as_str(), text.as_str())]));
-    }
+    let test = "svcacct::own_units_exercise_every_row";
+    let judges = judges(test);
+    let files: Vec<(String, String)> = OWN_UNITS
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            // systemd refuses a service without ExecStart=.
+            let text = text.replacen("[Service]\n", "[Service]\nExecStart=/bin/true\n", 1);
+            (format!("own{i}.service"), text)
+        })
+        .collect();
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let diffs = check_with(test, &judges, &files, &names);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
 #[test]
 fn dropins_and_templates_agree() {
-    let Some(program) =
-        hardkit_core::oracle::oracle("svcacct::dropins_and_templates_agree", "systemd-analyze")
-    else {
-        return;
+    let test = "svcacct::dropins_and_templates_agree";
+    let judges = judges(test);
+    let check = |unit: &str, files: &[(&str, &str)]| {
+        check_with(test, &judges, &owned(files), &[unit.to_string()])
     };
     let base = "[Service]\nExecStart=/bin/true\nUser=svc\nPrivateTmp=yes\n";
     let mut diffs = Vec::new();
     diffs.extend(check(
-        &program,
         "web.service",
         &[
             ("web.service", base),
@@ -327,7 +586,6 @@ fn dropins_and_templates_agree() {
         ],
     ));
     diffs.extend(check(
-        &program,
         "app-web.service",
         &[
             ("app-web.service", base),
@@ -338,7 +596,6 @@ fn dropins_and_templates_agree() {
         ],
     ));
     diffs.extend(check(
-        &program,
         "worker@blue.service",
         &[
             (
@@ -355,8 +612,22 @@ fn dropins_and_templates_agree() {
             ),
         ],
     ));
+    // A bare template by name: instantiated as systemd-analyze does, so
+    // User=%i is not root.
     diffs.extend(check(
-        &program,
+        "worker@.service",
+        &[
+            (
+                "worker@.service",
+                "[Service]\nExecStart=/bin/true\nUser=%i\nWorkingDirectory=/srv/%i\n",
+            ),
+            (
+                "worker@.service.d/10-x.conf",
+                "[Service]\nPrivateDevices=yes\n",
+            ),
+        ],
+    ));
+    diffs.extend(check(
         "nobody@nobody.service",
         &[(
             "nobody@.service",
@@ -366,26 +637,49 @@ fn dropins_and_templates_agree() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
-/// Every service installed on this machine, read by name with its drop-ins
-/// (read-only: the host's units are only read).
+/// Every service unit installed: this machine's, read by name with its
+/// drop-ins by the host's systemd-analyze, and each cached root's by that
+/// root's own (read-only: the units are only read). Templates are judged
+/// by their bare names (`NAME@.service`), which systemd-analyze instantiates.
 #[test]
 fn installed_units_agree() {
-    let Some(program) =
-        hardkit_core::oracle::oracle("svcacct::installed_units_agree", "systemd-analyze")
-    else {
-        return;
-    };
-    let root = Root::host();
-    let names = svcacct::audit::all_units(&root).unwrap();
+    let test = "svcacct::installed_units_agree";
     let mut diffs = Vec::new();
-    for name in &names {
-        let loaded = svcacct::unit_file::load_by_name(&root, name).expect(name);
-        let ours = exposure_of(&loaded);
-        let theirs = oracle(&program, Path::new("/"), name);
-        diffs.extend(compare(name, &ours, &theirs));
+    for judge in judges(test) {
+        let root = match &judge.how {
+            How::Host(_) => Root::host(),
+            How::Tree(root) => root.clone(),
+        };
+        let mut names = svcacct::audit::all_units(&root).unwrap();
+        names.extend(templates(&root));
+        let t = tally(&judge, &root, None, &names);
+        eprintln!("{}", t.report(test, &judge));
+        diffs.extend(t.diffs);
     }
-    eprintln!("installed units compared: {}", names.len());
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The template units installed under `root`, by their bare names.
+fn templates(root: &Root) -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in svcacct::unit_file::UNIT_DIRS {
+        let Ok(entries) = fs::read_dir(root.resolve(dir).unwrap()) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
+            if e.file_type().is_ok_and(|t| t.is_file())
+                && name.ends_with("@.service")
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    names
 }
 
 /// Lines combined at random (a fixed seed, so a failure replays) into units
@@ -489,11 +783,8 @@ const LINE_POOL: &[&str] = &[
 
 #[test]
 fn random_units_agree() {
-    let Some(program) =
-        hardkit_core::oracle::oracle("svcacct::random_units_agree", "systemd-analyze")
-    else {
-        return;
-    };
+    let test = "svcacct::random_units_agree";
+    let judges = judges(test);
     // SVCACCT_RANDOM_SEED / SVCACCT_RANDOM_UNITS explore further by hand.
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
     let mut state: u64 = env("SVCACCT_RANDOM_SEED").unwrap_or(0x005e_ed0f_5ca1_ab1e);
@@ -504,7 +795,8 @@ fn random_units_agree() {
         state ^= state << 17;
         state
     };
-    let mut diffs = Vec::new();
+    let mut files = Vec::new();
+    let mut names = Vec::new();
     for i in 0..count {
         let lines = 3 + (next() % 18) as usize;
         let mut text = String::from("[Service]\nExecStart=/bin/true\n");
@@ -521,29 +813,46 @@ fn random_units_agree() {
             }
         }
         let name = format!("rnd{i}.service");
-        let dropin_path = format!("{name}.d/50-x.conf");
-        let d = check(
-            &program,
-            &name,
-            &[
-                (name.as_str(), text.as_str()),
-                (dropin_path.as_str(), dropin.as_str()),
-            ],
-        );
-        if !d.is_empty() {
-            diffs.push(format!("--- {name}:\n{text}--- drop-in:\n{dropin}"));
-        }
-        diffs.extend(d);
+        files.push((format!("{name}.d/50-x.conf"), dropin));
+        files.push((name.clone(), text));
+        names.push(name);
     }
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let diffs = check_with(test, &judges, &files, &names);
+    if !diffs.is_empty() {
+        // The units behind the first differences, to replay by hand.
+        let shown: Vec<String> = files
+            .iter()
+            .filter(|(n, _)| {
+                diffs
+                    .iter()
+                    .take(5)
+                    .any(|d| d.contains(&format!(" {}:", n.trim_end_matches(".d/50-x.conf"))))
+            })
+            .map(|(n, t)| format!("--- {n}:\n{t}"))
+            .collect();
+        panic!("{}\n{}", shown.join(""), diffs.join("\n"));
+    }
 }
 
 #[test]
 fn aliases_are_their_unit_with_both_drop_in_directories() {
+    // Host only: the sandbox's input files cannot be symlinks.
     let Some(program) = hardkit_core::oracle::oracle("svcacct::aliases_agree", "systemd-analyze")
     else {
         return;
     };
+    let model = Systemd::parse(
+        &release::parse_systemctl_version(&String::from_utf8_lossy(
+            &Command::new(&program)
+                .arg("--version")
+                .output()
+                .unwrap()
+                .stdout,
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+    .model();
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path().join("usr/lib/systemd/system");
     let etc = tmp.path().join("etc/systemd/system");
@@ -570,11 +879,73 @@ fn aliases_are_their_unit_with_both_drop_in_directories() {
     )
     .unwrap();
     let root = Root::new(tmp.path()).unwrap();
-    let loaded = svcacct::unit_file::load_by_name(&root, "alias.service").unwrap();
-    let ours = exposure_of(&loaded);
+    let loaded =
+        svcacct::unit_file::load_by_name(&root, "alias.service", release::template_instance(model))
+            .unwrap();
+    let ours = exposure_of(&loaded, model);
     assert_eq!(ours.unit, "real.service");
     assert_eq!(ours.dropins.len(), 2);
     let theirs = oracle(&program, tmp.path(), "alias.service");
     let diffs = compare("alias.service", &ours, &theirs);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The syscall sets and names each release's table uses are that root's
+/// own: svcacct/tools/gen-syscall-groups.py run with the root's python3,
+/// systemd-analyze and libseccomp in the sandbox gives the committed data.
+#[test]
+fn syscall_data_is_each_roots_own() {
+    let test = "svcacct::syscall_data_is_each_roots_own";
+    let script = fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tools/gen-syscall-groups.py"
+    ))
+    .unwrap();
+    for judge in judges(test) {
+        let How::Tree(root) = &judge.how else {
+            continue;
+        };
+        let out = Sandbox::new(root)
+            .with_file("/tmp/gen.py", script.clone())
+            .run("/usr/bin/python3", &[OsStr::new("/tmp/gen.py")], b"")
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.code(),
+            0,
+            "{}: {}",
+            judge.label,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        let mut native: Vec<String> = Vec::new();
+        let mut in_native = false;
+        for line in text.lines() {
+            let quoted = line.split('"').nth(1).map(str::to_string);
+            if line.starts_with("pub const NATIVE_SYSCALLS") {
+                in_native = true;
+            } else if line.starts_with("    (\"@") {
+                groups.push((quoted.unwrap(), Vec::new()));
+            } else if line.starts_with("        \"") {
+                groups.last_mut().unwrap().1.push(quoted.unwrap());
+            } else if in_native && line.starts_with("    \"") {
+                native.push(quoted.unwrap());
+            }
+        }
+        let data = svcacct::exposure::values::syscall_data(judge.model);
+        let ours: Vec<(String, Vec<String>)> = data
+            .groups
+            .iter()
+            .map(|(g, m)| (g.to_string(), m.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        assert_eq!(ours, groups, "{}: syscall sets", judge.label);
+        assert_eq!(data.native, native, "{}: resolvable names", judge.label);
+        eprintln!(
+            "{test}: systemd {} ({}): {} sets, {} resolvable names, as generated",
+            judge.version,
+            judge.label,
+            groups.len(),
+            native.len()
+        );
+    }
 }

@@ -25,12 +25,20 @@ fuzz_target!(|data: &[u8]| {
     let Ok(root) = Root::new(tree::scratch()) else {
         return;
     };
-    let Ok(unit) = svcacct::unit_file::load_by_name(&root, "agent") else {
+    let Ok(unit) = svcacct::unit_file::load_by_name(&root, "agent", "i") else {
         return;
     };
-    let _ = svcacct::exposure::exposure_of(&unit);
+    for release in svcacct::exposure::release::MODELLED {
+        let _ = svcacct::exposure::exposure_of(&unit, *release);
+    }
     let Ok(accounts) = Accounts::load(&root) else {
         return;
     };
-    let _ = svcacct::audit::audit_unit(&unit, &root, &accounts, &Sudoers::default());
+    let _ = svcacct::audit::audit_unit(
+        &unit,
+        &root,
+        &accounts,
+        &Sudoers::default(),
+        svcacct::exposure::Systemd::NEWEST,
+    );
 });

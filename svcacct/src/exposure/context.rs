@@ -1,4 +1,4 @@
-//! The sandboxing settings of one service, as systemd 252 holds them after
+//! The sandboxing settings of one service, as a systemd release holds them after
 //! loading the unit: each setting read with systemd's own rules (last
 //! assignment wins, empty assignment resets a list, `~` inverts, invalid
 //! values are ignored with the previous value kept), then the implications
@@ -10,16 +10,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::unit_file::Unit;
 
+use super::release::Systemd;
+
 use super::values::{
-    add_syscall, cap, parse_boolean, parse_errno, read_capabilities, read_paths, read_prefixes,
-    set_bool, set_enum, set_tristate, unquote, words, IpPrefix, Specifiers, ADDRESS_FAMILIES,
-    NAMESPACES, NAMESPACE_FLAGS_ALL, NAMESPACE_FLAGS_INITIAL, SECCOMP_ARCHS, SERVICE_TYPES,
+    cap, parse_boolean, parse_errno, read_capabilities, read_paths, read_prefixes, set_bool,
+    set_bool_since, set_enum, set_tristate, syscall_data, unquote, words, IpPrefix, Specifiers,
+    ADDRESS_FAMILIES, NAMESPACES, NAMESPACE_FLAGS_ALL, NAMESPACE_FLAGS_INITIAL,
+    PRIVATE_MOUNTS_TRISTATE_SINCE, SECCOMP_ARCHS, SERVICE_TYPES,
 };
 
 /// What systemd holds for one service after loading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityContext {
     pub unit: String,
+    /// Whose rules read the unit and assess it.
+    pub release: Systemd,
     pub default_dependencies: bool,
     pub service_type: String,
     pub notify_access: String,
@@ -36,7 +41,8 @@ pub struct SecurityContext {
     pub no_new_privileges: bool,
     pub protect_hostname: bool,
     pub private_devices: bool,
-    pub private_mounts: bool,
+    /// PrivateMounts=: None while unset (see the two rows in rows.rs).
+    pub private_mounts: Option<bool>,
     pub private_network: bool,
     pub private_tmp: bool,
     pub private_users: bool,
@@ -76,9 +82,10 @@ pub struct SecurityContext {
 }
 
 impl SecurityContext {
-    fn new(unit: &str) -> Self {
+    fn new(unit: &str, release: Systemd) -> Self {
         SecurityContext {
             unit: unit.to_string(),
+            release,
             default_dependencies: true,
             service_type: "simple".into(),
             notify_access: "none".into(),
@@ -95,7 +102,7 @@ impl SecurityContext {
             no_new_privileges: false,
             protect_hostname: false,
             private_devices: false,
-            private_mounts: false,
+            private_mounts: None,
             private_network: false,
             private_tmp: false,
             private_users: false,
@@ -129,9 +136,9 @@ impl SecurityContext {
         }
     }
 
-    /// Read a loaded unit's assignments as systemd 252 does.
-    pub fn from_unit(unit: &Unit) -> Self {
-        let mut c = SecurityContext::new(&unit.name);
+    /// Read a loaded unit's assignments as `release` does.
+    pub fn from_unit(unit: &Unit, release: Systemd) -> Self {
+        let mut c = SecurityContext::new(&unit.name, release);
         let spec = Specifiers::new(&unit.name);
         let mut notify_access_set = false;
         for a in &unit.assignments {
@@ -197,13 +204,21 @@ impl SecurityContext {
             "LockPersonality" => set_bool(&mut self.lock_personality, v),
             "MemoryDenyWriteExecute" => set_bool(&mut self.memory_deny_write_execute, v),
             "NoNewPrivileges" => set_bool(&mut self.no_new_privileges, v),
-            "ProtectHostname" => set_bool(&mut self.protect_hostname, v),
+            "ProtectHostname" => set_bool_since(&mut self.protect_hostname, key, v, self.release.0),
             "PrivateDevices" => set_bool(&mut self.private_devices, v),
-            "PrivateMounts" => set_bool(&mut self.private_mounts, v),
+            "PrivateMounts" => {
+                if let Some(b) = parse_boolean(v) {
+                    self.private_mounts = Some(b);
+                } else if v.is_empty() && self.release.0 >= PRIVATE_MOUNTS_TRISTATE_SINCE {
+                    self.private_mounts = None;
+                }
+            }
             "PrivateNetwork" => set_bool(&mut self.private_network, v),
-            "PrivateTmp" => set_bool(&mut self.private_tmp, v),
-            "PrivateUsers" => set_bool(&mut self.private_users, v),
-            "ProtectControlGroups" => set_bool(&mut self.protect_control_groups, v),
+            "PrivateTmp" => set_bool_since(&mut self.private_tmp, key, v, self.release.0),
+            "PrivateUsers" => set_bool_since(&mut self.private_users, key, v, self.release.0),
+            "ProtectControlGroups" => {
+                set_bool_since(&mut self.protect_control_groups, key, v, self.release.0)
+            }
             "ProtectKernelModules" => set_bool(&mut self.protect_kernel_modules, v),
             "ProtectKernelTunables" => set_bool(&mut self.protect_kernel_tunables, v),
             "ProtectKernelLogs" => set_bool(&mut self.protect_kernel_logs, v),
@@ -345,7 +360,7 @@ impl SecurityContext {
             self.syscall_allow_list = !invert;
             if !invert {
                 // An allow list always permits the @default set.
-                add_syscall(&mut filter, "@default", -1, true);
+                syscall_data(self.release).add_syscall(&mut filter, "@default", -1, true);
             }
             self.syscall_filter = Some(filter);
         }
@@ -359,7 +374,7 @@ impl SecurityContext {
                 None => (w.clone(), -1),
             };
             let add = invert != allow_list;
-            add_syscall(filter, &name, errno, add);
+            syscall_data(self.release).add_syscall(filter, &name, errno, add);
         }
     }
 
@@ -471,7 +486,7 @@ mod tests {
             files_read: vec![],
             assignments: parse(text, Path::new("/t.service")),
         };
-        SecurityContext::from_unit(&unit)
+        SecurityContext::from_unit(&unit, Systemd(252))
     }
 
     #[test]

@@ -1,10 +1,9 @@
-//! How each row of systemd 252's security table judges a service: the
+//! How each row of systemd's security table judges a service: the
 //! badness (0 good .. range bad, None: not applicable) and, where systemd
 //! words it case by case, the sentence.
 
 use super::context::SecurityContext;
-use super::syscall_groups::SYSCALL_GROUPS;
-use super::values::is_native_syscall;
+use super::values::SyscallData;
 
 pub struct Assess {
     /// None: the row does not apply (and is left out of the weights).
@@ -204,20 +203,20 @@ pub fn assess_syscall_archs(c: &SecurityContext) -> Assess {
 
 /// The first member of `group` (nested groups first, in systemd's order)
 /// that the filter lets through, if any.
-pub fn offending_syscall<'a>(
+pub fn offending_syscall(
+    data: &SyscallData,
     names: &std::collections::BTreeSet<&str>,
     allow_list: bool,
-    group: &'a str,
-) -> Option<&'a str> {
-    let (_, members) = SYSCALL_GROUPS.iter().find(|(g, _)| *g == group)?;
-    for member in *members {
+    group: &str,
+) -> Option<&'static str> {
+    for member in data.group(group)? {
         if member.starts_with('@') {
-            if let Some(found) = offending_syscall(names, allow_list, member) {
+            if let Some(found) = offending_syscall(data, names, allow_list, member) {
                 return Some(found);
             }
             continue;
         }
-        if !is_native_syscall(member) {
+        if !data.is_native(member) {
             continue;
         }
         if names.contains(member) == allow_list {
@@ -232,7 +231,8 @@ pub fn assess_syscall_group(c: &SecurityContext, group: &str) -> Assess {
     if !c.syscall_allow_list && names.is_empty() {
         return said(10, "Service does not filter system calls");
     }
-    let offender = offending_syscall(&names, c.syscall_allow_list, group);
+    let data = super::values::syscall_data(c.release);
+    let offender = offending_syscall(data, &names, c.syscall_allow_list, group);
     match (c.syscall_allow_list, offender) {
         (true, Some(s)) => said(
             9,

@@ -1,4 +1,5 @@
-//! `systemd-analyze security`, reproduced for systemd 252.
+//! `systemd-analyze security --offline=true`, reproduced for each systemd
+//! release modelled (252, 257, 262; see [`release`]).
 //!
 //! Each row of systemd's table has a weight and a range; a setting's badness
 //! (0 = good .. range = bad, or "not applicable") adds
@@ -10,14 +11,19 @@
 //! MEDIUM, >= 1.0 OK, >= 0.1 SAFE, else PERFECT.
 //!
 //! The weights, ranges, descriptions and the way each row reads the unit are
-//! those of systemd 252.38 (Debian 12) in its offline mode, learnt from its
-//! documentation and behaviour; `tests/exposure_oracle.rs` compares every row
-//! with the installed `systemd-analyze security --offline=true`.
+//! those of each release's offline mode, learnt from its documentation and
+//! behaviour: rows and values carry the releases they hold for, and the
+//! syscall sets are generated per release. `tests/exposure_oracle.rs`
+//! compares every row with each release's own `systemd-analyze security
+//! --offline=true` (the host's, and each cached Debian root's in the sandbox).
 
 pub mod context;
 mod judge;
+pub mod release;
 mod rows;
 pub mod syscall_groups;
+pub mod syscall_groups_257;
+pub mod syscall_groups_262;
 pub mod values;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,7 @@ use hardkit_core::BytesPath;
 
 pub use context::SecurityContext;
 use judge::Assess;
+pub use release::Systemd;
 use rows::ROWS;
 
 /// One row of the table, as assessed.
@@ -53,7 +60,7 @@ pub struct Setting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exposure {
-    /// Unit name as systemd names it (`foo.service`, `foo@test-instance.service`).
+    /// Unit name as systemd names it (`foo.service`; a bare template `foo@i.service` in 252, `foo@test_instance.service` from 257).
     pub unit: String,
     /// The unit file read (system path).
     pub path: BytesPath,
@@ -106,7 +113,7 @@ pub fn assess(ctx: &SecurityContext) -> Assessment {
     let mut rows: Vec<(Setting, Option<u64>)> = Vec::with_capacity(ROWS.len());
     let mut badness_sum = 0u64;
     let mut weight_sum = 0u64;
-    for row in ROWS {
+    for row in ROWS.iter().filter(|r| r.holds_in(ctx.release)) {
         let (badness, description) = if row.default_dependencies_only && !ctx.default_dependencies {
             (
                 None,
@@ -157,16 +164,23 @@ pub fn assess(ctx: &SecurityContext) -> Assessment {
     }
     let tenths = (badness_sum * 100).div_ceil(weight_sum);
     let settings: Vec<Setting> = rows.into_iter().map(|(s, _)| s).collect();
-    let settings = display_order(settings);
+    let settings = display_order(settings, ctx.release);
     Assessment { tenths, settings }
 }
 
+/// The first release seen sorting a row without a description (a graded
+/// row between good and bad: ProtectProc=noaccess) before all the others:
+/// 262 (258-261 were not compared; they keep 257's order here).
+const UNDESCRIBED_FIRST_SINCE: u32 = 262;
+
 /// systemd's display order: its table sorts the rows (in the order the
 /// assessors ran, under a header row) by description, descending, then by
-/// name, using glibc 2.36's merge sort. A row without a description compares
-/// with the others by insertion order (reversed, like the column), which is
-/// not a consistent order, so the exact algorithm decides: it is reproduced.
-fn display_order(rows: Vec<Setting>) -> Vec<Setting> {
+/// name, using glibc's merge sort. Up to 257 a row without a description
+/// compares with the others by insertion order (reversed, like the column),
+/// which is not a consistent order, so the exact algorithm decides: it is
+/// reproduced. From [`UNDESCRIBED_FIRST_SINCE`] such a row comes first.
+fn display_order(rows: Vec<Setting>, release: Systemd) -> Vec<Setting> {
+    let undescribed_first = release.0 >= UNDESCRIBED_FIRST_SINCE;
     // Position 0 is the header, which always sorts first.
     let mut order: Vec<usize> = (0..=rows.len()).collect();
     let cmp = |a: usize, b: usize| -> std::cmp::Ordering {
@@ -179,11 +193,13 @@ fn display_order(rows: Vec<Setting>) -> Vec<Setting> {
         }
         let (ra, rb) = (&rows[a - 1], &rows[b - 1]);
         let by_description = match (&ra.description, &rb.description) {
-            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
-            _ => a.cmp(&b),
+            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()).reverse(),
+            (None, Some(_)) if undescribed_first => Ordering::Less,
+            (Some(_), None) if undescribed_first => Ordering::Greater,
+            _ => a.cmp(&b).reverse(),
         };
         if by_description != Ordering::Equal {
-            return by_description.reverse();
+            return by_description;
         }
         ra.name.as_bytes().cmp(rb.name.as_bytes()).then(a.cmp(&b))
     };
@@ -230,9 +246,9 @@ fn merge_sort(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> std::cmp::Ordering)
     }
 }
 
-/// Assess a loaded unit and build its record.
-pub fn exposure_of(unit: &crate::unit_file::Unit) -> Exposure {
-    let ctx = SecurityContext::from_unit(unit);
+/// Assess a loaded unit as `release`'s systemd-analyze would, and build its record.
+pub fn exposure_of(unit: &crate::unit_file::Unit, release: Systemd) -> Exposure {
+    let ctx = SecurityContext::from_unit(unit, release);
     let assessment = assess(&ctx);
     Exposure {
         unit: unit.name.clone(),
@@ -259,6 +275,149 @@ mod tests {
         assert_eq!(level_of(0), "PERFECT");
     }
 
+    fn row_of(text: &str, release: u32, row: &str) -> (String, Option<u64>) {
+        let unit = crate::unit_file::Unit {
+            name: "t.service".into(),
+            fragment: "/t.service".into(),
+            dropins: vec![],
+            files_read: vec![],
+            assignments: crate::unit_file::parse(text, std::path::Path::new("/t.service")),
+        };
+        let e = exposure_of(&unit, Systemd(release));
+        let s = e.settings.iter().find(|s| s.name == row).expect(row);
+        (e.score, s.badness)
+    }
+
+    #[test]
+    fn each_release_has_each_row_once() {
+        for release in [0, 252, 253, 254, 257, 258, 262, 300] {
+            let mut ids: Vec<&str> = ROWS
+                .iter()
+                .filter(|r| r.holds_in(Systemd(release)))
+                .map(|r| r.id)
+                .collect();
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            assert_eq!((ids.len(), n), (n, 81), "systemd {release}");
+        }
+    }
+
+    #[test]
+    fn private_mounts_unset_counts_as_set_from_254() {
+        // systemd-analyze's offline quirk: 9.6 on 252, 9.4 on 257.
+        let plain = "[Service]\nExecStart=/bin/true\n";
+        assert_eq!(
+            row_of(plain, 252, "PrivateMounts="),
+            ("9.6".into(), Some(1))
+        );
+        assert_eq!(
+            row_of(plain, 253, "PrivateMounts="),
+            ("9.6".into(), Some(1))
+        );
+        assert_eq!(
+            row_of(plain, 254, "PrivateMounts="),
+            ("9.4".into(), Some(0))
+        );
+        assert_eq!(
+            row_of(plain, 257, "PrivateMounts="),
+            ("9.4".into(), Some(0))
+        );
+        let off = "[Service]\nPrivateMounts=no\n";
+        assert_eq!(row_of(off, 257, "PrivateMounts=").1, Some(1));
+        // An empty assignment returns the tristate to unset; 252 ignores it.
+        let reset = "[Service]\nPrivateMounts=no\nPrivateMounts=\n";
+        assert_eq!(row_of(reset, 257, "PrivateMounts=").1, Some(0));
+        assert_eq!(row_of(reset, 252, "PrivateMounts=").1, Some(1));
+    }
+
+    #[test]
+    fn values_257_added_turn_the_setting_on_there_only() {
+        for (line, row) in [
+            ("PrivateTmp=disconnected", "PrivateTmp="),
+            ("PrivateTmp=connected", "PrivateTmp="),
+            ("PrivateUsers=self", "PrivateUsers="),
+            ("PrivateUsers=identity", "PrivateUsers="),
+            ("ProtectControlGroups=private", "ProtectControlGroups="),
+            ("ProtectControlGroups=strict", "ProtectControlGroups="),
+        ] {
+            let text = format!("[Service]\n{line}\n");
+            assert_eq!(row_of(&text, 257, row).1, Some(0), "{line} on 257");
+            assert_eq!(row_of(&text, 252, row).1, Some(1), "{line} on 252");
+        }
+        for (line, row, since) in [
+            ("PrivateUsers=full", "PrivateUsers=", 258),
+            ("ProtectHostname=private", "ProtectHostname=", 258),
+            ("ProtectHostname=private:web", "ProtectHostname=", 258),
+            ("PrivateUsers=managed", "PrivateUsers=", 260),
+        ] {
+            let text = format!("[Service]\n{line}\n");
+            assert_eq!(row_of(&text, since, row).1, Some(0), "{line} on {since}");
+            assert_eq!(
+                row_of(&text, since - 1, row).1,
+                Some(1),
+                "{line} before {since}"
+            );
+        }
+        let text = "[Service]\nProtectHostname=private:\n";
+        assert_eq!(
+            row_of(text, 262, "ProtectHostname=").1,
+            Some(1),
+            "empty hostname"
+        );
+    }
+
+    #[test]
+    fn a_row_without_description_comes_first_from_262() {
+        // ProtectProc=noaccess is neither good nor bad: no description.
+        let text = "[Service]\nProtectProc=noaccess\n";
+        let first = |release| {
+            let unit = crate::unit_file::Unit {
+                name: "t.service".into(),
+                fragment: "/t.service".into(),
+                dropins: vec![],
+                files_read: vec![],
+                assignments: crate::unit_file::parse(text, std::path::Path::new("/t.service")),
+            };
+            exposure_of(&unit, Systemd(release)).settings[0]
+                .name
+                .clone()
+        };
+        assert_eq!(first(262), "ProtectProc=");
+        assert_ne!(first(257), "ProtectProc=");
+    }
+
+    #[test]
+    fn syscall_sets_and_names_follow_the_release() {
+        // @sandbox (257) and mseal (libseccomp 2.6) are unknown before:
+        // the deny list stays empty there.
+        for line in ["SystemCallFilter=~@sandbox", "SystemCallFilter=~mseal"] {
+            let text = format!("[Service]\n{line}\n");
+            let unit = crate::unit_file::Unit {
+                name: "t.service".into(),
+                fragment: "/t.service".into(),
+                dropins: vec![],
+                files_read: vec![],
+                assignments: crate::unit_file::parse(&text, std::path::Path::new("/t.service")),
+            };
+            let says = |release| {
+                let e = exposure_of(&unit, Systemd(release));
+                let row = e
+                    .settings
+                    .iter()
+                    .find(|s| s.name == "SystemCallFilter=~@swap")
+                    .unwrap();
+                row.description.clone().unwrap()
+            };
+            assert_eq!(says(252), "Service does not filter system calls", "{line}");
+            assert_eq!(
+                says(257),
+                "System call deny list defined for service, and @swap is not included (e.g. swapoff is allowed)",
+                "{line}"
+            );
+        }
+    }
+
     #[test]
     fn an_empty_service_scores_like_systemd() {
         // `[Service] ExecStart=/bin/true` prints 9.6 UNSAFE in systemd 252.
@@ -272,7 +431,7 @@ mod tests {
                 std::path::Path::new("/t.service"),
             ),
         };
-        let e = exposure_of(&unit);
+        let e = exposure_of(&unit, Systemd(252));
         assert_eq!((e.score.as_str(), e.level.as_str()), ("9.6", "UNSAFE"));
     }
 }

@@ -1,5 +1,5 @@
-//! The rows of systemd 252's security table: weight, range, wording, and how
-//! each one judges the service's context.
+//! The rows of systemd's security table: weight, range, wording, how each
+//! one judges the service's context, and the releases it holds for.
 
 use super::context::SecurityContext;
 use super::judge::{
@@ -8,7 +8,7 @@ use super::judge::{
     assess_protect_system, assess_remove_ipc, assess_root_directory, assess_supplementary_groups,
     assess_syscall_archs, assess_syscall_group, assess_umask, assess_user, families, plain, Assess,
 };
-use super::values::{cap, NAMESPACES};
+use super::values::{cap, NAMESPACES, PRIVATE_MOUNTS_TRISTATE_SINCE};
 
 pub struct Row {
     pub id: &'static str,
@@ -20,6 +20,16 @@ pub struct Row {
     pub range: u64,
     pub default_dependencies_only: bool,
     pub assess: fn(&SecurityContext) -> Assess,
+    /// The first systemd release with the row (0: every modelled one).
+    pub since: u32,
+    /// The first release without it (None: still there).
+    pub until: Option<u32>,
+}
+
+impl Row {
+    pub fn holds_in(&self, release: super::Systemd) -> bool {
+        self.since <= release.0 && self.until.is_none_or(|u| release.0 < u)
+    }
 }
 
 const fn row(
@@ -40,6 +50,8 @@ const fn row(
         range: 1,
         default_dependencies_only: false,
         assess,
+        since: 0,
+        until: None,
     }
 }
 
@@ -60,6 +72,8 @@ const fn graded(
         range,
         default_dependencies_only: false,
         assess,
+        since: 0,
+        until: None,
     }
 }
 
@@ -116,6 +130,25 @@ macro_rules! syscalls_filtered {
     }};
 }
 
+const fn private_mounts_row(assess: fn(&SecurityContext) -> Assess) -> Row {
+    row(
+        "PrivateMounts=",
+        "PrivateMounts",
+        "Service cannot install system mounts",
+        "Service may install system mounts",
+        1000,
+        assess,
+    )
+}
+
+fn assess_private_mounts_bool(c: &SecurityContext) -> Assess {
+    plain(u64::from(!c.private_mounts.unwrap_or(false)))
+}
+
+fn assess_private_mounts_tristate(c: &SecurityContext) -> Assess {
+    plain(u64::from(!c.private_mounts.unwrap_or(true)))
+}
+
 const fn with_na(mut r: Row, na: &'static str) -> Row {
     r.description_na = Some(na);
     r
@@ -161,14 +194,19 @@ pub static ROWS: &[Row] = &[
         1000,
         on_is_good!(private_devices),
     ),
-    row(
-        "PrivateMounts=",
-        "PrivateMounts",
-        "Service cannot install system mounts",
-        "Service may install system mounts",
-        1000,
-        on_is_good!(private_mounts),
-    ),
+    // PrivateMounts= until it became a tristate: unset is off.
+    Row {
+        until: Some(PRIVATE_MOUNTS_TRISTATE_SINCE),
+        ..private_mounts_row(assess_private_mounts_bool)
+    },
+    // From then on, systemd-analyze's offline mode copies the tristate
+    // (-1 unset, 0 no, 1 yes) into a bool, so an unset PrivateMounts= counts
+    // as set: systemd's quirk (its online mode reads the resolved value),
+    // reproduced because the target's systemd-analyze prints it.
+    Row {
+        since: PRIVATE_MOUNTS_TRISTATE_SINCE,
+        ..private_mounts_row(assess_private_mounts_tristate)
+    },
     row(
         "PrivateNetwork=",
         "PrivateNetwork",

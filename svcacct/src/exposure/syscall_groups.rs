@@ -1,4 +1,4 @@
-// Generated from `systemd-analyze syscall-filter` of systemd 252.38 (Debian 12) and
+// Generated from `systemd-analyze syscall-filter` of systemd 252.39-1~deb12u2 and
 // libseccomp 2.5.4's name resolution on x86_64; see svcacct/tools/gen-syscall-groups.py.
 // Data, not code: the filter sets systemd 252 defines, in systemd's own order.
 

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 
 use crate::unit_file::split_name;
 
-use super::syscall_groups::{NATIVE_SYSCALLS, SYSCALL_GROUPS};
+use super::release::Systemd;
+use super::{syscall_groups, syscall_groups_257, syscall_groups_262};
 
 /// The capability names of Linux, by number.
 pub const CAPABILITIES: &[&str] = &[
@@ -181,28 +182,92 @@ pub const SECCOMP_ARCHS: &[&str] = &[
 
 /// Add or remove a syscall or a whole `@group` (recursively), keeping only
 /// names that exist on this architecture, as libseccomp resolves them.
-pub fn add_syscall(filter: &mut BTreeMap<String, i32>, name: &str, errno: i32, add: bool) {
-    if let Some(group) = name.strip_prefix('@') {
-        let Some((_, members)) = SYSCALL_GROUPS.iter().find(|(g, _)| g[1..] == *group) else {
-            return;
-        };
-        for member in *members {
-            add_syscall(filter, member, errno, add);
-        }
-        return;
-    }
-    if !is_native_syscall(name) {
-        return;
-    }
-    if add {
-        filter.insert(name.to_string(), errno);
-    } else {
-        filter.remove(name);
-    }
+/// One release's syscall filter sets (in systemd's order, `@group`s nest)
+/// and the names its libseccomp resolves on x86_64: generated data.
+pub struct SyscallData {
+    pub groups: &'static [(&'static str, &'static [&'static str])],
+    pub native: &'static [&'static str],
 }
 
-pub fn is_native_syscall(name: &str) -> bool {
-    NATIVE_SYSCALLS.binary_search(&name).is_ok()
+/// Each release's data, by the release it was generated from: systemd
+/// 257 added `@sandbox` to `@default`, new calls to `@default`,
+/// `@basic-io`, `@file-system` and `@known`, and Debian 13's libseccomp
+/// 2.6 resolves calls 2.5.4 does not (`mseal`, `listmount`, ...); 262
+/// moved `open_tree` from `@mount` to `@file-system` and put
+/// `open_tree_attr` in `@mount`. A release between two generated ones uses
+/// the older data.
+const SYSCALL_DATA: &[(u32, SyscallData)] = &[
+    (
+        0,
+        SyscallData {
+            groups: syscall_groups::SYSCALL_GROUPS,
+            native: syscall_groups::NATIVE_SYSCALLS,
+        },
+    ),
+    (
+        257,
+        SyscallData {
+            groups: syscall_groups_257::SYSCALL_GROUPS,
+            native: syscall_groups_257::NATIVE_SYSCALLS,
+        },
+    ),
+    (
+        262,
+        SyscallData {
+            groups: syscall_groups_262::SYSCALL_GROUPS,
+            native: syscall_groups_262::NATIVE_SYSCALLS,
+        },
+    ),
+];
+
+pub fn syscall_data(release: Systemd) -> &'static SyscallData {
+    SYSCALL_DATA
+        .iter()
+        .rev()
+        .find(|(since, _)| *since <= release.0)
+        .map(|(_, d)| d)
+        .unwrap_or(&SYSCALL_DATA[0].1)
+}
+
+impl SyscallData {
+    pub fn group(&self, name: &str) -> Option<&'static [&'static str]> {
+        self.groups
+            .iter()
+            .find(|(g, _)| *g == name)
+            .map(|(_, m)| *m)
+    }
+
+    pub fn is_native(&self, name: &str) -> bool {
+        self.native.binary_search(&name).is_ok()
+    }
+
+    /// Add (or remove) a call or a group's calls, as systemd does: unknown
+    /// groups and calls libseccomp cannot resolve are skipped.
+    pub fn add_syscall(
+        &self,
+        filter: &mut BTreeMap<String, i32>,
+        name: &str,
+        errno: i32,
+        add: bool,
+    ) {
+        if name.starts_with('@') {
+            let Some(members) = self.group(name) else {
+                return;
+            };
+            for member in members {
+                self.add_syscall(filter, member, errno, add);
+            }
+            return;
+        }
+        if !self.is_native(name) {
+            return;
+        }
+        if add {
+            filter.insert(name.to_string(), errno);
+        } else {
+            filter.remove(name);
+        }
+    }
 }
 
 pub fn parse_errno(text: &str) -> i32 {
@@ -220,6 +285,44 @@ pub fn parse_boolean(v: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+/// Sandboxing booleans that gained named values, each of which turns the
+/// setting on as systemd-analyze sees it, and the release that added them
+/// (systemd's NEWS; before it they are invalid and ignored). An entry
+/// ending in `:` is the value with an argument after the colon, which must
+/// not be empty (`ProtectHostname=private:` is invalid).
+pub const ON_VALUES: &[(&str, &[&str], u32)] = &[
+    ("PrivateTmp", &["connected", "disconnected"], 257),
+    ("PrivateUsers", &["self", "identity"], 257),
+    ("ProtectControlGroups", &["private", "strict"], 257),
+    ("PrivateUsers", &["full"], 258),
+    ("ProtectHostname", &["private", "private:"], 258),
+    ("PrivateUsers", &["managed"], 260),
+];
+
+/// A boolean `key` as `release` reads it: yes/no, or one of the named
+/// values it has gained by then (on); anything else is ignored.
+pub fn set_bool_since(target: &mut bool, key: &str, v: &str, release: u32) {
+    let named = ON_VALUES.iter().any(|(k, values, since)| {
+        *k == key
+            && release >= *since
+            && values.iter().any(|x| match x.strip_suffix(':') {
+                Some(_) => v.starts_with(x) && v.len() > x.len(),
+                None => *x == v,
+            })
+    });
+    if named {
+        *target = true;
+    } else {
+        set_bool(target, v);
+    }
+}
+
+/// The release from which PrivateMounts= is a tristate (unset, no, yes):
+/// systemd 254, whose NEWS says PrivateNetwork=yes now implies
+/// PrivateMounts=yes unless PrivateMounts=no is given. An empty assignment
+/// returns it to unset there; before, the empty value is ignored.
+pub const PRIVATE_MOUNTS_TRISTATE_SINCE: u32 = 254;
 
 pub fn set_bool(target: &mut bool, v: &str) {
     if let Some(b) = parse_boolean(v) {

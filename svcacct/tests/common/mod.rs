@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hardkit_core::record::{decode_strict, envelope, Action, ErrorRecord, Summary};
+use hardkit_core::release::ReleaseRecord;
 use hardkit_core::Finding;
 use svcacct::exposure::Exposure;
 
@@ -62,10 +63,11 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32, u32, u32)> {
     out
 }
 
-/// Decoded JSON output: actions, exposures, findings, and the summary.
+/// Decoded JSON output: actions, the release record, exposures, findings, and the summary.
 #[derive(Default)]
 pub struct Stream {
     pub actions: Vec<Action>,
+    pub releases: Vec<ReleaseRecord>,
     pub exposures: Vec<Exposure>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorRecord>,
@@ -80,6 +82,9 @@ pub fn parse(stdout: &[u8]) -> Stream {
         assert_eq!(tool, "svcacct");
         match kind.as_str() {
             "action" => s.actions.push(decode_strict::<Action>(line).unwrap().body),
+            "release" => s
+                .releases
+                .push(decode_strict::<ReleaseRecord>(line).unwrap().body),
             "exposure" => s
                 .exposures
                 .push(decode_strict::<Exposure>(line).unwrap().body),
