@@ -21,7 +21,7 @@ use crate::{
 const EXAMPLES: &str = "Examples:
   fwplan render --allow 80,443/tcp --allow '8000/tcp@10.0.0.0/8,fd00::/8#ai-api' --limit 22/tcp
   sshd-lint --json | fwplan render --sshd - --allow 80,443/tcp --backend ufw
-  logscan --json /var/log/auth.log | fwplan render --block-from - --policy /etc/hardkit/fw.json
+  logscan offenders --json /var/log/auth.log | fwplan render --block-from - --policy /etc/hardkit/fw.json
   fwplan apply --policy /etc/hardkit/fw.json --confirm 60s && fwplan confirm
   fwplan audit --policy /etc/hardkit/fw.json";
 

@@ -18,7 +18,7 @@ Examples:
   logscan --json /var/log/auth.log.2.gz /var/log/auth.log | jq 'select(.failure)'
   journalctl -u ssh -o json | logscan --json -
   logscan summary --since 24h /var/log/auth.log
-  logscan offenders --maxretry 5 --findtime 10m --json /var/log/auth.log | fwplan --block-from -
+  logscan offenders --maxretry 5 --findtime 10m --json /var/log/auth.log | fwplan render --block-from -
   logscan --follow /var/log/auth.log";
 
 /// Read auth, sudo, nginx and fail2ban logs: one `event` per understood
