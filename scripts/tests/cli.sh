@@ -51,9 +51,11 @@ coloured_run() {
 on_terminal() {
     SHELL=/bin/bash script -qec "$(declare -f coloured_run); $(printf '%q ' demo="$demo" tmp="$tmp" top="$top" HARDKIT_BIN_DIR="$HARDKIT_BIN_DIR"); coloured_run $(printf '%q ' "$@")" /dev/null
 }
-esc=$'\e['
-has_escape() { grep -qF "$esc" "$1"; }
-lacks_escape() { ! grep -qF "$esc" "$1"; }
+# A colour (SGR) sequence; fim's and logscan's progress line on a terminal
+# uses other sequences (erase line), which are not colour.
+sgr=$'\e\\[[0-9;]*m'
+has_escape() { grep -qE "$sgr" "$1"; }
+lacks_escape() { ! grep -qE "$sgr" "$1"; }
 for t in sshd-lint jailgen fwplan svcacct fim logscan; do
     coloured_run "$t" --color always >"$tmp/out" 2>/dev/null || true
     check "$t --color always colours into a pipe" has_escape "$tmp/out"
