@@ -17,9 +17,10 @@ for i in $(seq 1 50); do
 done
 log=$top/examples/logscan/auth.log
 
-# on_terminal COMMAND...: COMMAND's stdout and stderr as a terminal shows them.
+# on_terminal COMMAND...: COMMAND's stdout and stderr as a terminal shows
+# them. (script(1) needs an open stdin, or it runs nothing: CI has none.)
 on_terminal() {
-    script -qec "$(printf '%q ' "$@")" /dev/null
+    script -qec "$(printf '%q ' "$@")" /dev/null </dev/null
 }
 fim_line='files hashed'
 logscan_line='logscan: [1/1]'
@@ -64,7 +65,7 @@ check "logscan -q summary on a terminal: no progress" lacks "$logscan_line" "$tm
 # with stdout redirected (only stderr a terminal) it is drawn.
 on_terminal "$logscan" "$log" >"$tmp/tty"
 check "logscan events onto a terminal: no progress" lacks "$logscan_line" "$tmp/tty"
-SHELL=/bin/bash script -qec "$(printf '%q ' "$logscan" "$log") >$(printf '%q' "$tmp/events")" /dev/null >"$tmp/tty"
+SHELL=/bin/bash script -qec "$(printf '%q ' "$logscan" "$log") >$(printf '%q' "$tmp/events")" /dev/null </dev/null >"$tmp/tty"
 check "logscan events into a file, stderr a terminal: progress" contains "$logscan_line" "$tmp/tty"
 check "logscan events into a file: the file has no progress" lacks "$logscan_line" "$tmp/events"
 check "logscan events into a file: the events are there" grep -q 'auth_failure' "$tmp/events"
