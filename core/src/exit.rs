@@ -32,6 +32,26 @@ impl ExitStatus {
         }
     }
 
+    /// Every status, in code order (for the man pages' EXIT STATUS).
+    pub const ALL: [ExitStatus; 4] = [
+        ExitStatus::Clean,
+        ExitStatus::Findings,
+        ExitStatus::Error,
+        ExitStatus::Interrupted,
+    ];
+
+    /// What the status means, in the words of docs/protocol.md.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitStatus::Clean => "clean: no finding at or above --fail-on, nothing changed, nothing to do",
+            ExitStatus::Findings => "findings at or above --fail-on",
+            ExitStatus::Error => {
+                "operational error: bad arguments, unreadable or invalid input (named by flag or file:line), or an error record was written"
+            }
+            ExitStatus::Interrupted => "interrupted (Ctrl-C); no half-written file is left behind",
+        }
+    }
+
     /// The status of a run that found findings up to `worst` (None: no findings).
     pub fn for_findings(worst: Option<Severity>, fail_on: Severity) -> ExitStatus {
         match worst {

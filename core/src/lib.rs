@@ -21,6 +21,7 @@
 //! - [`tally`]: the summary's counts, and the closing `error` and `summary`
 //!   of a JSON stream whose run stopped on an error;
 //! - [`program`]: finding the real programs a tool hands work to;
+//! - [`progress`]: whether a run may draw progress on stderr;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against;
 //! - [`rng`]: for tests, a seeded generator (failures reproduce).
@@ -35,6 +36,7 @@ pub mod input;
 pub mod oracle;
 pub mod output;
 pub mod program;
+pub mod progress;
 pub mod record;
 pub mod release;
 pub mod rng;

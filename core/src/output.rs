@@ -4,7 +4,9 @@
 //! streamed as one line and a `summary` record ends the run. In human mode
 //! findings are held back and printed at the end, counts first and the worst
 //! first, one line each with location and fix; other text goes straight out.
-//! Colour is used only on a terminal, never under `NO_COLOR` or `--json`.
+//! Colour follows `--color` ([`ColourChoice`]): by default only on a
+//! terminal and never under `NO_COLOR`; never in `--json`. Errors go to
+//! stderr in both formats, and into the stream as well under `--json`.
 //! Text that came from the system (file names, log lines, config values) is
 //! escaped before it reaches a terminal: control characters could rewrite the
 //! screen and bidi overrides could make `evil` read as `live`.

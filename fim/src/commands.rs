@@ -16,6 +16,7 @@ use crate::baseline::{self, BaselineError, BaselineReader, BaselineWriter, Heade
 use crate::cli::{CheckArgs, Cli, Command, DbArgs, InitArgs, RuleArgs, RulesArgs, ShowArgs};
 use crate::compare::{Merger, Step};
 use crate::entry::{now_string, Entry};
+use crate::progress::ScanProgress;
 use crate::report::IncidentReport;
 use crate::rules::{Rules, RulesError, DEFAULT_RULES};
 use crate::scan::{scan_tree, Outcome};
@@ -179,14 +180,17 @@ fn plan(root: Root, rules: Rules, one_filesystem: bool, db_system: &Path) -> Wal
 
 fn report_error(
     reporter: &mut Reporter<impl io::Write>,
+    progress: &ScanProgress,
     path: &[u8],
     message: String,
 ) -> io::Result<()> {
-    reporter.error(ErrorRecord {
-        path: Some(BytesPath::new(hardkit_core::bytes_path::path_from_bytes(
-            path,
-        ))),
-        message,
+    progress.suspend(|| {
+        reporter.error(ErrorRecord {
+            path: Some(BytesPath::new(hardkit_core::bytes_path::path_from_bytes(
+                path,
+            ))),
+            message,
+        })
     })
 }
 
@@ -231,20 +235,23 @@ fn init(common: &CommonArgs, args: InitArgs) -> Result<ExitStatus, FimError> {
     let plan = plan(root, rules, args.rules.one_filesystem, &db_system);
     let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
     let mut writer = BaselineWriter::create(&db_host, &header, key.as_ref())?;
+    let progress = ScanProgress::new(hardkit_core::progress::wanted(common));
     scan_tree(&plan, &roots, |outcome| -> Result<(), FimError> {
+        progress.outcome(&outcome);
         match outcome {
             Outcome::Entry { entry, error } => {
                 if let Some(message) = error {
-                    report_error(&mut reporter, entry.path.as_bytes(), message)?;
+                    report_error(&mut reporter, &progress, entry.path.as_bytes(), message)?;
                 }
                 writer.push(&entry)?;
             }
             Outcome::Failed {
                 system, message, ..
-            } => report_error(&mut reporter, &system, message)?,
+            } => report_error(&mut reporter, &progress, &system, message)?,
         }
         Ok(())
     })?;
+    progress.finish();
     let count = writer.finish()?;
     let roots_text: Vec<String> = roots.iter().map(|p| display_path(p)).collect();
     reporter.text(&format!(
@@ -298,12 +305,15 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
         None
     };
     let mut merger = Merger::new(&mut baseline, &rules);
+    // (Human mode shows the changes at the end, so progress may run until
+    // then; -q is honoured here although the report itself ignores it.)
+    let progress = ScanProgress::new(hardkit_core::progress::wanted(common));
     let mut apply = |step: Step,
                      reporter: &mut Reporter<_>,
                      writer: &mut Option<BaselineWriter>|
      -> Result<(), FimError> {
         for (path, message) in step.errors {
-            report_error(reporter, &path, message)?;
+            report_error(reporter, &progress, &path, message)?;
         }
         for change in step.changes {
             report.record(&change);
@@ -317,11 +327,13 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
         Ok(())
     };
     scan_tree(&plan, &roots, |outcome| -> Result<(), FimError> {
+        progress.outcome(&outcome);
         let step = merger.push(outcome)?;
         apply(step, &mut reporter, &mut writer)
     })?;
     let step = merger.finish()?;
     apply(step, &mut reporter, &mut writer)?;
+    progress.finish();
     let changed = report.total() > 0;
     reporter.text(&report.render(&escape_untrusted(&header.created), key.is_some(), palette))?;
     if let Some(w) = writer {

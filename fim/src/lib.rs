@@ -9,6 +9,7 @@
 //! - [`baseline`]: the baseline file, its MAC, streaming reader and writer;
 //! - [`compare`]: the streaming merge of walk and baseline;
 //! - [`report`]: the human incident summary;
+//! - [`progress`]: the progress line on a terminal while a tree is scanned;
 //! - [`cli`], [`commands`]: the command line and the four subcommands.
 
 pub mod baseline;
@@ -17,6 +18,7 @@ pub mod commands;
 pub mod compare;
 pub mod entry;
 pub mod hash;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;

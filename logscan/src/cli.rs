@@ -8,6 +8,7 @@ use hardkit_core::root::RootError;
 use hardkit_core::{CommonArgs, ErrorRecord, ExitStatus, Root};
 
 use crate::classify::Mode;
+use crate::progress::ReadProgress;
 use crate::report::Output;
 use crate::scan::{Input, OutputError, ScanOptions, Scanner};
 
@@ -172,6 +173,13 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let common = cli.common;
     let root = common.root()?;
     let mut out = Output::stdout(common.format(), common.quiet);
+    // Events printed as text to a terminal stream past as they are read: a
+    // progress line there would be drawn over them, and --follow never ends.
+    let events_on_terminal = cli.command.is_none()
+        && (cli.follow || std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    if hardkit_core::progress::wanted(&common) && !events_on_terminal {
+        out.show_progress(ReadProgress::new(true));
+    }
     let status = match cli.command {
         None => {
             let opts = cli.scan.options(now)?;

@@ -159,8 +159,9 @@ pub fn scan_to_output(
     inputs: &[Input],
     out: &mut Output,
 ) -> Result<Totals, OutputError> {
+    let progress = out.progress();
     let mut w = EventWriter::new(out);
-    let totals = scan_inputs(scanner, inputs, &mut w)?;
+    let totals = scan_inputs(scanner, inputs, &mut w, &progress)?;
     w.flush_events()?;
     Ok(totals)
 }

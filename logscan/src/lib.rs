@@ -6,7 +6,7 @@
 //! [`sudo`], [`nginx`], [`fail2ban`]), and [`connection`] (fail2ban's
 //! per-connection verdict for sshd), and comes out as an [`event::Event`].
 //! [`summary`] and [`offenders`] analyse the events; [`follow`] keeps reading
-//! growing files.
+//! growing files; [`progress`] shows how far a long read got.
 
 pub mod address;
 pub mod classify;
@@ -23,6 +23,7 @@ pub mod lines;
 pub mod nginx;
 pub mod offenders;
 pub mod pam;
+pub mod progress;
 pub mod report;
 pub mod scan;
 pub mod sshd;

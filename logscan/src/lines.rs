@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
+use crate::progress::ReadProgress;
+
 /// Longest line kept whole; no log message a classifier reads is longer.
 pub const MAX_LINE: usize = 64 * 1024;
 const BUFFER: usize = 256 * 1024;
@@ -172,13 +174,16 @@ pub enum OpenError {
 }
 
 /// Open a file for reading, decompressing gzip (by its magic bytes, so a
-/// rotated `auth.log.2.gz` and a renamed one both work).
-pub fn open_file(path: &Path) -> Result<Box<dyn Read + Send>, OpenError> {
+/// rotated `auth.log.2.gz` and a renamed one both work); `progress` counts
+/// the file's bytes as they are read.
+pub fn open_file(path: &Path, progress: &ReadProgress) -> Result<Box<dyn Read + Send>, OpenError> {
     let file = File::open(path)?;
-    if file.metadata()?.is_dir() {
+    let meta = file.metadata()?;
+    if meta.is_dir() {
         return Err(OpenError::Directory);
     }
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let len = meta.is_file().then_some(meta.len());
+    let mut reader = BufReader::with_capacity(64 * 1024, progress.track(file, len));
     let magic = reader.fill_buf()?;
     if magic.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)))

@@ -202,11 +202,12 @@ pub fn run(
     out: &mut Output,
 ) -> Result<(), OutputError> {
     let mut scanner = Scanner::new(opts);
+    let progress = out.progress();
     let mut c = Collector {
         replay: BanReplay::new(settings),
         out,
     };
-    scan_inputs(&mut scanner, inputs, &mut c)?;
+    scan_inputs(&mut scanner, inputs, &mut c, &progress)?;
     let offenders = c.replay.offenders();
     let undated = c.replay.undated_failures;
     let out = c.out;

@@ -10,17 +10,30 @@ use hardkit_core::output::Palette;
 use hardkit_core::record::Record;
 use hardkit_core::{ErrorRecord, ExitStatus, Finding, Format, Reporter, Severity};
 
+use crate::progress::ReadProgress;
 use crate::TOOL;
 
 pub struct Output {
     reporter: Reporter<BufWriter<Stdout>>,
+    progress: ReadProgress,
 }
 
 impl Output {
     pub fn stdout(format: Format, quiet: bool) -> Self {
         Output {
             reporter: Reporter::stdout(TOOL, format, quiet),
+            progress: ReadProgress::default(),
         }
+    }
+
+    /// Show how far the reading got on `progress` (off by default).
+    pub fn show_progress(&mut self, progress: ReadProgress) {
+        self.progress = progress;
+    }
+
+    /// The progress line the scan updates.
+    pub fn progress(&self) -> ReadProgress {
+        self.progress.clone()
     }
 
     pub fn is_json(&self) -> bool {
@@ -44,8 +57,11 @@ impl Output {
         self.reporter.finding(finding)
     }
 
+    /// An error on stderr (and in the stream), with the progress line
+    /// out of its way.
     pub fn error(&mut self, error: ErrorRecord) -> io::Result<()> {
-        self.reporter.error(error)
+        let reporter = &mut self.reporter;
+        self.progress.suspend(|| reporter.error(error))
     }
 
     pub fn text(&mut self, text: &str) -> io::Result<()> {

@@ -13,6 +13,7 @@ use crate::connection::{Connections, Match};
 use crate::event::Event;
 use crate::format::{parse_prefix_with, LineTime, TimeMemo};
 use crate::lines::{looks_binary, open_file, LineReader, OpenError};
+use crate::progress::ReadProgress;
 use crate::time::{CivilTime, LocalZone, Timestamp};
 
 /// What a scan needs to know besides the lines.
@@ -296,18 +297,36 @@ pub fn scan_reader<R: Read>(
 #[error("writing output: {0}")]
 pub struct OutputError(#[from] pub io::Error);
 
-/// Scan every input in order.
+/// Scan every input in order, showing how far the reading got on
+/// `progress`.
 pub fn scan_inputs(
     scanner: &mut Scanner,
     inputs: &[Input],
     sink: &mut dyn Sink,
+    progress: &ReadProgress,
+) -> Result<Totals, OutputError> {
+    let totals = scan_each_input(scanner, inputs, sink, progress);
+    progress.finish();
+    totals
+}
+
+fn scan_each_input(
+    scanner: &mut Scanner,
+    inputs: &[Input],
+    sink: &mut dyn Sink,
+    progress: &ReadProgress,
 ) -> Result<Totals, OutputError> {
     let mut totals = Totals::default();
-    for input in inputs {
+    for (index, input) in inputs.iter().enumerate() {
         let path = input.source_path();
+        progress.begin_input(
+            index,
+            inputs.len(),
+            &hardkit_core::bytes_path::display_path(path.as_path()),
+        );
         let reader: Box<dyn Read + Send> = match input.host_path() {
-            None => Box::new(io::stdin()),
-            Some(p) => match open_file(p) {
+            None => progress.track(io::stdin(), None),
+            Some(p) => match open_file(p, progress) {
                 Ok(r) => r,
                 Err(OpenError::Directory) => {
                     sink.input_error(&path, "is a directory, not a log file".into())?;

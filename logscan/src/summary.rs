@@ -336,6 +336,7 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         since: None,
         ..opts
     });
+    let progress = out.progress();
     let mut c = Collector {
         since: opts.since,
         out,
@@ -349,7 +350,7 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         seen_findings: HashSet::new(),
         lines_in_window: 0,
     };
-    let totals = scan_inputs(&mut scanner, inputs, &mut c)?;
+    let totals = scan_inputs(&mut scanner, inputs, &mut c, &progress)?;
     // Sort references and build each record when it is written: with a
     // million addresses, a copy of them all would double the peak memory.
     let mut order: Vec<(&[u8], &Addr)> = c

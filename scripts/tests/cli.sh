@@ -47,13 +47,16 @@ coloured_run() {
         logscan) "$HARDKIT_BIN_DIR/logscan" summary "$top/examples/logscan/auth.log" "$@" ;;
     esac
 }
-# on_terminal TOOL ARGS...: the same under a pseudo-terminal (script(1)).
+# on_terminal TOOL ARGS...: the same under a pseudo-terminal (script(1);
+# its stdin must be open, or it runs nothing: CI has no standard input).
 on_terminal() {
-    SHELL=/bin/bash script -qec "$(declare -f coloured_run); $(printf '%q ' demo="$demo" tmp="$tmp" top="$top" HARDKIT_BIN_DIR="$HARDKIT_BIN_DIR"); coloured_run $(printf '%q ' "$@")" /dev/null
+    SHELL=/bin/bash script -qec "$(declare -f coloured_run); $(printf '%q ' demo="$demo" tmp="$tmp" top="$top" HARDKIT_BIN_DIR="$HARDKIT_BIN_DIR"); coloured_run $(printf '%q ' "$@")" /dev/null </dev/null
 }
-esc=$'\e['
-has_escape() { grep -qF "$esc" "$1"; }
-lacks_escape() { ! grep -qF "$esc" "$1"; }
+# A colour (SGR) sequence; fim's and logscan's progress line on a terminal
+# uses other sequences (erase line), which are not colour.
+sgr=$'\e\\[[0-9;]*m'
+has_escape() { grep -qE "$sgr" "$1"; }
+lacks_escape() { ! grep -qE "$sgr" "$1"; }
 for t in sshd-lint jailgen fwplan svcacct fim logscan; do
     coloured_run "$t" --color always >"$tmp/out" 2>/dev/null || true
     check "$t --color always colours into a pipe" has_escape "$tmp/out"
