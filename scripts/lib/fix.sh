@@ -18,31 +18,40 @@ fix_die() {
     exit 2
 }
 
-# --- action records --------------------------------------------------------
-# Every step appends `action` records (first-five's own, and the tools'
-# JSON) to $actions; human lines go to stderr as they happen.
+# --- plan_step records --------------------------------------------------------
+# Every step appends `plan_step` records to $actions: first-five's own, and
+# one for each `action` record of a tool (svcacct, jailgen, fwplan), whose
+# name is kept in `by`; human lines go to stderr as they happen.
 actions=$work/plan.jsonl
 : >"$actions"
-# How many actions changed something (install_text may run in a pipeline's
+# How many steps changed something (install_text may run in a pipeline's
 # subshell, so this counts the records, not a variable).
 changes() {
-    jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$actions"
+    jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$actions"
 }
-# step_changed STEP: some action of STEP so far changed something.
+# step_changed STEP: some record of STEP so far changed something.
 step_changed() {
-    jq -e -s --arg step "$1" 'any(.[]; .type == "action" and .step == $step and .changed == true)' "$actions" >/dev/null
+    jq -e -s --arg step "$1" 'any(.[]; .type == "plan_step" and .step == $step and .changed == true)' "$actions" >/dev/null
 }
 act() { # STEP OP PATH CHANGED [DETAIL]
-    local changed=$4
-    printf '{"type":"action","tool":"first-five","step":"%s","op":"%s","path":%s,"changed":%s,"detail":%s}\n' \
-        "$1" "$2" "$(hardkit_json_str "$3")" "$changed" "$(hardkit_json_str "${5:-}")" >>"$actions"
+    local changed=$4 detail=""
+    [[ -n ${5:-} ]] && detail=",\"detail\":$(hardkit_json_str "$5")"
+    printf '{"type":"plan_step","tool":"first-five","step":"%s","by":"first-five","op":"%s","path":%s,"changed":%s%s}\n' \
+        "$1" "$2" "$(hardkit_json_str "$3")" "$changed" "$detail" >>"$actions"
     if ((!json)); then
         printf '  %-8s %-9s %-8s %s%s\n' "$([[ $changed == true ]] && echo change || echo ok)" "$1" "$2" "$3" "${5:+  ($5)}" >&2
     fi
 }
-# Keep the tools' action records, tagged with the step.
+# A tool's action records as plan_step records of STEP: its op, path,
+# changed and diff; its other fields (svcacct's mode and owner, fwplan's
+# rule) in detail.
 tool_actions() { # STEP FILE
-    jq -c --arg step "$1" 'select(.type == "action") | . + {step: $step}' "$2" >>"$actions"
+    jq -c --arg step "$1" 'select(.type == "action") |
+        ([to_entries[] | select(.key | IN("type", "tool", "op", "path", "changed", "diff") | not)
+          | "\(.key) \(.value | if type == "string" then . else tojson end)"] | join(", ")) as $detail
+        | {type: "plan_step", tool: "first-five", step: $step, by: .tool, op, path, changed}
+        + (if $detail == "" then {} else {detail: $detail} end)
+        + (if .diff then {diff} else {} end)' "$2" >>"$actions"
     if ((!json)); then
         jq -r --arg step "$1" 'select(.type == "action") |
             "  \(if .changed then "change  " else "ok      " end) \($step + "          " | .[0:9]) \(.op + "        " | .[0:8]) \(.path)"' "$2" >&2

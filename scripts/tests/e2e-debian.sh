@@ -73,7 +73,7 @@ opts=(--ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-ne
 fix=(--root "$r" --apply "${opts[@]}" --yes)
 # What the plan says --apply will change is what --apply changes: the same
 # (step, op, path) list, in the same order.
-changes_of() { jq -r 'select(.changed == true) | "\(.step) \(.op) \(.path)"' "$1"; }
+changes_of() { jq -r 'select(.type == "plan_step" and .changed == true) | "\(.step) \(.op) \(.path)"' "$1"; }
 rc=0
 "$top/scripts/first-five" --root "$r" --plan "$tmp/plan1" "${opts[@]}" --json >"$tmp/plan1.jsonl" 2>"$tmp/plan1.err" || rc=$?
 expect_status 0 "$rc" "first-five --plan before the fix"
@@ -132,14 +132,14 @@ cp "$r/etc/fail2ban/jail.d/hardkit.local" "$tmp/jail.after1"
 rc=0
 "$top/scripts/first-five" "${fix[@]}" --json >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
 expect_status 0 "$rc" "second first-five --apply"
-n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/apply2.jsonl")
+n=$(jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$tmp/apply2.jsonl")
 check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
 check "fim check still clean after the second --apply" "$HARDKIT_BIN_DIR/fim" check --root "$r" -q
 
 # --- the audit after the fix ------------------------------------------------------------
 rc=0
 "$top/scripts/first-five" --root "$r" --json >"$tmp/after.jsonl" 2>&1 || rc=$?
-marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/after.jsonl" | tr '\n' ' ')
+marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/after.jsonl" | tr '\n' ' ')
 check "after the fix every section passes (got: $marks; $(jq -c 'select(.type == "finding" and (.severity == "high" or .severity == "critical")) | .id' "$tmp/after.jsonl" | tr '\n' ' '))" \
     [ "$marks" == "ssh=PASS brute-force=PASS firewall=PASS service=PASS monitoring=PASS " ]
 expect_status 0 "$rc" "first-five --root after the fix"

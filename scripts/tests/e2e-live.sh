@@ -198,7 +198,7 @@ check "fail2ban was reloaded or started" has "$tmp/apply1.jsonl" '.step == "jail
 check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
 check "the firewall was confirmed" has "$tmp/apply1.jsonl" '.step == "firewall" and .op == "confirm"'
 check "the agent was restarted" has "$tmp/apply1.jsonl" '.step == "service" and .op == "restart" and .changed == true'
-check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"action\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
+check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"plan_step\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
 
 # --- the running daemons judge ------------------------------------------------------------
 check "sshd is running" inside systemctl is-active --quiet ssh.service
@@ -256,7 +256,7 @@ rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
 expect_status 0 "$rc" "second first-five --apply (live)"
 [[ $rc == 0 ]] || cat "$tmp/apply2.err" >&2
-n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/apply2.jsonl")
+n=$(jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$tmp/apply2.jsonl")
 check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
 
 # --- the question from a second session, on a terminal -------------------------------------

@@ -28,7 +28,7 @@ for port in 2222 8000; do
         fail "firewall: no socket record for $port on all interfaces"
     fi
 done
-marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
+marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
 if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
     ok "every section FAIL"
 else
@@ -37,6 +37,11 @@ fi
 if has "$tmp/demo.jsonl" '.type == "error"'; then
     fail "error records in the demo stream: $(jq -c 'select(.type == "error")' "$tmp/demo.jsonl")"
 fi
+# first-five's own records have their own type names (one name, one shape):
+# only the shared finding and error, and first_five_*.
+types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
+check "first-five's record types (got: $types)" [ "$types" == "finding first_five_section first_five_verdict " ]
+check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
 check "records of every tool (got: $tools)" [ "$tools" == "first-five fwplan jailgen logscan sshd-lint svcacct " ]
 
@@ -152,7 +157,14 @@ if ((EUID == 0)); then
     check "sshd-lint of the planned files: no shadowed line" bash -c '! grep -q "sshd/shadowed-setting" "$1"' _ "$tmp/planned-lint.jsonl"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
     check "plan.jsonl: action records, then plan_file records" \
-        jq_quiet -s -e '(map(.type) | . == (map(select(. == "action")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
+        jq_quiet -s -e '(map(.type) | . == (map(select(. == "plan_step")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: every plan_step has one shape" jq_quiet -s -e '
+        all(.[] | select(.type == "plan_step");
+            .tool == "first-five" and (.step | type) == "string" and (.by | IN("first-five", "svcacct", "jailgen", "fwplan"))
+            and (.op | type) == "string" and (.path | type) == "string" and (.changed | type) == "boolean"
+            and (keys - ["type", "tool", "step", "by", "op", "path", "changed", "detail", "diff"] == []))' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: svcacct's steps keep its name and its mode and owner" \
+        has "$tmp/plan/plan.jsonl" '.type == "plan_step" and .by == "svcacct" and .path == "/etc/sudoers.d/agent" and (.detail | test("mode 0440"))'
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 
