@@ -88,6 +88,32 @@ ln -s /dev/null "$u/etc/systemd/system/idle.service"
 audited=$(jq -r 'select(.type == "exposure") | .unit' "$tmp/units.jsonl" | sort | tr '\n' ' ')
 check "default services: the enabled and the installed ones (got: $audited)" [ "$audited" == "agent.service web.service " ]
 
+# A service with an UNSAFE exposure does not PASS: web (the distribution's
+# unit, enabled, not root) is medium, so WARN at the default --fail-on high
+# and FAIL with --fail-on medium; own (installed by the operator) is high.
+w=$tmp/unsafe
+install -d "$w/lib/systemd/system" "$w/etc/systemd/system/multi-user.target.wants"
+printf '[Service]\nExecStart=/usr/sbin/nginx\nUser=www-data\n\n[Install]\nWantedBy=multi-user.target\n' >"$w/lib/systemd/system/web.service"
+ln -s /lib/systemd/system/web.service "$w/etc/systemd/system/multi-user.target.wants/web.service"
+rc=0
+"$top/scripts/first-five" --root "$w" --service web >"$tmp/unsafe.txt" 2>&1 || rc=$?
+check "an UNSAFE service: [WARN] 4. Service account (got: $(grep '4. Service' "$tmp/unsafe.txt"))" grep -q '^\[WARN\] 4. Service account' "$tmp/unsafe.txt"
+rc=0
+"$top/scripts/first-five" --root "$w" --service web --json >"$tmp/unsafe.jsonl" 2>&1 || rc=$?
+check "an UNSAFE enabled service: a medium first-five/unsafe-exposure finding" \
+    has "$tmp/unsafe.jsonl" '.type == "finding" and .id == "first-five/unsafe-exposure" and .severity == "medium" and (.title | test("^web.service: exposure [0-9.]+ UNSAFE"))'
+check "service section WARN in --json" has "$tmp/unsafe.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "WARN"'
+rc=0
+"$top/scripts/first-five" --root "$w" --service web --fail-on medium --json >"$tmp/unsafe-m.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --fail-on medium with an UNSAFE service"
+check "service section FAIL with --fail-on medium" has "$tmp/unsafe-m.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "FAIL"'
+printf '[Service]\nExecStart=/opt/own/bin/own\nUser=nobody\n' >"$w/etc/systemd/system/own.service"
+rc=0
+"$top/scripts/first-five" --root "$w" --service own --json >"$tmp/own.jsonl" 2>&1 || rc=$?
+check "an UNSAFE unit the operator installed is high" \
+    has "$tmp/own.jsonl" '.type == "finding" and .id == "first-five/unsafe-exposure" and .severity == "high" and (.title | startswith("own.service"))'
+check "... and its section FAILs" has "$tmp/own.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "FAIL"'
+
 # Usage errors exit 2 and name the flag.
 rc=0
 "$top/scripts/first-five" --fail-on severe >/dev/null 2>"$tmp/usage.err" || rc=$?
