@@ -53,6 +53,15 @@ n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
 check "checklist: 5 sections FAIL (got $n)" [ "$n" == 5 ]
 check "checklist shows the fix lines" grep -q 'fix: PermitRootLogin no' "$tmp/demo.txt"
 check "FAIL verdict line" grep -q '^Verdict: FAIL' "$tmp/demo.txt"
+# The listener table of section 3 has a header whose columns line up with
+# fwplan's rows: the exposure word and the process start under their names.
+head_line=$(grep -B1 -m1 -E '^    tcp +2222 ' "$tmp/demo.txt" | head -n1)
+row=$(grep -m1 -E '^    tcp +8000 ' "$tmp/demo.txt")
+check "listener table header (got: '$head_line')" grep -qE '^    proto +port +address +exposure +process' <<<"$head_line"
+col() { awk -v w="$2" '{ print index($0, w) }' <<<"$1"; }
+cols="$(col "$head_line" exposure) $(col "$head_line" process)"
+check "the columns line up (header at $cols)" [ "$cols" == "$(($(col "$row" ' all ') + 1)) $(col "$row" '?')" ]
+check "what the exposure words mean" grep -q '^    (exposure: all = every interface' "$tmp/demo.txt"
 
 # --fail-on critical: still failing (brute force that succeeded, sudo ALL).
 rc=0
