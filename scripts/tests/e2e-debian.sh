@@ -33,6 +33,17 @@ fi
 r=$tmp/root
 cp -a "$cache" "$r"
 
+# --- stock Debian 12, before anything is seeded ----------------------------------
+# The README's first logscan summary example (for Debian 12: no rsyslog,
+# so no auth.log) runs there: exit 0 and no error.
+install -m 0755 "$HARDKIT_BIN_DIR/logscan" "$r/usr/local/bin/logscan"
+example=$(sed -n '/^### logscan/,/^### /p' "$top/README.md" | sed -n '/^```sh/,/^```/p' | grep -m1 'logscan summary' | sed 's/ *#.*//')
+rc=0
+chroot "$r" bash -o pipefail -c "$example" >"$tmp/readme.out" 2>"$tmp/readme.err" || rc=$?
+expect_status 0 "$rc" "the README's '$example' on stock Debian 12"
+check "... without an error (got: $(head -c 300 "$tmp/readme.err"))" [ ! -s "$tmp/readme.err" ]
+rm "$r/usr/local/bin/logscan"
+
 seed_demo_config "$r"
 
 # The bad state is seen before the fix.
