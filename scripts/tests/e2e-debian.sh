@@ -43,6 +43,11 @@ chroot "$r" bash -o pipefail -c "$example" >"$tmp/readme.out" 2>"$tmp/readme.err
 expect_status 0 "$rc" "the README's '$example' on stock Debian 12"
 check "... without an error (got: $(head -c 300 "$tmp/readme.err"))" [ ! -s "$tmp/readme.err" ]
 rm "$r/usr/local/bin/logscan"
+# The checklist of stock Debian 12 says that the auth log it read, the
+# journal (no rsyslog, no auth.log), was empty.
+"$top/scripts/first-five" --root "$r" >"$tmp/stock.txt" 2>&1 || true
+check "stock Debian 12: section 5 read the journal, and it was empty (got: $(grep 'auth log' "$tmp/stock.txt"))" \
+    grep -qx "    auth log: the journal in $r/var/log/journal (sshd and sudo, since 24h; there is no var/log/auth.log or var/log/secure): empty (no entry of sshd or sudo)" "$tmp/stock.txt"
 
 seed_demo_config "$r"
 

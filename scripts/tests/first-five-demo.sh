@@ -40,7 +40,7 @@ fi
 # first-five's own records have their own type names (one name, one shape):
 # only the shared finding and error, and first_five_*.
 types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
-check "first-five's record types (got: $types)" [ "$types" == "finding first_five_section first_five_verdict " ]
+check "first-five's record types (got: $types)" [ "$types" == "finding first_five_note first_five_section first_five_verdict " ]
 check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
 check "records of every tool (got: $tools)" [ "$tools" == "first-five fwplan jailgen logscan sshd-lint svcacct " ]
@@ -122,6 +122,14 @@ rc=0
 check "an UNSAFE unit the operator installed is high" \
     has "$tmp/own.jsonl" '.type == "finding" and .id == "first-five/unsafe-exposure" and .severity == "high" and (.title | startswith("own.service"))'
 check "... and its section FAILs" has "$tmp/own.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "FAIL"'
+
+# The monitoring section says which auth log it read, and that it was empty.
+check "the demo's auth log is named" has "$tmp/demo.jsonl" '.type == "first_five_note" and .part == "logs" and .message == "auth log: /var/log/auth.log (all of it)"'
+cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
+: >"$tmp/emptylog/var/log/auth.log"
+"$top/scripts/first-five" --root "$tmp/emptylog" >"$tmp/emptylog.txt" 2>&1 || true
+check "an empty auth.log is said to be empty (got: $(grep 'auth log' "$tmp/emptylog.txt"))" \
+    grep -qx '    auth log: /var/log/auth.log (since 24h): empty (nothing was logged there)' "$tmp/emptylog.txt"
 
 # Usage errors exit 2 and name the flag.
 rc=0
