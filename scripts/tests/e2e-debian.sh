@@ -43,9 +43,12 @@ chroot "$r" bash -o pipefail -c "$example" >"$tmp/readme.out" 2>"$tmp/readme.err
 expect_status 0 "$rc" "the README's '$example' on stock Debian 12"
 check "... without an error (got: $(head -c 300 "$tmp/readme.err"))" [ ! -s "$tmp/readme.err" ]
 rm "$r/usr/local/bin/logscan"
-# The checklist of stock Debian 12 says that the auth log it read, the
+# The checklist of stock Debian 12 says that sshd starts at boot (whether it
+# runs cannot be known under --root) and that the auth log it read, the
 # journal (no rsyslog, no auth.log), was empty.
 "$top/scripts/first-five" --root "$r" >"$tmp/stock.txt" 2>&1 || true
+check "stock Debian 12: section 1 says ssh.service is enabled at boot (got: $(sed -n '/1. SSH/{n;p}' "$tmp/stock.txt"))" \
+    grep -qx "    ssh.service is enabled at boot in $r (whether sshd runs now cannot be known under --root)" "$tmp/stock.txt"
 check "stock Debian 12: section 5 read the journal, and it was empty (got: $(grep 'auth log' "$tmp/stock.txt"))" \
     grep -qx "    auth log: the journal in $r/var/log/journal (sshd and sudo, since 24h; there is no var/log/auth.log or var/log/secure): empty (no entry of sshd or sudo)" "$tmp/stock.txt"
 

@@ -123,6 +123,10 @@ check "an UNSAFE unit the operator installed is high" \
     has "$tmp/own.jsonl" '.type == "finding" and .id == "first-five/unsafe-exposure" and .severity == "high" and (.title | startswith("own.service"))'
 check "... and its section FAILs" has "$tmp/own.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "FAIL"'
 
+# The demo tree enables no ssh unit: sshd is not started at boot.
+check "the demo's sshd is not started at boot" has "$tmp/demo.jsonl" '.type == "finding" and .id == "first-five/sshd-not-enabled" and .severity == "low"'
+check "... said at the top of section 1" bash -c 'grep -A1 "^\[FAIL\] 1. SSH" "$1" | grep -q "^    sshd is not started at boot in .*: no ssh unit is enabled"' _ "$tmp/demo.txt"
+
 # The monitoring section says which auth log it read, and that it was empty.
 check "the demo's auth log is named" has "$tmp/demo.jsonl" '.type == "first_five_note" and .part == "logs" and .message == "auth log: /var/log/auth.log (all of it)"'
 cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
