@@ -747,11 +747,18 @@ write_plan() {
 run_steps() { # TARGET REAL
     rm -rf "$work/prev"
     ((json)) || echo "==> ${3:-}" >&2
+    # (whole lines: each step prints its own lines under its heading)
+    hardkit_progress 1 6 "SSH (sshd_config, 00-hardkit.conf)"
     step_ssh "$1" "$2"
+    hardkit_progress 2 6 "Brute-force protection (jailgen: the sshd jail)"
     step_jail "$1" "$2"
+    hardkit_progress 3 6 "Firewall (fwplan: nftables.conf)"
     step_firewall "$1" "$2"
+    hardkit_progress 4 6 "Service account (svcacct)"
     step_service "$1" "$2"
+    hardkit_progress 5 6 "Daily watch (hardkit-monitor.timer)"
     step_monitor "$1" "$2"
+    hardkit_progress 6 6 "File-integrity baseline (fim, last)"
     step_fim "$1" "$2"
 }
 

@@ -135,6 +135,36 @@ cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
 check "an empty auth.log is said to be empty (got: $(grep 'auth log' "$tmp/emptylog.txt"))" \
     grep -qx '    auth log: /var/log/auth.log (since 24h): empty (nothing was logged there)' "$tmp/emptylog.txt"
 
+# Progress on a terminal: a [N/5] line per section on stderr, never in a
+# pipe, never with --json (script(1) gives first-five a terminal).
+script -qec "$(printf '%q ' "$top/scripts/first-five" --demo)" /dev/null >"$tmp/tty.txt" 2>&1 || true
+check "on a terminal: [N/5] progress for each section" bash -c 'for n in 1 2 3 4 5; do grep -q "\[$n/5\] " "$1" || exit 1; done' _ "$tmp/tty.txt"
+check "on a terminal: the checklist still follows" grep -q '^\[FAIL\] 5. Monitoring' "$tmp/tty.txt"
+check "no progress in a pipe" bash -c '! grep -q "\[1/5\]" "$1"' _ "$tmp/demo.txt"
+script -qec "$(printf '%q ' "$top/scripts/first-five" --demo --json)" /dev/null >"$tmp/tty.jsonl" 2>&1 || true
+check "no progress with --json, even on a terminal" bash -c '! grep -q "\[1/5\]" "$1" && grep -q "first_five_verdict" "$1"' _ "$tmp/tty.jsonl"
+
+# The first run builds the tools: cargo's progress is shown, not hidden
+# behind one line (a stand-in cargo that, like cargo, is silent with
+# --quiet).
+fake=$tmp/fake
+mkdir -p "$fake/bin"
+cat >"$fake/bin/cargo" <<'EOF'
+#!/bin/sh
+case " $* " in *" --quiet "*) ;; *) echo "   Compiling hardkit-core v0.1.0 (stand-in cargo: $*)" >&2 ;; esac
+mkdir -p "$CARGO_TARGET_DIR/release"
+for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    printf '#!/bin/sh\n' >"$CARGO_TARGET_DIR/release/$t"
+    chmod +x "$CARGO_TARGET_DIR/release/$t"
+done
+EOF
+chmod +x "$fake/bin/cargo"
+env -u HARDKIT_BIN_DIR CARGO_TARGET_DIR="$fake/target" PATH="$fake/bin:/usr/bin:/bin" \
+    bash -c '. "$1/scripts/lib/tools.sh" && hardkit_find_tools' _ "$top" >"$tmp/build.out" 2>"$tmp/build.err" || true
+check "the first run's build shows cargo's progress (got: $(tr '\n' ' ' <"$tmp/build.err"))" \
+    grep -q '^   Compiling hardkit-core v0.1.0 (stand-in cargo: build --release)$' "$tmp/build.err"
+check "... on stderr, nothing on stdout" [ ! -s "$tmp/build.out" ]
+
 # Usage errors exit 2 and name the flag.
 rc=0
 "$top/scripts/first-five" --fail-on severe >/dev/null 2>"$tmp/usage.err" || rc=$?
