@@ -195,7 +195,7 @@ expect_status 0 "$rc" "first-five --apply inside the booted container"
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json (live)"
 check "sshd was reloaded" has "$tmp/apply1.jsonl" '.step == "ssh" and .op == "reload" and .changed == true'
 check "fail2ban was reloaded or started" has "$tmp/apply1.jsonl" '.step == "jail" and (.op == "reload" or .op == "start") and .changed == true'
-check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
+check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.by == "fwplan" and .op == "load" and .changed == true'
 check "the firewall was confirmed" has "$tmp/apply1.jsonl" '.step == "firewall" and .op == "confirm"'
 check "the agent was restarted" has "$tmp/apply1.jsonl" '.step == "service" and .op == "restart" and .changed == true'
 check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"plan_step\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
