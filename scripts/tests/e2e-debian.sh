@@ -103,6 +103,7 @@ expect_status 0 "$rc" "first-five --apply"
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json"
 planned=$(changes_of "$tmp/plan1.jsonl")
 applied=$(changes_of "$tmp/apply1.jsonl")
+check "the plan lists changes, enabling nftables.service among them" grep -qx 'firewall enable nftables.service' <<<"$planned"
 check "the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
     [ "$planned" == "$applied" ]
 check "the plan's files are the files --apply wrote" bash -c 'cd "$1/files" && find . -type f | while read -r f; do cmp -s "$f" "$2/$f" || { echo "differs: $f"; exit 1; }; done' _ "$tmp/plan1" "$r"
