@@ -188,11 +188,23 @@ echo "e2e-live: fail2ban before the fix: $f2b_before"
 # --- the fix, as on a real server ---------------------------------------------------------
 port=2200
 livefix=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes --json)
+# The plan on the live system lists exactly what --apply then changes,
+# the reloads, restarts and the firewall load included.
+rc=0
+inside /opt/hardkit/scripts/first-five --plan /tmp/hardkit-plan "${livefix[@]:1}" >"$tmp/plan1.jsonl" 2>"$tmp/plan1.err" || rc=$?
+expect_status 0 "$rc" "first-five --plan inside the booted container"
+[[ $rc == 0 ]] || cat "$tmp/plan1.err" >&2
 rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply1.jsonl" 2>"$tmp/apply1.err" || rc=$?
 expect_status 0 "$rc" "first-five --apply inside the booted container"
 [[ $rc == 0 ]] || cat "$tmp/apply1.err" >&2
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json (live)"
+changes_of() { jq -r 'select(.type == "plan_step" and .changed == true) | "\(.step) \(.by) \(.op) \(.path)"' "$1"; }
+planned=$(changes_of "$tmp/plan1.jsonl")
+applied=$(changes_of "$tmp/apply1.jsonl")
+check "live: the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
+    [ "$planned" == "$applied" ]
+check "live: the plan lists the reload of sshd" grep -qx 'ssh first-five reload ssh.service' <<<"$planned"
 check "sshd was reloaded" has "$tmp/apply1.jsonl" '.step == "ssh" and .op == "reload" and .changed == true'
 check "fail2ban was reloaded or started" has "$tmp/apply1.jsonl" '.step == "jail" and (.op == "reload" or .op == "start") and .changed == true'
 check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.by == "fwplan" and .op == "load" and .changed == true'
