@@ -297,6 +297,30 @@ pub fn scan_reader<R: Read>(
 #[error("writing output: {0}")]
 pub struct OutputError(#[from] pub io::Error);
 
+/// Why a log could not be opened. A missing one gets its usual causes: a
+/// shell pattern that matched nothing reaches us as it is (`auth.log*`),
+/// and a system without a syslog daemon (Debian 12's default) has no
+/// auth.log at all, sshd logging only to the journal.
+fn open_error_message(path: &Path, e: &io::Error) -> String {
+    if e.kind() != io::ErrorKind::NotFound {
+        return e.to_string();
+    }
+    let pattern = path
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .any(|b| matches!(b, b'*' | b'?' | b'['));
+    let what = if pattern {
+        "no file matches this pattern (the shell passes a pattern that matched nothing as it is)"
+    } else {
+        "no such file"
+    };
+    format!(
+        "{what}; without a syslog daemon (Debian 12's default) sshd logs only to the journal: \
+         journalctl -o json _COMM=sshd _COMM=sudo | logscan summary"
+    )
+}
+
 /// Scan every input in order, showing how far the reading got on
 /// `progress`.
 pub fn scan_inputs(
@@ -333,7 +357,7 @@ fn scan_each_input(
                     continue;
                 }
                 Err(OpenError::Io(e)) => {
-                    sink.input_error(&path, e.to_string())?;
+                    sink.input_error(&path, open_error_message(p, &e))?;
                     continue;
                 }
             },

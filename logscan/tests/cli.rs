@@ -335,7 +335,11 @@ fn bad_inputs_are_named_the_rest_is_scanned_and_exit_is_2() {
     assert!(msg(&truncated).contains("truncated"), "{:#?}", p.errors);
     assert!(msg(&binary).contains("binary"), "{:#?}", p.errors);
     assert!(msg(&long).contains("longer than"), "{:#?}", p.errors);
-    assert!(msg(&missing).contains("No such file"), "{:#?}", p.errors);
+    assert!(
+        msg(&missing).starts_with("no such file; "),
+        "{:#?}",
+        p.errors
+    );
     assert!(!msg(unreadable).is_empty(), "{:#?}", p.errors);
     // Lines before the cut of the truncated gzip, the line after the 100 MB
     // one, and the whole good file were still scanned.
@@ -349,6 +353,22 @@ fn bad_inputs_are_named_the_rest_is_scanned_and_exit_is_2() {
     assert_eq!(from(&long), 1);
     assert_eq!(from(&fixture()), 11);
     assert_eq!(p.summary.exit, 2);
+}
+
+/// `logscan summary /var/log/auth.log*` on a system without auth.log (Debian
+/// 12 without rsyslog): the shell passes the pattern as it is, and the error
+/// says so and where sshd's lines are.
+#[test]
+fn a_missing_log_says_why_and_where_to_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = dir.path().join("auth.log*");
+    let out = run(&["summary"], &[&pattern]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("auth.log*: no file matches this pattern (the shell passes a pattern that matched nothing as it is); without a syslog daemon (Debian 12's default) sshd logs only to the journal: journalctl -o json _COMM=sshd _COMM=sudo | logscan summary"),
+        "{err}"
+    );
 }
 
 #[test]

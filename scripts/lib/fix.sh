@@ -21,31 +21,47 @@ fix_die() {
     exit 2
 }
 
-# --- action records --------------------------------------------------------
-# Every step appends `action` records (first-five's own, and the tools'
-# JSON) to $actions; human lines go to stderr as they happen.
+# --- plan_step records --------------------------------------------------------
+# Every step appends `plan_step` records to $actions: first-five's own, and
+# one for each `action` record of a tool (svcacct, jailgen, fwplan), whose
+# name is kept in `by`; human lines go to stderr as they happen.
 actions=$work/plan.jsonl
 : >"$actions"
-# How many actions changed something (install_text may run in a pipeline's
+# How many steps changed something (install_text may run in a pipeline's
 # subshell, so this counts the records, not a variable).
 changes() {
-    jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$actions"
+    jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$actions"
 }
-# step_changed STEP: some action of STEP so far changed something.
+# step_changed STEP: some record of STEP so far changed something.
 step_changed() {
-    jq -e -s --arg step "$1" 'any(.[]; .type == "action" and .step == $step and .changed == true)' "$actions" >/dev/null
+    jq -e -s --arg step "$1" 'any(.[]; .type == "plan_step" and .step == $step and .changed == true)' "$actions" >/dev/null
 }
 act() { # STEP OP PATH CHANGED [DETAIL]
-    local changed=$4
-    printf '{"type":"action","tool":"first-five","step":"%s","op":"%s","path":%s,"changed":%s,"detail":%s}\n' \
-        "$1" "$2" "$(hardkit_json_str "$3")" "$changed" "$(hardkit_json_str "${5:-}")" >>"$actions"
+    act_by first-five "$@"
+}
+# act_by BY STEP OP PATH CHANGED [DETAIL]: a step a tool carries out (the
+# plan's forecast of what it will report on this machine).
+act_by() {
+    local by=$1
+    shift
+    local changed=$4 detail=""
+    [[ -n ${5:-} ]] && detail=",\"detail\":$(hardkit_json_str "$5")"
+    printf '{"type":"plan_step","tool":"first-five","step":"%s","by":"%s","op":"%s","path":%s,"changed":%s%s}\n' \
+        "$1" "$by" "$2" "$(hardkit_json_str "$3")" "$changed" "$detail" >>"$actions"
     if ((!json)); then
         printf '  %-8s %-9s %-8s %s%s\n' "$([[ $changed == true ]] && echo change || echo ok)" "$1" "$2" "$3" "${5:+  ($5)}" >&2
     fi
 }
-# Keep the tools' action records, tagged with the step.
+# A tool's action records as plan_step records of STEP: its op, path,
+# changed and diff; its other fields (svcacct's mode and owner, fwplan's
+# rule) in detail.
 tool_actions() { # STEP FILE
-    jq -c --arg step "$1" 'select(.type == "action") | . + {step: $step}' "$2" >>"$actions"
+    jq -c --arg step "$1" 'select(.type == "action") |
+        ([to_entries[] | select(.key | IN("type", "tool", "op", "path", "changed", "diff") | not)
+          | "\(.key) \(.value | if type == "string" then . else tojson end)"] | join(", ")) as $detail
+        | {type: "plan_step", tool: "first-five", step: $step, by: .tool, op, path, changed}
+        + (if $detail == "" then {} else {detail: $detail} end)
+        + (if .diff then {diff} else {} end)' "$2" >>"$actions"
     if ((!json)); then
         jq -r --arg step "$1" 'select(.type == "action") |
             "  \(if .changed then "change  " else "ok      " end) \($step + "          " | .[0:9]) \(.op + "        " | .[0:8]) \(.path)"' "$2" >&2
@@ -139,6 +155,13 @@ make_scratch() {
     done
 }
 
+# On this machine with systemd running, --apply also reloads and restarts
+# services and loads the firewall; the plan lists those steps too (with
+# "would run: ..."), so plan and apply agree on a live system as on a tree.
+live_systemd() {
+    [[ $root == / && -d /run/systemd/system ]]
+}
+
 # --- 1. SSH ------------------------------------------------------------------
 ssh_ports_now() { # TARGET
     "$SSHD_LINT" --root "$1" --effective --json 2>/dev/null |
@@ -223,7 +246,10 @@ EOF
         for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
         fix_die "refusing: after the fix no account could log in with a key (sshd/lockout). Install a key for an admin account (ssh-copy-id), then run this again."
     fi
-    ((real)) || return 0
+    if ((!real)); then
+        if live_systemd; then ssh_reload 0; fi
+        return 0
+    fi
     # The real sshd judges the result before anything is reloaded.
     local check=()
     if [[ $t == / ]]; then
@@ -241,25 +267,38 @@ EOF
     else
         act ssh validate /etc/ssh/sshd_config false "no sshd under $t: checked by sshd-lint only"
     fi
-    [[ $t == / && -d /run/systemd/system ]] || return 0
+    if live_systemd; then ssh_reload 1; fi
+}
+
+# ssh_reload REAL: on this machine, make sshd read the new settings (or, in
+# the plan, say it will).
+ssh_reload() {
+    local real=$1 unit
     if ! step_changed ssh; then
         act ssh reload ssh.service false "the configuration did not change"
         return 0
     fi
     # Existing sessions survive both; new connections meet the new settings.
-    local unit
     if systemctl is-active --quiet ssh.socket 2>/dev/null; then
         # Socket activation (Ubuntu 22.10+): systemd listens, and its
         # generator takes the ports from sshd_config on daemon-reload.
-        systemctl daemon-reload
-        systemctl restart ssh.socket
-        act ssh restart ssh.socket true "socket activation: the listening port comes from the generator"
+        if ((real)); then
+            systemctl daemon-reload
+            systemctl restart ssh.socket
+            act ssh restart ssh.socket true "socket activation: the listening port comes from the generator"
+        else
+            act ssh restart ssh.socket true "would run: systemctl daemon-reload; systemctl restart ssh.socket"
+        fi
         return 0
     fi
     for unit in ssh.service sshd.service; do
         if systemctl is-active --quiet "$unit" 2>/dev/null; then
-            systemctl reload "$unit" || fix_die "systemctl reload $unit failed (the configuration passed sshd -t; see journalctl -u $unit)"
-            act ssh reload "$unit" true
+            if ((real)); then
+                systemctl reload "$unit" || fix_die "systemctl reload $unit failed (the configuration passed sshd -t; see journalctl -u $unit)"
+                act ssh reload "$unit" true
+            else
+                act ssh reload "$unit" true "would run: systemctl reload $unit"
+            fi
             return 0
         fi
     done
@@ -303,7 +342,15 @@ step_jail() { # TARGET REAL
         act jail validate /etc/fail2ban/jail.d/hardkit.local false \
             "NOT validated: fail2ban is not installed under $root (no /etc/fail2ban/fail2ban.conf), so --apply stops at this step until it is (apt-get install fail2ban). $(one_line <"$work/jail.err")"
     fi
-    if ((real)) && [[ $t == / && -d /run/systemd/system ]] && command -v fail2ban-client >/dev/null; then
+    if live_systemd && command -v fail2ban-client >/dev/null && ((!real)); then
+        if systemctl is-active --quiet fail2ban.service && ! step_changed jail; then
+            act jail reload fail2ban.service false "running, and the jail did not change"
+        elif systemctl is-active --quiet fail2ban.service; then
+            act jail reload fail2ban.service true "would run: fail2ban-client reload"
+        else
+            act jail start fail2ban.service true "would run: systemctl enable fail2ban; systemctl restart fail2ban (it is not running)"
+        fi
+    elif live_systemd && command -v fail2ban-client >/dev/null; then
         if systemctl is-active --quiet fail2ban.service && ! step_changed jail; then
             act jail reload fail2ban.service false "running, and the jail did not change"
         elif systemctl is-active --quiet fail2ban.service; then
@@ -436,7 +483,20 @@ step_firewall() { # TARGET REAL
             act firewall enable nftables.service true "would run: systemctl enable nftables.service"
         fi
     fi
-    ((real)) || return 0
+    if ((!real)); then
+        if [[ $root == / ]]; then
+            # What --apply below will do and report (fwplan's apply keeps
+            # the table it replaces in /var/lib/hardkit/fwplan, docs/fwplan.md).
+            if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
+                act firewall load "table inet hardkit" false "already loaded"
+            else
+                act_by fwplan firewall save /var/lib/hardkit/fwplan/previous.nft true "would run: fwplan apply --confirm 120s (the table it replaces)"
+                act_by fwplan firewall load /var/lib/hardkit/fwplan/applied.nft true "would run: fwplan apply --confirm 120s"
+                act firewall confirm "table inet hardkit" true "asked: does a new SSH session get in? (--yes answers)"
+            fi
+        fi
+        return 0
+    fi
     if [[ $t != / ]]; then
         # fwplan apply loads into the kernel of this machine even with
         # --root, so a tree only gets its nftables.conf.
@@ -507,9 +567,18 @@ step_service() { # TARGET REAL
     fi
     # A running service keeps its old account and sandbox until it restarts
     # (svcacct has made systemd re-read the unit).
-    if ((real)) && [[ $t == / && -d /run/systemd/system ]] &&
-        jq -e -s 'any(.[]; .type == "action" and .changed == true)' "$work/svc.json" >/dev/null; then
-        if systemctl is-active --quiet "$name.service"; then
+    if ((!real)) && live_systemd; then
+        # svcacct apply on this machine follows a changed unit with
+        # systemctl daemon-reload (its `reload` action); on the scratch copy
+        # it cannot, so the plan says it.
+        local unit_written
+        unit_written=$(jq -r 'select(.type == "action" and .op == "write" and .changed == true and (.path | startswith("/etc/systemd/system"))) | .path' "$work/svc.json" | head -n1)
+        [[ -n $unit_written ]] && act_by svcacct service reload "$unit_written" true "would run: systemctl daemon-reload"
+    fi
+    if live_systemd && jq -e -s 'any(.[]; .type == "action" and .changed == true)' "$work/svc.json" >/dev/null; then
+        if systemctl is-active --quiet "$name.service" && ((!real)); then
+            act service restart "$name.service" true "would run: systemctl restart $name.service"
+        elif systemctl is-active --quiet "$name.service"; then
             systemctl restart "$name.service" || fix_die "systemctl restart $name.service failed (see journalctl -u $name)"
             act service restart "$name.service" true "now under its own account and sandbox"
         else
@@ -736,11 +805,18 @@ write_plan() {
 run_steps() { # TARGET REAL
     rm -rf "$work/prev"
     ((json)) || echo "==> ${3:-}" >&2
+    # (whole lines: each step prints its own lines under its heading)
+    hardkit_progress 1 6 "SSH (sshd_config, 00-hardkit.conf)"
     step_ssh "$1" "$2"
+    hardkit_progress 2 6 "Brute-force protection (jailgen: the sshd jail)"
     step_jail "$1" "$2"
+    hardkit_progress 3 6 "Firewall (fwplan: nftables.conf)"
     step_firewall "$1" "$2"
+    hardkit_progress 4 6 "Service account (svcacct)"
     step_service "$1" "$2"
+    hardkit_progress 5 6 "Daily watch (hardkit-monitor.timer)"
     step_monitor "$1" "$2"
+    hardkit_progress 6 6 "File-integrity baseline (fim, last)"
     step_fim "$1" "$2"
 }
 

@@ -8,7 +8,9 @@ hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan)
 # $HARDKIT_BIN_DIR when set (tests use the debug build this way), from PATH
 # when all are installed, else from this checkout's target/release
 # ($CARGO_TARGET_DIR/release when set), building
-# them there (quietly, once) when they are missing or older than the sources.
+# them there when they are missing or older than the sources. The build
+# takes minutes the first time: cargo's own progress is shown (its progress
+# bar on a terminal, its Compiling lines otherwise), on stderr.
 hardkit_find_tools() {
     local top dir t missing=0
     top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,8 +40,8 @@ hardkit_find_tools() {
                 echo "hardkit: the tools are not installed and cargo is missing (install Rust, or scripts/install)" >&2
                 exit 2
             }
-            echo "hardkit: building the tools (cargo build --release, first run only) ..." >&2
-            (cd "$top" && cargo build --release --quiet) || {
+            echo "hardkit: building the tools with cargo build --release (the first run takes a few minutes) ..." >&2
+            (cd "$top" && cargo build --release >&2) || {
                 echo "hardkit: cargo build --release failed" >&2
                 exit 2
             }
@@ -52,6 +54,37 @@ hardkit_find_tools() {
     FIM="${dir}fim"
     LOGSCAN="${dir}logscan"
     export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN
+}
+
+# Progress on a terminal: "[2/5] Brute-force protection (jailgen) ..." on
+# stderr while a step runs. Only when both stdout and stderr are terminals
+# and the output is not --json (a pipe or a log file gets the report
+# alone). Style "transient" overwrites each line with the next and clears
+# the last (for steps that print nothing themselves; a dumb terminal gets
+# whole lines), "lines" keeps each as a heading.
+hardkit_progress_on=0
+hardkit_progress_transient=0
+hardkit_progress_init() { # JSON(0/1) STYLE
+    hardkit_progress_on=0
+    hardkit_progress_transient=0
+    if (($1 == 0)) && [[ -t 1 && -t 2 ]]; then
+        hardkit_progress_on=1
+        [[ $2 == transient && ${TERM:-dumb} != dumb ]] && hardkit_progress_transient=1
+    fi
+    return 0
+}
+hardkit_progress() { # N TOTAL WHAT
+    ((hardkit_progress_on)) || return 0
+    if ((hardkit_progress_transient)); then
+        printf '\r\033[K[%d/%d] %s ...' "$1" "$2" "$3" >&2
+    else
+        printf '[%d/%d] %s ...\n' "$1" "$2" "$3" >&2
+    fi
+}
+hardkit_progress_done() {
+    if ((hardkit_progress_transient)); then
+        printf '\r\033[K' >&2
+    fi
 }
 
 # Keep a tool's human report short for the checklist: its one-line

@@ -33,6 +33,25 @@ fi
 r=$tmp/root
 cp -a "$cache" "$r"
 
+# --- stock Debian 12, before anything is seeded ----------------------------------
+# The README's first logscan summary example (for Debian 12: no rsyslog,
+# so no auth.log) runs there: exit 0 and no error.
+install -m 0755 "$HARDKIT_BIN_DIR/logscan" "$r/usr/local/bin/logscan"
+example=$(sed -n '/^### logscan/,/^### /p' "$top/README.md" | sed -n '/^```sh/,/^```/p' | grep -m1 'logscan summary' | sed 's/ *#.*//')
+rc=0
+chroot "$r" bash -o pipefail -c "$example" >"$tmp/readme.out" 2>"$tmp/readme.err" || rc=$?
+expect_status 0 "$rc" "the README's '$example' on stock Debian 12"
+check "... without an error (got: $(head -c 300 "$tmp/readme.err"))" [ ! -s "$tmp/readme.err" ]
+rm "$r/usr/local/bin/logscan"
+# The checklist of stock Debian 12 says that sshd starts at boot (whether it
+# runs cannot be known under --root) and that the auth log it read, the
+# journal (no rsyslog, no auth.log), was empty.
+"$top/scripts/first-five" --root "$r" >"$tmp/stock.txt" 2>&1 || true
+check "stock Debian 12: section 1 says ssh.service is enabled at boot (got: $(sed -n '/1. SSH/{n;p}' "$tmp/stock.txt"))" \
+    grep -qx "    ssh.service is enabled at boot in $r (whether sshd runs now cannot be known under --root)" "$tmp/stock.txt"
+check "stock Debian 12: section 5 read the journal, and it was empty (got: $(grep 'auth log' "$tmp/stock.txt"))" \
+    grep -qx "    auth log: the journal in $r/var/log/journal (sshd and sudo, since 24h; there is no var/log/auth.log or var/log/secure): empty (no entry of sshd or sudo)" "$tmp/stock.txt"
+
 seed_demo_config "$r"
 
 # The bad state is seen before the fix.
@@ -73,7 +92,7 @@ opts=(--ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-ne
 fix=(--root "$r" --apply "${opts[@]}" --yes)
 # What the plan says --apply will change is what --apply changes: the same
 # (step, op, path) list, in the same order.
-changes_of() { jq -r 'select(.changed == true) | "\(.step) \(.op) \(.path)"' "$1"; }
+changes_of() { jq -r 'select(.type == "plan_step" and .changed == true) | "\(.step) \(.op) \(.path)"' "$1"; }
 rc=0
 "$top/scripts/first-five" --root "$r" --plan "$tmp/plan1" "${opts[@]}" --json >"$tmp/plan1.jsonl" 2>"$tmp/plan1.err" || rc=$?
 expect_status 0 "$rc" "first-five --plan before the fix"
@@ -84,6 +103,7 @@ expect_status 0 "$rc" "first-five --apply"
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json"
 planned=$(changes_of "$tmp/plan1.jsonl")
 applied=$(changes_of "$tmp/apply1.jsonl")
+check "the plan lists changes, enabling nftables.service among them" grep -qx 'firewall enable nftables.service' <<<"$planned"
 check "the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
     [ "$planned" == "$applied" ]
 check "the plan's files are the files --apply wrote" bash -c 'cd "$1/files" && find . -type f | while read -r f; do cmp -s "$f" "$2/$f" || { echo "differs: $f"; exit 1; }; done' _ "$tmp/plan1" "$r"
@@ -132,17 +152,26 @@ cp "$r/etc/fail2ban/jail.d/hardkit.local" "$tmp/jail.after1"
 rc=0
 "$top/scripts/first-five" "${fix[@]}" --json >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
 expect_status 0 "$rc" "second first-five --apply"
-n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/apply2.jsonl")
+n=$(jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$tmp/apply2.jsonl")
 check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
 check "fim check still clean after the second --apply" "$HARDKIT_BIN_DIR/fim" check --root "$r" -q
 
 # --- the audit after the fix ------------------------------------------------------------
 rc=0
 "$top/scripts/first-five" --root "$r" --json >"$tmp/after.jsonl" 2>&1 || rc=$?
-marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/after.jsonl" | tr '\n' ' ')
-check "after the fix every section passes (got: $marks; $(jq -c 'select(.type == "finding" and (.severity == "high" or .severity == "critical")) | .id' "$tmp/after.jsonl" | tr '\n' ' '))" \
-    [ "$marks" == "ssh=PASS brute-force=PASS firewall=PASS service=PASS monitoring=PASS " ]
+marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/after.jsonl" | tr '\n' ' ')
+# Nothing fails; what is left below --fail-on is a WARN: Debian's default
+# MACs (sshd/weak-mac), fwplan's final drop (fwplan/drop-is-final) and the
+# distribution's daemons running as root, UNSAFE (cron, ssh, fail2ban ...).
+check "after the fix no section fails, three WARN (got: $marks; $(jq -c 'select(.type == "finding" and (.severity | IN("medium", "high", "critical"))) | .id' "$tmp/after.jsonl" | sort | uniq -c | tr -s ' \n' ' '))" \
+    [ "$marks" == "ssh=WARN brute-force=PASS firewall=WARN service=WARN monitoring=PASS " ]
+check "after the fix: the UNSAFE daemons are findings, the agent is not" bash -c '
+    jq -e -s "any(.[]; .id == \"first-five/unsafe-exposure\" and (.title | startswith(\"cron.service\")))" "$1" >/dev/null &&
+    ! jq -e -s "any(.[]; .id == \"first-five/unsafe-exposure\" and (.title | startswith(\"agent.service\")))" "$1" >/dev/null' _ "$tmp/after.jsonl"
 expect_status 0 "$rc" "first-five --root after the fix"
+"$top/scripts/first-five" --root "$r" >"$tmp/after.txt" 2>&1 || true
+check "after the fix the verdict is PASS with the WARN sections counted (got: $(grep '^Verdict' "$tmp/after.txt"))" \
+    grep -q '^Verdict: PASS: nothing at or above high; 3 section(s) WARN' "$tmp/after.txt"
 
 # --- monitor ----------------------------------------------------------------------------
 rc=0

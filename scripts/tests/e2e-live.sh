@@ -188,17 +188,29 @@ echo "e2e-live: fail2ban before the fix: $f2b_before"
 # --- the fix, as on a real server ---------------------------------------------------------
 port=2200
 livefix=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --admin-net 198.51.100.0/24 --yes --json)
+# The plan on the live system lists exactly what --apply then changes,
+# the reloads, restarts and the firewall load included.
+rc=0
+inside /opt/hardkit/scripts/first-five --plan /tmp/hardkit-plan "${livefix[@]:1}" >"$tmp/plan1.jsonl" 2>"$tmp/plan1.err" || rc=$?
+expect_status 0 "$rc" "first-five --plan inside the booted container"
+[[ $rc == 0 ]] || cat "$tmp/plan1.err" >&2
 rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply1.jsonl" 2>"$tmp/apply1.err" || rc=$?
 expect_status 0 "$rc" "first-five --apply inside the booted container"
 [[ $rc == 0 ]] || cat "$tmp/apply1.err" >&2
 expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json (live)"
+changes_of() { jq -r 'select(.type == "plan_step" and .changed == true) | "\(.step) \(.by) \(.op) \(.path)"' "$1"; }
+planned=$(changes_of "$tmp/plan1.jsonl")
+applied=$(changes_of "$tmp/apply1.jsonl")
+check "live: the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
+    [ "$planned" == "$applied" ]
+check "live: the plan lists the reload of sshd" grep -qx 'ssh first-five reload ssh.service' <<<"$planned"
 check "sshd was reloaded" has "$tmp/apply1.jsonl" '.step == "ssh" and .op == "reload" and .changed == true'
 check "fail2ban was reloaded or started" has "$tmp/apply1.jsonl" '.step == "jail" and (.op == "reload" or .op == "start") and .changed == true'
-check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.tool == "fwplan" and .op == "load" and .changed == true'
+check "fwplan loaded the table" has "$tmp/apply1.jsonl" '.by == "fwplan" and .op == "load" and .changed == true'
 check "the firewall was confirmed" has "$tmp/apply1.jsonl" '.step == "firewall" and .op == "confirm"'
 check "the agent was restarted" has "$tmp/apply1.jsonl" '.step == "service" and .op == "restart" and .changed == true'
-check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"action\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
+check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"plan_step\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
 
 # --- the running daemons judge ------------------------------------------------------------
 check "sshd is running" inside systemctl is-active --quiet ssh.service
@@ -256,7 +268,7 @@ rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
 expect_status 0 "$rc" "second first-five --apply (live)"
 [[ $rc == 0 ]] || cat "$tmp/apply2.err" >&2
-n=$(jq -s '[.[] | select(.type == "action" and .changed == true)] | length' "$tmp/apply2.jsonl")
+n=$(jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$tmp/apply2.jsonl")
 check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
 
 # --- the question from a second session, on a terminal -------------------------------------

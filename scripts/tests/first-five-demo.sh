@@ -28,7 +28,7 @@ for port in 2222 8000; do
         fail "firewall: no socket record for $port on all interfaces"
     fi
 done
-marks=$(jq -r 'select(.type == "section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
+marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
 if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
     ok "every section FAIL"
 else
@@ -37,6 +37,11 @@ fi
 if has "$tmp/demo.jsonl" '.type == "error"'; then
     fail "error records in the demo stream: $(jq -c 'select(.type == "error")' "$tmp/demo.jsonl")"
 fi
+# first-five's own records have their own type names (one name, one shape):
+# only the shared finding and error, and first_five_*.
+types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
+check "first-five's record types (got: $types)" [ "$types" == "finding first_five_note first_five_section first_five_verdict " ]
+check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
 check "records of every tool (got: $tools)" [ "$tools" == "first-five fwplan jailgen logscan sshd-lint svcacct " ]
 
@@ -48,6 +53,15 @@ n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
 check "checklist: 5 sections FAIL (got $n)" [ "$n" == 5 ]
 check "checklist shows the fix lines" grep -q 'fix: PermitRootLogin no' "$tmp/demo.txt"
 check "FAIL verdict line" grep -q '^Verdict: FAIL' "$tmp/demo.txt"
+# The listener table of section 3 has a header whose columns line up with
+# fwplan's rows: the exposure word and the process start under their names.
+head_line=$(grep -B1 -m1 -E '^    tcp +2222 ' "$tmp/demo.txt" | head -n1)
+row=$(grep -m1 -E '^    tcp +8000 ' "$tmp/demo.txt")
+check "listener table header (got: '$head_line')" grep -qE '^    proto +port +address +exposure +process' <<<"$head_line"
+col() { awk -v w="$2" '{ print index($0, w) }' <<<"$1"; }
+cols="$(col "$head_line" exposure) $(col "$head_line" process)"
+check "the columns line up (header at $cols)" [ "$cols" == "$(($(col "$row" ' all ') + 1)) $(col "$row" '?')" ]
+check "what the exposure words mean" grep -q '^    (exposure: all = every interface' "$tmp/demo.txt"
 
 # --fail-on critical: still failing (brute force that succeeded, sudo ALL).
 rc=0
@@ -82,6 +96,74 @@ ln -s /dev/null "$u/etc/systemd/system/idle.service"
 "$top/scripts/first-five" --root "$u" --json >"$tmp/units.jsonl" 2>&1 || true
 audited=$(jq -r 'select(.type == "exposure") | .unit' "$tmp/units.jsonl" | sort | tr '\n' ' ')
 check "default services: the enabled and the installed ones (got: $audited)" [ "$audited" == "agent.service web.service " ]
+
+# A service with an UNSAFE exposure does not PASS: web (the distribution's
+# unit, enabled, not root) is medium, so WARN at the default --fail-on high
+# and FAIL with --fail-on medium; own (installed by the operator) is high.
+w=$tmp/unsafe
+install -d "$w/lib/systemd/system" "$w/etc/systemd/system/multi-user.target.wants"
+printf '[Service]\nExecStart=/usr/sbin/nginx\nUser=www-data\n\n[Install]\nWantedBy=multi-user.target\n' >"$w/lib/systemd/system/web.service"
+ln -s /lib/systemd/system/web.service "$w/etc/systemd/system/multi-user.target.wants/web.service"
+rc=0
+"$top/scripts/first-five" --root "$w" --service web >"$tmp/unsafe.txt" 2>&1 || rc=$?
+check "an UNSAFE service: [WARN] 4. Service account (got: $(grep '4. Service' "$tmp/unsafe.txt"))" grep -q '^\[WARN\] 4. Service account' "$tmp/unsafe.txt"
+rc=0
+"$top/scripts/first-five" --root "$w" --service web --json >"$tmp/unsafe.jsonl" 2>&1 || rc=$?
+check "an UNSAFE enabled service: a medium first-five/unsafe-exposure finding" \
+    has "$tmp/unsafe.jsonl" '.type == "finding" and .id == "first-five/unsafe-exposure" and .severity == "medium" and (.title | test("^web.service: exposure [0-9.]+ UNSAFE"))'
+check "service section WARN in --json" has "$tmp/unsafe.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "WARN"'
+rc=0
+"$top/scripts/first-five" --root "$w" --service web --fail-on medium --json >"$tmp/unsafe-m.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "first-five --fail-on medium with an UNSAFE service"
+check "service section FAIL with --fail-on medium" has "$tmp/unsafe-m.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "FAIL"'
+printf '[Service]\nExecStart=/opt/own/bin/own\nUser=nobody\n' >"$w/etc/systemd/system/own.service"
+rc=0
+"$top/scripts/first-five" --root "$w" --service own --json >"$tmp/own.jsonl" 2>&1 || rc=$?
+check "an UNSAFE unit the operator installed is high" \
+    has "$tmp/own.jsonl" '.type == "finding" and .id == "first-five/unsafe-exposure" and .severity == "high" and (.title | startswith("own.service"))'
+check "... and its section FAILs" has "$tmp/own.jsonl" '.type == "first_five_section" and .section == "service" and .mark == "FAIL"'
+
+# The demo tree enables no ssh unit: sshd is not started at boot.
+check "the demo's sshd is not started at boot" has "$tmp/demo.jsonl" '.type == "finding" and .id == "first-five/sshd-not-enabled" and .severity == "low"'
+check "... said at the top of section 1" bash -c 'grep -A1 "^\[FAIL\] 1. SSH" "$1" | grep -q "^    sshd is not started at boot in .*: no ssh unit is enabled"' _ "$tmp/demo.txt"
+
+# The monitoring section says which auth log it read, and that it was empty.
+check "the demo's auth log is named" has "$tmp/demo.jsonl" '.type == "first_five_note" and .part == "logs" and .message == "auth log: /var/log/auth.log (all of it)"'
+cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
+: >"$tmp/emptylog/var/log/auth.log"
+"$top/scripts/first-five" --root "$tmp/emptylog" >"$tmp/emptylog.txt" 2>&1 || true
+check "an empty auth.log is said to be empty (got: $(grep 'auth log' "$tmp/emptylog.txt"))" \
+    grep -qx '    auth log: /var/log/auth.log (since 24h): empty (nothing was logged there)' "$tmp/emptylog.txt"
+
+# Progress on a terminal: a [N/5] line per section on stderr, never in a
+# pipe, never with --json (script(1) gives first-five a terminal).
+script -qec "$(printf '%q ' "$top/scripts/first-five" --demo)" /dev/null >"$tmp/tty.txt" 2>&1 || true
+check "on a terminal: [N/5] progress for each section" bash -c 'for n in 1 2 3 4 5; do grep -q "\[$n/5\] " "$1" || exit 1; done' _ "$tmp/tty.txt"
+check "on a terminal: the checklist still follows" grep -q '^\[FAIL\] 5. Monitoring' "$tmp/tty.txt"
+check "no progress in a pipe" bash -c '! grep -q "\[1/5\]" "$1"' _ "$tmp/demo.txt"
+script -qec "$(printf '%q ' "$top/scripts/first-five" --demo --json)" /dev/null >"$tmp/tty.jsonl" 2>&1 || true
+check "no progress with --json, even on a terminal" bash -c '! grep -q "\[1/5\]" "$1" && grep -q "first_five_verdict" "$1"' _ "$tmp/tty.jsonl"
+
+# The first run builds the tools: cargo's progress is shown, not hidden
+# behind one line (a stand-in cargo that, like cargo, is silent with
+# --quiet).
+fake=$tmp/fake
+mkdir -p "$fake/bin"
+cat >"$fake/bin/cargo" <<'EOF'
+#!/bin/sh
+case " $* " in *" --quiet "*) ;; *) echo "   Compiling hardkit-core v0.1.0 (stand-in cargo: $*)" >&2 ;; esac
+mkdir -p "$CARGO_TARGET_DIR/release"
+for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    printf '#!/bin/sh\n' >"$CARGO_TARGET_DIR/release/$t"
+    chmod +x "$CARGO_TARGET_DIR/release/$t"
+done
+EOF
+chmod +x "$fake/bin/cargo"
+env -u HARDKIT_BIN_DIR CARGO_TARGET_DIR="$fake/target" PATH="$fake/bin:/usr/bin:/bin" \
+    bash -c '. "$1/scripts/lib/tools.sh" && hardkit_find_tools' _ "$top" >"$tmp/build.out" 2>"$tmp/build.err" || true
+check "the first run's build shows cargo's progress (got: $(tr '\n' ' ' <"$tmp/build.err"))" \
+    grep -q '^   Compiling hardkit-core v0.1.0 (stand-in cargo: build --release)$' "$tmp/build.err"
+check "... on stderr, nothing on stdout" [ ! -s "$tmp/build.out" ]
 
 # Usage errors exit 2 and name the flag.
 rc=0
@@ -152,7 +234,14 @@ if ((EUID == 0)); then
     check "sshd-lint of the planned files: no shadowed line" bash -c '! grep -q "sshd/shadowed-setting" "$1"' _ "$tmp/planned-lint.jsonl"
     expect_jsonl "$tmp/plan/plan.jsonl" "plan.jsonl"
     check "plan.jsonl: action records, then plan_file records" \
-        jq_quiet -s -e '(map(.type) | . == (map(select(. == "action")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
+        jq_quiet -s -e '(map(.type) | . == (map(select(. == "plan_step")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: every plan_step has one shape" jq_quiet -s -e '
+        all(.[] | select(.type == "plan_step");
+            .tool == "first-five" and (.step | type) == "string" and (.by | IN("first-five", "svcacct", "jailgen", "fwplan"))
+            and (.op | type) == "string" and (.path | type) == "string" and (.changed | type) == "boolean"
+            and (keys - ["type", "tool", "step", "by", "op", "path", "changed", "detail", "diff"] == []))' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: svcacct's steps keep its name and its mode and owner" \
+        has "$tmp/plan/plan.jsonl" '.type == "plan_step" and .by == "svcacct" and .path == "/etc/sudoers.d/agent" and (.detail | test("mode 0440"))'
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 

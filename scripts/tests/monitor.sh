@@ -57,7 +57,9 @@ expect_status 1 "$rc" "monitor --json after the attack"
 expect_jsonl "$tmp/out.jsonl" "monitor --json"
 expect_ids "$tmp/out.jsonl" "monitor" logscan/brute-force-success logscan/root-login monitor/unit-changed monitor/now-root monitor/exposure-worse monitor/new-listener
 check "fim change of /etc/passwd reported" has "$tmp/out.jsonl" '.type == "change" and .path == "/etc/passwd"'
-check "summary record says exit 1" has "$tmp/out.jsonl" '.type == "summary" and .tool == "monitor" and .exit == 1'
+check "monitor_verdict record says exit 1" has "$tmp/out.jsonl" '.type == "monitor_verdict" and .tool == "monitor" and .exit == 1 and .problems > 0'
+check "monitor writes no record of a shared type with fields of its own" \
+    bash -c '! jq -e -s "any(.[]; .tool == \"monitor\" and (.type | IN(\"summary\", \"action\")))" "$1" >/dev/null' _ "$tmp/out.jsonl"
 
 # The human report of the same kind of run: short, and exit 1. (The state
 # was updated by the run above, so only fim's change is still there.)
