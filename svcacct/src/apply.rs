@@ -13,6 +13,7 @@ use hardkit_core::program::find_program;
 use hardkit_core::record::Action;
 use hardkit_core::{BytesPath, Root};
 
+use crate::account_files;
 use crate::plan::{Owner, Step, Validator, NOLOGIN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,16 +126,14 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             })
         }
         Step::LeaveGroup { user, group } => {
-            if !mode.check {
+            if !mode.check && !root.is_host() {
+                account_files::leave_group(root, user, group)?;
+            } else if !mode.check {
                 let gpasswd = find_program("gpasswd").ok_or_else(|| ApplyError::Command {
                     program: "gpasswd".into(),
                     message: format!("not installed; remove {user} from {group} by hand"),
                 })?;
-                let mut args: Vec<&str> = Vec::new();
-                let r = root_args(root);
-                args.extend(r.iter().map(String::as_str));
-                args.extend(["--delete", user, group]);
-                run(&gpasswd, &args)?;
+                run(&gpasswd, &["--delete", user, group])?;
             }
             Ok(Action {
                 op: "gpasswd".into(),
@@ -323,33 +322,23 @@ fn run(program: &Path, args: &[&str]) -> Result<String, ApplyError> {
     }
 }
 
-fn root_args(root: &Root) -> Vec<String> {
-    if root.is_host() {
-        Vec::new()
-    } else {
-        vec!["--root".into(), root.dir().display().to_string()]
-    }
-}
-
-/// groupadd --system (into the tree with --root), else append to /etc/group.
+/// groupadd --system on the running system; under --root (or without
+/// groupadd) the tree's files are edited: groupadd --root would load the
+/// tree's NSS modules as root (see [`account_files`]).
 fn add_group(root: &Root, name: &str, gid: u32) -> Result<(), ApplyError> {
-    if let Some(groupadd) = find_program("groupadd") {
+    let groupadd = find_program("groupadd").filter(|_| root.is_host());
+    if let Some(groupadd) = groupadd {
         let gid = gid.to_string();
         let mut args: Vec<&str> = vec!["--system", "--gid", &gid];
-        let r = root_args(root);
-        args.extend(r.iter().map(String::as_str));
         args.push(name);
         run(&groupadd, &args)?;
         return Ok(());
     }
-    append_line(root, "/etc/group", &format!("{name}:x:{gid}:"))?;
-    if root.resolve("/etc/gshadow")?.exists() {
-        append_line(root, "/etc/gshadow", &format!("{name}:!::"))?;
-    }
-    Ok(())
+    account_files::add_group(root, name, gid)
 }
 
-/// useradd --system (into the tree with --root), else write the account files.
+/// useradd --system on the running system; under --root (or without
+/// useradd) the tree's account files are edited.
 fn add_user(
     root: &Root,
     name: &str,
@@ -358,7 +347,8 @@ fn add_user(
     home: &Path,
     gecos: &str,
 ) -> Result<(), ApplyError> {
-    if let Some(useradd) = find_program("useradd") {
+    let useradd = find_program("useradd").filter(|_| root.is_host());
+    if let Some(useradd) = useradd {
         let (uid_s, gid_s) = (uid.to_string(), gid.to_string());
         let home_s = home.display().to_string();
         let mut args: Vec<&str> = vec![
@@ -375,22 +365,20 @@ fn add_user(
             "--comment",
             gecos,
         ];
-        let r = root_args(root);
-        args.extend(r.iter().map(String::as_str));
         args.push(name);
         run(&useradd, &args)?;
         return Ok(());
     }
-    append_line(
-        root,
-        "/etc/passwd",
-        &format!("{name}:x:{uid}:{gid}:{gecos}:{}:{NOLOGIN}", home.display()),
-    )?;
-    append_line(root, "/etc/shadow", &format!("{name}:!:::::::"))
+    account_files::add_user(root, name, uid, gid, home, gecos, NOLOGIN)
 }
 
-/// usermod --shell nologin / --lock, into the tree with --root.
+/// usermod --shell nologin / --lock on the running system; the tree's files
+/// edited under --root.
 fn lock_down(root: &Root, name: &str, set_shell: bool, lock: bool) -> Result<(), ApplyError> {
+    if !root.is_host() {
+        let shell = set_shell.then_some(NOLOGIN);
+        return account_files::lock_down(root, name, shell, lock);
+    }
     let usermod = find_program("usermod").ok_or_else(|| ApplyError::Command {
         program: "usermod".into(),
         message: format!(
@@ -404,46 +392,8 @@ fn lock_down(root: &Root, name: &str, set_shell: bool, lock: bool) -> Result<(),
     if lock {
         args.push("--lock");
     }
-    let r = root_args(root);
-    args.extend(r.iter().map(String::as_str));
     args.push(name);
     run(&usermod, &args)?;
-    Ok(())
-}
-
-/// Append a line to an account file atomically, keeping its mode and owner.
-fn append_line(root: &Root, system: &str, line: &str) -> Result<(), ApplyError> {
-    let host = root.resolve_parent(system)?;
-    let (mut text, mode, owner) = match fs::metadata(&host) {
-        Ok(m) => (
-            fs::read_to_string(&host).map_err(io(&host, "reading"))?,
-            m.mode() & 0o7777,
-            (m.uid(), m.gid()),
-        ),
-        Err(_) => (
-            String::new(),
-            if system.ends_with("shadow") {
-                0o640
-            } else {
-                0o644
-            },
-            (0, 0),
-        ),
-    };
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(line);
-    text.push('\n');
-    atomic::replace_file(
-        &host,
-        text.as_bytes(),
-        &WriteOptions {
-            mode,
-            owner: Some(owner),
-            backup: true,
-        },
-    )?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! - [`unit_file`]: unit files and drop-ins as systemd reads them;
 //! - [`exposure`]: systemd-analyze security's table and score;
 //! - [`accounts`]: /etc/passwd, /etc/group, /etc/shadow under --root;
+//! - [`account_files`]: accounts added under --root by editing those files (no NSS);
 //! - [`sudoers`]: /etc/sudoers and its includes, and what a rule grants;
 //! - [`plan`]: the steps that set a service up;
 //! - [`generated_files`]: the unit, sudoers, logrotate, sysusers.d and tmpfiles.d texts;
@@ -12,6 +13,7 @@
 //! - [`audit`]: findings about a service and its account;
 //! - [`cli`]: the command line.
 
+pub mod account_files;
 pub mod accounts;
 pub mod apply;
 pub mod audit;

@@ -1,0 +1,94 @@
+//! svcacct against a tree that attacks it: a hostile image under --root (an
+//! NSS module). Each test performs
+//! the attack and checks that root did not do the attacker's bidding.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use common::{svcacct, tree};
+use hardkit_core::oracle::{oracle, require_root};
+
+const EXEC: &str = "/opt/agent/bin/agent --serve";
+
+/// An NSS module that, if anything loads it, leaves a marker at the root
+/// of the file system it sees (the tree, after a chroot).
+const EVIL_NSS: &str = r#"
+#include <fcntl.h>
+#include <unistd.h>
+__attribute__((constructor)) static void hijack(void) {
+    int fd = open("/nss-module-ran-as-root", O_WRONLY | O_CREAT, 0644);
+    if (fd >= 0) close(fd);
+}
+"#;
+
+#[test]
+fn apply_under_root_never_loads_the_trees_nss_modules() {
+    let test = "svcacct::apply_under_root_never_loads_the_trees_nss_modules";
+    if !require_root(test) {
+        return;
+    }
+    let Some(gcc) = oracle(test, "gcc") else {
+        return;
+    };
+    let t = tree();
+    let multiarch = Command::new(&gcc).arg("-print-multiarch").output().unwrap();
+    let multiarch = String::from_utf8_lossy(&multiarch.stdout)
+        .trim()
+        .to_string();
+    let src = t.path().join("evil.c");
+    fs::write(&src, EVIL_NSS).unwrap();
+    for lib in ["lib", "usr/lib", "lib64"] {
+        let dir = t.path().join(lib).join(&multiarch);
+        fs::create_dir_all(&dir).unwrap();
+        let out = Command::new(&gcc)
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(dir.join("libnss_evil.so.2"))
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fs::copy(
+            dir.join("libnss_evil.so.2"),
+            t.path().join(lib).join("libnss_evil.so.2"),
+        )
+        .unwrap();
+    }
+    fs::write(
+        t.path().join("etc/nsswitch.conf"),
+        "passwd: evil files\ngroup: evil files\nshadow: evil files\ngshadow: evil files\n",
+    )
+    .unwrap();
+    let out = svcacct(t.path(), &["apply", "agent", "--exec", EXEC, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !t.path().join("nss-module-ran-as-root").exists(),
+        "the tree's libnss_evil.so.2 ran as root"
+    );
+    // The account exists as useradd --system would have made it.
+    let passwd = fs::read_to_string(t.path().join("etc/passwd")).unwrap();
+    let line = passwd.lines().find(|l| l.starts_with("agent:")).unwrap();
+    let f: Vec<&str> = line.split(':').collect();
+    let uid: u32 = f[2].parse().unwrap();
+    assert!((100..1000).contains(&uid), "{line}");
+    assert_eq!(f[6], "/usr/sbin/nologin");
+    let shadow = fs::read_to_string(t.path().join("etc/shadow")).unwrap();
+    assert!(
+        shadow.lines().any(|l| l.starts_with("agent:!:")),
+        "{shadow}"
+    );
+    let group = fs::read_to_string(t.path().join("etc/group")).unwrap();
+    assert!(group
+        .lines()
+        .any(|l| l.starts_with(&format!("agent:x:{}:", f[3]))));
+}
