@@ -4,11 +4,12 @@
 //! reads them accepted the new text (visudo, logrotate).
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hardkit_core::atomic::{self, WriteOptions};
+use hardkit_core::dirfd::{DirError, TrustedDir};
 use hardkit_core::program::find_program;
 use hardkit_core::record::Action;
 use hardkit_core::{BytesPath, Root};
@@ -40,6 +41,8 @@ pub enum ApplyError {
     Command { program: String, message: String },
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountsError),
+    #[error(transparent)]
+    Dir(#[from] DirError),
 }
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> ApplyError + 'a {
@@ -167,7 +170,10 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             mode: bits,
             owner,
         } => {
-            let host = root.resolve(path)?;
+            // The last component is not followed: the account owns the
+            // directory above a nested --writable one and may have swapped
+            // it for a link since the last apply.
+            let host = root.resolve_parent(path)?;
             let changed = match fs::symlink_metadata(&host) {
                 Ok(m) => {
                     !m.is_dir()
@@ -202,11 +208,10 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             if changed && !mode.check {
                 ensure_parent(&host)?;
                 if existing {
-                    // Keep the secrets; only fix who may read them.
-                    std::os::unix::fs::chown(&host, Some(0), Some(0))
-                        .map_err(io(&host, "setting owner"))?;
-                    fs::set_permissions(&host, fs::Permissions::from_mode(0o600))
-                        .map_err(io(&host, "setting mode"))?;
+                    // Keep the secrets; only fix who may read them, through
+                    // a descriptor opened without following a link (an
+                    // image's env file linking to a host file stays a link).
+                    set_owner_mode(&host, (0, 0), 0o600)?;
                 } else {
                     atomic::replace_file(&host, b"", &write_options(0o600, &root_owner))?;
                 }
@@ -279,24 +284,69 @@ fn write_options(mode: u32, owner: &Owner) -> WriteOptions {
     }
 }
 
+/// Create the missing directories above `host` (root's, 0755), each
+/// through a directory opened without following another user's link.
 fn ensure_parent(host: &Path) -> Result<(), ApplyError> {
-    if let Some(parent) = host.parent() {
-        let created = !parent.exists();
-        fs::create_dir_all(parent).map_err(io(parent, "creating directory"))?;
+    let Some(parent) = host.parent() else {
+        return Ok(());
+    };
+    let missing: Vec<&Path> = parent
+        .ancestors()
+        .take_while(|a| fs::symlink_metadata(a).is_err())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        let (above, name) = split(dir)?;
         // sudo's own package makes /etc/sudoers.d 0750; do the same.
-        if created && parent.ends_with("etc/sudoers.d") {
-            fs::set_permissions(parent, fs::Permissions::from_mode(0o750))
-                .map_err(io(parent, "setting mode"))?;
-        }
+        let mode = if dir.ends_with("etc/sudoers.d") {
+            0o750
+        } else {
+            0o755
+        };
+        TrustedDir::open(above)?
+            .mkdir(name, mode)
+            .map_err(io(dir, "creating directory"))?;
     }
     Ok(())
 }
 
+fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr), ApplyError> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok((parent, name)),
+        _ => Err(io(path, "creating directory")(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a directory path",
+        ))),
+    }
+}
+
+/// fchown/fchmod an existing file or directory opened with O_NOFOLLOW: a
+/// link in its place is refused, never followed.
+fn set_owner_mode(host: &Path, owner: (u32, u32), mode: u32) -> Result<(), ApplyError> {
+    let (above, name) = split(host)?;
+    TrustedDir::open(above)?
+        .set_owner_mode(name, Some(owner), Some(mode))
+        .map_err(io(
+            host,
+            "setting owner and mode (a link is never followed)",
+        ))
+}
+
+/// mkdir, then chown and chmod through a descriptor of the directory itself.
 fn make_dir(host: &Path, mode: u32, owner: &Owner) -> Result<(), ApplyError> {
-    fs::create_dir_all(host).map_err(io(host, "creating directory"))?;
-    std::os::unix::fs::chown(host, Some(owner.uid), Some(owner.gid))
-        .map_err(io(host, "setting owner"))?;
-    fs::set_permissions(host, fs::Permissions::from_mode(mode)).map_err(io(host, "setting mode"))
+    ensure_parent(host)?;
+    let (above, name) = split(host)?;
+    let dir = TrustedDir::open(above)?;
+    dir.mkdir(name, mode)
+        .map_err(io(host, "creating directory"))?;
+    let st = dir.stat(name).map_err(io(host, "creating directory"))?;
+    if st.st_mode & 0o170000 != 0o040000 {
+        return Err(io(host, "creating directory")(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "exists and is not a directory (a link is never followed)",
+        )));
+    }
+    dir.set_owner_mode(name, Some((owner.uid, owner.gid)), Some(mode))
+        .map_err(io(host, "setting owner and mode"))
 }
 
 fn run(program: &Path, args: &[&str]) -> Result<String, ApplyError> {

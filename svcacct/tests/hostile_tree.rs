@@ -1,10 +1,12 @@
 //! svcacct against a tree that attacks it: a hostile image under --root (an
-//! NSS module). Each test performs
+//! NSS module, links to host files, FIFOs) and a service account that swaps
+//! its own directories for links between two applies. Each test performs
 //! the attack and checks that root did not do the attacker's bidding.
 
 mod common;
 
 use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::process::Command;
 
 use common::{svcacct, tree};
@@ -91,4 +93,102 @@ fn apply_under_root_never_loads_the_trees_nss_modules() {
     assert!(group
         .lines()
         .any(|l| l.starts_with(&format!("agent:x:{}:", f[3]))));
+}
+
+#[test]
+fn a_service_account_cannot_swap_its_directory_for_a_link_to_etc() {
+    let test = "svcacct::a_service_account_cannot_swap_its_directory_for_a_link_to_etc";
+    if !require_root(test) {
+        return;
+    }
+    let t = tree();
+    let args = [
+        "apply",
+        "agent",
+        "--exec",
+        EXEC,
+        "--writable",
+        "/srv/agent",
+        "--writable",
+        "/srv/agent/cache",
+        "--json",
+    ];
+    let out = svcacct(t.path(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outer = t.path().join("srv/agent");
+    let uid = fs::metadata(&outer).unwrap().uid();
+    assert_ne!(uid, 0);
+    // The service account (it owns /srv/agent) swaps the inner directory
+    // for a link to the tree's /etc (relative: the tree's /etc however the
+    // link is followed).
+    let etc = t.path().join("etc");
+    let status = Command::new("setpriv")
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".into(),
+            "sh".into(),
+            "-c".into(),
+            "rmdir \"$1/cache\" && ln -s \"$2\" \"$1/cache\"".into(),
+            "sh".into(),
+        ])
+        .arg(&outer)
+        .arg("../../etc")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = svcacct(t.path(), &args);
+    let m = fs::metadata(&etc).unwrap();
+    assert_eq!(
+        (m.uid(), m.mode() & 0o7777),
+        (0, 0o755),
+        "root gave /etc away"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("srv/agent/cache"), "{err}");
+}
+
+#[test]
+fn an_env_file_that_is_a_link_is_not_chowned_through() {
+    let test = "svcacct::an_env_file_that_is_a_link_is_not_chowned_through";
+    if !require_root(test) {
+        return;
+    }
+    let t = tree();
+    // A host file outside the tree, and the image's env file pointing at it.
+    let outside = tempfile::tempdir().unwrap();
+    let host_file = outside.path().join("host-secret");
+    fs::write(&host_file, "x").unwrap();
+    fs::set_permissions(&host_file, fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&host_file, Some(1234), Some(1234)).unwrap();
+    fs::create_dir_all(t.path().join("etc/agent")).unwrap();
+    symlink(&host_file, t.path().join("etc/agent/env")).unwrap();
+    let out = svcacct(
+        t.path(),
+        &[
+            "apply",
+            "agent",
+            "--exec",
+            EXEC,
+            "--env-file",
+            "/etc/agent/env",
+            "--json",
+        ],
+    );
+    let m = fs::metadata(&host_file).unwrap();
+    assert_eq!(
+        (m.uid(), m.mode() & 0o7777),
+        (1234, 0o644),
+        "a host file was chowned through the tree's link: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("etc/agent/env"), "{err}");
 }
