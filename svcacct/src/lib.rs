@@ -14,7 +14,6 @@
 //! - [`cli`]: the command line.
 
 pub mod account_files;
-pub mod accounts;
 pub mod apply;
 pub mod audit;
 pub mod cli;
@@ -22,5 +21,7 @@ pub mod exposure;
 pub mod generated_files;
 pub mod names;
 pub mod plan;
-pub mod sudoers;
 pub mod unit_file;
+
+/// Shared with sshd-lint (who can log in, who can become root).
+pub use hardkit_core::{accounts, sudoers};

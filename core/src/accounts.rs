@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use hardkit_core::Root;
+use crate::Root;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswdEntry {
@@ -81,7 +81,7 @@ pub enum AccountsError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Root(#[from] hardkit_core::root::RootError),
+    Root(#[from] crate::root::RootError),
 }
 
 fn read_optional(root: &Root, system: &str) -> Result<String, AccountsError> {
