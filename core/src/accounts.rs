@@ -3,7 +3,6 @@
 //! the files themselves (never NSS), so an image or a test tree is judged by
 //! its own accounts, not the host's.
 
-use std::fs;
 use std::path::PathBuf;
 
 use crate::Root;
@@ -86,7 +85,7 @@ pub enum AccountsError {
 
 fn read_optional(root: &Root, system: &str) -> Result<String, AccountsError> {
     let host = root.resolve(system)?;
-    match fs::read(&host) {
+    match crate::input::read_regular_file(&host, crate::input::MAX_FILE_BYTES) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(source) => Err(AccountsError::Read { path: host, source }),

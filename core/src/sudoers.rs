@@ -78,7 +78,7 @@ impl Sudoers {
         let Ok(host) = root.resolve(system) else {
             return;
         };
-        let Ok(bytes) = fs::read(&host) else {
+        let Ok(bytes) = crate::input::read_regular_file(&host, crate::input::MAX_FILE_BYTES) else {
             return;
         };
         self.files.push(system.to_path_buf());
@@ -164,7 +164,9 @@ impl Sudoers {
                 let has_rules = root
                     .resolve(&system)
                     .ok()
-                    .and_then(|h| fs::read(h).ok())
+                    .and_then(|h| {
+                        crate::input::read_regular_file(&h, crate::input::MAX_FILE_BYTES).ok()
+                    })
                     .map(|b| {
                         logical_lines(&String::from_utf8_lossy(&b))
                             .iter()

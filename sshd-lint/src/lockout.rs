@@ -176,7 +176,14 @@ pub fn check(reading: &Reading, loader: &mut Loader, accounts: &Accounts) -> Vec
                     .root()
                     .resolve(path)
                     .ok()
-                    .and_then(|h| std::fs::read_to_string(h).ok())
+                    .and_then(|h| {
+                        hardkit_core::input::read_regular_file(
+                            &h,
+                            hardkit_core::input::MAX_FILE_BYTES,
+                        )
+                        .ok()
+                    })
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .is_some_and(|t| has_key_lines(&t))
             });
         match found {

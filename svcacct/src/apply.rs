@@ -238,9 +238,14 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             opts.backup = *backup;
             let changed = !atomic::is_current(&host, contents.as_bytes(), &opts);
             let diff = if mode.diff && changed {
-                let old = fs::read(&host)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
+                // The old text as a file, never through a link (under
+                // --root it could point at a host file) nor from a FIFO.
+                let old = hardkit_core::input::read_regular_file(
+                    &host,
+                    hardkit_core::input::MAX_FILE_BYTES,
+                )
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
                 Some(hardkit_core::diff::unified(
                     &path.display().to_string(),
                     &old,

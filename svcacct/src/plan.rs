@@ -381,10 +381,13 @@ pub fn files_not_ours(steps: &[Step], root: &Root) -> Result<Vec<PathBuf>, PlanE
     for step in steps {
         if let Step::File { path, .. } = step {
             let host = root.resolve_parent(path)?;
-            if let Ok(existing) = std::fs::read(&host) {
-                if !existing.starts_with(GENERATED_MARK.as_bytes()) {
-                    foreign.push(path.clone());
-                }
+            // A link, FIFO or device where the file goes is not ours either
+            // (and is never read through).
+            match hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
+            {
+                Ok(existing) if existing.starts_with(GENERATED_MARK.as_bytes()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                _ => foreign.push(path.clone()),
             }
         }
     }

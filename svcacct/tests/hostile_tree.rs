@@ -192,3 +192,73 @@ fn an_env_file_that_is_a_link_is_not_chowned_through() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("etc/agent/env"), "{err}");
 }
+
+/// Run svcacct with a deadline: a read that blocks (a FIFO) is a failure,
+/// not a hung test.
+fn svcacct_with_deadline(root: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut child = Command::new(common::BIN)
+        .args(args)
+        .arg("--root")
+        .arg(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("svcacct {args:?} hung on the tree's FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn diff_never_prints_a_host_file_through_the_trees_link() {
+    let t = tree();
+    let outside = tempfile::tempdir().unwrap();
+    let host_file = outside.path().join("host-only");
+    fs::write(&host_file, "HOST-SECRET-LINE\n").unwrap();
+    fs::create_dir_all(t.path().join("etc/systemd/system")).unwrap();
+    symlink(
+        &host_file,
+        t.path().join("etc/systemd/system/agent.service"),
+    )
+    .unwrap();
+    let out = svcacct(
+        t.path(),
+        &[
+            "apply", "agent", "--exec", EXEC, "--check", "--diff", "--force", "--json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("HOST-SECRET"), "{stdout}");
+    assert!(stdout.contains("agent.service"), "{stdout}");
+}
+
+#[test]
+fn audit_refuses_a_fifo_unit_file_instead_of_hanging() {
+    let t = tree();
+    let dir = t.path().join("etc/systemd/system");
+    fs::create_dir_all(dir.join("agent.service.d")).unwrap();
+    fs::write(
+        dir.join("agent.service"),
+        "[Service]\nExecStart=/usr/bin/agent\n",
+    )
+    .unwrap();
+    let status = Command::new("mkfifo")
+        .arg(dir.join("agent.service.d/override.conf"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = svcacct_with_deadline(t.path(), &["audit", "agent"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("override.conf") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
