@@ -485,7 +485,9 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
             }
             mode = opts.mode;
             if let Some(dir) = host.parent() {
-                std::fs::create_dir_all(dir)?;
+                // Through directory descriptors: no planted link is followed.
+                hardkit_core::dirfd::create_dirs(dir, 0o755)
+                    .map_err(|e| Error::Fix(e.to_string()))?;
             }
             let outcome = hardkit_core::atomic::replace_file(&host, &c.new, &opts)
                 .map_err(|e| Error::Fix(e.to_string()))?;
@@ -528,7 +530,11 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
                 match backup {
                     Some(b) => hardkit_core::atomic::restore_backup(host, b)
                         .map_err(|e| Error::Fix(e.to_string()))?,
-                    None => std::fs::remove_file(host)?,
+                    None => {
+                        let (dir, name) = hardkit_core::dirfd::parent_for_writing(host)
+                            .map_err(|e| Error::Fix(e.to_string()))?;
+                        dir.unlink(&name)?;
+                    }
                 }
             }
             return Err(Error::Fix(format!("{problem}; previous files restored")));
