@@ -15,6 +15,7 @@ use hardkit_core::record::Action;
 use hardkit_core::{BytesPath, Root};
 
 use crate::account_files;
+use crate::existing_unit;
 use crate::plan::{Owner, Step, Validator, NOLOGIN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,25 +196,51 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 diff: None,
             })
         }
-        Step::SecretFile { path } => {
+        Step::SecretFile { path, add } => {
             let host = root.resolve_parent(path)?;
             let root_owner = Owner::root();
-            let (changed, existing) = match fs::symlink_metadata(&host) {
+            let (meta_changed, existing) = match fs::symlink_metadata(&host) {
                 Ok(m) => (
                     !m.is_file() || m.mode() & 0o7777 != 0o600 || m.uid() != 0 || m.gid() != 0,
                     true,
                 ),
                 Err(_) => (true, false),
             };
+            // Never through a link: a link here reads as nothing, and
+            // set_owner_mode below refuses it.
+            let current =
+                hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+            let names = existing_unit::env_file_names(&current);
+            let missing: Vec<&(String, String)> =
+                add.iter().filter(|(k, _)| !names.contains(k)).collect();
+            let changed = meta_changed || !missing.is_empty();
             if changed && !mode.check {
                 ensure_parent(&host)?;
                 if existing {
-                    // Keep the secrets; only fix who may read them, through
+                    // Keep the secrets; first fix who may read them, through
                     // a descriptor opened without following a link (an
                     // image's env file linking to a host file stays a link).
                     set_owner_mode(&host, (0, 0), 0o600)?;
-                } else {
-                    atomic::replace_file(&host, b"", &write_options(0o600, &root_owner))?;
+                }
+                if !existing || !missing.is_empty() {
+                    let mut text = current;
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    if !missing.is_empty() {
+                        text.push_str("# Moved here from the unit's Environment= by svcacct (a unit file is world-readable)\n");
+                    }
+                    for (k, v) in missing {
+                        text.push_str(&existing_unit::env_file_line(k, v));
+                        text.push('\n');
+                    }
+                    atomic::replace_file(
+                        &host,
+                        text.as_bytes(),
+                        &write_options(0o600, &root_owner),
+                    )?;
                 }
             }
             Ok(Action {
@@ -232,6 +259,7 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             owner,
             validator,
             backup,
+            private_backup,
         } => {
             let host = root.resolve_parent(path)?;
             let mut opts = write_options(*bits, owner);
@@ -257,9 +285,18 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             if changed && !mode.check {
                 ensure_parent(&host)?;
                 let validator = *validator;
-                atomic::replace_file_validated(&host, contents.as_bytes(), &opts, |tmp| {
-                    validate(validator, tmp, root)
-                })?;
+                let outcome =
+                    atomic::replace_file_validated(&host, contents.as_bytes(), &opts, |tmp| {
+                        validate(validator, tmp, root)
+                    })?;
+                // The old file held secrets (moved to the env file): its
+                // backup must not stay readable by everyone.
+                if let (true, Some(b)) = (*private_backup, &outcome.backup) {
+                    let (above, name) = split(b)?;
+                    TrustedDir::open(above)?
+                        .set_owner_mode(name, None, Some(0o600))
+                        .map_err(io(b, "making the backup private"))?;
+                }
             }
             Ok(Action {
                 op: "write".into(),

@@ -17,6 +17,7 @@ pub mod account_files;
 pub mod apply;
 pub mod audit;
 pub mod cli;
+pub mod existing_unit;
 pub mod exposure;
 pub mod generated_files;
 pub mod names;

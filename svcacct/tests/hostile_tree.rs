@@ -262,3 +262,82 @@ fn audit_refuses_a_fifo_unit_file_instead_of_hanging() {
         "{err}"
     );
 }
+
+/// Issue 14: apply over an existing unit dropped its Environment= secret
+/// (left only in a world-readable backup, so audit then saw nothing) and
+/// its ExecStart arguments. Now the arguments stay, the secret moves to a
+/// 0600 env file the unit reads, and no copy of it is readable by others.
+#[test]
+fn an_existing_units_secret_and_arguments_survive_apply() {
+    if !require_root("svcacct::an_existing_units_secret_and_arguments_survive_apply") {
+        return;
+    }
+    let t = tree();
+    let dir = t.path().join("etc/systemd/system");
+    fs::create_dir_all(&dir).unwrap();
+    let unit = dir.join("agent.service");
+    fs::write(
+        &unit,
+        "[Service]\nExecStart=/opt/agent/bin/agent --serve --port 9090\nEnvironment=\"API_TOKEN=s3cr3t value\" MODE=prod\n",
+    )
+    .unwrap();
+    fs::set_permissions(&unit, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = svcacct(
+        t.path(),
+        &[
+            "apply",
+            "agent",
+            "--exec",
+            "/opt/agent/bin/agent",
+            "--force",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains("ExecStart=/opt/agent/bin/agent --serve --port 9090"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(
+        text.contains("EnvironmentFile=/etc/default/agent"),
+        "{text}"
+    );
+    let env = t.path().join("etc/default/agent");
+    let env_text = fs::read_to_string(&env).unwrap();
+    assert!(
+        env_text.contains("API_TOKEN=\"s3cr3t value\"") && env_text.contains("MODE=\"prod\""),
+        "{env_text}"
+    );
+    let m = fs::metadata(&env).unwrap();
+    assert_eq!((m.mode() & 0o7777, m.uid()), (0o600, 0));
+    // Every file in the tree that still holds the secret is root's alone.
+    for (path, (bytes, mode, _, _)) in common::snapshot(t.path()) {
+        if String::from_utf8_lossy(&bytes).contains("s3cr3t") {
+            assert_eq!(mode & 0o077, 0, "{} is readable by others", path.display());
+        }
+    }
+    // Idempotent: the next apply keeps reading the env file.
+    let again = svcacct(
+        t.path(),
+        &["apply", "agent", "--exec", "/opt/agent/bin/agent", "--json"],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let text = fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains("EnvironmentFile=/etc/default/agent"),
+        "{text}"
+    );
+    assert!(text.contains("--port 9090"), "{text}");
+}
