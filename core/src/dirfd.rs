@@ -354,3 +354,26 @@ pub fn parent_for_writing(path: &Path) -> Result<(TrustedDir, OsString), DirErro
     };
     Ok((TrustedDir::open_for_writing(&parent)?, name))
 }
+
+/// `mkdir -p` for root: each missing directory of the absolute `path` is
+/// made with `mode` through its parent opened as [`TrustedDir::open`] does
+/// (no link another user controls is followed), and the last is returned
+/// opened for writing (refused if another user can write in it).
+pub fn create_dirs(path: &Path, mode: u32) -> Result<TrustedDir, DirError> {
+    if !path.is_absolute() {
+        return Err(DirError::NotAbsolute(path.to_path_buf()));
+    }
+    let missing: Vec<&Path> = path
+        .ancestors()
+        .take_while(|a| std::fs::symlink_metadata(a).is_err())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            continue;
+        };
+        TrustedDir::open(parent)?
+            .mkdir(name, mode)
+            .map_err(DirError::io(dir))?;
+    }
+    TrustedDir::open_for_writing(path)
+}

@@ -125,3 +125,77 @@ mod tests {
         ));
     }
 }
+
+/// The most a tool reads of one configuration, account or unit file: a
+/// larger one is not one (and a tree could offer `/dev/zero`).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Read a regular file of at most `limit` bytes, as an untrusted tree may
+/// offer it: opened without blocking (a FIFO would wait for a writer
+/// forever) and without following a final symbolic link, then refused
+/// unless it is a regular file, and never read past `limit`. The errors
+/// keep their kind (NotFound stays NotFound) and say what was refused; the
+/// caller names the file.
+pub fn read_regular_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a symbolic link where a file was expected: not followed",
+                )
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or socket is never read)",
+        ));
+    }
+    let mut data = Vec::new();
+    file.take(limit + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {} MiB: not read", limit >> 20),
+        ));
+    }
+    Ok(data)
+}
+
+#[cfg(test)]
+mod read_regular_tests {
+    use super::*;
+
+    #[test]
+    fn fifos_devices_links_and_huge_files_are_refused_without_hanging() {
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a C string path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = read_regular_file(&fifo, MAX_FILE_BYTES).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = read_regular_file(Path::new("/dev/zero"), MAX_FILE_BYTES).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();
+        let e = read_regular_file(&link, MAX_FILE_BYTES).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        let big = t.path().join("big");
+        std::fs::write(&big, vec![b'x'; 2 << 20]).unwrap();
+        let e = read_regular_file(&big, 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
+        let e = read_regular_file(&t.path().join("missing"), 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        std::fs::write(&big, b"ok").unwrap();
+        assert_eq!(read_regular_file(&big, 2).unwrap(), b"ok");
+    }
+}

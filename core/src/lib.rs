@@ -24,8 +24,13 @@
 //! - [`progress`]: whether a run may draw progress on stderr;
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against;
-//! - [`rng`]: for tests, a seeded generator (failures reproduce).
+//! - [`rng`]: for tests, a seeded generator (failures reproduce);
+//! - `accounts`, `sudoers` (feature `accounts`, for svcacct and sshd-lint):
+//!   a tree's passwd/group/shadow and sudoers read as files, and who can
+//!   become root.
 
+#[cfg(feature = "accounts")]
+pub mod accounts;
 pub mod atomic;
 pub mod bytes_path;
 pub mod cli;
@@ -45,6 +50,8 @@ pub mod sandbox;
 pub mod severity;
 mod signals;
 pub mod stream;
+#[cfg(feature = "accounts")]
+pub mod sudoers;
 pub mod tally;
 
 pub use bytes_path::BytesPath;

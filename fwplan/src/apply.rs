@@ -60,6 +60,8 @@ pub enum ApplyError {
     Root(#[from] hardkit_core::root::RootError),
     #[error("a rollback is pending from an earlier apply --confirm (until {deadline}); run fwplan confirm or fwplan rollback first")]
     Pending { deadline: String },
+    #[error("an earlier apply --confirm was never confirmed nor rolled back: its rollback timer ({timer}) is no longer running, so nothing will undo that ruleset; run `fwplan rollback` to restore the table saved before it, or `fwplan confirm` to keep it, then apply again")]
+    StalePending { timer: String },
     #[error("nothing to confirm: {0}")]
     NothingToConfirm(String),
     #[error("nothing to roll back to: no saved table in {0} (fwplan apply saves one)")]
@@ -170,7 +172,11 @@ fn now_secs() -> u64 {
 impl State {
     pub fn open(root: &Root) -> Result<State, ApplyError> {
         let dir = root.resolve_parent(STATE_DIR)?;
-        fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        // Made and opened through directory descriptors: no link another
+        // user planted in the path is followed, and a state directory
+        // others can write is refused.
+        hardkit_core::dirfd::create_dirs(&dir, 0o700)
+            .map_err(hardkit_core::atomic::AtomicError::from)?;
         Ok(State { dir })
     }
 
@@ -207,21 +213,34 @@ impl State {
     /// each other's table as "previous". The lock is released when the
     /// returned file is dropped (or the process dies).
     pub fn lock(&self) -> Result<fs::File, ApplyError> {
-        use std::os::fd::AsRawFd;
         let path = self.dir.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(format!("opening {}", path.display())))?;
-        // SAFETY: flock on a descriptor we own; it has no memory effects.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(io_err(format!("locking {}", path.display()))(
-                io::Error::last_os_error(),
-            ));
-        }
+        let file = open_lock_file(&path)?;
+        flock(&file, false).map_err(io_err(format!("locking {}", path.display())))?;
         Ok(file)
+    }
+
+    /// Held by a detached rollback timer for as long as it lives.
+    fn timer_lock_path(&self, token: &str) -> PathBuf {
+        self.dir.join(format!("timer-{token}.lock"))
+    }
+
+    /// Is the timer that would roll `pending` back still there to do it?
+    fn timer_alive(&self, pending: &Pending) -> bool {
+        if pending.via == "systemd" {
+            let unit = format!("fwplan-rollback-{}", pending.token);
+            return ["timer", "service"].iter().any(|kind| {
+                Command::new("systemctl")
+                    .args(["is-active", "--quiet", &format!("{unit}.{kind}")])
+                    .status()
+                    .is_ok_and(|s| s.success())
+            });
+        }
+        let path = self.timer_lock_path(&pending.token);
+        match open_existing_lock(&path) {
+            // Lockable by us: nobody holds it, the timer is gone.
+            Some(file) => !flock(&file, true).unwrap_or(false),
+            None => false,
+        }
     }
 
     fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<bool, ApplyError> {
@@ -236,6 +255,42 @@ impl State {
         )?
         .changed)
     }
+}
+
+fn open_lock_file(path: &Path) -> Result<fs::File, ApplyError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io_err(format!("opening {}", path.display())))
+}
+
+fn open_existing_lock(path: &Path) -> Option<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()
+}
+
+/// flock(2) exclusively; with `try_only`, false when another holds it.
+fn flock(file: &fs::File, try_only: bool) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let op = libc::LOCK_EX | if try_only { libc::LOCK_NB } else { 0 };
+    // SAFETY: flock on a descriptor we own; it has no memory effects.
+    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if try_only && e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Ok(false);
+    }
+    Err(e)
 }
 
 /// How the confirm timeout is enforced.
@@ -263,6 +318,11 @@ pub fn apply(
 ) -> Result<Applied, ApplyError> {
     let _lock = state.lock()?;
     if let Some(p) = state.pending() {
+        if !state.timer_alive(&p) {
+            return Err(ApplyError::StalePending {
+                timer: format!("{}, token {}", p.via, p.token),
+            });
+        }
         return Err(ApplyError::Pending {
             deadline: format!("{} (epoch seconds)", p.deadline),
         });
@@ -290,13 +350,21 @@ pub fn apply(
     let snapshot = snapshot_table()?;
     let live_before = snapshot.clone();
     state.write_private(&state.previous(), snapshot.as_bytes())?;
-    run_nft(&["-f"], Some(&applied)).map_err(ApplyError::Load)?;
-    let changed = outcome.changed || !same_table(&live_before)?;
-    let _ = fs::remove_file(state.rolled_back_path());
+    // The rollback is armed (and its timer seen running) before the new
+    // table loads: a kill between the two leaves a timer and no
+    // unguarded ruleset. The timer waits for our lock, so it cannot act
+    // before the load is done.
     let pending = match confirm {
         None => None,
         Some((after, via)) => Some(arm_rollback(state, root, after, via)?),
     };
+    if let Err(e) = run_nft(&["-f"], Some(&applied)) {
+        // Nothing new is live: disarm (the timer finds no marker).
+        let _ = fs::remove_file(state.pending_path());
+        return Err(ApplyError::Load(e));
+    }
+    let changed = outcome.changed || !same_table(&live_before)?;
+    let _ = fs::remove_file(state.rolled_back_path());
     Ok(Applied {
         previous: state.previous(),
         applied,
@@ -336,16 +404,32 @@ fn arm_rollback(
     let exe = std::env::current_exe().map_err(io_err("finding fwplan's own path"))?;
     let args = timer_args(root, &token, after);
     let started = match via {
-        RollbackVia::Detached => spawn_detached(&exe, &args),
+        RollbackVia::Detached => {
+            spawn_detached(&exe, &args).and_then(|()| wait_for_timer(state, &pending))
+        }
         RollbackVia::Systemd => spawn_systemd(&exe, &args, after, &token),
     };
     if let Err(e) = started {
-        // Without a timer the safety net is gone: undo now rather than leave
-        // an unconfirmed ruleset that nothing will roll back.
-        let _ = rollback_unlocked(state);
+        // Without a timer there is no safety net: load nothing.
+        let _ = fs::remove_file(state.pending_path());
         return Err(e);
     }
     Ok(pending)
+}
+
+/// A detached timer takes its lock as it starts; wait (briefly) until it
+/// holds it, so that a timer that died at once is not trusted.
+fn wait_for_timer(state: &State, pending: &Pending) -> Result<(), ApplyError> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if state.timer_alive(pending) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(io_err("starting the rollback timer")(io::Error::other(
+        "it did not start within 10 s",
+    )))
 }
 
 fn timer_args(root: &Root, token: &str, after: Duration) -> Vec<String> {
@@ -466,6 +550,18 @@ fn spawn_systemd(
 /// The timer's body: wait, then roll back if the apply with `token` is
 /// still unconfirmed.
 pub fn rollback_timer(state: &State, token: &str, after: Duration) -> Result<bool, ApplyError> {
+    // Held until this process ends: how apply tells a live timer from a
+    // dead one. Removed when done (the lock is still held then).
+    let timer_lock_path = state.timer_lock_path(token);
+    let timer_lock = open_lock_file(&timer_lock_path)?;
+    flock(&timer_lock, false).map_err(io_err("locking the timer's lock"))?;
+    let result = rollback_after(state, token, after);
+    let _ = fs::remove_file(&timer_lock_path);
+    drop(timer_lock);
+    result
+}
+
+fn rollback_after(state: &State, token: &str, after: Duration) -> Result<bool, ApplyError> {
     std::thread::sleep(after);
     let _lock = state.lock()?;
     // Claim the marker; if confirm (or rollback) got there first, we are done.

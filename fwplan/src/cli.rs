@@ -445,10 +445,7 @@ fn apply_cmd(
     let ruleset = render_nft::render(&plan);
     let state = State::open(root)?;
     if args.check {
-        let tmp = tempfile_in(state.dir(), &ruleset)?;
-        let checked = apply::check_file(&tmp);
-        let _ = std::fs::remove_file(&tmp);
-        checked?;
+        check_in(state.dir(), &ruleset)?;
         rep.emit(&file_action("validate", &state.applied(), true))?;
         rep.text("nft -c accepted the ruleset and it admits SSH; nothing applied (--check)\n")?;
         return Ok(ExitStatus::Clean);
@@ -472,13 +469,26 @@ fn apply_cmd(
     Ok(ExitStatus::Clean)
 }
 
-fn tempfile_in(dir: &Path, text: &str) -> Result<PathBuf, FwplanError> {
-    let path = dir.join(format!(".check-{}.nft", std::process::id()));
-    std::fs::write(&path, text).map_err(|source| FwplanError::Io {
-        context: format!("writing {}", path.display()),
-        source,
-    })?;
-    Ok(path)
+/// `nft -c` on the ruleset, written as a new file (O_EXCL, no link
+/// followed) in the state directory, opened through directory
+/// descriptors, and removed after.
+fn check_in(dir: &Path, text: &str) -> Result<(), FwplanError> {
+    let io = |path: &Path| {
+        let context = format!("writing {}", path.display());
+        move |source| FwplanError::Io { context, source }
+    };
+    let trusted = hardkit_core::dirfd::TrustedDir::open_for_writing(dir)
+        .map_err(hardkit_core::atomic::AtomicError::from)
+        .map_err(apply::ApplyError::from)?;
+    let name = format!(".check-{}.nft", std::process::id());
+    let path = dir.join(&name);
+    let mut file = trusted
+        .create_new(std::ffi::OsStr::new(&name), 0o600)
+        .map_err(io(&path))?;
+    let written = std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io(&path));
+    let checked = written.and_then(|()| apply::check_file(&path).map_err(FwplanError::from));
+    let _ = trusted.unlink(std::ffi::OsStr::new(&name));
+    checked
 }
 
 fn audit_cmd(

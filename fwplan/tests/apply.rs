@@ -285,3 +285,85 @@ fn lockout_and_bad_input_apply_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning (--force)"));
     assert!(ns.table().is_some());
 }
+
+/// Issue 14: a rollback timer that was killed left its `pending` marker
+/// behind, and every later apply said only "a rollback is pending". Now
+/// apply sees the timer is gone and says how to go on; rollback does.
+#[test]
+fn a_killed_timer_is_noticed_and_rollback_clears_the_stale_state() {
+    if !need("fwplan apply: a killed rollback timer") {
+        return;
+    }
+    let ns = Netns::new(format!("{}-kt", unique_tag()));
+    let root = tempfile::tempdir().unwrap();
+    ok(&fwplan_in(
+        &ns,
+        root.path(),
+        &["apply", "--allow", "81/tcp"],
+        None,
+    ));
+    ok(&fwplan_in(
+        &ns,
+        root.path(),
+        &["apply", "--allow", "80/tcp", "--confirm", "60s"],
+        None,
+    ));
+    let pid = find_timer(root.path()).expect("the detached timer runs");
+    // SAFETY: kill(2) on the timer this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while find_timer(root.path()).is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let again = fwplan_in(&ns, root.path(), &["apply", "--allow", "82/tcp"], None);
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("no longer running") && err.contains("fwplan rollback"),
+        "{err}"
+    );
+    ok(&fwplan_in(&ns, root.path(), &["rollback"], None));
+    assert!(table_has(&ns, "tcp dport 81 accept") && !table_has(&ns, "dport 80"));
+    ok(&fwplan_in(
+        &ns,
+        root.path(),
+        &["apply", "--allow", "82/tcp"],
+        None,
+    ));
+}
+
+/// `apply --check` wrote its temporary file by path: a state directory
+/// swapped for a link by whoever can write its parent sent root's write
+/// (and unlink) elsewhere. Now it is refused and the target is untouched.
+#[test]
+fn check_never_writes_through_a_planted_state_directory_link() {
+    use std::os::unix::fs::MetadataExt;
+    if !need("fwplan apply --check: planted link") {
+        return;
+    }
+    let ns = Netns::new(format!("{}-ck", unique_tag()));
+    let root = tempfile::tempdir().unwrap();
+    let victim = tempfile::tempdir().unwrap();
+    let hardkit = root.path().join("var/lib/hardkit");
+    std::fs::create_dir_all(&hardkit).unwrap();
+    std::os::unix::fs::chown(&hardkit, Some(4242), Some(4242)).unwrap();
+    std::os::unix::fs::symlink(victim.path(), hardkit.join("fwplan")).unwrap();
+    std::os::unix::fs::lchown(hardkit.join("fwplan"), Some(4242), Some(4242)).unwrap();
+    let stamp = |m: std::fs::Metadata| (m.mtime(), m.mtime_nsec());
+    let before = stamp(std::fs::metadata(victim.path()).unwrap());
+    let out = fwplan_in(
+        &ns,
+        root.path(),
+        &["apply", "--check", "--allow", "80/tcp"],
+        None,
+    );
+    assert_eq!(
+        stamp(std::fs::metadata(victim.path()).unwrap()),
+        before,
+        "root wrote through the planted link: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("var/lib/hardkit/fwplan"), "{err}");
+}

@@ -156,7 +156,8 @@ pub fn install(root: &Root, files: &[NewFile]) -> Result<Vec<(String, WriteOutco
     for file in files {
         let host = root.resolve_parent(&file.system_path)?;
         if let Some(parent) = host.parent() {
-            fs::create_dir_all(parent).map_err(io_err(parent))?;
+            // Through directory descriptors: no planted link is followed.
+            hardkit_core::dirfd::create_dirs(parent, 0o755).map_err(atomic::AtomicError::from)?;
         }
         let outcome =
             atomic::replace_file(&host, file.contents.as_bytes(), &WriteOptions::mode(0o644))?;

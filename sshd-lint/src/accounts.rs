@@ -29,7 +29,11 @@ impl Accounts {
         let read = |p: &str| {
             root.resolve(p)
                 .ok()
-                .and_then(|h| std::fs::read_to_string(h).ok())
+                .and_then(|h| {
+                    hardkit_core::input::read_regular_file(&h, hardkit_core::input::MAX_FILE_BYTES)
+                        .ok()
+                })
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default()
         };
         Accounts::parse(

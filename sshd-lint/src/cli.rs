@@ -15,6 +15,7 @@ use crate::matching::Context;
 use crate::print::{self, Line};
 use crate::records::{sarif, Setting};
 use crate::rules::{self, LintOptions};
+use crate::sshd_check;
 use crate::version::{self, Version};
 use crate::TOOL;
 
@@ -343,17 +344,55 @@ fn lint_once(
     Ok((reading, findings))
 }
 
-fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
-    let (reading, findings) = lint_once(cli, root, &[])?;
-    let lockout = findings.iter().any(|f| f.id == "sshd/lockout");
-    let passwords_off = !lockout || cli.force;
-    let lines = fix::fix_lines(&findings, passwords_off);
-    let changes = fix::plan(&reading, &lines);
+/// Who could still log in with a key and become root with the
+/// configuration as `overlay` leaves it, and whether passwords stay on.
+struct RootAccess {
+    /// "NAME (how)" for each account that can.
+    routes: Vec<String>,
+    /// "NAME: why not" for each account that cannot log in with a key.
+    refused: Vec<String>,
+    passwords_on: bool,
+}
+
+fn root_access(
+    cli: &Cli,
+    root: &hardkit_core::Root,
+    overlay: &[fix::Change],
+) -> Result<RootAccess, Error> {
+    let mut s = open(cli, root, overlay)?;
+    let (reading, _, lines) = effective_lines(&mut s, None)?;
+    let verdicts = lockout::check(&reading, &mut s.loader, &s.accounts);
+    let passwords_on = lines.iter().any(|l| {
+        (l.key == "passwordauthentication" || l.key == "kbdinteractiveauthentication")
+            && l.value == "yes"
+    });
+    Ok(RootAccess {
+        routes: lockout::root_routes(&verdicts, root),
+        refused: verdicts
+            .iter()
+            .filter(|v| !v.ok)
+            .map(|v| format!("{}: {}", v.user, v.reason))
+            .collect(),
+        passwords_on,
+    })
+}
+
+/// The files that fix the findings (passwords off or not), proved on a
+/// re-reading to clear every fixable finding.
+fn plan_fix(
+    cli: &Cli,
+    root: &hardkit_core::Root,
+    reading: &Reading,
+    findings: &[Finding],
+    passwords_off: bool,
+) -> Result<Vec<fix::Change>, Error> {
+    let lines = fix::fix_lines(findings, passwords_off);
+    let changes = fix::plan(reading, &lines);
     // Match blocks that turn back on what the global fix turns off are
     // found by reading the config with that fix in place.
     let (planned, planned_findings) = lint_once(cli, root, &changes)?;
     let rewrites = fix::rewrite_match_lines(&planned, &planned_findings, passwords_off);
-    let changes = fix::merge(&reading, changes, rewrites);
+    let changes = fix::merge(reading, changes, rewrites);
     // Prove the change works before touching anything.
     let (_, after) = lint_once(cli, root, &changes)?;
     let left: Vec<&Finding> = after
@@ -379,9 +418,53 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
             ids.join(", ")
         )));
     }
+    Ok(changes)
+}
+
+/// The lockout guard, judged on the configuration after the change: a fix
+/// turns passwords off only if, with passwords off, some account can still
+/// log in with a key and become root; and a fix that would take away the
+/// last such account (say `PermitRootLogin no` when only root has a key),
+/// or leave none while passwords are off, is refused.
+fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
+    let (reading, findings) = lint_once(cli, root, &[])?;
+    let before = root_access(cli, root, &[])?;
+    let mut changes = plan_fix(cli, root, &reading, &findings, true)?;
+    let mut after = root_access(cli, root, &changes)?;
+    let mut passwords_off = true;
+    if after.routes.is_empty() && !cli.force {
+        passwords_off = false;
+        changes = plan_fix(cli, root, &reading, &findings, false)?;
+        after = root_access(cli, root, &changes)?;
+        let takes_last_route = !before.routes.is_empty();
+        if !changes.is_empty()
+            && after.routes.is_empty()
+            && (takes_last_route || !after.passwords_on)
+        {
+            let what = if takes_last_route {
+                format!(
+                    "today {} can log in with a key and become root; after it nobody could",
+                    before.routes.join(", ")
+                )
+            } else {
+                "passwords are off and nobody could log in with a key and become root".into()
+            };
+            return Err(Error::Fix(format!(
+                "refused: the fix would lock root out: {what} ({}). Install a key for an account that can become root (a member of sudo, wheel or admin, or one a sudoers rule grants ALL), or use --force",
+                after.refused.join("; ")
+            )));
+        }
+    }
+    let lockout = !passwords_off;
+    if cli.write {
+        // The real sshd judges the candidate before anything is replaced.
+        sshd_check::validate_candidate(root, &cli.file, &changes).map_err(|m| {
+            Error::Fix(format!("sshd -t rejected the change, nothing written: {m}"))
+        })?;
+    }
     let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
     if lockout && !cli.force {
-        r.text("lockout guard: no account can log in with a key; passwords stay on (use --force to override)\n")?;
+        r.text("lockout guard: with passwords off, no account could log in with a key and become root; passwords stay on (use --force to override)\n")?;
     }
     let mut written: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for c in &changes {
@@ -402,7 +485,9 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
             }
             mode = opts.mode;
             if let Some(dir) = host.parent() {
-                std::fs::create_dir_all(dir)?;
+                // Through directory descriptors: no planted link is followed.
+                hardkit_core::dirfd::create_dirs(dir, 0o755)
+                    .map_err(|e| Error::Fix(e.to_string()))?;
             }
             let outcome = hardkit_core::atomic::replace_file(&host, &c.new, &opts)
                 .map_err(|e| Error::Fix(e.to_string()))?;
@@ -436,7 +521,7 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
                 "findings remain after writing: {}",
                 left.join(", ")
             )),
-            Ok(_) => validate_with_sshd(root, &cli.file)
+            Ok(_) => sshd_check::validate_written(root, &cli.file)
                 .err()
                 .map(|m| format!("sshd -t rejected the result: {m}")),
         };
@@ -445,7 +530,11 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
                 match backup {
                     Some(b) => hardkit_core::atomic::restore_backup(host, b)
                         .map_err(|e| Error::Fix(e.to_string()))?,
-                    None => std::fs::remove_file(host)?,
+                    None => {
+                        let (dir, name) = hardkit_core::dirfd::parent_for_writing(host)
+                            .map_err(|e| Error::Fix(e.to_string()))?;
+                        dir.unlink(&name)?;
+                    }
                 }
             }
             return Err(Error::Fix(format!("{problem}; previous files restored")));
@@ -455,31 +544,6 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
         r.text("nothing to fix\n")?;
     }
     Ok(r.finish(cli.common.fail_on, ExitStatus::Clean)?)
-}
-
-/// `sshd -t -f FILE` on the host (only when --root is /: under another root
-/// sshd would read the host's Include files).
-fn validate_with_sshd(root: &hardkit_core::Root, main: &Path) -> Result<(), String> {
-    if !root.is_host() {
-        return Ok(());
-    }
-    let Some(sshd) = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        return Ok(());
-    };
-    let out = std::process::Command::new(sshd)
-        .arg("-t")
-        .arg("-f")
-        .arg(main)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
 }
 
 #[cfg(test)]

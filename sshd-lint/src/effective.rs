@@ -407,7 +407,10 @@ pub fn read(
         .root()
         .resolve("/etc/services")
         .ok()
-        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|p| {
+            hardkit_core::input::read_regular_file(&p, hardkit_core::input::MAX_FILE_BYTES).ok()
+        })
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         // A tree without /etc/services (a bare config directory): the
         // host's service names, which a real sshd on this host would use.
         .or_else(|| std::fs::read_to_string("/etc/services").ok());

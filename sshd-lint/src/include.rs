@@ -114,7 +114,9 @@ impl Loader {
                     limit: MAX_CONFIG_BYTES,
                 });
             }
-            let data = fs::read(host).map_err(io)?;
+            // Not fs::read: a FIFO would block it and a device never end.
+            let data =
+                hardkit_core::input::read_regular_file(host, MAX_CONFIG_BYTES).map_err(io)?;
             if data.len() as u64 > MAX_CONFIG_BYTES {
                 return Err(LoadError::TooLarge {
                     path: system_path.to_path_buf(),

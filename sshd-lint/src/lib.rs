@@ -13,6 +13,7 @@
 //! - [`print`]: the `sshd -T` format and per-release defaults;
 //! - [`algorithms`]: algorithm lists and `+ - ^` modifiers;
 //! - [`rules`]: the lint; [`lockout`]: the lockout guard; [`fix`]: `--fix`;
+//! - [`sshd_check`]: the real `sshd -t` on the candidate, before writing;
 //! - [`records`]: the `setting` record and SARIF output; [`cli`]: the tool.
 
 pub mod accounts;
@@ -29,6 +30,7 @@ pub mod parse;
 pub mod print;
 pub mod records;
 pub mod rules;
+pub mod sshd_check;
 pub mod values;
 pub mod version;
 

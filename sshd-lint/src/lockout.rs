@@ -4,6 +4,11 @@
 //! PermitRootLogin, and has a non-empty authorized_keys file at the
 //! effective AuthorizedKeysFile (`%h`, `%u`, `%U`, `%%` expanded), all judged
 //! under `--root` with the options in force for that user (Match User/Group).
+//!
+//! A key login is only a way back in if it leads to root: [`root_routes`]
+//! keeps the accounts that can then become root (uid 0, a sudo/wheel/admin
+//! member, or a sudoers rule granting ALL), read from the tree's own files
+//! by the code svcacct uses for its sudo findings.
 
 use crate::accounts::{Accounts, User};
 use crate::effective::{Reading, Store};
@@ -171,7 +176,14 @@ pub fn check(reading: &Reading, loader: &mut Loader, accounts: &Accounts) -> Vec
                     .root()
                     .resolve(path)
                     .ok()
-                    .and_then(|h| std::fs::read_to_string(h).ok())
+                    .and_then(|h| {
+                        hardkit_core::input::read_regular_file(
+                            &h,
+                            hardkit_core::input::MAX_FILE_BYTES,
+                        )
+                        .ok()
+                    })
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .is_some_and(|t| has_key_lines(&t))
             });
         match found {
@@ -183,6 +195,24 @@ pub fn check(reading: &Reading, loader: &mut Loader, accounts: &Accounts) -> Vec
         }
     }
     out
+}
+
+/// The accounts among `verdicts` that can log in with a key and then become
+/// root, as "NAME (how)".
+pub fn root_routes(verdicts: &[Verdict], root: &hardkit_core::Root) -> Vec<String> {
+    use hardkit_core::{accounts, sudoers};
+    // An unreadable account file is an empty one: no route is proved.
+    let accounts = accounts::Accounts::load(root).unwrap_or_default();
+    let sudoers = sudoers::Sudoers::load(root);
+    verdicts
+        .iter()
+        .filter(|v| v.ok)
+        .filter_map(|v| {
+            let user = accounts.user(&v.user)?;
+            let how = sudoers::root_route(user, &accounts, &sudoers)?;
+            Some(format!("{} ({how})", v.user))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -103,7 +103,9 @@ pub fn from_dpkg_status(text: &str) -> Option<Version> {
 /// root is the host, else the newest supported release.
 pub fn detect(root: &Root) -> (Version, VersionSource) {
     if let Ok(path) = root.resolve("/var/lib/dpkg/status") {
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(text) = hardkit_core::input::read_regular_file(&path, 256 << 20)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        {
             if let Some(v) = from_dpkg_status(&text) {
                 return (v, VersionSource::Dpkg);
             }

@@ -386,3 +386,113 @@ fn fix_leaves_a_match_block_with_passwords_alone_under_the_lockout_guard() {
         "{out}"
     );
 }
+
+/// Issue 14: the lockout guard judged the configuration before the fix.
+/// With `PermitRootLogin yes` and a key only for root, the fix wrote
+/// `PermitRootLogin no` and `PasswordAuthentication no`: nobody could log
+/// in any more. Now the fix is refused and nothing is written.
+#[test]
+fn fix_refuses_to_take_away_the_last_key_route_to_root() {
+    let main = "PasswordAuthentication yes\nPermitRootLogin yes\n";
+    let t = tree(&[
+        ("etc/ssh/sshd_config", main),
+        ("root/.ssh/authorized_keys", KEY),
+    ]);
+    let (code, out, err) = run(t.path(), &["--fix", "--write"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("refused") && err.contains("root (uid 0)") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("etc/ssh/sshd_config")).unwrap(),
+        main
+    );
+    // Nothing left locked out after the forced fix? That is the operator's call.
+    let (code, _, err) = run(t.path(), &["--fix", "--write", "--force"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// A key for an account that cannot become root (bob: no sudo, no wheel)
+/// is no way back to root: passwords stay on. The same key with a sudoers
+/// rule granting bob ALL is.
+#[test]
+fn a_key_counts_only_for_an_account_that_can_become_root() {
+    let files = [
+        ("etc/ssh/sshd_config", "PasswordAuthentication yes\n"),
+        ("home/bob/.ssh/authorized_keys", KEY),
+    ];
+    let t = tree(&files);
+    let (code, out, err) = run(t.path(), &["--fix"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("lockout guard"), "{out}");
+    assert!(!out.contains("+PasswordAuthentication no"), "{out}");
+
+    let mut files = files.to_vec();
+    files.push(("etc/sudoers", "bob ALL=(ALL:ALL) ALL\n"));
+    let t = tree(&files);
+    let (code, out, err) = run(t.path(), &["--fix"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("lockout guard"), "{out}");
+    assert!(out.contains("+PasswordAuthentication no"), "{out}");
+}
+
+/// `sshd -t` judges the candidate before the live file is replaced: on a
+/// host whose sshd refuses the result (here: an unusable host key), the
+/// live file is never touched (its inode's ctime, which the backup's hard
+/// link would change, stays the same). Run on "the host" inside a private
+/// mount namespace whose /etc/ssh, /etc/passwd, /etc/group and /home are
+/// the test tree's.
+#[test]
+fn sshd_t_judges_the_candidate_before_the_live_file_is_replaced() {
+    use std::os::unix::fs::MetadataExt;
+    let test = "sshd-lint::sshd_t_judges_the_candidate_before_the_live_file_is_replaced";
+    if hardkit_core::oracle::oracle(test, "sshd").is_none()
+        || !hardkit_core::oracle::require_root(test)
+    {
+        return;
+    }
+    let t = tree(&[
+        ("etc/ssh/sshd_config", "PermitRootLogin yes\n"),
+        ("home/alice/.ssh/authorized_keys", KEY),
+    ]);
+    let main = t.path().join("etc/ssh/sshd_config");
+    let ctime = |m: &std::fs::Metadata| (m.ctime(), m.ctime_nsec());
+    let before = ctime(&std::fs::metadata(&main).unwrap());
+    let script = "set -e; mount --bind \"$1/etc/ssh\" /etc/ssh; mount --bind \"$1/etc/passwd\" /etc/passwd; \
+                  mount --bind \"$1/etc/group\" /etc/group; mount --bind \"$1/home\" /home; \
+                  exec \"$2\" --openssh 9.2 --fix --write";
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(t.path())
+        .arg(env!("CARGO_BIN_EXE_sshd-lint"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.starts_with("unshare:") || err.starts_with("mount:") {
+        hardkit_core::oracle::not_run(test, &format!("needs mount namespaces: {err}"));
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sshd -t rejected the change, nothing written"),
+        "{err}"
+    );
+    assert_eq!(
+        ctime(&std::fs::metadata(&main).unwrap()),
+        before,
+        "the live file was replaced before sshd -t judged it"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&main).unwrap(),
+        "PermitRootLogin yes\n"
+    );
+}

@@ -4,15 +4,18 @@
 //! reads them accepted the new text (visudo, logrotate).
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hardkit_core::atomic::{self, WriteOptions};
+use hardkit_core::dirfd::{DirError, TrustedDir};
 use hardkit_core::program::find_program;
 use hardkit_core::record::Action;
 use hardkit_core::{BytesPath, Root};
 
+use crate::account_files;
+use crate::existing_unit;
 use crate::plan::{Owner, Step, Validator, NOLOGIN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,8 @@ pub enum ApplyError {
     Command { program: String, message: String },
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountsError),
+    #[error(transparent)]
+    Dir(#[from] DirError),
 }
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> ApplyError + 'a {
@@ -125,16 +130,14 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             })
         }
         Step::LeaveGroup { user, group } => {
-            if !mode.check {
+            if !mode.check && !root.is_host() {
+                account_files::leave_group(root, user, group)?;
+            } else if !mode.check {
                 let gpasswd = find_program("gpasswd").ok_or_else(|| ApplyError::Command {
                     program: "gpasswd".into(),
                     message: format!("not installed; remove {user} from {group} by hand"),
                 })?;
-                let mut args: Vec<&str> = Vec::new();
-                let r = root_args(root);
-                args.extend(r.iter().map(String::as_str));
-                args.extend(["--delete", user, group]);
-                run(&gpasswd, &args)?;
+                run(&gpasswd, &["--delete", user, group])?;
             }
             Ok(Action {
                 op: "gpasswd".into(),
@@ -168,7 +171,10 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             mode: bits,
             owner,
         } => {
-            let host = root.resolve(path)?;
+            // The last component is not followed: the account owns the
+            // directory above a nested --writable one and may have swapped
+            // it for a link since the last apply.
+            let host = root.resolve_parent(path)?;
             let changed = match fs::symlink_metadata(&host) {
                 Ok(m) => {
                     !m.is_dir()
@@ -190,26 +196,51 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
                 diff: None,
             })
         }
-        Step::SecretFile { path } => {
+        Step::SecretFile { path, add } => {
             let host = root.resolve_parent(path)?;
             let root_owner = Owner::root();
-            let (changed, existing) = match fs::symlink_metadata(&host) {
+            let (meta_changed, existing) = match fs::symlink_metadata(&host) {
                 Ok(m) => (
                     !m.is_file() || m.mode() & 0o7777 != 0o600 || m.uid() != 0 || m.gid() != 0,
                     true,
                 ),
                 Err(_) => (true, false),
             };
+            // Never through a link: a link here reads as nothing, and
+            // set_owner_mode below refuses it.
+            let current =
+                hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+            let names = existing_unit::env_file_names(&current);
+            let missing: Vec<&(String, String)> =
+                add.iter().filter(|(k, _)| !names.contains(k)).collect();
+            let changed = meta_changed || !missing.is_empty();
             if changed && !mode.check {
                 ensure_parent(&host)?;
                 if existing {
-                    // Keep the secrets; only fix who may read them.
-                    std::os::unix::fs::chown(&host, Some(0), Some(0))
-                        .map_err(io(&host, "setting owner"))?;
-                    fs::set_permissions(&host, fs::Permissions::from_mode(0o600))
-                        .map_err(io(&host, "setting mode"))?;
-                } else {
-                    atomic::replace_file(&host, b"", &write_options(0o600, &root_owner))?;
+                    // Keep the secrets; first fix who may read them, through
+                    // a descriptor opened without following a link (an
+                    // image's env file linking to a host file stays a link).
+                    set_owner_mode(&host, (0, 0), 0o600)?;
+                }
+                if !existing || !missing.is_empty() {
+                    let mut text = current;
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    if !missing.is_empty() {
+                        text.push_str("# Moved here from the unit's Environment= by svcacct (a unit file is world-readable)\n");
+                    }
+                    for (k, v) in missing {
+                        text.push_str(&existing_unit::env_file_line(k, v));
+                        text.push('\n');
+                    }
+                    atomic::replace_file(
+                        &host,
+                        text.as_bytes(),
+                        &write_options(0o600, &root_owner),
+                    )?;
                 }
             }
             Ok(Action {
@@ -228,15 +259,21 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             owner,
             validator,
             backup,
+            private_backup,
         } => {
             let host = root.resolve_parent(path)?;
             let mut opts = write_options(*bits, owner);
             opts.backup = *backup;
             let changed = !atomic::is_current(&host, contents.as_bytes(), &opts);
             let diff = if mode.diff && changed {
-                let old = fs::read(&host)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
+                // The old text as a file, never through a link (under
+                // --root it could point at a host file) nor from a FIFO.
+                let old = hardkit_core::input::read_regular_file(
+                    &host,
+                    hardkit_core::input::MAX_FILE_BYTES,
+                )
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
                 Some(hardkit_core::diff::unified(
                     &path.display().to_string(),
                     &old,
@@ -248,9 +285,18 @@ fn apply_step(step: &Step, root: &Root, mode: Mode) -> Result<Action, ApplyError
             if changed && !mode.check {
                 ensure_parent(&host)?;
                 let validator = *validator;
-                atomic::replace_file_validated(&host, contents.as_bytes(), &opts, |tmp| {
-                    validate(validator, tmp, root)
-                })?;
+                let outcome =
+                    atomic::replace_file_validated(&host, contents.as_bytes(), &opts, |tmp| {
+                        validate(validator, tmp, root)
+                    })?;
+                // The old file held secrets (moved to the env file): its
+                // backup must not stay readable by everyone.
+                if let (true, Some(b)) = (*private_backup, &outcome.backup) {
+                    let (above, name) = split(b)?;
+                    TrustedDir::open(above)?
+                        .set_owner_mode(name, None, Some(0o600))
+                        .map_err(io(b, "making the backup private"))?;
+                }
             }
             Ok(Action {
                 op: "write".into(),
@@ -280,24 +326,69 @@ fn write_options(mode: u32, owner: &Owner) -> WriteOptions {
     }
 }
 
+/// Create the missing directories above `host` (root's, 0755), each
+/// through a directory opened without following another user's link.
 fn ensure_parent(host: &Path) -> Result<(), ApplyError> {
-    if let Some(parent) = host.parent() {
-        let created = !parent.exists();
-        fs::create_dir_all(parent).map_err(io(parent, "creating directory"))?;
+    let Some(parent) = host.parent() else {
+        return Ok(());
+    };
+    let missing: Vec<&Path> = parent
+        .ancestors()
+        .take_while(|a| fs::symlink_metadata(a).is_err())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        let (above, name) = split(dir)?;
         // sudo's own package makes /etc/sudoers.d 0750; do the same.
-        if created && parent.ends_with("etc/sudoers.d") {
-            fs::set_permissions(parent, fs::Permissions::from_mode(0o750))
-                .map_err(io(parent, "setting mode"))?;
-        }
+        let mode = if dir.ends_with("etc/sudoers.d") {
+            0o750
+        } else {
+            0o755
+        };
+        TrustedDir::open(above)?
+            .mkdir(name, mode)
+            .map_err(io(dir, "creating directory"))?;
     }
     Ok(())
 }
 
+fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr), ApplyError> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok((parent, name)),
+        _ => Err(io(path, "creating directory")(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a directory path",
+        ))),
+    }
+}
+
+/// fchown/fchmod an existing file or directory opened with O_NOFOLLOW: a
+/// link in its place is refused, never followed.
+fn set_owner_mode(host: &Path, owner: (u32, u32), mode: u32) -> Result<(), ApplyError> {
+    let (above, name) = split(host)?;
+    TrustedDir::open(above)?
+        .set_owner_mode(name, Some(owner), Some(mode))
+        .map_err(io(
+            host,
+            "setting owner and mode (a link is never followed)",
+        ))
+}
+
+/// mkdir, then chown and chmod through a descriptor of the directory itself.
 fn make_dir(host: &Path, mode: u32, owner: &Owner) -> Result<(), ApplyError> {
-    fs::create_dir_all(host).map_err(io(host, "creating directory"))?;
-    std::os::unix::fs::chown(host, Some(owner.uid), Some(owner.gid))
-        .map_err(io(host, "setting owner"))?;
-    fs::set_permissions(host, fs::Permissions::from_mode(mode)).map_err(io(host, "setting mode"))
+    ensure_parent(host)?;
+    let (above, name) = split(host)?;
+    let dir = TrustedDir::open(above)?;
+    dir.mkdir(name, mode)
+        .map_err(io(host, "creating directory"))?;
+    let st = dir.stat(name).map_err(io(host, "creating directory"))?;
+    if st.st_mode & 0o170000 != 0o040000 {
+        return Err(io(host, "creating directory")(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "exists and is not a directory (a link is never followed)",
+        )));
+    }
+    dir.set_owner_mode(name, Some((owner.uid, owner.gid)), Some(mode))
+        .map_err(io(host, "setting owner and mode"))
 }
 
 fn run(program: &Path, args: &[&str]) -> Result<String, ApplyError> {
@@ -323,33 +414,23 @@ fn run(program: &Path, args: &[&str]) -> Result<String, ApplyError> {
     }
 }
 
-fn root_args(root: &Root) -> Vec<String> {
-    if root.is_host() {
-        Vec::new()
-    } else {
-        vec!["--root".into(), root.dir().display().to_string()]
-    }
-}
-
-/// groupadd --system (into the tree with --root), else append to /etc/group.
+/// groupadd --system on the running system; under --root (or without
+/// groupadd) the tree's files are edited: groupadd --root would load the
+/// tree's NSS modules as root (see [`account_files`]).
 fn add_group(root: &Root, name: &str, gid: u32) -> Result<(), ApplyError> {
-    if let Some(groupadd) = find_program("groupadd") {
+    let groupadd = find_program("groupadd").filter(|_| root.is_host());
+    if let Some(groupadd) = groupadd {
         let gid = gid.to_string();
         let mut args: Vec<&str> = vec!["--system", "--gid", &gid];
-        let r = root_args(root);
-        args.extend(r.iter().map(String::as_str));
         args.push(name);
         run(&groupadd, &args)?;
         return Ok(());
     }
-    append_line(root, "/etc/group", &format!("{name}:x:{gid}:"))?;
-    if root.resolve("/etc/gshadow")?.exists() {
-        append_line(root, "/etc/gshadow", &format!("{name}:!::"))?;
-    }
-    Ok(())
+    account_files::add_group(root, name, gid)
 }
 
-/// useradd --system (into the tree with --root), else write the account files.
+/// useradd --system on the running system; under --root (or without
+/// useradd) the tree's account files are edited.
 fn add_user(
     root: &Root,
     name: &str,
@@ -358,7 +439,8 @@ fn add_user(
     home: &Path,
     gecos: &str,
 ) -> Result<(), ApplyError> {
-    if let Some(useradd) = find_program("useradd") {
+    let useradd = find_program("useradd").filter(|_| root.is_host());
+    if let Some(useradd) = useradd {
         let (uid_s, gid_s) = (uid.to_string(), gid.to_string());
         let home_s = home.display().to_string();
         let mut args: Vec<&str> = vec![
@@ -375,22 +457,20 @@ fn add_user(
             "--comment",
             gecos,
         ];
-        let r = root_args(root);
-        args.extend(r.iter().map(String::as_str));
         args.push(name);
         run(&useradd, &args)?;
         return Ok(());
     }
-    append_line(
-        root,
-        "/etc/passwd",
-        &format!("{name}:x:{uid}:{gid}:{gecos}:{}:{NOLOGIN}", home.display()),
-    )?;
-    append_line(root, "/etc/shadow", &format!("{name}:!:::::::"))
+    account_files::add_user(root, name, uid, gid, home, gecos, NOLOGIN)
 }
 
-/// usermod --shell nologin / --lock, into the tree with --root.
+/// usermod --shell nologin / --lock on the running system; the tree's files
+/// edited under --root.
 fn lock_down(root: &Root, name: &str, set_shell: bool, lock: bool) -> Result<(), ApplyError> {
+    if !root.is_host() {
+        let shell = set_shell.then_some(NOLOGIN);
+        return account_files::lock_down(root, name, shell, lock);
+    }
     let usermod = find_program("usermod").ok_or_else(|| ApplyError::Command {
         program: "usermod".into(),
         message: format!(
@@ -404,46 +484,8 @@ fn lock_down(root: &Root, name: &str, set_shell: bool, lock: bool) -> Result<(),
     if lock {
         args.push("--lock");
     }
-    let r = root_args(root);
-    args.extend(r.iter().map(String::as_str));
     args.push(name);
     run(&usermod, &args)?;
-    Ok(())
-}
-
-/// Append a line to an account file atomically, keeping its mode and owner.
-fn append_line(root: &Root, system: &str, line: &str) -> Result<(), ApplyError> {
-    let host = root.resolve_parent(system)?;
-    let (mut text, mode, owner) = match fs::metadata(&host) {
-        Ok(m) => (
-            fs::read_to_string(&host).map_err(io(&host, "reading"))?,
-            m.mode() & 0o7777,
-            (m.uid(), m.gid()),
-        ),
-        Err(_) => (
-            String::new(),
-            if system.ends_with("shadow") {
-                0o640
-            } else {
-                0o644
-            },
-            (0, 0),
-        ),
-    };
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(line);
-    text.push('\n');
-    atomic::replace_file(
-        &host,
-        text.as_bytes(),
-        &WriteOptions {
-            mode,
-            owner: Some(owner),
-            backup: true,
-        },
-    )?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! - [`unit_file`]: unit files and drop-ins as systemd reads them;
 //! - [`exposure`]: systemd-analyze security's table and score;
 //! - [`accounts`]: /etc/passwd, /etc/group, /etc/shadow under --root;
+//! - [`account_files`]: accounts added under --root by editing those files (no NSS);
 //! - [`sudoers`]: /etc/sudoers and its includes, and what a rule grants;
 //! - [`plan`]: the steps that set a service up;
 //! - [`generated_files`]: the unit, sudoers, logrotate, sysusers.d and tmpfiles.d texts;
@@ -13,13 +14,16 @@
 //! - [`audit`]: findings about a service and its account;
 //! - [`cli`]: the command line.
 
-pub mod accounts;
+pub mod account_files;
 pub mod apply;
 pub mod audit;
 pub mod cli;
+pub mod existing_unit;
 pub mod exposure;
 pub mod generated_files;
 pub mod names;
 pub mod plan;
-pub mod sudoers;
 pub mod unit_file;
+
+/// Shared with sshd-lint (who can log in, who can become root).
+pub use hardkit_core::{accounts, sudoers};

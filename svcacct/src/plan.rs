@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use hardkit_core::Root;
 
 use crate::accounts::{self, Accounts, AccountsError};
+use crate::existing_unit;
 use crate::generated_files::{
     logrotate_conf, sudoers_rule, sysusers_conf, tmpfiles_conf, unit_file, GENERATED_MARK,
 };
@@ -153,9 +154,16 @@ pub enum Step {
         validator: Validator,
         /// Keep the previous version as NAME.hardkit-bak~ next to it.
         backup: bool,
+        /// The previous version held secrets: its backup is made 0600.
+        private_backup: bool,
     },
-    /// A secrets file: created empty if missing, never overwritten; mode 0600 root:root.
-    SecretFile { path: PathBuf },
+    /// A secrets file: created if missing, never overwritten; mode 0600
+    /// root:root. `add` are variables moved out of the existing unit's
+    /// Environment=, appended unless the file sets them already.
+    SecretFile {
+        path: PathBuf,
+        add: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +201,21 @@ pub enum PlanError {
 
 /// Decide every step for `spec` on the system under `root`.
 pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
+    // An existing unit's ExecStart arguments and Environment= are kept
+    // (the variables move to the env file, /etc/default/NAME by default).
+    let carried = existing_unit::carried(root, spec)?;
+    let mut spec = spec.clone();
+    if let Some(line) = &carried.exec_line {
+        spec.exec.line = line.clone();
+    }
+    if spec.env_file.is_none() {
+        if let Some(kept) = carried.env_file.as_deref().and_then(|p| p.parse().ok()) {
+            spec.env_file = Some(kept);
+        } else if !carried.environment.is_empty() {
+            spec.env_file = format!("/etc/default/{}", spec.name).parse().ok();
+        }
+    }
+    let spec = &spec;
     if spec.no_network && !spec.listen.is_empty() {
         return Err(PlanError::NoNetworkButListen);
     }
@@ -322,6 +345,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
     if let Some(env) = &spec.env_file {
         steps.push(Step::SecretFile {
             path: env.as_path().to_path_buf(),
+            add: carried.environment.clone(),
         });
     }
     steps.push(Step::File {
@@ -331,6 +355,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         owner: Owner::root(),
         validator: Validator::None,
         backup: true,
+        private_backup: false,
     });
     steps.push(Step::File {
         path: PathBuf::from(format!("/etc/tmpfiles.d/{name}.conf")),
@@ -339,6 +364,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         owner: Owner::root(),
         validator: Validator::None,
         backup: true,
+        private_backup: false,
     });
     steps.push(Step::File {
         path: PathBuf::from(format!("/etc/systemd/system/{}", spec.unit_name())),
@@ -347,6 +373,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         owner: Owner::root(),
         validator: Validator::None,
         backup: true,
+        private_backup: !carried.environment.is_empty(),
     });
     if spec.allow_restart {
         steps.push(Step::File {
@@ -357,6 +384,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             owner: Owner::root(),
             validator: Validator::Visudo,
             backup: true,
+            private_backup: false,
         });
     }
     if let Some(log_dir) = spec.log_dir() {
@@ -368,6 +396,7 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             validator: Validator::Logrotate,
             // The backup's `~` suffix is one logrotate skips in logrotate.d.
             backup: true,
+            private_backup: false,
         });
     }
     Ok(steps)
@@ -381,10 +410,13 @@ pub fn files_not_ours(steps: &[Step], root: &Root) -> Result<Vec<PathBuf>, PlanE
     for step in steps {
         if let Step::File { path, .. } = step {
             let host = root.resolve_parent(path)?;
-            if let Ok(existing) = std::fs::read(&host) {
-                if !existing.starts_with(GENERATED_MARK.as_bytes()) {
-                    foreign.push(path.clone());
-                }
+            // A link, FIFO or device where the file goes is not ours either
+            // (and is never read through).
+            match hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
+            {
+                Ok(existing) if existing.starts_with(GENERATED_MARK.as_bytes()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                _ => foreign.push(path.clone()),
             }
         }
     }

@@ -77,7 +77,7 @@ pub enum UnitError {
 /// A unit file's text; bytes that are not UTF-8 are replaced, as they can
 /// only occur in values systemd would reject anyway.
 fn read_text(path: &Path) -> Result<String, UnitError> {
-    fs::read(path)
+    hardkit_core::input::read_regular_file(path, hardkit_core::input::MAX_FILE_BYTES)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .map_err(|source| UnitError::Read {
             path: path.to_path_buf(),

@@ -3,10 +3,9 @@
 //! the files themselves (never NSS), so an image or a test tree is judged by
 //! its own accounts, not the host's.
 
-use std::fs;
 use std::path::PathBuf;
 
-use hardkit_core::Root;
+use crate::Root;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswdEntry {
@@ -81,12 +80,12 @@ pub enum AccountsError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Root(#[from] hardkit_core::root::RootError),
+    Root(#[from] crate::root::RootError),
 }
 
 fn read_optional(root: &Root, system: &str) -> Result<String, AccountsError> {
     let host = root.resolve(system)?;
-    match fs::read(&host) {
+    match crate::input::read_regular_file(&host, crate::input::MAX_FILE_BYTES) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(source) => Err(AccountsError::Read { path: host, source }),

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hardkit_core::Root;
+use crate::Root;
 
 use crate::accounts::{Accounts, PasswdEntry};
 
@@ -78,7 +78,7 @@ impl Sudoers {
         let Ok(host) = root.resolve(system) else {
             return;
         };
-        let Ok(bytes) = fs::read(&host) else {
+        let Ok(bytes) = crate::input::read_regular_file(&host, crate::input::MAX_FILE_BYTES) else {
             return;
         };
         self.files.push(system.to_path_buf());
@@ -164,7 +164,9 @@ impl Sudoers {
                 let has_rules = root
                     .resolve(&system)
                     .ok()
-                    .and_then(|h| fs::read(h).ok())
+                    .and_then(|h| {
+                        crate::input::read_regular_file(&h, crate::input::MAX_FILE_BYTES).ok()
+                    })
                     .map(|b| {
                         logical_lines(&String::from_utf8_lossy(&b))
                             .iter()
@@ -486,6 +488,33 @@ fn strip_runas_and_tags(item: &str, nopasswd: &mut bool) -> String {
     }
 }
 
+/// Groups whose members the distributions' own sudoers (or su's pam_wheel)
+/// let run anything as root: Debian `%sudo`, Fedora `%wheel`, old Ubuntu
+/// `%admin`.
+pub const ROOT_GROUPS: &[&str] = &["sudo", "wheel", "admin"];
+
+/// How `user` can become root, if at all: uid 0, membership in one of
+/// [`ROOT_GROUPS`], or a sudoers rule granting ALL (or a shell, which is
+/// the same). The lockout guard of sshd-lint asks this of every account
+/// that can log in with a key.
+pub fn root_route(user: &PasswdEntry, accounts: &Accounts, sudoers: &Sudoers) -> Option<String> {
+    if user.uid == 0 {
+        return Some("uid 0".into());
+    }
+    if let Some(g) = accounts
+        .groups_of(user)
+        .into_iter()
+        .find(|g| ROOT_GROUPS.contains(&g.as_str()))
+    {
+        return Some(format!("member of {g}"));
+    }
+    sudoers
+        .granted_to(user, accounts)
+        .into_iter()
+        .find(|c| matches!(judge(&c.command), Some(Danger::All | Danger::Shell)))
+        .map(|c| format!("sudo {} ({}:{})", c.command, c.path.display(), c.line))
+}
+
 /// What is wrong with a granted command, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Danger {
@@ -558,6 +587,31 @@ mod tests {
         }
         let root = Root::new(tmp.path()).unwrap();
         (tmp, root)
+    }
+
+    #[test]
+    fn root_routes_are_uid_0_admin_groups_and_sudo_all() {
+        let (_t, root) = tree(&[
+            ("/etc/sudoers", "@includedir /etc/sudoers.d\n"),
+            (
+                "/etc/sudoers.d/ops",
+                "%ops ALL=(ALL) ALL\nlimited ALL=(root) /usr/bin/id -u\n",
+            ),
+        ]);
+        let s = Sudoers::load(&root);
+        let accounts = Accounts {
+            passwd: parse_passwd(
+                "root:x:0:0::/root:/bin/bash\nann:x:1000:1000::/h:/bin/bash\nbo:x:1001:1001::/h:/bin/bash\nlimited:x:1002:1002::/h:/bin/bash\nnobody:x:1003:1003::/h:/bin/bash\n",
+            ),
+            group: parse_group("wheel:x:10:ann\nops:x:20:bo\n"),
+            ..Default::default()
+        };
+        let route = |n: &str| root_route(accounts.user(n).unwrap(), &accounts, &s);
+        assert_eq!(route("root").as_deref(), Some("uid 0"));
+        assert_eq!(route("ann").as_deref(), Some("member of wheel"));
+        assert!(route("bo").is_some_and(|r| r.starts_with("sudo ALL (/etc/sudoers.d/ops:1")));
+        assert_eq!(route("limited"), None);
+        assert_eq!(route("nobody"), None);
     }
 
     #[test]
