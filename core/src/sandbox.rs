@@ -67,6 +67,8 @@ pub enum SandboxError {
     Spawn { program: String, source: io::Error },
     #[error("{program} did not finish within {seconds} s in the sandbox and was killed")]
     TimedOut { program: String, seconds: u64 },
+    #[error("cannot give {input} to the sandboxed program at {target}: the tree has no file or directory of that kind there")]
+    InputTarget { input: PathBuf, target: String },
     #[error("{0} is not under /tmp or /run, the sandbox's only writable places")]
     NotScratch(String),
     #[error("sandbox i/o: {0}")]
@@ -87,6 +89,8 @@ pub struct SandboxOutput {
 pub struct Sandbox {
     root: Root,
     copies: Vec<String>,
+    /// (host path given by the caller, system path in the tree it covers).
+    inputs: Vec<(PathBuf, String)>,
     dirs: Vec<String>,
     timeout: Duration,
     output_limit: usize,
@@ -98,6 +102,7 @@ impl Sandbox {
         Sandbox {
             root: root.clone(),
             copies: Vec::new(),
+            inputs: Vec::new(),
             dirs: Vec::new(),
             timeout: Duration::from_secs(30),
             output_limit: 16 << 20,
@@ -110,6 +115,18 @@ impl Sandbox {
     /// mounted over the original.
     pub fn readable_copy(mut self, system_path: &str) -> Sandbox {
         self.copies.push(system_path.to_string());
+        self
+    }
+
+    /// Give the program a copy of the caller's own file or directory
+    /// `host_path` (a test's config, a generated input), readable by the
+    /// sandbox's uid and read-only, mounted over `system_path`, which must
+    /// exist in the tree and be of the same kind (file or directory). The
+    /// program sees its input where it expects it (`/etc/ssh`, with the
+    /// absolute Include paths of a real config) without the tree changing.
+    pub fn input_over(mut self, host_path: &Path, system_path: &str) -> Sandbox {
+        self.inputs
+            .push((host_path.to_path_buf(), system_path.to_string()));
         self
     }
 
@@ -170,6 +187,30 @@ impl Sandbox {
             let dst = copies_dir.join(i.to_string());
             copy_tree(&src, &dst, uid, gid).map_err(|source| SandboxError::Copy {
                 path: src.clone(),
+                source,
+            })?;
+            binds.push((dst, system_path.trim_start_matches('/').to_string()));
+        }
+        for (i, (host_path, system_path)) in self.inputs.iter().enumerate() {
+            // The mount follows links in its target on the host's side, so
+            // the path must lead to its place in the tree without any link.
+            let literal = tree.join(system_path.trim_start_matches('/'));
+            let target = self.root.resolve(system_path)?;
+            let same_kind = match (fs::metadata(host_path), fs::symlink_metadata(&literal)) {
+                (Ok(a), Ok(b)) => {
+                    target == literal && a.is_dir() == b.is_dir() && !b.file_type().is_symlink()
+                }
+                _ => false,
+            };
+            if !same_kind {
+                return Err(SandboxError::InputTarget {
+                    input: host_path.clone(),
+                    target: system_path.clone(),
+                });
+            }
+            let dst = copies_dir.join(format!("input-{i}"));
+            copy_tree(host_path, &dst, uid, gid).map_err(|source| SandboxError::Copy {
+                path: host_path.clone(),
                 source,
             })?;
             binds.push((dst, system_path.trim_start_matches('/').to_string()));

@@ -288,6 +288,49 @@ fn a_runaway_program_is_killed_with_everything_it_started() {
 }
 
 #[test]
+fn the_callers_input_is_read_where_the_program_expects_it_and_stays_read_only() {
+    let Some(_one) = root_only("core::sandbox::input_over") else {
+        return;
+    };
+    let t = hostile_tree();
+    let root = Root::new(t.path()).unwrap();
+    let input = tempfile::tempdir().unwrap();
+    fs::write(input.path().join("sshd_config"), "Port 2222\n").unwrap();
+    fs::set_permissions(
+        input.path().join("sshd_config"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let sb = Sandbox::new(&root).input_over(input.path(), "/etc/ssh");
+    let (code, out, _) = bash(
+        &sb,
+        "cat /etc/ssh/sshd_config; ls /etc/ssh; echo x > /etc/ssh/sshd_config && echo WROTE",
+    )
+    .unwrap();
+    assert_eq!(code, 1, "{out}");
+    // The input replaces the tree's directory: its host key is not seen.
+    assert_eq!(out, "Port 2222\nsshd_config\n");
+    assert_eq!(
+        fs::read_to_string(input.path().join("sshd_config")).unwrap(),
+        "Port 2222\n"
+    );
+    assert!(t.path().join("etc/ssh/ssh_host_ed25519_key").exists());
+    // A file over a directory, or over a link in the image, is refused.
+    let file = input.path().join("sshd_config");
+    let err = Sandbox::new(&root)
+        .input_over(&file, "/etc/ssh")
+        .run("/bin/true", &[], b"")
+        .unwrap_err();
+    assert!(matches!(err, SandboxError::InputTarget { .. }), "{err}");
+    std::os::unix::fs::symlink("/etc", t.path().join("etc/link")).unwrap();
+    let err = Sandbox::new(&root)
+        .input_over(input.path(), "/etc/link")
+        .run("/bin/true", &[], b"")
+        .unwrap_err();
+    assert!(matches!(err, SandboxError::InputTarget { .. }), "{err}");
+}
+
+#[test]
 fn a_tree_others_cannot_search_is_a_clear_error() {
     let t = tempfile::tempdir().unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700)).unwrap();
