@@ -6,12 +6,18 @@ use std::net::{IpAddr, ToSocketAddrs};
 
 use crate::algorithms::{self, Family};
 use crate::effective::{ConfigError, Item, Loc, Shadow, Store};
-use crate::version::Version;
+use crate::options;
+use crate::version::{Release, Version};
 
 /// One line of `sshd -T` output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// The option, lowercase (`passwordauthentication`): the `setting`
+    /// record's key and what the lint looks up.
     pub key: &'static str,
+    /// The name the release prints (lowercase until 10.4, mixed case from
+    /// 10.5: `PasswordAuthentication`).
+    pub name: &'static str,
     pub value: String,
     /// None: the built-in default.
     pub origin: Option<Loc>,
@@ -20,223 +26,75 @@ pub struct Line {
 
 impl Line {
     pub fn text(&self) -> String {
-        format!("{} {}", self.key, self.value)
+        format!("{} {}", self.name, self.value)
     }
 }
 
-/// The release's built-in value of an option, as `sshd -T` prints it.
-pub fn default_value(key: &str, v: Version) -> Option<&'static str> {
-    Some(match key {
-        "usepam" => "no",
-        "addressfamily" => "any",
-        "logingracetime" => "120",
-        "x11displayoffset" => "10",
-        "maxauthtries" => "6",
-        "maxsessions" => "10",
-        "clientaliveinterval" => "0",
-        "clientalivecountmax" => "3",
-        "requiredrsasize" => "1024",
-        "streamlocalbindmask" => "0177",
-        "unusedconnectiontimeout" => "0",
-        "permitrootlogin" => "without-password",
-        "ignorerhosts" => "yes",
-        "ignoreuserknownhosts" | "hostbasedauthentication" | "hostbasedusesnamefrompacketonly" => {
-            "no"
-        }
-        "pubkeyauthentication" => "yes",
-        "kerberosauthentication" => "no",
-        "kerberosorlocalpasswd" | "kerberosticketcleanup" => "yes",
-        "gssapiauthentication" => "no",
-        "gssapicleanupcredentials" => "yes",
-        "gssapikeyexchange" => "no",
-        "gssapistrictacceptorcheck" => "yes",
-        "gssapistorecredentialsonrekey" => "no",
-        "gssapikexalgorithms" => algorithms::DEF_GSS_KEX,
-        "passwordauthentication" | "kbdinteractiveauthentication" => "yes",
-        "printmotd" | "printlastlog" => "yes",
-        "x11forwarding" => "no",
-        "x11uselocalhost" | "permittty" | "permituserrc" | "strictmodes" | "tcpkeepalive" => "yes",
-        "permitemptypasswords" => "no",
-        "compression" => "yes",
-        "gatewayports" | "usedns" => "no",
-        "allowtcpforwarding" | "allowagentforwarding" => "yes",
-        "disableforwarding" => "no",
-        "allowstreamlocalforwarding" => "yes",
-        "streamlocalbindunlink" => "no",
-        "fingerprinthash" => "SHA256",
-        "exposeauthinfo" => "no",
-        "debianbanner" => "yes",
-        "pidfile" => "/run/sshd.pid",
-        "modulifile" => "/etc/ssh/moduli",
-        "xauthlocation" => "/usr/bin/xauth",
-        "securitykeyprovider" => "internal",
-        "versionaddendum" => "",
-        "loglevel" => "INFO",
-        "syslogfacility" => "AUTH",
-        "authorizedkeysfile" => ".ssh/authorized_keys .ssh/authorized_keys2",
-        "maxstartups.begin" => "10",
-        "maxstartups.rate" => "30",
-        "maxstartups.max" => "100",
-        "persourcemaxstartups" => "none",
-        "persourcenetblocksize" => "32:128",
-        "permittunnel" => "no",
-        "ipqos" => "lowdelay throughput",
-        "rekeylimit" | "rekeylimit.interval" => "0",
-        "permituserenvironment" => "no",
-        "pubkeyauthoptions" => "none",
-        "sshdsessionpath" if v >= Version::new(9, 8) => "/usr/lib/openssh/sshd-session",
-        "sshdauthpath" if v >= Version::new(10, 0) => "/usr/lib/openssh/sshd-auth",
-        "refuseconnection" => "no",
-        _ => return None,
-    })
+/// The release's built-in value of an option (or of a part of one, for
+/// the options sshd keeps in several fields), as `sshd -T` prints it.
+pub fn default_value(key: &str, r: &Release) -> Option<&'static str> {
+    match key {
+        "maxstartups.begin" => Some("10"),
+        "maxstartups.rate" => Some("30"),
+        "maxstartups.max" => Some("100"),
+        "rekeylimit" | "rekeylimit.interval" => Some("0"),
+        k if k.contains('.') => None,
+        _ => options::row_of(key)
+            .filter(|o| o.in_release(r))
+            .and_then(|o| o.default_in(r)),
+    }
 }
 
-/// Options printed with `dump_cfg_string`, where a NULL (unset or "none")
-/// prints as `none`.
-const STRING_NONE: &[&str] = &[
-    "pidfile",
-    "xauthlocation",
-    "banner",
-    "forcecommand",
-    "chrootdirectory",
-    "trustedusercakeys",
-    "revokedkeys",
-    "securitykeyprovider",
-    "authorizedprincipalsfile",
-    "versionaddendum",
-    "authorizedkeyscommand",
-    "authorizedkeyscommanduser",
-    "authorizedprincipalscommand",
-    "authorizedprincipalscommanduser",
-    "hostkeyagent",
-];
-
-/// What to print, in `dump_config` order, for a release.
-fn order(v: Version) -> Vec<&'static str> {
-    let mut keys = vec![
-        "port",
-        "addressfamily",
-        "listenaddress",
-        "usepam",
-        "logingracetime",
-        "x11displayoffset",
-        "maxauthtries",
-        "maxsessions",
-        "clientaliveinterval",
-        "clientalivecountmax",
+/// `persourcepenalties`: `no`, or every field with its value (seconds as
+/// integers until 10.3, which prints them as floating point).
+fn penalties_line(store: &Store, v: Version) -> String {
+    use crate::parse::{penalty_field_in, PENALTY_FIELDS};
+    let any_field = PENALTY_FIELDS
+        .iter()
+        .any(|(_, slot)| store.get(slot).is_some());
+    if !any_field && store.value("persourcepenalties.enabled") == Some("no") {
+        return "no".into();
+    }
+    let defaults: &[(&str, &str)] = &[
+        ("crash", "90"),
+        ("authfail", "5"),
+        ("noauth", "1"),
+        ("invaliduser", "5"),
+        ("grace-exceeded", "10"),
+        ("refuseconnection", "10"),
+        ("max", "600"),
+        ("min", "15"),
+        ("max-sources4", "65536"),
+        ("max-sources6", "65536"),
+        ("overflow", "permissive"),
     ];
-    if v >= Version::new(9, 1) {
-        keys.push("requiredrsasize");
+    let mut words = Vec::new();
+    let mut overflow = "permissive".to_string();
+    for (field, slot) in PENALTY_FIELDS {
+        if !penalty_field_in(field, v) {
+            continue;
+        }
+        let default = match *field {
+            "overflow6" => overflow.clone(),
+            f => defaults
+                .iter()
+                .find(|(d, _)| *d == f)
+                .map(|(_, x)| x.to_string())
+                .unwrap_or_default(),
+        };
+        let value = store.value(slot).map(str::to_string).unwrap_or(default);
+        if *field == "overflow" {
+            overflow = value.clone();
+        }
+        let is_time = !field.starts_with("max-sources") && !field.starts_with("overflow");
+        let shown = if is_time && v >= Version::new(10, 3) {
+            format!("{value}.000000")
+        } else {
+            value
+        };
+        words.push(format!("{field}:{shown}"));
     }
-    keys.push("streamlocalbindmask");
-    if v >= Version::new(9, 2) {
-        keys.push("unusedconnectiontimeout");
-    }
-    keys.extend([
-        "permitrootlogin",
-        "ignorerhosts",
-        "ignoreuserknownhosts",
-        "hostbasedauthentication",
-        "hostbasedusesnamefrompacketonly",
-        "pubkeyauthentication",
-        "kerberosauthentication",
-        "kerberosorlocalpasswd",
-        "kerberosticketcleanup",
-        "gssapiauthentication",
-        "gssapicleanupcredentials",
-        "gssapikeyexchange",
-        "gssapistrictacceptorcheck",
-        "gssapistorecredentialsonrekey",
-        "gssapikexalgorithms",
-        "passwordauthentication",
-        "kbdinteractiveauthentication",
-        "printmotd",
-        "printlastlog",
-        "x11forwarding",
-        "x11uselocalhost",
-        "permittty",
-        "permituserrc",
-        "strictmodes",
-        "tcpkeepalive",
-        "permitemptypasswords",
-        "compression",
-        "gatewayports",
-        "usedns",
-        "allowtcpforwarding",
-        "allowagentforwarding",
-        "disableforwarding",
-        "allowstreamlocalforwarding",
-        "streamlocalbindunlink",
-        "fingerprinthash",
-        "exposeauthinfo",
-    ]);
-    if v >= Version::new(9, 6) {
-        keys.push("debianbanner");
-    }
-    keys.extend([
-        "pidfile",
-        "modulifile",
-        "xauthlocation",
-        "ciphers",
-        "macs",
-        "banner",
-        "forcecommand",
-        "chrootdirectory",
-    ]);
-    keys.extend([
-        "trustedusercakeys",
-        "revokedkeys",
-        "securitykeyprovider",
-        "authorizedprincipalsfile",
-        "versionaddendum",
-        "authorizedkeyscommand",
-        "authorizedkeyscommanduser",
-        "authorizedprincipalscommand",
-        "authorizedprincipalscommanduser",
-        "hostkeyagent",
-        "kexalgorithms",
-        "casignaturealgorithms",
-        "hostbasedacceptedalgorithms",
-        "hostkeyalgorithms",
-        "pubkeyacceptedalgorithms",
-    ]);
-    if v >= Version::new(9, 8) {
-        keys.extend(["sshdsessionpath"]);
-    }
-    if v >= Version::new(10, 0) {
-        keys.extend(["sshdauthpath"]);
-    }
-    keys.extend([
-        "loglevel",
-        "syslogfacility",
-        "authorizedkeysfile",
-        "hostkey",
-        "hostcertificate",
-        "allowusers",
-        "denyusers",
-        "allowgroups",
-        "denygroups",
-        "acceptenv",
-        "setenv",
-        "authenticationmethods",
-        "logverbose",
-        "channeltimeout",
-        "subsystem",
-        "maxstartups",
-        "persourcemaxstartups",
-        "persourcenetblocksize",
-        "permittunnel",
-        "ipqos",
-        "rekeylimit",
-        "permitopen",
-        "permitlisten",
-        "permituserenvironment",
-        "pubkeyauthoptions",
-    ]);
-    if v >= Version::new(10, 0) {
-        keys.push("refuseconnection");
-    }
-    keys
+    words.join(" ")
 }
 
 fn default_items(value: &str) -> Vec<Item> {
@@ -268,7 +126,8 @@ fn group_shadows(shadows: &[Shadow]) -> Vec<Shadow> {
 }
 
 /// Render the effective options as `sshd -T` would.
-pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
+pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
+    let v = r.model();
     let mut out = Vec::new();
     // Grouped once per option: list options print one line per item.
     let grouped: std::collections::HashMap<&str, Vec<Shadow>> = store
@@ -288,7 +147,7 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                     .join(" "),
                 s.items.first().and_then(|i| i.origin.clone()),
             ),
-            None => (default_value(slot, v).unwrap_or("none").to_string(), None),
+            None => (default_value(slot, r).unwrap_or("none").to_string(), None),
         }
     };
     let ports: Vec<Item> = match store.get("port") {
@@ -296,10 +155,11 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
         None => default_items("22"),
     };
     let family = store.value("addressfamily").unwrap_or("any").to_string();
-    for key in order(v) {
+    for key in options::printed(r) {
         let mut push = |value: String, origin: Option<Loc>, shadowed: Vec<Shadow>| {
             out.push(Line {
                 key,
+                name: options::printed_name(key, r),
                 value,
                 origin,
                 shadowed,
@@ -390,6 +250,15 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                 sh.dedup_by(|a, b| a.loc == b.loc);
                 push(value, origin, sh);
             }
+            "persourcepenalties" => {
+                let origin = store
+                    .slots
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("persourcepenalties."))
+                    .filter_map(|(_, s)| s.items.first().and_then(|i| i.origin.clone()))
+                    .min_by_key(|l| l.line);
+                push(penalties_line(store, v), origin, Vec::new());
+            }
             "rekeylimit" => {
                 let (bytes, o1) = scalar("rekeylimit");
                 let (secs, o2) = scalar("rekeylimit.interval");
@@ -441,7 +310,7 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
             }
             _ => {
                 let (mut value, origin) = scalar(key);
-                if STRING_NONE.contains(&key) && value.eq_ignore_ascii_case("none") {
+                if options::string_none(key) && value.eq_ignore_ascii_case("none") {
                     value = "none".into();
                 }
                 push(value, origin, shadows(key));
