@@ -468,6 +468,16 @@ pub fn read(
             slot.items.clear();
         }
     }
+    // From 10.4 (CLEAR_ON_NONE_ARRAY) a lone global `AuthorizedKeysFile
+    // none` leaves the list empty: kept as one empty value, so that the
+    // default does not come back and nothing prints.
+    if version >= Version::new(10, 4) {
+        if let Some(slot) = global.slots.get_mut("authorizedkeysfile") {
+            if slot.items.len() == 1 && slot.items[0].value.eq_ignore_ascii_case("none") {
+                slot.items[0].value = String::new();
+            }
+        }
+    }
     check_global(&global)?;
     let texts = loader.texts.clone();
     Ok(Reading {

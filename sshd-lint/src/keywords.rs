@@ -101,6 +101,13 @@ const fn gone(name: &'static str, in_match: bool, status: Status) -> Keyword {
     }
 }
 
+const V106: Version = Version::new(10, 6);
+
+const fn until(mut k: Keyword, v: Version) -> Keyword {
+    k.until = Some(v);
+    k
+}
+
 const fn since(mut k: Keyword, v: Version) -> Keyword {
     k.since = v;
     k
@@ -163,11 +170,11 @@ pub static KEYWORDS: &[Keyword] = &[
     gone("afstokenpassing", false, Status::Unsupported),
     kw("gssapiauthentication", "gssapiauthentication", true, FirstWins, T::Flag),
     kw("gssapicleanupcredentials", "gssapicleanupcredentials", false, FirstWins, T::Flag),
-    kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag),
+    until(kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag), V106),
     kw("gssapistrictacceptorcheck", "gssapistrictacceptorcheck", false, FirstWins, T::Flag),
-    kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag),
-    kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag),
-    kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms),
+    until(kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag), V106),
+    until(kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag), V106),
+    until(kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms), V106),
     gone("gssusesessionccache", false, Status::Unsupported),
     gone("gssapiusesessioncredcache", false, Status::Unsupported),
     kw("passwordauthentication", "passwordauthentication", true, FirstWins, T::Flag),
@@ -260,7 +267,13 @@ pub static KEYWORDS: &[Keyword] = &[
     since(kw("refuseconnection", "refuseconnection", true, FirstWins, T::Flag), Version::new(9, 9)),
     since(kw("sshdauthpath", "sshdauthpath", false, FirstWins, T::Path), Version::new(10, 0)),
     kw("debianbanner", "debianbanner", false, FirstWins, T::Flag),
+    since(kw("warnweakcrypto", "warnweakcrypto", false, FirstWins, T::Flag), V106),
+    since(kw("agentsocketpath", "agentsocketpath", false, FirstWins, T::Text), V106),
 ];
+
+/// What a keyword of an option the build leaves out becomes: accepted,
+/// logged as unsupported, ignored.
+static BUILT_OUT: Keyword = gone("unsupported", true, Status::Unsupported);
 
 /// Look a keyword up case-insensitively, as sshd's `parse_token` does.
 pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
@@ -274,10 +287,12 @@ pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
 /// [`lookup`] for a build: an option the release or build does not have
 /// (Debian's GSS-API key exchange in an upstream build) is unknown.
 pub fn lookup_in(word: &str, release: &crate::version::Release) -> Option<&'static Keyword> {
-    lookup(word, release.model()).filter(|k| {
-        k.status != Status::Active
-            || crate::options::row_of(k.canon).is_none_or(|r| r.in_release(release))
-    })
+    let k = lookup(word, release.model())?;
+    let row = crate::options::row_of(k.canon);
+    if k.status == Status::Active && row.is_some_and(|r| r.built_out_in(release)) {
+        return Some(&BUILT_OUT);
+    }
+    (k.status != Status::Active || row.is_none_or(|r| r.in_release(release))).then_some(k)
 }
 
 /// May the keyword appear inside a Match block in this release? (Subsystem
@@ -298,6 +313,9 @@ pub fn rule_of_slot(slot: &str, rule: Rule, version: Version) -> Rule {
     let since = match slot.split('.').next() {
         Some("maxstartups" | "persourcenetblocksize") => Version::new(10, 1),
         Some("ipqos") => Version::new(10, 3),
+        // The 10.4 rewrite of option handling (upstream bebc855) made
+        // StreamLocalBindMask first-wins like the rest (checked on 10.6).
+        Some("streamlocalbindmask") => Version::new(10, 4),
         _ => return rule,
     };
     if version >= since {

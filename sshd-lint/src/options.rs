@@ -66,6 +66,13 @@ pub struct OptionRow {
     pub printed_from: Option<Version>,
     pub default: Builtin,
     pub copied: Copied,
+    /// From this release the build leaves the option out (Debian's 10.6p1
+    /// is built without Kerberos and GSS-API): its keywords are accepted
+    /// and ignored ("Unsupported option"), and it is not printed.
+    pub built_out: Option<Version>,
+    /// From this release `sshd -T` prints it right after another option
+    /// (10.3 moved RevokedKeys, now a list, after AuthorizedKeysFile).
+    pub moved: Option<(Version, &'static str)>,
 }
 
 const V90: Version = Version::new(9, 0);
@@ -87,7 +94,13 @@ const fn row(
         printed_from: None,
         default,
         copied,
+        built_out: None,
+        moved: None,
     }
+}
+const fn moved(mut r: OptionRow, v: Version, after: &'static str) -> OptionRow {
+    r.moved = Some((v, after));
+    r
 }
 const fn printed_from(mut r: OptionRow, v: Version) -> OptionRow {
     r.printed_from = Some(v);
@@ -97,6 +110,15 @@ const fn since(mut r: OptionRow, v: Version) -> OptionRow {
     r.since = v;
     r
 }
+const fn until(mut r: OptionRow, v: Version) -> OptionRow {
+    r.until = Some(v);
+    r
+}
+const fn built_out(mut r: OptionRow, v: Version) -> OptionRow {
+    r.built_out = Some(v);
+    r
+}
+const V106: Version = Version::new(10, 6);
 const fn debian(mut r: OptionRow) -> OptionRow {
     r.builds = Builds::Debian;
     r
@@ -146,15 +168,15 @@ pub static OPTIONS: &[OptionRow] = &[
     row("hostbasedauthentication", "HostbasedAuthentication", P, D("no"), Yes),
     row("hostbasedusesnamefrompacketonly", "HostbasedUsesNameFromPacketOnly", P, D("no"), Yes),
     row("pubkeyauthentication", "PubkeyAuthentication", P, D("yes"), Yes),
-    row("kerberosauthentication", "KerberosAuthentication", P, D("no"), Yes),
-    row("kerberosorlocalpasswd", "KerberosOrLocalPasswd", P, D("yes"), No),
-    row("kerberosticketcleanup", "KerberosTicketCleanup", P, D("yes"), No),
-    row("gssapiauthentication", "GSSAPIAuthentication", P, D("no"), Yes),
-    row("gssapicleanupcredentials", "GSSAPICleanupCredentials", P, D("yes"), No),
-    debian(row("gssapikeyexchange", "GSSAPIKeyExchange", P, D("no"), No)),
-    row("gssapistrictacceptorcheck", "GSSAPIStrictAcceptorCheck", P, D("yes"), No),
-    debian(row("gssapistorecredentialsonrekey", "GSSAPIStoreCredentialsOnRekey", P, D("no"), No)),
-    debian(row("gssapikexalgorithms", "GSSAPIKexAlgorithms", P, D(crate::algorithms::DEF_GSS_KEX), No)),
+    built_out(row("kerberosauthentication", "KerberosAuthentication", P, D("no"), Yes), V106),
+    built_out(row("kerberosorlocalpasswd", "KerberosOrLocalPasswd", P, D("yes"), No), V106),
+    built_out(row("kerberosticketcleanup", "KerberosTicketCleanup", P, D("yes"), No), V106),
+    built_out(row("gssapiauthentication", "GSSAPIAuthentication", P, D("no"), Yes), V106),
+    built_out(row("gssapicleanupcredentials", "GSSAPICleanupCredentials", P, D("yes"), No), V106),
+    until(debian(row("gssapikeyexchange", "GSSAPIKeyExchange", P, D("no"), No)), V106),
+    built_out(row("gssapistrictacceptorcheck", "GSSAPIStrictAcceptorCheck", P, D("yes"), No), V106),
+    until(debian(row("gssapistorecredentialsonrekey", "GSSAPIStoreCredentialsOnRekey", P, D("no"), No)), V106),
+    until(debian(row("gssapikexalgorithms", "GSSAPIKexAlgorithms", P, D(crate::algorithms::DEF_GSS_KEX), No)), V106),
     row("passwordauthentication", "PasswordAuthentication", P, D("yes"), Yes),
     row("kbdinteractiveauthentication", "KbdInteractiveAuthentication", P, D("yes"), Yes),
     row("printmotd", "PrintMotd", P, D("yes"), No),
@@ -176,6 +198,7 @@ pub static OPTIONS: &[OptionRow] = &[
     row("streamlocalbindunlink", "StreamLocalBindUnlink", P, D("no"), Yes),
     row("fingerprinthash", "FingerprintHash", P, D("SHA256"), No),
     row("exposeauthinfo", "ExposeAuthInfo", P, D("no"), Yes),
+    since(row("warnweakcrypto", "WarnWeakCrypto", P, D("true"), No), V106),
     since(row("refuseconnection", "RefuseConnection", P, D("no"), Yes), Version::new(9, 9)),
     printed_from(debian(row("debianbanner", "DebianBanner", P, D("yes"), No)), Version::new(9, 6)),
     row("pidfile", "PidFile", S, D("/run/sshd.pid"), No),
@@ -187,7 +210,7 @@ pub static OPTIONS: &[OptionRow] = &[
     row("forcecommand", "ForceCommand", S, Unset, Yes),
     row("chrootdirectory", "ChrootDirectory", S, Unset, Yes),
     row("trustedusercakeys", "TrustedUserCAKeys", S, Unset, Yes),
-    row("revokedkeys", "RevokedKeys", S, Unset, Yes),
+    moved(row("revokedkeys", "RevokedKeys", A, Unset, Yes), Version::new(10, 3), "authorizedkeysfile"),
     row("securitykeyprovider", "SecurityKeyProvider", S, D("internal"), No),
     row("authorizedprincipalsfile", "AuthorizedPrincipalsFile", S, Unset, Yes),
     row("versionaddendum", "VersionAddendum", A, D(""), No),
@@ -204,6 +227,7 @@ pub static OPTIONS: &[OptionRow] = &[
     since(row("sshdsessionpath", "SshdSessionPath", P, D("/usr/lib/openssh/sshd-session"), No), Version::new(9, 8)),
     since(row("sshdauthpath", "SshdAuthPath", P, D("/usr/lib/openssh/sshd-auth"), No), Version::new(10, 0)),
     since(row("persourcepenaltyexemptlist", "PerSourcePenaltyExemptList", S, Unset, No), Version::new(9, 8)),
+    since(row("agentsocketpath", "AgentSocketPath", P, D("user:.ssh/agent"), No), V106),
     row("loglevel", "LogLevel", P, D("INFO"), Yes),
     row("syslogfacility", "SyslogFacility", P, D("AUTH"), No),
     row("authorizedkeysfile", "AuthorizedKeysFile", P, D(".ssh/authorized_keys .ssh/authorized_keys2"), Yes),
@@ -242,7 +266,13 @@ impl OptionRow {
         let v = r.model();
         v >= self.since
             && self.until.is_none_or(|u| v < u)
+            && self.built_out.is_none_or(|b| v < b)
             && (self.builds == Builds::All || r.flavour == Flavour::Debian)
+    }
+
+    /// The build leaves it out in this release: accepted, ignored.
+    pub fn built_out_in(&self, r: &Release) -> bool {
+        self.built_out.is_some_and(|b| r.model() >= b)
     }
 
     pub fn default_in(&self, r: &Release) -> Option<&'static str> {
@@ -262,15 +292,30 @@ pub fn row_of(key: &str) -> Option<&'static OptionRow> {
 }
 
 /// The keys `sshd -T` of this release prints, in its order.
-pub fn printed(r: &Release) -> impl Iterator<Item = &'static str> + '_ {
-    OPTIONS
+pub fn printed(r: &Release) -> impl Iterator<Item = &'static str> {
+    let mut keys: Vec<&'static str> = OPTIONS
         .iter()
-        .filter(move |o| {
+        .filter(|o| {
             o.print != Print::Never
                 && o.in_release(r)
                 && o.printed_from.is_none_or(|p| r.model() >= p)
         })
         .map(|o| o.key)
+        .collect();
+    for o in OPTIONS {
+        if let Some((v, after)) = o.moved.filter(|(v, _)| r.model() >= *v) {
+            let _ = v;
+            if let Some(from) = keys.iter().position(|k| *k == o.key) {
+                keys.remove(from);
+                let to = keys
+                    .iter()
+                    .position(|k| *k == after)
+                    .map_or(keys.len(), |i| i + 1);
+                keys.insert(to, o.key);
+            }
+        }
+    }
+    keys.into_iter()
 }
 
 /// The name `sshd -T` prints: the lowercase key until 10.4; from 10.5
@@ -328,6 +373,7 @@ mod tests {
                 r.key
             );
             assert_eq!(first.since, r.since, "{}: since", r.key);
+            assert_eq!(first.until, r.until, "{}: until", r.key);
             assert_eq!(r.display.to_ascii_lowercase(), r.key, "{}: display", r.key);
             let in_match = crate::keywords::allowed_in_match(first, Version::NEWEST);
             let copied = copied_by_match(r.key, Version::NEWEST);

@@ -236,6 +236,19 @@ pub fn parse(
             canon,
             tilde_expand(first.filter(|a| !a.is_empty()).ok_or_else(missing)?),
         ),
+        // From 10.3 RevokedKeys takes several files, kept as written
+        // (`none` alone clears the list).
+        ("revokedkeys", _) if v >= Version::new(10, 3) => {
+            let files: Vec<String> = first
+                .into_iter()
+                .chain(args.by_ref())
+                .map(str::to_string)
+                .collect();
+            if files.iter().any(String::is_empty) {
+                return Err(format!("keyword {name} empty argument"));
+            }
+            Parsed::list(name, canon, Rule::FirstLine, files)?
+        }
         (_, ValueType::Path) => {
             let a = first
                 .filter(|a| !a.is_empty())
@@ -492,7 +505,10 @@ pub fn parse(
             if !ok {
                 return Err(format!("Invalid {name} spec."));
             }
-            let v6 = nums.get(1).copied().unwrap_or(0);
+            // Before 10.3 a lone IPv4 length also set the IPv6 one to 0
+            // (sscanf left it zeroed); from 10.3 it keeps its default.
+            let lone_v6 = if v >= Version::new(10, 3) { 128 } else { 0 };
+            let v6 = nums.get(1).copied().unwrap_or(lone_v6);
             one(canon, format!("{}:{}", nums[0], v6))
         }
         ("rekeylimit", _) => {

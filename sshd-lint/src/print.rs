@@ -45,6 +45,24 @@ pub fn default_value(key: &str, r: &Release) -> Option<&'static str> {
     }
 }
 
+/// How a release spells a value: 10.1 prints PermitRootLogin's current
+/// name (`prohibit-password`), 10.6 prints TCPKeepAlive and WarnWeakCrypto
+/// as `true`/`false` and adds PubkeyAuthOptions' `max-pk-ok` (checked
+/// against Debian testing's 10.6p1).
+fn release_spelling(key: &str, value: String, v: Version) -> String {
+    match key {
+        "permitrootlogin" if v >= Version::new(10, 1) && value == "without-password" => {
+            "prohibit-password".into()
+        }
+        "tcpkeepalive" | "warnweakcrypto" if v >= Version::new(10, 6) => match value.as_str() {
+            "yes" => "true".into(),
+            "no" => "false".into(),
+            _ => value,
+        },
+        _ => value,
+    }
+}
+
 /// `persourcepenalties`: `no`, or every field with its value (seconds as
 /// integers until 10.3, which prints them as floating point).
 fn penalties_line(store: &Store, v: Version) -> String {
@@ -172,24 +190,35 @@ pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
                 }
             }
             "listenaddress" => {
-                for (text, origin) in listen_lines(store, &ports, &family)? {
+                for (text, origin) in listen_lines(store, &ports, &family, v)? {
                     push(text, origin, Vec::new());
                 }
             }
             "hostkey" => {
-                let items = match store.get("hostkey") {
-                    Some(s) => s.items.clone(),
-                    None => [
+                // 10.6 also loads the ML-DSA-44/Ed25519 key by default.
+                let defaults: &[&str] = if v >= Version::new(10, 6) {
+                    &[
+                        "/etc/ssh/ssh_host_rsa_key",
+                        "/etc/ssh/ssh_host_ecdsa_key",
+                        "/etc/ssh/ssh_host_ed25519_key",
+                        "/etc/ssh/ssh_host_mldsa44_ed25519_key",
+                    ]
+                } else {
+                    &[
                         "/etc/ssh/ssh_host_rsa_key",
                         "/etc/ssh/ssh_host_ecdsa_key",
                         "/etc/ssh/ssh_host_ed25519_key",
                     ]
-                    .iter()
-                    .map(|k| Item {
-                        value: k.to_string(),
-                        origin: None,
-                    })
-                    .collect(),
+                };
+                let items = match store.get("hostkey") {
+                    Some(s) => s.items.clone(),
+                    None => defaults
+                        .iter()
+                        .map(|k| Item {
+                            value: k.to_string(),
+                            origin: None,
+                        })
+                        .collect(),
                 };
                 for i in items {
                     let value = if i.value.eq_ignore_ascii_case("none") {
@@ -249,6 +278,29 @@ pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
                 let mut sh: Vec<Shadow> = parts.iter().flat_map(|p| shadows(p)).collect();
                 sh.dedup_by(|a, b| a.loc == b.loc);
                 push(value, origin, sh);
+            }
+            "revokedkeys" => {
+                let (value, origin) = scalar(key);
+                let none = value.eq_ignore_ascii_case("none");
+                // 10.3 keeps a list: nothing printed while it is empty.
+                if v < Version::new(10, 3) {
+                    push(
+                        if none { "none".into() } else { value },
+                        origin,
+                        shadows(key),
+                    );
+                } else if !none {
+                    push(value, origin, shadows(key));
+                }
+            }
+            "authorizedkeysfile" if v >= Version::new(10, 4) => {
+                // From the 10.4 rewrite a global `none` empties the list
+                // (effective::read leaves it empty), which prints nothing;
+                // the same `none` copied from a Match block prints.
+                let (value, origin) = scalar(key);
+                if !value.is_empty() {
+                    push(value, origin, shadows(key));
+                }
             }
             "persourcepenalties" => {
                 let origin = store
@@ -313,6 +365,12 @@ pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
                 if options::string_none(key) && value.eq_ignore_ascii_case("none") {
                     value = "none".into();
                 }
+                value = release_spelling(key, value, v);
+                // 10.6 adds the built-in max-pk-ok to the default only (a
+                // configured `none` prints alone).
+                if key == "pubkeyauthoptions" && origin.is_none() && v >= Version::new(10, 6) {
+                    value.push_str(" max-pk-ok:6");
+                }
                 push(value, origin, shadows(key));
             }
         }
@@ -327,7 +385,13 @@ fn listen_lines(
     store: &Store,
     ports: &[Item],
     family: &str,
+    v: Version,
 ) -> Result<Vec<(String, Option<Loc>)>, ConfigError> {
+    // The wildcard addresses come in the target libc's getaddrinfo order,
+    // reversed: `::` first on Debian 12 and 13; Debian testing's 10.6p1
+    // (its glibc) prints 0.0.0.0 first (checked in the sandbox, loopback
+    // only).
+    let ipv4_first = v >= Version::new(10, 6);
     let mut out = Vec::new();
     let queued: Vec<Item> = store
         .get("listenaddress")
@@ -346,13 +410,19 @@ fn listen_lines(
                 "inet6" => vec!["::"
                     .parse()
                     .map_err(|_| ConfigError::Fatal("address".into()))?],
-                _ => vec![
-                    "::".parse()
-                        .map_err(|_| ConfigError::Fatal("address".into()))?,
-                    "0.0.0.0"
+                _ => {
+                    let six: IpAddr = "::"
                         .parse()
-                        .map_err(|_| ConfigError::Fatal("address".into()))?,
-                ],
+                        .map_err(|_| ConfigError::Fatal("address".into()))?;
+                    let four: IpAddr = "0.0.0.0"
+                        .parse()
+                        .map_err(|_| ConfigError::Fatal("address".into()))?;
+                    if ipv4_first {
+                        vec![four, six]
+                    } else {
+                        vec![six, four]
+                    }
+                }
             },
             Some(h) => resolve(h, family).ok_or_else(|| {
                 let message = format!("bad addr or host: {h} (Name or service not known)");

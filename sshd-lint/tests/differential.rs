@@ -925,6 +925,19 @@ fn each_debian_release_agrees_with_its_own_sshd() {
             let tree = tmp.path().join(format!("{suite}/{n:04}"));
             build_tree(case, &tree, &keys, &stanza, dir);
             let (runs, check) = release_oracle(&root, &tree, &case.contexts);
+            // SSHD_LINT_DUMP=DIR keeps what each release printed, to study
+            // a new release.
+            if let Some(dump) = std::env::var_os("SSHD_LINT_DUMP") {
+                let dir = Path::new(&dump).join(suite);
+                std::fs::create_dir_all(&dir).unwrap();
+                for (i, run) in runs.iter().enumerate() {
+                    let text = format!(
+                        "# {} [{}] ok={}\n{}{}",
+                        case.name, case.contexts[i], run.ok, run.stdout, run.stderr
+                    );
+                    std::fs::write(dir.join(format!("{n:04}-{i}.txt")), text).unwrap();
+                }
+            }
             for (ctx, want) in case.contexts.iter().zip(&runs) {
                 let ((got_ok, got), got_err) = ours_as(&tree, ctx, None);
                 if environment_refusal(dir, want, got_ok) {

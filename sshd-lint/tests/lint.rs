@@ -966,3 +966,52 @@ fn dsa_only_host_keys_stop_openssh_10() {
     let (code, _, err) = run(t.path(), &["--effective", "--openssh", "9.2"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// What Debian testing's 10.6p1 prints and refuses (checked against its
+/// sshd -T in the release differential suite).
+#[test]
+fn debian_testing_10_6_spells_and_refuses_as_its_sshd() {
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "GSSAPIAuthentication yes\nKerberosAuthentication yes\nPerSourceNetBlockSize 24\n\
+         RevokedKeys /etc/ssh/revoked\nAuthorizedKeysFile none\n",
+    )]);
+    let (code, out, err) = run(t.path(), &["--effective", "--openssh", "10.6"]);
+    assert_eq!(code, 0, "{err}");
+    // Built without Kerberos and GSS-API: accepted, ignored, not printed.
+    assert!(
+        !out.to_ascii_lowercase().contains("gssapi") && !out.contains("Kerberos"),
+        "{out}"
+    );
+    for line in [
+        "PermitRootLogin prohibit-password\n",
+        "TCPKeepAlive true\n",
+        "WarnWeakCrypto true\n",
+        "AgentSocketPath user:.ssh/agent\n",
+        "PubkeyAuthOptions none max-pk-ok:6\n",
+        "HostKey /etc/ssh/ssh_host_mldsa44_ed25519_key\n",
+        "PerSourceNetBlockSize 24:128\n",
+        "IPQoS ef cs0\n",
+    ] {
+        assert!(out.contains(line), "{line}{out}");
+    }
+    // RevokedKeys is a list printed after AuthorizedKeysFile, which a lone
+    // global `none` empties (nothing printed).
+    let keys: Vec<&str> = out.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert!(!keys.contains(&"AuthorizedKeysFile"), "{out}");
+    assert_eq!(
+        keys.iter().position(|k| *k == "RevokedKeys"),
+        keys.iter()
+            .position(|k| *k == "SyslogFacility")
+            .map(|i| i + 1)
+    );
+    // Debian's GSS-API key exchange keywords are gone: fatal.
+    let t = tree(&[("etc/ssh/sshd_config", "GSSAPIKeyExchange no\n")]);
+    let (code, _, err) = run(t.path(), &["--effective", "--openssh", "10.6"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("Bad configuration option: GSSAPIKeyExchange"),
+        "{err}"
+    );
+    assert_eq!(run(t.path(), &["--effective", "--openssh", "10.0"]).0, 0);
+}
