@@ -188,7 +188,14 @@ fn effective_lines(
         Err(ConfigError::NeedsContext(_)) if as_lint && ctx.is_none() => reading.global.clone(),
         other => other?,
     };
-    let lines = print::render(&store, &s.release)?;
+    // Under --root, ListenAddress names resolve through the target's
+    // /etc/hosts first, as its sshd would.
+    let root = s.loader.root();
+    let hosts = (!root.is_host())
+        .then(|| root.resolve("/etc/hosts").ok())
+        .flatten()
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    let lines = print::render_with_hosts(&store, &s.release, hosts.as_deref())?;
     if let Some(m) = rules::dsa_only_host_keys(&lines, s.loader.root(), s.release.model()) {
         return Err(ConfigError::Fatal(m));
     }

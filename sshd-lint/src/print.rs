@@ -145,6 +145,17 @@ fn group_shadows(shadows: &[Shadow]) -> Vec<Shadow> {
 
 /// Render the effective options as `sshd -T` would.
 pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
+    render_with_hosts(store, r, None)
+}
+
+/// [`render`] for a target whose `/etc/hosts` is `hosts`: ListenAddress
+/// names found there resolve as the target's sshd resolves them (files
+/// before DNS), not through this host.
+pub fn render_with_hosts(
+    store: &Store,
+    r: &Release,
+    hosts: Option<&str>,
+) -> Result<Vec<Line>, ConfigError> {
     let v = r.model();
     let mut out = Vec::new();
     // Grouped once per option: list options print one line per item.
@@ -190,7 +201,7 @@ pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
                 }
             }
             "listenaddress" => {
-                for (text, origin) in listen_lines(store, &ports, &family, v)? {
+                for (text, origin) in listen_lines(store, &ports, &family, v, hosts)? {
                     push(text, origin, Vec::new());
                 }
             }
@@ -386,6 +397,7 @@ fn listen_lines(
     ports: &[Item],
     family: &str,
     v: Version,
+    hosts: Option<&str>,
 ) -> Result<Vec<(String, Option<Loc>)>, ConfigError> {
     // The wildcard addresses come in the target libc's getaddrinfo order,
     // reversed: `::` first on Debian 12 and 13; Debian testing's 10.6p1
@@ -424,7 +436,7 @@ fn listen_lines(
                     }
                 }
             },
-            Some(h) => resolve(h, family).ok_or_else(|| {
+            Some(h) => resolve(h, family, hosts).ok_or_else(|| {
                 let message = format!("bad addr or host: {h} (Name or service not known)");
                 match &origin {
                     Some(loc) => ConfigError::Line {
@@ -464,7 +476,7 @@ fn listen_lines(
 }
 
 /// getaddrinfo() for a ListenAddress, in the order sshd prints (reversed).
-fn resolve(host: &str, family: &str) -> Option<Vec<IpAddr>> {
+fn resolve(host: &str, family: &str, hosts: Option<&str>) -> Option<Vec<IpAddr>> {
     let fits = |a: &IpAddr| match family {
         "inet" => a.is_ipv4(),
         "inet6" => a.is_ipv6(),
@@ -472,6 +484,28 @@ fn resolve(host: &str, family: &str) -> Option<Vec<IpAddr>> {
     };
     if let Ok(a) = host.parse::<IpAddr>() {
         return fits(&a).then(|| vec![a]);
+    }
+    // The target's /etc/hosts: every address listed for the name, IPv6
+    // first (getaddrinfo's RFC 6724 order: ::1 before 127.0.0.1), in file
+    // order within a family; sshd then prints them reversed.
+    if let Some(text) = hosts {
+        let mut found: Vec<IpAddr> = Vec::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let Some(addr) = words.next().and_then(|a| a.parse::<IpAddr>().ok()) else {
+                continue;
+            };
+            if words.any(|n| n.eq_ignore_ascii_case(host)) && fits(&addr) && !found.contains(&addr)
+            {
+                found.push(addr);
+            }
+        }
+        if !found.is_empty() {
+            found.sort_by_key(|a| a.is_ipv4());
+            found.reverse();
+            return Some(found);
+        }
     }
     // A name: the host's resolver, as sshd would use it.
     let mut addrs: Vec<IpAddr> = (host, 0)

@@ -701,6 +701,7 @@ fn build_tree(case: &Case, tree: &Path, keys: &Path, stanza: &str, root: &Path) 
     }
     std::fs::write(tree.join("var/lib/dpkg/status"), stanza).unwrap();
     let _ = std::fs::copy(root.join("etc/services"), tree.join("etc/services"));
+    let _ = std::fs::copy(root.join("etc/hosts"), tree.join("etc/hosts"));
 }
 
 /// The release's own sshd on a tree, in the sandbox: `sshd -T` for every

@@ -1015,3 +1015,31 @@ fn debian_testing_10_6_spells_and_refuses_as_its_sshd() {
     );
     assert_eq!(run(t.path(), &["--effective", "--openssh", "10.0"]).0, 0);
 }
+
+#[test]
+fn listen_address_names_resolve_through_the_targets_hosts_file() {
+    let t = tree(&[
+        (
+            "etc/ssh/sshd_config",
+            "ListenAddress localhost\nListenAddress gateway:2200\nPort 2201\n",
+        ),
+        (
+            "etc/hosts",
+            "127.0.0.1\tlocalhost\n::1 localhost ip6-localhost # loopback\n192.0.2.7 gateway\n",
+        ),
+    ]);
+    let (code, out, err) = run(t.path(), &["--effective", "--openssh", "10.0"]);
+    assert_eq!(code, 0, "{err}");
+    let listen: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("listenaddress "))
+        .collect();
+    assert_eq!(
+        listen,
+        [
+            "listenaddress 127.0.0.1:2201",
+            "listenaddress [::1]:2201",
+            "listenaddress 192.0.2.7:2200"
+        ]
+    );
+}
