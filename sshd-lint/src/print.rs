@@ -201,7 +201,7 @@ pub fn render_with_hosts(
                 }
             }
             "listenaddress" => {
-                for (text, origin) in listen_lines(store, &ports, &family, v, hosts)? {
+                for (text, origin) in listen_lines(store, &ports, &family, hosts)? {
                     push(text, origin, Vec::new());
                 }
             }
@@ -396,14 +396,8 @@ fn listen_lines(
     store: &Store,
     ports: &[Item],
     family: &str,
-    v: Version,
     hosts: Option<&str>,
 ) -> Result<Vec<(String, Option<Loc>)>, ConfigError> {
-    // The wildcard addresses come in the target libc's getaddrinfo order,
-    // reversed: `::` first on Debian 12 and 13; Debian testing's 10.6p1
-    // (its glibc) prints 0.0.0.0 first (checked in the sandbox, loopback
-    // only).
-    let ipv4_first = v >= Version::new(10, 6);
     let mut out = Vec::new();
     let queued: Vec<Item> = store
         .get("listenaddress")
@@ -422,19 +416,13 @@ fn listen_lines(
                 "inet6" => vec!["::"
                     .parse()
                     .map_err(|_| ConfigError::Fatal("address".into()))?],
-                _ => {
-                    let six: IpAddr = "::"
+                _ => vec![
+                    "::".parse()
+                        .map_err(|_| ConfigError::Fatal("address".into()))?,
+                    "0.0.0.0"
                         .parse()
-                        .map_err(|_| ConfigError::Fatal("address".into()))?;
-                    let four: IpAddr = "0.0.0.0"
-                        .parse()
-                        .map_err(|_| ConfigError::Fatal("address".into()))?;
-                    if ipv4_first {
-                        vec![four, six]
-                    } else {
-                        vec![six, four]
-                    }
-                }
+                        .map_err(|_| ConfigError::Fatal("address".into()))?,
+                ],
             },
             Some(h) => resolve(h, family, hosts).ok_or_else(|| {
                 let message = format!("bad addr or host: {h} (Name or service not known)");

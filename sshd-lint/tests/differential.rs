@@ -716,7 +716,7 @@ fn release_oracle(
     // way round from a host with a network (so `listenaddress` would print
     // 0.0.0.0 before [::]). Loopback up is the smallest network.
     const SCRIPT: &str = r#"
-ip link set lo up 2>/dev/null
+if ! ip link set lo up; then echo "the root has no working ip(8): loopback stays down" >&2; exit 97; fi
 for c in "$@"; do
   if [ -z "$c" ]; then /usr/sbin/sshd -T -f /etc/ssh/sshd_config >/tmp/o 2>/tmp/e
   else /usr/sbin/sshd -T -f /etc/ssh/sshd_config -C "$c" >/tmp/o 2>/tmp/e; fi
