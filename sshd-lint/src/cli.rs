@@ -16,7 +16,7 @@ use crate::print::{self, Line};
 use crate::records::{sarif, Setting};
 use crate::rules::{self, LintOptions};
 use crate::sshd_check;
-use crate::version::{self, Version};
+use crate::version::{self, Release, Version};
 use crate::TOOL;
 
 /// Read sshd_config exactly as OpenSSH sshd does (Include, Match,
@@ -47,10 +47,11 @@ pub struct Cli {
     #[arg(long, value_name = "SPEC", short = 'C')]
     pub context: Option<Context>,
 
-    /// Follow this OpenSSH release's rules (9.0 to 10.3); default: the
-    /// installed sshd under --root, else the newest
+    /// Follow this OpenSSH release's rules: 10.0 (Debian's build),
+    /// 10.0-upstream, or a Debian version such as 1:10.0p1-7+deb13u4;
+    /// default: the installed sshd under --root, else the newest modelled
     #[arg(long, value_name = "VERSION")]
-    pub openssh: Option<Version>,
+    pub openssh: Option<Release>,
 
     /// Write findings as SARIF 2.1.0
     #[arg(long, conflicts_with_all = ["effective", "json"])]
@@ -79,7 +80,8 @@ pub struct Cli {
 }
 
 /// The keyword table as text, for `--keywords`.
-fn keyword_table(version: Version) -> String {
+fn keyword_table(release: &Release) -> String {
+    let version = release.model();
     let mut out = format!("# OpenSSH {version} sshd_config keywords\n# keyword  option  rule  in-Match  value  since  status  default\n");
     for k in crate::keywords::KEYWORDS
         .iter()
@@ -97,7 +99,7 @@ fn keyword_table(version: Version) -> String {
             | "pubkeyacceptedalgorithms"
             | "hostbasedacceptedalgorithms"
             | "casignaturealgorithms" => "(release list)",
-            c => print::default_value(c, version).unwrap_or("none"),
+            c => print::default_value(c, release).unwrap_or("none"),
         };
         out.push_str(&format!(
             "{}  {}  {:?}  {}  {:?}  {}  {:?}  {}\n",
@@ -136,13 +138,13 @@ struct Session {
     loader: Loader,
     accounts: Accounts,
     reading: Result<Reading, ConfigError>,
-    version: Version,
+    release: Release,
 }
 
 fn open(cli: &Cli, root: &hardkit_core::Root, overlay: &[fix::Change]) -> Result<Session, Error> {
-    let version = match cli.openssh {
-        Some(v) => v,
-        None => version::detect(root).0,
+    let release = match &cli.openssh {
+        Some(r) => r.clone(),
+        None => version::detect(root),
     };
     let mut loader = Loader::new(root.clone());
     for c in overlay {
@@ -161,25 +163,43 @@ fn open(cli: &Cli, root: &hardkit_core::Root, overlay: &[fix::Change]) -> Result
     } else {
         (cli.file.clone(), None)
     };
-    let reading = effective::read(&mut loader, &main, stdin, version, &accounts);
+    let reading = effective::read(&mut loader, &main, stdin, &release, &accounts);
     Ok(Session {
         loader,
         accounts,
         reading,
-        version,
+        release,
     })
 }
 
+/// The effective options (`sshd -T -C ctx`). For the lint (`as_lint`) with
+/// no context, a Match criterion that `sshd -T` would want a connection
+/// field for is no refusal: sshd itself starts (`sshd -t` passes), so the
+/// lint reads the global options, as sshd does before any connection.
 fn effective_lines(
     s: &mut Session,
     ctx: Option<&Context>,
+    as_lint: bool,
 ) -> Result<(Reading, effective::Store, Vec<Line>), ConfigError> {
     let reading = std::mem::replace(
         &mut s.reading,
         Err(ConfigError::Fatal("already used".into())),
     )?;
-    let store = reading.effective(&mut s.loader, ctx, &s.accounts)?;
-    let lines = print::render(&store, s.version)?;
+    let store = match reading.effective(&mut s.loader, ctx, &s.accounts) {
+        Err(ConfigError::NeedsContext(_)) if as_lint && ctx.is_none() => reading.global.clone(),
+        other => other?,
+    };
+    // Under --root, ListenAddress names resolve through the target's
+    // /etc/hosts first, as its sshd would.
+    let root = s.loader.root();
+    let hosts = (!root.is_host())
+        .then(|| root.resolve("/etc/hosts").ok())
+        .flatten()
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    let lines = print::render_with_hosts(&store, &s.release, hosts.as_deref())?;
+    if let Some(m) = rules::dsa_only_host_keys(&lines, s.loader.root(), s.release.model()) {
+        return Err(ConfigError::Fatal(m));
+    }
     Ok((reading, store, lines))
 }
 
@@ -219,6 +239,27 @@ fn findings_for(
     findings
 }
 
+/// The target runs a release newer than the newest modelled: say so, and
+/// which model is used (never a silent fallback, never a refusal).
+fn newer_release_finding(release: &Release) -> Option<Finding> {
+    (release.version > Version::NEWEST).then(|| {
+        Finding::new(
+            "sshd/release-newer-than-model",
+            Severity::Low,
+            "OpenSSH release newer than the newest modelled",
+            format!(
+                "the target runs OpenSSH {} ({}), newer than the newest release sshd-lint models ({}); it is read with {} rules, which may miss what {} changed",
+                release.version,
+                release.found,
+                Version::NEWEST,
+                Version::NEWEST,
+                release.version
+            ),
+        )
+        .fix("check the release notes of the newer OpenSSH, and update sshd-lint")
+    })
+}
+
 fn config_error_finding(e: &ConfigError, main: &Path) -> Finding {
     let loc = match e.loc() {
         Some(l) => Location::new(l.path.clone(), Some(l.line)),
@@ -249,9 +290,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
 fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     let root = cli.common.root().map_err(|e| Error::Root(e.to_string()))?;
     if cli.keywords {
-        let version = cli.openssh.unwrap_or_else(|| version::detect(&root).0);
+        let release = cli
+            .openssh
+            .clone()
+            .unwrap_or_else(|| version::detect(&root));
         let mut out = std::io::stdout().lock();
-        out.write_all(keyword_table(version).as_bytes())?;
+        out.write_all(keyword_table(&release).as_bytes())?;
         return Ok(ExitStatus::Clean);
     }
     if cli.fix {
@@ -260,8 +304,17 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     let mut s = open(&cli, &root, &[])?;
     let main = cli.file.clone();
     if cli.effective {
-        let (_, _, lines) = effective_lines(&mut s, cli.context.as_ref())?;
+        let (_, _, lines) = effective_lines(&mut s, cli.context.as_ref(), false)?;
         let mut r = Reporter::stdout(TOOL, cli.common.format(), false);
+        // Text is byte-for-byte `sshd -T`, so the release goes to stderr
+        // only when it matters (a newer release than modelled); JSON says
+        // it first, always.
+        r.emit(&s.release.record())?;
+        if let Some(f) = newer_release_finding(&s.release) {
+            if !r.is_json() {
+                eprintln!("{TOOL}: {}", f.detail);
+            }
+        }
         // Byte-for-byte `sshd -T` when piped (scripts diff it); escaped on
         // a terminal, where a value could carry control sequences.
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -279,7 +332,7 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
     // A config sshd would refuse is a critical finding (with its line) and
     // an error: the run ends with status 2.
     let mut refused: Option<ConfigError> = None;
-    let (lines, findings) = match effective_lines(&mut s, cli.context.as_ref()) {
+    let (lines, findings) = match effective_lines(&mut s, cli.context.as_ref(), true) {
         Ok((reading, store, lines)) => {
             let f = findings_for(&mut s, &reading, &store, &lines, cli.nist_is_weak);
             (lines, f)
@@ -303,16 +356,21 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
         return Ok(ExitStatus::for_findings(worst, cli.common.fail_on));
     }
     let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
+    r.emit(&s.release.record())?;
     // The settings come first, so `sshd-lint --json | jailgen --sshd -`
     // sees the ports without a second run.
     for l in &lines {
         r.emit(&Setting::from_line(l))?;
     }
     let footer = format!(
-        "{}: read with OpenSSH {} rules\n",
+        "{}: {}\n",
         main.display(),
-        s.version
+        s.release.record().human("OpenSSH")
     );
+    let findings = newer_release_finding(&s.release)
+        .map(|f| f.at(Location::new(main.clone(), None)))
+        .into_iter()
+        .chain(findings);
     for f in findings {
         r.finding(f)?;
     }
@@ -339,7 +397,7 @@ fn lint_once(
     overlay: &[fix::Change],
 ) -> Result<(Reading, Vec<Finding>), Error> {
     let mut s = open(cli, root, overlay)?;
-    let (reading, store, lines) = effective_lines(&mut s, cli.context.as_ref())?;
+    let (reading, store, lines) = effective_lines(&mut s, cli.context.as_ref(), true)?;
     let findings = findings_for(&mut s, &reading, &store, &lines, cli.nist_is_weak);
     Ok((reading, findings))
 }
@@ -360,7 +418,7 @@ fn root_access(
     overlay: &[fix::Change],
 ) -> Result<RootAccess, Error> {
     let mut s = open(cli, root, overlay)?;
-    let (reading, _, lines) = effective_lines(&mut s, None)?;
+    let (reading, _, lines) = effective_lines(&mut s, None, true)?;
     let verdicts = lockout::check(&reading, &mut s.loader, &s.accounts);
     let passwords_on = lines.iter().any(|l| {
         (l.key == "passwordauthentication" || l.key == "kbdinteractiveauthentication")

@@ -18,7 +18,7 @@ use crate::keywords::{self, Rule};
 use crate::lex::{lex_line, Lexed};
 use crate::matching::{evaluate, Context, Criterion, GroupLookup};
 use crate::parse::{parse, Assign, Parsed};
-use crate::version::Version;
+use crate::version::{Release, Version};
 
 /// sshd's include depth limit (SERVCONF_MAX_DEPTH).
 pub const MAX_INCLUDE_DEPTH: usize = 16;
@@ -89,14 +89,7 @@ impl Store {
             })
             .collect();
         let joined = a.values.join(" ");
-        let first_wins_from_10_3 = ["maxstartups", "persourcenetblocksize", "ipqos"]
-            .iter()
-            .any(|p| a.slot.split('.').next() == Some(*p));
-        let rule = if first_wins_from_10_3 && version >= Version::new(10, 3) {
-            Rule::FirstWins
-        } else {
-            a.rule
-        };
+        let rule = keywords::rule_of_slot(a.slot, a.rule, version);
         match rule {
             Rule::FirstWins | Rule::FirstLine => {
                 if slot.items.is_empty() {
@@ -186,6 +179,10 @@ pub enum ConfigError {
     IncludeDepth(Loc),
     #[error("{0}")]
     Fatal(String),
+    /// `sshd -T` without the connection field a Match line needs (sshd -t
+    /// and a real sshd start fine: only the test mode refuses).
+    #[error("{0}")]
+    NeedsContext(String),
 }
 
 impl ConfigError {
@@ -201,6 +198,8 @@ impl ConfigError {
 /// Everything the first pass learnt, reused for every context.
 pub struct Reading {
     pub main: PathBuf,
+    /// The release read for, and the model of it whose rules apply.
+    pub release: Release,
     pub version: Version,
     pub global: Store,
     pub records: Vec<Record>,
@@ -223,7 +222,10 @@ struct Flags {
 
 struct Pass<'a> {
     loader: &'a mut Loader,
+    release: &'a Release,
     version: Version,
+    /// sshd's version string, for `Match Version`.
+    sshd_release: String,
     ctx: Option<&'a Context>,
     groups: &'a dyn GroupLookup,
     services: Option<&'a str>,
@@ -273,7 +275,7 @@ impl Pass<'_> {
                 Lexed::Nothing => continue,
                 Lexed::Directive(d) => d,
             };
-            let Some(kw) = keywords::lookup(&d.keyword, self.version) else {
+            let Some(kw) = keywords::lookup_in(&d.keyword, self.release) else {
                 return Err(err(format!("Bad configuration option: {}", d.keyword)));
             };
             if !*active && !keywords::allowed_in_match(kw, self.version) {
@@ -285,7 +287,7 @@ impl Pass<'_> {
                 }
                 continue;
             }
-            let parsed = parse(kw, &d, self.version, self.services).map_err(err)?;
+            let parsed = parse(kw, &d, self.release, self.services).map_err(err)?;
             match parsed {
                 Parsed::Ignored(status) => {
                     if self.first {
@@ -304,13 +306,17 @@ impl Pass<'_> {
                 }
                 Parsed::Match(criteria) => {
                     let ctx = if flags.never_match { None } else { self.ctx };
-                    let value = evaluate(&criteria, ctx, self.groups).map_err(|e| {
-                        if e.is_bad_condition() {
-                            err("Bad Match condition".into())
-                        } else {
-                            ConfigError::Fatal(e.to_string())
-                        }
-                    })?;
+                    let value =
+                        evaluate(&criteria, ctx, self.groups, &self.sshd_release).map_err(|e| {
+                            if e.is_bad_condition() {
+                                err("Bad Match condition".into())
+                            } else if matches!(e, crate::matching::MatchError::MissingInContext(..))
+                            {
+                                ConfigError::NeedsContext(e.to_string())
+                            } else {
+                                ConfigError::Fatal(e.to_string())
+                            }
+                        })?;
                     *active = !flags.never_match && value;
                     flags.match_only = false;
                     if self.first {
@@ -348,9 +354,9 @@ impl Pass<'_> {
                     if any_after_methods && self.version < Version::new(9, 4) {
                         return Err(err(format!("\"any\" must appear alone in {}", d.keyword)));
                     }
-                    // From 10.3 a MaxStartups line counts only when no
+                    // From 10.1 a MaxStartups line counts only when no
                     // earlier line set any part of it.
-                    let maxstartups_taken = self.version >= Version::new(10, 3)
+                    let maxstartups_taken = self.version >= Version::new(10, 1)
                         && assigns.iter().any(|a| a.slot.starts_with("maxstartups."))
                         && ["maxstartups.begin", "maxstartups.rate", "maxstartups.max"]
                             .iter()
@@ -396,9 +402,10 @@ pub fn read(
     loader: &mut Loader,
     main: &Path,
     stdin: Option<Vec<u8>>,
-    version: Version,
+    release: &Release,
     groups: &dyn GroupLookup,
 ) -> Result<Reading, ConfigError> {
+    let version = release.model();
     let main_file = match stdin {
         Some(data) => loader.load_text(main, data),
         None => loader.load_main(main)?,
@@ -411,12 +418,27 @@ pub fn read(
             hardkit_core::input::read_regular_file(&p, hardkit_core::input::MAX_FILE_BYTES).ok()
         })
         .map(|b| String::from_utf8_lossy(&b).into_owned())
-        // A tree without /etc/services (a bare config directory): the
-        // host's service names, which a real sshd on this host would use.
-        .or_else(|| std::fs::read_to_string("/etc/services").ok());
+        // A bare config directory (no /etc/services, no package
+        // database): the host's service names, which a real sshd on this
+        // host would use. An installed system without /etc/services (a
+        // minimal image without netbase) has none: its sshd refuses
+        // `Port ssh`, and so does this.
+        .or_else(|| {
+            let installed = loader
+                .root()
+                .resolve("/var/lib/dpkg/status")
+                .is_ok_and(|p| p.is_file());
+            if installed {
+                None
+            } else {
+                std::fs::read_to_string("/etc/services").ok()
+            }
+        });
     let mut pass = Pass {
         loader,
+        release,
         version,
+        sshd_release: release.sshd_release(),
         ctx: None,
         groups,
         services: services.as_deref(),
@@ -449,11 +471,22 @@ pub fn read(
             slot.items.clear();
         }
     }
+    // From 10.4 (CLEAR_ON_NONE_ARRAY) a lone global `AuthorizedKeysFile
+    // none` leaves the list empty: kept as one empty value, so that the
+    // default does not come back and nothing prints.
+    if version >= Version::new(10, 4) {
+        if let Some(slot) = global.slots.get_mut("authorizedkeysfile") {
+            if slot.items.len() == 1 && slot.items[0].value.eq_ignore_ascii_case("none") {
+                slot.items[0].value = String::new();
+            }
+        }
+    }
     check_global(&global)?;
     let texts = loader.texts.clone();
     Ok(Reading {
         texts,
         main: main.to_path_buf(),
+        release: release.clone(),
         version,
         global,
         records,
@@ -521,75 +554,6 @@ fn check_global(global: &Store) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Options the Match pass copies over the global ones (copy_set_server_options).
-fn copied_by_match(slot: &str, version: Version) -> bool {
-    const COPIED: &[&str] = &[
-        "passwordauthentication",
-        "gssapiauthentication",
-        "pubkeyauthentication",
-        "pubkeyauthoptions",
-        "kerberosauthentication",
-        "hostbasedauthentication",
-        "hostbasedusesnamefrompacketonly",
-        "kbdinteractiveauthentication",
-        "permitrootlogin",
-        "permitemptypasswords",
-        "ignorerhosts",
-        "allowtcpforwarding",
-        "allowstreamlocalforwarding",
-        "allowagentforwarding",
-        "disableforwarding",
-        "exposeauthinfo",
-        "permittunnel",
-        "gatewayports",
-        "streamlocalbindunlink",
-        "x11displayoffset",
-        "x11forwarding",
-        "x11uselocalhost",
-        "permittty",
-        "permituserrc",
-        "maxsessions",
-        "maxauthtries",
-        "clientalivecountmax",
-        "clientaliveinterval",
-        "ipqos",
-        "rekeylimit",
-        "rekeylimit.interval",
-        "loglevel",
-        "requiredrsasize",
-        "unusedconnectiontimeout",
-        "streamlocalbindmask",
-        "banner",
-        "trustedusercakeys",
-        "revokedkeys",
-        "authorizedkeyscommand",
-        "authorizedkeyscommanduser",
-        "authorizedprincipalsfile",
-        "authorizedprincipalscommand",
-        "authorizedprincipalscommanduser",
-        "hostbasedacceptedalgorithms",
-        "pubkeyacceptedalgorithms",
-        "casignaturealgorithms",
-        "rdomain",
-        "authorizedkeysfile",
-        "allowusers",
-        "denyusers",
-        "allowgroups",
-        "denygroups",
-        "acceptenv",
-        "setenv",
-        "authenticationmethods",
-        "permitopen",
-        "permitlisten",
-        "channeltimeout",
-        "logverbose",
-        "forcecommand",
-        "chrootdirectory",
-        "refuseconnection",
-    ];
-    COPIED.contains(&slot) || (slot == "subsystem" && version >= Version::new(9, 5))
-}
-
 impl Reading {
     /// The options in force for a connection (None: sshd -T without -C,
     /// which still runs the Match pass with an empty connection).
@@ -601,9 +565,17 @@ impl Reading {
     ) -> Result<Store, ConfigError> {
         let empty = Context::default();
         let ctx = ctx.unwrap_or(&empty);
+        if ctx.invalid_user && self.version < Version::new(9, 9) {
+            return Err(ConfigError::Fatal(format!(
+                "--context invalid-user: OpenSSH {} has no such test flag (9.9 and later)",
+                self.version
+            )));
+        }
         let mut pass = Pass {
             loader,
+            release: &self.release,
             version: self.version,
+            sshd_release: self.release.sshd_release(),
             ctx: Some(ctx),
             groups,
             services: self.services.as_deref(),
@@ -629,7 +601,7 @@ impl Reading {
         )?;
         let mut out = self.global.clone();
         for (name, slot) in matched.slots {
-            if slot.items.is_empty() || !copied_by_match(name, self.version) {
+            if slot.items.is_empty() || !crate::options::copied_by_match(name, self.version) {
                 continue;
             }
             let target = out.slots.entry(name).or_default();

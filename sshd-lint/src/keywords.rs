@@ -101,6 +101,13 @@ const fn gone(name: &'static str, in_match: bool, status: Status) -> Keyword {
     }
 }
 
+const V106: Version = Version::new(10, 6);
+
+const fn until(mut k: Keyword, v: Version) -> Keyword {
+    k.until = Some(v);
+    k
+}
+
 const fn since(mut k: Keyword, v: Version) -> Keyword {
     k.since = v;
     k
@@ -127,6 +134,7 @@ const RHOSTS: &[&str] = &["yes", "no", "shosts-only"];
 #[rustfmt::skip]
 pub static KEYWORDS: &[Keyword] = &[
     kw("usepam", "usepam", false, FirstWins, T::Flag),
+    since(kw("pamservicename", "pamservicename", true, FirstWins, T::Text), Version::new(9, 8)),
     gone("pamauthenticationviakbdint", false, Status::Deprecated),
     kw("port", "port", false, Accumulate, T::Port),
     kw("hostkey", "hostkey", false, Accumulate, T::Path),
@@ -162,11 +170,11 @@ pub static KEYWORDS: &[Keyword] = &[
     gone("afstokenpassing", false, Status::Unsupported),
     kw("gssapiauthentication", "gssapiauthentication", true, FirstWins, T::Flag),
     kw("gssapicleanupcredentials", "gssapicleanupcredentials", false, FirstWins, T::Flag),
-    kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag),
+    until(kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag), V106),
     kw("gssapistrictacceptorcheck", "gssapistrictacceptorcheck", false, FirstWins, T::Flag),
-    kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag),
-    kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag),
-    kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms),
+    until(kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag), V106),
+    until(kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag), V106),
+    until(kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms), V106),
     gone("gssusesessionccache", false, Status::Unsupported),
     gone("gssapiusesessioncredcache", false, Status::Unsupported),
     kw("passwordauthentication", "passwordauthentication", true, FirstWins, T::Flag),
@@ -253,13 +261,19 @@ pub static KEYWORDS: &[Keyword] = &[
     since(kw("requiredrsasize", "requiredrsasize", true, FirstWins, T::Integer), Version::new(9, 1)),
     since(kw("channeltimeout", "channeltimeout", true, FirstLine, T::Text), Version::new(9, 2)),
     since(kw("unusedconnectiontimeout", "unusedconnectiontimeout", true, FirstWins, T::Time), Version::new(9, 2)),
-    since(kw("persourcepenalties", "persourcepenalties", false, FirstLine, T::Text), Version::new(9, 8)),
+    since(kw("persourcepenalties", "persourcepenalties", false, FirstWins, T::Special), Version::new(9, 8)),
     since(kw("persourcepenaltyexemptlist", "persourcepenaltyexemptlist", false, FirstWins, T::Patterns), Version::new(9, 8)),
     since(kw("sshdsessionpath", "sshdsessionpath", false, FirstWins, T::Path), Version::new(9, 8)),
-    since(kw("refuseconnection", "refuseconnection", true, FirstWins, T::Flag), Version::new(10, 0)),
+    since(kw("refuseconnection", "refuseconnection", true, FirstWins, T::Flag), Version::new(9, 9)),
     since(kw("sshdauthpath", "sshdauthpath", false, FirstWins, T::Path), Version::new(10, 0)),
     kw("debianbanner", "debianbanner", false, FirstWins, T::Flag),
+    since(kw("warnweakcrypto", "warnweakcrypto", false, FirstWins, T::Flag), V106),
+    since(kw("agentsocketpath", "agentsocketpath", false, FirstWins, T::Text), V106),
 ];
+
+/// What a keyword of an option the build leaves out becomes: accepted,
+/// logged as unsupported, ignored.
+static BUILT_OUT: Keyword = gone("unsupported", true, Status::Unsupported);
 
 /// Look a keyword up case-insensitively, as sshd's `parse_token` does.
 pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
@@ -270,21 +284,44 @@ pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
     })
 }
 
+/// [`lookup`] for a build: an option the release or build does not have
+/// (Debian's GSS-API key exchange in an upstream build) is unknown.
+pub fn lookup_in(word: &str, release: &crate::version::Release) -> Option<&'static Keyword> {
+    let k = lookup(word, release.model())?;
+    let row = crate::options::row_of(k.canon);
+    if k.status == Status::Active && row.is_some_and(|r| r.built_out_in(release)) {
+        return Some(&BUILT_OUT);
+    }
+    (k.status != Status::Active || row.is_none_or(|r| r.in_release(release))).then_some(k)
+}
+
 /// May the keyword appear inside a Match block in this release? (Subsystem
 /// became allowed in OpenSSH 9.5.)
 pub fn allowed_in_match(k: &Keyword, version: Version) -> bool {
     k.in_match || (k.canon == "subsystem" && version >= Version::new(9, 5))
 }
 
-/// OpenSSH 10.3 made MaxStartups, PerSourceNetBlockSize and IPQoS keep
-/// their first value like every other option (they used to take the last).
+/// OpenSSH 10.1 made MaxStartups and PerSourceNetBlockSize keep their
+/// first value like every other option, and 10.3 IPQoS (they used to take
+/// the last).
 pub fn rule_in(k: &Keyword, version: Version) -> Rule {
-    if matches!(k.canon, "maxstartups" | "persourcenetblocksize" | "ipqos")
-        && version >= Version::new(10, 3)
-    {
+    rule_of_slot(k.canon, k.rule, version)
+}
+
+/// [`rule_in`] for a storage slot (`maxstartups.begin`).
+pub fn rule_of_slot(slot: &str, rule: Rule, version: Version) -> Rule {
+    let since = match slot.split('.').next() {
+        Some("maxstartups" | "persourcenetblocksize") => Version::new(10, 1),
+        Some("ipqos") => Version::new(10, 3),
+        // The 10.4 rewrite of option handling (upstream bebc855) made
+        // StreamLocalBindMask first-wins like the rest (checked on 10.6).
+        Some("streamlocalbindmask") => Version::new(10, 4),
+        _ => return rule,
+    };
+    if version >= since {
         Rule::FirstWins
     } else {
-        k.rule
+        rule
     }
 }
 
@@ -295,57 +332,8 @@ pub fn by_canon(canon: &str) -> Option<&'static Keyword> {
 
 /// The keyword spelling used in documentation and fixes (`PasswordAuthentication`).
 pub fn display_name(canon: &str) -> &'static str {
-    DISPLAY
-        .iter()
-        .find(|(c, _)| c.eq_ignore_ascii_case(canon))
-        .map(|(_, d)| *d)
-        .unwrap_or("")
+    crate::options::row_of(canon).map_or("", |r| r.display)
 }
-
-static DISPLAY: &[(&str, &str)] = &[
-    ("permitrootlogin", "PermitRootLogin"),
-    ("passwordauthentication", "PasswordAuthentication"),
-    (
-        "kbdinteractiveauthentication",
-        "KbdInteractiveAuthentication",
-    ),
-    ("permitemptypasswords", "PermitEmptyPasswords"),
-    ("pubkeyauthentication", "PubkeyAuthentication"),
-    ("hostbasedauthentication", "HostbasedAuthentication"),
-    ("ignorerhosts", "IgnoreRhosts"),
-    ("permituserenvironment", "PermitUserEnvironment"),
-    ("x11forwarding", "X11Forwarding"),
-    ("allowagentforwarding", "AllowAgentForwarding"),
-    ("allowtcpforwarding", "AllowTcpForwarding"),
-    ("allowstreamlocalforwarding", "AllowStreamLocalForwarding"),
-    ("permittunnel", "PermitTunnel"),
-    ("gatewayports", "GatewayPorts"),
-    ("maxauthtries", "MaxAuthTries"),
-    ("logingracetime", "LoginGraceTime"),
-    ("maxstartups", "MaxStartups"),
-    ("maxsessions", "MaxSessions"),
-    ("clientaliveinterval", "ClientAliveInterval"),
-    ("clientalivecountmax", "ClientAliveCountMax"),
-    ("loglevel", "LogLevel"),
-    ("usepam", "UsePAM"),
-    ("strictmodes", "StrictModes"),
-    ("ciphers", "Ciphers"),
-    ("macs", "MACs"),
-    ("kexalgorithms", "KexAlgorithms"),
-    ("hostkeyalgorithms", "HostKeyAlgorithms"),
-    ("pubkeyacceptedalgorithms", "PubkeyAcceptedAlgorithms"),
-    ("port", "Port"),
-    ("allowusers", "AllowUsers"),
-    ("allowgroups", "AllowGroups"),
-    ("denyusers", "DenyUsers"),
-    ("denygroups", "DenyGroups"),
-    ("authorizedkeysfile", "AuthorizedKeysFile"),
-    ("disableforwarding", "DisableForwarding"),
-    ("compression", "Compression"),
-    ("usedns", "UseDNS"),
-    ("gssapiauthentication", "GSSAPIAuthentication"),
-    ("kerberosauthentication", "KerberosAuthentication"),
-];
 
 #[cfg(test)]
 mod tests {

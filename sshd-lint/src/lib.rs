@@ -3,8 +3,10 @@
 //! needed), lint it, and fix it without locking anyone out.
 //!
 //! - [`lex`]: lines and words, as sshd splits them;
-//! - [`keywords`]: every keyword, its combination rule, Match permission,
-//!   value type and releases;
+//! - [`options`]: every option sshd has, one release-aware row each (print
+//!   order, default, Match copy, releases and builds);
+//! - [`keywords`]: every spelling, its combination rule, Match permission
+//!   and value type;
 //! - [`parse`]: one directive to typed values, with sshd's checks;
 //! - [`values`]: the value syntaxes (ports, times, sizes, paths, DSCP);
 //! - [`include`]: files under `--root`, Include globs;
@@ -26,6 +28,7 @@ pub mod keywords;
 pub mod lex;
 pub mod lockout;
 pub mod matching;
+pub mod options;
 pub mod parse;
 pub mod print;
 pub mod records;

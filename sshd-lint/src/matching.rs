@@ -229,12 +229,16 @@ pub struct Context {
     pub laddr: Option<String>,
     pub lport: Option<u16>,
     pub rdomain: Option<String>,
+    /// `invalid-user` (OpenSSH 9.9 and later): the user is one sshd does
+    /// not know. sshd -T does not look the user up; only this flag makes
+    /// `Match Invalid-User` match.
+    pub invalid_user: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContextError {
     #[error(
-        "invalid --context item '{0}' (expected user=, host=, addr=, laddr=, lport= or rdomain=)"
+        "invalid --context item '{0}' (expected user=, host=, addr=, laddr=, lport=, rdomain= or invalid-user)"
     )]
     Item(String),
     #[error("invalid port '{0}' in --context")]
@@ -251,6 +255,10 @@ impl std::str::FromStr for Context {
         for item in spec.split(',') {
             if item.is_empty() {
                 break;
+            }
+            if item == "invalid-user" {
+                ctx.invalid_user = true;
+                continue;
             }
             let (key, value) = item
                 .split_once('=')
@@ -321,10 +329,20 @@ pub struct Criterion {
 }
 
 /// Parse the criteria of a Match line (`rest` is the text after `Match`).
-/// `invalid-user` (no argument) exists from OpenSSH 10.0.
+/// `invalid-user` (no argument) exists from OpenSSH 9.9, `version` from 10.0.
 pub fn parse_criteria(
     rest: &str,
     version: crate::version::Version,
+) -> Result<Vec<Criterion>, MatchError> {
+    parse_criteria_with(rest, version, None)
+}
+
+/// [`parse_criteria`] with the root's /etc/services, for `LocalPort ssh`
+/// (stored as the number, so evaluation needs no lookup).
+pub fn parse_criteria_with(
+    rest: &str,
+    version: crate::version::Version,
+    services: Option<&str>,
 ) -> Result<Vec<Criterion>, MatchError> {
     let mut out = Vec::new();
     let mut cp = Some(rest.to_string());
@@ -358,7 +376,7 @@ pub fn parse_criteria(
             return Ok(out);
         }
         if attribute.eq_ignore_ascii_case("invalid-user")
-            && version >= crate::version::Version::new(10, 0)
+            && version >= crate::version::Version::new(9, 9)
         {
             out.push(Criterion {
                 attribute,
@@ -383,14 +401,19 @@ pub fn parse_criteria(
             "localport",
             "rdomain",
         ];
-        if !known.iter().any(|k| attribute.eq_ignore_ascii_case(k)) {
+        let version_criterion = attribute.eq_ignore_ascii_case("version")
+            && version >= crate::version::Version::new(10, 0);
+        if !version_criterion && !known.iter().any(|k| attribute.eq_ignore_ascii_case(k)) {
             return Err(MatchError::Unsupported(attribute));
         }
-        if attribute.eq_ignore_ascii_case("localport")
-            && crate::values::a2port(&arg, None).is_none()
-        {
-            return Err(MatchError::InvalidPort(arg));
-        }
+        let arg = if attribute.eq_ignore_ascii_case("localport") {
+            match crate::values::a2port(&arg, services) {
+                Some(p) => p.to_string(),
+                None => return Err(MatchError::InvalidPort(arg)),
+            }
+        } else {
+            arg
+        };
         if attribute.eq_ignore_ascii_case("address") && addr_match_list(None, &arg) != 0 {
             return Err(MatchError::InvalidAddress("address", arg));
         }
@@ -416,6 +439,7 @@ pub fn evaluate(
     criteria: &[Criterion],
     ctx: Option<&Context>,
     groups: &dyn GroupLookup,
+    sshd_release: &str,
 ) -> Result<bool, MatchError> {
     let mut result = true;
     for c in criteria {
@@ -424,16 +448,22 @@ pub fn evaluate(
         if attr == "all" {
             return Ok(true);
         }
+        // `Match Version` compares sshd's own version string, connection
+        // or not.
+        if attr == "version" {
+            if match_pattern_list(sshd_release, arg, false) != 1 {
+                result = false;
+            }
+            continue;
+        }
         let Some(ctx) = ctx else {
             result = false;
             continue;
         };
         let hit = match attr.as_str() {
-            // A user name the system does not know.
-            "invalid-user" => ctx
-                .user
-                .as_deref()
-                .is_some_and(|u| groups.groups_of(u).is_none()),
+            // Only the test flag: `sshd -T -C user=ghost` does not look the
+            // user up, and a real connection sets it before the Match pass.
+            "invalid-user" => ctx.invalid_user,
             "user" => match &ctx.user {
                 None => false,
                 Some(u) => match_pattern_list(u, arg, false) == 1,
@@ -492,14 +522,37 @@ mod tests {
     const V: crate::version::Version = crate::version::Version::new(9, 2);
 
     #[test]
-    fn invalid_user_exists_from_10_0() {
-        let ten = crate::version::Version::new(10, 0);
+    fn invalid_user_matches_only_with_the_flag_as_sshd_dash_capital_t_does() {
+        let v99 = crate::version::Version::new(9, 9);
         assert!(parse_criteria("invalid-user", V).is_err());
-        let c = parse_criteria("invalid-user Address 10.0.0.0/8", ten).unwrap();
+        let c = parse_criteria("invalid-user Address 10.0.0.0/8", v99).unwrap();
+        // A user missing from /etc/passwd is not "invalid" to sshd -T.
         let unknown: Context = "user=ghost,addr=10.0.0.1".parse().unwrap();
-        let known: Context = "user=alice,addr=10.0.0.1".parse().unwrap();
-        assert_eq!(evaluate(&c, Some(&unknown), &OnlyAlice), Ok(true));
-        assert_eq!(evaluate(&c, Some(&known), &OnlyAlice), Ok(false));
+        let flagged: Context = "user=ghost,addr=10.0.0.1,invalid-user".parse().unwrap();
+        let known_flagged: Context = "user=alice,addr=10.0.0.1,invalid-user".parse().unwrap();
+        assert_eq!(
+            evaluate(&c, Some(&unknown), &OnlyAlice, "OpenSSH_9.9"),
+            Ok(false)
+        );
+        assert_eq!(
+            evaluate(&c, Some(&flagged), &OnlyAlice, "OpenSSH_9.9"),
+            Ok(true)
+        );
+        assert_eq!(
+            evaluate(&c, Some(&known_flagged), &OnlyAlice, "OpenSSH_9.9"),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn match_version_compares_sshds_own_version_from_10_0() {
+        let ten = crate::version::Version::new(10, 0);
+        assert!(
+            parse_criteria("Version OpenSSH_10.*", crate::version::Version::new(9, 9)).is_err()
+        );
+        let c = parse_criteria("Version OpenSSH_10.*", ten).unwrap();
+        assert_eq!(evaluate(&c, None, &OnlyAlice, "OpenSSH_10.0p2"), Ok(true));
+        assert_eq!(evaluate(&c, None, &OnlyAlice, "OpenSSH_11.0p1"), Ok(false));
     }
 
     struct OnlyAlice;
@@ -556,8 +609,8 @@ mod tests {
         let c = parse_criteria("User alice,bob Address 10.0.0.0/8 # note", V).unwrap();
         assert_eq!(c.len(), 2);
         let ctx: Context = "user=bob,addr=10.9.9.9".parse().unwrap();
-        assert_eq!(evaluate(&c, Some(&ctx), &NoGroups), Ok(true));
-        assert_eq!(evaluate(&c, None, &NoGroups), Ok(false));
+        assert_eq!(evaluate(&c, Some(&ctx), &NoGroups, "OpenSSH_9.2"), Ok(true));
+        assert_eq!(evaluate(&c, None, &NoGroups, "OpenSSH_9.2"), Ok(false));
         assert_eq!(
             parse_criteria("all user x", V),
             Err(MatchError::AllCombined)
@@ -567,8 +620,8 @@ mod tests {
             Err(MatchError::Unsupported("Fish".into()))
         );
         let g = parse_criteria("Group wheel,!nope", V).unwrap();
-        assert_eq!(evaluate(&g, Some(&ctx), &NoGroups), Ok(true));
+        assert_eq!(evaluate(&g, Some(&ctx), &NoGroups, "OpenSSH_9.2"), Ok(true));
         let lp = parse_criteria("LocalPort 22", V).unwrap();
-        assert!(evaluate(&lp, Some(&ctx), &NoGroups).is_err());
+        assert!(evaluate(&lp, Some(&ctx), &NoGroups, "OpenSSH_9.2").is_err());
     }
 }

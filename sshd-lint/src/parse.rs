@@ -12,7 +12,7 @@ use crate::values::{
     scan_scaled, sscanf_ints, tilde_expand, valid_auth_methods, DIGESTS, FACILITIES, GSS_KEX,
     LOG_LEVELS,
 };
-use crate::version::Version;
+use crate::version::{Flavour, Release, Version};
 
 /// One value to store, and how it combines with earlier ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +60,10 @@ impl Parsed {
 pub fn parse(
     kw: &Keyword,
     d: &Directive,
-    v: Version,
+    release: &Release,
     services: Option<&str>,
 ) -> Result<Parsed, String> {
+    let v = release.model();
     let name = d.keyword.as_str();
     if kw.status != Status::Active {
         return Ok(Parsed::Ignored(kw.status));
@@ -80,7 +81,7 @@ pub fn parse(
 
     let parsed = match (canon, kw.value) {
         ("match", _) => {
-            return crate::matching::parse_criteria(&d.rest, v)
+            return crate::matching::parse_criteria_with(&d.rest, v, services)
                 .map(Parsed::Match)
                 .map_err(|e| e.to_string())
         }
@@ -235,6 +236,19 @@ pub fn parse(
             canon,
             tilde_expand(first.filter(|a| !a.is_empty()).ok_or_else(missing)?),
         ),
+        // From 10.3 RevokedKeys takes several files, kept as written
+        // (`none` alone clears the list).
+        ("revokedkeys", _) if v >= Version::new(10, 3) => {
+            let files: Vec<String> = first
+                .into_iter()
+                .chain(args.by_ref())
+                .map(str::to_string)
+                .collect();
+            if files.iter().any(String::is_empty) {
+                return Err(format!("keyword {name} empty argument"));
+            }
+            Parsed::list(name, canon, Rule::FirstLine, files)?
+        }
         (_, ValueType::Path) => {
             let a = first
                 .filter(|a| !a.is_empty())
@@ -376,7 +390,19 @@ pub fn parse(
             }
             Parsed::list(name, canon, Rule::FirstLine, vals)?
         }
-        ("logverbose" | "channeltimeout" | "persourcepenalties", _) => {
+        ("persourcepenalties", _) => return penalties(name, &d.args, v),
+        ("persourcepenaltyexemptlist", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or("missing argument.")?;
+            if crate::matching::addr_match_list(None, a) != 0 {
+                return Err(format!("keyword {name} invalid address argument."));
+            }
+            one(canon, a.to_string())
+        }
+        ("pamservicename", _) => {
+            let a = first.filter(|a| !a.is_empty()).ok_or("missing argument.")?;
+            one(canon, a.to_string())
+        }
+        ("logverbose" | "channeltimeout", _) => {
             let mut vals: Vec<String> = Vec::new();
             let all: Vec<&str> = first.into_iter().chain(args.by_ref()).collect();
             for (i, a) in all.iter().enumerate() {
@@ -406,9 +432,25 @@ pub fn parse(
                 .next()
                 .filter(|a| !a.is_empty())
                 .ok_or("Missing subsystem command.")?;
-            let mut parts = vec![cmd.to_string()];
-            parts.extend(args.by_ref().map(str::to_string));
-            Parsed::one(canon, Rule::PerName, vec![sub.to_string(), parts.join(" ")])
+            let rest: Vec<&str> = args.by_ref().collect();
+            let line = if v >= Version::new(9, 5) {
+                // From 9.5 sshd re-quotes the command and its arguments
+                // as written (argv_assemble); 9.5 and 9.6 join them with
+                // a space even when there are no arguments.
+                let command = argv_assemble(&[cmd]);
+                let args = argv_assemble(&rest);
+                if args.is_empty() && v >= Version::new(9, 7) {
+                    command
+                } else {
+                    format!("{command} {args}")
+                }
+            } else {
+                std::iter::once(cmd)
+                    .chain(rest)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            Parsed::one(canon, Rule::PerName, vec![sub.to_string(), line])
         }
         ("maxstartups", _) => {
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
@@ -429,9 +471,11 @@ pub fn parse(
                     if *b <= 0 {
                         return Err(invalid());
                     }
-                    // From 10.3 a single number is only the hard limit
-                    // (`10:30:N`); before, it was begin and limit (`N:30:N`).
-                    if v >= Version::new(10, 3) {
+                    // A single number is begin and limit (`N:30:N`),
+                    // except in 10.1 and 10.2, where it was only the limit
+                    // (`10:30:N`); 10.3 restored the old meaning (upstream
+                    // 683d0ab, then 78d5498).
+                    if v >= Version::new(10, 1) && v < Version::new(10, 3) {
                         vec![("maxstartups.max", *b)]
                     } else {
                         vec![("maxstartups.begin", *b), ("maxstartups.max", *b)]
@@ -461,7 +505,10 @@ pub fn parse(
             if !ok {
                 return Err(format!("Invalid {name} spec."));
             }
-            let v6 = nums.get(1).copied().unwrap_or(0);
+            // Before 10.3 a lone IPv4 length also set the IPv6 one to 0
+            // (sscanf left it zeroed); from 10.3 it keeps its default.
+            let lone_v6 = if v >= Version::new(10, 3) { 128 } else { 0 };
+            let v6 = nums.get(1).copied().unwrap_or(lone_v6);
             one(canon, format!("{}:{}", nums[0], v6))
         }
         ("rekeylimit", _) => {
@@ -495,12 +542,29 @@ pub fn parse(
         }
         ("ipqos", _) => {
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
-            let i = parse_ipqos(a).ok_or_else(|| format!("Bad {name} value: {a}"))?;
-            let b = match args.next() {
-                None => i,
-                Some(x) => parse_ipqos(x).ok_or_else(|| format!("Bad {name} value: {x}"))?,
+            let decimal = v >= Version::new(9, 8);
+            // The IPv4 TOS names (lowdelay, throughput, reliability) are
+            // accepted but mean "the system default" (printed `none`) from
+            // upstream 10.1, and in Debian 13 from 1:10.0p1-7+deb13u3.
+            let tos_ignored = (release.flavour == Flavour::Upstream && v >= Version::new(10, 1))
+                || release.debian_at_least(Version::new(10, 0), 7, 13, 3);
+            let word = |x: &str| -> Result<String, String> {
+                let n = parse_ipqos(x, decimal).ok_or_else(|| format!("Bad {name} value: {x}"))?;
+                let tos = ["lowdelay", "throughput", "reliability"]
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(x));
+                Ok(if tos && tos_ignored {
+                    "none".into()
+                } else {
+                    ipqos_name(n)
+                })
             };
-            one(canon, format!("{} {}", ipqos_name(i), ipqos_name(b)))
+            let i = word(a)?;
+            let b = match args.next() {
+                None => i.clone(),
+                Some(x) => word(x)?,
+            };
+            one(canon, format!("{i} {b}"))
         }
         ("streamlocalbindmask", _) => {
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
@@ -586,4 +650,121 @@ pub fn parse(
 
 fn unreachable_choice() -> Result<&'static [&'static str], String> {
     Err("internal: PermitTunnel without choices".into())
+}
+
+/// The fields of PerSourcePenalties, in the order `sshd -T` prints them,
+/// with their word in the config (`crash:90`).
+pub const PENALTY_FIELDS: &[(&str, &str)] = &[
+    ("crash", "persourcepenalties.crash"),
+    ("authfail", "persourcepenalties.authfail"),
+    ("noauth", "persourcepenalties.noauth"),
+    ("invaliduser", "persourcepenalties.invaliduser"),
+    ("grace-exceeded", "persourcepenalties.grace-exceeded"),
+    ("refuseconnection", "persourcepenalties.refuseconnection"),
+    ("max", "persourcepenalties.max"),
+    ("min", "persourcepenalties.min"),
+    ("max-sources4", "persourcepenalties.max-sources4"),
+    ("max-sources6", "persourcepenalties.max-sources6"),
+    ("overflow", "persourcepenalties.overflow"),
+    ("overflow6", "persourcepenalties.overflow6"),
+];
+
+/// Which penalty fields a release has: `refuseconnection` from 9.9 (with
+/// RefuseConnection), `invaliduser` from 10.3.
+pub fn penalty_field_in(field: &str, v: Version) -> bool {
+    match field {
+        "refuseconnection" => v >= Version::new(9, 9),
+        "invaliduser" => v >= Version::new(10, 3),
+        _ => true,
+    }
+}
+
+/// PerSourcePenalties: `yes`/`no` alone, or `field:value` words, each field
+/// kept from its first line (first value wins per field), and any field
+/// turning penalties on (sshd sets `enabled` whenever it stores a field).
+fn penalties(name: &str, args: &[String], v: Version) -> Result<Parsed, String> {
+    if args.is_empty() {
+        return Err(format!("no {name} specified"));
+    }
+    let mut out = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        if arg.eq_ignore_ascii_case("no") || arg.eq_ignore_ascii_case("yes") {
+            if i + 1 < args.len() {
+                return Err(format!(
+                    "keyword {name} \"{arg}\" argument must appear alone."
+                ));
+            }
+            out.push(Assign {
+                slot: "persourcepenalties.enabled",
+                rule: Rule::FirstWins,
+                values: vec![arg.to_ascii_lowercase()],
+            });
+            continue;
+        }
+        let overflow = [
+            ("overflow:", "persourcepenalties.overflow"),
+            ("overflow6:", "persourcepenalties.overflow6"),
+        ]
+        .iter()
+        .find_map(|(prefix, slot)| {
+            let mode = arg.strip_prefix(prefix)?;
+            matches!(mode, "deny-all" | "permissive").then_some((*slot, mode.to_string()))
+        });
+        let (slot, value) = match overflow {
+            Some(o) => o,
+            None => {
+                let found = PENALTY_FIELDS.iter().find(|(field, _)| {
+                    !field.starts_with("overflow")
+                        && penalty_field_in(field, v)
+                        && arg.strip_prefix(field).is_some_and(|r| r.starts_with(':'))
+                });
+                let Some((field, slot)) = found else {
+                    return Err(format!("unsupported {name} keyword {arg}"));
+                };
+                let value = &arg[field.len() + 1..];
+                let n = if field.starts_with("max-sources") {
+                    match value.parse::<i64>() {
+                        Ok(n) if (0..=i32::MAX as i64).contains(&n) => n,
+                        Ok(n) if n < 0 => return Err(format!("{name} value too small.")),
+                        Ok(_) => return Err(format!("{name} value too large.")),
+                        Err(_) => return Err(format!("{name} value invalid.")),
+                    }
+                } else {
+                    convtime(value).ok_or_else(|| format!("invalid {name} time value."))?
+                };
+                (*slot, n.to_string())
+            }
+        };
+        out.push(Assign {
+            slot,
+            rule: Rule::FirstWins,
+            values: vec![value],
+        });
+    }
+    Ok(Parsed::Set(out))
+}
+
+/// OpenSSH's `argv_assemble`: words joined by spaces, a word holding
+/// blanks wrapped in double quotes, and `\\`, `'` and `"` escaped.
+fn argv_assemble(words: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let quoted = w.contains([' ', '\t']);
+        if quoted {
+            out.push('"');
+        }
+        for c in w.chars() {
+            if matches!(c, '\\' | '\'' | '"') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        if quoted {
+            out.push('"');
+        }
+    }
+    out
 }

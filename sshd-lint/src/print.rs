@@ -6,12 +6,18 @@ use std::net::{IpAddr, ToSocketAddrs};
 
 use crate::algorithms::{self, Family};
 use crate::effective::{ConfigError, Item, Loc, Shadow, Store};
-use crate::version::Version;
+use crate::options;
+use crate::version::{Release, Version};
 
 /// One line of `sshd -T` output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// The option, lowercase (`passwordauthentication`): the `setting`
+    /// record's key and what the lint looks up.
     pub key: &'static str,
+    /// The name the release prints (lowercase until 10.4, mixed case from
+    /// 10.5: `PasswordAuthentication`).
+    pub name: &'static str,
     pub value: String,
     /// None: the built-in default.
     pub origin: Option<Loc>,
@@ -20,223 +26,93 @@ pub struct Line {
 
 impl Line {
     pub fn text(&self) -> String {
-        format!("{} {}", self.key, self.value)
+        format!("{} {}", self.name, self.value)
     }
 }
 
-/// The release's built-in value of an option, as `sshd -T` prints it.
-pub fn default_value(key: &str, v: Version) -> Option<&'static str> {
-    Some(match key {
-        "usepam" => "no",
-        "addressfamily" => "any",
-        "logingracetime" => "120",
-        "x11displayoffset" => "10",
-        "maxauthtries" => "6",
-        "maxsessions" => "10",
-        "clientaliveinterval" => "0",
-        "clientalivecountmax" => "3",
-        "requiredrsasize" => "1024",
-        "streamlocalbindmask" => "0177",
-        "unusedconnectiontimeout" => "0",
-        "permitrootlogin" => "without-password",
-        "ignorerhosts" => "yes",
-        "ignoreuserknownhosts" | "hostbasedauthentication" | "hostbasedusesnamefrompacketonly" => {
-            "no"
+/// The release's built-in value of an option (or of a part of one, for
+/// the options sshd keeps in several fields), as `sshd -T` prints it.
+pub fn default_value(key: &str, r: &Release) -> Option<&'static str> {
+    match key {
+        "maxstartups.begin" => Some("10"),
+        "maxstartups.rate" => Some("30"),
+        "maxstartups.max" => Some("100"),
+        "rekeylimit" | "rekeylimit.interval" => Some("0"),
+        k if k.contains('.') => None,
+        _ => options::row_of(key)
+            .filter(|o| o.in_release(r))
+            .and_then(|o| o.default_in(r)),
+    }
+}
+
+/// How a release spells a value: 10.1 prints PermitRootLogin's current
+/// name (`prohibit-password`), 10.6 prints TCPKeepAlive and WarnWeakCrypto
+/// as `true`/`false` and adds PubkeyAuthOptions' `max-pk-ok` (checked
+/// against Debian testing's 10.6p1).
+fn release_spelling(key: &str, value: String, v: Version) -> String {
+    match key {
+        "permitrootlogin" if v >= Version::new(10, 1) && value == "without-password" => {
+            "prohibit-password".into()
         }
-        "pubkeyauthentication" => "yes",
-        "kerberosauthentication" => "no",
-        "kerberosorlocalpasswd" | "kerberosticketcleanup" => "yes",
-        "gssapiauthentication" => "no",
-        "gssapicleanupcredentials" => "yes",
-        "gssapikeyexchange" => "no",
-        "gssapistrictacceptorcheck" => "yes",
-        "gssapistorecredentialsonrekey" => "no",
-        "gssapikexalgorithms" => algorithms::DEF_GSS_KEX,
-        "passwordauthentication" | "kbdinteractiveauthentication" => "yes",
-        "printmotd" | "printlastlog" => "yes",
-        "x11forwarding" => "no",
-        "x11uselocalhost" | "permittty" | "permituserrc" | "strictmodes" | "tcpkeepalive" => "yes",
-        "permitemptypasswords" => "no",
-        "compression" => "yes",
-        "gatewayports" | "usedns" => "no",
-        "allowtcpforwarding" | "allowagentforwarding" => "yes",
-        "disableforwarding" => "no",
-        "allowstreamlocalforwarding" => "yes",
-        "streamlocalbindunlink" => "no",
-        "fingerprinthash" => "SHA256",
-        "exposeauthinfo" => "no",
-        "debianbanner" => "yes",
-        "pidfile" => "/run/sshd.pid",
-        "modulifile" => "/etc/ssh/moduli",
-        "xauthlocation" => "/usr/bin/xauth",
-        "securitykeyprovider" => "internal",
-        "versionaddendum" => "",
-        "loglevel" => "INFO",
-        "syslogfacility" => "AUTH",
-        "authorizedkeysfile" => ".ssh/authorized_keys .ssh/authorized_keys2",
-        "maxstartups.begin" => "10",
-        "maxstartups.rate" => "30",
-        "maxstartups.max" => "100",
-        "persourcemaxstartups" => "none",
-        "persourcenetblocksize" => "32:128",
-        "permittunnel" => "no",
-        "ipqos" => "lowdelay throughput",
-        "rekeylimit" | "rekeylimit.interval" => "0",
-        "permituserenvironment" => "no",
-        "pubkeyauthoptions" => "none",
-        "sshdsessionpath" if v >= Version::new(9, 8) => "/usr/lib/openssh/sshd-session",
-        "sshdauthpath" if v >= Version::new(10, 0) => "/usr/lib/openssh/sshd-auth",
-        "refuseconnection" => "no",
-        _ => return None,
-    })
+        "tcpkeepalive" | "warnweakcrypto" if v >= Version::new(10, 6) => match value.as_str() {
+            "yes" => "true".into(),
+            "no" => "false".into(),
+            _ => value,
+        },
+        _ => value,
+    }
 }
 
-/// Options printed with `dump_cfg_string`, where a NULL (unset or "none")
-/// prints as `none`.
-const STRING_NONE: &[&str] = &[
-    "pidfile",
-    "xauthlocation",
-    "banner",
-    "forcecommand",
-    "chrootdirectory",
-    "trustedusercakeys",
-    "revokedkeys",
-    "securitykeyprovider",
-    "authorizedprincipalsfile",
-    "versionaddendum",
-    "authorizedkeyscommand",
-    "authorizedkeyscommanduser",
-    "authorizedprincipalscommand",
-    "authorizedprincipalscommanduser",
-    "hostkeyagent",
-];
-
-/// What to print, in `dump_config` order, for a release.
-fn order(v: Version) -> Vec<&'static str> {
-    let mut keys = vec![
-        "port",
-        "addressfamily",
-        "listenaddress",
-        "usepam",
-        "logingracetime",
-        "x11displayoffset",
-        "maxauthtries",
-        "maxsessions",
-        "clientaliveinterval",
-        "clientalivecountmax",
+/// `persourcepenalties`: `no`, or every field with its value (seconds as
+/// integers until 10.3, which prints them as floating point).
+fn penalties_line(store: &Store, v: Version) -> String {
+    use crate::parse::{penalty_field_in, PENALTY_FIELDS};
+    let any_field = PENALTY_FIELDS
+        .iter()
+        .any(|(_, slot)| store.get(slot).is_some());
+    if !any_field && store.value("persourcepenalties.enabled") == Some("no") {
+        return "no".into();
+    }
+    let defaults: &[(&str, &str)] = &[
+        ("crash", "90"),
+        ("authfail", "5"),
+        ("noauth", "1"),
+        ("invaliduser", "5"),
+        ("grace-exceeded", "10"),
+        ("refuseconnection", "10"),
+        ("max", "600"),
+        ("min", "15"),
+        ("max-sources4", "65536"),
+        ("max-sources6", "65536"),
+        ("overflow", "permissive"),
     ];
-    if v >= Version::new(9, 1) {
-        keys.push("requiredrsasize");
+    let mut words = Vec::new();
+    let mut overflow = "permissive".to_string();
+    for (field, slot) in PENALTY_FIELDS {
+        if !penalty_field_in(field, v) {
+            continue;
+        }
+        let default = match *field {
+            "overflow6" => overflow.clone(),
+            f => defaults
+                .iter()
+                .find(|(d, _)| *d == f)
+                .map(|(_, x)| x.to_string())
+                .unwrap_or_default(),
+        };
+        let value = store.value(slot).map(str::to_string).unwrap_or(default);
+        if *field == "overflow" {
+            overflow = value.clone();
+        }
+        let is_time = !field.starts_with("max-sources") && !field.starts_with("overflow");
+        let shown = if is_time && v >= Version::new(10, 3) {
+            format!("{value}.000000")
+        } else {
+            value
+        };
+        words.push(format!("{field}:{shown}"));
     }
-    keys.push("streamlocalbindmask");
-    if v >= Version::new(9, 2) {
-        keys.push("unusedconnectiontimeout");
-    }
-    keys.extend([
-        "permitrootlogin",
-        "ignorerhosts",
-        "ignoreuserknownhosts",
-        "hostbasedauthentication",
-        "hostbasedusesnamefrompacketonly",
-        "pubkeyauthentication",
-        "kerberosauthentication",
-        "kerberosorlocalpasswd",
-        "kerberosticketcleanup",
-        "gssapiauthentication",
-        "gssapicleanupcredentials",
-        "gssapikeyexchange",
-        "gssapistrictacceptorcheck",
-        "gssapistorecredentialsonrekey",
-        "gssapikexalgorithms",
-        "passwordauthentication",
-        "kbdinteractiveauthentication",
-        "printmotd",
-        "printlastlog",
-        "x11forwarding",
-        "x11uselocalhost",
-        "permittty",
-        "permituserrc",
-        "strictmodes",
-        "tcpkeepalive",
-        "permitemptypasswords",
-        "compression",
-        "gatewayports",
-        "usedns",
-        "allowtcpforwarding",
-        "allowagentforwarding",
-        "disableforwarding",
-        "allowstreamlocalforwarding",
-        "streamlocalbindunlink",
-        "fingerprinthash",
-        "exposeauthinfo",
-    ]);
-    if v >= Version::new(9, 6) {
-        keys.push("debianbanner");
-    }
-    keys.extend([
-        "pidfile",
-        "modulifile",
-        "xauthlocation",
-        "ciphers",
-        "macs",
-        "banner",
-        "forcecommand",
-        "chrootdirectory",
-    ]);
-    keys.extend([
-        "trustedusercakeys",
-        "revokedkeys",
-        "securitykeyprovider",
-        "authorizedprincipalsfile",
-        "versionaddendum",
-        "authorizedkeyscommand",
-        "authorizedkeyscommanduser",
-        "authorizedprincipalscommand",
-        "authorizedprincipalscommanduser",
-        "hostkeyagent",
-        "kexalgorithms",
-        "casignaturealgorithms",
-        "hostbasedacceptedalgorithms",
-        "hostkeyalgorithms",
-        "pubkeyacceptedalgorithms",
-    ]);
-    if v >= Version::new(9, 8) {
-        keys.extend(["sshdsessionpath"]);
-    }
-    if v >= Version::new(10, 0) {
-        keys.extend(["sshdauthpath"]);
-    }
-    keys.extend([
-        "loglevel",
-        "syslogfacility",
-        "authorizedkeysfile",
-        "hostkey",
-        "hostcertificate",
-        "allowusers",
-        "denyusers",
-        "allowgroups",
-        "denygroups",
-        "acceptenv",
-        "setenv",
-        "authenticationmethods",
-        "logverbose",
-        "channeltimeout",
-        "subsystem",
-        "maxstartups",
-        "persourcemaxstartups",
-        "persourcenetblocksize",
-        "permittunnel",
-        "ipqos",
-        "rekeylimit",
-        "permitopen",
-        "permitlisten",
-        "permituserenvironment",
-        "pubkeyauthoptions",
-    ]);
-    if v >= Version::new(10, 0) {
-        keys.push("refuseconnection");
-    }
-    keys
+    words.join(" ")
 }
 
 fn default_items(value: &str) -> Vec<Item> {
@@ -268,7 +144,19 @@ fn group_shadows(shadows: &[Shadow]) -> Vec<Shadow> {
 }
 
 /// Render the effective options as `sshd -T` would.
-pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
+pub fn render(store: &Store, r: &Release) -> Result<Vec<Line>, ConfigError> {
+    render_with_hosts(store, r, None)
+}
+
+/// [`render`] for a target whose `/etc/hosts` is `hosts`: ListenAddress
+/// names found there resolve as the target's sshd resolves them (files
+/// before DNS), not through this host.
+pub fn render_with_hosts(
+    store: &Store,
+    r: &Release,
+    hosts: Option<&str>,
+) -> Result<Vec<Line>, ConfigError> {
+    let v = r.model();
     let mut out = Vec::new();
     // Grouped once per option: list options print one line per item.
     let grouped: std::collections::HashMap<&str, Vec<Shadow>> = store
@@ -288,7 +176,7 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                     .join(" "),
                 s.items.first().and_then(|i| i.origin.clone()),
             ),
-            None => (default_value(slot, v).unwrap_or("none").to_string(), None),
+            None => (default_value(slot, r).unwrap_or("none").to_string(), None),
         }
     };
     let ports: Vec<Item> = match store.get("port") {
@@ -296,10 +184,11 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
         None => default_items("22"),
     };
     let family = store.value("addressfamily").unwrap_or("any").to_string();
-    for key in order(v) {
+    for key in options::printed(r) {
         let mut push = |value: String, origin: Option<Loc>, shadowed: Vec<Shadow>| {
             out.push(Line {
                 key,
+                name: options::printed_name(key, r),
                 value,
                 origin,
                 shadowed,
@@ -312,24 +201,35 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                 }
             }
             "listenaddress" => {
-                for (text, origin) in listen_lines(store, &ports, &family)? {
+                for (text, origin) in listen_lines(store, &ports, &family, hosts)? {
                     push(text, origin, Vec::new());
                 }
             }
             "hostkey" => {
-                let items = match store.get("hostkey") {
-                    Some(s) => s.items.clone(),
-                    None => [
+                // 10.6 also loads the ML-DSA-44/Ed25519 key by default.
+                let defaults: &[&str] = if v >= Version::new(10, 6) {
+                    &[
+                        "/etc/ssh/ssh_host_rsa_key",
+                        "/etc/ssh/ssh_host_ecdsa_key",
+                        "/etc/ssh/ssh_host_ed25519_key",
+                        "/etc/ssh/ssh_host_mldsa44_ed25519_key",
+                    ]
+                } else {
+                    &[
                         "/etc/ssh/ssh_host_rsa_key",
                         "/etc/ssh/ssh_host_ecdsa_key",
                         "/etc/ssh/ssh_host_ed25519_key",
                     ]
-                    .iter()
-                    .map(|k| Item {
-                        value: k.to_string(),
-                        origin: None,
-                    })
-                    .collect(),
+                };
+                let items = match store.get("hostkey") {
+                    Some(s) => s.items.clone(),
+                    None => defaults
+                        .iter()
+                        .map(|k| Item {
+                            value: k.to_string(),
+                            origin: None,
+                        })
+                        .collect(),
                 };
                 for i in items {
                     let value = if i.value.eq_ignore_ascii_case("none") {
@@ -390,6 +290,38 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
                 sh.dedup_by(|a, b| a.loc == b.loc);
                 push(value, origin, sh);
             }
+            "revokedkeys" => {
+                let (value, origin) = scalar(key);
+                let none = value.eq_ignore_ascii_case("none");
+                // 10.3 keeps a list: nothing printed while it is empty.
+                if v < Version::new(10, 3) {
+                    push(
+                        if none { "none".into() } else { value },
+                        origin,
+                        shadows(key),
+                    );
+                } else if !none {
+                    push(value, origin, shadows(key));
+                }
+            }
+            "authorizedkeysfile" if v >= Version::new(10, 4) => {
+                // From the 10.4 rewrite a global `none` empties the list
+                // (effective::read leaves it empty), which prints nothing;
+                // the same `none` copied from a Match block prints.
+                let (value, origin) = scalar(key);
+                if !value.is_empty() {
+                    push(value, origin, shadows(key));
+                }
+            }
+            "persourcepenalties" => {
+                let origin = store
+                    .slots
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("persourcepenalties."))
+                    .filter_map(|(_, s)| s.items.first().and_then(|i| i.origin.clone()))
+                    .min_by_key(|l| l.line);
+                push(penalties_line(store, v), origin, Vec::new());
+            }
             "rekeylimit" => {
                 let (bytes, o1) = scalar("rekeylimit");
                 let (secs, o2) = scalar("rekeylimit.interval");
@@ -441,8 +373,14 @@ pub fn render(store: &Store, v: Version) -> Result<Vec<Line>, ConfigError> {
             }
             _ => {
                 let (mut value, origin) = scalar(key);
-                if STRING_NONE.contains(&key) && value.eq_ignore_ascii_case("none") {
+                if options::string_none(key) && value.eq_ignore_ascii_case("none") {
                     value = "none".into();
+                }
+                value = release_spelling(key, value, v);
+                // 10.6 adds the built-in max-pk-ok to the default only (a
+                // configured `none` prints alone).
+                if key == "pubkeyauthoptions" && origin.is_none() && v >= Version::new(10, 6) {
+                    value.push_str(" max-pk-ok:6");
                 }
                 push(value, origin, shadows(key));
             }
@@ -458,6 +396,7 @@ fn listen_lines(
     store: &Store,
     ports: &[Item],
     family: &str,
+    hosts: Option<&str>,
 ) -> Result<Vec<(String, Option<Loc>)>, ConfigError> {
     let mut out = Vec::new();
     let queued: Vec<Item> = store
@@ -485,7 +424,7 @@ fn listen_lines(
                         .map_err(|_| ConfigError::Fatal("address".into()))?,
                 ],
             },
-            Some(h) => resolve(h, family).ok_or_else(|| {
+            Some(h) => resolve(h, family, hosts).ok_or_else(|| {
                 let message = format!("bad addr or host: {h} (Name or service not known)");
                 match &origin {
                     Some(loc) => ConfigError::Line {
@@ -525,7 +464,7 @@ fn listen_lines(
 }
 
 /// getaddrinfo() for a ListenAddress, in the order sshd prints (reversed).
-fn resolve(host: &str, family: &str) -> Option<Vec<IpAddr>> {
+fn resolve(host: &str, family: &str, hosts: Option<&str>) -> Option<Vec<IpAddr>> {
     let fits = |a: &IpAddr| match family {
         "inet" => a.is_ipv4(),
         "inet6" => a.is_ipv6(),
@@ -533,6 +472,28 @@ fn resolve(host: &str, family: &str) -> Option<Vec<IpAddr>> {
     };
     if let Ok(a) = host.parse::<IpAddr>() {
         return fits(&a).then(|| vec![a]);
+    }
+    // The target's /etc/hosts: every address listed for the name, IPv6
+    // first (getaddrinfo's RFC 6724 order: ::1 before 127.0.0.1), in file
+    // order within a family; sshd then prints them reversed.
+    if let Some(text) = hosts {
+        let mut found: Vec<IpAddr> = Vec::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let Some(addr) = words.next().and_then(|a| a.parse::<IpAddr>().ok()) else {
+                continue;
+            };
+            if words.any(|n| n.eq_ignore_ascii_case(host)) && fits(&addr) && !found.contains(&addr)
+            {
+                found.push(addr);
+            }
+        }
+        if !found.is_empty() {
+            found.sort_by_key(|a| a.is_ipv4());
+            found.reverse();
+            return Some(found);
+        }
     }
     // A name: the host's resolver, as sshd would use it.
     let mut addrs: Vec<IpAddr> = (host, 0)

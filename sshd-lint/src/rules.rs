@@ -41,7 +41,7 @@ const SSH: &str = "lynis:SSH-7408";
 
 static CHECKS: &[Check] = &[
     Check { id: "sshd/permit-root-login", key: "permitrootlogin", severity: Severity::High, title: "Root can log in with a password", detail: "PermitRootLogin yes lets anyone who guesses or steals root's password in; log in as a user and escalate instead.", fix: "PermitRootLogin no", refs: &["CIS-Debian12-5.1.20", "dev-sec:sshd-07", SSH], bad: |v| v == "yes" },
-    Check { id: "sshd/permit-root-login", key: "permitrootlogin", severity: Severity::Medium, title: "Root can log in directly (with a key)", detail: "Direct root logins leave no trace of who acted; CIS requires PermitRootLogin no.", fix: "PermitRootLogin no", refs: &["CIS-Debian12-5.1.20", "dev-sec:sshd-07", SSH], bad: |v| v == "without-password" || v == "forced-commands-only" },
+    Check { id: "sshd/permit-root-login", key: "permitrootlogin", severity: Severity::Medium, title: "Root can log in directly (with a key)", detail: "Direct root logins leave no trace of who acted; CIS requires PermitRootLogin no.", fix: "PermitRootLogin no", refs: &["CIS-Debian12-5.1.20", "dev-sec:sshd-07", SSH], bad: |v| v == "without-password" || v == "prohibit-password" || v == "forced-commands-only" },
     Check { id: "sshd/password-authentication", key: "passwordauthentication", severity: Severity::High, title: "Password authentication is enabled", detail: "sshd accepts passwords, so every scanner on the internet can guess them; use keys.", fix: "PasswordAuthentication no", refs: &["dev-sec:sshd-22", SSH], bad: |v| v == "yes" },
     Check { id: "sshd/permit-empty-passwords", key: "permitemptypasswords", severity: Severity::Critical, title: "Accounts with empty passwords can log in", detail: "PermitEmptyPasswords yes lets anyone log in to an account that has no password.", fix: "PermitEmptyPasswords no", refs: &["CIS-Debian12-5.1.19", "dev-sec:sshd-06", SSH], bad: |v| v == "yes" },
     Check { id: "sshd/pubkey-authentication", key: "pubkeyauthentication", severity: Severity::Medium, title: "Public-key authentication is disabled", detail: "Keys are the strong way to log in; without them users fall back to passwords.", fix: "PubkeyAuthentication yes", refs: &[SSH], bad: |v| v == "no" },
@@ -61,6 +61,8 @@ static CHECKS: &[Check] = &[
     Check { id: "sshd/client-alive", key: "clientalivecountmax", severity: Severity::Low, title: "ClientAliveCountMax is above 3", detail: "Too many missed keepalives keep dead sessions around.", fix: "ClientAliveCountMax 3", refs: &["CIS-Debian12-5.1.7", SSH], bad: |v| v.parse::<i64>().is_ok_and(|n| n > 3 || n == 0) },
     Check { id: "sshd/log-level", key: "loglevel", severity: Severity::Low, title: "LogLevel is neither INFO nor VERBOSE", detail: "QUIET/FATAL/ERROR hide logins; DEBUG levels log private data.", fix: "LogLevel VERBOSE", refs: &["CIS-Debian12-5.1.14", SSH], bad: |v| v != "INFO" && v != "VERBOSE" },
     Check { id: "sshd/use-pam", key: "usepam", severity: Severity::Low, title: "UsePAM is off", detail: "Without PAM, account and session policy (faillock, limits, lastlog) is skipped.", fix: "UsePAM yes", refs: &["CIS-Debian12-5.1.22", SSH], bad: |v| v == "no" },
+    Check { id: "sshd/refuse-connection", key: "refuseconnection", severity: Severity::Critical, title: "sshd refuses every connection (RefuseConnection yes outside any Match block)", detail: "RefuseConnection (OpenSSH 9.9 and later) drops every connection it applies to, before authentication; set globally it locks everyone out, including you. Put it inside a Match block for the sources to refuse.", fix: "RefuseConnection no", refs: &[SSH], bad: |v| v == "yes" },
+    Check { id: "sshd/per-source-penalties", key: "persourcepenalties", severity: Severity::Medium, title: "Per-source penalties are turned off", detail: "PerSourcePenalties (OpenSSH 9.8 and later) makes sshd refuse, for a while, sources that crash it, fail to authenticate or exhaust the login grace time; turned off, brute-force and crash-probing clients cost nothing.", fix: "PerSourcePenalties yes", refs: &[SSH], bad: |v| v == "no" },
     Check { id: "sshd/strict-modes", key: "strictmodes", severity: Severity::Medium, title: "StrictModes is off", detail: "sshd will use authorized_keys files that other users can write.", fix: "StrictModes yes", refs: &[SSH], bad: |v| v == "no" },
 ];
 
@@ -420,7 +422,7 @@ pub fn text_findings(reading: &Reading) -> Vec<Finding> {
                     .global
                     .value(a.slot)
                     .map(str::to_string)
-                    .or_else(|| default_value(a.slot, reading.version).map(str::to_string));
+                    .or_else(|| default_value(a.slot, &reading.release).map(str::to_string));
                 let Some(global) = global else { continue };
                 if reenables(a.slot, &global) {
                     continue;
@@ -529,4 +531,57 @@ pub fn host_keys(lines: &[Line], root: &hardkit_core::Root, main: &Path) -> Opti
         .refs([SSH])
         .evidence("hostkeys", &names),
     )
+}
+
+/// The key type of a host key, from its `.pub` file or a PEM private key
+/// (None when neither is readable: the lint does not guess).
+fn host_key_type(root: &hardkit_core::Root, path: &str) -> Option<String> {
+    let read = |p: &str| {
+        root.resolve(p)
+            .ok()
+            .and_then(|h| std::fs::read_to_string(h).ok())
+    };
+    if let Some(public) = read(&format!("{path}.pub")) {
+        return public.split_whitespace().next().map(str::to_string);
+    }
+    let private = read(path)?;
+    if private.contains("-----BEGIN DSA PRIVATE KEY-----") {
+        return Some("ssh-dss".into());
+    }
+    None
+}
+
+/// OpenSSH 10.0 removed DSA: when every configured host key is a DSA key,
+/// sshd loads none and exits ("no hostkeys available"). Only said when
+/// every key's type is known.
+pub fn dsa_only_host_keys(
+    lines: &[Line],
+    root: &hardkit_core::Root,
+    version: crate::version::Version,
+) -> Option<String> {
+    if version < crate::version::Version::new(10, 0) {
+        return None;
+    }
+    let keys: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.key == "hostkey" && l.value != "none")
+        .map(|l| l.value.as_str())
+        .collect();
+    let present: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| root.resolve(k).is_ok_and(|h| h.is_file()))
+        .collect();
+    if present.is_empty() {
+        return None;
+    }
+    let all_dsa = present
+        .iter()
+        .all(|k| host_key_type(root, k).as_deref() == Some("ssh-dss"));
+    all_dsa.then(|| {
+        format!(
+            "no hostkeys available -- exiting: every HostKey ({}) is a DSA key, which OpenSSH {version} cannot load (DSA was removed in 10.0); generate an Ed25519 key (ssh-keygen -A) and list it",
+            present.join(", ")
+        )
+    })
 }

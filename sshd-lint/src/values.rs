@@ -235,9 +235,18 @@ pub const IPQOS: &[(&str, u32)] = &[
     ("reliability", 0x04),
 ];
 
-pub fn parse_ipqos(s: &str) -> Option<u32> {
+/// A DSCP name or number. Until 9.7 a number is C's (`0x20`, `040`);
+/// from 9.8 sshd takes decimal only (strtonum), so `0x20` is refused.
+pub fn parse_ipqos(s: &str, decimal_only: bool) -> Option<u32> {
     if let Some((_, v)) = IPQOS.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
         return Some(*v);
+    }
+    if decimal_only {
+        let digits = s.strip_prefix('+').unwrap_or(s);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return digits.parse::<u32>().ok().filter(|v| *v <= 255);
     }
     let v = if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u32::from_str_radix(hex, 16).ok()?

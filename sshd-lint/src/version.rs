@@ -1,10 +1,15 @@
-//! Which OpenSSH release's rules to follow: `--openssh 9.2`, or detected
-//! from the package database under `--root`, or from `sshd -V` on the host.
+//! Which OpenSSH release's rules to follow, and whose build: `--openssh
+//! 10.0` (or `10.0-upstream`, or a Debian package version), detected from
+//! the package database under `--root` (Debian's build, with its revision:
+//! Debian backports defaults in point releases), or from `sshd -V` on the
+//! host. A release newer than the newest modelled one is read with the
+//! newest model and reported as a finding, never refused.
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+use hardkit_core::release::{ReleaseRecord, ReleaseSource};
 use hardkit_core::Root;
 
 /// An OpenSSH release, `major.minor` (the portable `pN` suffix does not
@@ -21,13 +26,15 @@ impl Version {
     }
     /// The oldest and newest releases whose rules are modelled.
     pub const OLDEST: Version = Version::new(9, 0);
-    pub const NEWEST: Version = Version::new(10, 3);
-    /// The one release checked against the real program in the test suite
-    /// (Debian 12's OpenSSH 9.2p1).
-    pub const VERIFIED: Version = Version::new(9, 2);
+    pub const NEWEST: Version = Version::new(10, 6);
+    /// Releases checked against the real program in the test suite
+    /// (Debian 12's 9.2p1, Debian 13's 10.0p2, Debian testing's 10.6p1).
+    pub const VERIFIED: &'static [Version] =
+        &[Version::new(9, 2), Version::new(10, 0), Version::new(10, 6)];
 
-    pub fn is_supported(self) -> bool {
-        (Version::OLDEST..=Version::NEWEST).contains(&self)
+    /// The release whose rules apply: this one, or the newest modelled.
+    pub fn model(self) -> Version {
+        self.min(Version::NEWEST)
     }
 }
 
@@ -38,14 +45,15 @@ impl fmt::Display for Version {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported OpenSSH version '{0}' (expected {min} to {max}, e.g. 9.2 or 9.6p1)", min = Version::OLDEST, max = Version::NEWEST)]
+#[error("unsupported OpenSSH version '{0}' (expected {min} or later, e.g. 9.2, 9.6p1, 10.0-upstream or 1:10.0p1-7+deb13u4)", min = Version::OLDEST)]
 pub struct BadVersion(pub String);
 
 impl FromStr for Version {
     type Err = BadVersion;
 
     /// Accepts `9.2`, `9.2p1`, `1:9.2p1-2+deb12u3` (a Debian version) and
-    /// `OpenSSH_9.2`.
+    /// `OpenSSH_9.2`. Any release from 9.0 on: one newer than the newest
+    /// modelled is read with the newest model (see [`Version::model`]).
     fn from_str(s: &str) -> Result<Version, BadVersion> {
         let bad = || BadVersion(s.to_string());
         let t = s.trim();
@@ -60,7 +68,7 @@ impl FromStr for Version {
             major.parse().map_err(|_| bad())?,
             minor.parse().map_err(|_| bad())?,
         );
-        if v.is_supported() {
+        if v >= Version::OLDEST {
             Ok(v)
         } else {
             Err(bad())
@@ -68,46 +76,175 @@ impl FromStr for Version {
     }
 }
 
-/// Where the version in use came from (shown in human output and docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionSource {
-    Flag,
-    Dpkg,
-    SshdV,
-    Newest,
+/// Whose build: upstream's portable release, or Debian's package (GSS-API
+/// key exchange patch, DebianBanner, its own IPQoS default per revision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flavour {
+    Upstream,
+    Debian,
 }
 
-/// The version of `openssh-server` in `ROOT/var/lib/dpkg/status`.
-pub fn from_dpkg_status(text: &str) -> Option<Version> {
-    for stanza in text.split("\n\n") {
-        let mut name = None;
-        let mut version = None;
-        let mut installed = false;
-        for line in stanza.lines() {
-            if let Some(v) = line.strip_prefix("Package: ") {
-                name = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                version = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Status: ") {
-                installed = v.trim().ends_with(" installed");
-            }
-        }
-        if name == Some("openssh-server") && installed {
-            return version.and_then(|v| v.parse().ok());
+/// The Debian revision of a package version: `7+deb13u4` of
+/// `1:10.0p1-7+deb13u4` (revision 7, stable update 4 of Debian 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DebianRevision {
+    pub revision: u32,
+    /// (Debian release, update number) of a `+debNuM` suffix.
+    pub stable_update: Option<(u32, u32)>,
+}
+
+impl DebianRevision {
+    /// Parse the part after the last `-` of a Debian version.
+    pub fn parse(version: &str) -> Option<DebianRevision> {
+        let (_, rev) = version.rsplit_once('-')?;
+        let digits: String = rev.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let revision = digits.parse().ok()?;
+        let stable_update = rev.split_once("+deb").and_then(|(_, s)| {
+            let (rel, upd) = s.split_once('u')?;
+            let upd: String = upd.chars().take_while(|c| c.is_ascii_digit()).collect();
+            Some((rel.parse().ok()?, upd.parse().ok()?))
+        });
+        Some(DebianRevision {
+            revision,
+            stable_update,
+        })
+    }
+
+    /// At least revision `revision` with stable update `deb`u`update`
+    /// (a later revision counts as including the update).
+    pub fn at_least(&self, revision: u32, deb: u32, update: u32) -> bool {
+        match self.revision.cmp(&revision) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => self
+                .stable_update
+                .is_some_and(|(d, u)| d > deb || (d == deb && u >= update)),
         }
     }
-    None
 }
 
-/// Detect the version: dpkg database under the root, then `sshd -V` when the
-/// root is the host, else the newest supported release.
-pub fn detect(root: &Root) -> (Version, VersionSource) {
+/// The release in force on the target, whose rules are used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// As found: `1:10.0p1-7+deb13u4`, `OpenSSH_9.2p1`, `10.0`.
+    pub found: String,
+    pub version: Version,
+    pub flavour: Flavour,
+    pub debian: Option<DebianRevision>,
+    pub source: ReleaseSource,
+}
+
+impl Release {
+    /// The release the rules are taken from.
+    pub fn model(&self) -> Version {
+        self.version.model()
+    }
+
+    /// A Debian build of `version` at `revision`+deb`deb`u`update` or later.
+    pub fn debian_at_least(&self, version: Version, revision: u32, deb: u32, update: u32) -> bool {
+        self.flavour == Flavour::Debian
+            && (self.model() > version
+                || (self.model() == version
+                    && self
+                        .debian
+                        .is_some_and(|r| r.at_least(revision, deb, update))))
+    }
+
+    /// sshd's version string (`SSH_RELEASE`), which `Match Version`
+    /// compares: `OpenSSH_10.0p2`, with the portable suffix when known.
+    pub fn sshd_release(&self) -> String {
+        let t = self.found.trim_start_matches("OpenSSH_");
+        let t = t.split_once(':').map_or(t, |(_, r)| r);
+        let portable: String = t
+            .split_once('p')
+            .map(|(_, p)| p.chars().take_while(|c| c.is_ascii_digit()).collect())
+            .unwrap_or_default();
+        if portable.is_empty() || self.version > Version::NEWEST {
+            format!("OpenSSH_{}", self.version)
+        } else {
+            format!("OpenSSH_{}p{portable}", self.version)
+        }
+    }
+
+    pub fn record(&self) -> ReleaseRecord {
+        let flavour = match self.flavour {
+            Flavour::Debian => "debian",
+            Flavour::Upstream => "upstream",
+        };
+        ReleaseRecord {
+            program: "openssh".into(),
+            version: self.found.clone(),
+            model: format!("{}-{flavour}", self.model()),
+            source: self.source,
+        }
+    }
+
+    /// Parse a `--openssh` value: `10.0` or `10.0-debian` (Debian's build),
+    /// `10.0-upstream`, or a Debian package version.
+    pub fn from_flag(s: &str) -> Result<Release, BadVersion> {
+        let t = s.trim();
+        let (text, flavour) = if let Some(v) = t.strip_suffix("-upstream") {
+            (v, Flavour::Upstream)
+        } else if let Some(v) = t.strip_suffix("-debian") {
+            (v, Flavour::Debian)
+        } else {
+            (t, Flavour::Debian)
+        };
+        let version: Version = text.parse()?;
+        let debian = if flavour == Flavour::Debian {
+            DebianRevision::parse(text)
+        } else {
+            None
+        };
+        Ok(Release {
+            found: t.to_string(),
+            version,
+            flavour,
+            debian,
+            source: ReleaseSource::Flag,
+        })
+    }
+
+    /// Debian's build of `v` with no known revision.
+    pub fn debian(v: Version) -> Release {
+        Release {
+            found: v.to_string(),
+            version: v,
+            flavour: Flavour::Debian,
+            debian: None,
+            source: ReleaseSource::Flag,
+        }
+    }
+}
+
+impl FromStr for Release {
+    type Err = BadVersion;
+    fn from_str(s: &str) -> Result<Release, BadVersion> {
+        Release::from_flag(s)
+    }
+}
+
+/// The installed `openssh-server` of a dpkg status file, as Debian's build.
+pub fn from_dpkg_status(text: &str) -> Option<Release> {
+    let found = hardkit_core::release::dpkg_version_in(text, "openssh-server")?;
+    Some(Release {
+        version: found.parse().ok()?,
+        debian: DebianRevision::parse(&found),
+        found,
+        flavour: Flavour::Debian,
+        source: ReleaseSource::Dpkg,
+    })
+}
+
+/// Detect the release: dpkg database under the root, then `sshd -V` when
+/// the root is the host, else the newest modelled (Debian's build).
+pub fn detect(root: &Root) -> Release {
     if let Ok(path) = root.resolve("/var/lib/dpkg/status") {
         if let Ok(text) = hardkit_core::input::read_regular_file(&path, 256 << 20)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
         {
-            if let Some(v) = from_dpkg_status(&text) {
-                return (v, VersionSource::Dpkg);
+            if let Some(r) = from_dpkg_status(&text) {
+                return r;
             }
         }
     }
@@ -120,16 +257,34 @@ pub fn detect(root: &Root) -> (Version, VersionSource) {
             if let Ok(out) = std::process::Command::new(sshd).arg("-V").output() {
                 let text = String::from_utf8_lossy(&out.stderr).into_owned()
                     + &String::from_utf8_lossy(&out.stdout);
-                if let Some(v) = text
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .find_map(|w| w.parse().ok())
+                let first = text.split(',').next().unwrap_or("").trim().to_string();
+                if let Some(v) = first
+                    .split_whitespace()
+                    .find_map(|w| w.parse::<Version>().ok())
                 {
-                    return (v, VersionSource::SshdV);
+                    let debian = first.contains(" Debian-");
+                    return Release {
+                        found: first.clone(),
+                        version: v,
+                        flavour: if debian {
+                            Flavour::Debian
+                        } else {
+                            Flavour::Upstream
+                        },
+                        debian: None,
+                        source: ReleaseSource::Program,
+                    };
                 }
             }
         }
     }
-    (Version::NEWEST, VersionSource::Newest)
+    Release {
+        found: Version::NEWEST.to_string(),
+        version: Version::NEWEST,
+        flavour: Flavour::Debian,
+        debian: None,
+        source: ReleaseSource::Default,
+    }
 }
 
 #[cfg(test)]
@@ -144,15 +299,43 @@ mod tests {
         assert_eq!("10.0p2".parse(), Ok(Version::new(10, 0)));
         assert!("8.9".parse::<Version>().is_err());
         assert!("nine".parse::<Version>().is_err());
+        // Newer than modelled: accepted, read with the newest model.
+        let v: Version = "11.2p1".parse().unwrap();
+        assert_eq!(v.model(), Version::NEWEST);
     }
 
     #[test]
-    fn reads_the_installed_package_from_dpkg_status() {
+    fn reads_the_installed_package_and_its_revision_from_dpkg_status() {
         let status = "Package: openssh-client\nStatus: install ok installed\nVersion: 1:9.2p1-2\n\n\
-                      Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u3\n";
-        assert_eq!(from_dpkg_status(status), Some(Version::new(9, 2)));
+                      Package: openssh-server\nStatus: install ok installed\nVersion: 1:10.0p1-7+deb13u4\n";
+        let r = from_dpkg_status(status).unwrap();
+        assert_eq!(r.version, Version::new(10, 0));
+        assert_eq!(r.flavour, Flavour::Debian);
+        assert_eq!(
+            r.debian,
+            Some(DebianRevision {
+                revision: 7,
+                stable_update: Some((13, 4))
+            })
+        );
+        assert_eq!(r.record().version, "1:10.0p1-7+deb13u4");
+        assert_eq!(r.record().model, "10.0-debian");
         let removed =
             "Package: openssh-server\nStatus: deinstall ok config-files\nVersion: 1:9.2p1-2\n";
         assert_eq!(from_dpkg_status(removed), None);
+    }
+
+    #[test]
+    fn debian_point_releases_compare_by_revision_then_update() {
+        let at = |v: &str| Release::from_flag(v).unwrap();
+        let ten = Version::new(10, 0);
+        assert!(at("1:10.0p1-7+deb13u3").debian_at_least(ten, 7, 13, 3));
+        assert!(at("1:10.0p1-7+deb13u4").debian_at_least(ten, 7, 13, 3));
+        assert!(!at("1:10.0p1-7+deb13u2").debian_at_least(ten, 7, 13, 3));
+        assert!(!at("1:10.0p1-7").debian_at_least(ten, 7, 13, 3));
+        assert!(at("1:10.0p1-8").debian_at_least(ten, 7, 13, 3));
+        assert!(at("10.6").debian_at_least(ten, 7, 13, 3));
+        assert!(!at("10.6-upstream").debian_at_least(ten, 7, 13, 3));
+        assert_eq!(at("10.0-upstream").flavour, Flavour::Upstream);
     }
 }

@@ -11,16 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CONTEXTS: &[&str] = &[
-    "",
-    "user=root,host=host.example.com,addr=10.1.2.3,laddr=192.0.2.10,lport=22,rdomain=rd0",
-    "user=alice,host=Office.Example.COM,addr=192.168.1.50,laddr=192.168.1.1,lport=2222",
-    "user=deploy,host=ci.internal,addr=2001:db8::5,laddr=2001:db8::1,lport=22",
-    "user=bob,host=bad.example.com,addr=10.9.1.1,laddr=10.0.0.1,lport=2200,rdomain=vrf",
-    "user=carol,addr=10.0.0.5",
-    "user=ALICE,host=WWW.Example.com,addr=192.168.7.7,laddr=::1,lport=2201",
-    "user=bob,host=bad.EXAMPLE.com,addr=2001:db8::9,laddr=127.0.0.1,lport=22,rdomain=rd1",
-];
+mod release_corpus;
+
+use release_corpus::{Case, CONTEXTS};
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -87,9 +80,18 @@ fn namespaces_work() -> bool {
 }
 
 fn ours(tree: &Path, ctx: &str) -> (bool, String) {
+    ours_as(tree, ctx, Some("9.2")).0
+}
+
+/// sshd-lint --effective on a tree: ((accepted, stdout), stderr). Without
+/// `openssh`, the release is detected from the tree's dpkg status.
+fn ours_as(tree: &Path, ctx: &str, openssh: Option<&str>) -> ((bool, String), String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sshd-lint"));
-    cmd.args(["--effective", "--openssh", "9.2", "--root"])
-        .arg(tree);
+    cmd.arg("--effective");
+    if let Some(v) = openssh {
+        cmd.args(["--openssh", v]);
+    }
+    cmd.arg("--root").arg(tree);
     if !ctx.is_empty() {
         cmd.args(["--context", ctx]);
     }
@@ -101,8 +103,11 @@ fn ours(tree: &Path, ctx: &str) -> (bool, String) {
         assert!(stderr.starts_with("sshd-lint: "), "{stderr}");
     }
     (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
+        stderr.into_owned(),
     )
 }
 
@@ -639,4 +644,384 @@ fn random_configs_agree_with_sshd() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The Debian releases whose own sshd judges sshd-lint: (suite, the
+/// upstream release it ships).
+const RELEASES: &[(&str, &str)] = &[
+    ("bookworm", "9.2p1"),
+    ("trixie", "10.0p2"),
+    ("forky", "10.6p1"),
+];
+
+/// What one run of sshd printed.
+#[derive(Default)]
+struct Outcome {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// The openssh-server stanza of a root's dpkg status, for the test tree
+/// (so that sshd-lint detects the release and revision as on the target).
+fn openssh_stanza(root: &Path) -> String {
+    let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap();
+    status
+        .split("\n\n")
+        .find(|s| s.lines().any(|l| l == "Package: openssh-server"))
+        .map(|s| format!("{s}\n"))
+        .unwrap_or_default()
+}
+
+/// A tree for one case: its config files, a host key, the fixture
+/// accounts, the release's dpkg stanza and services file.
+fn build_tree(case: &Case, tree: &Path, keys: &Path, stanza: &str, root: &Path) {
+    std::fs::create_dir_all(tree.join("etc/ssh")).unwrap();
+    std::fs::create_dir_all(tree.join("var/lib/dpkg")).unwrap();
+    for (rel, bytes) in &case.files {
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    let key = if case.dsa_only {
+        "ssh_host_dsa_key"
+    } else {
+        "ssh_host_ed25519_key"
+    };
+    for f in [key.to_string(), format!("{key}.pub")] {
+        std::fs::copy(keys.join(&f), tree.join("etc/ssh").join(&f)).unwrap();
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for f in ["passwd", "group"] {
+        std::fs::copy(
+            here.join("fixtures/accounts").join(f),
+            tree.join("etc").join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(tree.join("var/lib/dpkg/status"), stanza).unwrap();
+    let _ = std::fs::copy(root.join("etc/services"), tree.join("etc/services"));
+    let _ = std::fs::copy(root.join("etc/hosts"), tree.join("etc/hosts"));
+}
+
+/// The release's own sshd on a tree, in the sandbox: `sshd -T` for every
+/// context, then `sshd -t`.
+fn release_oracle(
+    root: &hardkit_core::Root,
+    tree: &Path,
+    contexts: &[String],
+) -> (Vec<Outcome>, Outcome) {
+    // The sandbox's network namespace starts with its loopback down; with
+    // no address at all, getaddrinfo sorts the wildcard addresses the other
+    // way round from a host with a network (so `listenaddress` would print
+    // 0.0.0.0 before [::]). Loopback up is the smallest network.
+    const SCRIPT: &str = r#"
+if ! ip link set lo up; then echo "the root has no working ip(8): loopback stays down" >&2; exit 97; fi
+for c in "$@"; do
+  if [ -z "$c" ]; then /usr/sbin/sshd -T -f /etc/ssh/sshd_config >/tmp/o 2>/tmp/e
+  else /usr/sbin/sshd -T -f /etc/ssh/sshd_config -C "$c" >/tmp/o 2>/tmp/e; fi
+  rc=$?; cat /tmp/o; echo "=== rc=$rc"; sed 's/^/#! /' /tmp/e
+done
+/usr/sbin/sshd -t -f /etc/ssh/sshd_config >/dev/null 2>/tmp/e; echo "=== rc=$?"; sed 's/^/#! /' /tmp/e
+"#;
+    let mut args: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), SCRIPT.as_ref(), "sh".as_ref()];
+    args.extend(contexts.iter().map(|c| std::ffi::OsStr::new(c.as_str())));
+    let out = hardkit_core::sandbox::Sandbox::new(root)
+        .input_over(&tree.join("etc/ssh"), "/etc/ssh")
+        .input_over(&tree.join("etc/passwd"), "/etc/passwd")
+        .input_over(&tree.join("etc/group"), "/etc/group")
+        .make_dir("/run/sshd")
+        .run("/bin/sh", &args, b"")
+        .expect("sandbox");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut runs: Vec<Outcome> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if let Some(rc) = line.strip_prefix("=== rc=") {
+            runs.push(Outcome {
+                ok: rc == "0",
+                stdout: std::mem::take(&mut current),
+                stderr: String::new(),
+            });
+        } else if let Some(e) = line.strip_prefix("#! ") {
+            if let Some(last) = runs.last_mut() {
+                last.stderr.push_str(e);
+                last.stderr.push('\n');
+            }
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    assert_eq!(
+        runs.len(),
+        contexts.len() + 1,
+        "sandbox output: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = runs.pop().unwrap_or_default();
+    (runs, t)
+}
+
+/// Does sshd-lint's lint (no --effective, no context) say sshd would
+/// start? It says it would not with an `sshd/invalid-config` finding.
+fn ours_would_start(tree: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sshd-lint"))
+        .args(["--json", "--root"])
+        .arg(tree)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let refusal = stdout
+        .lines()
+        .find(|l| l.contains("\"sshd/invalid-config\""))
+        .map(str::to_string);
+    (refusal.is_none(), refusal.unwrap_or_default())
+}
+
+/// Agreement of one release over the corpus.
+#[derive(Default)]
+struct Tally {
+    pairs: usize,
+    agreeing: usize,
+    accept_refuse: usize,
+    check_mode: usize,
+    differences: Vec<String>,
+    /// Pairs left out: the root, not sshd, refused (see environment_refusal).
+    environment: Vec<String>,
+    /// First differing key -> pairs.
+    by_key: std::collections::BTreeMap<String, usize>,
+}
+
+/// A refusal that comes from the cached root, not from sshd's rules: a
+/// minimal debootstrap root may lack /etc/hosts, so its sshd cannot
+/// resolve `localhost` in the sandbox (no network), which any installed
+/// server can (and sshd-lint resolves names as this host does).
+fn environment_refusal(root: &Path, want: &Outcome, got_ok: bool) -> bool {
+    !root.join("etc/hosts").exists()
+        && !want.ok
+        && got_ok
+        && want.stderr.contains("Temporary failure in name resolution")
+}
+
+fn compare(tally: &mut Tally, label: &str, want: &Outcome, got_ok: bool, got: &str, got_err: &str) {
+    tally.pairs += 1;
+    if want.ok != got_ok {
+        tally.accept_refuse += 1;
+        *tally.by_key.entry("accept/refuse".into()).or_default() += 1;
+        tally.differences.push(format!(
+            "{label}: sshd {} but sshd-lint {}\n    sshd: {}    sshd-lint: {}",
+            if want.ok { "accepts" } else { "refuses" },
+            if got_ok { "accepts" } else { "refuses" },
+            want.stderr.lines().last().unwrap_or(""),
+            got_err.lines().last().unwrap_or("")
+        ));
+        return;
+    }
+    if !want.ok || want.stdout == got {
+        tally.agreeing += 1;
+        return;
+    }
+    let w: Vec<&str> = want.stdout.lines().collect();
+    let g: Vec<&str> = got.lines().collect();
+    let missing: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).collect();
+    let extra: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).collect();
+    let key = missing
+        .first()
+        .or(extra.first())
+        .map(|l| l.split(' ').next().unwrap_or("").to_string())
+        .unwrap_or_else(|| "order".into());
+    *tally.by_key.entry(key).or_default() += 1;
+    let first = (0..w.len().max(g.len()))
+        .find(|&i| w.get(i) != g.get(i))
+        .map(|i| {
+            format!(
+                " (line {}: sshd {:?}, sshd-lint {:?})",
+                i + 1,
+                w.get(i),
+                g.get(i)
+            )
+        })
+        .unwrap_or_default();
+    tally.differences.push(format!(
+        "{label}: sshd only {missing:?}, sshd-lint only {extra:?}{first}"
+    ));
+}
+
+/// Every case of the corpus on each Debian release's own sshd (run in the
+/// sandbox, on the tree read-only): `sshd-lint --effective` detects the
+/// release from the tree's dpkg status and must print what `sshd -T -C`
+/// prints, refuse what it refuses, and agree with `sshd -t`.
+#[test]
+fn each_debian_release_agrees_with_its_own_sshd() {
+    const TEST: &str = "sshd-lint differential: each Debian release";
+    if !hardkit_core::oracle::require_root(TEST) {
+        return;
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for (kind, file) in [
+        ("ed25519", "ssh_host_ed25519_key"),
+        ("dsa", "ssh_host_dsa_key"),
+    ] {
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-f"])
+            .arg(keys.join(file))
+            .status()
+            .expect("ssh-keygen");
+        assert!(status.success());
+    }
+    let mut roots = Vec::new();
+    // SSHD_LINT_RELEASES=trixie,forky narrows a run while working on one.
+    let only = std::env::var("SSHD_LINT_RELEASES").ok();
+    for (suite, upstream) in RELEASES {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == *suite))
+        {
+            continue;
+        }
+        if let Some(dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite) {
+            roots.push((*suite, *upstream, dir));
+        }
+    }
+    let mut corpus = release_corpus::hand_made(&here);
+    corpus.extend(release_corpus::value_lines(&here));
+    for (suite, _, dir) in &roots {
+        corpus.extend(release_corpus::stock(suite, dir));
+    }
+    if let Some((_, _, dir)) = roots.first() {
+        corpus.extend(release_corpus::guides(&here, dir));
+    }
+    corpus.extend(release_corpus::match_criteria());
+    corpus.extend(release_corpus::ten_x_keywords());
+    let mut g = Gen(0x5eed_0013_d1ff_0001);
+    for i in 0..60 {
+        let dir = tmp.path().join(format!("random/{i:03}"));
+        random_tree(&mut g, &dir);
+        let mut files = Vec::new();
+        collect_files(&dir, &dir, &mut files);
+        corpus.push(Case {
+            name: format!("random/{i:03}"),
+            files,
+            contexts: vec![
+                "user=alice,host=a.example.com,addr=10.1.1.1,laddr=127.0.0.1,lport=22".into(),
+                "user=bob,host=x,addr=192.168.1.5,laddr=10.0.0.1,lport=2222".into(),
+            ],
+            dsa_only: false,
+        });
+    }
+    if let Ok(filter) = std::env::var("SSHD_LINT_CASES") {
+        corpus.retain(|c| c.name.contains(&filter));
+    }
+    let mut report = String::new();
+    let mut failed = Vec::new();
+    for (suite, upstream, dir) in &roots {
+        let root = hardkit_core::Root::new(dir).unwrap();
+        let stanza = openssh_stanza(dir);
+        let mut tally = Tally::default();
+        for (n, case) in corpus.iter().enumerate() {
+            let tree = tmp.path().join(format!("{suite}/{n:04}"));
+            build_tree(case, &tree, &keys, &stanza, dir);
+            let (runs, check) = release_oracle(&root, &tree, &case.contexts);
+            // SSHD_LINT_DUMP=DIR keeps what each release printed, to study
+            // a new release.
+            if let Some(dump) = std::env::var_os("SSHD_LINT_DUMP") {
+                let dir = Path::new(&dump).join(suite);
+                std::fs::create_dir_all(&dir).unwrap();
+                for (i, run) in runs.iter().enumerate() {
+                    let text = format!(
+                        "# {} [{}] ok={}\n{}{}",
+                        case.name, case.contexts[i], run.ok, run.stdout, run.stderr
+                    );
+                    std::fs::write(dir.join(format!("{n:04}-{i}.txt")), text).unwrap();
+                }
+            }
+            for (ctx, want) in case.contexts.iter().zip(&runs) {
+                let ((got_ok, got), got_err) = ours_as(&tree, ctx, None);
+                if environment_refusal(dir, want, got_ok) {
+                    tally.environment.push(format!(
+                        "{} [{ctx}]: {}",
+                        case.name,
+                        want.stderr.trim()
+                    ));
+                    continue;
+                }
+                compare(
+                    &mut tally,
+                    &format!("{} [{ctx}]", case.name),
+                    want,
+                    got_ok,
+                    &got,
+                    &got_err,
+                );
+            }
+            // sshd -t and sshd-lint's lint on the config alone.
+            let (got_ok, got_err) = ours_would_start(&tree);
+            if check.ok != got_ok && !environment_refusal(dir, &check, got_ok) {
+                tally.check_mode += 1;
+                tally.differences.push(format!(
+                    "{}: sshd -t {} but sshd-lint {}\n    sshd: {}    sshd-lint: {}",
+                    case.name,
+                    if check.ok { "accepts" } else { "refuses" },
+                    if got_ok { "accepts" } else { "refuses" },
+                    check.stderr.lines().last().unwrap_or(""),
+                    got_err.lines().last().unwrap_or("")
+                ));
+            }
+        }
+        let line = format!(
+            "{suite} (OpenSSH {upstream}): {}/{} pairs identical ({:.1}%), {} accept/refuse disagreements, {} sshd -t disagreements, {} pairs left out (the root has no /etc/hosts); by first differing key: {:?}",
+            tally.agreeing,
+            tally.pairs,
+            100.0 * tally.agreeing as f64 / tally.pairs.max(1) as f64,
+            tally.accept_refuse,
+            tally.check_mode,
+            tally.environment.len(),
+            tally.by_key
+        );
+        eprintln!("differential: {line}");
+        report.push_str(&line);
+        report.push('\n');
+        for d in &tally.environment {
+            report.push_str("  left out: ");
+            report.push_str(d);
+            report.push('\n');
+        }
+        for d in &tally.differences {
+            report.push_str("  ");
+            report.push_str(d);
+            report.push('\n');
+        }
+        if tally.pairs < 500
+            || tally.agreeing * 100 < tally.pairs * 99
+            || tally.accept_refuse > 0
+            || tally.check_mode > 0
+        {
+            failed.push(suite.to_string());
+        }
+    }
+    if let Some(path) = std::env::var_os("SSHD_LINT_RELEASE_REPORT") {
+        std::fs::write(path, &report).unwrap();
+    }
+    assert!(
+        failed.is_empty(),
+        "below target (>= 500 pairs, >= 99% identical, no accept/refuse disagreement) on {failed:?}:\n{}",
+        report.lines().take(80).collect::<Vec<_>>().join("\n")
+    );
+}
+
+fn collect_files(dir: &Path, top: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            collect_files(&p, top, out);
+        } else {
+            let rel = p.strip_prefix(top).unwrap().to_string_lossy().into_owned();
+            out.push((rel, std::fs::read(&p).unwrap()));
+        }
+    }
+    out.sort();
 }

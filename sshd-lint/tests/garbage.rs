@@ -22,11 +22,12 @@ Subsystem sftp internal-sftp -l INFO\nMatch User alice,!bob Address 10.0.0.0/8\n
 fn pipeline(root: &Path, data: Vec<u8>, v: Version) -> Result<(), ConfigError> {
     let mut loader = Loader::new(hardkit_core::Root::new(root).unwrap());
     let accounts = Accounts::default();
+    let release = sshd_lint::version::Release::debian(v);
     let reading = read(
         &mut loader,
         Path::new("/etc/ssh/sshd_config"),
         Some(data),
-        v,
+        &release,
         &accounts,
     )?;
     let ctx: Context = "user=alice,host=h.example.com,addr=10.1.2.3,laddr=10.0.0.1,lport=22"
@@ -34,7 +35,7 @@ fn pipeline(root: &Path, data: Vec<u8>, v: Version) -> Result<(), ConfigError> {
         .unwrap();
     for c in [None, Some(&ctx)] {
         let store = reading.effective(&mut loader, c, &accounts)?;
-        let lines = sshd_lint::print::render(&store, v)?;
+        let lines = sshd_lint::print::render(&store, &release)?;
         let findings = sshd_lint::rules::lint(
             &reading,
             &store,

@@ -47,6 +47,7 @@ fn run(root: &Path, args: &[&str]) -> (i32, String, String) {
 
 /// Parse a JSON stream back with unknown fields denied.
 struct Stream {
+    releases: Vec<hardkit_core::release::ReleaseRecord>,
     settings: Vec<Setting>,
     findings: Vec<Finding>,
     errors: Vec<ErrorRecord>,
@@ -56,6 +57,7 @@ struct Stream {
 
 fn stream(text: &str) -> Stream {
     let mut s = Stream {
+        releases: vec![],
         settings: vec![],
         findings: vec![],
         errors: vec![],
@@ -71,6 +73,11 @@ fn stream(text: &str) -> Stream {
             s.order.push(kind.clone());
         }
         match kind.as_str() {
+            "release" => s.releases.push(
+                decode_strict::<hardkit_core::release::ReleaseRecord>(line)
+                    .unwrap()
+                    .body,
+            ),
             "setting" => s
                 .settings
                 .push(decode_strict::<Setting>(line).unwrap().body),
@@ -109,7 +116,7 @@ fn json_lint_streams_settings_then_findings_then_summary() {
     let (code, out, _) = run(t.path(), &["--json", "--openssh", "9.2"]);
     assert_eq!(code, 1);
     let s = stream(&out);
-    assert_eq!(s.order, ["setting", "finding", "summary"]);
+    assert_eq!(s.order, ["release", "setting", "finding", "summary"]);
     let ports: Vec<&str> = s
         .settings
         .iter()
@@ -568,17 +575,26 @@ fn version_comes_from_dpkg_and_changes_defaults() {
     assert_eq!(run(dup.path(), &["--effective", "--openssh", "9.2"]).0, 2);
     let (code, out, _) = run(dup.path(), &["--effective", "--openssh", "9.6"]);
     assert_eq!(code, 0);
-    assert!(out.contains("subsystem sftp a\n") && !out.contains("subsystem sftp b"));
-    // MaxStartups: last line wins and a single number is begin and limit
-    // before 10.3; first line wins and a single number is the limit after.
+    // 9.5 and 9.6 join command and (no) arguments with a space.
+    assert!(out.contains("subsystem sftp a \n") && !out.contains("subsystem sftp b"));
+    let (_, out, _) = run(dup.path(), &["--effective", "--openssh", "10.0"]);
+    assert!(out.contains("subsystem sftp a\n"), "{out}");
+    // MaxStartups: last line wins before 10.1, first line from 10.1; a
+    // single number is begin and limit, except in 10.1 and 10.2 (limit only).
     let ms = tree(&[(
         "etc/ssh/sshd_config",
         "MaxStartups 20\nMaxStartups 5:50:30\n",
     )]);
     let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "9.2"]);
     assert!(out.contains("\nmaxstartups 5:50:30\n"), "{out}");
-    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "10.3"]);
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "10.1"]);
     assert!(out.contains("\nmaxstartups 10:30:20\n"), "{out}");
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "10.3"]);
+    assert!(out.contains("\nmaxstartups 20:30:20\n"), "{out}");
+    // 10.5 prints the keyword table's spelling.
+    let (_, out, _) = run(ms.path(), &["--effective", "--openssh", "10.6"]);
+    assert!(out.contains("\nMaxStartups 20:30:20\n"), "{out}");
+    assert!(out.starts_with("Port 22\n"), "{out}");
     // Subsystem inside Match: refused before 9.5, merged by name after.
     let m = tree(&[(
         "etc/ssh/sshd_config",
@@ -590,12 +606,12 @@ fn version_comes_from_dpkg_and_changes_defaults() {
         &["--effective", "--openssh", "9.6", "--context", "user=alice"],
     );
     assert_eq!(code, 0);
-    assert!(out.contains("subsystem sftp internal-sftp\n"), "{out}");
+    assert!(out.contains("subsystem sftp internal-sftp \n"), "{out}");
     let (_, out, _) = run(
         m.path(),
         &["--effective", "--openssh", "9.6", "--context", "user=bob"],
     );
-    assert!(out.contains("subsystem sftp a\n"), "{out}");
+    assert!(out.contains("subsystem sftp a \n"), "{out}");
 }
 
 #[test]
@@ -724,4 +740,312 @@ fn keyword_table_follows_the_release() {
         .lines()
         .any(|l| l.starts_with("subsystem  subsystem  PerName  yes")));
     assert!(out.contains("persourcepenalties"));
+}
+
+const TRIXIE_STATUS: &str =
+    "Package: openssh-server\nStatus: install ok installed\nVersion: 1:10.0p1-7+deb13u4\n";
+
+fn effective_value(root: &Path, args: &[&str], key: &str) -> Option<String> {
+    let mut all = vec!["--effective"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(root, &all);
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")).map(str::to_string))
+}
+
+#[test]
+fn the_release_is_said_once_with_its_debian_revision_and_a_newer_one_is_read_with_the_newest_model()
+{
+    let t = tree(&[
+        ("etc/ssh/sshd_config", "PasswordAuthentication no\n"),
+        ("var/lib/dpkg/status", TRIXIE_STATUS),
+    ]);
+    let (_, out, _) = run(t.path(), &["--json"]);
+    let s = stream(&out);
+    assert_eq!(s.releases.len(), 1);
+    let r = &s.releases[0];
+    assert_eq!(
+        (r.program.as_str(), r.version.as_str(), r.model.as_str()),
+        ("openssh", "1:10.0p1-7+deb13u4", "10.0-debian")
+    );
+    assert_eq!(r.source, hardkit_core::release::ReleaseSource::Dpkg);
+    assert!(!ids(&s).contains(&"sshd/release-newer-than-model"));
+    let (_, text, _) = run(t.path(), &[]);
+    assert_eq!(text.matches("rules of OpenSSH").count(), 1, "{text}");
+    assert!(
+        text.contains("rules of OpenSSH 10.0-debian (1:10.0p1-7+deb13u4"),
+        "{text}"
+    );
+    // Newer than modelled: no refusal, the newest model, a finding naming both.
+    for newer in ["10.7", "11.0p1"] {
+        let (code, out, err) = run(t.path(), &["--json", "--openssh", newer]);
+        assert_ne!(code, 2, "{err}");
+        let s = stream(&out);
+        assert_eq!(s.releases[0].model, "10.6-debian");
+        let f = s
+            .findings
+            .iter()
+            .find(|f| f.id == "sshd/release-newer-than-model")
+            .expect("finding");
+        assert!(
+            f.detail.contains(newer) && f.detail.contains("10.6"),
+            "{}",
+            f.detail
+        );
+    }
+    // 10.4 and 10.5 are modelled releases now.
+    for v in ["10.4", "10.5"] {
+        let (code, out, err) = run(t.path(), &["--json", "--openssh", v]);
+        assert_ne!(code, 2, "{err}");
+        assert!(!ids(&stream(&out)).contains(&"sshd/release-newer-than-model"));
+    }
+}
+
+#[test]
+fn debians_ipqos_default_follows_the_package_revision() {
+    let t = tree(&[("etc/ssh/sshd_config", "PasswordAuthentication no\n")]);
+    let ipqos = |v: &str| effective_value(t.path(), &["--openssh", v], "ipqos");
+    assert_eq!(ipqos("9.2").as_deref(), Some("lowdelay throughput"));
+    assert_eq!(ipqos("1:10.0p1-7+deb13u2").as_deref(), Some("af21 cs1"));
+    assert_eq!(ipqos("1:10.0p1-7+deb13u3").as_deref(), Some("ef cs1"));
+    assert_eq!(ipqos("1:10.0p1-7+deb13u4").as_deref(), Some("ef cs1"));
+    assert_eq!(ipqos("10.0-upstream").as_deref(), Some("af21 cs1"));
+}
+
+#[test]
+fn openssh_10_keywords_print_in_sshds_places() {
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "PAMServiceName custom\nPerSourcePenalties authfail:1m\nPerSourcePenalties authfail:2m noauth:7\n\
+         PerSourcePenaltyExemptList 10.0.0.0/8\nRefuseConnection no\n",
+    )]);
+    let (code, out, err) = run(t.path(), &["--effective", "--openssh", "10.0"]);
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<&str> = out.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    let pos = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+    assert_eq!(pos("pamservicename"), pos("usepam") + 1);
+    assert_eq!(pos("refuseconnection"), pos("exposeauthinfo") + 1);
+    assert_eq!(pos("persourcepenaltyexemptlist"), pos("sshdauthpath") + 1);
+    assert_eq!(pos("persourcepenalties"), keys.len() - 1);
+    assert!(out.contains("pamservicename custom\n"));
+    assert!(out.contains("persourcepenaltyexemptlist 10.0.0.0/8\n"));
+    // Each field keeps its first value.
+    assert!(out.contains("persourcepenalties crash:90 authfail:60 noauth:7 grace-exceeded:10 refuseconnection:10 max:600 min:15 max-sources4:65536 max-sources6:65536 overflow:permissive overflow6:permissive\n"), "{out}");
+    // 9.2 has none of them.
+    let (code, _, err) = run(t.path(), &["--effective", "--openssh", "9.2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("Bad configuration option: PAMServiceName"),
+        "{err}"
+    );
+}
+
+#[test]
+fn values_openssh_10_refuses_are_refused() {
+    for (line, message) in [
+        (
+            "PerSourcePenalties bogus:5m",
+            "unsupported PerSourcePenalties keyword bogus:5m",
+        ),
+        (
+            "PerSourcePenalties authfail:banana",
+            "invalid PerSourcePenalties time value.",
+        ),
+        (
+            "PerSourcePenalties no authfail:5",
+            "\"no\" argument must appear alone",
+        ),
+        (
+            "PerSourcePenaltyExemptList 10.0.0.1/8",
+            "invalid address argument",
+        ),
+        ("IPQoS 0x10", "Bad IPQoS value: 0x10"),
+    ] {
+        let t = tree(&[("etc/ssh/sshd_config", &format!("{line}\n"))]);
+        let (code, _, err) = run(t.path(), &["--effective", "--openssh", "10.0"]);
+        assert_eq!(code, 2, "{line}: {err}");
+        assert!(err.contains(message), "{line}: {err}");
+    }
+    // 9.2 took hex DSCP values.
+    let t = tree(&[("etc/ssh/sshd_config", "IPQoS 0x11\n")]);
+    assert_eq!(
+        effective_value(t.path(), &["--openssh", "9.2"], "ipqos").as_deref(),
+        Some("0x11 0x11")
+    );
+    // Debian 13 from deb13u3 (and upstream 10.1) ignore the TOS names.
+    let t = tree(&[("etc/ssh/sshd_config", "IPQoS le reliability\n")]);
+    let ipqos = |v: &str| effective_value(t.path(), &["--openssh", v], "ipqos");
+    // reliability (0x04) is the value of le, whose name prints first.
+    assert_eq!(ipqos("1:10.0p1-7+deb13u2").as_deref(), Some("le le"));
+    assert_eq!(ipqos("1:10.0p1-7+deb13u3").as_deref(), Some("le none"));
+    assert_eq!(ipqos("10.1-upstream").as_deref(), Some("le none"));
+}
+
+#[test]
+fn valid_10_0_configs_are_not_refused_and_match_invalid_user_needs_the_flag() {
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "PasswordAuthentication no\nMatch Version OpenSSH_10.*\n  PAMServiceName sshd-ten\n\
+         Match Invalid-User\n  MaxAuthTries 1\nMatch LocalPort 2222\n  X11Forwarding yes\n",
+    )]);
+    let (_, out, _) = run(t.path(), &["--json", "--openssh", "10.0"]);
+    assert!(
+        !ids(&stream(&out)).contains(&"sshd/invalid-config"),
+        "{out}"
+    );
+    let value = |ctx: &str, key: &str| {
+        effective_value(t.path(), &["--openssh", "10.0", "--context", ctx], key)
+    };
+    assert_eq!(
+        value("user=ghost,lport=22", "pamservicename").as_deref(),
+        Some("sshd-ten")
+    );
+    // A user missing from /etc/passwd is not "invalid" to sshd -T.
+    assert_eq!(
+        value("user=ghost,lport=22", "maxauthtries").as_deref(),
+        Some("6")
+    );
+    assert_eq!(
+        value("user=ghost,lport=22,invalid-user", "maxauthtries").as_deref(),
+        Some("1")
+    );
+    // 9.2 has neither the criterion nor the flag.
+    let (code, _, _) = run(
+        t.path(),
+        &[
+            "--effective",
+            "--openssh",
+            "9.2",
+            "--context",
+            "user=a,lport=22,invalid-user",
+        ],
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn what_10_x_made_possible_is_reported() {
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "RefuseConnection yes\nPerSourcePenalties no\n",
+    )]);
+    let (_, out, _) = run(t.path(), &["--json", "--openssh", "10.0"]);
+    let s = stream(&out);
+    let refuse = s
+        .findings
+        .iter()
+        .find(|f| f.id == "sshd/refuse-connection")
+        .unwrap();
+    assert_eq!(refuse.severity, hardkit_core::Severity::Critical);
+    assert!(ids(&s).contains(&"sshd/per-source-penalties"));
+    // Inside a Match block it refuses only those sources: no finding.
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "Match Address 192.0.2.0/24\n  RefuseConnection yes\n",
+    )]);
+    let (_, out, _) = run(t.path(), &["--json", "--openssh", "10.0"]);
+    assert!(!ids(&stream(&out)).contains(&"sshd/refuse-connection"));
+}
+
+#[test]
+fn dsa_only_host_keys_stop_openssh_10() {
+    let t = tree(&[
+        ("etc/ssh/sshd_config", "HostKey /etc/ssh/ssh_host_dsa_key\n"),
+        ("etc/ssh/ssh_host_dsa_key", "(private)\n"),
+        (
+            "etc/ssh/ssh_host_dsa_key.pub",
+            "ssh-dss AAAAB3NzaC1kc3M= root@h\n",
+        ),
+    ]);
+    let (code, _, err) = run(t.path(), &["--effective", "--openssh", "10.0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("DSA"), "{err}");
+    let (_, out, _) = run(t.path(), &["--json", "--openssh", "10.0"]);
+    let s = stream(&out);
+    let f = s
+        .findings
+        .iter()
+        .find(|f| f.id == "sshd/invalid-config")
+        .unwrap();
+    assert!(f.detail.contains("DSA"), "{}", f.detail);
+    let (code, _, err) = run(t.path(), &["--effective", "--openssh", "9.2"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// What Debian testing's 10.6p1 prints and refuses (checked against its
+/// sshd -T in the release differential suite).
+#[test]
+fn debian_testing_10_6_spells_and_refuses_as_its_sshd() {
+    let t = tree(&[(
+        "etc/ssh/sshd_config",
+        "GSSAPIAuthentication yes\nKerberosAuthentication yes\nPerSourceNetBlockSize 24\n\
+         RevokedKeys /etc/ssh/revoked\nAuthorizedKeysFile none\n",
+    )]);
+    let (code, out, err) = run(t.path(), &["--effective", "--openssh", "10.6"]);
+    assert_eq!(code, 0, "{err}");
+    // Built without Kerberos and GSS-API: accepted, ignored, not printed.
+    assert!(
+        !out.to_ascii_lowercase().contains("gssapi") && !out.contains("Kerberos"),
+        "{out}"
+    );
+    for line in [
+        "PermitRootLogin prohibit-password\n",
+        "TCPKeepAlive true\n",
+        "WarnWeakCrypto true\n",
+        "AgentSocketPath user:.ssh/agent\n",
+        "PubkeyAuthOptions none max-pk-ok:6\n",
+        "HostKey /etc/ssh/ssh_host_mldsa44_ed25519_key\n",
+        "PerSourceNetBlockSize 24:128\n",
+        "IPQoS ef cs0\n",
+    ] {
+        assert!(out.contains(line), "{line}{out}");
+    }
+    // RevokedKeys is a list printed after AuthorizedKeysFile, which a lone
+    // global `none` empties (nothing printed).
+    let keys: Vec<&str> = out.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert!(!keys.contains(&"AuthorizedKeysFile"), "{out}");
+    assert_eq!(
+        keys.iter().position(|k| *k == "RevokedKeys"),
+        keys.iter()
+            .position(|k| *k == "SyslogFacility")
+            .map(|i| i + 1)
+    );
+    // Debian's GSS-API key exchange keywords are gone: fatal.
+    let t = tree(&[("etc/ssh/sshd_config", "GSSAPIKeyExchange no\n")]);
+    let (code, _, err) = run(t.path(), &["--effective", "--openssh", "10.6"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("Bad configuration option: GSSAPIKeyExchange"),
+        "{err}"
+    );
+    assert_eq!(run(t.path(), &["--effective", "--openssh", "10.0"]).0, 0);
+}
+
+#[test]
+fn listen_address_names_resolve_through_the_targets_hosts_file() {
+    let t = tree(&[
+        (
+            "etc/ssh/sshd_config",
+            "ListenAddress localhost\nListenAddress gateway:2200\nPort 2201\n",
+        ),
+        (
+            "etc/hosts",
+            "127.0.0.1\tlocalhost\n::1 localhost ip6-localhost # loopback\n192.0.2.7 gateway\n",
+        ),
+    ]);
+    let (code, out, err) = run(t.path(), &["--effective", "--openssh", "10.0"]);
+    assert_eq!(code, 0, "{err}");
+    let listen: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("listenaddress "))
+        .collect();
+    assert_eq!(
+        listen,
+        [
+            "listenaddress 127.0.0.1:2201",
+            "listenaddress [::1]:2201",
+            "listenaddress 192.0.2.7:2200"
+        ]
+    );
 }
