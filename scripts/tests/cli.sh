@@ -109,7 +109,7 @@ done
 rc=0
 "$HARDKIT_BIN_DIR/logscan" --json "$top/examples/logscan/auth.log" "$tmp/no-such.log" >"$tmp/out" 2>"$tmp/err" || rc=$?
 expect_status 2 "$rc" "logscan --json with a missing log"
-json_error_contract "logscan --json with a missing log" "logscan: $tmp/no-such.log: No such file"
+json_error_contract "logscan --json with a missing log" "logscan: $tmp/no-such.log: no such file"
 check "logscan: the events of the readable log are there too" has "$tmp/out" '.type == "event"'
 mkdir -p "$tmp/badsshd/etc/ssh"
 printf 'Port 22\nNoSuchKeyword yes\n' >"$tmp/badsshd/etc/ssh/sshd_config"

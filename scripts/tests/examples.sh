@@ -215,6 +215,15 @@ mount -t overlay overlay -o "lowerdir=$fx:/,upperdir=$sb/upper,workdir=$sb/work"
 root=$sb/merged
 for d in proc sys dev; do mount --rbind "/$d" "$root/$d"; done
 mount -t tmpfs -o mode=0755 run "$root/run"
+# The repository and the binaries, wherever they are (a clone under /tmp,
+# which the fixture's own /tmp hides): read-only, at the same paths.
+for d in "$top" "$bin"; do
+    if [[ ! -d $root$d || ! $root$d -ef $d ]]; then
+        mkdir -p "$root$d"
+        mount --bind "$d" "$root$d"
+        mount -o remount,bind,ro "$root$d"
+    fi
+done
 mkdir -m 755 "$root/run/sshd"
 ip link set lo up
 n=0
