@@ -68,6 +68,17 @@ allow 'scripts/install' \
 allow 'cargo install --path sshd-lint' \
     'a release build of one tool into ~/.cargo (minutes), the build scripts/install makes' \
     'test -f sshd-lint/Cargo.toml && grep -q "^name = \"sshd-lint\"" sshd-lint/Cargo.toml'
+allow 'scripts/package' \
+    'a release build (minutes) packed by cargo-deb; scripts/tests/package.sh builds it and installs it in Debian roots' \
+    'scripts/package --help'
+for deb in ./hardkit_0.1.0_amd64.deb ./target/debian/hardkit_0.1.0_amd64.deb; do
+    allow "apt install $deb" \
+        'installs the package on this machine; scripts/tests/package.sh installs it with apt in Debian 12 and 13 roots' \
+        'test -x scripts/package && grep -q "apt-get install" scripts/tests/package.sh'
+done
+allow 'apt remove --purge hardkit' \
+    'removes the package from this machine; scripts/tests/package.sh purges it in Debian roots and checks nothing is left' \
+    'grep -q -- "--purge" scripts/tests/package.sh'
 refused_on_fixture 'svcacct apply agent --exec /opt/agent/bin/agent --no-network --diff' \
     "the fixture's agent.service is hand-written (the compromised host); apply refuses it without --force" \
     'agent.service: exists and was not written by svcacct'
@@ -185,6 +196,7 @@ chmod 600 "$fx"/etc/ssh/ssh_host_*_key
 mkdir -p "$fx/etc/hardkit" "$fx/var/log/nginx" "$fx/root" "$fx/media/usb" "$fx/media/fim-key" "$fx/mnt" "$fx/srv" "$fx/tmp/t1/etc"
 cp "$top/examples/fwplan/policy.json" "$fx/etc/hardkit/fw.json"
 gzip -c "$top/examples/logscan/auth.log" >"$fx/var/log/auth.log.2.gz"
+cp "$top/examples/logscan/auth.log" "$fx/var/log/auth.log.1"
 : >"$fx/var/log/nginx/error.log"
 : >"$fx/var/log/nginx/access.log"
 # Units the examples name: Debian 12's cron.service (audited by path) and
@@ -226,6 +238,13 @@ for d in "$top" "$bin"; do
 done
 mkdir -m 755 "$root/run/sshd"
 ip link set lo up
+# The example root moved over / and entered with `chroot .` (switch_root's
+# way), not a plain chroot: a process in a plain chroot may not create a
+# user namespace, and the tools run a target's programs in one
+# (hardkit_core::sandbox). This shell keeps its own root; its working
+# directory is the moved tree.
+cd "$root"
+mount --move . /
 n=0
 while IFS=$'\t' read -r where cmd; do
     n=$((n + 1))
@@ -233,7 +252,7 @@ while IFS=$'\t' read -r where cmd; do
     [[ $cmd == *--follow* ]] && limit=3
     rc=0
     # fd 3: the exit status of every command of the last pipeline.
-    timeout --kill-after=5 "$limit" chroot "$root" /usr/bin/env -i \
+    timeout --kill-after=5 "$limit" chroot . /usr/bin/env -i \
         PATH="$bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         HOME=/root TERM=dumb NO_COLOR=1 LANG=C.UTF-8 \
         bash -o pipefail -c "cd \"\$1\" || exit 99
