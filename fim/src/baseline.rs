@@ -113,6 +113,14 @@ pub struct Header {
     /// rules are given on its command line.
     pub rules: String,
     pub one_filesystem: bool,
+    /// Counts the baselines made with a key (see [`crate::generation`]);
+    /// absent (0) in unkeyed baselines and in those made before it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub generation: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub const KEYED: &str = "keyed-blake3";
@@ -248,15 +256,17 @@ impl BaselineWriter {
     }
 
     /// Write the end marker, make the file durable and put it in place.
-    pub fn finish(mut self) -> Result<u64, BaselineError> {
+    /// Returns the number of entries and the digest (the MAC with a key).
+    pub fn finish(mut self) -> Result<(u64, String), BaselineError> {
         let io_err = |path: &Path| {
             let path = path.to_path_buf();
             move |source| BaselineError::Io { path, source }
         };
+        let digest = self.hasher.finalize().to_hex().to_string();
         let end = EndMarker {
             end: true,
             entries: self.count,
-            digest: self.hasher.finalize().to_hex().to_string(),
+            digest: digest.clone(),
         };
         let mut line =
             serde_json::to_vec(&end).map_err(|e| io_err(&self.path)(io::Error::other(e)))?;
@@ -284,7 +294,7 @@ impl BaselineWriter {
                 let _ = d.sync_all();
             }
         }
-        Ok(self.count)
+        Ok((self.count, digest))
     }
 }
 
@@ -461,6 +471,11 @@ impl BaselineReader {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The digest (the MAC with a key) the end marker carries, verified.
+    pub fn digest(&self) -> &str {
+        &self.expected_digest
     }
 
     fn refused(&self, message: String) -> BaselineError {

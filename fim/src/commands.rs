@@ -16,6 +16,7 @@ use crate::baseline::{self, BaselineError, BaselineReader, BaselineWriter, Heade
 use crate::cli::{CheckArgs, Cli, Command, DbArgs, InitArgs, RuleArgs, RulesArgs, ShowArgs};
 use crate::compare::{Merger, Step};
 use crate::entry::{now_string, Entry};
+use crate::generation::{self, Generation};
 use crate::progress::ScanProgress;
 use crate::report::IncidentReport;
 use crate::rules::{Rules, RulesError, DEFAULT_RULES};
@@ -71,6 +72,46 @@ fn db_paths(common: &CommonArgs, root: &Root, db: &DbArgs) -> Result<(PathBuf, P
     };
     let host = root.resolve_parent(&system)?;
     Ok((host, system))
+}
+
+/// Refuse a keyed baseline that is not the latest one made with its key
+/// (a replay), and return the key's generation record.
+fn check_generation(
+    db: &DbArgs,
+    baseline: &BaselineReader,
+) -> Result<Option<Generation>, FimError> {
+    let Some(key_path) = &db.key else {
+        return Ok(None);
+    };
+    let record = generation::read(key_path)?;
+    generation::verify(
+        record.as_ref(),
+        baseline.header().generation,
+        baseline.digest(),
+        baseline.path(),
+    )?;
+    Ok(record)
+}
+
+/// After a keyed baseline was written: record it beside the key.
+fn record_generation(
+    db: &DbArgs,
+    number: u64,
+    digest: String,
+    reporter: &mut Reporter<impl Write>,
+    quiet: bool,
+) -> Result<(), FimError> {
+    let Some(key_path) = &db.key else {
+        return Ok(());
+    };
+    generation::write(key_path, &Generation { number, digest })?;
+    if !quiet {
+        reporter.text(&format!(
+            "fim: baseline generation {number} recorded in {} (older baselines are refused)\n",
+            display_path(&generation::record_path(key_path))
+        ))?;
+    }
+    Ok(())
 }
 
 fn key_of(db: &DbArgs) -> Result<Option<MacKey>, FimError> {
@@ -231,6 +272,10 @@ fn init(common: &CommonArgs, args: InitArgs) -> Result<ExitStatus, FimError> {
         paths: roots.iter().map(|p| BytesPath::new(p.clone())).collect(),
         rules: rules.text().to_string(),
         one_filesystem: args.rules.one_filesystem,
+        generation: match (&key, &args.db.key) {
+            (Some(_), Some(path)) => generation::read(path)?.map_or(0, |g| g.number) + 1,
+            _ => 0,
+        },
     };
     let plan = plan(root, rules, args.rules.one_filesystem, &db_system);
     let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
@@ -252,7 +297,7 @@ fn init(common: &CommonArgs, args: InitArgs) -> Result<ExitStatus, FimError> {
         Ok(())
     })?;
     progress.finish();
-    let count = writer.finish()?;
+    let (count, digest) = writer.finish()?;
     let roots_text: Vec<String> = roots.iter().map(|p| display_path(p)).collect();
     reporter.text(&format!(
         "fim: baseline {} written: {count} entries under {} in {:.1} s\n",
@@ -261,6 +306,13 @@ fn init(common: &CommonArgs, args: InitArgs) -> Result<ExitStatus, FimError> {
         started.elapsed().as_secs_f64()
     ))?;
     reporter.text(&protection_note(key.is_some()))?;
+    record_generation(
+        &args.db,
+        header.generation,
+        digest,
+        &mut reporter,
+        common.quiet,
+    )?;
     Ok(reporter.finish(common.fail_on, ExitStatus::Clean)?)
 }
 
@@ -278,6 +330,7 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
     let (db_host, db_system) = db_paths(common, &root, &args.db)?;
     let key = key_of(&args.db)?;
     let mut baseline = BaselineReader::open(&db_host, key.as_ref())?;
+    let record = check_generation(&args.db, &baseline)?;
     let header = baseline.header().clone();
     let rules = load_rules(&root, &args.rules, RuleBase::Baseline(&header.rules), &[])?;
     let one_filesystem = args.rules.one_filesystem || header.one_filesystem;
@@ -290,6 +343,11 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
         created: now_string(),
         rules: rules.text().to_string(),
         one_filesystem,
+        generation: if key.is_some() {
+            header.generation.max(record.map_or(0, |g| g.number)) + 1
+        } else {
+            0
+        },
         ..header.clone()
     };
     let plan = plan(root, rules.clone(), one_filesystem, &db_system);
@@ -337,13 +395,20 @@ fn check(common: &CommonArgs, args: CheckArgs, update: bool) -> Result<ExitStatu
     let changed = report.total() > 0;
     reporter.text(&report.render(&escape_untrusted(&header.created), key.is_some(), palette))?;
     if let Some(w) = writer {
-        let count = w.finish()?;
+        let (count, digest) = w.finish()?;
         if !common.quiet {
             reporter.text(&format!(
                 "fim: baseline {} updated: {count} entries\n",
                 display_path(&db_system)
             ))?;
         }
+        record_generation(
+            &args.db,
+            new_header.generation,
+            digest,
+            &mut reporter,
+            common.quiet,
+        )?;
     }
     let extra = if changed {
         ExitStatus::Findings
@@ -358,6 +423,7 @@ fn show(common: &CommonArgs, args: ShowArgs) -> Result<ExitStatus, FimError> {
     let (db_host, db_system) = db_paths(common, &root, &args.db)?;
     let key = key_of(&args.db)?;
     let mut baseline = BaselineReader::open(&db_host, key.as_ref())?;
+    check_generation(&args.db, &baseline)?;
     let header = baseline.header().clone();
     let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
     let paths: Vec<String> = header

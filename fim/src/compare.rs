@@ -269,6 +269,7 @@ mod tests {
             paths: vec!["/d".into()],
             rules: "/d all\n".into(),
             one_filesystem: false,
+            generation: 0,
         };
         let mut w = BaselineWriter::create(&db, &header, None).unwrap();
         for p in paths {

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod entry;
+pub mod generation;
 pub mod hash;
 pub mod progress;
 pub mod report;

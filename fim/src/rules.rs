@@ -31,14 +31,20 @@ pub const DEFAULT_RULES: &str = r"# fim's built-in rules (docs/fim.md explains t
 /usr/sbin   all
 /usr/lib    all
 /opt        all
-# Rewritten by the system in normal operation:
+# Regenerated from other files, but read and trusted as they are: the
+# dynamic loader's cache (which library a program gets) and Python's
+# bytecode (what `import` runs, as root for root's programs). A rerun of
+# ldconfig or py3compile gives the same bytes in a new inode, so those
+# changes are not reported; other content, owner or mode is.
+regenerated = all-mtime-ctime-inode
+/etc/ld.so.cache  regenerated
+~.*/__pycache__   regenerated
+~.*\.pyc          regenerated
+# Rewritten by the system in normal operation, and read by nothing that
+# trusts them (docs/fim.md says why each is safe to skip):
 !/etc/mtab
 !/etc/adjtime
-!/etc/ld.so.cache
 !/etc/.pwd.lock
-# Caches that interpreters regenerate:
-!~.*/__pycache__
-!~.*\.pyc
 ";
 
 /// Paths never walked unless a rule selects something below them: kernel
@@ -640,10 +646,22 @@ mod tests {
     fn default_rules_parse_and_treat_mtab_and_caches_sensibly() {
         let r = rules(DEFAULT_RULES);
         assert_eq!(r.decide(b"/etc/mtab"), Decision::Excluded);
-        assert_eq!(
-            r.decide(b"/usr/lib/python3/dist-packages/a/__pycache__"),
-            Decision::Excluded
-        );
+        let regenerated = r.parse_spec("all-mtime-ctime-inode").unwrap();
+        // Bytecode and the loader's cache run as root: watched, without
+        // the times and inode a rerun of py3compile or ldconfig changes.
+        for path in [
+            &b"/usr/lib/python3/dist-packages/a/__pycache__"[..],
+            b"/usr/lib/python3/dist-packages/a/__pycache__/m.cpython-311.pyc",
+            b"/usr/lib/python3.11/os.pyc",
+            b"/etc/ld.so.cache",
+        ] {
+            assert_eq!(
+                r.decide(path),
+                Decision::Selected(regenerated),
+                "{}",
+                String::from_utf8_lossy(path)
+            );
+        }
         assert!(matches!(r.decide(b"/usr/bin/sudo"), Decision::Selected(_)));
         assert_eq!(r.decide(b"/home/user/x"), Decision::Unselected);
     }

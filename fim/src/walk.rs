@@ -41,23 +41,35 @@ impl WalkPlan {
     }
 }
 
-/// Filesystems that hold kernel state, not files; never entered.
-const PSEUDO_FILESYSTEMS: [i64; 14] = [
-    0x9fa0,      // proc
-    0x6265_6572, // sysfs
-    0x1cd1,      // devpts
-    0x2762_3198, // cgroup
-    0x6367_7270, // cgroup2
-    0x7363_6673, // securityfs
-    0x6462_6720, // debugfs
-    0x7472_6163, // tracefs
-    0x6165_676C, // pstore
-    0xcafe_4a11, // bpf
-    0x6265_6570, // configfs
-    0x6573_5546, // fusectl
-    0x4249_4e4d, // binfmt_misc
-    0xf97c_ff8c, // selinuxfs
+/// Filesystems that hold kernel state, not files; never entered. Values
+/// from linux/magic.h (fusectl's and configfs's from their fs/ sources).
+/// Only filesystems nobody can put a regular file in belong here: FUSE
+/// (0x65735546), tmpfs, overlayfs, hugetlbfs, autofs targets and every
+/// disk filesystem can hold an intruder's files over a watched directory,
+/// so they are walked like any other mount.
+const PSEUDO_FILESYSTEMS: [(i64, &str); 16] = [
+    (0x9fa0, "proc"),
+    (0x6265_6572, "sysfs"),
+    (0x1cd1, "devpts"),
+    (0x0027_e0eb, "cgroup"),
+    (0x6367_7270, "cgroup2"),
+    (0x7363_6673, "securityfs"),
+    (0x6462_6720, "debugfs"),
+    (0x7472_6163, "tracefs"),
+    (0x6165_676C, "pstore"),
+    (0xcafe_4a11, "bpf"),
+    (0x6265_6570, "configfs"),
+    (0x6573_5543, "fusectl"),
+    (0x4249_4e4d, "binfmt_misc"),
+    (0xf97c_ff8c, "selinuxfs"),
+    (0x4341_5d53, "smackfs"),
+    (0x6e73_6673, "nsfs"),
 ];
+
+/// Whether a filesystem with this statfs `f_type` is skipped.
+fn is_pseudo_magic(magic: i64) -> bool {
+    PSEUDO_FILESYSTEMS.iter().any(|(m, _)| *m == magic)
+}
 
 fn is_pseudo_filesystem(path: &Path) -> bool {
     let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
@@ -69,7 +81,7 @@ fn is_pseudo_filesystem(path: &Path) -> bool {
     if unsafe { libc::statfs(c_path.as_ptr(), &mut buf) } != 0 {
         return false;
     }
-    PSEUDO_FILESYSTEMS.contains(&(buf.f_type as i64))
+    is_pseudo_magic(buf.f_type as i64)
 }
 
 /// Walk every root of the plan, sending chunks of items in order.
@@ -209,4 +221,45 @@ fn system_path(system_root: &[u8], host_root: &Path, host: &Path) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FUSE mount over a watched directory is where a root intruder
+    /// hides files: it must be walked; only fusectl (its control files) is
+    /// skipped. The magic numbers are linux/magic.h's.
+    #[test]
+    fn fuse_and_file_holding_filesystems_are_walked() {
+        for (magic, name) in [
+            (0x6573_5546, "fuse"),
+            (0x0102_1994, "tmpfs"),
+            (0x794c_7630, "overlayfs"),
+            (0xef53, "ext4"),
+            (0x5846_5342, "xfs"),
+            (0x9123_683e, "btrfs"),
+            (0x9584_58f6, "hugetlbfs"),
+            (0x0187, "autofs"),
+            (0x6969, "nfs"),
+        ] {
+            assert!(!is_pseudo_magic(magic), "{name} must be walked");
+        }
+        for (magic, name) in [
+            (0x6573_5543, "fusectl"),
+            (0x9fa0, "proc"),
+            (0x6265_6572, "sysfs"),
+            (0x0027_e0eb, "cgroup"),
+            (0x6367_7270, "cgroup2"),
+        ] {
+            assert!(is_pseudo_magic(magic), "{name} is skipped");
+        }
+    }
+
+    /// The statfs answer for this machine's /proc agrees with the table.
+    #[test]
+    fn proc_is_recognised_by_statfs() {
+        assert!(is_pseudo_filesystem(Path::new("/proc")));
+        assert!(!is_pseudo_filesystem(Path::new("/")));
+    }
 }

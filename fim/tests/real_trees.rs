@@ -49,6 +49,7 @@ fn hashes_equal_b3sum_on_empty_small_sparse_and_odd_named_files() {
         b"empty".to_vec(),
         b"small".to_vec(),
         b"sparse-1g".to_vec(),
+        b"sparse with data".to_vec(),
         b"two mib".to_vec(),
         b"-dash".to_vec(),
         b"new\nline".to_vec(),
@@ -66,6 +67,22 @@ fn hashes_equal_b3sum_on_empty_small_sparse_and_odd_named_files() {
             b"sparse-1g" => {
                 let f = fs::File::create(&path).unwrap();
                 f.set_len(1 << 30).unwrap();
+            }
+            b"sparse with data" => {
+                // Holes (hashed without being read) between data extents
+                // at block, odd and last-byte offsets.
+                use std::os::unix::fs::FileExt;
+                let f = fs::File::create(&path).unwrap();
+                let size = 300u64 << 20;
+                f.set_len(size).unwrap();
+                for (at, bytes) in [
+                    (0u64, &b"head"[..]),
+                    (1 << 20, b"one mib in"),
+                    ((77 << 20) + 4097, b"odd offset"),
+                    (size - 1, b"z"),
+                ] {
+                    f.write_all_at(bytes, at).unwrap();
+                }
             }
             b"two mib" => {
                 let data: Vec<u8> = (0..(2u32 << 20) + 17)

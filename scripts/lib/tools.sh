@@ -127,6 +127,28 @@ hardkit_json_str() {
     printf '"%s"' "$out"
 }
 
+# jq definitions for text that came from the system (file, unit, user and
+# process names, error messages) on its way to a terminal: `esc` escapes
+# control characters (\n \r \t \xNN), C1 controls and bidi controls
+# (\u{NN}) and the backslash, as hardkit-core's escape_untrusted does for
+# the tools' own human output, so a name cannot rewrite the screen or make
+# `evil` read as `live`. Use: jq -r "$hardkit_jq_esc ... | esc".
+# shellcheck disable=SC2016 # a jq program, not shell
+hardkit_jq_esc='
+def hardkit_hex: if . < 16 then "0123456789abcdef"[.:.+1]
+    else (. / 16 | floor | hardkit_hex) + "0123456789abcdef"[(. % 16):(. % 16) + 1] end;
+def esc: tostring | gsub("(?<c>[\\x{0}-\\x{1f}\\x{7f}-\\x{9f}\\x{61c}\\x{200e}\\x{200f}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}\\\\])";
+    .c | explode[0] |
+    if . == 10 then "\\n" elif . == 13 then "\\r" elif . == 9 then "\\t" elif . == 92 then "\\\\"
+    elif . < 32 or . == 127 then "\\x" + (if . < 16 then "0" else "" end) + hardkit_hex
+    else "\\u{" + hardkit_hex + "}" end);
+'
+
+# Print $1 escaped for a terminal (see hardkit_jq_esc), without a newline.
+hardkit_escape() {
+    jq -njr --arg s "$1" "$hardkit_jq_esc"' $s | esc'
+}
+
 # A finding record of the scripts themselves (tool "first-five" or
 # "monitor"), for what no tool reports: hardkit_finding TOOL ID SEVERITY
 # TITLE DETAIL FIX [PATH]
