@@ -42,6 +42,7 @@ fn environment(tool: &str) -> Vec<(&'static str, &'static str)> {
     }
     let programs = match tool {
         "jailgen" => Some("fail2ban-client, to check a written jail"),
+        "sshd-lint" => Some("unshare, to check a candidate fix with sshd -t before it is written"),
         "fwplan" => Some("nft, ip, unshare, systemd-run, ufw, iptables-restore"),
         "svcacct" => Some("groupadd, useradd, usermod, gpasswd, visudo, logrotate, systemctl"),
         _ => None,
