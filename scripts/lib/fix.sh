@@ -776,6 +776,9 @@ file_diff() {
 # stdout (or the records with --json).
 write_plan() {
     local s=$1 path n=0 status d
+    # (first-five made plan_dir root's and out of anyone else's reach; the
+    # diffs and records carry the planned secrets, so root's alone)
+    umask 077
     mkdir -p "$plan_dir/files"
     : >"$plan_dir/plan.diff"
     cp "$actions" "$work/plan.out"

@@ -245,6 +245,32 @@ if ((EUID == 0)); then
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 
+    # The plan directory (issue 14 item 1): root writes the plan there, so
+    # a directory another user made (or a link planted as it) is refused,
+    # and a fresh one is root's alone, like the planned secrets in it.
+    check "plan directory: created mode 0700" [ "$(stat -c %a "$tmp/plan")" == 700 ]
+    check "plan: agent.env (the API key) is 0600" [ "$(stat -c %a "$tmp/plan/files/etc/hardkit/agent.env")" == 600 ]
+    check "plan.diff and plan.jsonl (the key's diff) are root's alone" \
+        [ "$(stat -c %a "$tmp/plan/plan.diff") $(stat -c %a "$tmp/plan/plan.jsonl")" == "600 600" ]
+    chmod 0711 "$tmp"
+    mkdir -m 1777 "$tmp/pub"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub/plan"
+    setpriv --reuid=4242 --regid=4242 --clear-groups ln -s /etc "$tmp/pub/link"
+    for d in plan link; do
+        rc=0
+        "$top/scripts/first-five" --demo --plan "$tmp/pub/$d" --service agent >/dev/null 2>"$tmp/pub-$d.err" || rc=$?
+        expect_status 2 "$rc" "first-five --plan into a $d another user made"
+    done
+    check "the refusal names the other owner" grep -q 'owned by uid 4242' "$tmp/pub-plan.err"
+    check "nothing written into the user's directory" [ -z "$(ls -A "$tmp/pub/plan")" ]
+    check "nothing written through the planted link" [ ! -e /etc/files ] && [ ! -e /etc/plan.jsonl ]
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir -m 0755 "$tmp/pub/sub"
+    mkdir "$tmp/pub/sub/plan" 2>/dev/null || true
+    rc=0
+    "$top/scripts/first-five" --demo --plan "$tmp/pub/sub/plan" --service agent >/dev/null 2>"$tmp/pub-sub.err" || rc=$?
+    expect_status 2 "$rc" "first-five --plan under a directory another user owns"
+    chmod 0700 "$tmp"
+
     # The lockout guard: without the admin's key nobody could log in once
     # passwords are off, so --apply refuses and changes nothing.
     cp -a "$demo" "$tmp/nokey"
