@@ -132,11 +132,23 @@ make_scratch() {
     mkdir -p "$s/proc/net"
     (
         cd "$root" || exit 2
-        for rel in etc root/.ssh home/*/.ssh var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
+        for rel in etc var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
             if [[ -e $rel ]]; then printf '%s\0' "$rel"; fi
         done
-    ) | (cd "$root" && tar --null -T - -cf -) | tar -C "$s" -xf - ||
+    ) | (cd "$root" && tar --null --sparse -T - -cf -) | tar -C "$s" -xf - ||
         fix_die "could not copy the configuration of $root into the scratch directory"
+    # The users' ~/.ssh belong to the users: of them only what the lockout
+    # guard reads (the directories, for their modes, and regular files up
+    # to 1 MiB: authorized_keys), never a link, a device or a file a user
+    # made huge (or sparse: 3 GB of no blocks would become 3 GB here).
+    (
+        cd "$root" || exit 2
+        for rel in root/.ssh home/*/.ssh; do
+            [[ -d $rel && ! -L $rel && ! -L ${rel%/.ssh} ]] || continue
+            find "$rel" -maxdepth 1 \( -type d -o -type f -size -1025k \) -print0
+        done
+    ) | (cd "$root" && tar --null --no-recursion --sparse -T - -cf -) | tar -C "$s" -xf - ||
+        fix_die "could not copy the users' ~/.ssh of $root into the scratch directory"
     # The directories (not their contents) of /var/lib and /var/log, with
     # their owners and modes: svcacct makes the service's state and log
     # directories there, and the plan must see the ones that exist.

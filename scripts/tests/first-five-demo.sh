@@ -271,6 +271,19 @@ if ((EUID == 0)); then
     expect_status 2 "$rc" "first-five --plan under a directory another user owns"
     chmod 0700 "$tmp"
 
+    # The scratch copy takes only what it needs of the users' ~/.ssh (issue
+    # 14 item 8): a 3 GB sparse file there (no blocks) must not become 3 GB
+    # of the plan's temporary directory (here a 64 MiB tmpfs).
+    cp -a "$demo" "$tmp/sparse"
+    truncate -s 3G "$tmp/sparse/home/admin/.ssh/big"
+    mkdir "$tmp/small"
+    mount -t tmpfs -o size=64m tmpfs "$tmp/small"
+    rc=0
+    TMPDIR=$tmp/small "$top/scripts/first-five" --root "$tmp/sparse" --plan "$tmp/sparse-plan" --service agent >/dev/null 2>"$tmp/sparse.err" || rc=$?
+    umount "$tmp/small"
+    expect_status 0 "$rc" "first-five --plan with a 3 GB sparse file in ~/.ssh (TMPDIR 64 MiB)"
+    [[ $rc == 0 ]] || tail -n3 "$tmp/sparse.err" >&2
+
     # The lockout guard: without the admin's key nobody could log in once
     # passwords are off, so --apply refuses and changes nothing.
     cp -a "$demo" "$tmp/nokey"
