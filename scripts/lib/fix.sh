@@ -619,6 +619,28 @@ packaged_monitor() {
     return 1
 }
 
+# root_only_tree DIR: succeeds when no one but root can change DIR, a
+# file or directory under it, or a directory above it (writable by others
+# only if sticky, like /tmp); else says what, on stdout.
+root_only_tree() {
+    local d owner perm bad
+    d=$(cd -P "$1" && pwd -P) || { echo "$1 cannot be entered"; return 1; }
+    bad=$(find "$d" \( -path "$d/target" -o -path "$d/.git" \) -prune -o \
+        \( ! -user 0 -o -perm -o+w -o \( -perm -g+w ! -group 0 \) \) -print -quit 2>/dev/null)
+    if [[ -n $bad ]]; then
+        echo "$bad is $(stat -c 'owned by uid %u, mode %a' "$bad")"
+        return 1
+    fi
+    while [[ $d != / ]]; do
+        d=$(dirname "$d")
+        read -r owner perm < <(stat -c '%u %a' "$d")
+        if ((owner != 0)) || { ((8#$perm & 8#022)) && ! ((8#$perm & 8#1000)); }; then
+            echo "$d is owned by uid $owner, mode $perm"
+            return 1
+        fi
+    done
+}
+
 step_monitor() { # TARGET REAL
     local t=$1 real=$2 monitor="" unit
     [[ -d $t/etc/systemd/system ]] || { act monitor skip /etc/systemd/system/hardkit-monitor.timer false "no systemd"; return 0; }
@@ -631,7 +653,15 @@ step_monitor() { # TARGET REAL
                 act monitor remove "/etc/systemd/system/$unit" true "the hardkit package ships /usr/lib/systemd/system/$unit"
             fi
         done
+    elif [[ $root == / && -x /usr/local/bin/hardkit-monitor ]]; then
+        monitor=/usr/local/bin/hardkit-monitor
     elif [[ $root == / ]]; then
+        # This checkout, run as root every day: only when nobody but root
+        # can change a file of it (or a directory on the way to it).
+        local why
+        if ! why=$(root_only_tree "$top"); then
+            fix_die "refusing to install a daily root timer that runs $here/monitor: $why. Install hardkit (scripts/install, or the package), or use a checkout only root can write."
+        fi
         monitor=$here/monitor
     elif [[ -x $root/usr/local/bin/hardkit-monitor || -L $root/usr/local/bin/hardkit-monitor ]]; then
         monitor=/usr/local/bin/hardkit-monitor
@@ -642,8 +672,19 @@ step_monitor() { # TARGET REAL
     fi
     if [[ -n $monitor ]]; then
         # The tools where first-five found them (this machine only).
-        local bin_dir=""
-        [[ $root == / && -n ${HARDKIT_BIN_DIR:-} ]] && bin_dir=$HARDKIT_BIN_DIR
+        # The tools where first-five found them (this machine only), never
+        # the caller's HARDKIT_BIN_DIR as such: the directory of the fim
+        # it runs, when systemd's PATH would not find that fim, and only
+        # when nobody but root can change it.
+        local bin_dir="" found why
+        if [[ $root == / && $FIM == */* ]]; then
+            found=$(cd "$(dirname "$FIM")" && pwd -P)
+            if [[ $(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin command -v fim 2>/dev/null) != "$found/fim" ]]; then
+                why=$(root_only_tree "$found") ||
+                    fix_die "refusing to install a daily root timer that runs the tools in $found: $why. Install hardkit (scripts/install, or the package)."
+                bin_dir=$found
+            fi
+        fi
         hardkit_monitor_service "$monitor_header_service" "$monitor" "$bin_dir" |
             install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service 0644
         hardkit_monitor_timer "$monitor_header_timer" |

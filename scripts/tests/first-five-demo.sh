@@ -284,6 +284,36 @@ if ((EUID == 0)); then
     expect_status 0 "$rc" "first-five --plan with a 3 GB sparse file in ~/.ssh (TMPDIR 64 MiB)"
     [[ $rc == 0 ]] || tail -n3 "$tmp/sparse.err" >&2
 
+    # The daily root timer (issue 14 item 7) runs only code no one but root
+    # can change: not a checkout a user owns, not tools from a directory a
+    # user owns (the caller's HARDKIT_BIN_DIR). step_monitor for this
+    # machine (root /), writing into a scratch target.
+    monitor_step() { # CHECKOUT BIN-DIR TARGET
+        mkdir -p "$3/etc/systemd/system"
+        HARDKIT_BIN_DIR=$2 bash -c 'set -euo pipefail
+            top=$1; here=$1/scripts; root=/; json=1; services=(); exec_cmd=""; work=$(mktemp -d)
+            . "$here/lib/tools.sh"; hardkit_find_tools; . "$here/lib/fix.sh"
+            step_monitor "$2" 1' _ "$1" "$3"
+    }
+    chmod 0711 "$tmp"
+    mkdir -m 1777 "$tmp/pub7"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub7/checkout"
+    setpriv --reuid=4242 --regid=4242 --clear-groups cp -r "$top/scripts" "$tmp/pub7/checkout/scripts"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub7/bin"
+    for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+        setpriv --reuid=4242 --regid=4242 --clear-groups cp "$HARDKIT_BIN_DIR/$t" "$tmp/pub7/bin/"
+    done
+    rc=0
+    monitor_step "$tmp/pub7/checkout" "$HARDKIT_BIN_DIR" "$tmp/t7a" >/dev/null 2>"$tmp/t7a.err" || rc=$?
+    expect_status 2 "$rc" "the daily timer from a checkout uid 4242 owns"
+    check "the refusal names the timer" grep -q 'refusing to install a daily root timer' "$tmp/t7a.err"
+    check "no unit written for the user's checkout" [ ! -e "$tmp/t7a/etc/systemd/system/hardkit-monitor.service" ]
+    rc=0
+    monitor_step "$top" "$tmp/pub7/bin" "$tmp/t7b" >/dev/null 2>"$tmp/t7b.err" || rc=$?
+    expect_status 2 "$rc" "the daily timer with HARDKIT_BIN_DIR a directory uid 4242 owns"
+    check "no unit taking the user's tools" bash -c '! grep -q "pub7" "$1" 2>/dev/null' _ "$tmp/t7b/etc/systemd/system/hardkit-monitor.service"
+    chmod 0700 "$tmp"
+
     # The lockout guard: without the admin's key nobody could log in once
     # passwords are off, so --apply refuses and changes nothing.
     cp -a "$demo" "$tmp/nokey"
