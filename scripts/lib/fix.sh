@@ -250,13 +250,21 @@ Match all
     KbdInteractiveAuthentication no
 EOF
     touched+=("$dropin")
-    # Lockout guard: with passwords off, someone must still get in with a key.
+    # Lockout guard: with passwords and root logins off, someone must still
+    # get in with a key and then become root: sshd-lint's rule (the one its
+    # --fix refuses by), judged on the configuration after the change.
     # (sshd-lint exits 1 on findings: its output is read from a file, not
     # through a pipe whose status pipefail would take.)
     "$SSHD_LINT" --root "$t" --json >"$work/sshd-after.json" 2>/dev/null || true
     if jq -e -s 'any(.[]; .type == "finding" and .id == "sshd/lockout")' "$work/sshd-after.json" >/dev/null; then
         for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
         fix_die "refusing: after the fix no account could log in with a key (sshd/lockout). Install a key for an admin account (ssh-copy-id), then run this again."
+    fi
+    if jq -e -s 'any(.[]; .type == "finding" and .id == "sshd/no-root-route")' "$work/sshd-after.json" >/dev/null; then
+        local who
+        who=$(jq -r -s '[.[] | select(.type == "finding" and .id == "sshd/no-root-route") | .evidence.key_logins[]?] | join(", ")' "$work/sshd-after.json")
+        for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
+        fix_die "refusing: after the fix (PermitRootLogin no) no account that logs in with a key could become root (sshd/no-root-route; key logins: ${who:-none}). Give an admin account a key and a way to root (usermod -aG sudo NAME), then run this again."
     fi
     if ((!real)); then
         if live_systemd; then ssh_reload 0; fi

@@ -28,6 +28,15 @@ for port in 2222 8000; do
         fail "firewall: no socket record for $port on all interfaces"
     fi
 done
+# The firewall advice followed literally (issue 14 item 4) keeps the demo's
+# sshd port (2222) open: its apply as a render of the same policy, with
+# sshd-lint reading the demo.
+advice=$(jq -r 'select(.id == "fwplan/no-firewall") | .fix' "$tmp/demo.jsonl")
+advice=${advice%%  (*}
+advice=${advice/sshd-lint --json/$HARDKIT_BIN_DIR/sshd-lint --root $top/examples/compromised-agent-host --json}
+advice=${advice/fwplan apply --backend nft --confirm 60s/$HARDKIT_BIN_DIR/fwplan render --backend nft}
+bash -c "$advice" >"$tmp/advice.nft" 2>&1 || true
+check "the firewall advice admits sshd's port 2222 (advice: $advice)" grep -q 'tcp dport 2222 accept' "$tmp/advice.nft"
 marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
 if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
     ok "every section FAIL"
@@ -324,6 +333,18 @@ if ((EUID == 0)); then
     expect_status 2 "$rc" "first-five --apply without any key"
     check "the refusal names the lockout" grep -q 'sshd/lockout' "$tmp/nokey.err"
     check "nothing changed after the refusal" diff -r --no-dereference "$tmp/nokey.orig" "$tmp/nokey"
+
+    # An admin with a key who cannot become root (issue 14 item 4): once
+    # root logins are off nobody could get root, so --apply refuses, as
+    # sshd-lint --fix does, and changes nothing.
+    cp -a "$demo" "$tmp/noroute"
+    sed -i 's/^sudo:x:27:admin$/sudo:x:27:/' "$tmp/noroute/etc/group"
+    cp -a "$tmp/noroute" "$tmp/noroute.orig"
+    rc=0
+    "$top/scripts/first-five" --root "$tmp/noroute" --apply --yes >/dev/null 2>"$tmp/noroute.err" || rc=$?
+    expect_status 2 "$rc" "first-five --apply when the only key login cannot become root"
+    check "the refusal names the missing way to root" grep -q 'sshd/no-root-route' "$tmp/noroute.err"
+    check "nothing changed after that refusal" diff -r --no-dereference "$tmp/noroute.orig" "$tmp/noroute"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi
