@@ -487,54 +487,39 @@ step_firewall() { # TARGET REAL
     fi
     local conf_changed=1
     [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
-    install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
     local by="this machine's nft"
     [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)) && by="the tree's own nft, chrooted"
     act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it ($by, in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
-    # At boot too. (The unit file is the package's, under /lib: the root's,
-    # which the plan's scratch copy of /etc does not have.)
-    if [[ -f $root/lib/systemd/system/nftables.service || -f $root/usr/lib/systemd/system/nftables.service ]]; then
-        if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
-            act firewall enable nftables.service false
-        elif ((real)); then
-            if [[ $t == / ]]; then systemctl enable nftables.service 2>/dev/null; else systemctl --root="$t" enable nftables.service 2>/dev/null; fi
-            act firewall enable nftables.service true
+    # A tree only gets its nftables.conf (fwplan apply loads into the
+    # kernel of this machine even with --root); the same when the ruleset
+    # is already loaded here.
+    if [[ $root != / ]] || { ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; }; then
+        firewall_persist "$t" "$real"
+        if [[ $root != / ]]; then
+            ((real)) && act firewall load "$conf" false "not loaded: --root (nftables.service loads it at boot)"
         else
-            act firewall enable nftables.service true "would run: systemctl enable nftables.service"
+            act firewall load "table inet hardkit" false "already loaded"
         fi
-    fi
-    if ((!real)); then
-        if [[ $root == / ]]; then
-            # What --apply below will do and report (fwplan's apply keeps
-            # the table it replaces in /var/lib/hardkit/fwplan, docs/fwplan.md).
-            if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
-                act firewall load "table inet hardkit" false "already loaded"
-            else
-                act_by fwplan firewall save /var/lib/hardkit/fwplan/previous.nft true "would run: fwplan apply --confirm 120s (the table it replaces)"
-                act_by fwplan firewall load /var/lib/hardkit/fwplan/applied.nft true "would run: fwplan apply --confirm 120s"
-                act firewall confirm "table inet hardkit" true "asked: does a new SSH session get in? (--yes answers)"
-            fi
-        fi
-        return 0
-    fi
-    if [[ $t != / ]]; then
-        # fwplan apply loads into the kernel of this machine even with
-        # --root, so a tree only gets its nftables.conf.
-        act firewall load "$conf" false "not loaded: --root (nftables.service loads it at boot)"
-        return 0
-    fi
-    # A second run with the same ruleset does not ask again.
-    if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
-        act firewall load "table inet hardkit" false "already loaded"
         return 0
     fi
     # This machine: load it with a rollback timer, then ask for the proof
-    # that a new SSH connection still gets in.
+    # that a new SSH connection still gets in. nftables.conf is written and
+    # nftables.service enabled only after that answer: a first-five killed
+    # while it waits leaves the old table back in the kernel (the timer)
+    # and nothing unconfirmed that would load at every boot.
+    if ((!real)); then
+        # What --apply below will do and report (fwplan's apply keeps
+        # the table it replaces in /var/lib/hardkit/fwplan, docs/fwplan.md).
+        act_by fwplan firewall save /var/lib/hardkit/fwplan/previous.nft true "would run: fwplan apply --confirm 120s (the table it replaces)"
+        act_by fwplan firewall load /var/lib/hardkit/fwplan/applied.nft true "would run: fwplan apply --confirm 120s"
+        act firewall confirm "table inet hardkit" true "asked: does a new SSH session get in? (--yes answers)"
+        firewall_persist "$t" 0
+        return 0
+    fi
     # fwplan refuses a ruleset that would drop the SSH session this runs in
-    # or leave sshd's port closed; then the firewall is as it was (and
-    # nftables.conf goes back too), the steps before it stay.
+    # or leave sshd's port closed; then the firewall is as it was, the
+    # steps before it stay.
     if ! "$FWPLAN" apply "${policy[@]}" --confirm 120s --json >"$work/fw-apply.json" 2>"$work/fw-apply.err"; then
-        restore_backup "$t" "$conf"
         fix_die "fwplan apply: $(cat "$work/fw-apply.err"); the firewall and nftables.conf are unchanged (the steps before it were applied)"
     fi
     tool_actions firewall "$work/fw-apply.json"
@@ -548,11 +533,29 @@ step_firewall() { # TARGET REAL
     if [[ $answer == [yY]* ]]; then
         "$FWPLAN" confirm >/dev/null
         act firewall confirm "table inet hardkit" true "kept"
+        firewall_persist "$t" 1
     else
         "$FWPLAN" rollback >/dev/null 2>&1 || true
-        # ... and at boot too.
-        restore_backup "$t" "$conf"
-        fix_die "the firewall was rolled back (not confirmed from a second session); nothing after it was applied"
+        fix_die "the firewall was rolled back (not confirmed from a second session); nftables.conf is unchanged and nothing after it was applied"
+    fi
+}
+
+# firewall_persist TARGET REAL: the checked ruleset ($work/nftables.conf)
+# becomes TARGET's /etc/nftables.conf, and nftables.service loads it at
+# boot. (The unit file is the package's, under /lib: the root's, which the
+# plan's scratch copy of /etc does not have.)
+firewall_persist() {
+    local t=$1 real=$2 conf=/etc/nftables.conf
+    install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
+    if [[ -f $root/lib/systemd/system/nftables.service || -f $root/usr/lib/systemd/system/nftables.service ]]; then
+        if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
+            act firewall enable nftables.service false
+        elif ((real)); then
+            if [[ $t == / ]]; then systemctl enable nftables.service 2>/dev/null; else systemctl --root="$t" enable nftables.service 2>/dev/null; fi
+            act firewall enable nftables.service true
+        else
+            act firewall enable nftables.service true "would run: systemctl enable nftables.service"
+        fi
     fi
 }
 
