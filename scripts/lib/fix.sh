@@ -637,7 +637,7 @@ root_only_tree() {
     local d owner perm bad
     d=$(cd -P "$1" && pwd -P) || { echo "$1 cannot be entered"; return 1; }
     bad=$(find "$d" \( -path "$d/target" -o -path "$d/.git" \) -prune -o \
-        \( ! -user 0 -o -perm -o+w -o \( -perm -g+w ! -group 0 \) \) -print -quit 2>/dev/null)
+        ! -type l \( ! -user 0 -o -perm -o+w -o \( -perm -g+w ! -group 0 \) \) -print -quit 2>/dev/null)
     if [[ -n $bad ]]; then
         echo "$bad is $(stat -c 'owned by uid %u, mode %a' "$bad")"
         return 1
