@@ -696,6 +696,9 @@ step_monitor() { # TARGET REAL
                 bin_dir=$found
             fi
         fi
+        # The key of the baseline, on this machine (a tree's unit cannot
+        # name a file of the machine auditing it).
+        [[ $root == / && -n $fim_key ]] && monitor+=" --fim-key $fim_key"
         hardkit_monitor_service "$monitor_header_service" "$monitor" "$bin_dir" |
             install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service 0644
         hardkit_monitor_timer "$monitor_header_timer" |
@@ -770,7 +773,7 @@ step_fim() { # TARGET REAL
     # what --apply finds when the steps above change nothing; so plan and
     # apply agree.
     if [[ -f $t/var/lib/hardkit/fim.db ]] && (($(changes) == 0)) &&
-        "$FIM" check --root "$root" -q >/dev/null 2>&1; then
+        "$FIM" check --root "$root" -q ${fim_key:+--key "$fim_key"} >/dev/null 2>&1; then
         act fim init /var/lib/hardkit/fim.db false "the baseline matches"
         return 0
     fi
@@ -780,10 +783,10 @@ step_fim() { # TARGET REAL
     fi
     if [[ -f $t/var/lib/hardkit/fim.db ]]; then
         # (update exits 1 when it found changes: the point of running it)
-        "$FIM" update --root "$t" --config "${t%/}$conf" -q >/dev/null 2>"$work/fim.err" || (($? == 1)) ||
+        "$FIM" update --root "$t" --config "${t%/}$conf" -q ${fim_key:+--key "$fim_key"} >/dev/null 2>"$work/fim.err" || (($? == 1)) ||
             fix_die "fim update: $(cat "$work/fim.err")"
     else
-        "$FIM" init --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
+        "$FIM" init --root "$t" -q ${fim_key:+--key "$fim_key"} >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
     fi
     act fim init /var/lib/hardkit/fim.db true "taken after every change above, with the rules of $conf"
 }

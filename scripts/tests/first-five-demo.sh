@@ -37,6 +37,20 @@ advice=${advice/sshd-lint --json/$HARDKIT_BIN_DIR/sshd-lint --root $top/examples
 advice=${advice/fwplan apply --backend nft --confirm 60s/$HARDKIT_BIN_DIR/fwplan render --backend nft}
 bash -c "$advice" >"$tmp/advice.nft" 2>&1 || true
 check "the firewall advice admits sshd's port 2222 (advice: $advice)" grep -q 'tcp dport 2222 accept' "$tmp/advice.nft"
+# A keyed fim baseline (issue 14 item 12): --fim-key FILE checks it (the
+# key off the tree); without a key the section says the baseline is not
+# protected.
+cp -a "$top/examples/compromised-agent-host" "$tmp/keyed"
+(umask 077 && head -c 32 /dev/urandom >"$tmp/fim.key")
+"$HARDKIT_BIN_DIR/fim" init --root "$tmp/keyed" --key "$tmp/fim.key" -q >/dev/null
+rc=0
+"$top/scripts/first-five" --root "$tmp/keyed" --json --fim-key "$tmp/fim.key" >"$tmp/keyed.jsonl" 2>"$tmp/keyed.err" || rc=$?
+check "first-five --fim-key: the keyed baseline is checked (got: $(jq -c 'select(.type == "error")' "$tmp/keyed.jsonl" 2>/dev/null | head -c 300)$(head -c 200 "$tmp/keyed.err"))" \
+    jq_quiet -s -e 'any(.[]; .type == "first_five_section" and .section == "monitoring") and all(.[]; .type != "error")' "$tmp/keyed.jsonl"
+cp -a "$top/examples/compromised-agent-host" "$tmp/unkeyed"
+"$HARDKIT_BIN_DIR/fim" init --root "$tmp/unkeyed" -q >/dev/null 2>&1
+"$top/scripts/first-five" --root "$tmp/unkeyed" >"$tmp/unkeyed.txt" 2>&1 || true
+check "without --fim-key the checklist says the baseline is not protected" grep -q 'not protected by a key' "$tmp/unkeyed.txt"
 marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
 if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
     ok "every section FAIL"
@@ -300,7 +314,7 @@ if ((EUID == 0)); then
     monitor_step() { # CHECKOUT BIN-DIR TARGET
         mkdir -p "$3/etc/systemd/system"
         HARDKIT_BIN_DIR=$2 bash -c 'set -euo pipefail
-            top=$1; here=$1/scripts; root=/; json=1; services=(); exec_cmd=""; work=$(mktemp -d)
+            top=$1; here=$1/scripts; root=/; json=1; services=(); exec_cmd=""; fim_key=${FK:-}; work=$(mktemp -d)
             . "$here/lib/tools.sh"; hardkit_find_tools; . "$here/lib/fix.sh"
             step_monitor "$2" 1' _ "$1" "$3"
     }
@@ -322,6 +336,9 @@ if ((EUID == 0)); then
     expect_status 2 "$rc" "the daily timer with HARDKIT_BIN_DIR a directory uid 4242 owns"
     check "no unit taking the user's tools" bash -c '! grep -q "pub7" "$1" 2>/dev/null' _ "$tmp/t7b/etc/systemd/system/hardkit-monitor.service"
     chmod 0700 "$tmp"
+    # With --fim-key, the daily unit checks with the key (issue 14 item 12).
+    FK=/root/fim.key monitor_step "$top" "$HARDKIT_BIN_DIR" "$tmp/t12" >/dev/null 2>"$tmp/t12.err" || true
+    check "the monitor unit passes --fim-key" grep -q '^ExecStart=.*/monitor --fim-key /root/fim.key$' "$tmp/t12/etc/systemd/system/hardkit-monitor.service"
 
     # The lockout guard: without the admin's key nobody could log in once
     # passwords are off, so --apply refuses and changes nothing.
