@@ -270,13 +270,12 @@ EOF
         if live_systemd; then ssh_reload 0; fi
         return 0
     fi
-    # The real sshd judges the result before anything is reloaded.
+    # The real sshd judges the result before anything is reloaded: this
+    # machine's. A tree's own sshd is never run (as root, chroot contains
+    # nothing): under --root, sshd-lint's reading is the judge.
     local check=()
     if [[ $t == / ]]; then
         check=(sshd -t)
-    elif [[ -x $t/usr/sbin/sshd ]]; then
-        mkdir -p "$t/run/sshd"
-        check=(chroot "$t" /usr/sbin/sshd -t)
     fi
     if ((${#check[@]})); then
         if ! "${check[@]}" 2>"$work/sshd-t.err"; then
@@ -285,7 +284,7 @@ EOF
         fi
         act ssh validate /etc/ssh/sshd_config false "sshd -t accepted it"
     else
-        act ssh validate /etc/ssh/sshd_config false "no sshd under $t: checked by sshd-lint only"
+        act ssh validate /etc/ssh/sshd_config false "under --root: checked by sshd-lint only (the tree's own sshd is not run)"
     fi
     if live_systemd; then ssh_reload 1; fi
 }

@@ -362,6 +362,20 @@ if ((EUID == 0)); then
     expect_status 2 "$rc" "first-five --apply when the only key login cannot become root"
     check "the refusal names the missing way to root" grep -q 'sshd/no-root-route' "$tmp/noroute.err"
     check "nothing changed after that refusal" diff -r --no-dereference "$tmp/noroute.orig" "$tmp/noroute"
+
+    # --apply --root never runs the tree's own sshd (issue 14 item 2): a
+    # planted usr/sbin/sshd (dash with its libraries, so it would run if
+    # chrooted into) leaves a mark when it runs.
+    cp -a "$demo" "$tmp/planted"
+    install -d "$tmp/planted/bin" "$tmp/planted/usr/sbin" "$tmp/planted/lib/x86_64-linux-gnu" "$tmp/planted/lib64"
+    cp /bin/dash "$tmp/planted/bin/sh"
+    cp /lib/x86_64-linux-gnu/libc.so.6 "$tmp/planted/lib/x86_64-linux-gnu/"
+    cp /lib64/ld-linux-x86-64.so.2 "$tmp/planted/lib64/"
+    printf '#!/bin/sh\necho ran >/pwned-sshd\n' >"$tmp/planted/usr/sbin/sshd"
+    chmod 0755 "$tmp/planted/usr/sbin/sshd"
+    "$top/scripts/first-five" --root "$tmp/planted" --apply --yes >/dev/null 2>"$tmp/planted.err" || true
+    check "the tree's own sshd did not run as root" [ ! -e "$tmp/planted/pwned-sshd" ]
+    check "the ssh step says who checked it" grep -q "the tree's own sshd is not run" "$tmp/planted.err"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi
