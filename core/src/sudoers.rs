@@ -501,9 +501,12 @@ pub fn root_route(user: &PasswdEntry, accounts: &Accounts, sudoers: &Sudoers) ->
     if user.uid == 0 {
         return Some("uid 0".into());
     }
+    // A user's own group (Debian's user private group: user admin, group
+    // admin, its primary) is no route: only a sudoers rule for it would be.
     if let Some(g) = accounts
         .groups_of(user)
         .into_iter()
+        .filter(|g| *g != user.name)
         .find(|g| ROOT_GROUPS.contains(&g.as_str()))
     {
         return Some(format!("member of {g}"));
@@ -587,6 +590,21 @@ mod tests {
         }
         let root = Root::new(tmp.path()).unwrap();
         (tmp, root)
+    }
+
+    #[test]
+    fn a_users_own_group_named_admin_is_no_route() {
+        let (_t, root) = tree(&[("/etc/sudoers", "%sudo ALL=(ALL:ALL) ALL\n")]);
+        let s = Sudoers::load(&root);
+        let accounts = Accounts {
+            passwd: parse_passwd("admin:x:1000:1000::/home/admin:/bin/bash\n"),
+            group: parse_group("sudo:x:27:\nadmin:x:1000:\n"),
+            ..Default::default()
+        };
+        assert_eq!(
+            root_route(accounts.user("admin").unwrap(), &accounts, &s),
+            None
+        );
     }
 
     #[test]

@@ -292,6 +292,27 @@ pub(crate) fn drops_input(live: &LiveFirewall, families: &[&str]) -> bool {
     })
 }
 
+/// The advice for a machine without a firewall, which must never cut SSH
+/// when followed literally: sshd's configured ports come from sshd-lint
+/// (`--sshd -`), and the ports an sshd listens on now are named as well
+/// (a configuration changed but not yet reloaded), so an sshd on 2222 is
+/// not left out by fwplan's default of 22.
+fn no_firewall_fix(sockets: &[Socket]) -> String {
+    let mut ports: Vec<u16> = sockets
+        .iter()
+        .filter(|s| {
+            s.proto == "tcp" && matches!(s.process.as_deref(), Some("sshd") | Some("sshd-session"))
+        })
+        .map(|s| s.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let listening: String = ports.iter().map(|p| format!(" --ssh-port {p}")).collect();
+    format!(
+        "sshd-lint --json | fwplan apply --backend nft --confirm 60s --sshd -{listening} --allow 80,443/tcp  (then fwplan confirm; --sshd - keeps sshd's ports open)"
+    )
+}
+
 /// The findings of an audit.
 pub fn findings(sockets: &[Socket], live: &LiveFirewall, plan: Option<&Plan>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -305,7 +326,7 @@ pub fn findings(sockets: &[Socket], live: &LiveFirewall, plan: Option<&Plan>) ->
                 "No firewall: incoming traffic is accepted by default",
                 "No nftables input chain drops by default and ufw is not enabled, so every listening socket below is reachable from the network.",
             )
-            .fix("fwplan apply --backend nft --confirm 60s --allow 80,443/tcp  (then fwplan confirm)")
+            .fix(no_firewall_fix(sockets))
             .refs(["CIS-3.5.2.1"]),
         );
     } else if v4_closed && !v6_closed {
@@ -443,6 +464,26 @@ mod tests {
     const TCP6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 222 1 0000000000000000 100 0 0 10 0
 ";
+
+    #[test]
+    fn no_firewall_advice_keeps_the_running_sshd_port() {
+        let sshd = Socket {
+            proto: "tcp".into(),
+            address: "0.0.0.0".into(),
+            port: 2222,
+            process: Some("sshd".into()),
+            pid: Some(7),
+            exposure: "all".into(),
+        };
+        let f = findings(&[sshd], &LiveFirewall::default(), None);
+        let fix = f
+            .iter()
+            .find(|f| f.id == "fwplan/no-firewall")
+            .and_then(|f| f.fix.clone())
+            .unwrap();
+        assert!(fix.contains("--sshd - --ssh-port 2222 "), "{fix}");
+        assert!(fix.starts_with("sshd-lint --json | fwplan apply"), "{fix}");
+    }
 
     #[test]
     fn proc_net_tables_decode() {

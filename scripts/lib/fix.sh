@@ -132,11 +132,23 @@ make_scratch() {
     mkdir -p "$s/proc/net"
     (
         cd "$root" || exit 2
-        for rel in etc root/.ssh home/*/.ssh var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
+        for rel in etc var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
             if [[ -e $rel ]]; then printf '%s\0' "$rel"; fi
         done
-    ) | (cd "$root" && tar --null -T - -cf -) | tar -C "$s" -xf - ||
+    ) | (cd "$root" && tar --null --sparse -T - -cf -) | tar -C "$s" -xf - ||
         fix_die "could not copy the configuration of $root into the scratch directory"
+    # The users' ~/.ssh belong to the users: of them only what the lockout
+    # guard reads (the directories, for their modes, and regular files up
+    # to 1 MiB: authorized_keys), never a link, a device or a file a user
+    # made huge (or sparse: 3 GB of no blocks would become 3 GB here).
+    (
+        cd "$root" || exit 2
+        for rel in root/.ssh home/*/.ssh; do
+            [[ -d $rel && ! -L $rel && ! -L ${rel%/.ssh} ]] || continue
+            find "$rel" -maxdepth 1 \( -type d -o -type f -size -1025k \) -print0
+        done
+    ) | (cd "$root" && tar --null --no-recursion --sparse -T - -cf -) | tar -C "$s" -xf - ||
+        fix_die "could not copy the users' ~/.ssh of $root into the scratch directory"
     # The directories (not their contents) of /var/lib and /var/log, with
     # their owners and modes: svcacct makes the service's state and log
     # directories there, and the plan must see the ones that exist.
@@ -238,7 +250,9 @@ Match all
     KbdInteractiveAuthentication no
 EOF
     touched+=("$dropin")
-    # Lockout guard: with passwords off, someone must still get in with a key.
+    # Lockout guard: with passwords and root logins off, someone must still
+    # get in with a key and then become root: sshd-lint's rule (the one its
+    # --fix refuses by), judged on the configuration after the change.
     # (sshd-lint exits 1 on findings: its output is read from a file, not
     # through a pipe whose status pipefail would take.)
     "$SSHD_LINT" --root "$t" --json >"$work/sshd-after.json" 2>/dev/null || true
@@ -246,17 +260,22 @@ EOF
         for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
         fix_die "refusing: after the fix no account could log in with a key (sshd/lockout). Install a key for an admin account (ssh-copy-id), then run this again."
     fi
+    if jq -e -s 'any(.[]; .type == "finding" and .id == "sshd/no-root-route")' "$work/sshd-after.json" >/dev/null; then
+        local who
+        who=$(jq -r -s '[.[] | select(.type == "finding" and .id == "sshd/no-root-route") | .evidence.key_logins[]?] | join(", ")' "$work/sshd-after.json")
+        for f in "${touched[@]}"; do restore_backup "$t" "$f"; done
+        fix_die "refusing: after the fix (PermitRootLogin no) no account that logs in with a key could become root (sshd/no-root-route; key logins: ${who:-none}). Give an admin account a key and a way to root (usermod -aG sudo NAME), then run this again."
+    fi
     if ((!real)); then
         if live_systemd; then ssh_reload 0; fi
         return 0
     fi
-    # The real sshd judges the result before anything is reloaded.
+    # The real sshd judges the result before anything is reloaded: this
+    # machine's. A tree's own sshd is never run (as root, chroot contains
+    # nothing): under --root, sshd-lint's reading is the judge.
     local check=()
     if [[ $t == / ]]; then
         check=(sshd -t)
-    elif [[ -x $t/usr/sbin/sshd ]]; then
-        mkdir -p "$t/run/sshd"
-        check=(chroot "$t" /usr/sbin/sshd -t)
     fi
     if ((${#check[@]})); then
         if ! "${check[@]}" 2>"$work/sshd-t.err"; then
@@ -265,7 +284,7 @@ EOF
         fi
         act ssh validate /etc/ssh/sshd_config false "sshd -t accepted it"
     else
-        act ssh validate /etc/ssh/sshd_config false "no sshd under $t: checked by sshd-lint only"
+        act ssh validate /etc/ssh/sshd_config false "under --root: checked by sshd-lint only (the tree's own sshd is not run)"
     fi
     if live_systemd; then ssh_reload 1; fi
 }
@@ -467,54 +486,39 @@ step_firewall() { # TARGET REAL
     fi
     local conf_changed=1
     [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
-    install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
     local by="this machine's nft"
     [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)) && by="the tree's own nft, chrooted"
     act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it ($by, in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
-    # At boot too. (The unit file is the package's, under /lib: the root's,
-    # which the plan's scratch copy of /etc does not have.)
-    if [[ -f $root/lib/systemd/system/nftables.service || -f $root/usr/lib/systemd/system/nftables.service ]]; then
-        if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
-            act firewall enable nftables.service false
-        elif ((real)); then
-            if [[ $t == / ]]; then systemctl enable nftables.service 2>/dev/null; else systemctl --root="$t" enable nftables.service 2>/dev/null; fi
-            act firewall enable nftables.service true
+    # A tree only gets its nftables.conf (fwplan apply loads into the
+    # kernel of this machine even with --root); the same when the ruleset
+    # is already loaded here.
+    if [[ $root != / ]] || { ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; }; then
+        firewall_persist "$t" "$real"
+        if [[ $root != / ]]; then
+            ((real)) && act firewall load "$conf" false "not loaded: --root (nftables.service loads it at boot)"
         else
-            act firewall enable nftables.service true "would run: systemctl enable nftables.service"
+            act firewall load "table inet hardkit" false "already loaded"
         fi
-    fi
-    if ((!real)); then
-        if [[ $root == / ]]; then
-            # What --apply below will do and report (fwplan's apply keeps
-            # the table it replaces in /var/lib/hardkit/fwplan, docs/fwplan.md).
-            if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
-                act firewall load "table inet hardkit" false "already loaded"
-            else
-                act_by fwplan firewall save /var/lib/hardkit/fwplan/previous.nft true "would run: fwplan apply --confirm 120s (the table it replaces)"
-                act_by fwplan firewall load /var/lib/hardkit/fwplan/applied.nft true "would run: fwplan apply --confirm 120s"
-                act firewall confirm "table inet hardkit" true "asked: does a new SSH session get in? (--yes answers)"
-            fi
-        fi
-        return 0
-    fi
-    if [[ $t != / ]]; then
-        # fwplan apply loads into the kernel of this machine even with
-        # --root, so a tree only gets its nftables.conf.
-        act firewall load "$conf" false "not loaded: --root (nftables.service loads it at boot)"
-        return 0
-    fi
-    # A second run with the same ruleset does not ask again.
-    if ((conf_changed == 0)) && nft list table inet hardkit >/dev/null 2>&1; then
-        act firewall load "table inet hardkit" false "already loaded"
         return 0
     fi
     # This machine: load it with a rollback timer, then ask for the proof
-    # that a new SSH connection still gets in.
+    # that a new SSH connection still gets in. nftables.conf is written and
+    # nftables.service enabled only after that answer: a first-five killed
+    # while it waits leaves the old table back in the kernel (the timer)
+    # and nothing unconfirmed that would load at every boot.
+    if ((!real)); then
+        # What --apply below will do and report (fwplan's apply keeps
+        # the table it replaces in /var/lib/hardkit/fwplan, docs/fwplan.md).
+        act_by fwplan firewall save /var/lib/hardkit/fwplan/previous.nft true "would run: fwplan apply --confirm 120s (the table it replaces)"
+        act_by fwplan firewall load /var/lib/hardkit/fwplan/applied.nft true "would run: fwplan apply --confirm 120s"
+        act firewall confirm "table inet hardkit" true "asked: does a new SSH session get in? (--yes answers)"
+        firewall_persist "$t" 0
+        return 0
+    fi
     # fwplan refuses a ruleset that would drop the SSH session this runs in
-    # or leave sshd's port closed; then the firewall is as it was (and
-    # nftables.conf goes back too), the steps before it stay.
+    # or leave sshd's port closed; then the firewall is as it was, the
+    # steps before it stay.
     if ! "$FWPLAN" apply "${policy[@]}" --confirm 120s --json >"$work/fw-apply.json" 2>"$work/fw-apply.err"; then
-        restore_backup "$t" "$conf"
         fix_die "fwplan apply: $(cat "$work/fw-apply.err"); the firewall and nftables.conf are unchanged (the steps before it were applied)"
     fi
     tool_actions firewall "$work/fw-apply.json"
@@ -528,11 +532,29 @@ step_firewall() { # TARGET REAL
     if [[ $answer == [yY]* ]]; then
         "$FWPLAN" confirm >/dev/null
         act firewall confirm "table inet hardkit" true "kept"
+        firewall_persist "$t" 1
     else
         "$FWPLAN" rollback >/dev/null 2>&1 || true
-        # ... and at boot too.
-        restore_backup "$t" "$conf"
-        fix_die "the firewall was rolled back (not confirmed from a second session); nothing after it was applied"
+        fix_die "the firewall was rolled back (not confirmed from a second session); nftables.conf is unchanged and nothing after it was applied"
+    fi
+}
+
+# firewall_persist TARGET REAL: the checked ruleset ($work/nftables.conf)
+# becomes TARGET's /etc/nftables.conf, and nftables.service loads it at
+# boot. (The unit file is the package's, under /lib: the root's, which the
+# plan's scratch copy of /etc does not have.)
+firewall_persist() {
+    local t=$1 real=$2 conf=/etc/nftables.conf
+    install_text firewall "$t" "$conf" 0755 <"$work/nftables.conf"
+    if [[ -f $root/lib/systemd/system/nftables.service || -f $root/usr/lib/systemd/system/nftables.service ]]; then
+        if [[ -e $t/etc/systemd/system/sysinit.target.wants/nftables.service ]]; then
+            act firewall enable nftables.service false
+        elif ((real)); then
+            if [[ $t == / ]]; then systemctl enable nftables.service 2>/dev/null; else systemctl --root="$t" enable nftables.service 2>/dev/null; fi
+            act firewall enable nftables.service true
+        else
+            act firewall enable nftables.service true "would run: systemctl enable nftables.service"
+        fi
     fi
 }
 
@@ -607,6 +629,28 @@ packaged_monitor() {
     return 1
 }
 
+# root_only_tree DIR: succeeds when no one but root can change DIR, a
+# file or directory under it, or a directory above it (writable by others
+# only if sticky, like /tmp); else says what, on stdout.
+root_only_tree() {
+    local d owner perm bad
+    d=$(cd -P "$1" && pwd -P) || { echo "$1 cannot be entered"; return 1; }
+    bad=$(find "$d" \( -path "$d/target" -o -path "$d/.git" \) -prune -o \
+        ! -type l \( ! -user 0 -o -perm -o+w -o \( -perm -g+w ! -group 0 \) \) -print -quit 2>/dev/null)
+    if [[ -n $bad ]]; then
+        echo "$bad is $(stat -c 'owned by uid %u, mode %a' "$bad")"
+        return 1
+    fi
+    while [[ $d != / ]]; do
+        d=$(dirname "$d")
+        read -r owner perm < <(stat -c '%u %a' "$d")
+        if ((owner != 0)) || { ((8#$perm & 8#022)) && ! ((8#$perm & 8#1000)); }; then
+            echo "$d is owned by uid $owner, mode $perm"
+            return 1
+        fi
+    done
+}
+
 step_monitor() { # TARGET REAL
     local t=$1 real=$2 monitor="" unit
     [[ -d $t/etc/systemd/system ]] || { act monitor skip /etc/systemd/system/hardkit-monitor.timer false "no systemd"; return 0; }
@@ -619,7 +663,15 @@ step_monitor() { # TARGET REAL
                 act monitor remove "/etc/systemd/system/$unit" true "the hardkit package ships /usr/lib/systemd/system/$unit"
             fi
         done
+    elif [[ $root == / && -x /usr/local/bin/hardkit-monitor ]]; then
+        monitor=/usr/local/bin/hardkit-monitor
     elif [[ $root == / ]]; then
+        # This checkout, run as root every day: only when nobody but root
+        # can change a file of it (or a directory on the way to it).
+        local why
+        if ! why=$(root_only_tree "$top"); then
+            fix_die "refusing to install a daily root timer that runs $here/monitor: $why. Install hardkit (scripts/install, or the package), or use a checkout only root can write."
+        fi
         monitor=$here/monitor
     elif [[ -x $root/usr/local/bin/hardkit-monitor || -L $root/usr/local/bin/hardkit-monitor ]]; then
         monitor=/usr/local/bin/hardkit-monitor
@@ -630,8 +682,22 @@ step_monitor() { # TARGET REAL
     fi
     if [[ -n $monitor ]]; then
         # The tools where first-five found them (this machine only).
-        local bin_dir=""
-        [[ $root == / && -n ${HARDKIT_BIN_DIR:-} ]] && bin_dir=$HARDKIT_BIN_DIR
+        # The tools where first-five found them (this machine only), never
+        # the caller's HARDKIT_BIN_DIR as such: the directory of the fim
+        # it runs, when systemd's PATH would not find that fim, and only
+        # when nobody but root can change it.
+        local bin_dir="" found why
+        if [[ $root == / && $FIM == */* ]]; then
+            found=$(cd "$(dirname "$FIM")" && pwd -P)
+            if [[ $(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin command -v fim 2>/dev/null) != "$found/fim" ]]; then
+                why=$(root_only_tree "$found") ||
+                    fix_die "refusing to install a daily root timer that runs the tools in $found: $why. Install hardkit (scripts/install, or the package)."
+                bin_dir=$found
+            fi
+        fi
+        # The key of the baseline, on this machine (a tree's unit cannot
+        # name a file of the machine auditing it).
+        [[ $root == / && -n $fim_key ]] && monitor+=" --fim-key $fim_key"
         hardkit_monitor_service "$monitor_header_service" "$monitor" "$bin_dir" |
             install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service 0644
         hardkit_monitor_timer "$monitor_header_timer" |
@@ -706,7 +772,7 @@ step_fim() { # TARGET REAL
     # what --apply finds when the steps above change nothing; so plan and
     # apply agree.
     if [[ -f $t/var/lib/hardkit/fim.db ]] && (($(changes) == 0)) &&
-        "$FIM" check --root "$root" -q >/dev/null 2>&1; then
+        "$FIM" check --root "$root" -q ${fim_key:+--key "$fim_key"} >/dev/null 2>&1; then
         act fim init /var/lib/hardkit/fim.db false "the baseline matches"
         return 0
     fi
@@ -716,10 +782,10 @@ step_fim() { # TARGET REAL
     fi
     if [[ -f $t/var/lib/hardkit/fim.db ]]; then
         # (update exits 1 when it found changes: the point of running it)
-        "$FIM" update --root "$t" --config "${t%/}$conf" -q >/dev/null 2>"$work/fim.err" || (($? == 1)) ||
+        "$FIM" update --root "$t" --config "${t%/}$conf" -q ${fim_key:+--key "$fim_key"} >/dev/null 2>"$work/fim.err" || (($? == 1)) ||
             fix_die "fim update: $(cat "$work/fim.err")"
     else
-        "$FIM" init --root "$t" -q >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
+        "$FIM" init --root "$t" -q ${fim_key:+--key "$fim_key"} >/dev/null 2>"$work/fim.err" || fix_die "fim init: $(cat "$work/fim.err")"
     fi
     act fim init /var/lib/hardkit/fim.db true "taken after every change above, with the rules of $conf"
 }
@@ -776,6 +842,9 @@ file_diff() {
 # stdout (or the records with --json).
 write_plan() {
     local s=$1 path n=0 status d
+    # (first-five made plan_dir root's and out of anyone else's reach; the
+    # diffs and records carry the planned secrets, so root's alone)
+    umask 077
     mkdir -p "$plan_dir/files"
     : >"$plan_dir/plan.diff"
     cp "$actions" "$work/plan.out"

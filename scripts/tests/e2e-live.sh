@@ -290,6 +290,35 @@ check "nftables.conf is the one from before" [ "$(md5sum <"$l/etc/nftables.conf"
 inside /opt/hardkit/bin/fim check --json >"$tmp/fim-n.jsonl" 2>&1 || true
 check "fim: no change but nftables.conf's inode and times (got: $(jq -c 'select(.type == "change") | [.path, .attrs]' "$tmp/fim-n.jsonl" | tr '\n' ' '))" \
     jq_quiet -e -s '[.[] | select(.type == "change")] | all(.path == "/etc" or (.path == "/etc/nftables.conf" and (.attrs - ["inode", "ctime", "mtime"]) == []))' "$tmp/fim-n.jsonl"
+# Killed while it waits for the answer (issue 14 item 6): the timer takes
+# the table back, and nothing unconfirmed may load at the next boot:
+# nftables.conf is as it was and nftables.service stays disabled.
+inside systemctl disable --quiet nftables.service
+killed=(--apply --ssh-port "$port" --service agent --listen 8000 --open 443/tcp --open 8444/tcp --admin-net 198.51.100.0/24)
+(sleep 300 | inside script -qec "/opt/hardkit/scripts/first-five ${killed[*]}" /dev/null >"$tmp/killed" 2>&1) &
+kpid=$!
+for _ in $(seq 300); do
+    grep -q 'Open a NEW SSH session' "$tmp/killed" && break
+    sleep 0.2
+done
+check "it asked for a second session (then it is killed)" grep -q 'Open a NEW SSH session' "$tmp/killed"
+# (this job's processes, by their ids: the subshell and its descendants)
+tree_of() {
+    local p c
+    for p in "$@"; do
+        echo "$p"
+        # shellcheck disable=SC2013 # the children files hold pids separated by spaces
+        for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_of "$c"; done
+    done
+}
+mapfile -t kpids < <(tree_of "$kpid")
+kill -KILL "${kpids[@]}" 2>/dev/null || true
+wait "$kpid" 2>/dev/null || true
+check "killed unconfirmed: nftables.conf is the one from before" [ "$(md5sum <"$l/etc/nftables.conf")" == "$conf_before" ]
+check "killed unconfirmed: nftables.service is not enabled at boot" bash -c '! grep -q 8444 "$1" && [ ! -e "$2" ]' _ \
+    "$l/etc/nftables.conf" "$l/etc/systemd/system/sysinit.target.wants/nftables.service"
+inside /opt/hardkit/bin/fwplan rollback >/dev/null 2>&1 || true
+inside systemctl enable --quiet nftables.service
 rc=0
 printf 'y\n' | inside script -qec "/opt/hardkit/scripts/first-five ${asked[*]}" /dev/null >"$tmp/asked-y" 2>&1 || rc=$?
 expect_status 0 "$rc" "first-five --apply answered y on the terminal"

@@ -28,6 +28,29 @@ for port in 2222 8000; do
         fail "firewall: no socket record for $port on all interfaces"
     fi
 done
+# The firewall advice followed literally (issue 14 item 4) keeps the demo's
+# sshd port (2222) open: its apply as a render of the same policy, with
+# sshd-lint reading the demo.
+advice=$(jq -r 'select(.id == "fwplan/no-firewall") | .fix' "$tmp/demo.jsonl")
+advice=${advice%%  (*}
+advice=${advice/sshd-lint --json/$HARDKIT_BIN_DIR/sshd-lint --root $top/examples/compromised-agent-host --json}
+advice=${advice/fwplan apply --backend nft --confirm 60s/$HARDKIT_BIN_DIR/fwplan render --backend nft}
+bash -c "$advice" >"$tmp/advice.nft" 2>&1 || true
+check "the firewall advice admits sshd's port 2222 (advice: $advice)" grep -q 'tcp dport 2222 accept' "$tmp/advice.nft"
+# A keyed fim baseline (issue 14 item 12): --fim-key FILE checks it (the
+# key off the tree); without a key the section says the baseline is not
+# protected.
+cp -a "$top/examples/compromised-agent-host" "$tmp/keyed"
+(umask 077 && head -c 32 /dev/urandom >"$tmp/fim.key")
+"$HARDKIT_BIN_DIR/fim" init --root "$tmp/keyed" --key "$tmp/fim.key" -q >/dev/null
+rc=0
+"$top/scripts/first-five" --root "$tmp/keyed" --json --fim-key "$tmp/fim.key" >"$tmp/keyed.jsonl" 2>"$tmp/keyed.err" || rc=$?
+check "first-five --fim-key: the keyed baseline is checked (got: $(jq -c 'select(.type == "error")' "$tmp/keyed.jsonl" 2>/dev/null | head -c 300)$(head -c 200 "$tmp/keyed.err"))" \
+    jq_quiet -s -e 'any(.[]; .type == "first_five_section" and .section == "monitoring") and all(.[]; .type != "error")' "$tmp/keyed.jsonl"
+cp -a "$top/examples/compromised-agent-host" "$tmp/unkeyed"
+"$HARDKIT_BIN_DIR/fim" init --root "$tmp/unkeyed" -q >/dev/null 2>&1
+"$top/scripts/first-five" --root "$tmp/unkeyed" >"$tmp/unkeyed.txt" 2>&1 || true
+check "without --fim-key the checklist says the baseline is not protected" grep -q 'not protected by a key' "$tmp/unkeyed.txt"
 marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
 if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
     ok "every section FAIL"
@@ -245,6 +268,78 @@ if ((EUID == 0)); then
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 
+    # The plan directory (issue 14 item 1): root writes the plan there, so
+    # a directory another user made (or a link planted as it) is refused,
+    # and a fresh one is root's alone, like the planned secrets in it.
+    check "plan directory: created mode 0700" [ "$(stat -c %a "$tmp/plan")" == 700 ]
+    check "plan: agent.env (the API key) is 0600" [ "$(stat -c %a "$tmp/plan/files/etc/hardkit/agent.env")" == 600 ]
+    check "plan.diff and plan.jsonl (the key's diff) are root's alone" \
+        [ "$(stat -c %a "$tmp/plan/plan.diff") $(stat -c %a "$tmp/plan/plan.jsonl")" == "600 600" ]
+    chmod 0711 "$tmp"
+    mkdir -m 1777 "$tmp/pub"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub/plan"
+    setpriv --reuid=4242 --regid=4242 --clear-groups ln -s /etc "$tmp/pub/link"
+    for d in plan link; do
+        rc=0
+        "$top/scripts/first-five" --demo --plan "$tmp/pub/$d" --service agent >/dev/null 2>"$tmp/pub-$d.err" || rc=$?
+        expect_status 2 "$rc" "first-five --plan into a $d another user made"
+    done
+    check "the refusal names the other owner" grep -q 'owned by uid 4242' "$tmp/pub-plan.err"
+    check "nothing written into the user's directory" [ -z "$(ls -A "$tmp/pub/plan")" ]
+    check "nothing written through the planted link" [ ! -e /etc/files ] && [ ! -e /etc/plan.jsonl ]
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir -m 0755 "$tmp/pub/sub"
+    mkdir "$tmp/pub/sub/plan" 2>/dev/null || true
+    rc=0
+    "$top/scripts/first-five" --demo --plan "$tmp/pub/sub/plan" --service agent >/dev/null 2>"$tmp/pub-sub.err" || rc=$?
+    expect_status 2 "$rc" "first-five --plan under a directory another user owns"
+    chmod 0700 "$tmp"
+
+    # The scratch copy takes only what it needs of the users' ~/.ssh (issue
+    # 14 item 8): a 3 GB sparse file there (no blocks) must not become 3 GB
+    # of the plan's temporary directory (here a 64 MiB tmpfs).
+    cp -a "$demo" "$tmp/sparse"
+    truncate -s 3G "$tmp/sparse/home/admin/.ssh/big"
+    mkdir "$tmp/small"
+    mount -t tmpfs -o size=64m tmpfs "$tmp/small"
+    rc=0
+    TMPDIR=$tmp/small "$top/scripts/first-five" --root "$tmp/sparse" --plan "$tmp/sparse-plan" --service agent >/dev/null 2>"$tmp/sparse.err" || rc=$?
+    umount "$tmp/small"
+    expect_status 0 "$rc" "first-five --plan with a 3 GB sparse file in ~/.ssh (TMPDIR 64 MiB)"
+    [[ $rc == 0 ]] || tail -n3 "$tmp/sparse.err" >&2
+
+    # The daily root timer (issue 14 item 7) runs only code no one but root
+    # can change: not a checkout a user owns, not tools from a directory a
+    # user owns (the caller's HARDKIT_BIN_DIR). step_monitor for this
+    # machine (root /), writing into a scratch target.
+    monitor_step() { # CHECKOUT BIN-DIR TARGET
+        mkdir -p "$3/etc/systemd/system"
+        HARDKIT_BIN_DIR=$2 bash -c 'set -euo pipefail
+            top=$1; here=$1/scripts; root=/; json=1; services=(); exec_cmd=""; fim_key=${FK:-}; work=$(mktemp -d)
+            . "$here/lib/tools.sh"; hardkit_find_tools; . "$here/lib/fix.sh"
+            step_monitor "$2" 1' _ "$1" "$3"
+    }
+    chmod 0711 "$tmp"
+    mkdir -m 1777 "$tmp/pub7"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub7/checkout"
+    setpriv --reuid=4242 --regid=4242 --clear-groups cp -r "$top/scripts" "$tmp/pub7/checkout/scripts"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub7/bin"
+    for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+        setpriv --reuid=4242 --regid=4242 --clear-groups cp "$HARDKIT_BIN_DIR/$t" "$tmp/pub7/bin/"
+    done
+    rc=0
+    monitor_step "$tmp/pub7/checkout" "$HARDKIT_BIN_DIR" "$tmp/t7a" >/dev/null 2>"$tmp/t7a.err" || rc=$?
+    expect_status 2 "$rc" "the daily timer from a checkout uid 4242 owns"
+    check "the refusal names the timer" grep -q 'refusing to install a daily root timer' "$tmp/t7a.err"
+    check "no unit written for the user's checkout" [ ! -e "$tmp/t7a/etc/systemd/system/hardkit-monitor.service" ]
+    rc=0
+    monitor_step "$top" "$tmp/pub7/bin" "$tmp/t7b" >/dev/null 2>"$tmp/t7b.err" || rc=$?
+    expect_status 2 "$rc" "the daily timer with HARDKIT_BIN_DIR a directory uid 4242 owns"
+    check "no unit taking the user's tools" bash -c '! grep -q "pub7" "$1" 2>/dev/null' _ "$tmp/t7b/etc/systemd/system/hardkit-monitor.service"
+    chmod 0700 "$tmp"
+    # With --fim-key, the daily unit checks with the key (issue 14 item 12).
+    FK=/root/fim.key monitor_step "$top" "$HARDKIT_BIN_DIR" "$tmp/t12" >/dev/null 2>"$tmp/t12.err" || true
+    check "the monitor unit passes --fim-key" grep -q '^ExecStart=.*/monitor --fim-key /root/fim.key$' "$tmp/t12/etc/systemd/system/hardkit-monitor.service"
+
     # The lockout guard: without the admin's key nobody could log in once
     # passwords are off, so --apply refuses and changes nothing.
     cp -a "$demo" "$tmp/nokey"
@@ -255,6 +350,32 @@ if ((EUID == 0)); then
     expect_status 2 "$rc" "first-five --apply without any key"
     check "the refusal names the lockout" grep -q 'sshd/lockout' "$tmp/nokey.err"
     check "nothing changed after the refusal" diff -r --no-dereference "$tmp/nokey.orig" "$tmp/nokey"
+
+    # An admin with a key who cannot become root (issue 14 item 4): once
+    # root logins are off nobody could get root, so --apply refuses, as
+    # sshd-lint --fix does, and changes nothing.
+    cp -a "$demo" "$tmp/noroute"
+    sed -i 's/^sudo:x:27:admin$/sudo:x:27:/' "$tmp/noroute/etc/group"
+    cp -a "$tmp/noroute" "$tmp/noroute.orig"
+    rc=0
+    "$top/scripts/first-five" --root "$tmp/noroute" --apply --yes >/dev/null 2>"$tmp/noroute.err" || rc=$?
+    expect_status 2 "$rc" "first-five --apply when the only key login cannot become root"
+    check "the refusal names the missing way to root" grep -q 'sshd/no-root-route' "$tmp/noroute.err"
+    check "nothing changed after that refusal" diff -r --no-dereference "$tmp/noroute.orig" "$tmp/noroute"
+
+    # --apply --root never runs the tree's own sshd (issue 14 item 2): a
+    # planted usr/sbin/sshd (dash with its libraries, so it would run if
+    # chrooted into) leaves a mark when it runs.
+    cp -a "$demo" "$tmp/planted"
+    install -d "$tmp/planted/bin" "$tmp/planted/usr/sbin" "$tmp/planted/lib/x86_64-linux-gnu" "$tmp/planted/lib64"
+    cp /bin/dash "$tmp/planted/bin/sh"
+    cp /lib/x86_64-linux-gnu/libc.so.6 "$tmp/planted/lib/x86_64-linux-gnu/"
+    cp /lib64/ld-linux-x86-64.so.2 "$tmp/planted/lib64/"
+    printf '#!/bin/sh\necho ran >/pwned-sshd\n' >"$tmp/planted/usr/sbin/sshd"
+    chmod 0755 "$tmp/planted/usr/sbin/sshd"
+    "$top/scripts/first-five" --root "$tmp/planted" --apply --yes >/dev/null 2>"$tmp/planted.err" || true
+    check "the tree's own sshd did not run as root" [ ! -e "$tmp/planted/pwned-sshd" ]
+    check "the ssh step says who checked it" grep -q "the tree's own sshd is not run" "$tmp/planted.err"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi

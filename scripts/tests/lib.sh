@@ -84,7 +84,7 @@ jq_quiet() {
 # bad configuration: sshd allowing root and passwords (cloud-init drop-in),
 # the stock jail on the wrong port, an accept-all nftables.conf, the agent
 # unit running as root with its key in Environment=, sudo ALL for agent, an
-# agent account in docker, and an admin with a key. The auth log is empty.
+# agent account in docker, and an admin with a key in sudo. The auth log is empty.
 seed_demo_config() {
     local r=$1 demo=$top/examples/compromised-agent-host
     cp "$demo/etc/ssh/sshd_config" "$r/etc/ssh/sshd_config"
@@ -95,6 +95,9 @@ seed_demo_config() {
     install -D -m 0755 "$demo/opt/agent/bin/agent" "$r/opt/agent/bin/agent"
     cp "$demo/etc/systemd/system/agent.service" "$r/etc/systemd/system/agent.service"
     chroot "$r" useradd -m -s /bin/bash admin
+    # (as on the demo server: the admin's way to root; its own group named
+    # admin is none)
+    chroot "$r" gpasswd -a admin sudo >/dev/null
     chroot "$r" useradd -r -d /opt/agent -s /bin/bash agent
     chroot "$r" groupadd -f docker
     chroot "$r" gpasswd -a agent docker >/dev/null

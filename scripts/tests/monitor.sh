@@ -69,11 +69,33 @@ expect_status 1 "$rc" "monitor after the attack, second run"
 check "fim change still reported" grep -q '/etc/passwd' "$tmp/out"
 check "the brute force is not reported twice" bash -c '! grep -q "203.0.113.99" "$1"' _ "$tmp/out"
 check "report is short ($(wc -l <"$tmp/out") lines)" [ "$(wc -l <"$tmp/out")" -le 12 ]
+check "the report says the baseline has no key" grep -q 'not protected by a key' "$tmp/out"
 
 # After fim update the run is quiet again.
 "$HARDKIT_BIN_DIR/fim" update --root "$r" -q >/dev/null 2>&1 || true
 rc=0
 monitor >"$tmp/out" 2>&1 || rc=$?
 expect_status 0 "$rc" "monitor after fim update"
+
+# A keyed baseline (issue 14 item 12), the one the README recommends:
+# monitor --fim-key FILE checks it; the key is kept off the tree checked.
+(umask 077 && head -c 32 /dev/urandom >"$tmp/fim.key")
+rm "$r/var/lib/hardkit/fim.db"
+"$HARDKIT_BIN_DIR/fim" init --root "$r" --key "$tmp/fim.key" -q >/dev/null
+rc=0
+monitor --fim-key "$tmp/fim.key" >"$tmp/out" 2>&1 || rc=$?
+expect_status 0 "$rc" "monitor --fim-key with a keyed baseline"
+check "silent when all is well, keyed (got: $(head -c 300 "$tmp/out"))" [ ! -s "$tmp/out" ]
+echo "evil2:x:0:0::/root:/bin/bash" >>"$r/etc/passwd"
+rc=0
+monitor --fim-key "$tmp/fim.key" --json >"$tmp/keyed.jsonl" 2>&1 || rc=$?
+expect_status 1 "$rc" "monitor --fim-key after a change"
+check "keyed: the change is reported" has "$tmp/keyed.jsonl" '.type == "change" and .path == "/etc/passwd"'
+check "keyed: no word of an unprotected baseline" bash -c '! grep -q "fim-baseline-unprotected" "$1"' _ "$tmp/keyed.jsonl"
+cp "$tmp/fim.key" "$r/etc/fim.key"
+rc=0
+monitor --fim-key "$r/etc/fim.key" >/dev/null 2>"$tmp/inside.err" || rc=$?
+expect_status 2 "$rc" "monitor --fim-key with the key inside --root"
+check "the refusal names --fim-key" grep -q -- '--fim-key' "$tmp/inside.err"
 
 finish monitor

@@ -235,6 +235,21 @@ fn findings_for(
                 .refs(["lynis:SSH-7408"])
                 .evidence("accounts", &users),
         );
+    } else if lockout::root_routes(&verdicts, s.loader.root()).is_empty() {
+        // Someone gets in with a key, but nobody who does can become root
+        // (no root login, no sudo/wheel/admin, no sudoers ALL): the rule
+        // --fix refuses to create, reported when it is already so.
+        let users: Vec<String> = verdicts
+            .iter()
+            .filter(|v| v.ok)
+            .map(|v| v.user.clone())
+            .collect();
+        findings.push(
+            Finding::new("sshd/no-root-route", Severity::High, "No key login leads to root", "The accounts that can log in with a key cannot become root: root's own login is not allowed (PermitRootLogin) or has no key, and none of them is in sudo, wheel or admin or granted ALL or a shell by sudoers. With passwords off, nobody can administer this machine over SSH.")
+                .at(Location::new(reading.main.clone(), None))
+                .fix("give an admin account both a key and a way to root (usermod -aG sudo NAME), and test it, before turning root logins off")
+                .evidence("key_logins", &users),
+        );
     }
     findings
 }

@@ -41,7 +41,10 @@ pub fn fixable(f: &Finding, with_passwords_off: bool) -> bool {
     let keyword = fix.split_whitespace().next().unwrap_or("");
     f.severity >= Severity::High
         && crate::keywords::lookup(keyword, crate::version::Version::NEWEST).is_some()
-        && !matches!(f.id.as_str(), "sshd/shadowed-setting" | "sshd/lockout")
+        && !matches!(
+            f.id.as_str(),
+            "sshd/shadowed-setting" | "sshd/lockout" | "sshd/no-root-route"
+        )
         && (with_passwords_off
             || !matches!(
                 f.id.as_str(),
