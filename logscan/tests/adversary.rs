@@ -1,0 +1,66 @@
+//! Attacks on logscan by the clients and local users whose text it reads
+//! (issue 15): no framing an innocent address, no hiding, bounded memory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str], files: &[&Path]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_logscan"));
+    c.env("TZ", "UTC").args(args).args(files);
+    c.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The `ip` of every offender record in a `--json` run.
+fn offender_ips(o: &Output) -> Vec<String> {
+    stdout(o)
+        .lines()
+        .filter(|l| l.starts_with(r#"{"type":"offender""#))
+        .map(|l| {
+            let at = l.find(r#""ip":""#).unwrap() + 6;
+            l[at..at + l[at..].find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, lines: &[String]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Item 1: a request field carrying a fake `client:` tail never moves the
+/// blame; the address is taken from nginx's fixed position.
+#[test]
+fn nginx_fake_client_tail_frames_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = r#", client: 10.1.0.10, server: example.org, request: "GET /admin HTTP/1.1", host: "example.org""#;
+    let lines: Vec<String> = (1..=5)
+        .map(|i| {
+            format!(
+                r#"2026/12/04 10:0{i}:00 [error] 12#12: *{i} user "bob": password mismatch, client: 10.66.0.66, server: example.org, request: "GET /admin HTTP/1.1", host: "example.org", referrer: "x"{fake}"#
+            )
+        })
+        .collect();
+    let log = write(dir.path(), "error.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert_eq!(offender_ips(&out), ["10.66.0.66"], "{}", stdout(&out));
+
+    // The same through a missing-file probe: the path (from the URI) and
+    // the referrer both can carry a tail, so the line blames no one.
+    let lines: Vec<String> = (1..=5)
+        .map(|i| {
+            format!(
+                r#"2026/12/04 10:0{i}:00 [error] 12#12: *{i} open() "/var/www/phpmyadmin" failed (2: No such file or directory), client: 10.1.0.10, server: example.org, request: "GET /phpmyadmin HTTP/1.1", host: "example.org"" failed (2: No such file or directory), client: 10.66.0.66, server: example.org, request: "GET /phpmyadmin%22%20failed HTTP/1.1", host: "example.org""#
+            )
+        })
+        .collect();
+    let log = write(dir.path(), "error.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert!(!stdout(&out).contains("10.1.0.10"), "{}", stdout(&out));
+}
