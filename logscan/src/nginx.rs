@@ -77,7 +77,7 @@ fn first_client(m: &[u8]) -> Option<&[u8]> {
 /// A header value nginx wrote between quotes: it runs to `"` followed by
 /// `end`, has no space (fail2ban's `\S+`) and, for a host, no `/` (nginx
 /// refuses a Host header with a slash).
-fn host_value<'a>(b: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+fn host_value(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let inner = b.strip_prefix(b"\"")?;
     let close = find(inner, b"\", referrer: \"")
         .or_else(|| (trim_end(inner).ends_with(b"\"")).then(|| trim_end(inner).len() - 1))?;
