@@ -14,6 +14,10 @@
 //!   instead of counting a new ban (`-1`: a ban never ends).
 //!
 //! Failures without a timestamp cannot be placed in a window and are skipped.
+//! So are failures whose host is a DNS name (sshd with `UseDNS yes`): the
+//! name is whatever the client's reverse zone says, it may name another
+//! party's address, and a firewall blocks addresses, not names. An offender
+//! is always an IP address.
 
 use crate::hashing::FastMap as HashMap;
 use std::io;
@@ -79,6 +83,7 @@ pub struct BanReplay {
     settings: Settings,
     addresses: HashMap<Box<[u8]>, Address>,
     pub undated_failures: u64,
+    pub named_failures: u64,
 }
 
 impl BanReplay {
@@ -87,6 +92,7 @@ impl BanReplay {
             settings,
             addresses: HashMap::default(),
             undated_failures: 0,
+            named_failures: 0,
         }
     }
 
@@ -183,6 +189,10 @@ impl Sink for Collector<'_> {
         let Some(ip) = ev.ip.as_deref() else {
             return Ok(());
         };
+        if !crate::address::is_ip_literal(ip) {
+            self.replay.named_failures += 1;
+            return Ok(());
+        }
         match &ev.time {
             Some(t) => self.replay.failure(ip, t.unix, ev.count),
             None => self.replay.undated_failures += 1,
@@ -210,6 +220,7 @@ pub fn run(
     scan_inputs(&mut scanner, inputs, &mut c, &progress)?;
     let offenders = c.replay.offenders();
     let undated = c.replay.undated_failures;
+    let named = c.replay.named_failures;
     let out = c.out;
     if out.is_json() {
         for o in &offenders {
@@ -248,6 +259,11 @@ pub fn run(
     if undated > 0 {
         text.push_str(&format!(
             "{undated} failure(s) without a timestamp were not counted\n"
+        ));
+    }
+    if named > 0 {
+        text.push_str(&format!(
+            "{named} failure(s) from a host name, not an address, were not counted\n"
         ));
     }
     out.text(&text)?;

@@ -64,3 +64,18 @@ fn nginx_fake_client_tail_frames_no_one() {
     let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
     assert!(!stdout(&out).contains("10.1.0.10"), "{}", stdout(&out));
 }
+
+/// Item 5: a host name (sshd with UseDNS) is never an offender (fwplan's
+/// side, skipping a bad entry, is in fwplan/tests/cli.rs).
+#[test]
+fn host_names_are_never_offenders_and_fwplan_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = vec![];
+    for i in 0..5 {
+        lines.push(format!("Dec  4 10:00:0{i} h sshd[1{i}]: Failed password for root from mail.example.org port 2 ssh2"));
+        lines.push(format!("Dec  4 10:00:0{i} h sshd[2{i}]: Failed password for root from 203.0.113.45 port 2 ssh2"));
+    }
+    let log = write(dir.path(), "auth.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert_eq!(offender_ips(&out), ["203.0.113.45"], "{}", stdout(&out));
+}
