@@ -79,3 +79,28 @@ fn host_names_are_never_offenders_and_fwplan_keeps_the_rest() {
     let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
     assert_eq!(offender_ips(&out), ["203.0.113.45"], "{}", stdout(&out));
 }
+
+/// Item 6: a line cut at 64 KiB yields no address from its cut tail.
+#[test]
+fn a_cut_line_yields_no_address_from_its_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let pad = "x".repeat(64 * 1024 - 120);
+    let lines: Vec<String> = (0..5)
+        .map(|i| {
+            let head =
+                format!("Dec  4 10:00:0{i} h sshd[3{i}]: Failed password for invalid user {pad}");
+            let cut = 64 * 1024 - head.len();
+            let tail = " from 10.1.0.10 port 22 ssh2";
+            // The fake tail ends exactly at the cut; sshd's own ` from ADDR
+            // port N ssh2` (the real client) is past it.
+            let fill = "y".repeat(cut - tail.len());
+            format!("{head}{fill}{tail} from 10.66.0.66 port 4242 ssh2")
+        })
+        .collect();
+    let log = write(dir.path(), "auth.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert!(!stdout(&out).contains("10.1.0.10"), "{}", stdout(&out));
+    let out = run(&["--json"], &[&log]);
+    assert!(!stdout(&out).contains("10.1.0.10"), "{}", stdout(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("longer than 65536"));
+}
