@@ -286,15 +286,22 @@ pub fn scan_reader<R: Read>(
         }
         let bytes = line.bytes;
         if bytes.first() == Some(&b'{') {
-            if let Some(synth) = crate::journal::to_syslog_line(bytes) {
-                match scanner.scan_line(&synth) {
-                    Some(ev) => {
-                        totals.events += 1;
-                        sink.event(&ev, *line_no)?;
+            match crate::journal::read_entry(bytes) {
+                Some(crate::journal::JournalLine::Trusted(synth)) => {
+                    match scanner.scan_line(&synth) {
+                        Some(ev) => {
+                            totals.events += 1;
+                            sink.event(&ev, *line_no)?;
+                        }
+                        None => sink.unknown(&synth, *line_no)?,
                     }
-                    None => sink.unknown(&synth, *line_no)?,
+                    continue;
                 }
-                continue;
+                Some(crate::journal::JournalLine::Untrusted) => {
+                    sink.unknown(bytes, *line_no)?;
+                    continue;
+                }
+                None => {}
             }
         }
         let ev = if line.truncated {
@@ -339,7 +346,7 @@ fn open_error_message(path: &Path, e: &io::Error) -> String {
     };
     format!(
         "{what}; without a syslog daemon (Debian 12's default) sshd logs only to the journal: \
-         journalctl -o json _COMM=sshd _COMM=sudo | logscan summary"
+         journalctl -o json _UID=0 _COMM=sshd _COMM=sshd-session _COMM=sudo | logscan summary"
     )
 }
 

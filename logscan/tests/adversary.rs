@@ -104,3 +104,43 @@ fn a_cut_line_yields_no_address_from_its_tail() {
     assert!(!stdout(&out).contains("10.1.0.10"), "{}", stdout(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("longer than 65536"));
 }
+
+/// Item 4: an unprivileged user's journal entries (`logger -t sshd`, or a
+/// copy of logger named sshd: `_COMM=sshd`) are never read as sshd's.
+#[test]
+fn a_local_user_cannot_forge_sshd_in_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = |t: u64, uid: &str, msg: &str| {
+        format!(
+            r#"{{"__REALTIME_TIMESTAMP":"{t}000000","_HOSTNAME":"srv","_UID":"{uid}","_GID":"{uid}","_COMM":"sshd","_EXE":"/home/mallory/sshd","SYSLOG_IDENTIFIER":"sshd","_PID":"4242","_SYSTEMD_UNIT":"session-3.scope","MESSAGE":"{msg}"}}"#
+        )
+    };
+    let mut lines: Vec<String> = (0..6)
+        .map(|i| {
+            entry(
+                1764842400 + i,
+                "1000",
+                "Failed password for alice from 10.1.0.10 port 2 ssh2",
+            )
+        })
+        .collect();
+    lines.push(entry(
+        1764842410,
+        "1000",
+        "Accepted password for alice from 10.1.0.10 port 2 ssh2",
+    ));
+    let log = write(dir.path(), "journal.json", &lines);
+    let out = run(&["summary", "--json"], &[&log]);
+    assert!(!stdout(&out).contains("10.1.0.10"), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert!(offender_ips(&out).is_empty(), "{}", stdout(&out));
+    // The same entries sent by root (sshd) count.
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace(r#""_UID":"1000""#, r#""_UID":"0""#))
+        .collect();
+    let log = write(dir.path(), "journal.json", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert_eq!(offender_ips(&out), ["10.1.0.10"], "{}", stdout(&out));
+}
