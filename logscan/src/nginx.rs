@@ -86,7 +86,8 @@ fn host_value(b: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// `H, server: S, request: "M U HTTP/x.y", host: "X"[, referrer: "R"]` to
-/// the end of the line. The referrer is client text nginx does not escape:
+/// the end of the line. The URI may hold `"` (nginx does not escape it);
+/// the referrer is client text nginx does not escape:
 /// anything up to the final `"`.
 fn strict_tail(rest: &[u8]) -> Option<&[u8]> {
     let comma = crate::text::byte(b',', rest)?;
@@ -97,18 +98,24 @@ fn strict_tail(rest: &[u8]) -> Option<&[u8]> {
         _ => return None,
     };
     let r = r.strip_prefix(b", request: \"")?;
-    let close = crate::text::byte(b'"', r)?;
-    let req = &r[..close];
-    let mut parts = req.split(|&c| c == b' ');
-    let (Some(m), Some(u), Some(proto), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    if m.is_empty() || u.is_empty() || !proto.starts_with(b"HTTP/") {
+    // `M U HTTP/x.y"`: the URI is client text and may hold `"`, never a
+    // space, so the request runs to the second space and the protocol.
+    let sp = crate::text::byte(b' ', r)?;
+    let (m, after) = (&r[..sp], &r[sp + 1..]);
+    let sp = crate::text::byte(b' ', after)?;
+    let (u, after) = (&after[..sp], &after[sp + 1..]);
+    let proto_end = crate::text::byte(b'"', after)?;
+    let proto = &after[..proto_end];
+    let version = proto.strip_prefix(b"HTTP/")?;
+    if m.is_empty()
+        || m.contains(&b'"')
+        || u.is_empty()
+        || version.is_empty()
+        || !version.iter().all(|&c| c.is_ascii_digit() || c == b'.')
+    {
         return None;
     }
-    let r = r[close + 1..].strip_prefix(b", host: ")?;
+    let r = after[proto_end + 1..].strip_prefix(b", host: ")?;
     let (_, r) = host_value(r)?;
     let r = match r.strip_prefix(b", referrer: \"") {
         Some(x) => {

@@ -144,3 +144,19 @@ fn a_local_user_cannot_forge_sshd_in_the_journal() {
     let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
     assert_eq!(offender_ips(&out), ["10.1.0.10"], "{}", stdout(&out));
 }
+
+/// Item 2: a `"` inside the request URI does not hide an nginx auth failure.
+#[test]
+fn a_quote_in_the_uri_hides_no_auth_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (1..=5)
+        .map(|i| {
+            format!(
+                r#"2026/12/04 10:0{i}:00 [error] 12#12: *{i} user "bob": password mismatch, client: 10.66.0.66, server: example.org, request: "GET /admin/"x HTTP/1.1", host: "example.org""#
+            )
+        })
+        .collect();
+    let log = write(dir.path(), "error.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
+    assert_eq!(offender_ips(&out), ["10.66.0.66"], "{}", stdout(&out));
+}
