@@ -160,3 +160,49 @@ fn a_quote_in_the_uri_hides_no_auth_failure() {
     let out = run(&["offenders", "--json", "--maxretry", "3"], &[&log]);
     assert_eq!(offender_ips(&out), ["10.66.0.66"], "{}", stdout(&out));
 }
+
+/// Item 3: NUL bytes in a client's text never make logscan skip a log, in
+/// batch or --follow.
+#[test]
+fn nul_bytes_never_make_a_log_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first line after rotation: a Basic-auth user name of NULs.
+    let nuls = "\0".repeat(300);
+    let mut lines = vec![format!(
+        r#"2026/12/04 10:00:00 [error] 12#12: *1 user "{nuls}": password mismatch, client: 10.66.0.66, server: example.org, request: "GET /admin HTTP/1.1", host: "example.org""#
+    )];
+    for i in 1..=4 {
+        lines.push(format!(
+            r#"2026/12/04 10:0{i}:00 [error] 12#12: *{i} user "bob": password mismatch, client: 10.66.0.66, server: example.org, request: "GET /admin HTTP/1.1", host: "example.org""#
+        ));
+    }
+    let log = write(dir.path(), "error.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "5"], &[&log]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(offender_ips(&out), ["10.66.0.66"], "{}", stdout(&out));
+
+    // 100 NULs in the first 8 KiB of an auth log (sshd logs the user name).
+    let mut lines = vec![format!(
+        "Dec  4 10:00:00 h sshd[1]: Invalid user {} from 10.66.0.66 port 2",
+        "\0".repeat(100)
+    )];
+    for i in 1..=4 {
+        lines.push(format!(
+            "Dec  4 10:00:0{i} h sshd[1{i}]: Failed password for root from 10.66.0.66 port 2 ssh2"
+        ));
+    }
+    let log = write(dir.path(), "auth.log", &lines);
+    let out = run(&["offenders", "--json", "--maxretry", "5"], &[&log]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(offender_ips(&out), ["10.66.0.66"], "{}", stdout(&out));
+}
