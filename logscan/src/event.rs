@@ -68,6 +68,7 @@ kinds! {
     SuFailure => "su_failure",
     NginxLimitReq => "nginx_limit_req",
     NginxLimitConn => "nginx_limit_conn",
+    NginxForbidden => "nginx_forbidden",
     NginxHttpAuthFailure => "nginx_http_auth_failure",
     NginxBotProbe => "nginx_bot_probe",
     NginxSslError => "nginx_ssl_error",

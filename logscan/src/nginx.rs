@@ -198,6 +198,11 @@ fn error(msg: &[u8]) -> Option<Classified<'_>> {
         };
         return Some(Classified::new(Kind::NginxLimitReq, rule).ip(Some(ip)));
     }
+    // fail2ban 1.1.0's nginx-forbidden: a request a `deny` rule refused.
+    if m.starts_with(b"access forbidden by rule, client: ") {
+        let ip = first_client(m)?;
+        return Some(Classified::new(Kind::NginxForbidden, Rule::fail(ALL_MODES)).ip(Some(ip)));
+    }
     if m.starts_with(b"limiting connections by zone \"") {
         let ip = first_client(m)?;
         return Some(Classified::new(Kind::NginxLimitConn, Rule::fail(ALL_MODES)).ip(Some(ip)));
