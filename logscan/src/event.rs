@@ -45,6 +45,7 @@ kinds! {
     PamCheckPass => "pam_check_pass",
     PamMoreFailures => "pam_more_failures",
     PamMaxRetries => "pam_max_retries",
+    PamLockout => "pam_lockout",
     SessionOpen => "session_open",
     SessionClose => "session_close",
     PreauthDisconnect => "preauth_disconnect",

@@ -240,3 +240,46 @@ fn sudo_shells_and_download_and_run_are_findings() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Item 7: coverage seen in real data (crowdsec hub, Wazuh, Elastic tests).
+#[test]
+fn lockouts_chkpwd_read_errors_pam_summaries_and_bsd_su_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = [
+        "Dec  4 10:00:01 h sshd(pam_unix)[2345]: 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.7  user=root",
+        "Dec  4 10:00:03 h sshd[2347]: Read error from remote host 198.51.100.8 port 41234: Connection reset by peer",
+        "Dec  4 10:00:04 h sshd[2348]: pam_faillock(sshd:auth): Consecutive login failures for user root account temporarily locked",
+        "Dec  4 10:00:05 h sshd[2349]: pam_tally2(sshd:auth): user root (0) tally 4, deny 3",
+        "Dec  4 10:00:06 h unix_chkpwd[2350]: password check failed for user (root)",
+        "Dec  4 10:00:07 h su: BAD SU alice to root on /dev/ttyp1",
+        "Dec  4 10:00:08 h su: [ID 366847 auth.warning] 'su root' failed for alice on /dev/pts/2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let log = write(dir.path(), "auth.log", &lines);
+    let out = run(&["--json", "--mode", "aggressive"], &[&log]);
+    let kinds: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with(r#"{"type":"event""#))
+        .map(|l| {
+            let at = l.find(r#""kind":""#).unwrap() + 8;
+            l[at..at + l[at..].find('"').unwrap()].to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "pam_more_failures",
+            "protocol_error",
+            "pam_lockout",
+            "pam_lockout",
+            "pam_auth_failure",
+            "su_failure",
+            "su_failure"
+        ],
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains(r#""ip":"198.51.100.8""#));
+}
