@@ -86,42 +86,70 @@ impl Record for Login {
     const TYPE: &'static str = "login";
 }
 
-#[derive(Debug, Default)]
+/// One address, in 64 bytes (a million must fit in 128 MB); `i64::MIN`
+/// is "not seen in the window".
+#[derive(Debug)]
 struct Addr {
     failures: u64,
     /// Failures at any time (history included), for brute-force-success.
     failures_ever: u64,
     users: UserSet,
     successes: u64,
-    first_seen: Option<i64>,
-    last_seen: Option<i64>,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+const NEVER: i64 = i64::MIN;
+
+impl Default for Addr {
+    fn default() -> Self {
+        Addr {
+            failures: 0,
+            failures_ever: 0,
+            users: UserSet::default(),
+            successes: 0,
+            first_seen: NEVER,
+            last_seen: NEVER,
+        }
+    }
 }
 
 /// Distinct user names an address tried, as hashes: one inline (most
-/// addresses try one name), then a short vector, capped.
+/// addresses try one name), then a boxed vector, capped.
 #[derive(Debug, Default)]
 struct UserSet {
-    first: Option<u64>,
-    more: Vec<u64>,
-    overflow: bool,
+    first: u64,
+    /// 1: `first` holds a name; 2: more names than the cap.
+    flags: u8,
+    // Boxed: 8 bytes per address instead of a Vec's 24, and most
+    // addresses never try a second name.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<u64>>>,
 }
 
 impl UserSet {
     fn insert(&mut self, h: u64) {
-        if self.first == Some(h) || self.more.contains(&h) {
+        let has_first = self.flags & 1 != 0;
+        if (has_first && self.first == h) || self.more.as_ref().is_some_and(|m| m.contains(&h)) {
             return;
         }
-        if self.first.is_none() {
-            self.first = Some(h);
-        } else if self.more.len() + 1 < MAX_USERS_PER_ADDRESS {
-            self.more.push(h);
+        if !has_first {
+            self.first = h;
+            self.flags |= 1;
+            return;
+        }
+        let more = self.more.get_or_insert_with(Box::default);
+        if more.len() + 1 < MAX_USERS_PER_ADDRESS {
+            more.push(h);
         } else {
-            self.overflow = true;
+            self.flags |= 2;
         }
     }
 
     fn count(&self) -> u64 {
-        u64::from(self.first.is_some()) + self.more.len() as u64 + u64::from(self.overflow)
+        u64::from(self.flags & 1)
+            + self.more.as_ref().map_or(0, |m| m.len() as u64)
+            + u64::from(self.flags >> 1 & 1)
     }
 }
 
@@ -137,7 +165,7 @@ struct Collector<'o> {
     since: Option<i64>,
     out: &'o mut Output,
     path: BytesPath,
-    addrs: HashMap<Box<[u8]>, Addr>,
+    addrs: crate::addrtable::AddrTable<Addr>,
     logins: Vec<(Login, u64)>,
     logins_total: u64,
     known_sources: HashMap<Box<[u8]>, FastSet<Box<[u8]>>>,
@@ -418,10 +446,7 @@ impl Sink for Collector<'_> {
         if !(ev.failure || ev.kind == Kind::AuthSuccess) {
             return Ok(());
         }
-        let a = match self.addrs.get_mut(ip) {
-            Some(a) => a,
-            None => self.addrs.entry(ip.into()).or_default(),
-        };
+        let a = self.addrs.get_or_insert_with(ip, Addr::default);
         if ev.failure && ev.kind != Kind::AuthSuccess {
             a.failures_ever += u64::from(ev.count);
         }
@@ -440,8 +465,12 @@ impl Sink for Collector<'_> {
                 .insert(crate::hashing::FastBuild::default().hash_one(u));
         }
         if let Some(t) = &ev.time {
-            a.first_seen = Some(a.first_seen.map_or(t.unix, |f| f.min(t.unix)));
-            a.last_seen = Some(a.last_seen.map_or(t.unix, |l| l.max(t.unix)));
+            a.first_seen = if a.first_seen == NEVER {
+                t.unix
+            } else {
+                a.first_seen.min(t.unix)
+            };
+            a.last_seen = a.last_seen.max(t.unix);
         }
         Ok(())
     }
@@ -462,7 +491,7 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         since: opts.since,
         out,
         path: BytesPath::from("<stdin>"),
-        addrs: HashMap::default(),
+        addrs: Default::default(),
         logins: Vec::new(),
         logins_total: 0,
         known_sources: HashMap::default(),
@@ -474,20 +503,28 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
     let totals = scan_inputs(&mut scanner, inputs, &mut c, &progress)?;
     // Sort references and build each record when it is written: with a
     // million addresses, a copy of them all would double the peak memory.
-    let mut order: Vec<(&[u8], &Addr)> = c
-        .addrs
-        .iter()
-        .filter(|(_, a)| a.failures > 0 || a.successes > 0)
-        .map(|(ip, a)| (&ip[..], a))
+    let table = &c.addrs;
+    let mut order: Vec<u32> = (0..table.len() as u32)
+        .filter(|&i| {
+            let a = table.at(i).1;
+            a.failures > 0 || a.successes > 0
+        })
         .collect();
-    order.sort_by(|x, y| y.1.failures.cmp(&x.1.failures).then_with(|| x.0.cmp(y.0)));
-    let stats = |(ip, a): &(&[u8], &Addr)| AddressStats {
-        ip: lossy(ip),
-        failures: a.failures,
-        users: a.users.count(),
-        successes: a.successes,
-        first_seen: a.first_seen.map(rfc3339_utc),
-        last_seen: a.last_seen.map(rfc3339_utc),
+    order.sort_unstable_by(|&x, &y| {
+        let ((kx, ax), (ky, ay)) = (table.at(x), table.at(y));
+        ay.failures.cmp(&ax.failures).then_with(|| kx.cmp(&ky))
+    });
+    let seen = |t: i64| (t != NEVER).then(|| rfc3339_utc(t));
+    let stats = |i: &u32| {
+        let (ip, a) = table.at(*i);
+        AddressStats {
+            ip: ip.text(),
+            failures: a.failures,
+            users: a.users.count(),
+            successes: a.successes,
+            first_seen: seen(a.first_seen),
+            last_seen: seen(a.last_seen),
+        }
     };
     let out = c.out;
     if out.is_json() {
@@ -507,8 +544,11 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
             })?;
         }
     } else {
-        let failures: u64 = order.iter().map(|(_, a)| a.failures).sum();
-        let failing = order.iter().filter(|(_, a)| a.failures > 0).count();
+        let failures: u64 = order.iter().map(|&i| table.at(i).1.failures).sum();
+        let failing = order
+            .iter()
+            .filter(|&&i| table.at(i).1.failures > 0)
+            .count();
         let top: Vec<AddressStats> = order.iter().take(TABLE_ROWS).map(stats).collect();
         out.text(&render_tables(
             Counts {
