@@ -17,6 +17,9 @@ pub struct AddrTable<V> {
     seed: (u64, u64),
     names: Vec<(Box<[u8]>, V)>,
     name_index: HashMap<Box<[u8]>, u32>,
+    /// The text and entry of the last IP looked up: runs of one address
+    /// skip parsing and hashing.
+    last: ([u8; 48], u8, u32),
 }
 
 /// An entry's address: binary, or a name as the log wrote it.
@@ -69,6 +72,7 @@ impl<V> Default for AddrTable<V> {
             seed: (s.hash_one(1u8) | 1, s.hash_one(2u8)),
             names: Vec::new(),
             name_index: HashMap::new(),
+            last: ([0; 48], 0, 0),
         }
     }
 }
@@ -109,6 +113,9 @@ impl<V> AddrTable<V> {
     /// The value of an address (as the log wrote it), made by `new` when
     /// absent.
     pub fn get_or_insert_with(&mut self, ip: &[u8], new: impl FnOnce() -> V) -> &mut V {
+        if let Some(e) = self.recent(ip) {
+            return &mut self.entries[e].1;
+        }
         let Some(k) = binary(ip) else {
             let i = match self.name_index.get(ip) {
                 Some(&i) => i as usize,
@@ -123,17 +130,31 @@ impl<V> AddrTable<V> {
         if self.index.is_empty() || (self.entries.len() + 1) * 2 > self.index.len() {
             self.grow();
         }
-        match self.find(&k) {
-            (_, Some(e)) => &mut self.entries[e].1,
+        let e = match self.find(&k) {
+            (_, Some(e)) => e,
             (slot, None) => {
                 self.index[slot] = self.entries.len() as u32 + 1;
                 self.entries.push((k, new()));
-                &mut self.entries.last_mut().unwrap().1
+                self.entries.len() - 1
             }
+        };
+        if ip.len() <= self.last.0.len() {
+            self.last.0[..ip.len()].copy_from_slice(ip);
+            self.last.1 = ip.len() as u8;
+            self.last.2 = e as u32;
         }
+        &mut self.entries[e].1
+    }
+
+    fn recent(&self, ip: &[u8]) -> Option<usize> {
+        let n = usize::from(self.last.1);
+        (n > 0 && self.last.0[..n] == *ip).then_some(self.last.2 as usize)
     }
 
     pub fn get(&self, ip: &[u8]) -> Option<&V> {
+        if let Some(e) = self.recent(ip) {
+            return Some(&self.entries[e].1);
+        }
         let Some(k) = binary(ip) else {
             return self.name_index.get(ip).map(|&i| &self.names[i as usize].1);
         };
