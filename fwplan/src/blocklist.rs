@@ -10,6 +10,10 @@
 //! failures itself. So a stream of logscan `event` records with no
 //! `offender` record is refused: it is what `logscan --json` writes, and
 //! skipping it would block nothing without a word.
+//!
+//! One bad entry (a host name in an offender record, a typo in a list) is
+//! reported with its file:line and skipped: refusing the whole list would
+//! leave every real attacker in it unblocked.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -47,11 +51,14 @@ struct Offender {
     ip: String,
 }
 
-pub fn read_blocklist(arg: &Path) -> Result<Vec<BlockEntry>, BlocklistError> {
+/// The entries of a block list and, for each entry that is not an address
+/// or network, why it was skipped (`--block-from FILE:LINE: ...`).
+pub fn read_blocklist(arg: &Path) -> Result<(Vec<BlockEntry>, Vec<String>), BlocklistError> {
     let source = InputSource::parse(arg);
     let name = source.display_name();
     let reader = source.open_buffered()?;
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     let mut events = 0u64;
     let mut offenders = 0u64;
     for (n, line) in reader.lines().enumerate() {
@@ -93,13 +100,15 @@ pub fn read_blocklist(arg: &Path) -> Result<Vec<BlockEntry>, BlocklistError> {
                 .unwrap_or_default()
                 .to_string()
         };
-        let net = parse_source(&addr, &origin)?;
-        out.push(BlockEntry { net, origin });
+        match parse_source(&addr, &origin) {
+            Ok(net) => out.push(BlockEntry { net, origin }),
+            Err(e) => skipped.push(format!("{e} (entry skipped)")),
+        }
     }
     if events > 0 && offenders == 0 {
         return Err(BlocklistError::EventsNotOffenders { name, events });
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 #[cfg(test)]
@@ -123,6 +132,7 @@ mod tests {
         .unwrap();
         let got: Vec<String> = read_blocklist(&path)
             .unwrap()
+            .0
             .iter()
             .map(|b| b.net.to_string())
             .collect();
@@ -168,15 +178,17 @@ mod tests {
             ),
         )
         .unwrap();
-        assert!(read_blocklist(&path).unwrap().is_empty());
+        assert!(read_blocklist(&path).unwrap().0.is_empty());
     }
 
     #[test]
-    fn bad_entries_name_the_line() {
+    fn bad_entries_name_the_line_and_the_rest_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("block");
-        std::fs::write(&path, "203.0.113.7\nnot-an-ip\n").unwrap();
-        let e = read_blocklist(&path).unwrap_err().to_string();
+        std::fs::write(&path, "203.0.113.7\nnot-an-ip\n198.51.100.9\n").unwrap();
+        let (got, skipped) = read_blocklist(&path).unwrap();
+        assert_eq!(got.len(), 2);
+        let e = skipped.join("\n");
         assert!(
             e.contains("--block-from ") && e.contains("block:2") && e.contains("not-an-ip"),
             "{e}"

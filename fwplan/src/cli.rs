@@ -240,7 +240,9 @@ impl PolicyArgs {
             )?;
         }
         for file in &self.block_from {
-            p.block.extend(blocklist::read_blocklist(file)?);
+            let (entries, skipped) = blocklist::read_blocklist(file)?;
+            p.block.extend(entries);
+            p.skipped.extend(skipped);
             explicit = true;
         }
         if let Some(file) = &self.sshd {
@@ -260,6 +262,19 @@ impl PolicyArgs {
 
     pub fn to_plan(&self) -> Result<Plan, FwplanError> {
         Ok(plan::build(&self.to_policy()?)?)
+    }
+
+    /// The plan, with each skipped block-list entry reported as an error
+    /// (the run then exits 2, and every good entry is still blocked).
+    pub fn to_plan_reporting(&self, rep: &mut Reporter<impl Write>) -> Result<Plan, FwplanError> {
+        let policy = self.to_policy()?;
+        for message in &policy.skipped {
+            rep.error(hardkit_core::ErrorRecord {
+                path: None,
+                message: message.clone(),
+            })?;
+        }
+        Ok(plan::build(&policy)?)
     }
 }
 
@@ -344,7 +359,7 @@ pub fn rendered_files(plan: &Plan, backend: Backend) -> Vec<(&'static str, Strin
 }
 
 fn render(args: &RenderArgs, rep: &mut Reporter<impl Write>) -> Result<ExitStatus, FwplanError> {
-    let plan = args.policy.to_plan()?;
+    let plan = args.policy.to_plan_reporting(rep)?;
     let files = rendered_files(&plan, args.backend);
     if let Some(dir) = &args.out {
         for (name, text) in &files {
@@ -433,7 +448,7 @@ fn apply_cmd(
         Some(text) => Some((apply::parse_duration(text)?, args.rollback_via)),
         None => None,
     };
-    let plan = args.policy.to_plan()?;
+    let plan = args.policy.to_plan_reporting(rep)?;
     let sockets = audit::listening_sockets(root);
     let problems = lockout_problems(&plan, &sockets, apply::ssh_connection());
     if !problems.is_empty() && !args.force {

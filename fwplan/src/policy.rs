@@ -303,6 +303,8 @@ pub struct Policy {
     pub log_drops: bool,
     /// Set when the user said anything explicit (a default, a rule, a block).
     pub explicit: bool,
+    /// Block-list entries that were not addresses, with their file:line.
+    pub skipped: Vec<String>,
 }
 
 impl Default for Policy {
@@ -319,6 +321,7 @@ impl Default for Policy {
             essential_icmp: true,
             log_drops: true,
             explicit: false,
+            skipped: Vec::new(),
         }
     }
 }

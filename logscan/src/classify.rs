@@ -191,9 +191,13 @@ pub fn classify<'a>(daemon: Daemon, prefix: &Prefix<'a>) -> Option<Classified<'a
         Daemon::Su => crate::sudo::classify_su(msg).or_else(|| crate::pam::classify(msg)),
         Daemon::Nginx => crate::nginx::classify(prefix.shape, msg),
         Daemon::Fail2ban => crate::fail2ban::classify(msg),
-        Daemon::Other => {
-            crate::pam::classify(msg).or_else(|| crate::pam::classify_legacy(prefix.program, msg))
-        }
+        Daemon::Other => crate::pam::classify(msg)
+            .or_else(|| crate::pam::classify_legacy(prefix.program, msg))
+            .or_else(|| {
+                (prefix.program == b"unix_chkpwd")
+                    .then(|| crate::pam::classify_chkpwd(msg))
+                    .flatten()
+            }),
         Daemon::Unknown => crate::sshd::classify(msg)
             .or_else(|| crate::pam::classify(msg))
             .or_else(|| crate::fail2ban::classify(msg)),

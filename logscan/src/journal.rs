@@ -1,6 +1,17 @@
 //! `journalctl -o json` lines: one JSON object per entry. The entry is
 //! rewritten as the equivalent RFC 3339 syslog line
 //! (`2024-01-02T03:04:05.123456Z host prog[pid]: message`) and parsed as one.
+//!
+//! Any local user can write a journal entry with any `SYSLOG_IDENTIFIER`
+//! and message (`logger -t sshd "Failed password for alice from ..."`), and
+//! `_COMM` is a program name the user picks by copying `logger` to a file
+//! named `sshd`. Only the fields journald itself derives from the sending
+//! process and that a user cannot choose are trusted: an entry counts when
+//! it was sent by root (`_UID=0`: sshd, sshd-session and sudo log as root)
+//! or by a process of a system service (`_SYSTEMD_UNIT=NAME.service`, not a
+//! user's `user@UID.service`; nginx's workers run as www-data). Any other
+//! entry (an unprivileged user's, or one without these fields) is read as
+//! text no daemon wrote: it is never classified.
 
 use serde::Deserialize;
 
@@ -20,6 +31,34 @@ struct Entry {
     pid: Option<String>,
     #[serde(rename = "SYSLOG_PID")]
     syslog_pid: Option<String>,
+    #[serde(rename = "_UID")]
+    uid: Option<String>,
+    #[serde(rename = "_SYSTEMD_UNIT")]
+    unit: Option<String>,
+    #[serde(rename = "_SYSTEMD_USER_UNIT")]
+    user_unit: Option<String>,
+}
+
+impl Entry {
+    /// Sent by root or by a system service (fields journald sets itself).
+    fn trusted(&self) -> bool {
+        if self.uid.as_deref() == Some("0") {
+            return true;
+        }
+        self.user_unit.is_none()
+            && self
+                .unit
+                .as_deref()
+                .is_some_and(|u| u.ends_with(".service") && !u.starts_with("user@"))
+    }
+}
+
+/// What a journal JSON line holds.
+pub enum JournalLine {
+    /// A trusted entry, rewritten as a syslog line.
+    Trusted(Vec<u8>),
+    /// An entry a local user could have written: not classified.
+    Untrusted,
 }
 
 /// The message bytes: journald writes a string, or an array of bytes when
@@ -35,9 +74,23 @@ fn message_bytes(v: &serde_json::Value) -> Option<Vec<u8>> {
     }
 }
 
-/// Rewrite a journald JSON line as a syslog line; None when it is not one.
-pub fn to_syslog_line(line: &[u8]) -> Option<Vec<u8>> {
+/// Read a journald JSON line; None when it is not one.
+pub fn read_entry(line: &[u8]) -> Option<JournalLine> {
     let entry: Entry = serde_json::from_slice(line).ok()?;
+    entry.message.as_ref()?;
+    if !entry.trusted() {
+        return Some(JournalLine::Untrusted);
+    }
+    to_syslog(entry).map(JournalLine::Trusted)
+}
+
+/// Rewrite a journald JSON line as a syslog line, whoever sent it; None
+/// when it is not one.
+pub fn to_syslog_line(line: &[u8]) -> Option<Vec<u8>> {
+    to_syslog(serde_json::from_slice(line).ok()?)
+}
+
+fn to_syslog(entry: Entry) -> Option<Vec<u8>> {
     let msg = message_bytes(entry.message.as_ref()?)?;
     let mut out = Vec::with_capacity(msg.len() + 64);
     if let Some(us) = entry.realtime.and_then(|s| s.parse::<i64>().ok()) {
@@ -86,5 +139,24 @@ mod tests {
         let bytes = br#"{"MESSAGE":[104,105,255],"_COMM":"sshd"}"#;
         assert_eq!(to_syslog_line(bytes).unwrap(), b"sshd: hi\xff");
         assert!(to_syslog_line(b"{not json").is_none());
+    }
+
+    #[test]
+    fn only_root_and_system_services_are_trusted() {
+        let t = |j: &str| matches!(read_entry(j.as_bytes()), Some(JournalLine::Trusted(_)));
+        assert!(t(r#"{"_UID":"0","_COMM":"sshd","MESSAGE":"x"}"#));
+        assert!(t(
+            r#"{"_UID":"33","_SYSTEMD_UNIT":"nginx.service","MESSAGE":"x"}"#
+        ));
+        assert!(!t(
+            r#"{"_UID":"1000","_COMM":"sshd","SYSLOG_IDENTIFIER":"sshd","MESSAGE":"x"}"#
+        ));
+        assert!(!t(
+            r#"{"_UID":"1000","_SYSTEMD_UNIT":"user@1000.service","_SYSTEMD_USER_UNIT":"a.service","MESSAGE":"x"}"#
+        ));
+        assert!(!t(
+            r#"{"_UID":"1000","_SYSTEMD_UNIT":"session-3.scope","MESSAGE":"x"}"#
+        ));
+        assert!(!t(r#"{"SYSLOG_IDENTIFIER":"sshd","MESSAGE":"x"}"#));
     }
 }

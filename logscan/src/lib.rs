@@ -9,6 +9,7 @@
 //! growing files; [`progress`] shows how far a long read got.
 
 pub mod address;
+pub mod addrtable;
 pub mod classify;
 pub mod cli;
 pub mod connection;

@@ -192,17 +192,28 @@ pub fn open_file(path: &Path, progress: &ReadProgress) -> Result<Box<dyn Read + 
     }
 }
 
-/// True when the start of an input is binary data rather than text: NUL
-/// bytes, or many control bytes (a wtmp file, an image, random garbage).
+/// True when the start of an input is binary data rather than text (a wtmp
+/// file, a journal file, an image, random garbage): its first bytes hold a
+/// NUL or another control byte, and its head as a whole is NUL- or
+/// control-heavy. Clients choose bytes inside a log's lines (a user name of
+/// NULs), never a log's first bytes, which the daemon writes (a date, a host
+/// name, `{` for journal JSON); so a few NULs later on never make a log
+/// skipped: such a line is text with its bad bytes.
 pub fn looks_binary(head: &[u8]) -> bool {
     if head.is_empty() {
         return false;
     }
+    let is_control = |b: &u8| *b < 0x09 || (0x0e..0x20).contains(b) || *b == 0x7f;
+    let start = &head[..head.len().min(32)];
+    let start = match memchr::memchr(b'\n', start) {
+        Some(i) => &start[..i],
+        None => start,
+    };
+    if !start.iter().any(is_control) {
+        return false;
+    }
     let nul = memchr::memchr_iter(0, head).count();
-    let control = head
-        .iter()
-        .filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b) || b == 0x7f)
-        .count();
+    let control = head.iter().filter(|b| is_control(b)).count();
     nul * 100 > head.len() || control * 10 > head.len()
 }
 
@@ -241,5 +252,9 @@ mod tests {
         assert!(looks_binary(&[0u8, 1, 2, 3, 0, 0, 7, 8]));
         assert!(!looks_binary(b"Jan  1 00:00:00 host sshd[1]: ok\n"));
         assert!(!looks_binary("caf\u{e9} \u{fffd}".as_bytes()));
+        let mut nuls = b"Jan  1 00:00:00 host sshd[1]: Invalid user ".to_vec();
+        nuls.extend([0u8; 200]);
+        assert!(!looks_binary(&nuls));
+        assert!(looks_binary(b"LPKSHHRH\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"));
     }
 }

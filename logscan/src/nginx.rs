@@ -3,11 +3,15 @@
 //! access-log probes (404 on those pages).
 //!
 //! nginx writes `, client: ADDR, server: NAME, request: "...", host: "..."`
-//! after the message. The request line and headers are client text, and the
-//! message may quote a user name, so an auth failure's address is taken from
-//! the `, client: ` whose tail matches nginx's own layout up to the end of
-//! the line (a request line without spaces inside its parts, a host header
-//! without spaces), as fail2ban's nginx-http-auth filter does.
+//! after the message, unescaped. The request line and headers are client
+//! text, and the message may quote a user name, so either side of the real
+//! `, client: ` may carry a fake one. The address is taken from nginx's fixed
+//! position: right after its own message text. For an auth failure that is
+//! the first `, client: ` after the user name, which never contains `:`
+//! (nginx ends the user name at the first `:` of the credentials); a fake
+//! tail in a referrer or request field comes later and is never used. A line
+//! whose client text could put the address in more than one place (a missing
+//! file, whose path comes from the URI) blames no one.
 
 use crate::address::host;
 use crate::classify::{Classified, Rule, AGGRESSIVE, ALL_MODES};
@@ -70,15 +74,21 @@ fn first_client(m: &[u8]) -> Option<&[u8]> {
     host(&rest[..end])
 }
 
-fn quoted_no_space(b: &[u8]) -> Option<(&[u8], &[u8])> {
+/// A header value nginx wrote between quotes: it runs to `"` followed by
+/// `end`, has no space (fail2ban's `\S+`) and, for a host, no `/` (nginx
+/// refuses a Host header with a slash).
+fn host_value(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let inner = b.strip_prefix(b"\"")?;
-    let close = crate::text::byte(b'"', inner)?;
+    let close = find(inner, b"\", referrer: \"")
+        .or_else(|| (trim_end(inner).ends_with(b"\"")).then(|| trim_end(inner).len() - 1))?;
     let v = &inner[..close];
-    (!v.contains(&b' ')).then_some((v, &inner[close + 1..]))
+    (!v.is_empty() && !v.contains(&b' ') && !v.contains(&b'/')).then_some((v, &inner[close + 1..]))
 }
 
 /// `H, server: S, request: "M U HTTP/x.y", host: "X"[, referrer: "R"]` to
-/// the end of the line.
+/// the end of the line. The URI may hold `"` (nginx does not escape it);
+/// the referrer is client text nginx does not escape:
+/// anything up to the final `"`.
 fn strict_tail(rest: &[u8]) -> Option<&[u8]> {
     let comma = crate::text::byte(b',', rest)?;
     let ip = host(&rest[..comma])?;
@@ -88,28 +98,91 @@ fn strict_tail(rest: &[u8]) -> Option<&[u8]> {
         _ => return None,
     };
     let r = r.strip_prefix(b", request: \"")?;
-    let close = crate::text::byte(b'"', r)?;
-    let req = &r[..close];
-    let mut parts = req.split(|&c| c == b' ');
-    let (Some(m), Some(u), Some(proto), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    if m.is_empty() || u.is_empty() || !proto.starts_with(b"HTTP/") {
+    // `M U HTTP/x.y"`: the URI is client text and may hold `"`, never a
+    // space, so the request runs to the second space and the protocol.
+    let sp = crate::text::byte(b' ', r)?;
+    let (m, after) = (&r[..sp], &r[sp + 1..]);
+    let sp = crate::text::byte(b' ', after)?;
+    let (u, after) = (&after[..sp], &after[sp + 1..]);
+    let proto_end = crate::text::byte(b'"', after)?;
+    let proto = &after[..proto_end];
+    let version = proto.strip_prefix(b"HTTP/")?;
+    if m.is_empty()
+        || m.contains(&b'"')
+        || u.is_empty()
+        || version.is_empty()
+        || !version.iter().all(|&c| c.is_ascii_digit() || c == b'.')
+    {
         return None;
     }
-    let r = r[close + 1..].strip_prefix(b", host: ")?;
-    let (_, r) = quoted_no_space(r)?;
-    let r = match r.strip_prefix(b", referrer: ") {
-        Some(x) => quoted_no_space(x)?.1,
+    let r = after[proto_end + 1..].strip_prefix(b", host: ")?;
+    let (_, r) = host_value(r)?;
+    let r = match r.strip_prefix(b", referrer: \"") {
+        Some(x) => {
+            let x = trim_end(x);
+            x.strip_suffix(b"\"").filter(|v| !v.is_empty())?;
+            &[][..]
+        }
         None => r,
     };
     trim_end(r).is_empty().then_some(ip)
 }
 
-fn auth_client(m: &[u8]) -> Option<&[u8]> {
-    find_all(m, b", client: ").find_map(|at| strict_tail(&m[at + 10..]))
+/// `H, server: S, request: "` (what fail2ban's botsearch filter requires
+/// after the address).
+fn probe_tail(rest: &[u8]) -> Option<&[u8]> {
+    let comma = crate::text::byte(b',', rest)?;
+    let ip = host(&rest[..comma])?;
+    let r = rest[comma..].strip_prefix(b", server: ")?;
+    let i = crate::text::byte(b',', r)?;
+    (!r[..i].contains(&b' ') && r[i..].starts_with(b", request: \"")).then_some(ip)
+}
+
+/// The user name of an auth failure whose message ends at `at` (where
+/// `, client: ` follows), if nginx could have written it: `user "U":
+/// password mismatch`, `user "U" was not found in "F"` (older nginx: `":
+/// was not found`) or `PAM: user 'U' - not authenticated: E`.
+fn auth_user(m: &[u8], at: usize) -> Option<&[u8]> {
+    let head = &m[..at];
+    if let Some(u) = head.strip_prefix(b"user \"") {
+        if let Some(u) = u.strip_suffix(b"\": password mismatch") {
+            return Some(u);
+        }
+        let f = u.strip_suffix(b"\"")?;
+        let open = crate::text::rfind(f, b"was not found in \"")?;
+        if f[open + 18..].contains(&b'"') {
+            return None;
+        }
+        let u = &f[..open];
+        return u.strip_suffix(b"\" ").or_else(|| u.strip_suffix(b"\": "));
+    }
+    let u = head.strip_prefix(b"PAM: user '")?;
+    let e = find(u, b"' - not authenticated: ")?;
+    Some(&u[..e])
+}
+
+/// The address and user of an auth failure: the `, client: ` right after a
+/// user name nginx could have written (no `:`), with nginx's tail after it.
+/// A line no nginx writes that way (a user name with `:`, fail2ban's
+/// injection test) is read as fail2ban reads it, but only when a single
+/// place in it could hold the address.
+fn auth_client(m: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut only = None;
+    let mut count = 0;
+    for at in find_all(m, b", client: ") {
+        let Some(user) = auth_user(m, at) else {
+            continue;
+        };
+        let Some(ip) = strict_tail(&m[at + 10..]) else {
+            continue;
+        };
+        if !user.contains(&b':') {
+            return Some((ip, user));
+        }
+        count += 1;
+        only = Some((ip, user));
+    }
+    (count == 1).then_some(only).flatten()
 }
 
 fn error(msg: &[u8]) -> Option<Classified<'_>> {
@@ -125,53 +198,53 @@ fn error(msg: &[u8]) -> Option<Classified<'_>> {
         };
         return Some(Classified::new(Kind::NginxLimitReq, rule).ip(Some(ip)));
     }
+    // fail2ban 1.1.0's nginx-forbidden: a request a `deny` rule refused.
+    if m.starts_with(b"access forbidden by rule, client: ") {
+        let ip = first_client(m)?;
+        return Some(Classified::new(Kind::NginxForbidden, Rule::fail(ALL_MODES)).ip(Some(ip)));
+    }
     if m.starts_with(b"limiting connections by zone \"") {
         let ip = first_client(m)?;
         return Some(Classified::new(Kind::NginxLimitConn, Rule::fail(ALL_MODES)).ip(Some(ip)));
     }
     if level == b"error" {
-        if let Some(u) = m.strip_prefix(b"user \"") {
-            let ip = auth_client(m)?;
-            // The user is between the quotes before `: password mismatch` /
-            // ` was not found in`; it may itself contain quotes.
-            let user_end = find(u, b"\": password mismatch")
-                .or_else(|| find(u, b"\" was not found in \""))
-                .or_else(|| find(u, b"\": was not found in \""));
-            let user = user_end.map(|e| &u[..e]);
-            user?;
+        if m.starts_with(b"user \"") || m.starts_with(b"PAM: user '") {
+            let (ip, user) = auth_client(m)?;
+            let method: &[u8] = if m.starts_with(b"PAM") {
+                b"pam"
+            } else {
+                b"basic"
+            };
             return Some(
                 Classified::new(Kind::NginxHttpAuthFailure, Rule::fail(ALL_MODES))
                     .ip(Some(ip))
-                    .user(user)
-                    .method(Some(b"basic")),
+                    .user(Some(user))
+                    .method(Some(method)),
             );
         }
-        if let Some(u) = m.strip_prefix(b"PAM: user '") {
-            if find(u, b"' - not authenticated: ").is_some() {
-                let ip = auth_client(m)?;
-                let user = find(u, b"' - not authenticated: ").map(|e| &u[..e]);
-                return Some(
-                    Classified::new(Kind::NginxHttpAuthFailure, Rule::fail(ALL_MODES))
-                        .ip(Some(ip))
-                        .user(user)
-                        .method(Some(b"pam")),
-                );
-            }
-        }
         const ENOENT: &[u8] = b" (2: No such file or directory), client: ";
-        if let Some(at) = find(m, ENOENT) {
+        // The path comes from the URI and the referrer follows the
+        // address: every place that could hold it must agree.
+        let mut found: Option<(&[u8], bool)> = None;
+        for at in find_all(m, ENOENT) {
             let head = &m[..at];
             let ok_head = head.ends_with(b" failed") || head.ends_with(b" is not found");
             let rest = &m[at + ENOENT.len()..];
-            let comma = crate::text::byte(b',', rest)?;
-            let ip = host(&rest[..comma])?;
+            let Some(ip) = probe_tail(rest) else {
+                continue;
+            };
             let req = find(rest, b", request: \"").map(|i| &rest[i + 12..]);
             let probe = ok_head && req.is_some_and(request_is_probe);
-            if probe {
-                return Some(
-                    Classified::new(Kind::NginxBotProbe, Rule::fail(ALL_MODES)).ip(Some(ip)),
-                );
+            match found {
+                Some((prev, _)) if prev != ip => return None,
+                Some((_, p)) => found = Some((ip, p || probe)),
+                None => found = Some((ip, probe)),
             }
+        }
+        if let Some((ip, true)) = found {
+            return Some(Classified::new(Kind::NginxBotProbe, Rule::fail(ALL_MODES)).ip(Some(ip)));
+        }
+        if found.is_some() || find(m, ENOENT).is_some() {
             return None;
         }
     }

@@ -14,8 +14,11 @@
 //!   instead of counting a new ban (`-1`: a ban never ends).
 //!
 //! Failures without a timestamp cannot be placed in a window and are skipped.
+//! So are failures whose host is a DNS name (sshd with `UseDNS yes`): the
+//! name is whatever the client's reverse zone says, it may name another
+//! party's address, and a firewall blocks addresses, not names. An offender
+//! is always an IP address.
 
-use crate::hashing::FastMap as HashMap;
 use std::io;
 
 use hardkit_core::{BytesPath, Record};
@@ -61,51 +64,72 @@ struct Ticket {
     retry: u64,
 }
 
-#[derive(Debug, Default)]
+/// One address, in 64 bytes (a million of them must fit in 128 MB): the
+/// ticket is inline (`retry` 0: none; a stored ticket always holds at least
+/// one failure and fewer than maxretry), and `i64::MIN` stands for "never".
+#[derive(Debug)]
 struct Address {
-    ticket: Option<Ticket>,
+    ticket_first: i64,
+    ticket_last: i64,
+    ticket_retry: u32,
+    bans: u32,
     failures: u64,
     first_seen: i64,
     last_seen: i64,
-    banned_at: Option<i64>,
-    /// When the current ban ends (i64::MAX: never).
-    ban_end: Option<i64>,
-    bans: u64,
+    banned_at: i64,
+    ban_end: i64,
+}
+
+const NONE: i64 = i64::MIN;
+
+impl Address {
+    fn ticket(&self) -> Option<Ticket> {
+        (self.ticket_retry > 0).then_some(Ticket {
+            first: self.ticket_first,
+            last: self.ticket_last,
+            retry: u64::from(self.ticket_retry),
+        })
+    }
 }
 
 /// The ban replay: feed failures in log order, read the offenders.
 #[derive(Debug)]
 pub struct BanReplay {
     settings: Settings,
-    addresses: HashMap<Box<[u8]>, Address>,
+    addresses: crate::addrtable::AddrTable<Address>,
     pub undated_failures: u64,
+    pub named_failures: u64,
 }
 
 impl BanReplay {
     pub fn new(settings: Settings) -> Self {
         BanReplay {
             settings,
-            addresses: HashMap::default(),
+            addresses: Default::default(),
             undated_failures: 0,
+            named_failures: 0,
         }
     }
 
     /// One failure (of weight `count`, for `message repeated N times`).
     pub fn failure(&mut self, ip: &[u8], time: i64, count: u32) {
         let s = self.settings;
-        let a = match self.addresses.get_mut(ip) {
-            Some(a) => a,
-            None => self.addresses.entry(ip.into()).or_insert_with(|| Address {
-                first_seen: time,
-                last_seen: time,
-                ..Address::default()
-            }),
-        };
+        let a = self.addresses.get_or_insert_with(ip, || Address {
+            ticket_first: 0,
+            ticket_last: 0,
+            ticket_retry: 0,
+            bans: 0,
+            failures: 0,
+            first_seen: time,
+            last_seen: time,
+            banned_at: NONE,
+            ban_end: NONE,
+        });
         a.failures += u64::from(count);
         a.first_seen = a.first_seen.min(time);
         a.last_seen = a.last_seen.max(time);
         let count = u64::from(count.max(1));
-        let ticket = match a.ticket {
+        let ticket = match a.ticket() {
             Some(mut t) if time - t.last < s.findtime => {
                 if time > t.last {
                     if t.first < time - s.findtime {
@@ -127,7 +151,7 @@ impl BanReplay {
             },
         };
         if ticket.retry >= u64::from(s.maxretry) {
-            a.ticket = None;
+            a.ticket_retry = 0;
             let end = if s.bantime < 0 {
                 i64::MAX
             } else {
@@ -136,35 +160,38 @@ impl BanReplay {
             match a.ban_end {
                 // Already banned: fail2ban prolongs the ban to end `bantime`
                 // after this failure instead of banning again.
-                Some(e) if time <= e => a.ban_end = Some(e.max(end)),
+                e if e != NONE && time <= e => a.ban_end = e.max(end),
                 _ => {
-                    a.ban_end = Some(end);
-                    a.banned_at.get_or_insert(time);
-                    a.bans += 1;
+                    a.ban_end = end;
+                    if a.banned_at == NONE {
+                        a.banned_at = time;
+                    }
+                    a.bans = a.bans.saturating_add(1);
                 }
             }
         } else {
-            a.ticket = Some(ticket);
+            a.ticket_first = ticket.first;
+            a.ticket_last = ticket.last;
+            a.ticket_retry = u32::try_from(ticket.retry).unwrap_or(u32::MAX);
         }
     }
 
     /// The banned addresses, in order of their first ban.
     pub fn offenders(&self) -> Vec<Offender> {
-        let mut v: Vec<(&[u8], &Address)> = self
+        let mut v: Vec<(String, &Address)> = self
             .addresses
             .iter()
-            .filter(|(_, a)| a.banned_at.is_some())
-            .map(|(k, a)| (&k[..], a))
+            .filter(|(_, a)| a.banned_at != NONE)
             .collect();
-        v.sort_by(|x, y| (x.1.banned_at, x.0).cmp(&(y.1.banned_at, y.0)));
+        v.sort_by(|x, y| (x.1.banned_at, &x.0).cmp(&(y.1.banned_at, &y.0)));
         v.into_iter()
             .map(|(ip, a)| Offender {
-                ip: String::from_utf8_lossy(ip).into_owned(),
+                ip,
                 failures: a.failures,
                 first_seen: rfc3339_utc(a.first_seen),
                 last_seen: rfc3339_utc(a.last_seen),
-                banned_at: rfc3339_utc(a.banned_at.unwrap_or(a.first_seen)),
-                bans: a.bans,
+                banned_at: rfc3339_utc(a.banned_at),
+                bans: u64::from(a.bans),
             })
             .collect()
     }
@@ -183,6 +210,10 @@ impl Sink for Collector<'_> {
         let Some(ip) = ev.ip.as_deref() else {
             return Ok(());
         };
+        if !crate::address::is_ip_literal(ip) {
+            self.replay.named_failures += 1;
+            return Ok(());
+        }
         match &ev.time {
             Some(t) => self.replay.failure(ip, t.unix, ev.count),
             None => self.replay.undated_failures += 1,
@@ -210,6 +241,7 @@ pub fn run(
     scan_inputs(&mut scanner, inputs, &mut c, &progress)?;
     let offenders = c.replay.offenders();
     let undated = c.replay.undated_failures;
+    let named = c.replay.named_failures;
     let out = c.out;
     if out.is_json() {
         for o in &offenders {
@@ -248,6 +280,11 @@ pub fn run(
     if undated > 0 {
         text.push_str(&format!(
             "{undated} failure(s) without a timestamp were not counted\n"
+        ));
+    }
+    if named > 0 {
+        text.push_str(&format!(
+            "{named} failure(s) from a host name, not an address, were not counted\n"
         ));
     }
     out.text(&text)?;

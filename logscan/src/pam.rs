@@ -94,6 +94,19 @@ pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
     classify_body(service, rest, true)
 }
 
+/// `unix_chkpwd[PID]: password check failed for user (U)`: pam_unix's
+/// helper, when a non-root program (a screen locker, `su` run by a user)
+/// checked a password and it was wrong. No remote address.
+pub fn classify_chkpwd(m: &[u8]) -> Option<Classified<'_>> {
+    let r = m.strip_prefix(b"password check failed for user (")?;
+    let close = crate::text::byte(b')', r)?;
+    Some(
+        Classified::new(Kind::PamAuthFailure, Rule::NONE)
+            .user(Some(&r[..close]))
+            .detail(Some(b"unix_chkpwd")),
+    )
+}
+
 /// Linux-PAM before 0.99.2 put the module in the tag (`sshd(pam_unix)[1]:
 /// authentication failure; ...`). fail2ban no longer counts that form (its
 /// pam-generic test log says so), so its failures are events, not failures.
@@ -141,6 +154,42 @@ fn classify_body<'a>(
                 .user(Some(user))
                 .detail(service),
         );
+    }
+    // `N more authentication failures; ... rhost=H user=U` (the legacy
+    // `sshd(pam_unix)` form too): a summary of failures sshd logged one by
+    // one, so an event that does not count again.
+    if let Some(n) = rest.split(|&c| c == b' ').next() {
+        if !n.is_empty() && n.iter().all(u8::is_ascii_digit) {
+            if let Some(fields) = rest[n.len()..].strip_prefix(b" more authentication failures;") {
+                let (ip, user) = rhost_user(fields)?;
+                let mut c = Classified::new(Kind::PamMoreFailures, Rule::NONE)
+                    .ip(ip)
+                    .user(user)
+                    .detail(service);
+                c.count = std::str::from_utf8(n).ok()?.parse().unwrap_or(u32::MAX);
+                return Some(c);
+            }
+        }
+    }
+    // pam_faillock / pam_tally2 locking an account out after failures.
+    if let Some(r) = rest.strip_prefix(b"Consecutive login failures for user ") {
+        let (user, _) = token(r);
+        return Some(
+            Classified::new(Kind::PamLockout, Rule::NONE)
+                .user(Some(user))
+                .detail(service),
+        );
+    }
+    if let Some(r) = rest.strip_prefix(b"user ") {
+        // pam_tally2: `user U (UID) tally N, deny M`
+        let (user, r) = token(r);
+        if find(r, b") tally ").is_some() && find(r, b", deny ").is_some() {
+            return Some(
+                Classified::new(Kind::PamLockout, Rule::NONE)
+                    .user(Some(user))
+                    .detail(service),
+            );
+        }
     }
     if rest.starts_with(b"check pass;") {
         return Some(Classified::new(Kind::PamCheckPass, Rule::NONE).detail(service));

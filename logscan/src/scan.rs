@@ -125,9 +125,26 @@ impl Scanner {
 
     /// The event a line records, if logscan understands it.
     pub fn scan_line<'a>(&mut self, line: &'a [u8]) -> Option<Event<'a>> {
+        self.scan(line, false)
+    }
+
+    /// A line cut at [`crate::lines::MAX_LINE`]: classified, but no address
+    /// is taken from it. Where the daemon wrote the address (the end of the
+    /// line, for sshd) is gone, and the cut tail is client text that may
+    /// read like a daemon's (`... from 10.1.0.10 port 22 ssh2`). An address
+    /// the connection logged before still counts.
+    pub fn scan_cut_line<'a>(&mut self, line: &'a [u8]) -> Option<Event<'a>> {
+        self.scan(line, true)
+    }
+
+    fn scan<'a>(&mut self, line: &'a [u8], cut: bool) -> Option<Event<'a>> {
         let prefix = parse_prefix_with(line, &mut self.memo);
         let daemon = daemon_of(&prefix);
-        let c = classify(daemon, &prefix)?;
+        let mut c = classify(daemon, &prefix)?;
+        if cut {
+            c.ip = None;
+            c.alt_ip = None;
+        }
         let time = prefix.time.map(|t| self.resolve_time(&t));
         let mode = self.opts.mode.bit();
         let mut ip: Option<Cow<'a, [u8]>> = c.ip.map(Cow::Borrowed);
@@ -269,18 +286,30 @@ pub fn scan_reader<R: Read>(
         }
         let bytes = line.bytes;
         if bytes.first() == Some(&b'{') {
-            if let Some(synth) = crate::journal::to_syslog_line(bytes) {
-                match scanner.scan_line(&synth) {
-                    Some(ev) => {
-                        totals.events += 1;
-                        sink.event(&ev, *line_no)?;
+            match crate::journal::read_entry(bytes) {
+                Some(crate::journal::JournalLine::Trusted(synth)) => {
+                    match scanner.scan_line(&synth) {
+                        Some(ev) => {
+                            totals.events += 1;
+                            sink.event(&ev, *line_no)?;
+                        }
+                        None => sink.unknown(&synth, *line_no)?,
                     }
-                    None => sink.unknown(&synth, *line_no)?,
+                    continue;
                 }
-                continue;
+                Some(crate::journal::JournalLine::Untrusted) => {
+                    sink.unknown(bytes, *line_no)?;
+                    continue;
+                }
+                None => {}
             }
         }
-        match scanner.scan_line(bytes) {
+        let ev = if line.truncated {
+            scanner.scan_cut_line(bytes)
+        } else {
+            scanner.scan_line(bytes)
+        };
+        match ev {
             Some(ev) => {
                 totals.events += 1;
                 sink.event(&ev, *line_no)?;
@@ -317,7 +346,7 @@ fn open_error_message(path: &Path, e: &io::Error) -> String {
     };
     format!(
         "{what}; without a syslog daemon (Debian 12's default) sshd logs only to the journal: \
-         journalctl -o json _COMM=sshd _COMM=sudo | logscan summary"
+         journalctl -o json _UID=0 _COMM=sshd _COMM=sshd-session _COMM=sudo | logscan summary"
     )
 }
 

@@ -46,6 +46,36 @@ pub fn classify(m: &[u8]) -> Option<Classified<'_>> {
 /// `Successful su for root by alice`, `FAILED su for root by alice`.
 pub fn classify_su(m: &[u8]) -> Option<Classified<'_>> {
     let m = trim_end(m);
+    // Solaris puts `[ID N facility.level] ` first.
+    let m = match m.strip_prefix(b"[ID ") {
+        Some(r) => {
+            let close = crate::text::byte(b']', r)?;
+            r[close + 1..].strip_prefix(b" ")?
+        }
+        None => m,
+    };
+    // BSD: `BAD SU U to T on TTY`; Solaris: `'su T' failed for U on TTY`.
+    if let Some(r) = m.strip_prefix(b"BAD SU ") {
+        let (user, r) = token(r);
+        let r = r.strip_prefix(b" to ")?;
+        let (target, _) = token(r);
+        return Some(
+            Classified::new(Kind::SuFailure, Rule::NONE)
+                .user(Some(user))
+                .detail(Some(target)),
+        );
+    }
+    if let Some(r) = m.strip_prefix(b"'su ") {
+        let q = crate::text::byte(b'\'', r)?;
+        let target = &r[..q];
+        let r = r[q + 1..].strip_prefix(b" failed for ")?;
+        let (user, _) = token(r);
+        return Some(
+            Classified::new(Kind::SuFailure, Rule::NONE)
+                .user(Some(user))
+                .detail(Some(target)),
+        );
+    }
     let (kind, rest) = if let Some(r) = m.strip_prefix(b"FAILED SU (to ") {
         (Kind::SuFailure, r)
     } else if let Some(r) = m.strip_prefix(b"(to ") {
@@ -111,6 +141,17 @@ mod tests {
         );
         let x = classify_su(b"(to root) alice on pts/0").unwrap();
         assert_eq!(x.kind, Kind::SuSuccess);
+        for m in [
+            &b"BAD SU alice to root on /dev/ttyp1"[..],
+            b"'su root' failed for alice on /dev/pts/2",
+            b"[ID 366847 auth.warning] 'su root' failed for alice on /dev/pts/2",
+        ] {
+            let x = classify_su(m).unwrap();
+            assert_eq!(
+                (x.kind, x.user, x.detail),
+                (Kind::SuFailure, Some(&b"alice"[..]), Some(&b"root"[..]))
+            );
+        }
         let x = classify_su(b"Successful su for root by alice").unwrap();
         assert_eq!(x.user, Some(&b"alice"[..]));
     }

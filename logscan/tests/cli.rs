@@ -366,7 +366,7 @@ fn a_missing_log_says_why_and_where_to_look() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("auth.log*: no file matches this pattern (the shell passes a pattern that matched nothing as it is); without a syslog daemon (Debian 12's default) sshd logs only to the journal: journalctl -o json _COMM=sshd _COMM=sudo | logscan summary"),
+        err.contains("auth.log*: no file matches this pattern (the shell passes a pattern that matched nothing as it is); without a syslog daemon (Debian 12's default) sshd logs only to the journal: journalctl -o json _UID=0 _COMM=sshd _COMM=sshd-session _COMM=sudo | logscan summary"),
         "{err}"
     );
 }
@@ -431,9 +431,9 @@ fn journalctl_json_lines_are_read() {
     std::fs::write(
         &log,
         concat!(
-            r#"{"__REALTIME_TIMESTAMP":"1732252643000000","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"sshd-session","_PID":"4242","MESSAGE":"Connection closed by invalid user oracle 192.0.2.44 port 50514 [preauth]"}"#,
+            r#"{"__REALTIME_TIMESTAMP":"1732252643000000","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"sshd-session","_UID":"0","_PID":"4242","MESSAGE":"Connection closed by invalid user oracle 192.0.2.44 port 50514 [preauth]"}"#,
             "\n",
-            r#"{"__REALTIME_TIMESTAMP":"1732252644000000","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"systemd","_PID":"1","MESSAGE":"Started Session 3 of User root."}"#,
+            r#"{"__REALTIME_TIMESTAMP":"1732252644000000","_HOSTNAME":"srv","SYSLOG_IDENTIFIER":"systemd","_UID":"0","_PID":"1","MESSAGE":"Started Session 3 of User root."}"#,
             "\n",
         ),
     )

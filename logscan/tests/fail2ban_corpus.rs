@@ -181,6 +181,7 @@ fn agrees_with_fail2ban_on_its_own_test_logs() {
         "nginx-limit-req",
         "nginx-http-auth",
         "nginx-botsearch",
+        "nginx-forbidden",
         "recidive",
     ] {
         let t = run_filter(name);

@@ -25,14 +25,24 @@ rm -f "$r"/var/log/auth.log*
 now=$(($(date +%s) - 3600))
 boot=0123456789abcdef0123456789abcdef
 entry() { # SECONDS-OFFSET PID MESSAGE
-    printf '__REALTIME_TIMESTAMP=%s000000\n__MONOTONIC_TIMESTAMP=%s000000\n_BOOT_ID=%s\n_HOSTNAME=agent-01\n_COMM=sshd-session\nSYSLOG_IDENTIFIER=sshd-session\n_SYSTEMD_UNIT=ssh.service\n_PID=%s\nPRIORITY=6\nMESSAGE=%s\n\n' \
+    printf '__REALTIME_TIMESTAMP=%s000000\n__MONOTONIC_TIMESTAMP=%s000000\n_BOOT_ID=%s\n_HOSTNAME=agent-01\n_UID=0\n_COMM=sshd-session\nSYSLOG_IDENTIFIER=sshd-session\n_SYSTEMD_UNIT=ssh.service\n_PID=%s\nPRIORITY=6\nMESSAGE=%s\n\n' \
         "$((now + $1))" "$((100 + $1))" "$boot" "$2" "$3"
+}
+# What an unprivileged user writes with a copy of logger named sshd
+# (issue 15 item 4): it must not count.
+forged() { # SECONDS-OFFSET MESSAGE
+    printf '__REALTIME_TIMESTAMP=%s000000\n__MONOTONIC_TIMESTAMP=%s000000\n_BOOT_ID=%s\n_HOSTNAME=agent-01\n_UID=1000\n_COMM=sshd\n_EXE=/home/mallory/sshd\nSYSLOG_IDENTIFIER=sshd\n_SYSTEMD_UNIT=session-3.scope\n_PID=999\nPRIORITY=6\nMESSAGE=%s\n\n' \
+        "$((now + $1))" "$((100 + $1))" "$boot" "$2"
 }
 {
     for i in 1 2 3 4 5 6; do
         entry "$i" "70$i" "Failed password for root from 203.0.113.45 port 5100$i ssh2"
     done
     entry 10 800 "Accepted password for root from 203.0.113.45 port 51100 ssh2"
+    for i in 11 12 13 14 15 16; do
+        forged "$i" "Failed password for admin from 10.1.0.10 port 5100 ssh2"
+    done
+    forged 17 "Accepted password for admin from 10.1.0.10 port 5100 ssh2"
 } >"$tmp/export"
 machine=00000000000000000000000000000001
 [[ -s $r/etc/machine-id ]] && machine=$(tr -d '\n' <"$r/etc/machine-id")
@@ -46,6 +56,7 @@ rc=0
 "$top/scripts/first-five" --root "$r" --since 2d --json >"$tmp/ff.jsonl" 2>"$tmp/ff.err" || rc=$?
 expect_status 1 "$rc" "first-five --root on a tree with only a journal"
 expect_ids "$tmp/ff.jsonl" "first-five" logscan/brute-force-success
+check "first-five does not count a local user's forged sshd entries" bash -c '! grep -q 10.1.0.10 "$1"' _ "$tmp/ff.jsonl"
 check "first-five names the tree's journal as its source" grep -q "journal in $r/var/log/journal" "$tmp/ff.jsonl"
 
 # monitor: the same login, and the same source, in its verdict.
@@ -53,6 +64,7 @@ rc=0
 "$top/scripts/monitor" --root "$r" --json >"$tmp/mon.jsonl" 2>"$tmp/mon.err" || rc=$?
 expect_status 1 "$rc" "monitor --root on a tree with only a journal"
 expect_ids "$tmp/mon.jsonl" "monitor" logscan/brute-force-success
+check "monitor does not count a local user's forged sshd entries" bash -c '! grep -q 10.1.0.10 "$1"' _ "$tmp/mon.jsonl"
 check "monitor's verdict names the tree's journal" \
     has "$tmp/mon.jsonl" --arg d "$r/var/log/journal" '.type == "monitor_verdict" and (.logs | contains($d))'
 # The human report of a first run (the run above remembered the login).

@@ -16,7 +16,7 @@ use auth::{
 };
 use transport::{
     address_maps, bad_protocol, banner_exchange, closed, connection_from, dispatch_fatal,
-    kex_ident, no_ident, no_matching, penalty_drop, read_failed, received_disconnect,
+    kex_ident, no_ident, no_matching, penalty_drop, read_error, read_failed, received_disconnect,
     reverse_mapping, ssh_audit, timeout, unable_to_negotiate, write_failed,
 };
 
@@ -79,7 +79,8 @@ fn classify_one(m: &[u8]) -> Option<Classified<'_>> {
         b'u' => unknown_user(m),
         b'R' => root_login_refused(m)
             .or_else(|| received_disconnect(m))
-            .or_else(|| read_failed(m)),
+            .or_else(|| read_failed(m))
+            .or_else(|| read_error(m)),
         b'r' => refused_connect(m).or_else(|| reverse_mapping(m)),
         b'p' => pam_sshd(m),
         b'P' => pam_summary(m).or_else(|| postponed(m)),

@@ -261,6 +261,26 @@ pub(super) fn read_failed(m: &[u8]) -> Option<Classified<'_>> {
     Some(Classified::new(Kind::ProtocolError, rule).detail(Some(trim_end(rest))))
 }
 
+/// `Read error from remote host H port N: Connection reset by peer`
+/// (OpenSSH before 6.x; the same event as `Read from socket failed`).
+pub(super) fn read_error(m: &[u8]) -> Option<Classified<'_>> {
+    let rest = m.strip_prefix(b"Read error from remote host ")?;
+    let (tok, after) = token(rest);
+    let ip = host(tok)?;
+    let (port, after) = sshd_tail_prefix(after);
+    let reason = trim_end(after.strip_prefix(b": ")?);
+    let rule = if reason == b"Connection reset by peer" {
+        Rule::sshd(DDOS_MODES, NO_MODES, DDOS_MODES, false)
+    } else {
+        Rule::NONE
+    };
+    let mut c = Classified::new(Kind::ProtocolError, rule)
+        .ip(Some(ip))
+        .detail(Some(reason));
+    c.port = port;
+    Some(c)
+}
+
 pub(super) fn write_failed(m: &[u8]) -> Option<Classified<'_>> {
     let rest = m.strip_prefix(b"Write failed: ")?;
     Some(Classified::new(Kind::ProtocolError, Rule::NONE).detail(Some(trim_end(rest))))
