@@ -23,7 +23,8 @@ const EXAMPLES: &str = "Examples:
   sshd-lint --json | fwplan render --sshd - --allow 80,443/tcp --backend ufw
   logscan offenders --json --maxretry 5 --findtime 10m /var/log/auth.log | fwplan render --block-from - --policy /etc/hardkit/fw.json
   fwplan apply --policy /etc/hardkit/fw.json --confirm 60s && fwplan confirm
-  fwplan audit --policy /etc/hardkit/fw.json";
+  fwplan audit --policy /etc/hardkit/fw.json
+  fwplan render --allow 80,443/tcp | fwplan --root /mnt/image check -";
 
 /// Plan a host firewall once, render it for nftables, ufw or iptables, and
 /// apply it atomically with a rollback that does not need your session.
@@ -48,6 +49,8 @@ pub enum Command {
     Rollback,
     /// Report listening sockets and firewall gaps, changing nothing
     Audit(AuditArgs),
+    /// Check a file as the target's nftables.conf with the target's own `nft -c`, in a sandbox
+    Check(CheckArgs),
     /// (internal) the detached rollback started by `apply --confirm`
     #[command(hide = true)]
     RollbackTimer(TimerArgs),
@@ -142,6 +145,16 @@ pub struct AuditArgs {
     /// private network namespace)
     #[arg(long, value_name = "FILE")]
     pub ruleset_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The candidate configuration; - for stdin
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Where the file will live on the target: its name in nft's messages
+    #[arg(long = "as", value_name = "PATH", default_value = "/etc/nftables.conf")]
+    pub as_path: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -306,6 +319,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
             ExitStatus::Clean
         }
         Command::Audit(args) => audit_cmd(args, &root, &mut rep)?,
+        Command::Check(args) => check_cmd(args, &root, &mut rep)?,
         Command::RollbackTimer(args) => {
             let state = State::open(&root)?;
             apply::rollback_timer(&state, &args.token, Duration::from_millis(args.after_ms))?;
@@ -504,6 +518,79 @@ fn check_in(dir: &Path, text: &str) -> Result<(), FwplanError> {
     let checked = written.and_then(|()| apply::check_file(&path).map_err(FwplanError::from));
     let _ = trusted.unlink(std::ffi::OsStr::new(&name));
     checked
+}
+
+/// `fwplan check`: the candidate judged by the target's own nft.
+fn check_cmd(
+    args: &CheckArgs,
+    root: &Root,
+    rep: &mut Reporter<impl Write>,
+) -> Result<ExitStatus, FwplanError> {
+    use crate::check::{check, CheckError, Judge};
+    use hardkit_core::{Finding, Location, Severity};
+    if !args.as_path.is_absolute() {
+        return Err(FwplanError::Usage(format!(
+            "--as {}: the path on the target must be absolute",
+            args.as_path.display()
+        )));
+    }
+    let input = hardkit_core::input::InputSource::parse(&args.file);
+    let contents = input
+        .read_limited(64 << 20)
+        .map_err(|e| FwplanError::Usage(e.to_string()))?;
+    let judge = Judge::for_root(root).ok_or_else(|| CheckError::NoNft {
+        tree: root.dir().display().to_string(),
+    })?;
+    let release = judge.release(root);
+    let by = format!("{}, nftables {}", judge.describe(root), release.version);
+    rep.emit(&release)?;
+    let verdict = check(root, &judge, &args.as_path, &contents)?;
+    let system = args.as_path.display().to_string();
+    if verdict.accepted {
+        rep.emit(&PlanAction {
+            op: "validate".into(),
+            path: system.clone(),
+            changed: false,
+            comment: Some(format!("nft -c accepted it ({by}, in a sandbox)")),
+            ..PlanAction::default()
+        })?;
+        rep.text(&format!(
+            "{}: accepted by {by} (nft -c, in a sandbox)\n",
+            hardkit_core::output::escape_untrusted(&system)
+        ))?;
+        return Ok(ExitStatus::Clean);
+    }
+    let first = verdict
+        .message
+        .lines()
+        .find_map(|l| l.split_once("Error: ").map(|(_, e)| e))
+        .or_else(|| verdict.message.lines().next())
+        .unwrap_or("rejected")
+        .trim()
+        .to_string();
+    rep.text(&format!(
+        "{}: rejected by {by} (nft -c, in a sandbox)\n",
+        hardkit_core::output::escape_untrusted(&system)
+    ))?;
+    let location = match &verdict.location {
+        Some((path, line)) => Location::new(path.as_path(), Some(*line)),
+        None => Location::new(args.as_path.as_path(), None),
+    };
+    rep.finding(
+        Finding::new(
+            "fwplan/check-rejected",
+            Severity::High,
+            format!("nft -c rejects {system}: {first}"),
+            format!(
+                "{by} refused the file (nothing was loaded). Loaded at boot, it would fail as one \
+                 transaction, leaving none of its rules in place. nft says:\n{}",
+                verdict.message.trim_end()
+            ),
+        )
+        .at(location)
+        .fix("correct the line named, then check again"),
+    )?;
+    Ok(ExitStatus::Findings)
 }
 
 fn audit_cmd(

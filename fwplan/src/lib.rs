@@ -10,6 +10,7 @@
 //! - [`audit`]: listening sockets and the live firewall, read-only;
 //! - [`boot_firewall`], [`nft_include`], [`netns_load`]: a root tree's
 //!   firewall after boot, loaded in a private network namespace;
+//! - [`check`]: a candidate nftables.conf judged by the target's own nft;
 //! - [`apply`]: atomic load of `table inet hardkit`, confirm and rollback;
 //! - [`cli`]: the command line.
 
@@ -17,6 +18,7 @@ pub mod apply;
 pub mod audit;
 pub mod blocklist;
 pub mod boot_firewall;
+pub mod check;
 pub mod cli;
 pub mod netns_load;
 pub mod nft_include;
@@ -50,6 +52,8 @@ pub enum FwplanError {
         context: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Check(#[from] check::CheckError),
     #[error("{0}")]
     Usage(String),
 }

@@ -46,16 +46,22 @@ pub struct IncludeError {
 #[derive(Debug)]
 pub struct Prepared {
     dir: tempfile::TempDir,
-    /// (copy, the system path it stands for), in the order they were made.
+    /// Where the program that reads the copies sees `dir` (the same path,
+    /// or the place a sandbox mounts it): include paths name copies there.
+    visible: PathBuf,
+    /// (copy as the program sees it, the system path it stands for), in
+    /// the order they were made.
     copies: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Prepared {
-    /// The copy of the main file: what to give `nft -f`.
+    /// The copy of the main file, as the program sees it: what to give
+    /// `nft -f`.
     pub fn main(&self) -> &Path {
         &self.copies[0].0
     }
 
+    /// The directory holding the copies, on this machine.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -97,6 +103,27 @@ impl Prepared {
 /// Copy `conf` (a system path) and everything it includes, resolved in the
 /// tree, into a temporary directory.
 pub fn prepare(root: &Root, conf: &Path) -> Result<Prepared, IncludeError> {
+    let mut prepared = new_prepared(conf, None)?;
+    copy_file(root, conf, None, 0, None, &mut prepared)?;
+    Ok(prepared)
+}
+
+/// Like [`prepare`], for a candidate that is not in the tree yet: `contents`
+/// stand for the file at the system path `conf` (its includes resolved in
+/// the tree), and every include names its copy under `visible`, where the
+/// caller will show [`Prepared::dir`] to the program that reads them.
+pub fn prepare_candidate(
+    root: &Root,
+    conf: &Path,
+    contents: &[u8],
+    visible: &Path,
+) -> Result<Prepared, IncludeError> {
+    let mut prepared = new_prepared(conf, Some(visible))?;
+    copy_file(root, conf, Some(contents), 0, None, &mut prepared)?;
+    Ok(prepared)
+}
+
+fn new_prepared(conf: &Path, visible: Option<&Path>) -> Result<Prepared, IncludeError> {
     let dir = tempfile::Builder::new()
         .prefix("fwplan-boot-")
         .tempdir()
@@ -105,12 +132,12 @@ pub fn prepare(root: &Root, conf: &Path) -> Result<Prepared, IncludeError> {
             line: None,
             message: format!("creating a temporary directory: {e}"),
         })?;
-    let mut prepared = Prepared {
+    let visible = visible.map_or_else(|| dir.path().to_path_buf(), Path::to_path_buf);
+    Ok(Prepared {
         dir,
+        visible,
         copies: Vec::new(),
-    };
-    copy_file(root, conf, 0, None, &mut prepared)?;
-    Ok(prepared)
+    })
 }
 
 /// Copy one file (its includes rewritten first, depth-first) and return the
@@ -118,6 +145,7 @@ pub fn prepare(root: &Root, conf: &Path) -> Result<Prepared, IncludeError> {
 fn copy_file(
     root: &Root,
     system: &Path,
+    contents: Option<&[u8]>,
     depth: usize,
     from: Option<(&Path, u64)>,
     prepared: &mut Prepared,
@@ -140,29 +168,16 @@ fn copy_file(
         )));
     }
     // Reserve the copy's name now, so the main file is always copies[0].
-    let copy = prepared
-        .dir
-        .path()
-        .join(format!("{}.nft", prepared.copies.len()));
-    prepared.copies.push((copy.clone(), system.to_path_buf()));
-    let host = root
-        .resolve(system)
-        .map_err(|e| at(format!("{}: {e}", system.display())))?;
-    let meta = fs::metadata(&host).map_err(|e| at(format!("{}: {e}", system.display())))?;
-    if meta.is_dir() {
-        return Err(at(format!("{}: is a directory", system.display())));
-    }
-    if !meta.is_file() {
-        return Err(at(format!("{}: not a regular file", system.display())));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(at(format!(
-            "{}: larger than {} MiB",
-            system.display(),
-            MAX_FILE_BYTES >> 20
-        )));
-    }
-    let bytes = fs::read(&host).map_err(|e| at(format!("{}: {e}", system.display())))?;
+    let name = format!("{}.nft", prepared.copies.len());
+    let copy = prepared.dir.path().join(&name);
+    let seen_as = prepared.visible.join(&name);
+    prepared
+        .copies
+        .push((seen_as.clone(), system.to_path_buf()));
+    let bytes = match contents {
+        Some(bytes) => bytes.to_vec(),
+        None => read_in_tree(root, system).map_err(at)?,
+    };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
@@ -181,7 +196,14 @@ fn copy_file(
         })?;
         let mut replacement = Vec::new();
         for target in targets {
-            let copied = copy_file(root, &target, depth + 1, Some((system, inc.line)), prepared)?;
+            let copied = copy_file(
+                root,
+                &target,
+                None,
+                depth + 1,
+                Some((system, inc.line)),
+                prepared,
+            )?;
             replacement.push(format!("include \"{}\"", copied.display()));
         }
         out.push_str(&text[last..inc.start]);
@@ -190,7 +212,31 @@ fn copy_file(
     }
     out.push_str(&text[last..]);
     fs::write(&copy, out).map_err(|e| at(format!("writing {}: {e}", copy.display())))?;
-    Ok(copy)
+    Ok(seen_as)
+}
+
+/// A file of the tree, through [`Root`] (a link in the image stays in the
+/// image), refused unless regular and not too large.
+fn read_in_tree(root: &Root, system: &Path) -> Result<Vec<u8>, String> {
+    let host = root
+        .resolve(system)
+        .map_err(|e| format!("{}: {e}", system.display()))?;
+    let meta = fs::metadata(&host).map_err(|e| format!("{}: {e}", system.display()))?;
+    if meta.is_dir() {
+        return Err(format!("{}: is a directory", system.display()));
+    }
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file", system.display()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "{}: larger than {} MiB",
+            system.display(),
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    hardkit_core::input::read_regular_file(&host, MAX_FILE_BYTES)
+        .map_err(|e| format!("{}: {e}", system.display()))
 }
 
 /// One `include "PATH"` statement: byte span and 1-based line.

@@ -434,28 +434,25 @@ fw_policy_args() { # TARGET
     done
 }
 
-# nft_check FILE -> 0 accepted, 1 rejected (nft's message in $work/nft.err),
-# 3 could not check. In a network namespace of its own, so nothing is loaded
-# anywhere. When --root names a tree with its own nft, that nft checks it,
-# chrooted into the tree (the file on its stdin: the tree is not written),
-# so the file's includes (/etc/nftables.d/...) are the tree's, as at its
-# boot; the plan's scratch copy is checked the same way, its /etc being a
-# copy of the tree's. Otherwise this machine's nft, whose includes are this
-# machine's (the same files when the root is /).
+# nft_check FILE -> 0 accepted (how, in $nft_by), 1 rejected (the message
+# in $work/nft.err), 3 could not check (why, in $work/nft.err). fwplan check
+# runs the target's own nft -c (the tree's, of the tree's release, with the
+# tree's includes) in its sandbox: never a tree's program as root.
+nft_by=""
 nft_check() {
-    local file=$1 ns=(unshare --net)
-    ((EUID == 0)) || ns=(unshare --user --map-root-user --net)
-    "${ns[@]}" true 2>/dev/null || return 3
-    if [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)); then
-        if "${ns[@]}" chroot "$root" /usr/sbin/nft -c -f - <"$file" 2>"$work/nft.err"; then
-            return 0
-        fi
-        sed -i 's|/dev/stdin:|/etc/nftables.conf:|g' "$work/nft.err"
+    local file=$1 rc=0
+    "$FWPLAN" --root "$root" --json check "$file" >"$work/nft.json" 2>"$work/nft.err" || rc=$?
+    case $rc in
+    0)
+        nft_by=$(jq -r 'select(.type == "action") | .comment // empty' "$work/nft.json")
+        return 0
+        ;;
+    1)
+        jq -r 'select(.type == "finding") | .detail' "$work/nft.json" >"$work/nft.err"
         return 1
-    fi
-    command -v nft >/dev/null || return 3
-    "${ns[@]}" nft -c -f "$file" 2>"$work/nft.err" && return 0
-    return 1
+        ;;
+    *) return 3 ;;
+    esac
 }
 
 step_firewall() { # TARGET REAL
@@ -486,9 +483,7 @@ step_firewall() { # TARGET REAL
     fi
     local conf_changed=1
     [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
-    local by="this machine's nft"
-    [[ $root != / && -x $root/usr/sbin/nft ]] && ((EUID == 0)) && by="the tree's own nft, chrooted"
-    act firewall validate "$conf" false "$( ((rc == 0)) && echo "nft -c accepted it ($by, in a throwaway network namespace)" || echo "NOT validated: no nft or no network namespace here")"
+    act firewall validate "$conf" false "$( ((rc == 0)) && echo "$nft_by" || echo "NOT validated: $(one_line <"$work/nft.err")")"
     # A tree only gets its nftables.conf (fwplan apply loads into the
     # kernel of this machine even with --root); the same when the ruleset
     # is already loaded here.

@@ -62,7 +62,7 @@ expect_ids "$tmp/before.jsonl" "before" sshd/permit-root-login sshd/password-aut
 
 # --- a firewall the tree's nft refuses: --apply changes nothing ------------------------
 # nftables.conf includes /etc/nftables.d/*.nft: the tree's files, which only
-# the tree's own nft (chrooted) sees; one of them is broken.
+# the tree's own nft (in fwplan check's sandbox) sees; one of them is broken.
 b=$tmp/badinclude
 cp -a "$r" "$b"
 printf '#!/usr/sbin/nft -f\nflush ruleset\ninclude "/etc/nftables.d/*.nft"\n' >"$b/etc/nftables.conf"

@@ -373,9 +373,17 @@ if ((EUID == 0)); then
     cp /lib64/ld-linux-x86-64.so.2 "$tmp/planted/lib64/"
     printf '#!/bin/sh\necho ran >/pwned-sshd\n' >"$tmp/planted/usr/sbin/sshd"
     chmod 0755 "$tmp/planted/usr/sbin/sshd"
+    # The tree's nft is the firewall's judge (its release, its includes),
+    # but only in fwplan's sandbox: as a stranger, on the tree read-only.
+    # Chrooted as root (the code before), it leaves its mark in the tree.
+    printf '#!/bin/sh\necho ran >/pwned-nft\necho ran >/etc/pwned-nft\nexit 0\n' >"$tmp/planted/usr/sbin/nft"
+    chmod 0755 "$tmp/planted/usr/sbin/nft"
+    install -d "$tmp/planted/tmp"
     "$top/scripts/first-five" --root "$tmp/planted" --apply --yes >/dev/null 2>"$tmp/planted.err" || true
     check "the tree's own sshd did not run as root" [ ! -e "$tmp/planted/pwned-sshd" ]
     check "the ssh step says who checked it" grep -q "the tree's own sshd is not run" "$tmp/planted.err"
+    check "the tree's own nft did not run as root" [ ! -e "$tmp/planted/pwned-nft" ] && [ ! -e "$tmp/planted/etc/pwned-nft" ]
+    check "the firewall step says the tree's own nft judged it, in a sandbox" grep -q "own nft, nftables .* in a sandbox" "$tmp/planted.err"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi
