@@ -204,12 +204,13 @@ impl TrustedDir {
         fstatat(self.raw(), &cstring(name)?, libc::AT_SYMLINK_NOFOLLOW)
     }
 
-    /// Open an entry for reading, refusing a link.
+    /// Open an entry for reading, refusing a link (and never waiting on a
+    /// FIFO: opened non-blocking).
     pub fn open_read(&self, name: &OsStr) -> io::Result<File> {
         let fd = openat(
             self.raw(),
             &cstring(name)?,
-            libc::O_RDONLY | libc::O_NOFOLLOW,
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
             0,
         )?;
         Ok(File::from(fd))

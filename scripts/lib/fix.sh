@@ -89,38 +89,52 @@ one_line() {
 }
 
 # --- files -----------------------------------------------------------------
+# Every file of a target (the root, its scratch copy, the plan directory)
+# is written, read and removed with hardkit-write ($HKWRITE): through
+# core's writer, in the tree as its own programs see it, never through a
+# link another user or the image controls. $work is this run's own
+# (mktemp -d, root's alone): plain shell writes stay there.
+
 # install_text STEP TARGET SYSTEM-PATH MODE < content: replace the file under
-# TARGET when its content differs, atomically, in the same directory. The
-# first version ever replaced stays as NAME.hardkit-bak (the operator's
-# own); the version this run replaced is kept under $work/prev for
-# restore_backup.
+# TARGET when its content or mode differs, atomically. The first version
+# ever replaced stays as NAME.hardkit-bak~ (the operator's own); the
+# version this run replaced is kept under $work/prev for restore_backup.
 install_text() {
-    local step=$1 target=$2 path=$3 mode=$4 dest tmp
-    dest=$target$path
-    tmp=$(mktemp "$work/new.XXXXXX")
-    cat >"$tmp"
-    if [[ -f $dest ]] && cmp -s "$tmp" "$dest"; then
-        act "$step" write "$path" false
-        return 0
-    fi
-    mkdir -p "$(dirname "$dest")" "$work/prev$(dirname "$path")"
+    local step=$1 target=$2 path=$3 mode=$4 tmp rc=0 changed
+    tmp=$work/install.new
+    cat >"$work/install.new"
     if [[ ! -e $work/prev$path && ! -e $work/prev$path.absent ]]; then
-        if [[ -f $dest ]]; then cp -p "$dest" "$work/prev$path"; else : >"$work/prev$path.absent"; fi
+        mkdir -p "$work/prev$(dirname "$path")"
+        "$HKWRITE" --root "$target" read "$path" >"$work/prev$path" 2>"$work/read.err" || rc=$?
+        case $rc in
+        0) stat -c %04a "$target$path" >"$work/prev$path.mode" 2>/dev/null || echo 0644 >"$work/prev$path.mode" ;;
+        1) rm -f "$work/prev$path" && : >"$work/prev$path.absent" ;;
+        *) fix_die "cannot read $path under $target: $(one_line <"$work/read.err")" ;;
+        esac
     fi
-    [[ -f $dest && ! -e $dest.hardkit-bak ]] && cp -a "$dest" "$dest.hardkit-bak"
-    install -m "$mode" "$tmp" "$dest.hardkit-new"
-    mv -f "$dest.hardkit-new" "$dest"
-    act "$step" write "$path" true
+    changed=$("$HKWRITE" --root "$target" --json put "$path" --mode "$mode" --keep-original --from "$tmp" 2>"$work/put.err" |
+        jq -r 'select(.type == "action") | .changed') ||
+        fix_die "cannot write $path under $target: $(one_line <"$work/put.err")"
+    [[ $changed == true || $changed == false ]] || fix_die "cannot write $path under $target: $(one_line <"$work/put.err")"
+    act "$step" write "$path" "$changed"
+}
+
+# tree_cat TARGET SYSTEM-PATH: the file's bytes, read in the tree as its own
+# programs would (a link in an image to /etc/shadow is the image's file,
+# never this machine's); status 1 when there is no such file. What the
+# steps read of a target to write it back changed goes through here, so no
+# file of this machine can be copied into a tree.
+tree_cat() {
+    "$HKWRITE" --root "$1" read "$2" 2>/dev/null
 }
 
 # restore_backup TARGET SYSTEM-PATH: undo what install_text did to the file
 # in this run (the version before it, or no file); untouched files stay.
 restore_backup() {
     if [[ -f $work/prev$2 ]]; then
-        cp -p "$work/prev$2" "$1$2.hardkit-new"
-        mv -f "$1$2.hardkit-new" "$1$2"
+        "$HKWRITE" --root "$1" -q put "$2" --mode "$(cat "$work/prev$2.mode")" --from "$work/prev$2" >/dev/null
     elif [[ -e $work/prev$2.absent ]]; then
-        rm -f "$1$2"
+        "$HKWRITE" --root "$1" -q remove "$2" >/dev/null
     fi
 }
 
@@ -224,8 +238,9 @@ step_ssh() { # TARGET REAL(0/1)
     for f in /etc/ssh/sshd_config "${t%/}"/etc/ssh/sshd_config.d/*.conf; do
         f=${f#"${t%/}"}
         [[ $f == "$dropin" || ! -f $t$f ]] && continue
-        comment_out_pinned "$pinned" <"$t$f" >"$work/sshd-file"
-        cmp -s "$work/sshd-file" "$t$f" && continue
+        tree_cat "$t" "$f" >"$work/sshd-orig" || continue
+        comment_out_pinned "$pinned" <"$work/sshd-orig" >"$work/sshd-file"
+        cmp -s "$work/sshd-file" "$work/sshd-orig" && continue
         install_text ssh "$t" "$f" 0644 <"$work/sshd-file"
         touched+=("$f")
     done
@@ -465,9 +480,10 @@ step_firewall() { # TARGET REAL
     # and put fwplan's table after it, between markers (replaced next time).
     # A drop in table inet hardkit is final even if another table accepts.
     {
-        if [[ -f $t$conf ]]; then
-            sed '/^# BEGIN hardkit firewall/,/^# END hardkit firewall/d' "$t$conf"
+        if tree_cat "$t" "$conf" >"$work/nftables.orig"; then
+            sed '/^# BEGIN hardkit firewall/,/^# END hardkit firewall/d' "$work/nftables.orig"
         else
+            rm -f "$work/nftables.orig"
             printf '#!/usr/sbin/nft -f\n\nflush ruleset\n'
         fi
         echo "# BEGIN hardkit firewall (fwplan render; first-five writes this block)"
@@ -482,7 +498,7 @@ step_firewall() { # TARGET REAL
         fix_die "nft -c rejected the firewall, nothing changed: $(cat "$work/nft.err")"
     fi
     local conf_changed=1
-    [[ -f $t$conf ]] && cmp -s "$work/nftables.conf" "$t$conf" && conf_changed=0
+    [[ -f $work/nftables.orig ]] && cmp -s "$work/nftables.conf" "$work/nftables.orig" && conf_changed=0
     act firewall validate "$conf" false "$( ((rc == 0)) && echo "$nft_by" || echo "NOT validated: $(one_line <"$work/nft.err")")"
     # A tree only gets its nftables.conf (fwplan apply loads into the
     # kernel of this machine even with --root); the same when the ruleset
@@ -560,15 +576,17 @@ step_service() { # TARGET REAL
     name=${services[0]%.service}
     unit=/etc/systemd/system/$name.service
     cmd=$exec_cmd
-    if [[ -z $cmd && -f $t$unit ]]; then
+    local unit_text=""
+    unit_text=$(tree_cat "$t" "$unit") || unit_text=""
+    if [[ -z $cmd && -n $unit_text ]]; then
         # Keep what the unit runs today.
-        cmd=$(sed -n 's/^ExecStart=[-@:+!]*//p' "$t$unit" | tail -n1)
+        cmd=$(sed -n 's/^ExecStart=[-@:+!]*//p' <<<"$unit_text" | tail -n1)
     fi
     [[ -n $cmd ]] || fix_die "--service $name needs --exec CMD (no ExecStart= in $unit to keep)"
     # Secrets in Environment= move to a root-only file systemd reads.
     envfile=/etc/hardkit/$name.env
-    if [[ -f $t$unit && ! -s $t$envfile ]] && grep -q '^Environment=' "$t$unit"; then
-        sed -n 's/^Environment=//p' "$t$unit" | install_text service "$t" "$envfile" 0600
+    if [[ -n $unit_text ]] && ! tree_cat "$t" "$envfile" | grep -q . && grep -q '^Environment=' <<<"$unit_text"; then
+        sed -n 's/^Environment=//p' <<<"$unit_text" | install_text service "$t" "$envfile" 0600
     fi
     local args=(apply --root "$t" "$name" --exec "$cmd" --force --env-file "$envfile" --json)
     [[ -n $listen_port ]] && args+=(--listen "$listen_port")
@@ -653,11 +671,19 @@ step_monitor() { # TARGET REAL
         for unit in hardkit-monitor.service hardkit-monitor.timer; do
             # Only what first-five wrote (its first line says so): an
             # operator's own override stays.
-            if head -n1 "$t/etc/systemd/system/$unit" 2>/dev/null | grep -q '^# Written by hardkit first-five'; then
-                rm -f "$t/etc/systemd/system/$unit"
+            if "$HKWRITE" --root "$t" read "/etc/systemd/system/$unit" 2>/dev/null | head -n1 | grep -q '^# Written by hardkit first-five'; then
+                "$HKWRITE" --root "$t" -q remove "/etc/systemd/system/$unit" >/dev/null || fix_die "cannot remove /etc/systemd/system/$unit"
                 act monitor remove "/etc/systemd/system/$unit" true "the hardkit package ships /usr/lib/systemd/system/$unit"
             fi
         done
+        # The packaged unit runs hardkit-monitor without a key: with
+        # --fim-key, a drop-in gives it the key (on this machine only: a
+        # tree's unit cannot name a file of the machine auditing it).
+        if [[ $root == / && -n $fim_key ]]; then
+            printf '%s\n' "# Written by hardkit first-five: the daily watch checks the fim baseline with its key." \
+                "[Service]" "ExecStart=" "ExecStart=/usr/bin/hardkit-monitor --fim-key $fim_key" |
+                install_text monitor "$t" /etc/systemd/system/hardkit-monitor.service.d/hardkit-fim-key.conf 0644
+        fi
     elif [[ $root == / && -x /usr/local/bin/hardkit-monitor ]]; then
         monitor=/usr/local/bin/hardkit-monitor
     elif [[ $root == / ]]; then
@@ -698,7 +724,7 @@ step_monitor() { # TARGET REAL
         hardkit_monitor_timer "$monitor_header_timer" |
             install_text monitor "$t" /etc/systemd/system/hardkit-monitor.timer 0644
     fi
-    mkdir -p "$t/var/lib/hardkit"
+    "$HKWRITE" --root "$t" -q mkdir /var/lib/hardkit >/dev/null || fix_die "cannot create /var/lib/hardkit under $t"
     if [[ -L $t/etc/systemd/system/timers.target.wants/hardkit-monitor.timer ]]; then
         act monitor enable hardkit-monitor.timer false
     elif ((!real)); then
@@ -750,7 +776,7 @@ EOF
     # The agent's program, when it is not under a watched tree.
     cmd=${exec_cmd:-}
     if [[ -z $cmd && ${#services[@]} -gt 0 ]]; then
-        cmd=$(sed -n 's/^ExecStart=[-@:+!]*//p' "$t/etc/systemd/system/${services[0]%.service}.service" 2>/dev/null | tail -n1)
+        cmd=$(tree_cat "$t" "/etc/systemd/system/${services[0]%.service}.service" | sed -n 's/^ExecStart=[-@:+!]*//p' | tail -n1)
     fi
     cmd=${cmd%% *}
     if [[ $cmd == /* ]] && ! [[ $cmd =~ ^/(etc|boot|usr|opt)/ ]]; then
@@ -799,7 +825,7 @@ changed_files() {
     local s=$1 rel backup
     (cd "$s" && find . -path ./proc -prune -o -path ./var/log -prune -o -type f -print) |
         sed 's|^\.||' | LC_ALL=C sort | while IFS= read -r rel; do
-            [[ -f $root$rel ]] && cmp -s "$s$rel" "$root$rel" && continue
+            tree_cat "$root" "$rel" | cmp -s "$s$rel" - && continue
             # (the shadow tools' empty lock file)
             [[ $rel == /etc/.pwd.lock ]] && continue
             backup=0
@@ -824,10 +850,9 @@ mask_hashes() { # SYSTEM-PATH < FILE
 # file_diff SCRATCH SYSTEM-PATH: the unified diff of the file, as it is on
 # the root (or /dev/null) against the planned one.
 file_diff() {
-    local s=$1 path=$2 before=/dev/null rc=0
-    [[ -f $root$path ]] && before=$root$path
+    local s=$1 path=$2 rc=0
     diff -u --label "$path (now)" --label "$path (planned)" \
-        <(mask_hashes "$path" <"$before") <(mask_hashes "$path" <"$s$path") || rc=$?
+        <(tree_cat "$root" "$path" | mask_hashes "$path") <(mask_hashes "$path" <"$s$path") || rc=$?
     ((rc <= 1)) || fix_die "diff of $path failed"
 }
 
@@ -836,29 +861,32 @@ file_diff() {
 # plan_file record per changed file with its diff); the diffs also go to
 # stdout (or the records with --json).
 write_plan() {
-    local s=$1 path n=0 status d
+    local s=$1 path n=0 status d f
     # (first-five made plan_dir root's and out of anyone else's reach; the
     # diffs and records carry the planned secrets, so root's alone)
     umask 077
-    mkdir -p "$plan_dir/files"
-    : >"$plan_dir/plan.diff"
+    "$HKWRITE" -q mkdir "$plan_dir/files" --mode 0700 >/dev/null || fix_die "cannot create $plan_dir/files"
+    : >"$work/plan.diff"
     cp "$actions" "$work/plan.out"
     while IFS= read -r path; do
         n=$((n + 1))
-        mkdir -p "$plan_dir/files$(dirname "$path")"
-        cp -p "$s$path" "$plan_dir/files$path"
+        "$HKWRITE" -q put "$plan_dir/files$path" --mode "$(stat -c %04a "$s$path")" --from "$s$path" >/dev/null ||
+            fix_die "cannot write $plan_dir/files$path"
         d=$(file_diff "$s" "$path")
-        printf '%s\n' "$d" >>"$plan_dir/plan.diff"
+        printf '%s\n' "$d" >>"$work/plan.diff"
         status=changed
-        [[ -f $root$path ]] || status=new
+        tree_cat "$root" "$path" >/dev/null || status=new
         printf '{"type":"plan_file","tool":"first-five","path":%s,"status":"%s","mode":"%s","diff":%s}\n' \
             "$(hardkit_json_str "$path")" "$status" "$(stat -c %04a "$s$path")" "$(hardkit_json_str "$d"$'\n')" >>"$work/plan.out"
     done < <(changed_files "$s")
-    cp "$work/plan.out" "$plan_dir/plan.jsonl"
+    for f in plan.out:plan.jsonl plan.diff:plan.diff; do
+        "$HKWRITE" -q put "$plan_dir/${f#*:}" --mode 0600 --from "$work/${f%%:*}" >/dev/null ||
+            fix_die "cannot write $plan_dir/${f#*:}"
+    done
     if ((json)); then
         cat "$work/plan.out"
     else
-        cat "$plan_dir/plan.diff"
+        cat "$work/plan.diff"
         local backups
         backups=$(changed_files "$s" backups | paste -sd ' ')
         [[ -z $backups ]] || echo "first-five: the originals are also kept beside them: $backups" >&2

@@ -2,9 +2,11 @@
 # Shared by scripts/first-five and scripts/monitor: finding the hardkit
 # binaries and trimming their human reports. Sourced, not run.
 
-hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan)
+hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan hardkit-write)
 
-# Set SSHD_LINT, JAILGEN, FWPLAN, SVCACCT, FIM, LOGSCAN to the binaries: from
+# Set SSHD_LINT, JAILGEN, FWPLAN, SVCACCT, FIM, LOGSCAN to the tools and
+# HKWRITE to hardkit-write (how the scripts write a system's files: through
+# core's writer, never with cp, mv or mkdir) from
 # $HARDKIT_BIN_DIR when set (tests use the debug build this way), from PATH
 # when all are installed, else from this checkout's target/release
 # ($CARGO_TARGET_DIR/release when set), building
@@ -31,7 +33,7 @@ hardkit_find_tools() {
         dir="${CARGO_TARGET_DIR:-$top/target}/release/"
         local stale=0
         for t in "${hardkit_tools[@]}"; do
-            if [[ ! -x "$dir$t" ]] || [[ -n $(find "$top/core" "$top/$t" -name '*.rs' -newer "$dir$t" -print -quit 2>/dev/null) ]]; then
+            if [[ ! -x "$dir$t" ]] || [[ -n $(find "$top/core" "$top/${t#hardkit-}" -name '*.rs' -newer "$dir$t" -print -quit 2>/dev/null) ]]; then
                 stale=1
             fi
         done
@@ -53,7 +55,8 @@ hardkit_find_tools() {
     SVCACCT="${dir}svcacct"
     FIM="${dir}fim"
     LOGSCAN="${dir}logscan"
-    export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN
+    HKWRITE="${dir}hardkit-write"
+    export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN HKWRITE
 }
 
 # Progress on a terminal: "[2/5] Brute-force protection (jailgen) ..." on

@@ -176,7 +176,7 @@ cat >"$fake/bin/cargo" <<'EOF'
 #!/bin/sh
 case " $* " in *" --quiet "*) ;; *) echo "   Compiling hardkit-core v0.1.0 (stand-in cargo: $*)" >&2 ;; esac
 mkdir -p "$CARGO_TARGET_DIR/release"
-for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
     printf '#!/bin/sh\n' >"$CARGO_TARGET_DIR/release/$t"
     chmod +x "$CARGO_TARGET_DIR/release/$t"
 done
@@ -320,12 +320,14 @@ if ((EUID == 0)); then
     }
     chmod 0711 "$tmp"
     mkdir -m 1777 "$tmp/pub7"
-    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub7/checkout"
-    setpriv --reuid=4242 --regid=4242 --clear-groups cp -r "$top/scripts" "$tmp/pub7/checkout/scripts"
-    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir "$tmp/pub7/bin"
-    for t in sshd-lint jailgen fwplan svcacct fim logscan; do
-        setpriv --reuid=4242 --regid=4242 --clear-groups cp "$HARDKIT_BIN_DIR/$t" "$tmp/pub7/bin/"
+    # (copied by root and given to uid 4242: the checkout itself may be
+    # where 4242 cannot read, a clone under /root)
+    mkdir -p "$tmp/pub7/checkout" "$tmp/pub7/bin"
+    cp -r "$top/scripts" "$tmp/pub7/checkout/scripts"
+    for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+        cp "$HARDKIT_BIN_DIR/$t" "$tmp/pub7/bin/"
     done
+    chown -R 4242:4242 "$tmp/pub7/checkout" "$tmp/pub7/bin"
     rc=0
     monitor_step "$tmp/pub7/checkout" "$HARDKIT_BIN_DIR" "$tmp/t7a" >/dev/null 2>"$tmp/t7a.err" || rc=$?
     expect_status 2 "$rc" "the daily timer from a checkout uid 4242 owns"
@@ -384,6 +386,28 @@ if ((EUID == 0)); then
     check "the ssh step says who checked it" grep -q "the tree's own sshd is not run" "$tmp/planted.err"
     check "the tree's own nft did not run as root" [ ! -e "$tmp/planted/pwned-nft" ] && [ ! -e "$tmp/planted/etc/pwned-nft" ]
     check "the firewall step says the tree's own nft judged it, in a sandbox" grep -q "own nft, nftables .* in a sandbox" "$tmp/planted.err"
+
+    # A hostile image (issue 14: one way to write as root): its
+    # sshd_config.d is an absolute link to a directory of this machine, and
+    # a drop-in in it links to this machine's secret. Writes and reads
+    # resolve inside the tree, as its own programs would see them: nothing
+    # lands in the machine's directory, no byte of the secret reaches the
+    # tree or the plan. (The code before wrote through the link, in --plan
+    # too, and copied the secret into the tree.)
+    cp -a "$demo" "$tmp/hostile"
+    install -d -m 0755 "$tmp/machine-dir"
+    printf 'TOP-SECRET-OF-THIS-MACHINE\n' >"$tmp/machine-secret"
+    rm -rf "$tmp/hostile/etc/ssh/sshd_config.d"
+    ln -s "$tmp/machine-dir" "$tmp/hostile/etc/ssh/sshd_config.d"
+    install -d "$tmp/hostile$tmp/machine-dir"
+    ln -s "$tmp/machine-secret" "$tmp/hostile$tmp/machine-dir/50-secret.conf"
+    "$top/scripts/first-five" --root "$tmp/hostile" --plan "$tmp/hostile-plan" >"$tmp/hostile-plan.out" 2>&1 || true
+    "$top/scripts/first-five" --root "$tmp/hostile" --apply --yes >"$tmp/hostile.out" 2>&1 || true
+    check "nothing written into this machine's directory through the image's link" [ -z "$(ls -A "$tmp/machine-dir")" ]
+    check "the drop-in landed inside the image" [ -f "$tmp/hostile$tmp/machine-dir/00-hardkit.conf" ]
+    check "no byte of this machine's secret reached the image or the plan" \
+        bash -c '! grep -rqs TOP-SECRET "$1" "$2" "$3" "$4"' _ "$tmp/hostile" "$tmp/hostile-plan" "$tmp/hostile-plan.out" "$tmp/hostile.out"
+    check "the secret is untouched" grep -qx TOP-SECRET-OF-THIS-MACHINE "$tmp/machine-secret"
 else
     echo "NOT RUN: scripts/tests/first-five-demo.sh --plan part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
 fi

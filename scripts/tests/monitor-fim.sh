@@ -26,10 +26,22 @@ if ((EUID == 0)); then
     chown -R nobody:nogroup "$r"
     chown root:root "$secret"
     as_user=(setpriv --reuid nobody --regid nogroup --clear-groups)
+    # The monitor and the tools as nobody can run them: the checkout may be
+    # where nobody cannot read (a clone under /root, CI's 0700 directory).
+    mkdir -p "$tmp/hk/bin"
+    cp -r "$top/scripts" "$tmp/hk/scripts"
+    for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+        cp "$HARDKIT_BIN_DIR/$t" "$tmp/hk/bin/"
+    done
+    chmod -R a+rX "$tmp/hk"
 fi
 "$HARDKIT_BIN_DIR/fim" init --root "$r" -q 2>/dev/null
 [[ $EUID == 0 ]] && chown -R nobody:nogroup "$r/var/lib/hardkit"
-monitor() { "${as_user[@]}" "$top/scripts/monitor" --root "$r" "$@"; }
+if ((EUID == 0)); then
+    monitor() { HARDKIT_BIN_DIR=$tmp/hk/bin "${as_user[@]}" "$tmp/hk/scripts/monitor" --root "$r" "$@"; }
+else
+    monitor() { "$top/scripts/monitor" --root "$r" "$@"; }
+fi
 
 # A changed file and a file whose name clears the screen and sets the
 # terminal's title.

@@ -98,4 +98,28 @@ monitor --fim-key "$r/etc/fim.key" >/dev/null 2>"$tmp/inside.err" || rc=$?
 expect_status 2 "$rc" "monitor --fim-key with the key inside --root"
 check "the refusal names --fim-key" grep -q -- '--fim-key' "$tmp/inside.err"
 
+# The state is written through hardkit-write (issue 14): a state directory
+# another user planted as a link to a directory of root's, or made
+# themselves, is refused, and nothing is written or chmodded there. (The
+# code before followed the link: mkdir -p, chmod 700, cp.)
+if ((EUID == 0)); then
+    install -d -m 0755 "$tmp/victim"
+    chmod 0711 "$tmp"
+    install -d -m 1777 "$tmp/pub"
+    setpriv --reuid=4242 --regid=4242 --clear-groups ln -s "$tmp/victim" "$tmp/pub/state"
+    setpriv --reuid=4242 --regid=4242 --clear-groups mkdir -m 0777 "$tmp/pub/own"
+    for d in state own; do
+        rc=0
+        monitor --state "$tmp/pub/$d" >/dev/null 2>"$tmp/state-$d.err" || rc=$?
+        expect_status 2 "$rc" "monitor --state: a $d another user controls"
+        check "the refusal names the other user (got: $(head -c 200 "$tmp/state-$d.err"))" grep -q 'uid 4242' "$tmp/state-$d.err"
+    done
+    check "nothing written through the link, mode kept" \
+        bash -c '[ -z "$(ls -A "$1")" ] && [ "$(stat -c %a "$1")" == 755 ]' _ "$tmp/victim"
+    check "nothing written into the user's directory" [ -z "$(ls -A "$tmp/pub/own")" ]
+    chmod 0700 "$tmp"
+else
+    echo "NOT RUN: scripts/tests/monitor.sh state-link part: needs root" | tee -a "${HARDKIT_NOT_RUN_LOG:-/dev/null}" >&2
+fi
+
 finish monitor

@@ -58,7 +58,7 @@ check "it names the binary and the symbol version it needs" grep -q 'release/ssh
 check "exactly one hardkit .deb in $(dirname "$deb")" [ "$(find "$(dirname "$deb")" -maxdepth 1 -name 'hardkit_*.deb' | wc -l)" == 1 ]
 
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/contents"
-for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
     check "the package has /usr/bin/$t, its man page and completions" bash -c \
         'grep -qx "/usr/bin/$2" "$1" && grep -qx "/usr/share/man/man1/$2.1.gz" "$1" &&
          grep -qx "/usr/share/bash-completion/completions/$2" "$1" &&
@@ -78,7 +78,7 @@ check "its only maintainer script is prerm (nothing is enabled or started on ins
 check "the copyright file names both licences" bash -c \
     'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/hardkit/copyright | grep -q "^License: Expat or Apache-2.0$"' _ "$deb"
 dpkg-deb -x "$deb" "$tmp/x"
-need=$(for t in sshd-lint jailgen fwplan svcacct fim logscan; do objdump -T "$tmp/x/usr/bin/$t"; done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+need=$(for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do objdump -T "$tmp/x/usr/bin/$t"; done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
 check "no packaged binary needs a glibc newer than Debian 12's 2.36 (newest: $need)" \
     [ "$(printf '%s\n' "$need" 2.36 | sort -V | tail -n1)" == 2.36 ]
 
@@ -101,7 +101,7 @@ for suite in "${suites[@]}"; do
     in_chroot "$r" dpkg -L hardkit >"$tmp/$suite.files"
     check "$suite: dpkg -L hardkit lists the binaries" grep -qx /usr/bin/sshd-lint "$tmp/$suite.files"
 
-    for t in sshd-lint jailgen fwplan svcacct fim logscan; do
+    for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
         got=$(in_chroot "$r" "$t" --version 2>&1 || true)
         check "$suite: $t --version (got: $got)" [ "$got" == "$t $version" ]
     done
@@ -159,6 +159,17 @@ for suite in "${suites[@]}"; do
     check "$suite: --apply enabled the packaged timer (got: $got)" [ "$got" == enabled ]
     check "$suite: a second --apply changes nothing of the monitor" \
         bash -c '! jq -e -s "any(.[]; .type == \"action\" and .step == \"monitor\" and .changed)" "$1" >/dev/null' _ "$tmp/$suite.apply2"
+    # On the machine itself (first-five run inside the root) with
+    # --fim-key: the packaged unit gets the key through first-five's drop-in.
+    head -c 32 /dev/urandom >"$r/root/fim.key"
+    chmod 0600 "$r/root/fim.key"
+    rc=0
+    in_chroot "$r" hardkit-first-five --plan /root/fk-plan --fim-key /root/fim.key >"$tmp/$suite.fk" 2>&1 || rc=$?
+    expect_status 0 "$rc" "$suite: hardkit-first-five --plan --fim-key (inside the root)"
+    [[ $rc == 0 ]] || tail -n 20 "$tmp/$suite.fk" >&2
+    check "$suite: the plan gives the packaged monitor the key in a drop-in" \
+        grep -qx 'ExecStart=/usr/bin/hardkit-monitor --fim-key /root/fim.key' "$r/root/fk-plan/files/etc/systemd/system/hardkit-monitor.service.d/hardkit-fim-key.conf"
+    rm -rf "$r/root/fk-plan" "$r/root/fim.key"
 
     # Removed and purged: no file of the package is left (a directory other
     # packages own too stays, as it should), nor the timer's enabling link.

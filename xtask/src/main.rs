@@ -23,6 +23,7 @@ fn tools() -> Vec<Command> {
         svcacct::cli::Cli::command(),
         fim::cli::Cli::command(),
         logscan::cli::Cli::command(),
+        hardkit_write::cli::Cli::command(),
     ]
 }
 
@@ -448,7 +449,7 @@ mod tests {
         let core = top.join("core/src");
         for cmd in tools() {
             let name = cmd.get_name().to_string();
-            let src = top.join(&name).join("src");
+            let src = top.join(name.trim_start_matches("hardkit-")).join("src");
             let documented: Vec<&str> = environment(&name).iter().map(|(v, _)| *v).collect();
             let mut read = variables_read(&src);
             let tool_text = {
