@@ -14,10 +14,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use hardkit_core::bytes_path::display_path;
+use hardkit_core::dirfd::{self, TrustedDir};
 use hardkit_core::BytesPath;
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +154,10 @@ fn hasher_for(key: Option<&MacKey>) -> blake3::Hasher {
 pub struct BaselineWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    /// The baseline's directory, opened through core's dirfd (no link
+    /// another user controls followed, refused if another user can write
+    /// in it): every later step is relative to it.
+    dir: std::sync::Arc<TrustedDir>,
     temp_name: TempName,
     hasher: blake3::Hasher,
     count: u64,
@@ -170,38 +175,33 @@ impl BaselineWriter {
             path: path.to_path_buf(),
             source,
         };
-        let dir = path.parent().unwrap_or(Path::new("/"));
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_err)?;
-        }
-        let (file, temp_name) = match OpenOptions::new()
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
-            .open(dir)
-        {
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        let parent = if parent.is_relative() {
+            std::env::current_dir().map_err(io_err)?.join(parent)
+        } else {
+            parent.to_path_buf()
+        };
+        let dir = std::sync::Arc::new(dirfd::create_dirs(&parent, 0o700).map_err(|e| {
+            BaselineError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::PermissionDenied, e.to_string()),
+            }
+        })?);
+        let (file, temp_name) = match unnamed_in(&dir) {
             Ok(file) => (file, None),
             Err(_) => {
                 // No O_TMPFILE on this filesystem: a named temporary file.
                 let temp = temp_path(path);
-                let file = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                    .open(&temp)
-                    .map_err(io_err)?;
-                (file, Some(temp))
+                let name = temp.file_name().unwrap_or_default().to_os_string();
+                let file = dir.create_new(&name, 0o600).map_err(io_err)?;
+                (file, Some(name))
             }
         };
         let mut writer = BaselineWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(256 << 10, file),
-            temp_name: TempName(temp_name),
+            dir: dir.clone(),
+            temp_name: TempName(temp_name, dir),
             hasher: hasher_for(key),
             count: 0,
             last: None,
@@ -281,49 +281,67 @@ impl BaselineWriter {
             Some(temp) => temp,
             None => {
                 let temp = temp_path(&self.path);
-                link_unnamed(&file, &temp).map_err(io_err(&self.path))?;
+                let temp = temp.file_name().unwrap_or_default().to_os_string();
+                link_unnamed(&file, &self.dir, &temp).map_err(io_err(&self.path))?;
                 temp
             }
         };
-        if let Err(e) = std::fs::rename(&temp, &self.path) {
-            let _ = std::fs::remove_file(&temp);
+        let name = self.path.file_name().unwrap_or_default();
+        if let Err(e) = self.dir.rename(&temp, name) {
+            let _ = self.dir.unlink(&temp);
             return Err(io_err(&self.path)(e));
         }
-        if let Some(dir) = self.path.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
+        let _ = self.dir.sync();
         Ok((self.count, digest))
     }
 }
 
 /// A named temporary baseline, removed unless finish() took the name.
-struct TempName(Option<PathBuf>);
+struct TempName(Option<std::ffi::OsString>, std::sync::Arc<TrustedDir>);
 
 impl Drop for TempName {
     fn drop(&mut self) {
         if let Some(temp) = &self.0 {
-            let _ = std::fs::remove_file(temp);
+            let _ = self.1.unlink(temp);
         }
     }
 }
 
+/// An unnamed file in `dir` (`O_TMPFILE`), mode 0600.
+fn unnamed_in(dir: &TrustedDir) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a valid directory descriptor and a NUL-terminated name.
+    let fd = unsafe {
+        libc::openat(
+            dir.raw(),
+            c".".as_ptr(),
+            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd was just opened and belongs to nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
 /// Give an O_TMPFILE file a name (linkat through /proc/self/fd needs no
 /// privilege, unlike AT_EMPTY_PATH).
-fn link_unnamed(file: &File, name: &Path) -> io::Result<()> {
+fn link_unnamed(file: &File, dir: &TrustedDir, name: &std::ffi::OsStr) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .map_err(io::Error::other)?;
-    let c_name = std::ffi::CString::new(name.as_os_str().as_bytes())
+    let c_name = std::ffi::CString::new(name.as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: both paths are NUL-terminated strings we own.
+    // SAFETY: both paths are NUL-terminated strings we own; the directory
+    // descriptor is open.
     let rc = unsafe {
         libc::linkat(
             libc::AT_FDCWD,
             proc_path.as_ptr(),
-            libc::AT_FDCWD,
+            dir.raw(),
             c_name.as_ptr(),
             libc::AT_SYMLINK_FOLLOW,
         )

@@ -70,7 +70,13 @@ fn db_paths(common: &CommonArgs, root: &Root, db: &DbArgs) -> Result<(PathBuf, P
             ),
         });
     };
-    let host = root.resolve_parent(&system)?;
+    // On this machine the path as given (the writer walks it without
+    // following a link another user controls); in a tree, resolved there.
+    let host = if root.is_host() {
+        system.clone()
+    } else {
+        root.resolve_parent(&system)?
+    };
     Ok((host, system))
 }
 

@@ -9,8 +9,7 @@
 //! baselines, so the record needs no protection of its own beyond the
 //! key's.
 
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use hardkit_core::bytes_path::display_path;
@@ -76,9 +75,7 @@ pub fn read(key: &Path) -> Result<Option<Generation>, BaselineError> {
 /// it, synced and renamed over the old record.
 pub fn write(key: &Path, generation: &Generation) -> Result<(), BaselineError> {
     let path = record_path(key);
-    let temp = path.with_extension("generation.tmp");
     let fail = |e: io::Error| {
-        let _ = std::fs::remove_file(&temp);
         bad(
             &path,
             format!(
@@ -93,19 +90,16 @@ pub fn write(key: &Path, generation: &Generation) -> Result<(), BaselineError> {
         "# fim: the latest baseline made with this key; older ones are refused\ngeneration {}\nmac {}\n",
         generation.number, generation.digest
     );
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&temp)
-        .map_err(fail)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(fail)?;
-    file.write_all(text.as_bytes()).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    std::fs::rename(&temp, &path).map_err(fail)?;
+    // Through core's writer: the key's directory opened without following
+    // a link another user controls, a new file made O_EXCL beside the
+    // record, synced and renamed.
+    let opts = hardkit_core::atomic::WriteOptions {
+        mode: 0o600,
+        owner: None,
+        backup: false,
+    };
+    hardkit_core::atomic::replace_file(&path, text.as_bytes(), &opts)
+        .map_err(|e| fail(io::Error::other(e.to_string())))?;
     Ok(())
 }
 
