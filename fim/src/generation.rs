@@ -136,6 +136,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn record_round_trips_and_older_generations_are_refused() {
