@@ -529,22 +529,40 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
         }
     }
     let lockout = !passwords_off;
-    if cli.write {
+    let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
+    // Whether sshd accepted the candidate (then it must accept the files
+    // as written too); a tree whose sshd refuses the configuration as it
+    // is already is judged by sshd-lint's own reading alone.
+    let mut sshd_judged = root.is_host();
+    if cli.write && !changes.is_empty() {
         // The real sshd judges the candidate before anything is replaced.
-        sshd_check::validate_candidate(root, &cli.file, &changes).map_err(|m| {
+        let verdict = sshd_check::validate_candidate(root, &cli.file, &changes).map_err(|m| {
             Error::Fix(format!("sshd -t rejected the change, nothing written: {m}"))
         })?;
+        r.text(&match verdict {
+            sshd_check::Verdict::Checked(by) => {
+                sshd_judged = true;
+                format!("checked before writing: {by}\n")
+            }
+            sshd_check::Verdict::NotChecked(why) => {
+                format!("not checked with sshd -t before writing ({why}); sshd-lint's own reading judges it\n")
+            }
+        })?;
     }
-    let mut r = Reporter::stdout(TOOL, cli.common.format(), cli.common.quiet);
     if lockout && !cli.force {
         r.text("lockout guard: with passwords off, no account could log in with a key and become root; passwords stay on (use --force to override)\n")?;
     }
     let mut written: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for c in &changes {
         let d = fix::diff(c);
-        let host = root
-            .resolve_parent(&c.path)
-            .map_err(|e| Error::Fix(e.to_string()))?;
+        // On this machine the path as it is (the writer walks it without
+        // following a link another user controls); in a tree, resolved there.
+        let host = if root.is_host() {
+            c.path.clone()
+        } else {
+            root.resolve_parent(&c.path)
+                .map_err(|e| Error::Fix(e.to_string()))?
+        };
         let mut changed = true;
         let mut mode = 0o644;
         if cli.write {
@@ -594,6 +612,7 @@ fn run_fix(cli: &Cli, root: &hardkit_core::Root) -> Result<ExitStatus, Error> {
                 "findings remain after writing: {}",
                 left.join(", ")
             )),
+            Ok(_) if !sshd_judged => None,
             Ok(_) => sshd_check::validate_written(root, &cli.file)
                 .err()
                 .map(|m| format!("sshd -t rejected the result: {m}")),
