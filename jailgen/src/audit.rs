@@ -459,6 +459,34 @@ fn audit_journal(
         Some(m) => (m, jail.location("journalmatch")),
         None => filter_journalmatch(root, filter_name),
     };
+    if let Some(term) = forgeable_term(&matchline) {
+        findings.push(at(
+            Finding::new(
+                "jailgen/journalmatch-forgeable",
+                Severity::Medium,
+                format!("[{name}] counts journal entries any local user can write ({term})"),
+                format!(
+                    "The journal match `{matchline}` admits every entry of `{term}`: _COMM is the \
+                     name of the process that logged, which any local user chooses (a copy of logger \
+                     named {prog}). Such a user can log \"Failed password ... from\" an innocent \
+                     address (the admin's) and this jail bans it. Entries of a system unit, or of \
+                     processes running as root, cannot be forged that way.",
+                    prog = term
+                        .split_whitespace()
+                        .find_map(|t| t.strip_prefix("_COMM="))
+                        .unwrap_or("the daemon")
+                ),
+            )
+            .evidence("jail", name)
+            .evidence("journalmatch", &matchline)
+            .fix(if is_sshd {
+                format!("journalmatch = {}", host.ssh_journalmatch())
+            } else {
+                format!("journalmatch = {} (add _UID=0 to each term, or match the _SYSTEMD_UNIT)", trusted_match(&matchline))
+            }),
+            location.clone(),
+        ));
+    }
     for unit in matchline
         .split_whitespace()
         .filter_map(|t| t.strip_prefix("_SYSTEMD_UNIT="))
@@ -498,6 +526,43 @@ fn audit_journal(
             ));
         }
     }
+}
+
+/// The first `+` term of a journal match that selects by fields a local
+/// user sets (`_COMM`, `SYSLOG_IDENTIFIER`, ...) without one they cannot
+/// (`_SYSTEMD_UNIT`, `_UID=0`); in one term, different fields must all
+/// hold (sd_journal_add_match), terms are alternatives.
+pub fn forgeable_term(matchline: &str) -> Option<String> {
+    matchline
+        .split(" + ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .find(|term| {
+            let fields: Vec<&str> = term.split_whitespace().collect();
+            let trusted = fields.iter().any(|f| {
+                f.starts_with("_SYSTEMD_UNIT=")
+                    || *f == "_UID=0"
+                    || f.starts_with("_SYSTEMD_SLICE=system")
+            });
+            !trusted && !fields.is_empty()
+        })
+        .map(str::to_string)
+}
+
+/// `matchline` with `_UID=0` added to each term that lacks a trusted field.
+fn trusted_match(matchline: &str) -> String {
+    matchline
+        .split(" + ")
+        .map(|t| {
+            let t = t.trim();
+            if forgeable_term(t).is_some() {
+                format!("{t} _UID=0")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// A value fail2ban's reader cannot convert to the row's type: a boolean

@@ -126,11 +126,19 @@ impl Host {
     /// The journal match of the sshd jail: the host's unit, or (should the
     /// unit differ, as with socket activation's `ssh@...service`) the
     /// programs that log sshd's authentication: `sshd`, and `sshd-session`
-    /// where OpenSSH has it (fail2ban 1.1.0's own sshd filter matches both).
+    /// where OpenSSH has it (fail2ban 1.1.0's own sshd filter matches both),
+    /// running as root. `_COMM` is the process's name, which any local user
+    /// chooses (a copy of logger named sshd): alone it would let them log
+    /// "Failed password ... from" an innocent address and have it banned.
+    /// `_UID` is set by journald from the sender's credentials, and in one
+    /// `+` term of a journal match different fields must all hold.
     pub fn ssh_journalmatch(&self) -> String {
-        let mut m = format!("_SYSTEMD_UNIT={} + _COMM=sshd", self.ssh_unit_or_default());
+        let mut m = format!(
+            "_SYSTEMD_UNIT={} + _COMM=sshd _UID=0",
+            self.ssh_unit_or_default()
+        );
         if self.sshd_session {
-            m.push_str(" + _COMM=sshd-session");
+            m.push_str(" + _COMM=sshd-session _UID=0");
         }
         m
     }

@@ -42,7 +42,7 @@ fn good_debian() -> Tree {
     let tree = Tree::new();
     tree.debian12().nftables_host().file(
         "/etc/fail2ban/jail.d/site.local",
-        "[DEFAULT]\nbanaction = nftables-multiport\nbantime = 1h\n\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\nmaxretry = 3\n",
+        "[DEFAULT]\nbanaction = nftables-multiport\nbantime = 1h\n\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0\nmaxretry = 3\n",
     );
     tree
 }
@@ -106,13 +106,53 @@ fn journal_match_names_sshd_service_on_debian() {
         "[DEFAULT]\nbanaction = nftables-multiport\n[sshd]\nbackend = systemd\n",
     );
     let (_, findings) = audit(&tree, None);
-    assert_eq!(ids(&findings), ["jailgen/journalmatch-unit"]);
-    let loc = findings[0].location.as_ref().unwrap();
+    // (the stock match also admits any process named sshd: forgeable)
+    assert_eq!(
+        ids(&findings),
+        [
+            "jailgen/journalmatch-forgeable",
+            "jailgen/journalmatch-unit"
+        ]
+    );
+    let f = find(&findings, "jailgen/journalmatch-unit");
+    let loc = f.location.as_ref().unwrap();
     assert_eq!(
         loc.path.as_path(),
         std::path::Path::new("/etc/fail2ban/filter.d/sshd.conf")
     );
-    assert!(findings[0].fix.as_deref().unwrap().contains("ssh.service"));
+    assert!(f.fix.as_deref().unwrap().contains("ssh.service"));
+}
+
+/// A local user can run a program named sshd (a copy of logger) and log
+/// "Failed password ... from" an innocent address: a journal match on
+/// `_COMM` alone counts it. The stock match of fail2ban's sshd filter is
+/// reported; jailgen's own (`_COMM=sshd _UID=0`) is not.
+#[test]
+fn a_journal_match_a_local_user_can_forge_is_reported() {
+    if !stock_ready("jailgen::a_journal_match_a_local_user_can_forge_is_reported") {
+        return;
+    }
+    let tree = good_debian();
+    tree.file(
+        "/etc/fail2ban/jail.d/site.local",
+        "[DEFAULT]\nbanaction = nftables-multiport\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n",
+    );
+    let (code, findings) = audit(&tree, Some(&[22]));
+    let f = find(&findings, "jailgen/journalmatch-forgeable");
+    assert_eq!(f.severity, hardkit_core::Severity::Medium);
+    assert!(f.title.contains("_COMM=sshd"), "{}", f.title);
+    assert_eq!(
+        f.fix.as_deref(),
+        Some("journalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0")
+    );
+    assert_eq!(code, 0, "medium: below the default --fail-on high");
+    // jailgen's own sshd jail audits clean of it.
+    let out = jailgen(tree.path(), &["--json", "--ssh-port", "22"], None);
+    assert!(
+        stdout(&out).contains(r#""journalmatch":"_SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0""#),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -124,7 +164,7 @@ fn iptables_action_on_nftables_and_ufw_hosts() {
         let tree = Tree::new();
         tree.debian12().file(
             "/etc/fail2ban/jail.d/site.local",
-            "[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n",
+            "[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0\n",
         );
         if host == "ufw" {
             tree.ufw_host();

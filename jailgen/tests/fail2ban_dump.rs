@@ -110,7 +110,7 @@ fn custom_ssh_port_from_sshd_lint_journal_and_nftables() {
     assert_eq!(sshd.backend, "systemd");
     assert_eq!(
         sshd.journalmatch,
-        ["_SYSTEMD_UNIT=ssh.service", "+", "_COMM=sshd"]
+        ["_SYSTEMD_UNIT=ssh.service", "+", "_COMM=sshd", "_UID=0"]
     );
     assert_eq!(sshd.actions, ["nftables-multiport"]);
     assert_eq!(sshd.action_params["nftables-multiport"]["port"], "2222");
@@ -211,7 +211,7 @@ fn every_jail_on_an_iptables_host_with_sshd_service() {
     assert_eq!(jails.len(), 6);
     assert_eq!(
         jails["sshd"].journalmatch,
-        ["_SYSTEMD_UNIT=sshd.service", "+", "_COMM=sshd"]
+        ["_SYSTEMD_UNIT=sshd.service", "+", "_COMM=sshd", "_UID=0"]
     );
     assert_eq!(
         jails["sshd"].action_params["iptables-multiport"]["port"],

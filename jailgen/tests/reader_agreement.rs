@@ -176,7 +176,7 @@ fn every_stock_jail_journal_match_as_fail2ban() {
     let tree = Tree::new();
     tree.stock_fail2ban().file(
         "/etc/fail2ban/jail.local",
-        "[DEFAULT]\nenabled = true\nbackend = systemd\nbanaction = nftables-multiport\n\n[sshd]\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n",
+        "[DEFAULT]\nenabled = true\nbackend = systemd\nbanaction = nftables-multiport\n\n[sshd]\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0\n",
     );
     let root = hardkit_core::Root::new(tree.path()).unwrap();
     let config = jailgen::fail2ban_config::load(&root, "jail");

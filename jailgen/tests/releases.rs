@@ -17,7 +17,7 @@ fn good_debian(status: &str) -> Tree {
         .file("/var/lib/dpkg/status", status)
         .file(
             "/etc/fail2ban/jail.d/site.local",
-            "[DEFAULT]\nbanaction = nftables-multiport\nbantime = 1h\n\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\nmaxretry = 3\n",
+            "[DEFAULT]\nbanaction = nftables-multiport\nbantime = 1h\n\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0\nmaxretry = 3\n",
         );
     tree
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016 # jq filters are single-quoted on purpose
-# The end-to-end proof on a real Debian 12 root: debootstrap (cached under
-# target/e2e/), seeded with the demo server's bad configuration and an agent
-# script, fixed by `first-five --root ROOT --apply` non-interactively, then
+# The end-to-end proof on a real Debian 12 root: debootstrap (the base root
+# cached machine-wide, /var/cache/hardkit-tests/bookworm-base), seeded with
+# the demo server's bad configuration and an agent script, fixed by
+# `first-five --root ROOT --apply` non-interactively, then
 # judged inside the root by the real programs (chroot): sshd -t/-T,
 # fail2ban-client -t/-d, visudo -c, systemd-analyze security --offline,
 # nft -c (in a throwaway network namespace), fim check. A second --apply
@@ -21,7 +22,7 @@ for p in debootstrap chroot unshare jq nft systemd-analyze systemctl ip; do
     command -v "$p" >/dev/null || not_run e2e-debian "$p is not installed (scripts/test --install-oracles)"
 done
 build_tools
-cache=$(debian_root e2e-debian) || not_run e2e-debian "debootstrap failed (network?): see target/e2e/debootstrap.log"
+cache=$(debian_root e2e-debian) || not_run e2e-debian "the Debian 12 root could not be built (network?): see ${HARDKIT_TEST_CACHE:-/var/cache/hardkit-tests}/bookworm-base.log"
 
 tmp=$(mktemp -d)
 # HARDKIT_E2E_KEEP=1 keeps the fixed root for a look around.

@@ -25,7 +25,7 @@ for p in debootstrap systemd-nspawn nsenter jq ssh-keygen ip; do
     command -v "$p" >/dev/null || not_run e2e-live "$p is not installed (scripts/test --install-oracles)"
 done
 build_tools
-cache=$(debian_root e2e-live) || not_run e2e-live "debootstrap failed (network?): see target/e2e/debootstrap.log"
+cache=$(debian_root e2e-live) || not_run e2e-live "the Debian 12 root could not be built (network?): see ${HARDKIT_TEST_CACHE:-/var/cache/hardkit-tests}/bookworm-base.log"
 
 tmp=$(mktemp -d)
 l=$tmp/live

@@ -17,7 +17,7 @@ set -euo pipefail
 for p in debootstrap chroot unshare jq man; do
     command -v "$p" >/dev/null || not_run install "$p is not installed (scripts/test --install-oracles)"
 done
-cache=$(debian_root install) || not_run install "debootstrap failed (network?): see target/e2e/debootstrap.log"
+cache=$(debian_root install) || not_run install "the Debian 12 root could not be built (network?): see ${HARDKIT_TEST_CACHE:-/var/cache/hardkit-tests}/bookworm-base.log"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -119,24 +119,13 @@ not_run() {
     exit 0
 }
 
-# debian_root TEST: print the path of a minimal Debian 12 root with the
-# programs hardkit configures, built once with debootstrap (about 80 s and
-# 320 MB) under target/e2e/ and reused afterwards. Tests copy it, never
-# change it. Status 1 when debootstrap failed (target/e2e/debootstrap.log).
+# debian_root TEST: print the path of a Debian 12 root with the programs
+# hardkit configures: the machine-wide cached base root (debian_base_ensure
+# below: built once per machine with debootstrap, shared by every suite and
+# every fresh clone). Tests copy it, never change it. Status 1 when it
+# could not be built.
 debian_root() {
-    local cache=$top/target/e2e/bookworm
-    if [[ ! -x $cache/usr/sbin/sshd ]]; then
-        echo "$1: debootstrap of Debian 12 into $cache (first run only) ..." >&2
-        rm -rf "$cache.tmp"
-        mkdir -p "$(dirname "$cache")"
-        debootstrap --variant=minbase \
-            --include=openssh-server,fail2ban,python3-systemd,sudo,nftables,systemd,logrotate \
-            bookworm "$cache.tmp" http://deb.debian.org/debian >"$top/target/e2e/debootstrap.log" 2>&1 ||
-            return 1
-        rm -rf "$cache"
-        mv "$cache.tmp" "$cache"
-    fi
-    echo "$cache"
+    debian_base_ensure bookworm
 }
 
 # --- Debian roots, cached machine-wide ------------------------------------
