@@ -73,4 +73,22 @@ rc=0
 "$top/scripts/monitor" --root "$r" >"$tmp/mon.txt" 2>&1 || rc=$?
 check "monitor's report says where it read the login (got: $(tail -3 "$tmp/mon.txt"))" grep -q "read from the auth log: the journal in" "$tmp/mon.txt"
 
+# fail2ban itself, on the same journal (issue 15 item 4): the jail jailgen
+# writes for this tree reads sshd's entries only as root, so the forged
+# ones frame nobody; the stock journal match (Debian 13's fail2ban 1.1.0
+# sshd filter: _COMM alone) counts them, and bans the innocent 10.1.0.10.
+if command -v fail2ban-regex >/dev/null && /usr/bin/python3 -c 'import systemd.journal' 2>/dev/null; then
+    ours=$("$HARDKIT_BIN_DIR/jailgen" --root "$r" --json | jq -r 'select(.type == "jail" and .name == "sshd") | .journalmatch')
+    check "jailgen's sshd jail reads the journal only as root (got: $ours)" grep -q '_COMM=sshd _UID=0' <<<"$ours"
+    f2b() { fail2ban-regex -v -m "$1" "systemd-journal[journalpath=$r/var/log/journal/$machine]" sshd 2>&1; }
+    f2b "_SYSTEMD_UNIT=ssh.service + _COMM=sshd + _COMM=sshd-session" >"$tmp/f2b-stock.txt"
+    f2b "$ours" >"$tmp/f2b-ours.txt"
+    check "fail2ban with the stock match counts the forged failures against 10.1.0.10 (the attack is real)" \
+        grep -qE '^\|[[:space:]]+10\.1\.0\.10' "$tmp/f2b-stock.txt"
+    check "fail2ban with jailgen's match never sees them (got: $(grep -E '^Lines:' "$tmp/f2b-ours.txt"))" \
+        bash -c '! grep -q 10.1.0.10 "$1" && grep -q "^Lines: 7 lines" "$1"' _ "$tmp/f2b-ours.txt"
+else
+    not_run journal-root "fail2ban-regex with python3-systemd is needed for the fail2ban half (apt-get install fail2ban python3-systemd)"
+fi
+
 finish journal-root
