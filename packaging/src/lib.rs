@@ -49,12 +49,13 @@ mod tests {
     }
 
     #[test]
-    fn the_six_tools_are_found() {
+    fn the_six_tools_and_the_scripts_writer_are_found() {
         assert_eq!(
             tools(),
             [
                 "fim",
                 "fwplan",
+                "hardkit-write",
                 "jailgen",
                 "logscan",
                 "sshd-lint",
