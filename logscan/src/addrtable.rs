@@ -4,11 +4,20 @@
 //! allocation per address; a large vector grows in place), found through an
 //! open-addressing index of u32 slots. The hash is keyed per process, so
 //! addresses cannot be chosen to collide. Keys that are not IP literals (a
-//! DNS name from `UseDNS`) go to a small side map.
+//! DNS name from `UseDNS`) go to a small side map, bounded too: whoever
+//! controls the reverse DNS of a /48 can make every address a new name, so
+//! past [`MAX_NAMES`] distinct names the rest share one entry,
+//! [`OTHER_NAMES`] (names are never offenders: a firewall blocks
+//! addresses).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv6Addr};
+
+/// Distinct host names kept one by one (at most 253 bytes each).
+pub const MAX_NAMES: usize = 4096;
+/// The entry every further name shares; not a host name (it has spaces).
+pub const OTHER_NAMES: &[u8] = b"(other host names)";
 
 pub struct AddrTable<V> {
     entries: Vec<([u8; 16], V)>,
@@ -117,11 +126,16 @@ impl<V> AddrTable<V> {
             return &mut self.entries[e].1;
         }
         let Some(k) = binary(ip) else {
-            let i = match self.name_index.get(ip) {
+            let key = if self.name_index.len() >= MAX_NAMES && !self.name_index.contains_key(ip) {
+                OTHER_NAMES
+            } else {
+                ip
+            };
+            let i = match self.name_index.get(key) {
                 Some(&i) => i as usize,
                 None => {
-                    self.name_index.insert(ip.into(), self.names.len() as u32);
-                    self.names.push((ip.into(), new()));
+                    self.name_index.insert(key.into(), self.names.len() as u32);
+                    self.names.push((key.into(), new()));
                     self.names.len() - 1
                 }
             };
@@ -156,6 +170,8 @@ impl<V> AddrTable<V> {
             return Some(&self.entries[e].1);
         }
         let Some(k) = binary(ip) else {
+            // (a name counted with the others has no entry of its own: what
+            // the others did is never put on it)
             return self.name_index.get(ip).map(|&i| &self.names[i as usize].1);
         };
         if self.index.is_empty() {
@@ -212,5 +228,26 @@ mod tests {
         assert_eq!(t.get(b"mail.example.org"), Some(&7));
         assert_eq!(t.get(b"10.9.9.9"), None);
         assert!(t.iter().any(|(k, _)| k == "10.0.19.135"));
+    }
+
+    /// Reverse DNS is the attacker's: a new 253-byte name per address must
+    /// not grow the table without bound; the names past the cap are counted
+    /// together, and the first ones stay exact.
+    #[test]
+    fn host_names_are_bounded_and_still_counted() {
+        let mut t: AddrTable<u64> = AddrTable::default();
+        let long = "a".repeat(230);
+        for i in 0..50_000u32 {
+            *t.get_or_insert_with(format!("h{i}.{long}.example").as_bytes(), || 0) += 1;
+        }
+        assert_eq!(t.len(), MAX_NAMES + 1);
+        assert_eq!(t.get(format!("h7.{long}.example").as_bytes()), Some(&1));
+        assert_eq!(t.get(OTHER_NAMES), Some(&(50_000 - MAX_NAMES as u64)));
+        assert_eq!(t.get(format!("h49999.{long}.example").as_bytes()), None);
+        let total: u64 = t.iter().map(|(_, v)| *v).sum();
+        assert_eq!(total, 50_000);
+        // A name seen before the cap keeps its own entry after it.
+        *t.get_or_insert_with(format!("h7.{long}.example").as_bytes(), || 0) += 1;
+        assert_eq!(t.get(format!("h7.{long}.example").as_bytes()), Some(&2));
     }
 }

@@ -349,3 +349,52 @@ fn distinct_sources_cost_bounded_memory_and_stay_exact() {
     }
     assert!(kib < (128 * 1024) / 5 + 8 * 1024, "peak RSS {kib} KiB");
 }
+
+/// Reverse DNS belongs to whoever owns the addresses: with sshd's
+/// `UseDNS yes`, each of an attacker's addresses can log as a new 240-byte
+/// host name. 200,000 of them must cost no more than 200,000 addresses
+/// (summary peaked at 127 MiB before the names were bounded, 11 MiB after,
+/// debug build); the names past
+/// the bound are counted together, and nothing is lost from the total.
+#[test]
+fn distinct_host_names_cost_bounded_memory() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 200_000u32;
+    let long = "a".repeat(230);
+    let log = dir.path().join("auth.log");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    for i in 0..n {
+        writeln!(
+            f,
+            "Dec  4 10:{:02}:{:02} h sshd[{}]: Failed password for root from h{i}.{long}.example port 22 ssh2",
+            (i / 60) % 60,
+            i % 60,
+            1000 + i % 30000,
+        )
+        .unwrap();
+    }
+    drop(f);
+    let out_path = dir.path().join("out");
+    let st = Command::new(env!("CARGO_BIN_EXE_logscan"))
+        .env("TZ", "UTC")
+        .args(["summary", "--json"])
+        .arg(&log)
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let kib = children_max_rss_kib();
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let other = text
+        .lines()
+        .find(|l| l.contains(r#""ip":"(other host names)""#))
+        .unwrap_or_else(|| panic!("no aggregate of the names past the bound"));
+    let kept = text.matches(&format!(".{long}.example\"")).count();
+    assert!(kept <= 4096, "{kept} names kept one by one");
+    assert!(
+        other.contains(&format!(r#""failures":{}"#, n as usize - 4096)),
+        "{other}"
+    );
+    assert!(kib < (128 * 1024) / 5 + 8 * 1024, "peak RSS {kib} KiB");
+}
