@@ -494,6 +494,11 @@ fn validate(validator: Validator, tmp: &Path, root: &Root) -> Result<(), String>
     match validator {
         Validator::None => Ok(()),
         Validator::Visudo => {
+            if !root.is_host() {
+                if let Some(verdict) = visudo_of_the_tree(root, tmp) {
+                    return verdict;
+                }
+            }
             let Some(visudo) = find_program("visudo") else {
                 return Ok(()); // sudo not installed: nothing will read the file.
             };
@@ -509,6 +514,62 @@ fn validate(validator: Validator, tmp: &Path, root: &Root) -> Result<(), String>
             check_logrotate(&logrotate, tmp, root)
         }
     }
+}
+
+/// Under `--root`, the tree's own `visudo -c` (its sudo release) judges the
+/// sudoers file, in hardkit's sandbox: a stranger uid, the tree read-only,
+/// the candidate given in its scratch space (made 0440, as `-O -P` want).
+/// None when the tree has no visudo (then this machine's judges).
+fn visudo_of_the_tree(root: &Root, tmp: &Path) -> Option<Result<(), String>> {
+    const VISUDO: &str = "/usr/sbin/visudo";
+    let present = root
+        .resolve(VISUDO)
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .is_some_and(|m| m.is_file());
+    let has_sh = root
+        .resolve("/bin/sh")
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .is_some_and(|m| m.is_file());
+    if !present || !has_sh {
+        return None;
+    }
+    let contents = match hardkit_core::input::read_regular_file(tmp, 1 << 20) {
+        Ok(c) => c,
+        Err(e) => return Some(Err(format!("{}: {e}", tmp.display()))),
+    };
+    let scratch = ["/run", "/tmp"].into_iter().find(|d| {
+        root.resolve(d)
+            .ok()
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .is_some_and(|m| m.is_dir())
+    })?;
+    let candidate = format!("{scratch}/svcacct-check/sudoers");
+    let script = format!("chmod 0440 \"$1\" && exec {VISUDO} -c -O -P -f \"$1\"");
+    let args = [
+        std::ffi::OsStr::new("-c"),
+        script.as_ref(),
+        "sh".as_ref(),
+        candidate.as_ref(),
+    ];
+    let out = hardkit_core::sandbox::Sandbox::new(root)
+        .with_file(&candidate, contents)
+        .run("/bin/sh", &args, b"");
+    Some(match out {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "{}'s own visudo: {}",
+            root.dir().display(),
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .replace(&candidate, "the new sudoers file")
+        )),
+        Err(e) => Err(format!(
+            "{}'s own visudo in the sandbox: {e}",
+            root.dir().display()
+        )),
+    })
 }
 
 /// `logrotate -d FILE`. Its `su USER GROUP` is looked up in the accounts of
