@@ -195,3 +195,84 @@ fn bad_input_is_exit_2_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--as"));
 }
+
+/// Every kind of rule fwplan renders is accepted by each release's own nft
+/// (1.0.6, 1.1.3, testing's), checked in the sandbox as the boot would load
+/// it: the rendered file is the same for every release, the judges differ.
+#[test]
+fn every_render_is_accepted_by_each_releases_nft() {
+    let t = tempfile::tempdir().unwrap();
+    let blocks = t.path().join("block.txt");
+    fs::write(
+        &blocks,
+        "203.0.113.0/24\n198.51.100.7\n2001:db8:bad::/48\n2001:db8::1\n",
+    )
+    .unwrap();
+    let b = blocks.to_str().unwrap();
+    let policies: Vec<Vec<&str>> = vec![
+        vec!["--allow", "80,443/tcp", "--limit", "22/tcp"],
+        vec![
+            "--default-in",
+            "reject",
+            "--allow",
+            "8000/tcp@10.0.0.0/8,fd00::/8#ai-api",
+            "--deny",
+            "25/tcp",
+            "--ssh-port",
+            "2222",
+        ],
+        vec![
+            "--block-from",
+            b,
+            "--allow",
+            "51820/udp",
+            "--limit-rate",
+            "10/minute",
+            "--limit",
+            "2222/tcp",
+        ],
+        vec![
+            "--default-forward",
+            "allow",
+            "--default-out",
+            "allow",
+            "--allow",
+            "53/any",
+        ],
+    ];
+    let mut rendered = Vec::new();
+    for (i, policy) in policies.iter().enumerate() {
+        let mut args = vec!["render"];
+        args.extend(policy);
+        let out = fwplan(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{policy:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = t.path().join(format!("r{i}.nft"));
+        fs::write(&file, &out.stdout).unwrap();
+        rendered.push(file);
+    }
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(dir) = oracle::debian_root("fwplan renders per release", suite) else {
+            continue;
+        };
+        for (file, policy) in rendered.iter().zip(&policies) {
+            let out = fwplan(&[
+                "--root",
+                dir.to_str().unwrap(),
+                "check",
+                file.to_str().unwrap(),
+            ]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{suite} {policy:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
