@@ -25,6 +25,7 @@
 //! - [`bytes_path`]: non-UTF-8 paths in JSON, losslessly;
 //! - [`oracle`]: for tests, finding the real programs we compare against;
 //! - [`rng`]: for tests, a seeded generator (failures reproduce);
+//! - `host`: facts several tools read (units enabled at boot, ufw on);
 //! - `accounts`, `sudoers` (feature `accounts`, for svcacct and sshd-lint):
 //!   a tree's passwd/group/shadow and sudoers read as files, and who can
 //!   become root.
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod diff;
 pub mod dirfd;
 pub mod exit;
+pub mod host;
 pub mod input;
 pub mod oracle;
 pub mod output;

@@ -276,13 +276,7 @@ pub fn live_firewall(
             boot.live
         }
     };
-    if let Ok(conf) = root.resolve("/etc/ufw/ufw.conf") {
-        if let Ok(text) = fs::read_to_string(conf) {
-            live.ufw_enabled = text
-                .lines()
-                .any(|l| l.trim().eq_ignore_ascii_case("ENABLED=yes"));
-        }
-    }
+    live.ufw_enabled = hardkit_core::host::ufw_enabled(root);
     Ok((live, notes))
 }
 

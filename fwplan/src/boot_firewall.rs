@@ -41,39 +41,10 @@ pub struct BootFirewall {
     pub findings: Vec<Finding>,
 }
 
-/// Whether systemd in the tree starts `unit` at boot.
+/// Whether systemd in the tree starts `unit` at boot (hardkit-core's
+/// reading, the same jailgen uses).
 pub fn unit_enabled(root: &Root, unit: &str) -> bool {
-    let masked = ["/etc/systemd/system", "/run/systemd/system"]
-        .iter()
-        .any(|dir| {
-            root.resolve_parent(format!("{dir}/{unit}"))
-                .ok()
-                .and_then(|p| fs::read_link(p).ok())
-                .is_some_and(|target| target == Path::new("/dev/null"))
-        });
-    if masked {
-        return false;
-    }
-    [
-        "/etc/systemd/system",
-        "/lib/systemd/system",
-        "/usr/lib/systemd/system",
-    ]
-    .iter()
-    .any(|dir| {
-        let Ok(host) = root.resolve(dir) else {
-            return false;
-        };
-        let Ok(entries) = fs::read_dir(host) else {
-            return false;
-        };
-        entries.flatten().any(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            (name.ends_with(".wants") || name.ends_with(".requires"))
-                && fs::symlink_metadata(e.path().join(unit)).is_ok()
-        })
-    })
+    hardkit_core::host::unit_enabled(root, unit)
 }
 
 fn is_file(root: &Root, system: &str) -> bool {

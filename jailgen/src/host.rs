@@ -289,42 +289,15 @@ fn ssh_unit(root: &Root) -> Option<String> {
     None
 }
 
-fn enabled_unit(root: &Root, unit: &str) -> bool {
-    let Ok(dir) = root.resolve("/etc/systemd/system") else {
-        return false;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return false;
-    };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".wants"))
-        .any(|e| fs::symlink_metadata(e.path().join(unit)).is_ok())
-}
-
-fn ufw_enabled(root: &Root) -> bool {
-    let Ok(path) = root.resolve("/etc/ufw/ufw.conf") else {
-        return false;
-    };
-    let Ok(text) = fs::read_to_string(path) else {
-        return false;
-    };
-    text.lines().any(|line| {
-        let line = line.trim();
-        line.strip_prefix("ENABLED=")
-            .is_some_and(|v| v.trim_matches(['"', '\'']).eq_ignore_ascii_case("yes"))
-    })
-}
-
 /// ufw when enabled (it owns the rules, whatever its backend), then an
 /// enabled nftables.service, then saved iptables rules, then whichever
 /// tool is installed (Debian 12's `iptables` is the nft variant, but a
 /// host with nft installed and no other evidence is managed with nft).
 fn firewall(root: &Root) -> Option<(Firewall, String)> {
-    if ufw_enabled(root) {
+    if hardkit_core::host::ufw_enabled(root) {
         return Some((Firewall::Ufw, "/etc/ufw/ufw.conf has ENABLED=yes".into()));
     }
-    if enabled_unit(root, "nftables.service") {
+    if hardkit_core::host::unit_enabled(root, "nftables.service") {
         return Some((Firewall::Nftables, "nftables.service is enabled".into()));
     }
     for rules in ["/etc/iptables/rules.v4", "/etc/sysconfig/iptables"] {

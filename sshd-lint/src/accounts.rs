@@ -43,44 +43,28 @@ impl Accounts {
         )
     }
 
+    /// The databases' text, read by hardkit-core's parsers (the same that
+    /// svcacct and the sudoers reading use: one reading of a host's
+    /// accounts for every tool).
     pub fn parse(passwd: &str, group: &str, shadow: &str) -> Accounts {
-        let users = passwd
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                if f.len() < 7 {
-                    return None;
-                }
-                Some(User {
-                    name: f[0].to_string(),
-                    uid: f[2].parse().ok()?,
-                    gid: f[3].parse().ok()?,
-                    home: f[5].to_string(),
-                    shell: f[6].to_string(),
-                })
+        use hardkit_core::accounts::{parse_group, parse_passwd, parse_shadow};
+        let users = parse_passwd(passwd)
+            .into_iter()
+            .map(|p| User {
+                name: p.name,
+                uid: p.uid,
+                gid: p.gid,
+                home: p.home,
+                shell: p.shell,
             })
             .collect();
-        let groups = group
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                if f.len() < 4 {
-                    return None;
-                }
-                let members = f[3]
-                    .split(',')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                Some((f[0].to_string(), f[2].parse().ok()?, members))
-            })
+        let groups = parse_group(group)
+            .into_iter()
+            .map(|g| (g.name, g.gid, g.members))
             .collect();
-        let shadow = shadow
-            .lines()
-            .filter_map(|l| {
-                let mut f = l.split(':');
-                Some((f.next()?.to_string(), f.next()?.to_string()))
-            })
+        let shadow = parse_shadow(shadow)
+            .into_iter()
+            .map(|s| (s.name, s.password))
             .collect();
         Accounts {
             users,
