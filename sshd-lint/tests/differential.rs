@@ -764,7 +764,8 @@ done
 }
 
 /// Does sshd-lint's lint (no --effective, no context) say sshd would
-/// start? It says it would not with an `sshd/invalid-config` finding.
+/// start? It says it would not with an `sshd/invalid-config` finding, or
+/// `sshd/no-host-keys` ("sshd will not start": no HostKey file exists).
 fn ours_would_start(tree: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sshd-lint"))
         .args(["--json", "--root"])
@@ -774,7 +775,7 @@ fn ours_would_start(tree: &Path) -> (bool, String) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let refusal = stdout
         .lines()
-        .find(|l| l.contains("\"sshd/invalid-config\""))
+        .find(|l| l.contains("\"sshd/invalid-config\"") || l.contains("\"sshd/no-host-keys\""))
         .map(str::to_string);
     (refusal.is_none(), refusal.unwrap_or_default())
 }

@@ -122,6 +122,16 @@ pub fn value_lines(tests: &Path) -> Vec<Case> {
     );
     c.dsa_only = true;
     out.push(c);
+    // No HostKey file exists: sshd -T exits ("no hostkeys available"), and
+    // so must --effective (issue 22).
+    out.push(Case::new(
+        "no-host-key-file",
+        one_file(
+            "etc/ssh/sshd_config",
+            "HostKey /etc/ssh/ssh_host_missing_key\nPasswordAuthentication no\n",
+        ),
+        &["", CONTEXTS[1]],
+    ));
     out
 }
 
