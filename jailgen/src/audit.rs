@@ -494,19 +494,19 @@ fn audit_journal(
         let wrong = if is_sshd {
             host.ssh_unit.as_deref().is_some_and(|u| u != unit)
         } else {
-            ![
-                "/etc/systemd/system",
-                "/usr/lib/systemd/system",
-                "/lib/systemd/system",
-            ]
-            .iter()
-            .any(|d| host::exists(root, &format!("{d}/{unit}")))
+            !unit_installed(root, unit)
         };
         if wrong {
             let expected = if is_sshd {
                 host.ssh_unit_or_default().to_string()
             } else {
-                "the service's real unit".into()
+                match units_like(root, unit).first() {
+                    Some(found) => found.clone(),
+                    None => format!(
+                        "a unit of {} (none is installed: this jail reads nothing; disable it, or install the service)",
+                        service_stem(unit)
+                    ),
+                }
             };
             findings.push(at(
                 Finding::new(
@@ -519,13 +519,82 @@ fn audit_journal(
                 .evidence("journalmatch", &matchline)
                 .fix(if is_sshd {
                     format!("journalmatch = {}", host.ssh_journalmatch())
-                } else {
+                } else if unit_installed(root, &expected) {
                     format!("journalmatch = _SYSTEMD_UNIT={expected}")
+                } else {
+                    format!(
+                        "disable [{name}], or install the service: no unit of {} is installed",
+                        service_stem(unit)
+                    )
                 }),
                 location.clone(),
             ));
         }
     }
+}
+
+const UNIT_DIRS: [&str; 3] = [
+    "/etc/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// Is there a unit file for `unit`: itself, or for an instance
+/// (`postfix@-.service`) its template (`postfix@.service`)?
+fn unit_installed(root: &Root, unit: &str) -> bool {
+    let template = unit.split_once('@').and_then(|(name, rest)| {
+        rest.rsplit_once('.')
+            .map(|(_, suffix)| format!("{name}@.{suffix}"))
+    });
+    UNIT_DIRS.iter().any(|d| {
+        host::exists(root, &format!("{d}/{unit}"))
+            || template
+                .as_ref()
+                .is_some_and(|t| host::exists(root, &format!("{d}/{t}")))
+    })
+}
+
+/// `postfix@-.service` -> `postfix`.
+fn service_stem(unit: &str) -> &str {
+    let base = unit.rsplit_once('.').map_or(unit, |(b, _)| b);
+    base.split('@').next().unwrap_or(base)
+}
+
+/// Units installed under the root whose name starts with the service's
+/// stem (`postfix.service`, `postfix@.service` as `postfix@-.service`, the
+/// instance Debian's postfix runs), sorted: the per-service fix.
+fn units_like(root: &Root, unit: &str) -> Vec<String> {
+    let stem = service_stem(unit);
+    let mut found = Vec::new();
+    for d in UNIT_DIRS {
+        let Ok(dir) = root.resolve(d) else {
+            continue;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".service") {
+                continue;
+            }
+            let Some(rest) = name.strip_prefix(stem) else {
+                continue;
+            };
+            let unit = if rest == ".service" {
+                name.clone()
+            } else if rest == "@.service" {
+                format!("{stem}@-.service")
+            } else {
+                continue;
+            };
+            if !found.contains(&unit) {
+                found.push(unit);
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// The first `+` term of a journal match that selects by fields a local

@@ -471,3 +471,49 @@ fn preview_keeps_stdout_for_the_file_and_findings_on_stderr() {
     );
     assert_eq!(strict.status.code(), Some(1));
 }
+
+/// A journal match naming an instance of a templated unit
+/// (`postfix@-.service`, what Debian's postfix runs and fail2ban 1.1.0's
+/// postfix filter matches) is right when the template is installed; when no
+/// unit of the service exists, the fix is about that service, never sshd's
+/// match.
+#[test]
+fn templated_units_count_and_fixes_are_per_service() {
+    if !stock_ready("jailgen::templated_units_count_and_fixes_are_per_service") {
+        return;
+    }
+    let jail = "[DEFAULT]\nbanaction = nftables-multiport\n\n[sshd]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd _UID=0\n\n[postfix]\nenabled = true\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=postfix@-.service\n";
+    let tree = good_debian();
+    tree.file("/etc/fail2ban/jail.d/site.local", jail);
+    tree.file(
+        "/lib/systemd/system/postfix@.service",
+        "[Service]\nExecStart=/usr/sbin/postfix start\n",
+    );
+    let (_, findings) = audit(&tree, Some(&[22]));
+    assert!(
+        !ids(&findings).contains(&"jailgen/journalmatch-unit"),
+        "{:?}",
+        ids(&findings)
+    );
+    // No postfix unit at all: the fix says so, for postfix.
+    let tree = good_debian();
+    tree.file("/etc/fail2ban/jail.d/site.local", jail);
+    let (_, findings) = audit(&tree, Some(&[22]));
+    let f = find(&findings, "jailgen/journalmatch-unit");
+    let fix = f.fix.as_deref().unwrap();
+    assert!(fix.contains("no unit of postfix is installed"), "{fix}");
+    assert!(!fix.contains("sshd"), "{fix}");
+    // Only postfix.service installed: the fix names it.
+    let tree = good_debian();
+    tree.file("/etc/fail2ban/jail.d/site.local", jail);
+    tree.file(
+        "/usr/lib/systemd/system/postfix.service",
+        "[Service]\nExecStart=/bin/true\n",
+    );
+    let (_, findings) = audit(&tree, Some(&[22]));
+    let f = find(&findings, "jailgen/journalmatch-unit");
+    assert_eq!(
+        f.fix.as_deref(),
+        Some("journalmatch = _SYSTEMD_UNIT=postfix.service")
+    );
+}
