@@ -110,19 +110,67 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
         return findings;
     }
     let config = fail2ban_config::load_jails(root, &model.to_string());
+    // What `fail2ban-client -t` refuses stops every jail: a line its reader
+    // rejects, or an enabled jail naming a filter or action file that does
+    // not exist. Only a configuration fail2ban would run is judged further.
+    let mut refused = false;
     for (path, line, message) in &config.problems {
+        refused = true;
         findings.push(
             Finding::new(
                 "jailgen/syntax",
-                Severity::High,
-                "fail2ban cannot read this line",
-                message.clone(),
+                Severity::Critical,
+                "fail2ban refuses the whole configuration: every jail is stopped",
+                format!(
+                    "{message}. fail2ban-client -t fails, and fail2ban starts no jail at all (the sshd jail \
+                     included) until this line is corrected."
+                ),
             )
             .at(Location::new(path.as_str(), Some(*line))),
         );
     }
-    let mut sshd_enabled = false;
     let sections: Vec<String> = config.sections().map(str::to_string).collect();
+    for name in &sections {
+        let jail = JailView {
+            name,
+            config: &config,
+            interpolation_reported: std::cell::Cell::new(false),
+        };
+        let mut quiet = Vec::new();
+        let enabled = jail
+            .get("enabled", &mut quiet)
+            .and_then(|v| fail2ban_config::parse_bool(&v))
+            .unwrap_or(false);
+        if !enabled {
+            continue;
+        }
+        let missing = missing_files(root, &jail, &mut quiet);
+        for (kind, file, option) in missing {
+            refused = true;
+            findings.push(at(
+                Finding::new(
+                    "jailgen/jail-file-missing",
+                    Severity::Critical,
+                    format!(
+                        "[{name}] uses {kind}.d/{file}, which does not exist: fail2ban refuses the whole configuration, every jail is stopped"
+                    ),
+                    format!(
+                        "fail2ban finds no {kind}.d/{file}.conf or .local under /etc/fail2ban (\"Found no accessible config files for '{kind}.d/{file}'\", then \"Errors in jail '{name}'\"): fail2ban-client -t fails and no jail runs, not only [{name}]."
+                    ),
+                )
+                .evidence("jail", name.as_str())
+                .evidence(kind, &file)
+                .fix(format!(
+                    "install the {kind} ({kind}.d/{file}.conf), name one that exists, or disable [{name}]"
+                )),
+                jail.location(option).or_else(|| jail.location(kind)),
+            ));
+        }
+    }
+    if refused {
+        return findings;
+    }
+    let mut sshd_enabled = false;
     for name in &sections {
         let jail = JailView {
             name,
@@ -531,6 +579,41 @@ fn audit_journal(
             ));
         }
     }
+}
+
+/// The filter and action files an enabled jail names that fail2ban cannot
+/// find: (kind, file, the option that named it).
+fn missing_files(
+    root: &Root,
+    jail: &JailView<'_>,
+    findings: &mut Vec<Finding>,
+) -> Vec<(&'static str, String, &'static str)> {
+    let exists = |kind: &str, file: &str| {
+        ["conf", "local"]
+            .iter()
+            .any(|ext| host::exists(root, &format!("/etc/fail2ban/{kind}.d/{file}.{ext}")))
+    };
+    let mut missing = Vec::new();
+    let filter = jail.get("filter", findings).unwrap_or_default();
+    let filter = filter.split('[').next().unwrap_or("").trim().to_string();
+    if !filter.is_empty() && !exists("filter", &filter) {
+        missing.push(("filter", filter, "filter"));
+    }
+    let actions = jail.get("action", findings).unwrap_or_default();
+    for a in fail2ban_actions::split_actions(&actions) {
+        if !a.file.is_empty()
+            && !exists("action", &a.file)
+            && !missing.iter().any(|(_, f, _)| *f == a.file)
+        {
+            let option = if jail.location("banaction").is_some() {
+                "banaction"
+            } else {
+                "action"
+            };
+            missing.push(("action", a.file.clone(), option));
+        }
+    }
+    missing
 }
 
 const UNIT_DIRS: [&str; 3] = [

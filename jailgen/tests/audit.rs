@@ -517,3 +517,67 @@ fn templated_units_count_and_fixes_are_per_service() {
         Some("journalmatch = _SYSTEMD_UNIT=postfix.service")
     );
 }
+
+/// What `fail2ban-client -t` refuses stops every jail: an enabled jail
+/// naming a filter or action file that does not exist, or a line the
+/// reader rejects (an option set twice in one section). jailgen says so,
+/// critical, at the line, and judges nothing else; fail2ban itself agrees
+/// that the configuration is refused.
+#[test]
+fn what_fail2ban_refuses_stops_every_jail() {
+    if !oracle_ready("jailgen::what_fail2ban_refuses_stops_every_jail") {
+        return;
+    }
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[mail]\nenabled = true\nfilter = no-such-filter\nlogpath = /var/log/auth.log\n",
+            "jailgen/jail-file-missing",
+            "filter.d/no-such-filter",
+        ),
+        (
+            "[mail]\nenabled = true\nfilter = sshd\nbanaction = no-such-action\nlogpath = /var/log/auth.log\n",
+            "jailgen/jail-file-missing",
+            "action.d/no-such-action",
+        ),
+        (
+            "[sshd]\nmaxretry = 3\nmaxretry = 4\n",
+            "jailgen/syntax",
+            "set twice",
+        ),
+    ];
+    for (text, id, says) in cases {
+        let tree = good_debian();
+        tree.file("/var/log/auth.log", "");
+        tree.file("/etc/fail2ban/jail.d/zz-site.local", text);
+        let (code, findings) = audit(&tree, Some(&[22]));
+        assert_eq!(ids(&findings), [*id], "{text}");
+        let f = &findings[0];
+        assert_eq!(f.severity, hardkit_core::Severity::Critical, "{text}");
+        assert!(
+            f.title.contains(says) || f.detail.contains(says),
+            "{text}: {} / {}",
+            f.title,
+            f.detail
+        );
+        assert!(f.title.contains("every jail"), "{}", f.title);
+        assert_eq!(
+            f.location.as_ref().unwrap().path.as_path(),
+            std::path::Path::new("/etc/fail2ban/jail.d/zz-site.local")
+        );
+        assert_eq!(code, 1);
+        let t = fail2ban_client(&tree, &["-t"]);
+        assert!(
+            !t.status.success(),
+            "fail2ban-client -t accepted what jailgen says it refuses: {text}"
+        );
+    }
+    // The same files, the jail disabled: nothing refused.
+    let tree = good_debian();
+    tree.file(
+        "/etc/fail2ban/jail.d/zz-site.local",
+        "[mail]\nenabled = false\nfilter = no-such-filter\n",
+    );
+    let (_, findings) = audit(&tree, Some(&[22]));
+    assert_eq!(ids(&findings), Vec::<&str>::new());
+    assert!(fail2ban_client(&tree, &["-t"]).status.success());
+}
