@@ -170,6 +170,7 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
     if refused {
         return findings;
     }
+    audit_unknown_options(&config, model, &mut findings);
     let mut sshd_enabled = false;
     for name in &sections {
         let jail = JailView {
@@ -579,6 +580,105 @@ fn audit_journal(
             ));
         }
     }
+}
+
+/// Options an operator's file sets that fail2ban does not know and that
+/// nothing reads (no `%(name)s`, no action's `<name>`), yet are close to a
+/// real option: a misspelling (`bandtime`, `bantime.max`), which fail2ban
+/// ignores without a word, so the value the operator meant is not in force.
+/// Names far from every option are the operator's own variables and are
+/// left alone.
+fn audit_unknown_options(
+    config: &fail2ban_config::Config,
+    model: Version,
+    findings: &mut Vec<Finding>,
+) {
+    let known: Vec<&str> = options::rows(model).map(|r| r.key).collect();
+    let mut referenced = std::collections::BTreeSet::new();
+    let mut all: Vec<(String, &fail2ban_config::Value, &str)> = Vec::new();
+    for (key, value) in &config.defaults {
+        all.push(("DEFAULT".into(), value, key));
+    }
+    for section in config.sections() {
+        if let Some(options) = config.section_options(section) {
+            for (key, value) in options {
+                all.push((section.to_string(), value, key));
+            }
+        }
+    }
+    for (_, value, _) in &all {
+        let raw = &value.raw;
+        for (start, _) in raw.match_indices("%(") {
+            if let Some(end) = raw[start + 2..].find(")s") {
+                referenced.insert(raw[start + 2..start + 2 + end].to_string());
+            }
+        }
+        for (start, _) in raw.match_indices('<') {
+            if let Some(end) = raw[start + 1..].find('>') {
+                referenced.insert(raw[start + 1..start + 1 + end].to_string());
+            }
+        }
+    }
+    for (section, value, key) in all {
+        let operators = value.path.ends_with(".local") || value.path.contains("/jail.d/");
+        if !operators || known.contains(&key) || referenced.contains(key) || key.starts_with("__") {
+            continue;
+        }
+        let Some(nearest) = nearest_option(key, &known) else {
+            continue;
+        };
+        findings.push(
+            Finding::new(
+                "jailgen/option-unknown",
+                Severity::Medium,
+                format!("[{section}] {key} is not a fail2ban option (did you mean {nearest}?): fail2ban ignores it"),
+                format!(
+                    "fail2ban {model} has no option `{key}` and nothing in the configuration reads it, so \
+                     `{key} = {}` is ignored without a word and {nearest} keeps its value from \
+                     elsewhere (or fail2ban's default).",
+                    value.raw.trim()
+                ),
+            )
+            .evidence("section", section.as_str())
+            .evidence("option", key)
+            .evidence("nearest", nearest)
+            .fix(format!("{nearest} = {}", value.raw.trim()))
+            .at(Location::new(value.path.as_str(), Some(value.line))),
+        );
+    }
+}
+
+/// The known option `key` most likely misspells: at most two edits away
+/// (one for names of four letters or fewer), or a dotted option the key is
+/// the start of (`bantime.max` for `bantime.maxtime`).
+fn nearest_option<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let key_l = key.to_ascii_lowercase();
+    let mut best: Option<(usize, &'a str)> = None;
+    for option in known {
+        let d = edit_distance(&key_l, option);
+        let limit = if option.len() <= 4 { 1 } else { 2 };
+        let close = d <= limit
+            || (option.contains('.') && key_l.contains('.') && option.starts_with(&key_l));
+        if close && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, option));
+        }
+    }
+    best.map(|(_, o)| o)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// The filter and action files an enabled jail names that fail2ban cannot

@@ -581,3 +581,52 @@ fn what_fail2ban_refuses_stops_every_jail() {
     assert_eq!(ids(&findings), Vec::<&str>::new());
     assert!(fail2ban_client(&tree, &["-t"]).status.success());
 }
+
+/// A misspelt option is ignored by fail2ban without a word: the ban time
+/// the operator set is not in force. jailgen names the nearest option; the
+/// operator's own variables (read through %(name)s) and names far from any
+/// option are left alone. fail2ban itself shows the misspelling has no
+/// effect (its dump carries the default bantime, not the one written).
+#[test]
+fn misspelt_options_are_named_with_the_nearest_one() {
+    if !oracle_ready("jailgen::misspelt_options_are_named_with_the_nearest_one") {
+        return;
+    }
+    let tree = good_debian();
+    tree.file(
+        "/etc/fail2ban/jail.d/zz-site.local",
+        "[DEFAULT]\nmynet = 192.0.2.0/24\nignoreip = 127.0.0.1/8 %(mynet)s\ncolour = blue\n\n[sshd]\nbandtime = 1w\nbantime.max = 4w\nmaxretr = 2\n",
+    );
+    let (code, findings) = audit(&tree, Some(&[22]));
+    let mut got: Vec<(String, String)> = findings
+        .iter()
+        .filter(|f| f.id == "jailgen/option-unknown")
+        .map(|f| {
+            let e = f.evidence.as_ref().unwrap();
+            (
+                e["option"].as_str().unwrap().to_string(),
+                e["nearest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("bandtime".to_string(), "bantime".to_string()),
+            ("bantime.max".into(), "bantime.maxtime".into()),
+            ("maxretr".into(), "maxretry".into()),
+        ],
+        "{:?}",
+        ids(&findings)
+    );
+    assert_eq!(code, 0, "medium findings");
+    let f = find(&findings, "jailgen/option-unknown");
+    assert_eq!(f.location.as_ref().unwrap().line, Some(7));
+    // fail2ban agrees the misspelling is not in force: the sshd jail gets
+    // the bantime of the good configuration (1h), not a week.
+    let dump = fail2ban_client(&tree, &["-d"]);
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(text.contains("['set', 'sshd', 'bantime', '1h']"), "{text}");
+    assert!(!text.contains("'1w'") && !text.contains("'4w'"), "{text}");
+}
