@@ -9,7 +9,7 @@ use crate::cli::AuditArgs;
 use crate::fail2ban_actions;
 use crate::fail2ban_config::{self, Config, InterpolationError, Value};
 use crate::fail2ban_values::{fail2ban_seconds, invalid_ports, port_covers};
-use crate::host::{self, Firewall, Host};
+use crate::host::{self, Host};
 use crate::options::{self, OptionType};
 use crate::release::{Release, Version};
 use crate::values::{IgnoreNet, Port};
@@ -384,22 +384,31 @@ fn audit_jail(
     }
 
     for action in &action_names {
-        if let (Some(used), Some((fw, why))) = (Firewall::of_action(action), &host.firewall) {
-            if !host.ban_works(used) {
-                findings.push(at(
-                    Finding::new(
-                        "jailgen/banaction-firewall",
-                        Severity::High,
-                        format!("[{name}] bans with {action} but the host's firewall is {}", fw.as_str()),
-                        format!("The host uses {} ({why}); {} rules are not where the firewall looks, or are flushed by it, so bans may block nothing.", fw.as_str(), used.as_str()),
-                    )
-                    .evidence("jail", name)
-                    .evidence("action", action)
-                    .evidence("firewall", fw.as_str())
-                    .fix(format!("banaction = {}", fw.multiport_action())),
-                    jail.location("banaction").or_else(|| jail.location("action")),
-                ));
-            }
+        if let Some(why) = host.ban_blocker(action) {
+            let fix = match host.working_multiport_action() {
+                Some(a) => format!("banaction = {a}"),
+                None => "apt-get install nftables, then banaction = nftables-multiport".into(),
+            };
+            let firewall = host
+                .firewall
+                .as_ref()
+                .map(|(fw, how)| format!(" (the host's firewall: {}, {how})", fw.as_str()))
+                .unwrap_or_default();
+            findings.push(at(
+                Finding::new(
+                    "jailgen/banaction-firewall",
+                    Severity::High,
+                    format!("[{name}] bans with {action}, which cannot work here: {why}"),
+                    format!(
+                        "fail2ban accepts the action and counts the failures, but when it bans, the \
+                         action's commands fail{firewall}: the address is never blocked."
+                    ),
+                )
+                .evidence("jail", name)
+                .evidence("action", action)
+                .fix(fix),
+                jail.location("banaction").or_else(|| jail.location("action")),
+            ));
         }
     }
 

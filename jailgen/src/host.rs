@@ -75,6 +75,31 @@ pub struct Host {
     /// `sshd-session` (Debian 13: OpenSSH 10.0), which logs under that
     /// name: its journal entries have `_COMM=sshd-session`, not `sshd`.
     pub sshd_session: bool,
+    /// The programs ban actions run that are installed under the root.
+    pub programs: Vec<&'static str>,
+    /// ufw is switched on (`ENABLED=yes`).
+    pub ufw_on: bool,
+    /// firewalld.service starts at boot.
+    pub firewalld_on: bool,
+}
+
+/// Programs fail2ban's stock ban actions run.
+const BAN_PROGRAMS: &[&str] = &[
+    "iptables",
+    "ip6tables",
+    "ipset",
+    "nft",
+    "ufw",
+    "firewall-cmd",
+    "shorewall",
+    "ip",
+];
+
+/// Is `program` installed under the root (where Debian and others put it)?
+pub fn has_program(root: &Root, program: &str) -> bool {
+    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        .iter()
+        .any(|d| exists(root, &format!("{d}/{program}")))
 }
 
 /// Directories systemd reads unit files from, most specific first.
@@ -95,24 +120,79 @@ impl Host {
             sshd_session: exists(root, "/usr/lib/openssh/sshd-session")
                 || exists(root, "/usr/libexec/openssh/sshd-session")
                 || exists(root, "/usr/libexec/sshd-session"),
+            programs: BAN_PROGRAMS
+                .iter()
+                .copied()
+                .filter(|p| has_program(root, p))
+                .collect(),
+            ufw_on: hardkit_core::host::ufw_enabled(root),
+            firewalld_on: hardkit_core::host::unit_enabled(root, "firewalld.service"),
         }
     }
 
-    /// Do bans of an action driving `action_fw` block anything on this host?
-    /// The host's own firewall, of course. Under ufw also fail2ban's
-    /// nftables actions when nft is installed: they build their own table
-    /// (`inet f2b-table`, chain hooked on input at priority -1), which the
-    /// kernel runs before ufw's iptables chains (priority 0, whichever
-    /// iptables backend), and ufw never flushes a table it does not own.
-    /// That is Debian 13's stock setup (`banaction = nftables` in
-    /// jail.d/defaults-debian.conf), and its bans work with ufw active.
-    pub fn ban_works(&self, action_fw: Firewall) -> bool {
-        match &self.firewall {
-            None => true,
-            Some((fw, _)) => {
-                *fw == action_fw
-                    || (*fw == Firewall::Ufw && action_fw == Firewall::Nftables && self.nft)
-            }
+    fn has(&self, program: &str) -> bool {
+        self.programs.contains(&program)
+    }
+
+    /// Why the bans of `action` (a fail2ban action file's name) cannot work
+    /// on this host, or None when they can (or the action is not one whose
+    /// needs are known). The question is whether the commands the action
+    /// runs can do their job here, not whether its name matches the firewall
+    /// in use: an iptables action on an nftables host works (Debian's
+    /// iptables is the nft variant, and a DROP in its chain drops whatever
+    /// another table accepts), as does an nftables action beside ufw (its
+    /// own table, hooked before ufw's chains).
+    pub fn ban_blocker(&self, action: &str) -> Option<String> {
+        let name = action.split('[').next().unwrap_or("").trim();
+        let needs: &[&str] = if name.starts_with("iptables") && name.contains("ipset") {
+            &["iptables", "ipset"]
+        } else if name.starts_with("iptables") {
+            &["iptables"]
+        } else if name.starts_with("nftables") {
+            &["nft"]
+        } else if name.starts_with("ufw") {
+            &["ufw"]
+        } else if name.starts_with("firewallcmd") {
+            &["firewall-cmd"]
+        } else if name.starts_with("shorewall") {
+            &["shorewall"]
+        } else if name == "route" {
+            &["ip"]
+        } else {
+            return None;
+        };
+        let missing: Vec<&str> = needs.iter().copied().filter(|p| !self.has(p)).collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "{} {} not installed: every ban command of {name} fails",
+                missing.join(" and "),
+                if missing.len() == 1 { "is" } else { "are" }
+            ));
+        }
+        if name.starts_with("ufw") && !self.ufw_on {
+            return Some(
+                "ufw is switched off (no ENABLED=yes in /etc/ufw/ufw.conf): the rules ufw's action adds take no effect".into(),
+            );
+        }
+        if name.starts_with("firewallcmd") && !self.firewalld_on {
+            return Some(
+                "firewalld.service is not enabled: firewall-cmd has no daemon to talk to".into(),
+            );
+        }
+        None
+    }
+
+    /// A stock multiport action whose commands work here: nftables when nft
+    /// is installed, then iptables, then ufw when it is on.
+    pub fn working_multiport_action(&self) -> Option<&'static str> {
+        if self.has("nft") {
+            Some("nftables-multiport")
+        } else if self.has("iptables") {
+            Some("iptables-multiport")
+        } else if self.has("ufw") && self.ufw_on {
+            Some("ufw")
+        } else {
+            None
         }
     }
 
@@ -351,15 +431,39 @@ mod tests {
         fs::write(tmp.path().join("etc/ufw/ufw.conf"), "ENABLED=yes\n").unwrap();
         let host = Host::inspect(&root);
         assert_eq!(host.ssh_unit.as_deref(), Some("sshd.service"));
-        assert!(host.ban_works(Firewall::Ufw));
-        assert!(!host.ban_works(Firewall::Iptables));
-        // nftables actions work beside ufw, when nft is there to run them.
-        assert!(!host.ban_works(Firewall::Nftables));
-        fs::create_dir_all(tmp.path().join("usr/sbin")).unwrap();
-        fs::write(tmp.path().join("usr/sbin/nft"), "").unwrap();
+        assert_eq!(host.firewall.as_ref().unwrap().0, Firewall::Ufw);
+        // Bans work when the action's programs are there: none yet.
+        assert!(host
+            .ban_blocker("ufw")
+            .unwrap()
+            .contains("ufw is not installed"));
+        assert!(host
+            .ban_blocker("nftables-multiport")
+            .unwrap()
+            .contains("nft is not installed"));
+        assert!(host
+            .ban_blocker("iptables-multiport")
+            .unwrap()
+            .contains("iptables is not installed"));
+        assert_eq!(host.ban_blocker("sendmail-whois"), None);
+        for p in ["usr/sbin/nft", "usr/sbin/ufw", "usr/sbin/iptables"] {
+            fs::create_dir_all(tmp.path().join(p).parent().unwrap()).unwrap();
+            fs::write(tmp.path().join(p), "").unwrap();
+        }
         let host = Host::inspect(&root);
-        assert!(host.ban_works(Firewall::Nftables));
-        assert_eq!(host.firewall.unwrap().0, Firewall::Ufw);
+        // nftables beside ufw, and iptables (the nft variant) beside ufw: both work.
+        assert_eq!(host.ban_blocker("nftables-multiport"), None);
+        assert_eq!(host.ban_blocker("iptables-multiport"), None);
+        assert_eq!(host.ban_blocker("ufw"), None);
+        assert!(host
+            .ban_blocker("iptables-ipset-proto6")
+            .unwrap()
+            .contains("ipset"));
+        // ufw switched off: its action's rules do nothing.
+        fs::write(tmp.path().join("etc/ufw/ufw.conf"), "ENABLED=no\n").unwrap();
+        let host = Host::inspect(&root);
+        assert!(host.ban_blocker("ufw").unwrap().contains("switched off"));
+        assert_eq!(host.working_multiport_action(), Some("nftables-multiport"));
     }
 
     #[test]

@@ -78,19 +78,27 @@ impl Tree {
             .file("/var/log/fail2ban.log", "")
     }
 
+    /// nftables installed (its program: what the ban actions run) and
+    /// enabled at boot.
     pub fn nftables_host(&self) -> &Tree {
-        self.file("/etc/nftables.conf", "flush ruleset\n").symlink(
-            "/lib/systemd/system/nftables.service",
-            "/etc/systemd/system/sysinit.target.wants/nftables.service",
-        )
+        self.file("/etc/nftables.conf", "flush ruleset\n")
+            .file("/usr/sbin/nft", "")
+            .symlink(
+                "/lib/systemd/system/nftables.service",
+                "/etc/systemd/system/sysinit.target.wants/nftables.service",
+            )
     }
 
+    /// ufw installed and switched on.
     pub fn ufw_host(&self) -> &Tree {
         self.file("/etc/ufw/ufw.conf", "ENABLED=yes\nLOGLEVEL=low\n")
+            .file("/usr/sbin/ufw", "")
     }
 
+    /// iptables installed, with saved rules.
     pub fn iptables_host(&self) -> &Tree {
         self.file("/etc/iptables/rules.v4", "*filter\nCOMMIT\n")
+            .file("/usr/sbin/iptables", "")
     }
 
     pub fn nginx_logs(&self) -> &Tree {
