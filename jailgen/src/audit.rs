@@ -144,7 +144,15 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
         if !enabled {
             continue;
         }
-        let missing = missing_files(root, &jail, &mut quiet);
+        // (a tree with fail2ban's jail files but not its filter.d and
+        // action.d, such as a partial image, cannot say what is missing)
+        let judged = host::exists(root, "/etc/fail2ban/filter.d")
+            && host::exists(root, "/etc/fail2ban/action.d");
+        let missing = if judged {
+            missing_files(root, &jail, &mut quiet)
+        } else {
+            Vec::new()
+        };
         for (kind, file, option) in missing {
             refused = true;
             findings.push(at(
