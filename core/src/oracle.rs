@@ -86,3 +86,26 @@ pub fn debian_root(test: &str, suite: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A writable copy of the cached Debian root of `suite` (`cp -a`, as root:
+/// owners and modes kept), for a test that changes it; None after
+/// recording why not. The copy lives as long as the returned directory.
+pub fn debian_root_copy(test: &str, suite: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    if !require_root(test) {
+        return None;
+    }
+    let base = debian_root(test, suite)?;
+    let t = tempfile::tempdir().ok()?;
+    let dir = t.path().join("root");
+    let copied = std::process::Command::new("cp")
+        .args(["-a", "--"])
+        .arg(&base)
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(copied, "{test}: cp -a {} failed", base.display());
+    // (the sandbox walks to the tree as a stranger: its parent must let it)
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755));
+    Some((t, dir))
+}

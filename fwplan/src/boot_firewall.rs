@@ -404,27 +404,6 @@ fn not_enabled(root: &Root, loader: Loader, file: &str, would_filter: Option<boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
-
-    #[test]
-    fn enabled_means_a_wants_link_and_not_masked() {
-        let d = tempfile::tempdir().unwrap();
-        let root = Root::new(d.path()).unwrap();
-        assert!(!unit_enabled(&root, NFT_UNIT));
-        let wants = d.path().join("etc/systemd/system/sysinit.target.wants");
-        fs::create_dir_all(&wants).unwrap();
-        // A dangling link is what `systemctl --root` leaves when the unit
-        // file lives in /lib: still enabled.
-        symlink("/lib/systemd/system/nftables.service", wants.join(NFT_UNIT)).unwrap();
-        assert!(unit_enabled(&root, NFT_UNIT));
-        assert!(!unit_enabled(&root, PERSISTENT_UNIT));
-        symlink(
-            "/dev/null",
-            d.path().join("etc/systemd/system").join(NFT_UNIT),
-        )
-        .unwrap();
-        assert!(!unit_enabled(&root, NFT_UNIT));
-    }
 
     #[test]
     fn iptables_error_lines_and_nft_messages_are_located() {

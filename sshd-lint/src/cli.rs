@@ -202,18 +202,16 @@ fn effective_lines(
     }
     // `sshd -T` loads the host keys and exits when none is there; the lint
     // reports it as a finding (sshd/no-host-keys) instead.
-    if !as_lint {
-        if rules::host_keys(&lines, s.loader.root(), Path::new("/")).is_some() {
-            let names = lines
-                .iter()
-                .filter(|l| l.key == "hostkey" && l.value != "none")
-                .map(|l| l.value.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(ConfigError::Fatal(format!(
-                "no hostkeys available -- exiting (as sshd -T: none of the HostKey files exists: {names}; ssh-keygen -A makes them)"
-            )));
-        }
+    if !as_lint && rules::host_keys(&lines, s.loader.root(), Path::new("/")).is_some() {
+        let names = lines
+            .iter()
+            .filter(|l| l.key == "hostkey" && l.value != "none")
+            .map(|l| l.value.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ConfigError::Fatal(format!(
+            "no hostkeys available -- exiting (as sshd -T: none of the HostKey files exists: {names}; ssh-keygen -A makes them)"
+        )));
     }
     Ok((reading, store, lines))
 }

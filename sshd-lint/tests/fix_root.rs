@@ -15,27 +15,10 @@ const CONFIG: &str = "PermitRootLogin yes\nPasswordAuthentication yes\n";
 /// A writable copy of the cached Debian root of `suite`, with an admin in
 /// group sudo who has a key (so the lockout guard lets the fix through).
 fn tree(suite: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let test = "sshd-lint --fix --write --root (the tree's own sshd -t)";
-    if unsafe { libc::geteuid() } != 0 {
-        oracle::not_run(test, "needs root (a copy of a Debian root)");
-        return None;
-    }
-    let base = oracle::debian_root(test, suite)?;
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("root");
-    let ok = Command::new("cp")
-        .args(["-a", "--"])
-        .arg(&base)
-        .arg(&dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "cp -a {}", base.display());
-    fs::set_permissions(
-        t.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let (t, dir) = oracle::debian_root_copy(
+        "sshd-lint --fix --write --root (the tree's own sshd -t)",
+        suite,
+    )?;
     let append = |file: &str, line: &str| {
         let mut text = fs::read_to_string(dir.join(file)).unwrap();
         text.push_str(line);

@@ -10,21 +10,7 @@ use std::process::{Command, Output};
 use hardkit_core::oracle;
 
 fn copy_of(suite: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let test = "svcacct apply --root: the tree's own visudo";
-    if !oracle::require_root(test) {
-        return None;
-    }
-    let base = oracle::debian_root(test, suite)?;
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("root");
-    assert!(Command::new("cp")
-        .args(["-a", "--"])
-        .arg(&base)
-        .arg(&dir)
-        .status()
-        .unwrap()
-        .success());
-    Some((t, dir))
+    oracle::debian_root_copy("svcacct apply --root: the tree's own visudo", suite)
 }
 
 fn apply(dir: &Path) -> Output {
