@@ -144,6 +144,25 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
         if !enabled {
             continue;
         }
+        // A value fail2ban cannot interpolate (an undefined %(name)s) in an
+        // option its reader takes: "Errors in jail", -t fails.
+        let mut interpolation = Vec::new();
+        for row in options::rows(model) {
+            let _ = jail.get(row.key, &mut interpolation);
+        }
+        for mut f in interpolation {
+            if f.id == "jailgen/interpolation"
+                && f.detail.ends_with("fail2ban refuses the configuration.")
+            {
+                refused = true;
+                f.severity = Severity::Critical;
+                f.title = format!(
+                    "{}: fail2ban refuses the whole configuration, every jail is stopped",
+                    f.title
+                );
+                findings.push(f);
+            }
+        }
         // (a tree with fail2ban's jail files but not its filter.d and
         // action.d, such as a partial image, cannot say what is missing)
         let judged = host::exists(root, "/etc/fail2ban/filter.d")

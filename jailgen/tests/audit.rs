@@ -571,6 +571,11 @@ fn what_fail2ban_refuses_stops_every_jail() {
             "jailgen/syntax",
             "set twice",
         ),
+        (
+            "[sshd]\nport = %(nonexistent)s\n",
+            "jailgen/interpolation",
+            "not defined",
+        ),
     ];
     for (text, id, says) in cases {
         let tree = good_debian();
