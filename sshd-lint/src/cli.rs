@@ -181,6 +181,15 @@ fn effective_lines(
     ctx: Option<&Context>,
     as_lint: bool,
 ) -> Result<(Reading, effective::Store, Vec<Line>), ConfigError> {
+    // sshd reads -C before the configuration: a test flag its release does
+    // not have stops it first, whatever the files say.
+    if ctx.is_some_and(|c| c.invalid_user) && s.release.model() < crate::version::Version::new(9, 9)
+    {
+        return Err(ConfigError::Fatal(format!(
+            "--context invalid-user: OpenSSH {} has no such test flag (9.9 and later)",
+            s.release.model()
+        )));
+    }
     let reading = std::mem::replace(
         &mut s.reading,
         Err(ConfigError::Fatal("already used".into())),
@@ -406,7 +415,8 @@ fn run_inner(cli: Cli) -> Result<ExitStatus, Error> {
         let path = e.loc().map(|l| l.path.clone()).unwrap_or(main);
         r.error(hardkit_core::ErrorRecord {
             path: Some(path.into()),
-            message: e.to_string(),
+            // (several bad lines: one line of text, as every error record)
+            message: e.to_string().replace('\n', "; "),
         })?;
     }
     // Counts and findings first; which rules were used, last.

@@ -254,7 +254,7 @@ impl Pass<'_> {
         file: &ConfigFile,
         store: &mut Store,
         active: &mut bool,
-        mut flags: Flags,
+        flags: Flags,
         depth: usize,
     ) -> Result<(), ConfigError> {
         self.count_file()?;
@@ -262,6 +262,58 @@ impl Pass<'_> {
             self.files.push(file.path.clone());
         }
         let saved_block = self.current_block;
+        // sshd counts unknown keywords and goes on to the end of the file
+        // (each one logged), then stops: "FILE: terminating, N bad
+        // configuration options" (parse_server_config_depth). An error that
+        // stops it sooner comes after the ones already logged.
+        let mut bad: Vec<(Loc, String)> = Vec::new();
+        let result = self.run_lines(file, store, active, flags, depth, &mut bad);
+        if let Some((first, message)) = bad.first() {
+            let mut text = message.clone();
+            for (loc, m) in &bad[1..] {
+                text.push_str(&format!("\n{} line {}: {m}", loc.path.display(), loc.line));
+            }
+            match result {
+                Err(e) => {
+                    let (loc, m) = match &e {
+                        ConfigError::Line { loc, message } => (Some(loc), message.clone()),
+                        other => (None, other.to_string()),
+                    };
+                    match loc {
+                        Some(l) => {
+                            text.push_str(&format!("\n{} line {}: {m}", l.path.display(), l.line))
+                        }
+                        None => text.push_str(&format!("\n{m}")),
+                    }
+                }
+                Ok(()) => text.push_str(&format!(
+                    "\n{}: terminating, {} bad configuration options",
+                    file.path.display(),
+                    bad.len()
+                )),
+            }
+            return Err(ConfigError::Line {
+                loc: first.clone(),
+                message: text,
+            });
+        }
+        result?;
+        // A Match block ends with the file that opened it (sshd restores
+        // the includer's state), so records after the Include are outside it.
+        self.current_block = saved_block;
+        Ok(())
+    }
+
+    /// The lines of one file, in order; unknown keywords go to `bad`.
+    fn run_lines(
+        &mut self,
+        file: &ConfigFile,
+        store: &mut Store,
+        active: &mut bool,
+        mut flags: Flags,
+        depth: usize,
+        bad: &mut Vec<(Loc, String)>,
+    ) -> Result<(), ConfigError> {
         for line in file.lines.iter() {
             let loc = Loc {
                 path: file.path.clone(),
@@ -276,7 +328,11 @@ impl Pass<'_> {
                 Lexed::Directive(d) => d,
             };
             let Some(kw) = keywords::lookup_in(&d.keyword, self.release) else {
-                return Err(err(format!("Bad configuration option: {}", d.keyword)));
+                bad.push((
+                    loc.clone(),
+                    format!("Bad configuration option: {}", d.keyword),
+                ));
+                continue;
             };
             if !*active && !keywords::allowed_in_match(kw, self.version) {
                 if self.ctx.is_none() {
@@ -390,9 +446,6 @@ impl Pass<'_> {
                 }
             }
         }
-        // A Match block ends with the file that opened it (sshd restores
-        // the includer's state), so records after the Include are outside it.
-        self.current_block = saved_block;
         Ok(())
     }
 }

@@ -122,6 +122,38 @@ pub fn value_lines(tests: &Path) -> Vec<Case> {
     );
     c.dsa_only = true;
     out.push(c);
+    // Several unknown keywords: sshd names every one of the file, then
+    // stops; one in an included file stops at the end of that file.
+    out.push(Case::new(
+        "several-bad-options",
+        one_file(
+            "etc/ssh/sshd_config",
+            "FooBar yes\nPort 22\nBazQux 1\nPermitRootLogin no\nNoSuchThing x\n",
+        ),
+        &[""],
+    ));
+    out.push(Case::new(
+        "bad-options-then-a-bad-value",
+        one_file(
+            "etc/ssh/sshd_config",
+            "FooBar yes\nPermitRootLogin perhaps\nBazQux 1\n",
+        ),
+        &[""],
+    ));
+    out.push(Case::new(
+        "bad-options-in-an-include",
+        vec![
+            (
+                "etc/ssh/sshd_config".into(),
+                b"Include /etc/ssh/sshd_config.d/*.conf\nOuterBad 1\n".to_vec(),
+            ),
+            (
+                "etc/ssh/sshd_config.d/10-x.conf".into(),
+                b"InnerBad yes\nAlsoBad no\n".to_vec(),
+            ),
+        ],
+        &[""],
+    ));
     // No HostKey file exists: sshd -T exits ("no hostkeys available"), and
     // so must --effective (issue 22).
     out.push(Case::new(
