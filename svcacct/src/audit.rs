@@ -101,6 +101,9 @@ pub fn audit_unit(
         );
     }
 
+    if runs_as_root {
+        out.extend(root_code_writable(unit, accounts, root));
+    }
     out.extend(environment_secrets(unit));
 
     let account = if ctx.dynamic_user {
@@ -333,6 +336,165 @@ fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Roo
                 .fix(format!("chown root:root {p} && chmod 0644 {p}", p = file.display()))
                 .evidence("path", file.display().to_string()),
             );
+        }
+    }
+    out
+}
+
+/// Interpreters whose first operand is the code they run.
+const INTERPRETERS: &[&str] = &[
+    "python", "python2", "python3", "node", "nodejs", "bash", "sh", "dash", "zsh", "perl", "ruby",
+    "php", "deno", "bun", "java", "uv", "uvx",
+];
+
+/// The code one Exec line runs: its program, and for an interpreter the
+/// script it is given (`python3 /home/agent/app/loop.py`, `java -jar X`,
+/// `uv run X`, `bash script.sh`; a relative script is taken from
+/// WorkingDirectory=). `python3 -m module` and `-c` code name no file.
+fn code_of_exec(value: &str, workdir: Option<&str>) -> Vec<PathBuf> {
+    let w = words(value);
+    let mut it = w.iter().map(|s| s.as_str());
+    let Some(first) = it.next() else {
+        return Vec::new();
+    };
+    let program = first.trim_start_matches(['@', '-', ':', '+', '!']);
+    if !program.starts_with('/') {
+        return Vec::new();
+    }
+    let mut out = vec![PathBuf::from(program)];
+    let base = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let family = base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if !INTERPRETERS.contains(&base.as_str()) && !INTERPRETERS.contains(&family) {
+        return out;
+    }
+    let rest: Vec<&str> = it.collect();
+    let script = match family {
+        "java" => rest.windows(2).find(|p| p[0] == "-jar").map(|p| p[1]),
+        "uv" | "uvx" => {
+            let after_run = rest.iter().position(|a| *a == "run").map_or(0, |i| i + 1);
+            rest[after_run.min(rest.len())..]
+                .iter()
+                .copied()
+                .find(|a| !a.starts_with('-'))
+        }
+        _ => {
+            if rest.iter().any(|a| *a == "-m" || *a == "-c" || *a == "-e") {
+                None
+            } else {
+                rest.iter().copied().find(|a| !a.starts_with('-'))
+            }
+        }
+    };
+    if let Some(s) = script {
+        let path = Path::new(s);
+        if path.is_absolute() {
+            out.push(path.to_path_buf());
+        } else if let Some(dir) = workdir
+            .map(|d| d.trim_start_matches(['-', '~']))
+            .filter(|d| d.starts_with('/'))
+        {
+            out.push(Path::new(dir).join(path));
+        }
+    }
+    out
+}
+
+/// What a root service runs, judged whole: every Exec line's program and,
+/// for an interpreter, its script, with every directory above them. One
+/// another account can write (or own: the owner may chmod) lets that
+/// account run its code as root at the next start; world-writable is
+/// critical.
+fn root_code_writable(unit: &Unit, accounts: &Accounts, root: &Root) -> Vec<Finding> {
+    const EXEC: &[&str] = &[
+        "ExecStartPre",
+        "ExecStart",
+        "ExecStartPost",
+        "ExecReload",
+        "ExecStop",
+        "ExecStopPost",
+        "ExecCondition",
+    ];
+    let workdir = last(unit, "WorkingDirectory").map(|a| a.value.clone());
+    // SAFETY: geteuid has no preconditions.
+    let caller = unsafe { libc::geteuid() };
+    let mut out = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for a in unit
+        .assignments
+        .iter()
+        .filter(|a| a.section == "Service" && EXEC.contains(&a.key.as_str()))
+    {
+        for code in code_of_exec(&a.value, workdir.as_deref()) {
+            let mut path = Some(code.as_path());
+            while let Some(p) = path {
+                path = p.parent();
+                if seen.iter().any(|s| s == p) {
+                    continue;
+                }
+                seen.push(p.to_path_buf());
+                let Ok(host) = root.resolve(p) else {
+                    continue;
+                };
+                let Ok(meta) = fs::metadata(&host) else {
+                    continue;
+                };
+                let mode = meta.mode();
+                let sticky_dir = meta.is_dir() && mode & 0o1000 != 0;
+                let world = mode & 0o002 != 0 && !sticky_dir;
+                // In a tree (an image, a checkout's example), the owner of
+                // the files is whoever unpacked it: the caller's own files
+                // and the tree's top say nothing about the system it holds.
+                let unpacked = !root.is_host() && (p == Path::new("/") || meta.uid() == caller);
+                let group = mode & 0o020 != 0 && meta.gid() != 0 && !sticky_dir && !unpacked;
+                let owner = meta.uid() != 0 && !unpacked;
+                if !(world || group || owner) {
+                    continue;
+                }
+                let who = if world {
+                    "every account on the system".to_string()
+                } else if owner {
+                    let name = accounts
+                        .user_by_uid(meta.uid())
+                        .map_or_else(|| format!("uid {}", meta.uid()), |u| u.name.clone());
+                    format!("{name}, who owns it")
+                } else {
+                    let name = accounts
+                        .group_by_gid(meta.gid())
+                        .map_or_else(|| format!("gid {}", meta.gid()), |g| g.name.clone());
+                    format!("the members of group {name}")
+                };
+                let what = if p == code.as_path() {
+                    "the code"
+                } else {
+                    "a directory above the code"
+                };
+                out.push(
+                    Finding::new(
+                        "svcacct/root-code-writable",
+                        if world { Severity::Critical } else { Severity::High },
+                        format!("{} runs {} as root, and {} can change it", unit.name, code.display(), who),
+                        format!(
+                            "{} ({what} of {}={}) can be written by {who}: whatever they put there runs as root at the next start of {}.",
+                            p.display(),
+                            a.key,
+                            a.value.trim(),
+                            unit.name
+                        ),
+                    )
+                    .at(Location::new(a.path.clone(), Some(a.line)))
+                    .fix(format!(
+                        "chown root:root {} && chmod go-w {} (and the same for every directory above it), or run the service as its own account (svcacct apply)",
+                        p.display(),
+                        p.display()
+                    ))
+                    .evidence("path", p.display().to_string())
+                    .evidence("mode", format!("{:04o}", mode & 0o7777))
+                    .evidence("owner", meta.uid()),
+                );
+            }
         }
     }
     out

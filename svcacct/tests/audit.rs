@@ -596,3 +596,86 @@ fn a_bare_template_is_judged_with_systemds_instance_not_an_empty_one() {
         }
     }
 }
+
+/// What a root service runs is judged whole (issue 21): the script an
+/// interpreter is given and every directory above it, for each Exec line.
+/// A script another account owns runs as root at the next start (high); a
+/// world-writable program is critical; root's own code is no finding.
+#[test]
+fn the_code_a_root_service_runs_must_be_roots_alone() {
+    if !require_root("svcacct::the_code_a_root_service_runs_must_be_roots_alone") {
+        return;
+    }
+    let t = tree();
+    let r = t.path();
+    append(
+        r,
+        "/etc/passwd",
+        "agent:x:1001:1001::/home/agent:/usr/sbin/nologin\n",
+    );
+    append(r, "/etc/group", "agent:x:1001:\n");
+    write(r, "/usr/bin/python3", "#!/bin/true\n");
+    write(r, "/home/agent/app/loop.py", "print('hi')\n");
+    write(r, "/opt/tool/run", "#!/bin/sh\n");
+    write(r, "/opt/safe/run", "#!/bin/sh\n");
+    for (path, mode) in [
+        ("usr/bin/python3", 0o755),
+        ("opt/tool/run", 0o777),
+        ("opt/safe/run", 0o755),
+    ] {
+        fs::set_permissions(r.join(path), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for p in ["home/agent", "home/agent/app", "home/agent/app/loop.py"] {
+        std::os::unix::fs::chown(r.join(p), Some(1001), Some(1001)).unwrap();
+    }
+    write(
+        r,
+        "/etc/systemd/system/agent.service",
+        "[Service]\nWorkingDirectory=/home/agent/app\nExecStart=/usr/bin/python3 -u loop.py\n",
+    );
+    write(
+        r,
+        "/etc/systemd/system/tool.service",
+        "[Service]\nExecStartPre=/opt/safe/run\nExecStart=/opt/tool/run --serve\n",
+    );
+    let out = svcacct(r, &["audit", "--json", "agent.service", "tool.service"]);
+    let stream = parse(&out.stdout);
+    let hits: Vec<(String, Severity, String)> = stream
+        .findings
+        .iter()
+        .filter(|f| f.id == "svcacct/root-code-writable")
+        .map(|f| {
+            (
+                f.evidence.as_ref().unwrap()["path"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                f.severity,
+                f.title.clone(),
+            )
+        })
+        .collect();
+    let paths: Vec<&str> = hits.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert!(paths.contains(&"/home/agent/app/loop.py"), "{hits:?}");
+    assert!(paths.contains(&"/home/agent/app"), "{hits:?}");
+    assert!(paths.contains(&"/opt/tool/run"), "{hits:?}");
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.starts_with("/usr") || p.starts_with("/opt/safe")),
+        "{hits:?}"
+    );
+    for (path, severity, title) in &hits {
+        let want = if path == "/opt/tool/run" {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        assert_eq!(*severity, want, "{path}: {title}");
+    }
+    assert!(
+        hits.iter()
+            .any(|(_, _, t)| t.contains("agent, who owns it")),
+        "{hits:?}"
+    );
+}
