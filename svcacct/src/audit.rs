@@ -77,7 +77,8 @@ pub fn audit_unit(
         // admin installed (the agent, the self-written daemon) is ours to fix.
         let vendor = ["/lib/systemd/system", "/usr/lib/systemd/system"]
             .iter()
-            .any(|d| unit.fragment.starts_with(d));
+            .any(|d| unit.fragment.starts_with(d))
+            || needs_root(unit);
         let severity = if vendor {
             Severity::Medium
         } else {
@@ -91,7 +92,9 @@ pub fn audit_unit(
                 "Without User= (or with User=root) the service has every privilege; a bug or a prompt injection in it is a root compromise.",
             )
             .at(at(user_line))
-            .fix(if vendor {
+            .fix(if needs_root(unit) {
+                "its job needs root (containers, networking, other users' processes): keep it as root and sandbox it with a drop-in (systemctl edit NAME: ProtectHome=, PrivateTmp=, ProtectKernelModules=, and a CapabilityBoundingSet= of what it uses) rather than a new account"
+            } else if vendor {
                 "its package runs it as root: sandbox it with a drop-in (systemctl edit NAME: ProtectSystem=, ProtectHome=, PrivateTmp=, CapabilityBoundingSet=) rather than a new account"
             } else {
                 "svcacct apply NAME --exec CMD (a system user of its own), or User=/DynamicUser=yes"
@@ -184,6 +187,37 @@ pub fn audit_unit(
     }
     out.extend(world_writable_paths(unit, root));
     out
+}
+
+/// Services whose job needs root (containers, cluster agents, VPN
+/// daemons, a spawner that starts other users' servers): a new account
+/// would break them, so the advice is a sandboxing drop-in, as for the
+/// distribution's own units.
+const NEEDS_ROOT: &[&str] = &[
+    "docker",
+    "containerd",
+    "podman",
+    "k3s",
+    "k3s-agent",
+    "k0scontroller",
+    "k0sworker",
+    "kubelet",
+    "tailscaled",
+    "wg-quick@",
+    "netbird",
+    "zerotier-one",
+    "jupyterhub",
+    "libvirtd",
+    "nvidia-persistenced",
+];
+
+fn needs_root(unit: &Unit) -> bool {
+    let stem = unit.name.trim_end_matches(".service");
+    let base = match stem.split_once('@') {
+        Some((prefix, _)) => format!("{prefix}@"),
+        None => stem.to_string(),
+    };
+    NEEDS_ROOT.contains(&base.as_str())
 }
 
 fn last<'a>(unit: &'a Unit, key: &str) -> Option<&'a Assignment> {

@@ -679,3 +679,59 @@ fn the_code_a_root_service_runs_must_be_roots_alone() {
         "{hits:?}"
     );
 }
+
+/// A service whose job needs root (docker, containerd, k3s, tailscaled,
+/// jupyterhub) is not told to take an account of its own, advice that
+/// cannot be followed (issue 21): a medium finding whose fix is a
+/// sandboxing drop-in. A self-written agent running as root stays high.
+#[test]
+fn services_that_need_root_get_advice_they_can_follow() {
+    let t = tree();
+    let r = t.path();
+    for name in ["docker", "k3s", "tailscaled", "jupyterhub", "agent"] {
+        write(
+            r,
+            &format!("/etc/systemd/system/{name}.service"),
+            &format!("[Service]\nExecStart=/usr/local/bin/{name}\n"),
+        );
+    }
+    let out = svcacct(
+        r,
+        &[
+            "audit",
+            "--json",
+            "docker.service",
+            "k3s.service",
+            "tailscaled.service",
+            "jupyterhub.service",
+            "agent.service",
+        ],
+    );
+    let stream = parse(&out.stdout);
+    for f in stream
+        .findings
+        .iter()
+        .filter(|f| f.id == "svcacct/runs-as-root")
+    {
+        let unit = f.evidence.as_ref().unwrap()["unit"].as_str().unwrap();
+        let fix = f.fix.as_deref().unwrap();
+        if unit == "agent.service" {
+            assert_eq!(f.severity, Severity::High);
+            assert!(fix.contains("svcacct apply"), "{fix}");
+        } else {
+            assert_eq!(f.severity, Severity::Medium, "{unit}");
+            assert!(
+                fix.contains("drop-in") && !fix.contains("svcacct apply"),
+                "{unit}: {fix}"
+            );
+        }
+    }
+    assert_eq!(
+        stream
+            .findings
+            .iter()
+            .filter(|f| f.id == "svcacct/runs-as-root")
+            .count(),
+        5
+    );
+}
