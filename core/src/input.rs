@@ -152,6 +152,13 @@ pub fn read_regular_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
                 e
             }
         })?;
+    read_opened_regular(file, limit)
+}
+
+/// The rest of [`read_regular_file`] for a file the caller opened (through
+/// a directory descriptor, say): refused unless a regular file, never read
+/// past `limit`.
+pub fn read_opened_regular(file: std::fs::File, limit: u64) -> io::Result<Vec<u8>> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(

@@ -12,6 +12,13 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
+/// Does the tree under `root` have an executable regular file at the
+/// system path `program` (resolved inside the tree, as its own programs
+/// would see it)? For the judges that are a target's own programs.
+pub fn in_tree(root: &crate::Root, program: &str) -> bool {
+    root.resolve(program).is_ok_and(|p| is_executable(&p))
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -85,6 +85,18 @@ pub struct SandboxOutput {
     pub truncated: bool,
 }
 
+/// Where in `root` a sandboxed program can be handed an input file with
+/// [`Sandbox::with_file`]: its /run, else its /tmp (each becomes a fresh
+/// tmpfs), or None when the tree has neither directory.
+pub fn scratch_dir(root: &Root) -> Option<&'static str> {
+    ["/run", "/tmp"].into_iter().find(|d| {
+        root.resolve_parent(d)
+            .ok()
+            .and_then(|p| fs::symlink_metadata(p).ok())
+            .is_some_and(|m| m.is_dir())
+    })
+}
+
 /// A tree whose programs are to be run, and how.
 pub struct Sandbox {
     root: Root,

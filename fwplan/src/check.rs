@@ -17,8 +17,6 @@
 //! says so.
 
 use std::ffi::OsStr;
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -50,12 +48,7 @@ impl Judge {
         if root.is_host() {
             return hardkit_core::program::find_program("nft").map(Judge::Tree);
         }
-        let in_tree = root
-            .resolve(NFT)
-            .ok()
-            .and_then(|p| fs::metadata(p).ok())
-            .is_some_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-        if in_tree {
+        if hardkit_core::program::in_tree(root, NFT) {
             return Some(Judge::Tree(PathBuf::from(NFT)));
         }
         hardkit_core::program::find_program("nft").map(Judge::ThisMachine)
@@ -136,17 +129,7 @@ pub fn check(
     let scratch = PathBuf::from(SCRATCH);
     let (out, map): (SandboxOutput, MapMessage) = match judge {
         Judge::Tree(nft) => {
-            // The sandbox's scratch space is a fresh tmpfs on the tree's
-            // /run, or its /tmp: a tree with neither gets no candidate.
-            let has_dir = |d: &str| {
-                root.resolve_parent(d)
-                    .ok()
-                    .and_then(|p| fs::symlink_metadata(p).ok())
-                    .is_some_and(|m| m.is_dir())
-            };
-            let base = ["/run", "/tmp"]
-                .into_iter()
-                .find(|d| has_dir(d))
+            let base = hardkit_core::sandbox::scratch_dir(root)
                 .ok_or_else(|| CheckError::NoScratch(root.dir().display().to_string()))?;
             let candidate = Path::new(base).join("fwplan-check/nftables.conf");
             let out = Sandbox::new(root)

@@ -752,12 +752,6 @@ fn missing_files(
     missing
 }
 
-const UNIT_DIRS: [&str; 3] = [
-    "/etc/systemd/system",
-    "/usr/lib/systemd/system",
-    "/lib/systemd/system",
-];
-
 /// Is there a unit file for `unit`: itself, or for an instance
 /// (`postfix@-.service`) its template (`postfix@.service`)?
 fn unit_installed(root: &Root, unit: &str) -> bool {
@@ -765,7 +759,7 @@ fn unit_installed(root: &Root, unit: &str) -> bool {
         rest.rsplit_once('.')
             .map(|(_, suffix)| format!("{name}@.{suffix}"))
     });
-    UNIT_DIRS.iter().any(|d| {
+    hardkit_core::host::UNIT_DIRS.iter().any(|d| {
         host::exists(root, &format!("{d}/{unit}"))
             || template
                 .as_ref()
@@ -785,7 +779,7 @@ fn service_stem(unit: &str) -> &str {
 fn units_like(root: &Root, unit: &str) -> Vec<String> {
     let stem = service_stem(unit);
     let mut found = Vec::new();
-    for d in UNIT_DIRS {
+    for d in hardkit_core::host::UNIT_DIRS {
         let Ok(dir) = root.resolve(d) else {
             continue;
         };

@@ -102,12 +102,8 @@ pub fn has_program(root: &Root, program: &str) -> bool {
         .any(|d| exists(root, &format!("{d}/{program}")))
 }
 
-/// Directories systemd reads unit files from, most specific first.
-const UNIT_DIRS: &[&str] = &[
-    "/etc/systemd/system",
-    "/usr/lib/systemd/system",
-    "/lib/systemd/system",
-];
+// Directories systemd reads unit files from: hardkit-core's list.
+use hardkit_core::host::UNIT_DIRS;
 
 impl Host {
     pub fn inspect(root: &Root) -> Host {

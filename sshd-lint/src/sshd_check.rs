@@ -123,12 +123,7 @@ fn in_sandbox(
     inputs: &[(PathBuf, String)],
 ) -> Result<Judged, String> {
     const TREE_SSHD: &str = "/usr/sbin/sshd";
-    let present = root
-        .resolve(TREE_SSHD)
-        .ok()
-        .and_then(|p| fs::metadata(p).ok())
-        .is_some_and(|m| m.is_file());
-    if !present {
+    if !hardkit_core::program::in_tree(root, TREE_SSHD) {
         return Ok(Judged::NotRun(format!(
             "{} has no {TREE_SSHD}",
             root.dir().display()

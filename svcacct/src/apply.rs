@@ -522,29 +522,16 @@ fn validate(validator: Validator, tmp: &Path, root: &Root) -> Result<(), String>
 /// None when the tree has no visudo (then this machine's judges).
 fn visudo_of_the_tree(root: &Root, tmp: &Path) -> Option<Result<(), String>> {
     const VISUDO: &str = "/usr/sbin/visudo";
-    let present = root
-        .resolve(VISUDO)
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .is_some_and(|m| m.is_file());
-    let has_sh = root
-        .resolve("/bin/sh")
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .is_some_and(|m| m.is_file());
-    if !present || !has_sh {
+    if !hardkit_core::program::in_tree(root, VISUDO)
+        || !hardkit_core::program::in_tree(root, "/bin/sh")
+    {
         return None;
     }
     let contents = match hardkit_core::input::read_regular_file(tmp, 1 << 20) {
         Ok(c) => c,
         Err(e) => return Some(Err(format!("{}: {e}", tmp.display()))),
     };
-    let scratch = ["/run", "/tmp"].into_iter().find(|d| {
-        root.resolve(d)
-            .ok()
-            .and_then(|p| std::fs::symlink_metadata(p).ok())
-            .is_some_and(|m| m.is_dir())
-    })?;
+    let scratch = hardkit_core::sandbox::scratch_dir(root)?;
     let candidate = format!("{scratch}/svcacct-check/sudoers");
     let script = format!("chmod 0440 \"$1\" && exec {VISUDO} -c -O -P -f \"$1\"");
     let args = [

@@ -254,23 +254,7 @@ fn read_on_host(
 }
 
 fn read_in(dir: &TrustedDir, name: &OsStr, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = dir.open_read(name)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file (a FIFO, device or socket is never read)",
-        ));
-    }
-    let mut data = Vec::new();
-    file.take(limit + 1).read_to_end(&mut data)?;
-    if data.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {} MiB: not read", limit >> 20),
-        ));
-    }
-    Ok(data)
+    hardkit_core::input::read_opened_regular(dir.open_read(name)?, limit)
 }
 
 fn remove(
