@@ -206,3 +206,80 @@ fn the_generated_sshd_jail_matches_sshd_session_on_debian_13() {
         );
     }
 }
+
+/// The whole-configuration outcome and the misspelling findings, judged
+/// with each release's own fail2ban (Debian 12's 1.0.2, 13's 1.1.0,
+/// testing's): what jailgen calls a refusal, that release's -t refuses, and
+/// a misspelt option is not in force in that release's -d.
+#[test]
+fn refusals_and_misspellings_hold_on_each_release() {
+    let test = "jailgen::refusals_and_misspellings_hold_on_each_release";
+    if !ready(test) {
+        return;
+    }
+    let refusals: &[(&str, &str)] = &[
+        (
+            "[sshd]\nenabled = true\nfilter = no-such-filter\n",
+            "jailgen/jail-file-missing",
+        ),
+        (
+            "[sshd]\nenabled = true\nbanaction = no-such-action\n",
+            "jailgen/jail-file-missing",
+        ),
+        ("[sshd]\nmaxretry = 3\nmaxretry = 4\n", "jailgen/syntax"),
+        (
+            "[sshd]\nenabled = true\nport = %(nonexistent)s\n",
+            "jailgen/interpolation",
+        ),
+    ];
+    let mut ran = 0;
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(suite_root) =
+            hardkit_core::oracle::debian_root(&format!("{test}::{suite}"), suite)
+        else {
+            continue;
+        };
+        ran += 1;
+        for (text, id) in refusals {
+            let tree = tree_from_release(&suite_root);
+            tree.file("/etc/fail2ban/jail.d/zz-site.local", text);
+            let out = jailgen(tree.path(), &["audit", "--json"], None);
+            let ids = finding_ids(&out);
+            assert_eq!(ids, [*id], "{suite}: {text}");
+            let t = release_client(&suite_root, &tree, &["-t"]);
+            assert!(
+                !t.status.success(),
+                "{suite}'s fail2ban-client -t accepted what jailgen calls a refusal: {text}"
+            );
+        }
+        let tree = tree_from_release(&suite_root);
+        tree.file(
+            "/etc/fail2ban/jail.d/zz-site.local",
+            "[sshd]\nenabled = true\nbandtime = 1w\nmaxretr = 2\n",
+        );
+        let out = jailgen(tree.path(), &["audit", "--json"], None);
+        let unknown = finding_ids(&out)
+            .into_iter()
+            .filter(|i| i == "jailgen/option-unknown")
+            .count();
+        assert_eq!(unknown, 2, "{suite}: {}", stdout(&out));
+        let d = release_client(&suite_root, &tree, &["-d"]);
+        let dump = String::from_utf8_lossy(&d.stdout);
+        assert!(
+            d.status.success(),
+            "{suite}: {}",
+            String::from_utf8_lossy(&d.stderr)
+        );
+        assert!(
+            !dump.contains("'1w'"),
+            "{suite}: the misspelt bantime is in force:\n{dump}"
+        );
+        assert!(
+            !dump.contains("'maxretry', '2'") && !dump.contains("'maxretry', 2"),
+            "{suite}"
+        );
+    }
+    if ran == 0 {
+        eprintln!("NOT RUN: {test}: no cached Debian roots");
+    }
+}
