@@ -9,7 +9,7 @@ build_tools
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+for t in "${hardkit_tools[@]}"; do
     bin=$HARDKIT_BIN_DIR/$t
     rc=0
     "$bin" --no-such-flag >"$tmp/out" 2>"$tmp/err" || rc=$?
@@ -89,7 +89,7 @@ json_error_contract() {
     check "$1: the last line is a summary with exit 2" jq_quiet -s -e '.[-1] | .type == "summary" and .exit == 2 and .counts.error >= 1' "$tmp/out"
     check "$1: '$2' on stderr" grep -qF "$2" "$tmp/err"
 }
-for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+for t in "${hardkit_tools[@]}"; do
     case $t in
         sshd-lint | jailgen) args=(--root "$tmp/no-such-root") ;;
         fwplan | svcacct) args=(audit --root "$tmp/no-such-root") ;;

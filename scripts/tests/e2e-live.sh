@@ -46,7 +46,7 @@ install -m 0600 "$tmp/admin_key" "$l/root/admin_key"
 # hardkit inside the root: the debug binaries, the scripts, and jq.
 install -d "$l/opt/hardkit/bin"
 cp -a "$top/scripts" "$l/opt/hardkit/"
-for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+for t in "${hardkit_tools[@]}"; do
     install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
 done
 install_jq "$l"

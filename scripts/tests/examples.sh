@@ -36,7 +36,7 @@ if [[ $(id -u) -ne 0 ]] || ! unshare --mount --net --pid --fork true 2>/dev/null
 fi
 build_tools
 cd "$top"
-tools=(sshd-lint jailgen fwplan svcacct fim logscan hardkit-write)
+tools=("${hardkit_tools[@]}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

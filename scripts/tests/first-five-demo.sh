@@ -324,7 +324,7 @@ if ((EUID == 0)); then
     # where 4242 cannot read, a clone under /root)
     mkdir -p "$tmp/pub7/checkout" "$tmp/pub7/bin"
     cp -r "$top/scripts" "$tmp/pub7/checkout/scripts"
-    for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+    for t in "${hardkit_tools[@]}"; do
         cp "$HARDKIT_BIN_DIR/$t" "$tmp/pub7/bin/"
     done
     chown -R 4242:4242 "$tmp/pub7/checkout" "$tmp/pub7/bin"

@@ -30,7 +30,7 @@ expect_status 0 "$rc" "DESTDIR=ROOT scripts/install"
 [[ $rc == 0 ]] || cat "$tmp/install.out" >&2
 # (the installed scripts link to PREFIX/lib/hardkit: judged inside the root)
 p=$r/usr/local
-tools=(sshd-lint jailgen fwplan svcacct fim logscan hardkit-write)
+tools=("${hardkit_tools[@]}")
 for t in "${tools[@]}"; do
     check "$t installed and executable" [ -x "$p/bin/$t" ]
     check "$t: man page" [ -s "$p/share/man/man1/$t.1" ]

@@ -3,6 +3,9 @@
 # that say what they expected. Sourced, not run.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The binaries (hardkit_tools): one list, the scripts' own.
+# shellcheck source=scripts/lib/tools.sh
+. "$top/scripts/lib/tools.sh"
 # The tests run the debug build (what `cargo test` builds), never PATH.
 HARDKIT_BIN_DIR="${CARGO_TARGET_DIR:-$top/target}/debug"
 export HARDKIT_BIN_DIR

@@ -30,7 +30,7 @@ if ((EUID == 0)); then
     # where nobody cannot read (a clone under /root, CI's 0700 directory).
     mkdir -p "$tmp/hk/bin"
     cp -r "$top/scripts" "$tmp/hk/scripts"
-    for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+    for t in "${hardkit_tools[@]}"; do
         cp "$HARDKIT_BIN_DIR/$t" "$tmp/hk/bin/"
     done
     chmod -R a+rX "$tmp/hk"

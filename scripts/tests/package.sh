@@ -58,7 +58,7 @@ check "it names the binary and the symbol version it needs" grep -q 'release/ssh
 check "exactly one hardkit .deb in $(dirname "$deb")" [ "$(find "$(dirname "$deb")" -maxdepth 1 -name 'hardkit_*.deb' | wc -l)" == 1 ]
 
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/contents"
-for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+for t in "${hardkit_tools[@]}"; do
     check "the package has /usr/bin/$t, its man page and completions" bash -c \
         'grep -qx "/usr/bin/$2" "$1" && grep -qx "/usr/share/man/man1/$2.1.gz" "$1" &&
          grep -qx "/usr/share/bash-completion/completions/$2" "$1" &&
@@ -78,7 +78,7 @@ check "its only maintainer script is prerm (nothing is enabled or started on ins
 check "the copyright file names both licences" bash -c \
     'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/hardkit/copyright | grep -q "^License: Expat or Apache-2.0$"' _ "$deb"
 dpkg-deb -x "$deb" "$tmp/x"
-need=$(for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do objdump -T "$tmp/x/usr/bin/$t"; done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+need=$(for t in "${hardkit_tools[@]}"; do objdump -T "$tmp/x/usr/bin/$t"; done | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
 check "no packaged binary needs a glibc newer than Debian 12's 2.36 (newest: $need)" \
     [ "$(printf '%s\n' "$need" 2.36 | sort -V | tail -n1)" == 2.36 ]
 
@@ -101,7 +101,7 @@ for suite in "${suites[@]}"; do
     in_chroot "$r" dpkg -L hardkit >"$tmp/$suite.files"
     check "$suite: dpkg -L hardkit lists the binaries" grep -qx /usr/bin/sshd-lint "$tmp/$suite.files"
 
-    for t in sshd-lint jailgen fwplan svcacct fim logscan hardkit-write; do
+    for t in "${hardkit_tools[@]}"; do
         got=$(in_chroot "$r" "$t" --version 2>&1 || true)
         check "$suite: $t --version (got: $got)" [ "$got" == "$t $version" ]
     done
