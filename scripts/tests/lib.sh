@@ -252,3 +252,106 @@ install_jq() {
         [[ -e $1$lib ]] || install -D -m 0644 "$lib" "$1$lib"
     done
 }
+
+# --- Upstream OpenSSH releases, built from Debian's archive ---------------
+# The portable release tarballs Debian's archive carries as its
+# `openssh_VERSION.orig.tar.gz` (the upstream release, unpatched), built as
+# upstream ships them, with Debian's install paths so that the paths sshd -T
+# prints are those of a packaged sshd, and with PAM and Kerberos/GSS-API as
+# most distributions build it. sshd-lint's `--openssh VERSION-upstream`
+# model is judged by their `sshd -T` (sshd-lint/tests/differential.rs).
+# Kept in $hardkit_test_cache/openssh-upstream-VERSION (usr/sbin/sshd,
+# usr/lib/openssh/...), with a stamp; rebuilt when the stamp differs.
+# VERSION and the SHA-256 of its tarball, as the archive's Sources index
+# lists it (the same upstream tarball under every Debian revision).
+declare -A openssh_upstream_sha256=(
+    [9.2p1]=3f66dbf1655fb45f50e1c56da62ab01218c228807b21338d634ebcdf9d71cf46
+    [10.0p1]=021a2e709a0edf4250b1256bd5a9e500411a90dddabea830ed59cef90eb9d85c
+    [10.3p1]=56682a36bb92dcf4b4f016fd8ec8e74059b79a8de25c15d670d731e7d18e45f4
+)
+openssh_upstream_releases=(9.2p1 10.0p1 10.3p1)
+openssh_upstream_configure=(
+    --prefix=/usr --sysconfdir=/etc/ssh --libexecdir=/usr/lib/openssh
+    --with-privsep-path=/run/sshd --with-pid-dir=/run --with-xauth=/usr/bin/xauth
+    --with-pam --with-kerberos5=/usr
+)
+# What building them needs on this machine is in scripts/test's oracles.
+
+# openssh_upstream_source VERSION DIR: the release tarball into DIR, with
+# apt-get source from a private list of deb-src lines (this machine's apt
+# configuration is not changed), checked against its pinned SHA-256.
+openssh_upstream_source() {
+    local version=$1 dir=$2 apt suite deb tarball
+    apt=$dir/apt
+    mkdir -p "$apt/lists/partial"
+    for suite in bookworm bookworm-backports trixie trixie-backports forky sid; do
+        echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $debian_mirror $suite main"
+    done >"$apt/sources.list"
+    local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
+        -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root
+        -o Acquire::Check-Valid-Until=false)
+    apt-get "${opts[@]}" update -q || return 1
+    # Any Debian revision of that upstream release carries the same tarball.
+    deb=$(apt-cache "${opts[@]}" showsrc openssh | awk -v v="$version" '
+        /^Version: /{ ver=$2; up=ver; sub(/^[0-9]+:/, "", up); sub(/-[^-]*$/, "", up); if (up == v) print ver }' | head -n1)
+    if [[ -z $deb ]]; then
+        echo "no source of openssh $version in the archive's Sources" >&2
+        return 1
+    fi
+    (cd "$dir" && apt-get "${opts[@]}" source --tar-only --download-only "openssh=$deb") || return 1
+    tarball=$dir/openssh_$version.orig.tar.gz
+    if ! echo "${openssh_upstream_sha256[$version]}  $tarball" | sha256sum -c --quiet; then
+        echo "openssh_$version.orig.tar.gz: SHA-256 differs from the pinned one" >&2
+        return 1
+    fi
+}
+
+# openssh_upstream_build VERSION SRC DEST: configure, build and install
+# (no host keys) the release in SRC into DEST.
+openssh_upstream_build() {
+    local version=$1 src=$2 dest=$3
+    (cd "$src" && ./configure "${openssh_upstream_configure[@]}" >configure.log &&
+        make -j"$(nproc)" >make.log 2>&1 && make install-nokeys DESTDIR="$dest" >install.log 2>&1) || {
+        echo "building openssh $version failed: see $src/{configure,make,install}.log" >&2
+        return 1
+    }
+}
+
+# openssh_upstream_ensure VERSION: build the cached upstream release if it
+# is missing or stale, print its directory. Status 1 when it could not be.
+openssh_upstream_ensure() {
+    local version=$1 cache=$hardkit_test_cache/openssh-upstream-$1 stamp lock work
+    stamp="hardkit openssh-upstream v1 $version ${openssh_upstream_sha256[$version]:-} ${openssh_upstream_configure[*]}"
+    mkdir -p "$hardkit_test_cache" || return 1
+    exec {lock}>"$cache.lock"
+    flock -x "$lock"
+    if [[ ! -x $cache/usr/sbin/sshd || $(cat "$cache.stamp" 2>/dev/null) != "$stamp" ]]; then
+        echo "building upstream OpenSSH $version into $cache (once per machine, about 2 min) ..." >&2
+        work=$(mktemp -d)
+        if ! {
+            openssh_upstream_source "$version" "$work" &&
+                tar -xzf "$work/openssh_$version.orig.tar.gz" -C "$work" &&
+                rm -rf "$cache.tmp" &&
+                openssh_upstream_build "$version" "$work/openssh-$version" "$cache.tmp"
+        } >"$cache.log" 2>&1; then
+            echo "upstream OpenSSH $version: not built, see $cache.log" >&2
+            rm -rf "$work"
+            exec {lock}>&-
+            return 1
+        fi
+        rm -rf "$work" "$cache.stamp" "$cache"
+        mv "$cache.tmp" "$cache"
+        echo "$stamp" >"$cache.stamp"
+    fi
+    exec {lock}>&-
+    echo "$cache"
+}
+
+# openssh_upstream_ensure_all: every release of openssh_upstream_releases.
+openssh_upstream_ensure_all() {
+    local v status=0
+    for v in "${openssh_upstream_releases[@]}"; do
+        openssh_upstream_ensure "$v" >/dev/null || status=1
+    done
+    return "$status"
+}

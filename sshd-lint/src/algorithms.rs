@@ -10,7 +10,7 @@
 //! against a real program here.
 
 use crate::matching::match_pattern_list;
-use crate::version::Version;
+use crate::version::{Flavour, Release, Version};
 
 /// Which list an option draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,10 @@ impl Family {
 const ALL_CIPHERS: &str = "3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com";
 const ALL_MACS: &str = "hmac-sha1,hmac-sha1-96,hmac-sha2-256,hmac-sha2-512,hmac-md5,hmac-md5-96,umac-64@openssh.com,umac-128@openssh.com,hmac-sha1-etm@openssh.com,hmac-sha1-96-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-md5-etm@openssh.com,hmac-md5-96-etm@openssh.com,umac-64-etm@openssh.com,umac-128-etm@openssh.com";
 const ALL_KEX_9: &str = "diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha1,diffie-hellman-group-exchange-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com";
+/// Upstream before 9.9 knows sntrup761x25519 only by its `@openssh.com`
+/// name (Debian's 9.2p1 backported the bare one).
+const ALL_KEX_9_UPSTREAM: &str = "diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha1,diffie-hellman-group-exchange-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512@openssh.com";
+const DEF_KEX_9_UPSTREAM: &str = "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256";
 const ALL_KEX_99: &str = "diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group14-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha1,diffie-hellman-group-exchange-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,mlkem768x25519-sha256";
 const ALL_KEYS_9: &str = "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-dss,ssh-dss-cert-v01@openssh.com,ssh-rsa,ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com";
 const ALL_KEYS_10: &str = "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-rsa,ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com";
@@ -62,6 +66,8 @@ const DEF_CASIG: &str = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecd
 const DEF_KEYS_103: &str = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256";
 const DEF_KEYS_106: &str = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-mldsa44-ed25519-cert,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256,ssh-mldsa44-ed25519";
 const DEF_CASIG_103: &str = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256";
+/// 10.3 added the webauthn certificate type.
+const ALL_KEYS_103: &str = "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,ssh-rsa,ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com";
 const ALL_KEYS_106: &str = "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,ssh-rsa,ssh-rsa-cert-v01@openssh.com,rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com,ssh-mldsa44-ed25519,ssh-mldsa44-ed25519-cert";
 const ALL_SIGS_106: &str = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-rsa,rsa-sha2-256,rsa-sha2-512,ssh-mldsa44-ed25519";
 
@@ -69,24 +75,27 @@ const ALL_SIGS_106: &str = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-ni
 pub const DEF_GSS_KEX: &str = "gss-group14-sha256-,gss-group16-sha512-,gss-nistp256-sha256-,gss-curve25519-sha256-,gss-group14-sha1-,gss-gex-sha1-";
 
 /// Every algorithm of a family the release supports, in its order.
-pub fn all(family: Family, v: Version) -> &'static str {
-    let ten = v >= Version::new(10, 0);
+pub fn all(family: Family, r: &Release) -> &'static str {
+    let v = r.model();
     match family {
         Family::Cipher => ALL_CIPHERS,
         Family::Mac => ALL_MACS,
         Family::Kex if v >= Version::new(9, 9) => ALL_KEX_99,
+        Family::Kex if r.flavour == Flavour::Upstream => ALL_KEX_9_UPSTREAM,
         Family::Kex => ALL_KEX_9,
         Family::Key if v >= Version::new(10, 6) => ALL_KEYS_106,
-        Family::Key if ten => ALL_KEYS_10,
+        Family::Key if v >= Version::new(10, 3) => ALL_KEYS_103,
+        Family::Key if !r.has_dsa() => ALL_KEYS_10,
         Family::Key => ALL_KEYS_9,
         Family::CaSig if v >= Version::new(10, 6) => ALL_SIGS_106,
-        Family::CaSig if ten => ALL_SIGS_10,
+        Family::CaSig if !r.has_dsa() => ALL_SIGS_10,
         Family::CaSig => ALL_SIGS_9,
     }
 }
 
 /// The release's default list.
-pub fn default(family: Family, v: Version) -> &'static str {
+pub fn default(family: Family, r: &Release) -> &'static str {
+    let v = r.model();
     let ten = v >= Version::new(10, 0);
     match family {
         Family::Cipher if ten => DEF_CIPHERS_10,
@@ -94,6 +103,7 @@ pub fn default(family: Family, v: Version) -> &'static str {
         Family::Mac => DEF_MACS,
         Family::Kex if ten => DEF_KEX_10,
         Family::Kex if v >= Version::new(9, 9) => DEF_KEX_99,
+        Family::Kex if r.flavour == Flavour::Upstream => DEF_KEX_9_UPSTREAM,
         Family::Kex => DEF_KEX_9,
         Family::Key if v >= Version::new(10, 6) => DEF_KEYS_106,
         Family::Key if v >= Version::new(10, 3) => DEF_KEYS_103,
@@ -110,7 +120,7 @@ fn names(list: &str) -> impl Iterator<Item = &str> {
 
 /// Is the config value acceptable as written (sshd checks this at parse
 /// time, before any modifier is applied)? `-` lists are never checked.
-pub fn valid_spec(family: Family, spec: &str, v: Version) -> bool {
+pub fn valid_spec(family: Family, spec: &str, v: &Release) -> bool {
     if spec.starts_with('-') {
         return true;
     }
@@ -160,7 +170,7 @@ fn filter(list: &str, patterns: &str, keep_matching: bool) -> String {
 
 /// Resolve a configured value (or None for the default) to the list sshd
 /// uses. Err when the result would be empty or uses `!` (sshd: fatal).
-pub fn assemble(family: Family, configured: Option<&str>, v: Version) -> Result<String, String> {
+pub fn assemble(family: Family, configured: Option<&str>, v: &Release) -> Result<String, String> {
     let all_list = all(family, v);
     let def = filter(default(family, v), all_list, true);
     let Some(spec) = configured.filter(|s| !s.is_empty()) else {
@@ -199,20 +209,21 @@ pub fn assemble(family: Family, configured: Option<&str>, v: Version) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    const V: Version = Version::new(9, 2);
+    static V: std::sync::LazyLock<Release> =
+        std::sync::LazyLock::new(|| Release::debian(Version::new(9, 2)));
 
     #[test]
     fn modifiers_resolve_against_the_default() {
-        let plus = assemble(Family::Cipher, Some("+aes128-cbc"), V).unwrap();
+        let plus = assemble(Family::Cipher, Some("+aes128-cbc"), &V).unwrap();
         assert!(
             plus.ends_with(",aes256-gcm@openssh.com,aes128-cbc"),
             "{plus}"
         );
-        let minus = assemble(Family::Mac, Some("-*sha1*,umac-64*"), V).unwrap();
+        let minus = assemble(Family::Mac, Some("-*sha1*,umac-64*"), &V).unwrap();
         assert_eq!(minus, "umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512");
-        let caret = assemble(Family::Cipher, Some("^aes256-ctr"), V).unwrap();
+        let caret = assemble(Family::Cipher, Some("^aes256-ctr"), &V).unwrap();
         assert!(caret.starts_with("aes256-ctr,chacha20"), "{caret}");
-        let explicit = assemble(Family::Key, Some("ssh-ed25519*,rsa-sha2-512"), V).unwrap();
+        let explicit = assemble(Family::Key, Some("ssh-ed25519*,rsa-sha2-512"), &V).unwrap();
         assert_eq!(
             explicit,
             "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,rsa-sha2-512"
@@ -221,15 +232,27 @@ mod tests {
 
     #[test]
     fn validation_is_by_name_for_ciphers_and_by_pattern_for_keys() {
-        assert!(valid_spec(Family::Cipher, "+aes128-cbc", V));
-        assert!(!valid_spec(Family::Cipher, "aes*", V));
-        assert!(valid_spec(Family::Cipher, "-aes*", V));
-        assert!(valid_spec(Family::Key, "+ssh-rsa*", V));
+        assert!(valid_spec(Family::Cipher, "+aes128-cbc", &V));
+        assert!(!valid_spec(Family::Cipher, "aes*", &V));
+        assert!(valid_spec(Family::Cipher, "-aes*", &V));
+        assert!(valid_spec(Family::Key, "+ssh-rsa*", &V));
         assert!(!valid_spec(
             Family::CaSig,
             "ssh-rsa-cert-v01@openssh.com",
-            V
+            &V
         ));
-        assert!(!valid_spec(Family::Kex, "nope", V));
+        assert!(!valid_spec(Family::Kex, "nope", &V));
+    }
+
+    #[test]
+    fn upstream_9x_knows_sntrup_by_its_openssh_name_only() {
+        let up = Release::from_flag("9.2-upstream").unwrap();
+        assert!(!valid_spec(Family::Kex, "sntrup761x25519-sha512", &up));
+        assert!(valid_spec(Family::Kex, "sntrup761x25519-sha512", &V));
+        assert!(assemble(Family::Kex, None, &up)
+            .unwrap()
+            .starts_with("sntrup761x25519-sha512@openssh.com,curve25519"));
+        let up99 = Release::from_flag("9.9-upstream").unwrap();
+        assert!(valid_spec(Family::Kex, "sntrup761x25519-sha512", &up99));
     }
 }

@@ -206,7 +206,7 @@ fn effective_lines(
         .flatten()
         .and_then(|p| std::fs::read_to_string(p).ok());
     let lines = print::render_with_hosts(&store, &s.release, hosts.as_deref())?;
-    if let Some(m) = rules::dsa_only_host_keys(&lines, s.loader.root(), s.release.model()) {
+    if let Some(m) = rules::dsa_only_host_keys(&lines, s.loader.root(), &s.release) {
         return Err(ConfigError::Fatal(m));
     }
     // `sshd -T` loads the host keys and exits when none is there; the lint

@@ -332,6 +332,14 @@ impl Pass<'_> {
                     loc.clone(),
                     format!("Bad configuration option: {}", d.keyword),
                 ));
+                // An unknown keyword has no Match permission: inside a
+                // Match block sshd stops right there.
+                if !*active && self.ctx.is_none() {
+                    return Err(err(format!(
+                        "Directive '{}' is not allowed within a Match block",
+                        d.keyword
+                    )));
+                }
                 continue;
             };
             if !*active && !keywords::allowed_in_match(kw, self.version) {
@@ -402,12 +410,12 @@ impl Pass<'_> {
                     }
                 }
                 Parsed::Set(assigns) => {
-                    // OpenSSH 9.2 checks "any" against the methods already
+                    // Before 9.7 (upstream 65a44a8) sshd checks "any" against the methods already
                     // stored, not just this line's.
                     let any_after_methods = assigns.iter().any(|a| {
                         a.slot == "authenticationmethods" && a.values.iter().any(|v| v == "any")
                     }) && store.get("authenticationmethods").is_some();
-                    if any_after_methods && self.version < Version::new(9, 4) {
+                    if any_after_methods && self.version < Version::new(9, 7) {
                         return Err(err(format!("\"any\" must appear alone in {}", d.keyword)));
                     }
                     // From 10.1 a MaxStartups line counts only when no
@@ -524,10 +532,10 @@ pub fn read(
             slot.items.clear();
         }
     }
-    // From 10.4 (CLEAR_ON_NONE_ARRAY) a lone global `AuthorizedKeysFile
-    // none` leaves the list empty: kept as one empty value, so that the
-    // default does not come back and nothing prints.
-    if version >= Version::new(10, 4) {
+    // From 10.3 (CLEAR_ON_NONE_ARRAY, upstream 135a622) a lone global
+    // `AuthorizedKeysFile none` leaves the list empty: kept as one empty
+    // value, so that the default does not come back and nothing prints.
+    if version >= Version::new(10, 3) {
         if let Some(slot) = global.slots.get_mut("authorizedkeysfile") {
             if slot.items.len() == 1 && slot.items[0].value.eq_ignore_ascii_case("none") {
                 slot.items[0].value = String::new();

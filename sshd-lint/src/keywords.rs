@@ -65,6 +65,14 @@ pub struct Keyword {
     pub since: Version,
     pub until: Option<Version>,
     pub status: Status,
+    /// Debian's patches add some spellings (its GSS-API key exchange, the
+    /// old blacklist and credential-cache keywords, DebianBanner): an
+    /// upstream build does not know them ("Bad configuration option").
+    pub builds: crate::options::Builds,
+    /// One release that lacks it in between (10.4's option-table rewrite
+    /// spelt the GSSAPI keywords `GssAuthentication`, ...; 10.5 restored
+    /// the old names, upstream c147093).
+    pub absent_in: Option<Version>,
 }
 
 const V90: Version = Version::new(9, 0);
@@ -85,6 +93,8 @@ const fn kw(
         since: V90,
         until: None,
         status: Status::Active,
+        builds: crate::options::Builds::All,
+        absent_in: None,
     }
 }
 
@@ -98,6 +108,8 @@ const fn gone(name: &'static str, in_match: bool, status: Status) -> Keyword {
         since: V90,
         until: None,
         status,
+        builds: crate::options::Builds::All,
+        absent_in: None,
     }
 }
 
@@ -105,6 +117,23 @@ const V106: Version = Version::new(10, 6);
 
 const fn until(mut k: Keyword, v: Version) -> Keyword {
     k.until = Some(v);
+    k
+}
+
+/// Not in 10.4 (see [`Keyword::absent_in`]).
+const fn not_in_10_4(mut k: Keyword) -> Keyword {
+    k.absent_in = Some(V104);
+    k
+}
+const V104: Version = Version::new(10, 4);
+/// 10.4's own spelling of an option (only in 10.4).
+const fn only_10_4(k: Keyword) -> Keyword {
+    until(since(k, V104), Version::new(10, 5))
+}
+
+/// Known to Debian's build only.
+const fn deb(mut k: Keyword) -> Keyword {
+    k.builds = crate::options::Builds::Debian;
     k
 }
 
@@ -168,15 +197,20 @@ pub static KEYWORDS: &[Keyword] = &[
     gone("kerberosgetafstoken", false, Status::Unsupported),
     gone("kerberostgtpassing", false, Status::Unsupported),
     gone("afstokenpassing", false, Status::Unsupported),
-    kw("gssapiauthentication", "gssapiauthentication", true, FirstWins, T::Flag),
-    kw("gssapicleanupcredentials", "gssapicleanupcredentials", false, FirstWins, T::Flag),
-    until(kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag), V106),
-    kw("gssapistrictacceptorcheck", "gssapistrictacceptorcheck", false, FirstWins, T::Flag),
-    until(kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag), V106),
-    until(kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag), V106),
-    until(kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms), V106),
-    gone("gssusesessionccache", false, Status::Unsupported),
-    gone("gssapiusesessioncredcache", false, Status::Unsupported),
+    not_in_10_4(kw("gssapiauthentication", "gssapiauthentication", true, FirstWins, T::Flag)),
+    not_in_10_4(kw("gssapicleanupcredentials", "gssapicleanupcredentials", false, FirstWins, T::Flag)),
+    deb(until(kw("gssapicleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag), V106)),
+    not_in_10_4(since(kw("gssapidelegatecredentials", "gssapidelegatecredentials", false, FirstWins, T::Flag), Version::new(10, 3))),
+    not_in_10_4(kw("gssapistrictacceptorcheck", "gssapistrictacceptorcheck", false, FirstWins, T::Flag)),
+    only_10_4(kw("gssauthentication", "gssapiauthentication", true, FirstWins, T::Flag)),
+    only_10_4(kw("gsscleanupcreds", "gssapicleanupcredentials", false, FirstWins, T::Flag)),
+    only_10_4(kw("gssdelegatecreds", "gssapidelegatecredentials", false, FirstWins, T::Flag)),
+    only_10_4(kw("gssstrictacceptor", "gssapistrictacceptorcheck", false, FirstWins, T::Flag)),
+    deb(until(kw("gssapikeyexchange", "gssapikeyexchange", false, FirstWins, T::Flag), V106)),
+    deb(until(kw("gssapistorecredentialsonrekey", "gssapistorecredentialsonrekey", false, FirstWins, T::Flag), V106)),
+    deb(until(kw("gssapikexalgorithms", "gssapikexalgorithms", false, FirstWins, T::Algorithms), V106)),
+    deb(gone("gssusesessionccache", false, Status::Unsupported)),
+    deb(gone("gssapiusesessioncredcache", false, Status::Unsupported)),
     kw("passwordauthentication", "passwordauthentication", true, FirstWins, T::Flag),
     kw("kbdinteractiveauthentication", "kbdinteractiveauthentication", true, FirstWins, T::Flag),
     kw("challengeresponseauthentication", "kbdinteractiveauthentication", true, FirstWins, T::Flag),
@@ -193,7 +227,7 @@ pub static KEYWORDS: &[Keyword] = &[
     kw("x11uselocalhost", "x11uselocalhost", true, FirstWins, T::Flag),
     kw("xauthlocation", "xauthlocation", false, FirstWins, T::Path),
     kw("strictmodes", "strictmodes", false, FirstWins, T::Flag),
-    gone("permitblacklistedkeys", false, Status::Deprecated),
+    deb(gone("permitblacklistedkeys", false, Status::Deprecated)),
     kw("permitemptypasswords", "permitemptypasswords", true, FirstWins, T::Flag),
     kw("permituserenvironment", "permituserenvironment", false, FirstWins, T::Special),
     gone("uselogin", false, Status::Deprecated),
@@ -266,7 +300,7 @@ pub static KEYWORDS: &[Keyword] = &[
     since(kw("sshdsessionpath", "sshdsessionpath", false, FirstWins, T::Path), Version::new(9, 8)),
     since(kw("refuseconnection", "refuseconnection", true, FirstWins, T::Flag), Version::new(9, 9)),
     since(kw("sshdauthpath", "sshdauthpath", false, FirstWins, T::Path), Version::new(10, 0)),
-    kw("debianbanner", "debianbanner", false, FirstWins, T::Flag),
+    deb(kw("debianbanner", "debianbanner", false, FirstWins, T::Flag)),
     since(kw("warnweakcrypto", "warnweakcrypto", false, FirstWins, T::Flag), V106),
     since(kw("agentsocketpath", "agentsocketpath", false, FirstWins, T::Text), V106),
 ];
@@ -281,6 +315,7 @@ pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
         k.name.eq_ignore_ascii_case(word)
             && version >= k.since
             && k.until.is_none_or(|u| version < u)
+            && k.absent_in != Some(version)
     })
 }
 
@@ -288,6 +323,11 @@ pub fn lookup(word: &str, version: Version) -> Option<&'static Keyword> {
 /// (Debian's GSS-API key exchange in an upstream build) is unknown.
 pub fn lookup_in(word: &str, release: &crate::version::Release) -> Option<&'static Keyword> {
     let k = lookup(word, release.model())?;
+    if k.builds == crate::options::Builds::Debian
+        && release.flavour != crate::version::Flavour::Debian
+    {
+        return None;
+    }
     let row = crate::options::row_of(k.canon);
     if k.status == Status::Active && row.is_some_and(|r| r.built_out_in(release)) {
         return Some(&BUILT_OUT);
@@ -298,7 +338,10 @@ pub fn lookup_in(word: &str, release: &crate::version::Release) -> Option<&'stat
 /// May the keyword appear inside a Match block in this release? (Subsystem
 /// became allowed in OpenSSH 9.5.)
 pub fn allowed_in_match(k: &Keyword, version: Version) -> bool {
-    k.in_match || (k.canon == "subsystem" && version >= Version::new(9, 5))
+    // 10.4's table made PAMServiceName global-only by mistake; 10.5
+    // allowed it in Match again (upstream 4c414d9).
+    (k.in_match && !(k.canon == "pamservicename" && version == V104))
+        || (k.canon == "subsystem" && version >= Version::new(9, 5))
 }
 
 /// OpenSSH 10.1 made MaxStartups and PerSourceNetBlockSize keep their
@@ -313,9 +356,9 @@ pub fn rule_of_slot(slot: &str, rule: Rule, version: Version) -> Rule {
     let since = match slot.split('.').next() {
         Some("maxstartups" | "persourcenetblocksize") => Version::new(10, 1),
         Some("ipqos") => Version::new(10, 3),
-        // The 10.4 rewrite of option handling (upstream bebc855) made
-        // StreamLocalBindMask first-wins like the rest (checked on 10.6).
-        Some("streamlocalbindmask") => Version::new(10, 4),
+        // Still last-wins in 10.5's source; first-wins in 10.6 (checked
+        // on Debian testing's 10.6p1).
+        Some("streamlocalbindmask") => Version::new(10, 6),
         _ => return rule,
     };
     if version >= since {

@@ -48,6 +48,10 @@ pub enum Copied {
     No,
     Yes,
     Since(Version),
+    /// Copied, except in these releases (from, to excluded): the 10.4
+    /// option table marked PAMServiceName "copy none", which 10.4 and
+    /// 10.5 show; Debian testing's 10.6p1 copies it again.
+    Except(Version, Version),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -66,13 +70,17 @@ pub struct OptionRow {
     pub printed_from: Option<Version>,
     pub default: Builtin,
     pub copied: Copied,
-    /// From this release the build leaves the option out (Debian's 10.6p1
+    /// From this release Debian's build leaves the option out (its 10.6p1
     /// is built without Kerberos and GSS-API): its keywords are accepted
     /// and ignored ("Unsupported option"), and it is not printed.
     pub built_out: Option<Version>,
     /// From this release `sshd -T` prints it right after another option
     /// (10.3 moved RevokedKeys, now a list, after AuthorizedKeysFile).
     pub moved: Option<(Version, &'static str)>,
+    /// First release whose upstream build prints it (Debian's patches
+    /// print GSSAPIStrictAcceptorCheck in every release, upstream from
+    /// 10.1, commit 6fd9306).
+    pub upstream_printed_from: Option<Version>,
 }
 
 const V90: Version = Version::new(9, 0);
@@ -96,6 +104,7 @@ const fn row(
         copied,
         built_out: None,
         moved: None,
+        upstream_printed_from: None,
     }
 }
 const fn moved(mut r: OptionRow, v: Version, after: &'static str) -> OptionRow {
@@ -104,6 +113,10 @@ const fn moved(mut r: OptionRow, v: Version, after: &'static str) -> OptionRow {
 }
 const fn printed_from(mut r: OptionRow, v: Version) -> OptionRow {
     r.printed_from = Some(v);
+    r
+}
+const fn upstream_printed_from(mut r: OptionRow, v: Version) -> OptionRow {
+    r.upstream_printed_from = Some(v);
     r
 }
 const fn since(mut r: OptionRow, v: Version) -> OptionRow {
@@ -152,7 +165,7 @@ pub static OPTIONS: &[OptionRow] = &[
     row("addressfamily", "AddressFamily", P, D("any"), No),
     row("listenaddress", "ListenAddress", A, Unset, No),
     row("usepam", "UsePAM", P, D("no"), No),
-    since(row("pamservicename", "PAMServiceName", P, D("sshd"), Yes), Version::new(9, 8)),
+    since(row("pamservicename", "PAMServiceName", P, D("sshd"), Copied::Except(Version::new(10, 4), V106)), Version::new(9, 8)),
     row("logingracetime", "LoginGraceTime", P, D("120"), No),
     row("x11displayoffset", "X11DisplayOffset", P, D("10"), Yes),
     row("maxauthtries", "MaxAuthTries", P, D("6"), Yes),
@@ -174,7 +187,8 @@ pub static OPTIONS: &[OptionRow] = &[
     built_out(row("gssapiauthentication", "GSSAPIAuthentication", P, D("no"), Yes), V106),
     built_out(row("gssapicleanupcredentials", "GSSAPICleanupCredentials", P, D("yes"), No), V106),
     until(debian(row("gssapikeyexchange", "GSSAPIKeyExchange", P, D("no"), No)), V106),
-    built_out(row("gssapistrictacceptorcheck", "GSSAPIStrictAcceptorCheck", P, D("yes"), No), V106),
+    built_out(since(row("gssapidelegatecredentials", "GSSAPIDelegateCredentials", P, D("yes"), No), Version::new(10, 3)), V106),
+    built_out(upstream_printed_from(row("gssapistrictacceptorcheck", "GSSAPIStrictAcceptorCheck", P, D("yes"), No), Version::new(10, 1)), V106),
     until(debian(row("gssapistorecredentialsonrekey", "GSSAPIStoreCredentialsOnRekey", P, D("no"), No)), V106),
     until(debian(row("gssapikexalgorithms", "GSSAPIKexAlgorithms", P, D(crate::algorithms::DEF_GSS_KEX), No)), V106),
     row("passwordauthentication", "PasswordAuthentication", P, D("yes"), Yes),
@@ -266,13 +280,13 @@ impl OptionRow {
         let v = r.model();
         v >= self.since
             && self.until.is_none_or(|u| v < u)
-            && self.built_out.is_none_or(|b| v < b)
+            && !self.built_out_in(r)
             && (self.builds == Builds::All || r.flavour == Flavour::Debian)
     }
 
     /// The build leaves it out in this release: accepted, ignored.
     pub fn built_out_in(&self, r: &Release) -> bool {
-        self.built_out.is_some_and(|b| r.model() >= b)
+        r.flavour == Flavour::Debian && self.built_out.is_some_and(|b| r.model() >= b)
     }
 
     pub fn default_in(&self, r: &Release) -> Option<&'static str> {
@@ -299,6 +313,8 @@ pub fn printed(r: &Release) -> impl Iterator<Item = &'static str> {
             o.print != Print::Never
                 && o.in_release(r)
                 && o.printed_from.is_none_or(|p| r.model() >= p)
+                && (r.flavour == Flavour::Debian
+                    || o.upstream_printed_from.is_none_or(|p| r.model() >= p))
         })
         .map(|o| o.key)
         .collect();
@@ -318,12 +334,28 @@ pub fn printed(r: &Release) -> impl Iterator<Item = &'static str> {
     keys.into_iter()
 }
 
-/// The name `sshd -T` prints: the lowercase key until 10.4; from 10.5
-/// (upstream commit f6acdce, "write all directives in mixed case") the
-/// keyword table's spelling, which for MACs is `Macs`.
+/// The name `sshd -T` prints: the lowercase key until 10.3; in 10.4 the
+/// option table's mixed case for most; from 10.5 (upstream commit f6acdce,
+/// "write all directives in mixed case") the keyword table's spelling for
+/// all, which for MACs is `Macs`.
 pub fn printed_name(key: &'static str, r: &Release) -> &'static str {
-    if r.model() < Version::new(10, 5) {
+    let v = r.model();
+    if v < Version::new(10, 4) {
         return key;
+    }
+    if v == Version::new(10, 4) {
+        // 10.4's rewrite printed the table's options in its mixed case,
+        // with its own GSSAPI names, and the hand-written ones in lowercase.
+        match key {
+            "port" | "listenaddress" | "subsystem" | "maxstartups" | "persourcemaxstartups"
+            | "persourcenetblocksize" | "ipqos" | "rekeylimit" | "permitopen" | "permitlisten"
+            | "pubkeyauthoptions" | "persourcepenalties" => return key,
+            "gssapiauthentication" => return "GssAuthentication",
+            "gssapicleanupcredentials" => return "GssCleanupCreds",
+            "gssapidelegatecredentials" => return "GssDelegateCreds",
+            "gssapistrictacceptorcheck" => return "GssStrictAcceptor",
+            _ => {}
+        }
     }
     match key {
         "macs" => "Macs",
@@ -337,6 +369,7 @@ pub fn copied_by_match(slot: &str, v: Version) -> bool {
         Copied::No => false,
         Copied::Yes => true,
         Copied::Since(s) => v >= s,
+        Copied::Except(from, to) => v < from || v >= to,
     })
 }
 
@@ -410,8 +443,18 @@ mod tests {
         let up = keys(&Release::from_flag("10.0-upstream").unwrap());
         assert!(!up.contains(&"gssapikeyexchange") && !up.contains(&"debianbanner"));
         assert_eq!(
-            printed_name("passwordauthentication", &d(Version::new(10, 4))),
+            printed_name("passwordauthentication", &d(Version::new(10, 3))),
             "passwordauthentication"
+        );
+        let t4 = d(Version::new(10, 4));
+        assert_eq!(
+            printed_name("passwordauthentication", &t4),
+            "PasswordAuthentication"
+        );
+        assert_eq!(printed_name("port", &t4), "port");
+        assert_eq!(
+            printed_name("gssapiauthentication", &t4),
+            "GssAuthentication"
         );
         assert_eq!(
             printed_name("passwordauthentication", &d(Version::new(10, 5))),

@@ -277,8 +277,15 @@ pub fn parse(
             let a = first.unwrap_or("");
             let (_, p) = LOG_LEVELS
                 .iter()
+                .filter(|(n, _)| release.flavour == Flavour::Debian || *n != "SILENT")
                 .find(|(n, _)| n.eq_ignore_ascii_case(a))
                 .ok_or_else(|| format!("unsupported log level '{a}'"))?;
+            // Upstream's table names the level QUIET; Debian's patch
+            // restores the old SILENT, first, so QUIET prints as SILENT.
+            let p = match *p {
+                "SILENT" if release.flavour != Flavour::Debian => "QUIET",
+                p => p,
+            };
             one(canon, p.to_string())
         }
         ("fingerprinthash", _) => {
@@ -299,7 +306,7 @@ pub fn parse(
         (_, ValueType::Algorithms) => {
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
             let family = Family::of(canon).ok_or_else(missing)?;
-            if !algorithms::valid_spec(family, a, v) {
+            if !algorithms::valid_spec(family, a, release) {
                 return Err(match family {
                     Family::Cipher => format!("Bad SSH2 cipher spec '{a}'."),
                     Family::Mac => format!("Bad SSH2 mac spec '{a}'."),

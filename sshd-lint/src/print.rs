@@ -94,6 +94,8 @@ fn penalties_line(store: &Store, v: Version) -> String {
         }
         let default = match *field {
             "overflow6" => overflow.clone(),
+            // 9.8 gave an exceeded LoginGraceTime 20 s; 9.9 made it 10.
+            "grace-exceeded" if v < Version::new(9, 9) => "20".into(),
             f => defaults
                 .iter()
                 .find(|(d, _)| *d == f)
@@ -186,9 +188,20 @@ pub fn render_with_hosts(
     let family = store.value("addressfamily").unwrap_or("any").to_string();
     for key in options::printed(r) {
         let mut push = |value: String, origin: Option<Loc>, shadowed: Vec<Shadow>| {
+            // 10.4 printed a PermitUserEnvironment pattern list by hand,
+            // in lowercase (yes and no through its table, mixed case).
+            let name = if key == "permituserenvironment"
+                && v == Version::new(10, 4)
+                && value != "yes"
+                && value != "no"
+            {
+                key
+            } else {
+                options::printed_name(key, r)
+            };
             out.push(Line {
                 key,
-                name: options::printed_name(key, r),
+                name,
                 value,
                 origin,
                 shadowed,
@@ -206,8 +219,9 @@ pub fn render_with_hosts(
                 }
             }
             "hostkey" => {
-                // 10.6 also loads the ML-DSA-44/Ed25519 key by default.
-                let defaults: &[&str] = if v >= Version::new(10, 6) {
+                // From 10.4 sshd also loads the ML-DSA-44/Ed25519 key by
+                // default.
+                let defaults: &[&str] = if v >= Version::new(10, 4) {
                     &[
                         "/etc/ssh/ssh_host_rsa_key",
                         "/etc/ssh/ssh_host_ecdsa_key",
@@ -304,8 +318,8 @@ pub fn render_with_hosts(
                     push(value, origin, shadows(key));
                 }
             }
-            "authorizedkeysfile" if v >= Version::new(10, 4) => {
-                // From the 10.4 rewrite a global `none` empties the list
+            "authorizedkeysfile" if v >= Version::new(10, 3) => {
+                // From 10.3 a global `none` empties the list
                 // (effective::read leaves it empty), which prints nothing;
                 // the same `none` copied from a Match block prints.
                 let (value, origin) = scalar(key);
@@ -362,7 +376,7 @@ pub fn render_with_hosts(
                     .and_then(|s| s.items.first())
                     .and_then(|i| i.origin.clone());
                 let value =
-                    algorithms::assemble(family, configured, v).map_err(|m| match &origin {
+                    algorithms::assemble(family, configured, r).map_err(|m| match &origin {
                         Some(loc) => ConfigError::Line {
                             loc: loc.clone(),
                             message: format!("{key}: {m}"),

@@ -551,17 +551,23 @@ fn host_key_type(root: &hardkit_core::Root, path: &str) -> Option<String> {
     None
 }
 
-/// OpenSSH 10.0 removed DSA: when every configured host key is a DSA key,
-/// sshd loads none and exits ("no hostkeys available"). Only said when
-/// every key's type is known.
+/// OpenSSH 10.0 removed DSA (upstream builds leave it out from 9.8): when
+/// every configured host key is a DSA key, sshd loads none and exits ("no
+/// hostkeys available"). Only said when every key's type is known.
 pub fn dsa_only_host_keys(
     lines: &[Line],
     root: &hardkit_core::Root,
-    version: crate::version::Version,
+    release: &crate::version::Release,
 ) -> Option<String> {
-    if version < crate::version::Version::new(10, 0) {
+    if release.has_dsa() {
         return None;
     }
+    let version = release.model();
+    let why = if version >= crate::version::Version::new(10, 0) {
+        "DSA was removed in 10.0"
+    } else {
+        "upstream builds leave DSA out from 9.8"
+    };
     let keys: Vec<&str> = lines
         .iter()
         .filter(|l| l.key == "hostkey" && l.value != "none")
@@ -580,7 +586,7 @@ pub fn dsa_only_host_keys(
         .all(|k| host_key_type(root, k).as_deref() == Some("ssh-dss"));
     all_dsa.then(|| {
         format!(
-            "no hostkeys available -- exiting: every HostKey ({}) is a DSA key, which OpenSSH {version} cannot load (DSA was removed in 10.0); generate an Ed25519 key (ssh-keygen -A) and list it",
+            "no hostkeys available -- exiting: every HostKey ({}) is a DSA key, which OpenSSH {version} cannot load ({why}); generate an Ed25519 key (ssh-keygen -A) and list it",
             present.join(", ")
         )
     })

@@ -176,8 +176,9 @@ pub fn clean_host(h: &str) -> String {
     }
 }
 
-/// (accepted, printed): OpenSSH's table starts with SILENT for the QUIET
-/// level, so `LogLevel QUIET` prints as `SILENT`.
+/// (accepted, printed): Debian's table starts with SILENT for the QUIET
+/// level, so `LogLevel QUIET` prints as `SILENT` there; upstream's has no
+/// SILENT (the parser maps it back for an upstream build).
 pub const LOG_LEVELS: &[(&str, &str)] = &[
     ("QUIET", "SILENT"),
     ("SILENT", "SILENT"),

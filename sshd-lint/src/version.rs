@@ -1,9 +1,11 @@
 //! Which OpenSSH release's rules to follow, and whose build: `--openssh
-//! 10.0` (or `10.0-upstream`, or a Debian package version), detected from
-//! the package database under `--root` (Debian's build, with its revision:
-//! Debian backports defaults in point releases), or from `sshd -V` on the
-//! host. A release newer than the newest modelled one is read with the
-//! newest model and reported as a finding, never refused.
+//! 10.0` (or `10.0-debian`: Debian's build; `10.0-upstream`: the portable
+//! release as upstream ships it; or a Debian package version), detected
+//! from the package database under `--root` (Debian's build, with its
+//! revision: Debian backports defaults in point releases), else from the
+//! target's own `sshd -V`, else the newest modelled upstream release. A
+//! release newer than the newest modelled one is read with the newest model
+//! and reported as a finding, never refused.
 
 use std::fmt;
 use std::path::Path;
@@ -150,6 +152,14 @@ impl Release {
                         .is_some_and(|r| r.at_least(revision, deb, update))))
     }
 
+    /// Can this build load DSA keys? Upstream leaves DSA out at compile
+    /// time from 9.8 (`--enable-dsa-keys` brings it back) and removed it in
+    /// 10.0; Debian's build keeps it until 10.0.
+    pub fn has_dsa(&self) -> bool {
+        let v = self.model();
+        v < Version::new(10, 0) && (self.flavour == Flavour::Debian || v < Version::new(9, 8))
+    }
+
     /// sshd's version string (`SSH_RELEASE`), which `Match Version`
     /// compares: `OpenSSH_10.0p2`, with the portable suffix when known.
     pub fn sshd_release(&self) -> String {
@@ -236,8 +246,37 @@ pub fn from_dpkg_status(text: &str) -> Option<Release> {
     })
 }
 
-/// Detect the release: dpkg database under the root, then `sshd -V` when
-/// the root is the host, else the newest modelled (Debian's build).
+/// The release `sshd -V` names ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL
+/// ..."): Debian's build (or Ubuntu's, which carries Debian's patches) when
+/// it says so, upstream's otherwise.
+pub fn from_sshd_version(text: &str) -> Option<Release> {
+    let first = text
+        .lines()
+        .find(|l| l.contains("OpenSSH_"))?
+        .split(',')
+        .next()?
+        .trim()
+        .to_string();
+    let version = first
+        .split_whitespace()
+        .find_map(|w| w.parse::<Version>().ok())?;
+    let debian = first.contains(" Debian-") || first.contains(" Ubuntu-");
+    Some(Release {
+        found: first.clone(),
+        version,
+        flavour: if debian {
+            Flavour::Debian
+        } else {
+            Flavour::Upstream
+        },
+        debian: None,
+        source: ReleaseSource::Program,
+    })
+}
+
+/// Detect the release: the dpkg database under the root (Debian's build),
+/// then the target's own `sshd -V` (on the host directly; in a tree, the
+/// tree's sshd in the sandbox), else the newest modelled upstream release.
 pub fn detect(root: &Root) -> Release {
     if let Ok(path) = root.resolve("/var/lib/dpkg/status") {
         if let Ok(text) = hardkit_core::input::read_regular_file(&path, 256 << 20)
@@ -257,23 +296,25 @@ pub fn detect(root: &Root) -> Release {
             if let Ok(out) = std::process::Command::new(sshd).arg("-V").output() {
                 let text = String::from_utf8_lossy(&out.stderr).into_owned()
                     + &String::from_utf8_lossy(&out.stdout);
-                let first = text.split(',').next().unwrap_or("").trim().to_string();
-                if let Some(v) = first
-                    .split_whitespace()
-                    .find_map(|w| w.parse::<Version>().ok())
-                {
-                    let debian = first.contains(" Debian-");
-                    return Release {
-                        found: first.clone(),
-                        version: v,
-                        flavour: if debian {
-                            Flavour::Debian
-                        } else {
-                            Flavour::Upstream
-                        },
-                        debian: None,
-                        source: ReleaseSource::Program,
-                    };
+                if let Some(r) = from_sshd_version(&text) {
+                    return r;
+                }
+            }
+        }
+    } else {
+        // A tree's own program runs only in the sandbox.
+        for sshd in ["/usr/sbin/sshd", "/usr/local/sbin/sshd"] {
+            if !hardkit_core::program::in_tree(root, sshd) {
+                continue;
+            }
+            let run = hardkit_core::sandbox::Sandbox::new(root)
+                .timeout(std::time::Duration::from_secs(10))
+                .run(sshd, &[std::ffi::OsStr::new("-V")], b"");
+            if let Ok(out) = run {
+                let text = String::from_utf8_lossy(&out.stderr).into_owned()
+                    + &String::from_utf8_lossy(&out.stdout);
+                if let Some(r) = from_sshd_version(&text) {
+                    return r;
                 }
             }
         }
@@ -281,7 +322,7 @@ pub fn detect(root: &Root) -> Release {
     Release {
         found: Version::NEWEST.to_string(),
         version: Version::NEWEST,
-        flavour: Flavour::Debian,
+        flavour: Flavour::Upstream,
         debian: None,
         source: ReleaseSource::Default,
     }
@@ -323,6 +364,18 @@ mod tests {
         let removed =
             "Package: openssh-server\nStatus: deinstall ok config-files\nVersion: 1:9.2p1-2\n";
         assert_eq!(from_dpkg_status(removed), None);
+    }
+
+    #[test]
+    fn sshd_dash_v_names_the_release_and_whose_build() {
+        let d = from_sshd_version("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n")
+            .unwrap();
+        assert_eq!((d.version, d.flavour), (Version::new(9, 2), Flavour::Debian));
+        let u = from_sshd_version("OpenSSH_10.3p1, OpenSSL 3.0.19 27 Jan 2026\n").unwrap();
+        assert_eq!((u.version, u.flavour), (Version::new(10, 3), Flavour::Upstream));
+        let ub = from_sshd_version("OpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13\n").unwrap();
+        assert_eq!(ub.flavour, Flavour::Debian);
+        assert_eq!(from_sshd_version("sshd: illegal option -- V\n"), None);
     }
 
     #[test]

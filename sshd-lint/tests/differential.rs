@@ -710,6 +710,7 @@ fn release_oracle(
     root: &hardkit_core::Root,
     tree: &Path,
     contexts: &[String],
+    over: &[(PathBuf, &'static str)],
 ) -> (Vec<Outcome>, Outcome) {
     // The sandbox's network namespace starts with its loopback down; with
     // no address at all, getaddrinfo sorts the wildcard addresses the other
@@ -726,7 +727,11 @@ done
 "#;
     let mut args: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), SCRIPT.as_ref(), "sh".as_ref()];
     args.extend(contexts.iter().map(|c| std::ffi::OsStr::new(c.as_str())));
-    let out = hardkit_core::sandbox::Sandbox::new(root)
+    let mut sandbox = hardkit_core::sandbox::Sandbox::new(root);
+    for (host, system) in over {
+        sandbox = sandbox.input_over(host, system);
+    }
+    let out = sandbox
         .input_over(&tree.join("etc/ssh"), "/etc/ssh")
         .input_over(&tree.join("etc/passwd"), "/etc/passwd")
         .input_over(&tree.join("etc/group"), "/etc/group")
@@ -766,12 +771,12 @@ done
 /// Does sshd-lint's lint (no --effective, no context) say sshd would
 /// start? It says it would not with an `sshd/invalid-config` finding, or
 /// `sshd/no-host-keys` ("sshd will not start": no HostKey file exists).
-fn ours_would_start(tree: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sshd-lint"))
-        .args(["--json", "--root"])
-        .arg(tree)
-        .output()
-        .unwrap();
+fn ours_would_start(tree: &Path, openssh: Option<&str>) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sshd-lint"));
+    if let Some(v) = openssh {
+        cmd.args(["--openssh", v]);
+    }
+    let out = cmd.args(["--json", "--root"]).arg(tree).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let refusal = stdout
         .lines()
@@ -875,58 +880,56 @@ fn compare(tally: &mut Tally, label: &str, want: &Outcome, got_ok: bool, got: &s
     ));
 }
 
-/// Every case of the corpus on each Debian release's own sshd (run in the
-/// sandbox, on the tree read-only): `sshd-lint --effective` detects the
-/// release from the tree's dpkg status and must print what `sshd -T -C`
-/// prints, refuse what it refuses, and agree with `sshd -t`.
-#[test]
-fn each_debian_release_agrees_with_its_own_sshd() {
-    const TEST: &str = "sshd-lint differential: each Debian release";
-    if !hardkit_core::oracle::require_root(TEST) {
-        return;
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let tmp = tempfile::tempdir().unwrap();
-    let keys = tmp.path().join("keys");
-    std::fs::create_dir_all(&keys).unwrap();
+/// One sshd that judges sshd-lint: where it runs and how sshd-lint is told
+/// its release.
+struct Target {
+    /// In the report: `bookworm (OpenSSH 9.2p1)`, `upstream 10.3p1`.
+    label: String,
+    /// The Debian root whose sshd (or whose libraries, for an upstream
+    /// build laid over it) runs in the sandbox.
+    root: PathBuf,
+    /// The openssh-server stanza for the tree's dpkg status (Debian's
+    /// build: detected from it), or empty.
+    stanza: String,
+    /// `--openssh` for sshd-lint when the tree says nothing.
+    openssh: Option<String>,
+    /// (host path, system path) laid over the root: an upstream build's
+    /// /usr/sbin/sshd and /usr/lib/openssh.
+    over: Vec<(PathBuf, &'static str)>,
+}
+
+fn keys_for_corpus(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
     for (kind, file) in [
         ("ed25519", "ssh_host_ed25519_key"),
         ("dsa", "ssh_host_dsa_key"),
     ] {
         let status = Command::new("ssh-keygen")
             .args(["-q", "-t", kind, "-N", "", "-f"])
-            .arg(keys.join(file))
+            .arg(dir.join(file))
             .status()
             .expect("ssh-keygen");
         assert!(status.success());
     }
-    let mut roots = Vec::new();
-    // SSHD_LINT_RELEASES=trixie,forky narrows a run while working on one.
-    let only = std::env::var("SSHD_LINT_RELEASES").ok();
-    for (suite, upstream) in RELEASES {
-        if only
-            .as_deref()
-            .is_some_and(|o| !o.split(',').any(|x| x == *suite))
-        {
-            continue;
-        }
-        if let Some(dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite) {
-            roots.push((*suite, *upstream, dir));
-        }
-    }
-    let mut corpus = release_corpus::hand_made(&here);
-    corpus.extend(release_corpus::value_lines(&here));
-    for (suite, _, dir) in &roots {
+}
+
+/// The corpus: hand-made trees, one-line values, each root's stock config
+/// with cloud drop-ins, the guides, every Match criterion, the 10.x
+/// keywords and 60 seeded random trees.
+fn release_corpus_for(here: &Path, tmp: &Path, roots: &[(&str, PathBuf)]) -> Vec<Case> {
+    let mut corpus = release_corpus::hand_made(here);
+    corpus.extend(release_corpus::value_lines(here));
+    for (suite, dir) in roots {
         corpus.extend(release_corpus::stock(suite, dir));
     }
-    if let Some((_, _, dir)) = roots.first() {
-        corpus.extend(release_corpus::guides(&here, dir));
+    if let Some((_, dir)) = roots.first() {
+        corpus.extend(release_corpus::guides(here, dir));
     }
     corpus.extend(release_corpus::match_criteria());
     corpus.extend(release_corpus::ten_x_keywords());
     let mut g = Gen(0x5eed_0013_d1ff_0001);
     for i in 0..60 {
-        let dir = tmp.path().join(format!("random/{i:03}"));
+        let dir = tmp.join(format!("random/{i:03}"));
         random_tree(&mut g, &dir);
         let mut files = Vec::new();
         collect_files(&dir, &dir, &mut files);
@@ -943,64 +946,88 @@ fn each_debian_release_agrees_with_its_own_sshd() {
     if let Ok(filter) = std::env::var("SSHD_LINT_CASES") {
         corpus.retain(|c| c.name.contains(&filter));
     }
-    let mut report = String::new();
-    let mut failed = Vec::new();
-    for (suite, upstream, dir) in &roots {
-        let root = hardkit_core::Root::new(dir).unwrap();
-        let stanza = openssh_stanza(dir);
-        let mut tally = Tally::default();
-        for (n, case) in corpus.iter().enumerate() {
-            let tree = tmp.path().join(format!("{suite}/{n:04}"));
-            build_tree(case, &tree, &keys, &stanza, dir);
-            let (runs, check) = release_oracle(&root, &tree, &case.contexts);
-            // SSHD_LINT_DUMP=DIR keeps what each release printed, to study
-            // a new release.
-            if let Some(dump) = std::env::var_os("SSHD_LINT_DUMP") {
-                let dir = Path::new(&dump).join(suite);
-                std::fs::create_dir_all(&dir).unwrap();
-                for (i, run) in runs.iter().enumerate() {
-                    let text = format!(
-                        "# {} [{}] ok={}\n{}{}",
-                        case.name, case.contexts[i], run.ok, run.stdout, run.stderr
-                    );
-                    std::fs::write(dir.join(format!("{n:04}-{i}.txt")), text).unwrap();
-                }
+    corpus
+}
+
+/// Judge sshd-lint by one target's sshd on the whole corpus.
+fn judge(target: &Target, corpus: &[Case], tmp: &Path, keys: &Path, n_target: usize) -> Tally {
+    let root = hardkit_core::Root::new(&target.root).unwrap();
+    let mut tally = Tally::default();
+    let dump_name: String = target
+        .label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+        .collect();
+    for (n, case) in corpus.iter().enumerate() {
+        let tree = tmp.join(format!("t{n_target}/{n:04}"));
+        build_tree(case, &tree, keys, &target.stanza, &target.root);
+        let (runs, check) = release_oracle(&root, &tree, &case.contexts, &target.over);
+        // SSHD_LINT_DUMP=DIR keeps what each release printed, to study
+        // a new release.
+        if let Some(dump) = std::env::var_os("SSHD_LINT_DUMP") {
+            let dir = Path::new(&dump).join(&dump_name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut files = String::new();
+            for (rel, bytes) in &case.files {
+                files.push_str(&format!("==> {rel}\n{}\n", String::from_utf8_lossy(bytes)));
             }
-            for (ctx, want) in case.contexts.iter().zip(&runs) {
-                let ((got_ok, got), got_err) = ours_as(&tree, ctx, None);
-                if environment_refusal(dir, want, got_ok) {
-                    tally.environment.push(format!(
-                        "{} [{ctx}]: {}",
-                        case.name,
-                        want.stderr.trim()
-                    ));
-                    continue;
-                }
-                compare(
-                    &mut tally,
-                    &format!("{} [{ctx}]", case.name),
-                    want,
-                    got_ok,
-                    &got,
-                    &got_err,
+            std::fs::write(dir.join(format!("{n:04}-files.txt")), files).unwrap();
+            for (i, run) in runs.iter().enumerate() {
+                let text = format!(
+                    "# {} [{}] ok={}\n{}{}",
+                    case.name, case.contexts[i], run.ok, run.stdout, run.stderr
                 );
-            }
-            // sshd -t and sshd-lint's lint on the config alone.
-            let (got_ok, got_err) = ours_would_start(&tree);
-            if check.ok != got_ok && !environment_refusal(dir, &check, got_ok) {
-                tally.check_mode += 1;
-                tally.differences.push(format!(
-                    "{}: sshd -t {} but sshd-lint {}\n    sshd: {}    sshd-lint: {}",
-                    case.name,
-                    if check.ok { "accepts" } else { "refuses" },
-                    if got_ok { "accepts" } else { "refuses" },
-                    check.stderr.lines().last().unwrap_or(""),
-                    got_err.lines().last().unwrap_or("")
-                ));
+                std::fs::write(dir.join(format!("{n:04}-{i}.txt")), text).unwrap();
             }
         }
+        let flag = target.openssh.as_deref();
+        for (ctx, want) in case.contexts.iter().zip(&runs) {
+            let ((got_ok, got), got_err) = ours_as(&tree, ctx, flag);
+            if environment_refusal(&target.root, want, got_ok) {
+                tally.environment.push(format!(
+                    "{} [{ctx}]: {}",
+                    case.name,
+                    want.stderr.trim()
+                ));
+                continue;
+            }
+            compare(
+                &mut tally,
+                &format!("{} [{ctx}]", case.name),
+                want,
+                got_ok,
+                &got,
+                &got_err,
+            );
+        }
+        // sshd -t and sshd-lint's lint on the config alone.
+        let (got_ok, got_err) = ours_would_start(&tree, flag);
+        if check.ok != got_ok && !environment_refusal(&target.root, &check, got_ok) {
+            tally.check_mode += 1;
+            tally.differences.push(format!(
+                "{}: sshd -t {} but sshd-lint {}\n    sshd: {}    sshd-lint: {}",
+                case.name,
+                if check.ok { "accepts" } else { "refuses" },
+                if got_ok { "accepts" } else { "refuses" },
+                check.stderr.lines().last().unwrap_or(""),
+                got_err.lines().last().unwrap_or("")
+            ));
+        }
+    }
+    tally
+}
+
+/// Judge every target, write the report (`SSHD_LINT_RELEASE_REPORT`) and
+/// fail below target: >= 500 pairs, >= 99% identical, no accept/refuse,
+/// `sshd -t` or bad-option disagreement.
+fn judge_all(targets: &[Target], corpus: &[Case], tmp: &Path, keys: &Path, report_env: &str) {
+    let mut report = String::new();
+    let mut failed = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        let tally = judge(target, corpus, tmp, keys, i);
         let line = format!(
-            "{suite} (OpenSSH {upstream}): {}/{} pairs identical ({:.1}%), {} accept/refuse disagreements, {} sshd -t disagreements, {} pairs left out (the root has no /etc/hosts); by first differing key: {:?}",
+            "{}: {}/{} pairs identical ({:.1}%), {} accept/refuse disagreements, {} sshd -t disagreements, {} pairs left out (the root has no /etc/hosts); by first differing key: {:?}",
+            target.label,
             tally.agreeing,
             tally.pairs,
             100.0 * tally.agreeing as f64 / tally.pairs.max(1) as f64,
@@ -1022,16 +1049,17 @@ fn each_debian_release_agrees_with_its_own_sshd() {
             report.push_str(d);
             report.push('\n');
         }
-        if tally.pairs < 500
+        let filtered = std::env::var("SSHD_LINT_CASES").is_ok();
+        if (tally.pairs < 500 && !filtered)
             || tally.agreeing * 100 < tally.pairs * 99
             || tally.accept_refuse > 0
             || tally.check_mode > 0
             || tally.messages > 0
         {
-            failed.push(suite.to_string());
+            failed.push(target.label.clone());
         }
     }
-    if let Some(path) = std::env::var_os("SSHD_LINT_RELEASE_REPORT") {
+    if let Some(path) = std::env::var_os(report_env) {
         std::fs::write(path, &report).unwrap();
     }
     assert!(
@@ -1039,6 +1067,141 @@ fn each_debian_release_agrees_with_its_own_sshd() {
         "below target (>= 500 pairs, >= 99% identical, no accept/refuse disagreement) on {failed:?}:\n{}",
         report.lines().take(80).collect::<Vec<_>>().join("\n")
     );
+}
+
+/// The cached Debian roots the corpus takes stock configs from (and the
+/// Debian targets run in). SSHD_LINT_RELEASES=trixie,forky narrows a run
+/// while working on one.
+fn cached_roots(test: &str) -> Vec<(&'static str, &'static str, PathBuf)> {
+    let only = std::env::var("SSHD_LINT_RELEASES").ok();
+    let mut roots = Vec::new();
+    for (suite, upstream) in RELEASES {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|x| x == *suite))
+        {
+            continue;
+        }
+        if let Some(dir) = hardkit_core::oracle::debian_root(&format!("{test}: {suite}"), suite) {
+            roots.push((*suite, *upstream, dir));
+        }
+    }
+    roots
+}
+
+/// Every case of the corpus on each Debian release's own sshd (run in the
+/// sandbox, on the tree read-only): `sshd-lint --effective` detects the
+/// release from the tree's dpkg status and must print what `sshd -T -C`
+/// prints, refuse what it refuses, and agree with `sshd -t`.
+#[test]
+fn each_debian_release_agrees_with_its_own_sshd() {
+    const TEST: &str = "sshd-lint differential: each Debian release";
+    if !hardkit_core::oracle::require_root(TEST) {
+        return;
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    keys_for_corpus(&keys);
+    let roots = cached_roots(TEST);
+    let named: Vec<(&str, PathBuf)> = roots.iter().map(|(s, _, d)| (*s, d.clone())).collect();
+    let corpus = release_corpus_for(&here, tmp.path(), &named);
+    let targets: Vec<Target> = roots
+        .iter()
+        .map(|(suite, upstream, dir)| Target {
+            label: format!("{suite} (OpenSSH {upstream})"),
+            root: dir.clone(),
+            stanza: openssh_stanza(dir),
+            openssh: None,
+            over: Vec::new(),
+        })
+        .collect();
+    judge_all(&targets, &corpus, tmp.path(), &keys, "SSHD_LINT_RELEASE_REPORT");
+}
+
+/// The upstream releases scripts/test builds from the release tarballs in
+/// Debian's archive (scripts/tests/lib.sh, openssh_upstream_ensure): each
+/// must be there in CI. Any other `openssh-upstream-VERSION` build in the
+/// test cache is judged too.
+const UPSTREAM_REQUIRED: &[&str] = &["9.2p1", "10.0p1", "10.3p1"];
+
+/// Every case of the corpus on upstream's own builds (no Debian patches:
+/// no GSS-API key exchange, no DebianBanner, upstream's IPQoS defaults),
+/// run in the sandbox over Debian 12's root (whose libraries they were
+/// built against): `sshd-lint --effective --openssh VERSION-upstream`.
+#[test]
+fn each_upstream_release_agrees_with_its_own_sshd() {
+    const TEST: &str = "sshd-lint differential: upstream OpenSSH builds";
+    if !hardkit_core::oracle::require_root(TEST) {
+        return;
+    }
+    let cache = hardkit_core::oracle::test_cache();
+    let mut builds: Vec<(String, PathBuf)> = Vec::new();
+    for v in UPSTREAM_REQUIRED {
+        let dir = cache.join(format!("openssh-upstream-{v}"));
+        if dir.join("usr/sbin/sshd").is_file() {
+            builds.push((v.to_string(), dir));
+        } else {
+            hardkit_core::oracle::not_run(
+                &format!("{TEST}: {v}"),
+                &format!(
+                    "no upstream build at {} (scripts/test builds it, as root)",
+                    dir.display()
+                ),
+            );
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(&cache) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(v) = name.strip_prefix("openssh-upstream-") {
+                if !v.contains('.')
+                    || v.ends_with(".tmp")
+                    || v.ends_with(".lock")
+                    || v.ends_with(".log")
+                    || v.ends_with(".stamp")
+                    || UPSTREAM_REQUIRED.contains(&v)
+                    || !e.path().join("usr/sbin/sshd").is_file()
+                {
+                    continue;
+                }
+                builds.push((v.to_string(), e.path()));
+            }
+        }
+    }
+    if let Ok(only) = std::env::var("SSHD_LINT_UPSTREAM") {
+        builds.retain(|(v, _)| only.split(',').any(|o| o == v));
+    }
+    // In release order: 9.2p1 < 9.10p1 < 10.0p1 (numbers, not text).
+    builds.sort_by_key(|(v, _)| {
+        v.split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
+    let roots = cached_roots(TEST);
+    let Some((_, _, base)) = roots.iter().find(|(s, _, _)| *s == "bookworm") else {
+        return;
+    };
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    keys_for_corpus(&keys);
+    let named: Vec<(&str, PathBuf)> = roots.iter().map(|(s, _, d)| (*s, d.clone())).collect();
+    let corpus = release_corpus_for(&here, tmp.path(), &named);
+    let targets: Vec<Target> = builds
+        .iter()
+        .map(|(v, dir)| Target {
+            label: format!("upstream {v}"),
+            root: base.clone(),
+            stanza: String::new(),
+            openssh: Some(format!("{v}-upstream")),
+            over: vec![
+                (dir.join("usr/sbin/sshd"), "/usr/sbin/sshd"),
+                (dir.join("usr/lib/openssh"), "/usr/lib/openssh"),
+            ],
+        })
+        .collect();
+    judge_all(&targets, &corpus, tmp.path(), &keys, "SSHD_LINT_UPSTREAM_REPORT");
 }
 
 fn collect_files(dir: &Path, top: &Path, out: &mut Vec<(String, Vec<u8>)>) {
