@@ -399,4 +399,36 @@ mod tests {
             assert_eq!(by_canon(k.canon).unwrap().name, k.canon, "{}", k.name);
         }
     }
+
+    /// Checked against upstream builds of 9.0 to 10.5 and Debian's 9.2p1,
+    /// 10.0p1 and 10.6p1 (tests/differential.rs).
+    #[test]
+    fn each_build_and_release_knows_its_own_spellings() {
+        use crate::version::Release;
+        let r = |s: &str| Release::from_flag(s).unwrap();
+        for word in [
+            "GSSAPIKeyExchange",
+            "GSSAPICleanupCreds",
+            "DebianBanner",
+            "PermitBlacklistedKeys",
+        ] {
+            assert!(lookup_in(word, &r("10.0-debian")).is_some(), "{word}");
+            assert!(lookup_in(word, &r("10.0-upstream")).is_none(), "{word}");
+        }
+        // 10.4 spelt the GSSAPI options its own way; 10.5 went back.
+        assert!(lookup_in("GSSAPIAuthentication", &r("10.4-upstream")).is_none());
+        assert_eq!(
+            lookup_in("GssAuthentication", &r("10.4-upstream"))
+                .unwrap()
+                .canon,
+            "gssapiauthentication"
+        );
+        assert!(lookup_in("GssAuthentication", &r("10.5-upstream")).is_none());
+        assert!(lookup_in("GSSAPIAuthentication", &r("10.5-upstream")).is_some());
+        assert!(lookup_in("GSSAPIDelegateCredentials", &r("10.2-upstream")).is_none());
+        assert!(lookup_in("GSSAPIDelegateCredentials", &r("10.3-upstream")).is_some());
+        let pam = lookup("PAMServiceName", Version::new(10, 4)).unwrap();
+        assert!(!allowed_in_match(pam, Version::new(10, 4)));
+        assert!(allowed_in_match(pam, Version::new(10, 5)));
+    }
 }

@@ -347,9 +347,18 @@ pub fn printed_name(key: &'static str, r: &Release) -> &'static str {
         // 10.4's rewrite printed the table's options in its mixed case,
         // with its own GSSAPI names, and the hand-written ones in lowercase.
         match key {
-            "port" | "listenaddress" | "subsystem" | "maxstartups" | "persourcemaxstartups"
-            | "persourcenetblocksize" | "ipqos" | "rekeylimit" | "permitopen" | "permitlisten"
-            | "pubkeyauthoptions" | "persourcepenalties" => return key,
+            "port"
+            | "listenaddress"
+            | "subsystem"
+            | "maxstartups"
+            | "persourcemaxstartups"
+            | "persourcenetblocksize"
+            | "ipqos"
+            | "rekeylimit"
+            | "permitopen"
+            | "permitlisten"
+            | "pubkeyauthoptions"
+            | "persourcepenalties" => return key,
             "gssapiauthentication" => return "GssAuthentication",
             "gssapicleanupcredentials" => return "GssCleanupCreds",
             "gssapidelegatecredentials" => return "GssDelegateCreds",

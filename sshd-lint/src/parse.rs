@@ -463,9 +463,11 @@ pub fn parse(
             let a = first.filter(|a| !a.is_empty()).ok_or_else(missing)?;
             let nums = sscanf_ints(a, 3);
             let invalid = || format!("Invalid {name} spec.");
+            // Zero or negative numbers are refused from 9.2 on.
+            let before_9_2 = v < Version::new(9, 2);
             let assigns = match nums.as_slice() {
                 [b, r, m] => {
-                    if b > m || *r > 100 || *r < 1 || *m <= 0 || *b <= 0 {
+                    if b > m || *r > 100 || *r < 1 || (!before_9_2 && (*m <= 0 || *b <= 0)) {
                         return Err(invalid());
                     }
                     vec![
@@ -475,7 +477,7 @@ pub fn parse(
                     ]
                 }
                 [b] => {
-                    if *b <= 0 {
+                    if *b <= 0 && !before_9_2 {
                         return Err(invalid());
                     }
                     // A single number is begin and limit (`N:30:N`),

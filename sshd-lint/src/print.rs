@@ -273,7 +273,7 @@ pub fn render_with_hosts(
                 if store.get(key).is_some() {
                     let (value, origin) = scalar(key);
                     push(value, origin, shadows(key));
-                } else if key == "channeltimeout" && v >= Version::new(9, 5) {
+                } else if key == "channeltimeout" && v >= Version::new(9, 3) {
                     push("none".into(), None, Vec::new());
                 }
             }

@@ -370,9 +370,15 @@ mod tests {
     fn sshd_dash_v_names_the_release_and_whose_build() {
         let d = from_sshd_version("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n")
             .unwrap();
-        assert_eq!((d.version, d.flavour), (Version::new(9, 2), Flavour::Debian));
+        assert_eq!(
+            (d.version, d.flavour),
+            (Version::new(9, 2), Flavour::Debian)
+        );
         let u = from_sshd_version("OpenSSH_10.3p1, OpenSSL 3.0.19 27 Jan 2026\n").unwrap();
-        assert_eq!((u.version, u.flavour), (Version::new(10, 3), Flavour::Upstream));
+        assert_eq!(
+            (u.version, u.flavour),
+            (Version::new(10, 3), Flavour::Upstream)
+        );
         let ub = from_sshd_version("OpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13\n").unwrap();
         assert_eq!(ub.flavour, Flavour::Debian);
         assert_eq!(from_sshd_version("sshd: illegal option -- V\n"), None);

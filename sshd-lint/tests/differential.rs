@@ -956,7 +956,13 @@ fn judge(target: &Target, corpus: &[Case], tmp: &Path, keys: &Path, n_target: us
     let dump_name: String = target
         .label
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     for (n, case) in corpus.iter().enumerate() {
         let tree = tmp.join(format!("t{n_target}/{n:04}"));
@@ -984,11 +990,9 @@ fn judge(target: &Target, corpus: &[Case], tmp: &Path, keys: &Path, n_target: us
         for (ctx, want) in case.contexts.iter().zip(&runs) {
             let ((got_ok, got), got_err) = ours_as(&tree, ctx, flag);
             if environment_refusal(&target.root, want, got_ok) {
-                tally.environment.push(format!(
-                    "{} [{ctx}]: {}",
-                    case.name,
-                    want.stderr.trim()
-                ));
+                tally
+                    .environment
+                    .push(format!("{} [{ctx}]: {}", case.name, want.stderr.trim()));
                 continue;
             }
             compare(
@@ -1116,7 +1120,13 @@ fn each_debian_release_agrees_with_its_own_sshd() {
             over: Vec::new(),
         })
         .collect();
-    judge_all(&targets, &corpus, tmp.path(), &keys, "SSHD_LINT_RELEASE_REPORT");
+    judge_all(
+        &targets,
+        &corpus,
+        tmp.path(),
+        &keys,
+        "SSHD_LINT_RELEASE_REPORT",
+    );
 }
 
 /// The upstream releases scripts/test builds from the release tarballs in
@@ -1201,7 +1211,13 @@ fn each_upstream_release_agrees_with_its_own_sshd() {
             ],
         })
         .collect();
-    judge_all(&targets, &corpus, tmp.path(), &keys, "SSHD_LINT_UPSTREAM_REPORT");
+    judge_all(
+        &targets,
+        &corpus,
+        tmp.path(),
+        &keys,
+        "SSHD_LINT_UPSTREAM_REPORT",
+    );
 }
 
 fn collect_files(dir: &Path, top: &Path, out: &mut Vec<(String, Vec<u8>)>) {
