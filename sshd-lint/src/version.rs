@@ -8,7 +8,6 @@
 //! and reported as a finding, never refused.
 
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 
 use hardkit_core::release::{ReleaseRecord, ReleaseSource};
@@ -246,23 +245,54 @@ pub fn from_dpkg_status(text: &str) -> Option<Release> {
     })
 }
 
-/// The release `sshd -V` names ("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL
-/// ..."): Debian's build (or Ubuntu's, which carries Debian's patches) when
-/// it says so, upstream's otherwise.
-pub fn from_sshd_version(text: &str) -> Option<Release> {
-    let first = text
-        .lines()
-        .find(|l| l.contains("OpenSSH_"))?
-        .split(',')
-        .next()?
-        .trim()
-        .to_string();
-    let version = first
-        .split_whitespace()
-        .find_map(|w| w.parse::<Version>().ok())?;
-    let debian = first.contains(" Debian-") || first.contains(" Ubuntu-");
+/// The release an sshd binary is, read from its bytes (never run): the
+/// version string it carries (`OpenSSH_10.3p1`, `OpenSSH_10.0`: the one
+/// whole string of that form, not the compatibility patterns such as
+/// `OpenSSH_7.0*`), and Debian's build (or Ubuntu's, which carries Debian's
+/// patches) when its keyword table has Debian's `debianbanner`. `sshd -V`
+/// would not do: Debian's prints `OpenSSH_9.2` like upstream's, and a
+/// tree's program is not run for this.
+pub fn from_sshd_binary(bytes: &[u8]) -> Option<Release> {
+    let mut best: Option<(Version, String)> = None;
+    for piece in bytes.split(|b| *b == 0) {
+        let Some(text) = piece.strip_prefix(b"OpenSSH_") else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(text) else {
+            continue;
+        };
+        let release = text.split(' ').next().unwrap_or("");
+        let (major, rest) = match release.split_once('.') {
+            Some(x) => x,
+            None => continue,
+        };
+        let (minor, portable) = match rest.split_once('p') {
+            Some((m, p)) => (m, Some(p)),
+            None => (rest, None),
+        };
+        let digits =
+            |t: &str| !t.is_empty() && t.len() <= 3 && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(major) || !digits(minor) || portable.is_some_and(|p| !digits(p)) {
+            continue;
+        }
+        let Ok(v) = format!("{major}.{minor}").parse::<Version>() else {
+            continue;
+        };
+        // The fullest spelling wins: `OpenSSH_9.2p1 Debian-2+deb12u10`
+        // over `OpenSSH_9.2`.
+        let found = format!("OpenSSH_{text}");
+        if best.as_ref().is_none_or(|(_, f)| found.len() > f.len()) {
+            best = Some((v, found));
+        }
+    }
+    let (version, found) = best?;
+    let debian = bytes
+        .windows(b"\0debianbanner\0".len())
+        .any(|w| w == b"\0debianbanner\0")
+        || found.contains(" Debian-")
+        || found.contains(" Ubuntu-");
     Some(Release {
-        found: first.clone(),
+        found,
         version,
         flavour: if debian {
             Flavour::Debian
@@ -275,8 +305,8 @@ pub fn from_sshd_version(text: &str) -> Option<Release> {
 }
 
 /// Detect the release: the dpkg database under the root (Debian's build),
-/// then the target's own `sshd -V` (on the host directly; in a tree, the
-/// tree's sshd in the sandbox), else the newest modelled upstream release.
+/// then the target's own sshd binary, read as data, else the newest
+/// modelled upstream release.
 pub fn detect(root: &Root) -> Release {
     if let Ok(path) = root.resolve("/var/lib/dpkg/status") {
         if let Ok(text) = hardkit_core::input::read_regular_file(&path, 256 << 20)
@@ -287,35 +317,15 @@ pub fn detect(root: &Root) -> Release {
             }
         }
     }
-    if root.is_host() {
-        for sshd in ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"] {
-            if !Path::new(sshd).exists() {
-                continue;
-            }
-            // `sshd -V` prints "OpenSSH_9.2p1 Debian-2, OpenSSL ..." on stderr.
-            if let Ok(out) = std::process::Command::new(sshd).arg("-V").output() {
-                let text = String::from_utf8_lossy(&out.stderr).into_owned()
-                    + &String::from_utf8_lossy(&out.stdout);
-                if let Some(r) = from_sshd_version(&text) {
-                    return r;
-                }
-            }
-        }
-    } else {
-        // A tree's own program runs only in the sandbox.
-        for sshd in ["/usr/sbin/sshd", "/usr/local/sbin/sshd"] {
-            if !hardkit_core::program::in_tree(root, sshd) {
-                continue;
-            }
-            let run = hardkit_core::sandbox::Sandbox::new(root)
-                .timeout(std::time::Duration::from_secs(10))
-                .run(sshd, &[std::ffi::OsStr::new("-V")], b"");
-            if let Ok(out) = run {
-                let text = String::from_utf8_lossy(&out.stderr).into_owned()
-                    + &String::from_utf8_lossy(&out.stdout);
-                if let Some(r) = from_sshd_version(&text) {
-                    return r;
-                }
+    for sshd in ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"] {
+        // Resolved inside the tree: a link in an image cannot point this
+        // at a file of the host.
+        let Ok(path) = root.resolve(sshd) else {
+            continue;
+        };
+        if let Ok(bytes) = hardkit_core::input::read_regular_file(&path, 64 << 20) {
+            if let Some(r) = from_sshd_binary(&bytes) {
+                return r;
             }
         }
     }
@@ -367,21 +377,45 @@ mod tests {
     }
 
     #[test]
-    fn sshd_dash_v_names_the_release_and_whose_build() {
-        let d = from_sshd_version("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n")
-            .unwrap();
+    fn an_sshd_binary_names_its_release_and_whose_build() {
+        let bin = |parts: &[&str]| {
+            let mut b = b"\x7fELF\0junk\0".to_vec();
+            for p in parts {
+                b.extend_from_slice(p.as_bytes());
+                b.push(0);
+            }
+            b
+        };
+        let d = from_sshd_binary(&bin(&[
+            "OpenSSH_9.2",
+            "OpenSSH_9.2p1 Debian-2+deb12u10",
+            "OpenSSH_7.0*,OpenSSH_7.1*",
+            "debianbanner",
+        ]))
+        .unwrap();
         assert_eq!(
             (d.version, d.flavour),
             (Version::new(9, 2), Flavour::Debian)
         );
-        let u = from_sshd_version("OpenSSH_10.3p1, OpenSSL 3.0.19 27 Jan 2026\n").unwrap();
+        assert_eq!(d.found, "OpenSSH_9.2p1 Debian-2+deb12u10");
+        let t = from_sshd_binary(&bin(&["OpenSSH_10.0", "OpenSSH_3.*", "debianbanner"])).unwrap();
+        assert_eq!(
+            (t.version, t.flavour),
+            (Version::new(10, 0), Flavour::Debian)
+        );
+        let u = from_sshd_binary(&bin(&[
+            "OpenSSH_10.3p1",
+            "OpenSSH_10.3",
+            "OpenSSH_2*,OpenSSH_3*",
+        ]))
+        .unwrap();
         assert_eq!(
             (u.version, u.flavour),
             (Version::new(10, 3), Flavour::Upstream)
         );
-        let ub = from_sshd_version("OpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13\n").unwrap();
-        assert_eq!(ub.flavour, Flavour::Debian);
-        assert_eq!(from_sshd_version("sshd: illegal option -- V\n"), None);
+        assert_eq!(u.found, "OpenSSH_10.3p1");
+        assert_eq!(from_sshd_binary(&bin(&["OpenSSH_7.0*", "hello"])), None);
+        assert_eq!(from_sshd_binary(b"no version here"), None);
     }
 
     #[test]
