@@ -1,6 +1,7 @@
 //! The mutation suite from the issue, on a temp tree: each mutation must be
-//! reported with exactly the right attributes, and AIDE 0.18 run on the
-//! same tree must agree on which paths changed (and how).
+//! reported with exactly the right attributes, and AIDE run on the same
+//! tree (this machine's, and each Debian release's own) must agree on which
+//! paths changed (and how).
 
 mod common;
 
@@ -291,14 +292,9 @@ fn aide_attr(name: &str) -> Option<&'static str> {
     })
 }
 
-#[test]
-fn aide_agrees_on_which_paths_changed_and_how() {
-    let Some(aide) = oracle("fim mutation suite against AIDE", "aide") else {
-        return;
-    };
-    if !require_root("fim mutation suite against AIDE") {
-        return;
-    }
+/// AIDE (`aide` plus the arguments before its own) run on the mutation
+/// tree must agree with fim on which paths changed, and how.
+fn aide_agrees(aide: &[std::ffi::OsString], label: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let root = setup(tmp.path());
     let t = tmp.path().display().to_string();
@@ -316,7 +312,8 @@ fn aide_agrees_on_which_paths_changed_and_how() {
     );
     fs::write(tmp.path().join("aide.conf"), conf).unwrap();
     let aide_run = |mode: &str| {
-        Command::new(&aide)
+        Command::new(&aide[0])
+            .args(&aide[1..])
             .arg("--config")
             .arg(tmp.path().join("aide.conf"))
             .arg(mode)
@@ -326,7 +323,7 @@ fn aide_agrees_on_which_paths_changed_and_how() {
     let init = aide_run("--init");
     assert!(
         init.status.success(),
-        "{}",
+        "{label}: {}",
         String::from_utf8_lossy(&init.stderr)
     );
     fs::rename(tmp.path().join("aide.db.new"), tmp.path().join("aide.db")).unwrap();
@@ -336,8 +333,12 @@ fn aide_agrees_on_which_paths_changed_and_how() {
     mutate(&root);
 
     let out = aide_run("--check");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("AIDE JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{label}: AIDE JSON: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
     let paths = |key: &str| -> BTreeSet<String> {
         report[key]
             .as_object()
@@ -351,9 +352,21 @@ fn aide_agrees_on_which_paths_changed_and_how() {
             .map(|(p, _)| p.clone())
             .collect()
     };
-    assert_eq!(paths("added"), fim_paths(ChangeKind::Added), "added");
-    assert_eq!(paths("removed"), fim_paths(ChangeKind::Removed), "removed");
-    assert_eq!(paths("changed"), fim_paths(ChangeKind::Changed), "changed");
+    assert_eq!(
+        paths("added"),
+        fim_paths(ChangeKind::Added),
+        "{label}: added"
+    );
+    assert_eq!(
+        paths("removed"),
+        fim_paths(ChangeKind::Removed),
+        "{label}: removed"
+    );
+    assert_eq!(
+        paths("changed"),
+        fim_paths(ChangeKind::Changed),
+        "{label}: changed"
+    );
 
     // And on the attributes, once AIDE's names are mapped to fim's.
     for (path, details) in report["details"].as_object().unwrap() {
@@ -371,11 +384,91 @@ fn aide_agrees_on_which_paths_changed_and_how() {
             // AIDE compares no hash when one side is not a regular file,
             // where fim reports the content hash gone.
             aide_attrs.remove("mode");
-            assert!(fim_attrs.remove("blake3"), "{path}: {fim_attrs:?}");
+            assert!(fim_attrs.remove("blake3"), "{label}: {path}: {fim_attrs:?}");
         }
         assert_eq!(
             aide_attrs, fim_attrs,
-            "attributes of {path}: AIDE {details}"
+            "{label}: attributes of {path}: AIDE {details}"
+        );
+    }
+    eprintln!(
+        "fim vs {label}: {} paths agree (added, removed, changed, and their attributes)",
+        fim.len()
+    );
+}
+
+#[test]
+fn aide_agrees_on_which_paths_changed_and_how() {
+    let Some(aide) = oracle("fim mutation suite against AIDE", "aide") else {
+        return;
+    };
+    if !require_root("fim mutation suite against AIDE") {
+        return;
+    }
+    aide_agrees(&[aide.into_os_string()], "this machine's AIDE");
+}
+
+/// The AIDE of each Debian release (12's 0.18, 13's 0.19, testing's), from
+/// the cached roots scripts/test builds. AIDE must see the mutation tree's
+/// real owners, inode numbers and extended attributes, which a user
+/// namespace with one mapped uid cannot show, so it does not run in the
+/// sandbox: it runs as this test, through the root's own dynamic loader and
+/// libraries (never chrooted). These roots are the test suite's own, built
+/// from Debian's archive like this machine's packages; an audited image's
+/// programs never run this way.
+#[test]
+fn each_debian_release_aide_agrees() {
+    const TEST: &str = "fim mutation suite against each Debian release's AIDE";
+    if !require_root(TEST) {
+        return;
+    }
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite)
+        else {
+            continue;
+        };
+        let root = hardkit_core::Root::new(&dir).unwrap();
+        let (Ok(ldso), Ok(aide), Ok(libs)) = (
+            root.resolve("/lib64/ld-linux-x86-64.so.2"),
+            root.resolve("/usr/bin/aide"),
+            root.resolve("/usr/lib/x86_64-linux-gnu"),
+        ) else {
+            hardkit_core::oracle::not_run(
+                &format!("{TEST}: {suite}"),
+                "the root has no aide (scripts/test rebuilds it with aide)",
+            );
+            continue;
+        };
+        if !aide.is_file() {
+            hardkit_core::oracle::not_run(
+                &format!("{TEST}: {suite}"),
+                "the root has no aide (scripts/test rebuilds it with aide)",
+            );
+            continue;
+        }
+        let version = Command::new(&ldso)
+            .arg("--library-path")
+            .arg(&libs)
+            .arg(&aide)
+            .arg("--version")
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout).into_owned()
+                    + &String::from_utf8_lossy(&o.stderr)
+            })
+            .unwrap_or_default();
+        let label = format!(
+            "Debian {suite}'s {}",
+            version.lines().next().unwrap_or("aide").trim()
+        );
+        aide_agrees(
+            &[
+                ldso.into_os_string(),
+                "--library-path".into(),
+                libs.into_os_string(),
+                aide.into_os_string(),
+            ],
+            &label,
         );
     }
 }

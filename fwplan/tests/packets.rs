@@ -140,6 +140,59 @@ fn allowed_pairs_connect_and_denied_ones_are_dropped() {
     assert_eq!(lab.udp_probe(INSIDE_V6, 5353, TIMEOUT), Probe::TimedOut);
 }
 
+/// The same matrix with the ruleset loaded by each Debian release's own
+/// nft (12's 1.0.6, 13's 1.1.3, testing's), from the cached roots
+/// scripts/test builds: what reaches the kernel is that release's
+/// bytecode. nft must configure this machine's network namespace, which a
+/// sandbox's user namespace does not own, so it runs as the test, through
+/// the root's own dynamic loader and libraries (never chrooted): these are
+/// the test suite's roots, built from Debian's archive; an audited image's
+/// nft only ever checks (`fwplan check`, in the sandbox).
+#[test]
+fn each_debian_release_nft_loads_a_ruleset_that_passes_the_matrix() {
+    const TEST: &str = "fwplan packets: each Debian release's nft";
+    if !hardkit_core::oracle::require_root(TEST) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let args = matrix_policy(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plan = plan_of(&args);
+    let ruleset = render(&args);
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(root_dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite)
+        else {
+            continue;
+        };
+        let root = hardkit_core::Root::new(&root_dir).unwrap();
+        let (Ok(ldso), Ok(nft), Ok(libs)) = (
+            root.resolve("/lib64/ld-linux-x86-64.so.2"),
+            root.resolve("/usr/sbin/nft"),
+            root.resolve("/usr/lib/x86_64-linux-gnu"),
+        ) else {
+            panic!("{suite}: the cached root has no nft or loader");
+        };
+        let nft_cmd = vec![
+            ldso.into_os_string(),
+            "--library-path".into(),
+            libs.into_os_string(),
+            nft.into_os_string(),
+        ];
+        let version = std::process::Command::new(&nft_cmd[0])
+            .args(&nft_cmd[1..])
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let lab = Lab::new();
+        lab.warm_neighbours();
+        lab.load_with(&nft_cmd, &ruleset);
+        let (n, _listeners) = assert_full_matrix(&lab, &plan);
+        assert_eq!(n, 42, "{suite}");
+        eprintln!("fwplan packets: Debian {suite}'s {version}: {n}/{n} probes as planned");
+    }
+}
+
 #[test]
 fn default_reject_refuses_instead_of_dropping() {
     if !hardkit_core::oracle::require_root("fwplan packets: default reject")

@@ -223,6 +223,27 @@ impl Lab {
         );
     }
 
+    /// Load an nft file in the server namespace with another nft: `nft`
+    /// is the command and the arguments before nft's own (a Debian root's
+    /// nft through that root's dynamic loader); panics with its message.
+    pub fn load_with(&self, nft: &[std::ffi::OsString], ruleset: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.nft");
+        std::fs::write(&path, ruleset).unwrap();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.server.name])
+            .args(nft)
+            .arg("-f")
+            .arg(&path)
+            .output()
+            .expect("running ip netns exec");
+        assert!(
+            out.status.success(),
+            "{nft:?} -f: {}\n{ruleset}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// TCP listeners (dual-stack, on ::) on every port, kept open while the
     /// returned value lives. The kernel completes handshakes from the
     /// backlog, so no accept loop is needed.
