@@ -187,9 +187,18 @@ pub fn audit(root: &Root, host: &Host, model: Version, ssh_ports: Option<&[Port]
                 )
                 .evidence("jail", name.as_str())
                 .evidence(kind, &file)
-                .fix(format!(
-                    "install the {kind} ({kind}.d/{file}.conf), name one that exists, or disable [{name}]"
-                )),
+                .fix(match file.split_once(" #") {
+                    // Seen in real configurations: fail2ban strips only
+                    // ` ;` comments after a value, so `filter = x # note`
+                    // names the file `x # note`.
+                    Some((named, _)) => format!(
+                        "move the '#' comment off the {option} line (fail2ban strips only ' ;' comments after a value, so the {kind} is named '{file}', not '{}')",
+                        named.trim()
+                    ),
+                    None => format!(
+                        "install the {kind} ({kind}.d/{file}.conf), name one that exists, or disable [{name}]"
+                    ),
+                }),
                 jail.location(option).or_else(|| jail.location(kind)),
             ));
         }
@@ -724,32 +733,19 @@ fn missing_files(
     jail: &JailView<'_>,
     findings: &mut Vec<Finding>,
 ) -> Vec<(&'static str, String, &'static str)> {
-    let exists = |kind: &str, file: &str| {
-        ["conf", "local"]
-            .iter()
-            .any(|ext| host::exists(root, &format!("/etc/fail2ban/{kind}.d/{file}.{ext}")))
-    };
-    let mut missing = Vec::new();
     let filter = jail.get("filter", findings).unwrap_or_default();
-    let filter = filter.split('[').next().unwrap_or("").trim().to_string();
-    if !filter.is_empty() && !exists("filter", &filter) {
-        missing.push(("filter", filter, "filter"));
-    }
     let actions = jail.get("action", findings).unwrap_or_default();
-    for a in fail2ban_actions::split_actions(&actions) {
-        if !a.file.is_empty()
-            && !exists("action", &a.file)
-            && !missing.iter().any(|(_, f, _)| *f == a.file)
-        {
-            let option = if jail.location("banaction").is_some() {
-                "banaction"
-            } else {
-                "action"
+    crate::view::missing_files(root, &filter, &actions)
+        .into_iter()
+        .map(|(kind, file)| {
+            let option = match kind {
+                "filter" => "filter",
+                _ if jail.location("banaction").is_some() => "banaction",
+                _ => "action",
             };
-            missing.push(("action", a.file.clone(), option));
-        }
-    }
-    missing
+            (kind, file, option)
+        })
+        .collect()
 }
 
 /// Is there a unit file for `unit`: itself, or for an instance

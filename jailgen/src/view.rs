@@ -44,6 +44,36 @@ pub enum Refusal {
     Interpolation(String),
     /// A file backend and no log file matched.
     NoLogFile,
+    /// The filter or an action names a file that does not exist (kind,
+    /// file): fail2ban refuses the whole configuration.
+    MissingFile(&'static str, String),
+}
+
+/// The filter and action files a jail's `filter` and `action` values name
+/// that fail2ban cannot find under the root (`filter.d/NAME.conf` or
+/// `.local`): (kind, file). The name is everything before the first `[`,
+/// trimmed, as fail2ban's extractOptions takes it: an inline `# comment`
+/// is part of it, since fail2ban's reader strips only ` ;` comments.
+pub fn missing_files(root: &Root, filter: &str, actions: &str) -> Vec<(&'static str, String)> {
+    let exists = |kind: &str, file: &str| {
+        ["conf", "local"]
+            .iter()
+            .any(|ext| crate::host::exists(root, &format!("/etc/fail2ban/{kind}.d/{file}.{ext}")))
+    };
+    let mut missing = Vec::new();
+    let filter = filter.split('[').next().unwrap_or("").trim().to_string();
+    if !filter.is_empty() && !exists("filter", &filter) {
+        missing.push(("filter", filter));
+    }
+    for a in fail2ban_actions::split_actions(actions) {
+        if !a.file.is_empty()
+            && !exists("action", &a.file)
+            && !missing.iter().any(|(_, f)| *f == a.file)
+        {
+            missing.push(("action", a.file.clone()));
+        }
+    }
+    missing
 }
 
 /// Every enabled jail of the configuration under `root`, with its view or
@@ -130,6 +160,11 @@ fn view(root: &Root, config: &Config, name: &str, model: Version) -> Result<Jail
             | OptionType::ActionInput
             | OptionType::Enabled => {}
         }
+    }
+    let filter = get("filter")?.unwrap_or_default();
+    let actions = get("action")?.unwrap_or_default();
+    if let Some((kind, file)) = missing_files(root, &filter, &actions).into_iter().next() {
+        return Err(Refusal::MissingFile(kind, file));
     }
     // The jail's journal match, else its filter's, is sent whatever the
     // backend (a file backend ignores it).

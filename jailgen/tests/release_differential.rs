@@ -152,6 +152,33 @@ fn judge(suite: &str, suite_root: &std::path::Path, label: &str, tree: &Tree) ->
                 .join(" | ")
         ));
     }
+    // The audit explains every refusal: what -t refuses has a finding that
+    // says so (a whole-configuration refusal, or a jail's missing log),
+    // and what -t accepts has no whole-configuration refusal.
+    let audit = jailgen(tree.path(), &["audit", "--json"], None);
+    let ids: Vec<String> = stdout(&audit)
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"finding\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|f| f["id"].as_str().map(str::to_string))
+        .collect();
+    const WHOLE: &[&str] = &[
+        "jailgen/syntax",
+        "jailgen/jail-file-missing",
+        "jailgen/interpolation",
+    ];
+    let whole = ids.iter().any(|i| WHOLE.contains(&i.as_str()));
+    let explained = whole || ids.iter().any(|i| i == "jailgen/logpath-missing");
+    if !t.status.success() && !explained {
+        tally.differences.push(format!(
+            "-t refuses and the audit says nothing of it: {ids:?}"
+        ));
+    }
+    if t.status.success() && whole {
+        tally.differences.push(format!(
+            "-t accepts but the audit reports a whole-configuration refusal: {ids:?}"
+        ));
+    }
     let d = release_client(suite_root, tree, &["-d"]);
     if d.status.success() {
         let dumped = jails_of(&parse_dump(&d.stdout));
@@ -216,27 +243,30 @@ fn create_logs(tree: &Tree, local: &mut String) {
     }
 }
 
-fn variants(suite_root: &std::path::Path) -> Vec<(&'static str, Tree)> {
+fn variants(suite_root: &std::path::Path) -> Vec<(String, Tree)> {
     let mut out = Vec::new();
-    out.push(("stock", tree_from_release(suite_root)));
+    out.push(("stock".into(), tree_from_release(suite_root)));
 
     let t = tree_from_release(suite_root);
     t.file("/var/log/auth.log", "");
-    out.push(("stock with rsyslog's auth.log", t));
+    out.push(("stock with rsyslog's auth.log".into(), t));
 
     let t = tree_from_release(suite_root);
     t.file(
         "/etc/fail2ban/jail.local",
         "[sshd]\nbackend = systemd\nport = 2222\nmaxretry = 3\nfindtime = 10m\nbantime = 1h\nignoreip = 127.0.0.1/8 ::1, 192.0.2.0/24\n",
     );
-    out.push(("jail.local: sshd on the journal, port, times, ignoreip", t));
+    out.push((
+        "jail.local: sshd on the journal, port, times, ignoreip".into(),
+        t,
+    ));
 
     let t = tree_from_release(suite_root);
     t.file("/var/log/fail2ban.log", "").file(
         "/etc/fail2ban/jail.local",
         "[DEFAULT]\nbanaction = nftables-multiport\nbanaction_allports = nftables-allports\nbantime.increment = true\nbantime.factor = 2\nbantime.maxtime = 1w\nbantime.overalljails = yes\n\n[sshd]\nbackend = systemd\n\n[recidive]\nenabled = true\n",
     );
-    out.push(("jail.local: increments, nftables, recidive", t));
+    out.push(("jail.local: increments, nftables, recidive".into(), t));
 
     let t = tree_from_release(suite_root);
     t.file("/var/log/auth.log", "")
@@ -249,7 +279,7 @@ fn variants(suite_root: &std::path::Path) -> Vec<(&'static str, Tree)> {
             "[sshd]\nbantime = 2h\naction = %(action_mw)s\n         nftables[name=extra, port=\"22,2222\"]\n",
         );
     out.push((
-        "jail.local + jail.d: file backend, unconvertible values, two actions",
+        "jail.local + jail.d: file backend, unconvertible values, two actions".into(),
         t,
     ));
 
@@ -258,14 +288,14 @@ fn variants(suite_root: &std::path::Path) -> Vec<(&'static str, Tree)> {
         "/etc/fail2ban/jail.local",
         "[DEFAULT]\nenabled = true\nbackend = systemd\n",
     );
-    out.push(("every stock jail on the journal", t));
+    out.push(("every stock jail on the journal".into(), t));
 
     let t = tree_from_release(suite_root);
     let mut local = "[DEFAULT]\nenabled = true\nbanaction = nftables-multiport\n".to_string();
     t.file("/etc/fail2ban/jail.local", &local);
     create_logs(&t, &mut local);
     t.file("/etc/fail2ban/jail.local", &local);
-    out.push(("every stock jail on log files", t));
+    out.push(("every stock jail on log files".into(), t));
 
     // jailgen's own output for a host of this release.
     let t = tree_from_release(suite_root);
@@ -301,7 +331,39 @@ fn variants(suite_root: &std::path::Path) -> Vec<(&'static str, Tree)> {
         None,
     );
     assert_eq!(out_gen.status.code(), Some(0), "{}", stderr(&out_gen));
-    out.push(("jailgen's output (six jails)", t));
+    out.push(("jailgen's output (six jails)".into(), t));
+    // Real configurations as Debian packages ship them (tests/real-configs,
+    // see its PROVENANCE.md), laid over the release's own /etc/fail2ban.
+    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/real-configs");
+    let mut names: Vec<String> = std::fs::read_dir(&here)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let t = tree_from_release(suite_root);
+        for rel in all_files(&here.join(&name)) {
+            let file = here.join(&name).join(&rel);
+            if file.is_dir() {
+                continue;
+            }
+            t.file(
+                &format!("/{}", rel.display()),
+                &std::fs::read_to_string(&file).unwrap(),
+            );
+        }
+        // Their log files, empty; a jail reading logs outside /var/log is
+        // switched off in a file of the test's own (the release's
+        // fail2ban is shown only /var/log).
+        let mut local = String::new();
+        create_logs(&t, &mut local);
+        if !local.is_empty() {
+            t.file("/etc/fail2ban/jail.d/zzz-test-logs.local", &local);
+        }
+        out.push((format!("real/{name}"), t));
+    }
     out
 }
 
@@ -320,7 +382,7 @@ fn jailgens_view_equals_each_releases_dump() {
         };
         let mut total = Tally::default();
         for (label, tree) in variants(&suite_root) {
-            let t = judge(suite, &suite_root, label, &tree);
+            let t = judge(suite, &suite_root, &label, &tree);
             total.jails += t.jails;
             total.jails_equal += t.jails_equal;
             total.values += t.values;

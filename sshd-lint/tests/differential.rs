@@ -925,6 +925,7 @@ fn release_corpus_for(here: &Path, tmp: &Path, roots: &[(&str, PathBuf)]) -> Vec
     if let Some((_, dir)) = roots.first() {
         corpus.extend(release_corpus::guides(here, dir));
     }
+    corpus.extend(release_corpus::real_configs(here));
     corpus.extend(release_corpus::match_criteria());
     corpus.extend(release_corpus::ten_x_keywords());
     let mut g = Gen(0x5eed_0013_d1ff_0001);

@@ -253,6 +253,38 @@ pub fn guides(tests: &Path, stock_root: &Path) -> Vec<Case> {
     out
 }
 
+/// Real configurations as Debian packages ship them (tests/real-configs,
+/// see its PROVENANCE.md): each as written, and each with a loadable host
+/// key listed first (their own keys do not exist in the test tree, so as
+/// written sshd stops at "no hostkeys available" before judging the rest).
+pub fn real_configs(tests: &Path) -> Vec<Case> {
+    let dir = tests.join("real-configs");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let text = std::fs::read(dir.join(&name).join("etc/ssh/sshd_config")).unwrap();
+        out.push(Case::new(
+            format!("real/{name}"),
+            vec![("etc/ssh/sshd_config".into(), text.clone())],
+            CONTEXTS,
+        ));
+        let mut keyed = b"HostKey /etc/ssh/ssh_host_ed25519_key\n".to_vec();
+        keyed.extend_from_slice(&text);
+        out.push(Case::new(
+            format!("real/{name}-with-a-host-key"),
+            vec![("etc/ssh/sshd_config".into(), keyed)],
+            CONTEXTS,
+        ));
+    }
+    out
+}
+
 /// Every Match criterion, each with lines that show whether it matched.
 pub fn match_criteria() -> Vec<Case> {
     const CRITERIA: &[&str] = &[
