@@ -283,3 +283,213 @@ fn refusals_and_misspellings_hold_on_each_release() {
         eprintln!("NOT RUN: {test}: no cached Debian roots");
     }
 }
+
+/// An action's start and ban commands for `jail`, as the release's own
+/// `fail2ban-client -d` sends them, with their tags resolved as fail2ban's
+/// server does (`<tag>` from the action's own properties, repeatedly),
+/// banning `ip`. None when the jail has no action.
+fn ban_commands(
+    dump: &[serde_json::Value],
+    jail: &str,
+    ip: &str,
+) -> Option<(String, String, String)> {
+    let rec = dump.iter().find(|r| {
+        r.get(0).and_then(|v| v.as_str()) == Some("multi-set")
+            && r.get(1).and_then(|v| v.as_str()) == Some(jail)
+            && r.get(2).and_then(|v| v.as_str()) == Some("action")
+    })?;
+    let action = rec.get(3)?.as_str()?.to_string();
+    let mut props = std::collections::BTreeMap::new();
+    for pair in rec.get(4)?.as_array()? {
+        let (Some(k), Some(v)) = (pair.get(0).and_then(|v| v.as_str()), pair.get(1)) else {
+            continue;
+        };
+        if k.contains('?') {
+            continue;
+        }
+        let v = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        props.insert(k.to_string(), v);
+    }
+    props.insert("ip".into(), ip.into());
+    props.insert("family".into(), "inet4".into());
+    // fail2ban's special tags (server/action.py, ADD_REPL_TAGS).
+    props.entry("br".into()).or_insert_with(|| "\n".into());
+    props.entry("sp".into()).or_insert_with(|| " ".into());
+    let resolve = |s: &str| -> String {
+        let mut cur = s.to_string();
+        for _ in 0..10 {
+            let mut out = String::new();
+            let mut rest = cur.as_str();
+            while let Some(open) = rest.find('<') {
+                out.push_str(&rest[..open]);
+                let after = &rest[open + 1..];
+                match after.find('>') {
+                    Some(close)
+                        if !after[..close].is_empty() && !after[..close].contains(['<', ' ']) =>
+                    {
+                        let tag = &after[..close];
+                        match props.get(tag) {
+                            Some(v) => out.push_str(v),
+                            None => out.push_str(&rest[open..open + close + 2]),
+                        }
+                        rest = &after[close + 1..];
+                    }
+                    _ => {
+                        out.push('<');
+                        rest = after;
+                    }
+                }
+            }
+            out.push_str(rest);
+            if out == cur {
+                break;
+            }
+            cur = out;
+        }
+        cur
+    };
+    Some((
+        action,
+        resolve(props.get("actionstart")?),
+        resolve(props.get("actionban")?),
+    ))
+}
+
+/// Does the ban work? In a network namespace of its own: a listener on
+/// 2222, then the action's start and ban commands, run with only the
+/// programs the root has (its own nft, iptables, ip6tables, ipset, each
+/// through the root's dynamic loader; the root's absence of one is an
+/// absence here); a connect from 127.0.0.2 (banned) and from 127.0.0.1.
+/// Returns "before=... banned=... other=..." and the commands' errors.
+fn ban_works_with_the_roots_programs(
+    suite_root: &Path,
+    start: &str,
+    ban: &str,
+) -> (String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let root = hardkit_core::Root::new(suite_root).unwrap();
+    let ldso = root.resolve("/lib64/ld-linux-x86-64.so.2").unwrap();
+    let libs = root.resolve("/usr/lib/x86_64-linux-gnu").unwrap();
+    for program in ["nft", "iptables", "ip6tables", "ipset"] {
+        // Resolved inside the root: Debian's iptables is an alternatives
+        // link, followed there.
+        let Ok(real) = root.resolve(&format!("/usr/sbin/{program}")) else {
+            continue;
+        };
+        if !real.is_file() {
+            continue;
+        }
+        let wrapper = format!(
+            "#!/bin/bash\nexec -a {program} '{}' --library-path '{}' '{}' \"$@\"\n",
+            ldso.display(),
+            libs.display(),
+            real.display()
+        );
+        let w = bin.join(program);
+        fs::write(&w, wrapper).unwrap();
+        fs::set_permissions(&w, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    fs::write(tmp.path().join("start.sh"), start).unwrap();
+    fs::write(tmp.path().join("ban.sh"), ban).unwrap();
+    const SCRIPT: &str = r#"
+set -u
+ip link set lo up
+/usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 2222)); s.listen(16)
+while True:
+    c, _ = s.accept(); c.close()
+' &
+listener=$!
+sleep 0.3
+conn() {
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.settimeout(2); s.bind((sys.argv[1], 0))
+try:
+    s.connect(("127.0.0.1", 2222)); print("open")
+except Exception:
+    print("blocked")
+' "$1"
+}
+before=$(conn 127.0.0.2)
+PATH="$1:/usr/bin:/bin" bash "$2" >&2
+PATH="$1:/usr/bin:/bin" bash "$3" >&2
+banned=$(conn 127.0.0.2)
+other=$(conn 127.0.0.1)
+kill "$listener"
+echo "before=$before banned=$banned other=$other"
+"#;
+    let out = Command::new("unshare")
+        .args(["--net", "bash", "-c", SCRIPT, "bash"])
+        .arg(&bin)
+        .arg(tmp.path().join("start.sh"))
+        .arg(tmp.path().join("ban.sh"))
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+/// Each release's own default ban action, judged by jailgen on that
+/// release's stock host (nftables installed and enabled, iptables not), and
+/// proven with packets: the commands its own `fail2ban-client -d` sends,
+/// run with the root's own programs in a network namespace. A
+/// banaction-firewall finding exactly when the ban does not work: Debian
+/// 12's iptables-multiport (no iptables), not Debian 13's or testing's
+/// nftables.
+#[test]
+fn each_releases_default_ban_action_is_judged_by_whether_it_bans() {
+    let test = "jailgen::each_releases_default_ban_action_is_judged_by_whether_it_bans";
+    if !ready(test) || hardkit_core::oracle::oracle(test, "python3").is_none() {
+        return;
+    }
+    for suite in SUITES {
+        let Some(suite_root) =
+            hardkit_core::oracle::debian_root(&format!("{test}::{suite}"), suite)
+        else {
+            continue;
+        };
+        let tree = tree_from_release(&suite_root);
+        tree.file(
+            "/etc/fail2ban/jail.d/zz-test.local",
+            "[sshd]\nenabled = true\nport = 2222\nbackend = systemd\n",
+        )
+        .nftables_host();
+        let out = jailgen(tree.path(), &["audit", "--json"], None);
+        let flagged = finding_ids(&out)
+            .iter()
+            .any(|i| i == "jailgen/banaction-firewall");
+        let d = release_client(&suite_root, &tree, &["-d"]);
+        assert!(
+            d.status.success(),
+            "{suite}: {}",
+            String::from_utf8_lossy(&d.stderr)
+        );
+        let (action, start, ban) = ban_commands(&parse_dump(&d.stdout), "sshd", "127.0.0.2")
+            .unwrap_or_else(|| panic!("{suite}: no action in -d"));
+        let (got, errors) = ban_works_with_the_roots_programs(&suite_root, &start, &ban);
+        let works = got == "before=open banned=blocked other=open";
+        eprintln!(
+            "{suite}: default action {action}: ban {} ({got}); jailgen {}",
+            if works { "works" } else { "fails" },
+            if flagged { "flags it" } else { "is silent" }
+        );
+        assert_eq!(
+            flagged,
+            !works,
+            "{suite}: {action}: jailgen {} but the ban {} ({got}; {errors})\n{}",
+            if flagged { "flags it" } else { "is silent" },
+            if works { "works" } else { "fails" },
+            stdout(&out)
+        );
+    }
+}
