@@ -378,7 +378,7 @@ fn ban_works_with_the_roots_programs(
     for program in ["nft", "iptables", "ip6tables", "ipset"] {
         // Resolved inside the root: Debian's iptables is an alternatives
         // link, followed there.
-        let Ok(real) = root.resolve(&format!("/usr/sbin/{program}")) else {
+        let Ok(real) = root.resolve(format!("/usr/sbin/{program}")) else {
             continue;
         };
         if !real.is_file() {
