@@ -1,10 +1,11 @@
-//! Hashing one regular file safely: never through a symlink, never blocking
-//! on a fifo that replaced the file, never with mmap (a file truncated under
+//! Hashing one regular file safely: named relative to its open directory,
+//! never through a symlink, never blocking on a fifo that replaced the
+//! file, never with mmap (a file truncated under
 //! a mapping kills the reader with SIGBUS), and never returning a hash for
 //! content that changed while it was read.
 
 use std::cell::Cell;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -37,6 +38,17 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// From a `stat` the walk or an `fstat` returned.
+    pub fn of_stat(st: &libc::stat) -> Fingerprint {
+        Fingerprint {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            ctime: (st.st_ctime, st.st_ctime_nsec),
+        }
+    }
+
     pub fn of(meta: &std::fs::Metadata) -> Fingerprint {
         Fingerprint {
             dev: meta.dev(),
@@ -57,13 +69,21 @@ pub enum HashError {
     Changed(String),
 }
 
-fn open_raw(path: &CString, flags: libc::c_int) -> io::Result<File> {
-    // SAFETY: path is a valid NUL-terminated string.
-    let mut fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_NOATIME) };
+/// Open `name` in the open directory `dir` for reading, never through a
+/// symlink (`O_NOFOLLOW`: a symlink fails with ELOOP), without blocking on
+/// a fifo or taking a terminal (`O_NONBLOCK`, `O_NOCTTY`), without touching
+/// the access time where the kernel allows that. The caller checks with
+/// `fstat` that it opened a regular file before reading (only the
+/// directory's entry is named: nothing above it is resolved again).
+pub fn open_at(dir: libc::c_int, name: &CStr) -> io::Result<File> {
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: name is NUL-terminated, dir an open descriptor or AT_FDCWD.
+    let mut fd = unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_NOATIME) };
     if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
         // O_NOATIME is refused unless we own the file or have CAP_FOWNER.
         // SAFETY: as above.
-        fd = unsafe { libc::open(path.as_ptr(), flags) };
+        fd = unsafe { libc::openat(dir, name.as_ptr(), flags) };
     }
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -72,50 +92,75 @@ fn open_raw(path: &CString, flags: libc::c_int) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
-/// Open the regular file at `path` for reading, never through a final
-/// symlink and never opening anything else for reading: the path is first
-/// opened with O_PATH (which opens nothing), the descriptor must be a
-/// regular file, and only that very inode is then opened for reading,
-/// through /proc/self/fd. Without /proc, it falls back to a direct
-/// non-blocking open, checked with fstat before any read. No access-time
-/// update where the kernel allows that.
-pub fn open_regular(path: &Path) -> Result<File, HashError> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let handle = open_raw(&c_path, libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)?;
-    if !handle.metadata()?.file_type().is_file() {
-        return Err(HashError::Changed(
-            "no longer a regular file when opened".into(),
-        ));
+/// `fstat` of an open file.
+pub fn fstat(file: &File) -> io::Result<libc::stat> {
+    // SAFETY: an all-zero stat is valid to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is open, st writable.
+    if unsafe { libc::fstat(file.as_raw_fd(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
     }
-    let reopen =
-        CString::new(format!("/proc/self/fd/{}", handle.as_raw_fd())).map_err(io::Error::other)?;
-    let read_flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    match open_raw(&reopen, read_flags) {
-        Ok(file) => Ok(file),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            Ok(open_raw(&c_path, read_flags | libc::O_NOFOLLOW)?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(st)
 }
 
-/// Hash the regular file at `path`, which lstat described as `expected`.
-/// Returns the hex BLAKE3 and the file's fingerprint after reading.
+fn is_regular(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
+/// Hash the regular file at `path` (a test and tool convenience: the walk
+/// hashes through [`hash_at`]), which lstat described as `expected`.
 pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashError> {
-    let mut file = open_regular(path)?;
-    let before = file.metadata()?;
-    if !before.file_type().is_file() {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let file = match open_at(libc::AT_FDCWD, &c_path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(HashError::Changed(
+                "no longer a regular file when opened".into(),
+            ))
+        }
+        other => other?,
+    };
+    hash_checked(file, expected)
+}
+
+/// Hash `name` in the open directory `dir`, which the walk saw as
+/// `expected`.
+pub fn hash_at(dir: libc::c_int, name: &CStr, expected: &Fingerprint) -> Result<String, HashError> {
+    let file = match open_at(dir, name) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(HashError::Changed(
+                "no longer a regular file when opened".into(),
+            ))
+        }
+        other => other?,
+    };
+    hash_checked(file, expected)
+}
+
+/// The opened file must be a regular file with the identity and state
+/// `expected`; then hash it.
+fn hash_checked(file: File, expected: &Fingerprint) -> Result<String, HashError> {
+    let before = fstat(&file)?;
+    if !is_regular(&before) {
         return Err(HashError::Changed(
             "no longer a regular file when opened".into(),
         ));
     }
-    let fp_before = Fingerprint::of(&before);
+    let fp_before = Fingerprint::of_stat(&before);
     if fp_before != *expected {
         return Err(HashError::Changed(describe_difference(
             expected, &fp_before,
         )));
     }
+    hash_open(file, &before)
+}
+
+/// Hash an open regular file whose `fstat` before reading was `before`:
+/// one read per buffer (none past the size fstat gave) and one `fstat`
+/// after, which must agree with `before` (else the content changed while
+/// it was read).
+pub fn hash_open(mut file: File, before: &libc::stat) -> Result<String, HashError> {
+    let fp_before = Fingerprint::of_stat(before);
     let mut hasher = blake3::Hasher::new();
     let mut buffer = READ_BUFFER.take().unwrap_or_default();
     if buffer.len() < BUFFER {
@@ -123,11 +168,11 @@ pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashErro
     }
     // Fewer allocated bytes than the size: holes to skip. Other files are
     // read without the extra lseek per buffer.
-    let sparse = before.blocks().saturating_mul(512) < fp_before.size;
+    let sparse = (before.st_blocks as u64).saturating_mul(512) < fp_before.size;
     let read = read_into_hasher(&mut file, &mut buffer, fp_before.size, sparse, &mut hasher);
     READ_BUFFER.set(Some(buffer));
     let read = read?;
-    let after = Fingerprint::of(&file.metadata()?);
+    let after = Fingerprint::of_stat(&fstat(&file)?);
     if after != fp_before {
         return Err(HashError::Changed(describe_difference(&fp_before, &after)));
     }
@@ -273,15 +318,16 @@ mod tests {
         let link = dir.path().join("l");
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let err = hash_file(&link, &fp).unwrap_err();
-        // O_PATH|O_NOFOLLOW opens the link itself, which is not a regular file.
+        // O_NOFOLLOW refuses the link: it is not a regular file.
         assert!(matches!(err, HashError::Changed(_)), "{err}");
 
-        // A fifo without a writer: never opened for reading, so no hang.
+        // A fifo without a writer: opened without blocking, found not to
+        // be a regular file, never read, so no hang.
         let fifo = dir.path().join("fifo");
         let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
         // SAFETY: valid path in our temp dir.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        assert!(matches!(open_regular(&fifo), Err(HashError::Changed(_))));
+        assert!(matches!(hash_file(&fifo, &fp), Err(HashError::Changed(_))));
     }
 
     /// Bytes this thread has read through read(2) and friends so far.

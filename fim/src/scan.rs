@@ -1,27 +1,41 @@
-//! Turning walked paths into entries: lstat (never following a symlink),
-//! the symlink target, extended attributes, and the content hash of regular
-//! files, hashed in parallel with each hard-linked inode read only once.
+//! Turning walked entries into baseline entries: their metadata (never
+//! following a symlink), the symlink target, extended attributes, and the
+//! content hash of regular files, hashed in parallel with each hard-linked
+//! inode read only once. Every entry is named relative to its open parent
+//! directory (see [`crate::walk`]); a regular file is opened once, and its
+//! `fstat` before the read, the read and an `fstat` after are all made on
+//! that one descriptor.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hardkit_core::bytes_path::path_from_bytes;
 use hardkit_core::BytesPath;
 use rayon::prelude::*;
 
 use crate::entry::{format_time, Attr, Entry, FileKind, Xattrs};
-use crate::hash::{hash_file, Fingerprint, HashError};
+use crate::hash::{hash_at, hash_open, open_at, Fingerprint, HashError};
 use crate::rules::AttrSet;
+use crate::walk::{stat_at, stat_fd, Dir};
 
-/// One path the walk selected.
+/// One entry the walk selected.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Where it is on this machine (under `--root`).
-    pub host: PathBuf,
+    /// Its parent directory, open.
+    pub dir: Arc<Dir>,
+    /// Its name in that directory.
+    pub name: CString,
+    /// The entry itself, open, when it is a directory the walk entered.
+    pub own: Option<Arc<Dir>>,
+    /// The type the directory listing gave (`DT_REG`, ..., or
+    /// `DT_UNKNOWN`): a listed regular file is opened without a stat
+    /// first, its `fstat` being the stat recorded.
+    pub d_type: u8,
     /// The system path recorded in the baseline.
     pub system: Vec<u8>,
     pub attrs: AttrSet,
@@ -58,11 +72,15 @@ pub enum Outcome {
 }
 
 struct Stat {
-    host: PathBuf,
+    dir: Arc<Dir>,
+    name: CString,
     entry: Entry,
     fingerprint: Fingerprint,
     wants_hash: bool,
     wants_xattrs: bool,
+    /// Hashed already, on the descriptor the stat came from (a regular
+    /// file with one link).
+    hashed: Option<Hashed>,
 }
 
 /// Hashes of hard-linked inodes seen earlier, kept until every link has
@@ -106,8 +124,15 @@ impl LinkCache {
     }
 }
 
-/// A hash, and fresh metadata when the file had to be looked at again.
-type Hashed = Result<(String, Option<std::fs::Metadata>), String>;
+/// A hash, and fresh metadata (and extended attributes, when wanted) when
+/// the file had to be looked at again.
+type Hashed = Result<(String, Option<Fresh>), String>;
+
+#[derive(Debug, Clone)]
+struct Fresh {
+    stat: libc::stat,
+    xattrs: Option<Result<Xattrs, String>>,
+}
 
 /// Scan a chunk of walked items: metadata in parallel, then the hashes in
 /// parallel, each inode once; results come back in input order.
@@ -119,6 +144,8 @@ pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
     // earlier chunk, an earlier link in this chunk, or its own read.
     enum Source {
         None,
+        /// Hashed in pass 1.
+        Done,
         Known(String),
         Itself,
         SameAs(usize),
@@ -127,6 +154,7 @@ pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
     let mut sources: Vec<Source> = Vec::with_capacity(stats.len());
     for (i, stat) in stats.iter().enumerate() {
         let source = match stat {
+            Ok(s) if s.hashed.is_some() => Source::Done,
             Ok(s) if s.wants_hash && s.entry.nlink > 1 => {
                 let key = (s.fingerprint.dev, s.fingerprint.ino);
                 if let Some(&first) = first_in_chunk.get(&key) {
@@ -173,6 +201,7 @@ pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
         };
         let result: Option<Hashed> = match &sources[i] {
             Source::None => None,
+            Source::Done => s.hashed.take(),
             Source::Known(hash) => Some(Ok((hash.clone(), None))),
             Source::Itself => hashes[i].clone(),
             // A later link shares the first link's hash, but only if the
@@ -185,16 +214,15 @@ pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
         let mut error = None;
         match result {
             Some(Ok((hash, fresh))) => {
-                if let Some(meta) = fresh {
+                if let Some(fresh) = fresh {
                     // The file moved between the walk and the read: what
                     // was recorded from the first look is stale, xattrs too.
-                    fill_from_metadata(&mut s.entry, &meta);
-                    s.fingerprint = Fingerprint::of(&meta);
-                    if s.wants_xattrs {
-                        match read_xattrs(&s.host) {
-                            Ok(x) => s.entry.xattrs = x,
-                            Err(e) => error = Some(format!("reading extended attributes: {e}")),
-                        }
+                    fill_from_stat(&mut s.entry, &fresh.stat);
+                    s.fingerprint = Fingerprint::of_stat(&fresh.stat);
+                    match fresh.xattrs {
+                        Some(Ok(x)) => s.entry.xattrs = x,
+                        Some(Err(e)) => error = Some(format!("reading extended attributes: {e}")),
+                        None => {}
                     }
                 } else if matches!(sources[i], Source::Itself) {
                     let seen = group_seen.get(&i).copied().unwrap_or(1);
@@ -217,21 +245,57 @@ pub fn scan_chunk(items: Vec<WalkItem>, links: &mut LinkCache) -> Vec<Outcome> {
 /// replaced between the walk and the read is then recorded as it is now,
 /// and only a file that keeps changing is reported `changed during scan`.
 fn hash_with_retry(stat: &Stat) -> Hashed {
-    let first = match hash_file(&stat.host, &stat.fingerprint) {
+    let first = match hash_at(stat.dir.raw(), &stat.name, &stat.fingerprint) {
         Ok(hash) => return Ok((hash, None)),
         Err(HashError::Changed(why)) => why,
         Err(HashError::Io(e)) => return Err(e.to_string()),
     };
+    look_again(&stat.dir, &stat.name, stat.wants_xattrs, &first)
+}
+
+/// The second look after a change during the read: open the entry again
+/// (in the same directory), and hash what is there now.
+fn look_again(dir: &Dir, name: &CStr, wants_xattrs: bool, first: &str) -> Hashed {
     let changed = || format!("changed during scan: {first}");
-    let again = std::fs::symlink_metadata(&stat.host).map_err(|_| changed())?;
-    if !again.file_type().is_file() {
+    let file = open_at(dir.raw(), name).map_err(|_| changed())?;
+    let again = crate::hash::fstat(&file).map_err(|_| changed())?;
+    if again.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(changed());
     }
-    match hash_file(&stat.host, &Fingerprint::of(&again)) {
-        Ok(hash) => Ok((hash, Some(again))),
+    let xattrs = wants_xattrs.then(|| read_xattrs_fd(file.as_raw_fd()).map_err(|e| e.to_string()));
+    match hash_open(file, &again) {
+        Ok(hash) => Ok((
+            hash,
+            Some(Fresh {
+                stat: again,
+                xattrs,
+            }),
+        )),
         Err(HashError::Changed(_)) => Err(changed()),
         Err(HashError::Io(e)) => Err(e.to_string()),
     }
+}
+
+/// A regular file opened for hashing: hashed on the spot when it has one
+/// link (no other name of it can come later), with its extended attributes
+/// read from the same descriptor.
+fn hash_opened(
+    file: std::fs::File,
+    st: &libc::stat,
+    item: &Item,
+    wants_xattrs: bool,
+) -> (Option<Hashed>, Option<io::Result<Xattrs>>) {
+    let xattrs = wants_xattrs.then(|| read_xattrs_fd(file.as_raw_fd()));
+    if st.st_nlink > 1 {
+        // Hard links: hashed once per inode, in pass 3.
+        return (None, xattrs);
+    }
+    let hashed = match hash_open(file, st) {
+        Ok(hash) => Ok((hash, None)),
+        Err(HashError::Changed(why)) => look_again(&item.dir, &item.name, wants_xattrs, &why),
+        Err(HashError::Io(e)) => Err(e.to_string()),
+    };
+    (Some(hashed), xattrs)
 }
 
 fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
@@ -259,14 +323,103 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
             subtree: false,
         })
     };
-    let meta = match std::fs::symlink_metadata(&item.host) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(failed("vanished during scan".into()))
+    let wants_blake3 = item.attrs.contains(Attr::Blake3);
+    let wants_xattrs = item.attrs.contains(Attr::Xattrs);
+    let vanished = |e: io::Error| {
+        if e.kind() == io::ErrorKind::NotFound {
+            failed("vanished during scan".into())
+        } else {
+            failed(e.to_string())
         }
-        Err(e) => return Err(failed(e.to_string())),
     };
-    let ftype = FileKind::from_mode(meta.mode());
+    let mut hashed = None;
+    let mut xattrs: Option<io::Result<Xattrs>> = None;
+    let st = if let Some(own) = &item.own {
+        // A directory the walk entered: the very inode it listed.
+        let st = stat_fd(own.raw()).map_err(vanished)?;
+        if wants_xattrs {
+            xattrs = Some(read_xattrs_fd(own.raw()));
+        }
+        st
+    } else {
+        // A listed regular file to hash is opened straight away (its fstat
+        // is the stat); anything else is looked at without opening it.
+        let listed_regular = wants_blake3 && item.d_type == libc::DT_REG;
+        let st = if listed_regular {
+            // SAFETY: an all-zero stat, only to be replaced below.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            st.st_mode = libc::S_IFREG;
+            st
+        } else {
+            stat_at(item.dir.raw(), &item.name).map_err(vanished)?
+        };
+        if wants_blake3 && st.st_mode & libc::S_IFMT == libc::S_IFREG {
+            // Open it now: the stat recorded is the open file's own, and
+            // a one-link file is hashed on this descriptor.
+            match open_at(item.dir.raw(), &item.name) {
+                Ok(file) => {
+                    let fst = crate::hash::fstat(&file).map_err(|e| failed(e.to_string()))?;
+                    if fst.st_mode & libc::S_IFMT == libc::S_IFREG {
+                        let (h, x) = hash_opened(file, &fst, &item, wants_xattrs);
+                        hashed = h;
+                        xattrs = x;
+                        fst
+                    } else {
+                        // Replaced by something else since the stat: record
+                        // that, unhashed.
+                        fst
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(failed("vanished during scan".into()))
+                }
+                // Listed as a regular file, now something that cannot be
+                // opened so (a symlink: ELOOP; a socket: ENXIO): recorded
+                // as what it is now.
+                Err(_) if listed_regular => {
+                    let now = stat_at(item.dir.raw(), &item.name).map_err(vanished)?;
+                    if now.st_mode & libc::S_IFMT == libc::S_IFREG {
+                        // Still a regular file we may not open (EACCES).
+                        hashed = Some(Err(open_error(&item)));
+                    }
+                    now
+                }
+                Err(e) => {
+                    hashed = Some(Err(e.to_string()));
+                    st
+                }
+            }
+        } else {
+            st
+        }
+    };
+    // A symlink's target, read in the same directory. A symlink that
+    // becomes something else between the stat and the read (EINVAL) is
+    // looked at once more and recorded as it is then.
+    let (st, target) = if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        match read_link_at(item.dir.raw(), &item.name) {
+            Ok(t) => (st, Some(t)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                let now = stat_at(item.dir.raw(), &item.name).map_err(vanished)?;
+                if now.st_mode & libc::S_IFMT == libc::S_IFLNK {
+                    match read_link_at(item.dir.raw(), &item.name) {
+                        Ok(t) => (now, Some(t)),
+                        Err(_) => {
+                            return Err(failed(
+                                "changed during scan: a symlink that keeps changing".into(),
+                            ))
+                        }
+                    }
+                } else {
+                    (now, None)
+                }
+            }
+            Err(e) => return Err(failed(format!("reading symlink: {e}"))),
+        }
+    } else {
+        (st, None)
+    };
+    let ftype = FileKind::from_mode(st.st_mode);
     let mut entry = Entry {
         path: BytesPath::new(path_from_bytes(&item.system)),
         ftype,
@@ -282,38 +435,80 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
         blake3: None,
         xattrs: Xattrs::default(),
     };
-    fill_from_metadata(&mut entry, &meta);
-    if ftype == FileKind::Symlink {
-        match std::fs::read_link(&item.host) {
-            Ok(target) => entry.target = Some(BytesPath::new(target)),
-            Err(e) => return Err(failed(format!("reading symlink: {e}"))),
-        }
+    fill_from_stat(&mut entry, &st);
+    if let Some(target) = target {
+        let target: std::ffi::OsString = std::os::unix::ffi::OsStringExt::from_vec(target);
+        entry.target = Some(BytesPath::new(std::path::PathBuf::from(target)));
     }
-    if item.attrs.contains(Attr::Xattrs) {
-        match read_xattrs(&item.host) {
+    if wants_xattrs {
+        let got = match xattrs {
+            Some(x) => x,
+            // Not opened: the entry's own attributes, through the open
+            // directory (l*xattr: a symlink's own, never its target's).
+            None => read_xattrs(&item.dir.entry_path(&item.name)),
+        };
+        match got {
             Ok(x) => entry.xattrs = x,
             Err(e) => return Err(failed(format!("reading extended attributes: {e}"))),
         }
     }
     Ok(Stat {
-        wants_hash: ftype == FileKind::File && item.attrs.contains(Attr::Blake3),
-        wants_xattrs: item.attrs.contains(Attr::Xattrs),
-        fingerprint: Fingerprint::of(&meta),
-        host: item.host,
+        wants_hash: ftype == FileKind::File && wants_blake3,
+        wants_xattrs,
+        fingerprint: Fingerprint::of_stat(&st),
+        dir: item.dir,
+        name: item.name,
         entry,
+        hashed,
     })
 }
 
-fn fill_from_metadata(entry: &mut Entry, meta: &std::fs::Metadata) {
-    entry.ftype = FileKind::from_mode(meta.mode());
-    entry.mode = format!("{:04o}", meta.mode() & 0o7777);
-    entry.uid = meta.uid();
-    entry.gid = meta.gid();
-    entry.size = meta.size();
-    entry.mtime = format_time(meta.mtime(), meta.mtime_nsec());
-    entry.ctime = format_time(meta.ctime(), meta.ctime_nsec());
-    entry.inode = meta.ino();
-    entry.nlink = meta.nlink();
+/// Why a regular file could not be opened, asked again.
+fn open_error(item: &Item) -> String {
+    match open_at(item.dir.raw(), &item.name) {
+        Ok(_) => "changed during scan: opened on a second try".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `readlinkat(dir, name)`.
+fn read_link_at(dir: libc::c_int, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        // SAFETY: buf has buf.len() writable bytes; name is NUL-terminated.
+        let n = unsafe {
+            libc::readlinkat(
+                dir,
+                name.as_ptr(),
+                buf.as_mut_ptr() as *mut libc::c_char,
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        if n < buf.len() {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        if buf.len() >= 1 << 20 {
+            return Err(io::Error::other("symlink target too long"));
+        }
+        buf.resize(buf.len() * 2, 0);
+    }
+}
+
+fn fill_from_stat(entry: &mut Entry, st: &libc::stat) {
+    entry.ftype = FileKind::from_mode(st.st_mode);
+    entry.mode = format!("{:04o}", st.st_mode & 0o7777);
+    entry.uid = st.st_uid;
+    entry.gid = st.st_gid;
+    entry.size = st.st_size as u64;
+    entry.mtime = format_time(st.st_mtime, st.st_mtime_nsec);
+    entry.ctime = format_time(st.st_ctime, st.st_ctime_nsec);
+    entry.inode = st.st_ino;
+    entry.nlink = st.st_nlink;
 }
 
 /// Every extended attribute of the path itself (l*xattr: a symlink's own,
@@ -341,6 +536,36 @@ pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
                 out.0.insert(name.to_vec(), value);
             }
             // Removed between list and get: the list is already stale.
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Every extended attribute of an open file or directory (f*xattr).
+pub fn read_xattrs_fd(fd: libc::c_int) -> io::Result<Xattrs> {
+    let names = match read_sized(|buf, len| {
+        // SAFETY: buf points to len writable bytes (or is null with len 0).
+        unsafe { libc::flistxattr(fd, buf as *mut libc::c_char, len) }
+    }) {
+        Ok(names) => names,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Xattrs::default()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Xattrs::default();
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let Ok(c_name) = CString::new(name) else {
+            continue;
+        };
+        let value = read_sized(|buf, len| {
+            // SAFETY: as above; c_name is NUL-terminated.
+            unsafe { libc::fgetxattr(fd, c_name.as_ptr(), buf as *mut libc::c_void, len) }
+        });
+        match value {
+            Ok(value) => {
+                out.0.insert(name.to_vec(), value);
+            }
             Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
             Err(e) => return Err(e),
         }
@@ -416,7 +641,10 @@ mod tests {
 
     fn item(dir: &std::path::Path, name: &str) -> WalkItem {
         WalkItem::Path(Item {
-            host: dir.join(name),
+            dir: Arc::new(Dir::open_path(dir).unwrap()),
+            name: CString::new(name).unwrap(),
+            own: None,
+            d_type: libc::DT_UNKNOWN,
             system: format!("/{name}").into_bytes(),
             attrs: AttrSet::all(),
         })
