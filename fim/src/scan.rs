@@ -262,7 +262,8 @@ fn look_again(dir: &Dir, name: &CStr, wants_xattrs: bool, first: &str) -> Hashed
     if again.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(changed());
     }
-    let xattrs = wants_xattrs.then(|| read_xattrs_fd(file.as_raw_fd()).map_err(|e| e.to_string()));
+    let xattrs = wants_xattrs
+        .then(|| xattrs_of_fd(file.as_raw_fd(), again.st_dev).map_err(|e| e.to_string()));
     match hash_open(file, &again) {
         Ok(hash) => Ok((
             hash,
@@ -285,7 +286,7 @@ fn hash_opened(
     item: &Item,
     wants_xattrs: bool,
 ) -> (Option<Hashed>, Option<io::Result<Xattrs>>) {
-    let xattrs = wants_xattrs.then(|| read_xattrs_fd(file.as_raw_fd()));
+    let xattrs = wants_xattrs.then(|| xattrs_of_fd(file.as_raw_fd(), st.st_dev));
     if st.st_nlink > 1 {
         // Hard links: hashed once per inode, in pass 3.
         return (None, xattrs);
@@ -338,7 +339,7 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
         // A directory the walk entered: the very inode it listed.
         let st = stat_fd(own.raw()).map_err(vanished)?;
         if wants_xattrs {
-            xattrs = Some(read_xattrs_fd(own.raw()));
+            xattrs = Some(xattrs_of_fd(own.raw(), st.st_dev));
         }
         st
     } else {
@@ -445,6 +446,7 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
             Some(x) => x,
             // Not opened: the entry's own attributes, through the open
             // directory (l*xattr: a symlink's own, never its target's).
+            None if no_xattrs_on(st.st_dev) => Ok(Xattrs::default()),
             None => read_xattrs(&item.dir.entry_path(&item.name)),
         };
         match got {
@@ -541,6 +543,45 @@ pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
         }
     }
     Ok(out)
+}
+
+/// Filesystems (by device) that answered ENOTSUP to an xattr call: their
+/// files are not asked again. Most have xattrs, so the set is looked at
+/// only once one exists.
+static NO_XATTRS_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static NO_XATTRS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+fn no_xattrs_on(dev: u64) -> bool {
+    NO_XATTRS_SEEN.load(std::sync::atomic::Ordering::Relaxed)
+        && NO_XATTRS.lock().is_ok_and(|v| v.contains(&dev))
+}
+
+/// The extended attributes of an open file on device `dev`, unless that
+/// filesystem has none (learnt from its first ENOTSUP).
+fn xattrs_of_fd(fd: libc::c_int, dev: u64) -> io::Result<Xattrs> {
+    if no_xattrs_on(dev) {
+        return Ok(Xattrs::default());
+    }
+    read_xattrs_fd_noting(fd, dev)
+}
+
+fn read_xattrs_fd_noting(fd: libc::c_int, dev: u64) -> io::Result<Xattrs> {
+    // SAFETY: a size query with a null buffer.
+    let probe = unsafe { libc::flistxattr(fd, std::ptr::null_mut(), 0) };
+    if probe < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSUP) {
+        if let Ok(mut v) = NO_XATTRS.lock() {
+            if !v.contains(&dev) {
+                v.push(dev);
+            }
+        }
+        NO_XATTRS_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
+        return Ok(Xattrs::default());
+    }
+    if probe == 0 {
+        // No attributes at all: the common case, one call.
+        return Ok(Xattrs::default());
+    }
+    read_xattrs_fd(fd)
 }
 
 /// Every extended attribute of an open file or directory (f*xattr).
