@@ -17,7 +17,8 @@ use hardkit_core::CommonArgs;
         fim check --key /root/fim.key --json | jq -r 'select(.type==\"change\") | .path'\n  \
         fim init --root /mnt/image /etc /usr          # baseline in /mnt/image/var/lib/hardkit\n  \
         fim show --db /var/lib/hardkit/fim.db --key /root/fim.key --json\n  \
-        fim rules --builtin > /etc/hardkit/fim.conf   # a config to edit"
+        fim rules --builtin > /etc/hardkit/fim.conf   # a config to edit\n  \
+        fim verify-packages --root /mnt/image         # package files vs dpkg's checksums"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,6 +40,16 @@ pub enum Command {
     Show(ShowArgs),
     /// Print the rules `fim init` would use (checked), to start a config from
     Rules(RulesArgs),
+    /// Check every installed package's files against dpkg's own checksums
+    /// (like `dpkg --verify` and `debsums`): for a server with no baseline
+    VerifyPackages(VerifyPackagesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyPackagesArgs {
+    /// Only these packages (repeatable); default: every installed one
+    #[arg(long = "package", value_name = "NAME")]
+    pub packages: Vec<String>,
 }
 
 #[derive(Args, Debug)]

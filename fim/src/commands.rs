@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FimError> {
         Command::Update(args) => check(&common, args, true),
         Command::Show(args) => show(&common, args),
         Command::Rules(args) => print_rules(&common, args),
+        Command::VerifyPackages(args) => verify_packages(&common, args),
     }
 }
 
@@ -508,4 +509,140 @@ fn print_rules(common: &CommonArgs, args: RulesArgs) -> Result<ExitStatus, FimEr
     }
     out.flush()?;
     Ok(ExitStatus::Clean)
+}
+
+/// `fim verify-packages`: the installed packages' files against dpkg's own
+/// checksums. Each difference is a `change` record (the package and
+/// whether it is a conffile in `old`) and a finding: a changed, missing or
+/// replaced program or library is high; a conffile the admin edited is
+/// info (missing: low); documentation a minimal image leaves out is info.
+fn verify_packages(
+    common: &CommonArgs,
+    args: crate::cli::VerifyPackagesArgs,
+) -> Result<ExitStatus, FimError> {
+    use crate::entry::{Change, ChangeKind};
+    use crate::packages::{self, Found};
+    use hardkit_core::{Finding, Location, Severity};
+    let root = common.root()?;
+    let mut expected = packages::expected(&root).map_err(|e| FimError::Argument {
+        flag: "--root",
+        message: format!(
+            "cannot read the package database under {}: {e}",
+            display_path(root.dir())
+        ),
+    })?;
+    if !args.packages.is_empty() {
+        expected.retain(|e| args.packages.contains(&e.package));
+    }
+    let checked = expected.len();
+    let packages_n = {
+        let mut names: Vec<&str> = expected.iter().map(|e| e.package.as_str()).collect();
+        names.dedup();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    };
+    let results = packages::verify(&root, &expected);
+    let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
+    let mut extra = ExitStatus::Clean;
+    for (e, found) in &results {
+        let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&e.path));
+        let mut old = serde_json::Map::new();
+        old.insert("md5".into(), e.md5.clone().into());
+        old.insert("package".into(), e.package.clone().into());
+        old.insert("conffile".into(), e.conffile.into());
+        let doc = packages::is_documentation(&e.path);
+        let (kind, new, what, severity) = match found {
+            Found::Same => continue,
+            Found::Changed(md5) => {
+                let mut new = serde_json::Map::new();
+                new.insert("md5".into(), md5.clone().into());
+                let sev = if e.conffile || doc {
+                    Severity::Info
+                } else {
+                    Severity::High
+                };
+                (ChangeKind::Changed, Some(new), "changed".to_string(), sev)
+            }
+            Found::Missing => {
+                let sev = if doc {
+                    Severity::Info
+                } else if e.conffile {
+                    Severity::Low
+                } else {
+                    Severity::High
+                };
+                (ChangeKind::Removed, None, "missing".to_string(), sev)
+            }
+            Found::Replaced(by) => {
+                let mut new = serde_json::Map::new();
+                new.insert("ftype".into(), (*by).into());
+                (
+                    ChangeKind::Changed,
+                    Some(new),
+                    format!("replaced by a {by}"),
+                    if doc { Severity::Info } else { Severity::High },
+                )
+            }
+            Found::Unreadable(why) => {
+                extra = ExitStatus::Error;
+                reporter.error(ErrorRecord {
+                    path: Some(BytesPath::new(path.clone())),
+                    message: why.clone(),
+                })?;
+                continue;
+            }
+        };
+        let change = Change {
+            path: BytesPath::new(path.clone()),
+            change: kind,
+            attrs: if kind == ChangeKind::Changed {
+                vec![if matches!(found, Found::Replaced(_)) {
+                    "ftype"
+                } else {
+                    "md5"
+                }
+                .into()]
+            } else {
+                Vec::new()
+            },
+            old: Some(old),
+            new,
+        };
+        reporter.emit(&change)?;
+        let role = if e.conffile {
+            "conffile"
+        } else if doc {
+            "documentation"
+        } else {
+            "file"
+        };
+        let finding = Finding::new(
+            "fim/package-file-changed",
+            severity,
+            format!("{} {role} {} is {what}", e.package, display_path(&path)),
+            if e.conffile {
+                "A configuration file differs from what its package installed: usually the admin's own edit. Review it.".to_string()
+            } else if doc {
+                "Documentation that differs from its package, usually left out on purpose by a minimal image (dpkg path-exclude).".to_string()
+            } else {
+                format!("The file differs from what package {} installed (dpkg's own MD5 in /var/lib/dpkg/info): a program or library replaced outside the package manager is how intruders persist. Compare it with the package (apt-get download {} and dpkg-deb -x), and reinstall it.", e.package, e.package)
+            },
+        )
+        .at(Location::new(BytesPath::new(path.clone()), None))
+        .evidence("package", &e.package)
+        .evidence("expected_md5", &e.md5)
+        .fix(if e.conffile {
+            format!("diff it with the package's version; to restore: apt-get install --reinstall -o Dpkg::Options::=--force-confask {}", e.package)
+        } else {
+            format!("apt-get install --reinstall {}", e.package)
+        });
+        reporter.finding(finding)?;
+    }
+    reporter.text(&format!(
+        "fim: {checked} files of {packages_n} packages checked against dpkg's checksums, {} differ ({} packages)\n",
+        results.len(),
+        packages::per_package(&results).len()
+    ))?;
+    Ok(reporter.finish(common.fail_on, extra)?)
 }

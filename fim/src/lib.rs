@@ -3,8 +3,9 @@
 //!
 //! - [`rules`]: the rule language, the built-in rules, deepest match;
 //! - [`walk`]: the traversal, in baseline order, one filesystem, no pseudo-filesystems;
-//! - [`scan`]: lstat, xattrs, symlink targets, hard-link dedup, parallel scanning;
+//! - [`scan`]: metadata, xattrs, symlink targets, hard-link dedup, parallel scanning;
 //! - [`hash`]: reading one file safely and hashing it with BLAKE3;
+//! - [`packages`]: installed packages' files against dpkg's own checksums;
 //! - [`entry`]: the `entry` and `change` records and the path order;
 //! - [`baseline`]: the baseline file, its MAC, streaming reader and writer;
 //! - [`compare`]: the streaming merge of walk and baseline;
@@ -19,6 +20,7 @@ pub mod compare;
 pub mod entry;
 pub mod generation;
 pub mod hash;
+pub mod packages;
 pub mod progress;
 pub mod report;
 pub mod rules;
