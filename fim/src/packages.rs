@@ -48,9 +48,12 @@ pub enum Found {
     Unreadable(String),
 }
 
-/// Installed packages from a dpkg status file: (name with `:arch` when
-/// the info files carry it, conffiles (path, md5, obsolete)).
-fn installed(status: &str) -> Vec<(String, String, Vec<(String, String, bool)>)> {
+/// A conffile of the status file: (path, md5, obsolete).
+type Conffile = (String, String, bool);
+
+/// Installed packages from a dpkg status file: (name, the name its info
+/// files carry (`:arch` added for Multi-Arch: same), conffiles).
+fn installed(status: &str) -> Vec<(String, String, Vec<Conffile>)> {
     let mut out = Vec::new();
     for stanza in status.split("\n\n") {
         let mut name = None;
