@@ -183,9 +183,9 @@ pub fn audit_unit(
                 .evidence("nopasswd", grant.nopasswd),
             );
         }
-        out.extend(self_rewrite(unit, user, accounts, root));
+        out.extend(self_rewrite(unit, user, accounts, root, runs_as_root));
     }
-    out.extend(world_writable_paths(unit, root));
+    out.extend(world_writable_paths(unit, root, runs_as_root));
     out
 }
 
@@ -311,16 +311,32 @@ pub fn exec_program(unit: &Unit) -> Option<(PathBuf, &Assignment)> {
         .then(|| (PathBuf::from(program), a))
 }
 
-fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Root) -> Vec<Finding> {
+/// What `user` may rewrite of the service: its program (and the
+/// directories above it) and its unit files. `runs_as_root`: the unit has
+/// no User= and `user` is only the account named after it; the program is
+/// then judged by [`root_code_writable`], and a unit file that account can
+/// rewrite lets it make root run anything (critical).
+fn self_rewrite(
+    unit: &Unit,
+    user: &PasswdEntry,
+    accounts: &Accounts,
+    root: &Root,
+    runs_as_root: bool,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if runs_as_root {
+        unit_writable(unit, user, accounts, true, &mut out);
+        return out;
+    }
     let Some((program, line)) = exec_program(unit) else {
-        return Vec::new();
+        unit_writable(unit, user, accounts, false, &mut out);
+        return out;
     };
     let gids: Vec<u32> = accounts
         .groups_of(user)
         .iter()
         .filter_map(|g| accounts.group_named(g).map(|g| g.gid))
         .collect();
-    let mut out = Vec::new();
     // The program, and every directory above it: whoever can write (or
     // rename entries in) one of them can replace what runs.
     let mut paths = vec![("program", program.clone())];
@@ -352,27 +368,62 @@ fn self_rewrite(unit: &Unit, user: &PasswdEntry, accounts: &Accounts, root: &Roo
             );
         }
     }
-    // The unit and its drop-ins: writable, they are the sandbox itself.
+    unit_writable(unit, user, accounts, false, &mut out);
+    out
+}
+
+/// The unit and its drop-ins, writable by `user`: they are the sandbox
+/// itself, and say which account runs the service.
+fn unit_writable(
+    unit: &Unit,
+    user: &PasswdEntry,
+    accounts: &Accounts,
+    runs_as_root: bool,
+    out: &mut Vec<Finding>,
+) {
+    let gids: Vec<u32> = accounts
+        .groups_of(user)
+        .iter()
+        .filter_map(|g| accounts.group_named(g).map(|g| g.gid))
+        .collect();
     let shown = std::iter::once(&unit.fragment).chain(unit.dropins.iter());
     for (host, file) in unit.files_read.iter().zip(shown) {
         let Ok(meta) = fs::metadata(host) else {
             continue;
         };
         if writable_by(&meta, user, &gids) {
-            out.push(
-                Finding::new(
-                    "svcacct/unit-writable",
+            let (severity, title, detail) = if runs_as_root {
+                (
+                    Severity::Critical,
+                    format!("{} can rewrite the unit of {}, which runs as root", user.name, unit.name),
+                    format!("{} is writable by {}, though {} runs as root (it has no User=): {} can make root run anything at the next restart.", file.display(), user.name, unit.name, user.name),
+                )
+            } else {
+                (
                     Severity::High,
                     format!("{} can rewrite its own unit", user.name),
                     format!("{} is writable by {}, the account {} runs as: it can lift its own sandbox (or set User=root) at the next restart.", file.display(), user.name, unit.name),
                 )
-                .at(Location::new(file.clone(), None))
-                .fix(format!("chown root:root {p} && chmod 0644 {p}", p = file.display()))
-                .evidence("path", file.display().to_string()),
+            };
+            out.push(
+                Finding::new("svcacct/unit-writable", severity, title, detail)
+                    .at(Location::new(file.clone(), None))
+                    .fix(format!(
+                        "chown root:root {p} && chmod 0644 {p}",
+                        p = file.display()
+                    ))
+                    .evidence("path", file.display().to_string())
+                    .evidence(
+                        "runs_as",
+                        if runs_as_root {
+                            "root"
+                        } else {
+                            user.name.as_str()
+                        },
+                    ),
             );
         }
     }
-    out
 }
 
 /// Interpreters whose first operand is the code they run.
@@ -534,7 +585,11 @@ fn root_code_writable(unit: &Unit, accounts: &Accounts, root: &Root) -> Vec<Find
     out
 }
 
-fn world_writable_paths(unit: &Unit, root: &Root) -> Vec<Finding> {
+/// Directories the service runs from or works in that every user can
+/// write. For a service that runs as root any local user becoming root is
+/// at stake: critical (high when the sticky bit keeps users to their own
+/// files); otherwise medium.
+fn world_writable_paths(unit: &Unit, root: &Root, runs_as_root: bool) -> Vec<Finding> {
     let mut paths: Vec<(PathBuf, &Assignment)> = Vec::new();
     if let Some((program, a)) = exec_program(unit) {
         if let Some(dir) = program.parent() {
@@ -578,12 +633,22 @@ fn world_writable_paths(unit: &Unit, root: &Root) -> Vec<Finding> {
         };
         if meta.is_dir() && meta.mode() & 0o002 != 0 {
             let sticky = meta.mode() & 0o1000 != 0;
+            let severity = match (runs_as_root, sticky) {
+                (true, false) => Severity::Critical,
+                (true, true) => Severity::High,
+                _ => Severity::Medium,
+            };
             out.push(
                 Finding::new(
                     "svcacct/world-writable-dir",
-                    Severity::Medium,
+                    severity,
                     format!("{} uses a world-writable directory", unit.name),
-                    format!("{} is writable by every user{}: anyone on the system can plant files the service will read or run.", path.display(), if sticky { " (sticky)" } else { "" }),
+                    format!(
+                        "{} is writable by every user{}: anyone on the system can plant files the service will read or run{}.",
+                        path.display(),
+                        if sticky { " (sticky)" } else { "" },
+                        if runs_as_root { ", and it runs as root" } else { "" }
+                    ),
                 )
                 .at(Location::new(a.path.clone(), Some(a.line)))
                 .fix(format!("chmod o-w {}", path.display()))

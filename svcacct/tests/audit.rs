@@ -735,3 +735,70 @@ fn services_that_need_root_get_advice_they_can_follow() {
         5
     );
 }
+
+/// A unit with no User= runs as root even when an account of its name
+/// exists: what that account may rewrite is judged as a way to root
+/// (issue 19): its drop-in writable by `agent` is critical and says the
+/// service runs as root, and a world-writable working directory of a root
+/// service is critical (high with the sticky bit).
+#[test]
+fn a_root_services_writable_unit_and_directories_are_judged_as_root() {
+    if !require_root("svcacct::a_root_services_writable_unit_and_directories_are_judged_as_root") {
+        return;
+    }
+    let t = tree();
+    let r = t.path();
+    append(
+        r,
+        "/etc/passwd",
+        "agent:x:991:991::/home/agent:/usr/sbin/nologin\n",
+    );
+    append(r, "/etc/group", "agent:x:991:\n");
+    write(
+        r,
+        "/etc/systemd/system/agent.service",
+        "[Service]\nExecStart=/usr/bin/true\nWorkingDirectory=/srv/agent\n",
+    );
+    write(
+        r,
+        "/etc/systemd/system/agent.service.d/override.conf",
+        "[Service]\nNice=5\n",
+    );
+    std::os::unix::fs::chown(
+        r.join("etc/systemd/system/agent.service.d/override.conf"),
+        Some(991),
+        Some(991),
+    )
+    .unwrap();
+    fs::create_dir_all(r.join("srv/agent")).unwrap();
+    fs::set_permissions(r.join("srv/agent"), fs::Permissions::from_mode(0o777)).unwrap();
+    let out = svcacct(r, &["audit", "agent", "--json"]);
+    let s = parse(&out.stdout);
+    let find = |id: &str| {
+        s.findings
+            .iter()
+            .find(|f| f.id == id)
+            .unwrap_or_else(|| panic!("no {id}: {:#?}", s.findings))
+    };
+    let unit = find("svcacct/unit-writable");
+    assert_eq!(unit.severity, Severity::Critical);
+    assert!(unit.detail.contains("runs as root"), "{}", unit.detail);
+    assert!(
+        !unit.detail.contains("the account agent.service runs as"),
+        "{}",
+        unit.detail
+    );
+    assert_eq!(
+        find("svcacct/world-writable-dir").severity,
+        Severity::Critical
+    );
+    // With the sticky bit, other users cannot replace what is there: high.
+    fs::set_permissions(r.join("srv/agent"), fs::Permissions::from_mode(0o1777)).unwrap();
+    let s = parse(&svcacct(r, &["audit", "agent", "--json"]).stdout);
+    let dir = s
+        .findings
+        .iter()
+        .find(|f| f.id == "svcacct/world-writable-dir")
+        .unwrap();
+    assert_eq!(dir.severity, Severity::High);
+}
