@@ -640,7 +640,7 @@ fn verify_packages(
         reporter.finding(finding)?;
     }
     reporter.text(&format!(
-        "fim: {checked} files of {packages_n} packages checked against dpkg's checksums, {} differ ({} packages)\n",
+        "fim: {checked} paths of {packages_n} packages checked against dpkg's records, {} differ (in {} packages)\n",
         results.len(),
         packages::per_package(&results).len()
     ))?;

@@ -51,7 +51,7 @@ rm "$r/usr/local/bin/logscan"
 check "stock Debian 12: section 1 says ssh.service is enabled at boot (got: $(sed -n '/1. SSH/{n;p}' "$tmp/stock.txt"))" \
     grep -qx "    ssh.service is enabled at boot in $r (whether sshd runs now cannot be known under --root)" "$tmp/stock.txt"
 check "stock Debian 12: section 5 read the journal, and it was empty (got: $(grep 'auth log' "$tmp/stock.txt"))" \
-    grep -qx "    auth log: the journal in $r/var/log/journal (sshd and sudo, since 24h; there is no var/log/auth.log or var/log/secure): empty (no entry of sshd or sudo)" "$tmp/stock.txt"
+    grep -qx "    auth log: the journal in $r/var/log/journal (sshd and sudo, all of it, a first audit with no fim baseline yet; there is no var/log/auth.log or var/log/secure): empty (no entry of sshd or sudo)" "$tmp/stock.txt"
 
 seed_demo_config "$r"
 

@@ -19,6 +19,10 @@ expect_ids "$tmp/demo.jsonl" "brute force" jailgen/sshd-port-mismatch
 expect_ids "$tmp/demo.jsonl" "firewall" fwplan/no-firewall
 expect_ids "$tmp/demo.jsonl" "service" svcacct/runs-as-root svcacct/sudo-all svcacct/secret-in-environment
 expect_ids "$tmp/demo.jsonl" "monitoring" first-five/no-fim-baseline logscan/brute-force-success logscan/root-login
+# No baseline: the packages' files are checked against dpkg's records
+# instead, and the intruder's start-stop-daemon shows (issue 19).
+check "monitoring: the replaced start-stop-daemon, a high fim/package-file-changed" \
+    has "$tmp/demo.jsonl" '.type == "finding" and .id == "fim/package-file-changed" and .severity == "high" and .location.path == "/usr/sbin/start-stop-daemon"'
 # The listeners the firewall section is about: sshd's 2222 and the agent's
 # 8000 on all interfaces.
 for port in 2222 8000; do
@@ -66,7 +70,7 @@ types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -
 check "first-five's record types (got: $types)" [ "$types" == "finding first_five_note first_five_section first_five_verdict " ]
 check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
-check "records of every tool (got: $tools)" [ "$tools" == "first-five fwplan jailgen logscan sshd-lint svcacct " ]
+check "records of every tool (got: $tools)" [ "$tools" == "fim first-five fwplan jailgen logscan sshd-lint svcacct " ]
 
 # The human checklist: five FAIL marks, the fixes, the verdict.
 rc=0
@@ -152,11 +156,22 @@ check "... said at the top of section 1" bash -c 'grep -A1 "^\[FAIL\] 1. SSH" "$
 
 # The monitoring section says which auth log it read, and that it was empty.
 check "the demo's auth log is named" has "$tmp/demo.jsonl" '.type == "first_five_note" and .part == "logs" and .message == "auth log: /var/log/auth.log (all of it)"'
+# A first audit (no fim baseline, no --since) reads all the history: the
+# demo's 13-day-old break-in is found without --demo (issue 19); once a
+# baseline exists the default window is 24 hours again.
+cp -a "$top/examples/compromised-agent-host" "$tmp/first"
+"$top/scripts/first-five" --root "$tmp/first" --json >"$tmp/first.jsonl" 2>&1 || true
+check "a first audit finds the old break-in" has "$tmp/first.jsonl" '.type == "finding" and .id == "logscan/brute-force-success"'
+check "... and says it read all of it" has "$tmp/first.jsonl" '.type == "first_five_note" and .part == "logs" and (.message | test("all of it, a first audit"))'
+mkdir -p "$tmp/first/var/lib/hardkit"
+: >"$tmp/first/var/lib/hardkit/fim.db"
+"$top/scripts/first-five" --root "$tmp/first" --json >"$tmp/later.jsonl" 2>&1 || true
+check "with a baseline, the default 24 hours miss it" bash -c '! jq -e "select(.id == \"logscan/brute-force-success\")" "$1" >/dev/null' _ "$tmp/later.jsonl"
 cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
 : >"$tmp/emptylog/var/log/auth.log"
 "$top/scripts/first-five" --root "$tmp/emptylog" >"$tmp/emptylog.txt" 2>&1 || true
 check "an empty auth.log is said to be empty (got: $(grep 'auth log' "$tmp/emptylog.txt"))" \
-    grep -qx '    auth log: /var/log/auth.log (since 24h): empty (nothing was logged there)' "$tmp/emptylog.txt"
+    grep -qx '    auth log: /var/log/auth.log (all of it, a first audit with no fim baseline yet): empty (nothing was logged there)' "$tmp/emptylog.txt"
 
 # Progress on a terminal: a [N/5] line per section on stderr, never in a
 # pipe, never with --json (script(1) gives first-five a terminal).
