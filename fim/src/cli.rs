@@ -43,6 +43,20 @@ pub enum Command {
     /// Check every installed package's files against dpkg's own checksums
     /// (like `dpkg --verify` and `debsums`): for a server with no baseline
     VerifyPackages(VerifyPackagesArgs),
+    /// Inventory of dangerous permissions (world-writable files and
+    /// directories, set-uid programs and capabilities no package installed,
+    /// files without an owner): for a server with no baseline
+    Perms(PermsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PermsArgs {
+    /// Stay on the filesystem of each PATH
+    #[arg(short = 'x', long = "one-file-system")]
+    pub one_filesystem: bool,
+    /// Trees to look at (system paths under --root); default /etc /usr
+    /// /opt /var/lib /srv
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

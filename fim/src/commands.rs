@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, FimError> {
         Command::Show(args) => show(&common, args),
         Command::Rules(args) => print_rules(&common, args),
         Command::VerifyPackages(args) => verify_packages(&common, args),
+        Command::Perms(args) => perms(&common, args),
     }
 }
 
@@ -645,4 +646,63 @@ fn verify_packages(
         packages::per_package(&results).len()
     ))?;
     Ok(reporter.finish(common.fail_on, extra)?)
+}
+
+/// `fim perms`: the permissions inventory (see [`crate::perms`]).
+fn perms(common: &CommonArgs, args: crate::cli::PermsArgs) -> Result<ExitStatus, FimError> {
+    let root = common.root()?;
+    let roots: Vec<PathBuf> = if args.paths.is_empty() {
+        crate::perms::DEFAULT_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .collect()
+    } else {
+        for p in &args.paths {
+            if !p.is_absolute() {
+                return Err(FimError::Argument {
+                    flag: "PATH",
+                    message: format!("{}: a system path, absolute", display_path(p)),
+                });
+            }
+        }
+        args.paths.clone()
+    };
+    let rules = Rules::parse(&crate::perms::rules_text(&roots), "fim perms")?;
+    let plan = WalkPlan {
+        root: root.clone(),
+        rules,
+        one_filesystem: args.one_filesystem,
+        own_files: Vec::new(),
+        own_prefixes: Vec::new(),
+    };
+    let packaged = crate::perms::packaged_paths(&root);
+    let (uids, gids) = crate::perms::ids(&root);
+    let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
+    let mut errors = false;
+    let seen = crate::perms::inventory(&plan, &roots, &packaged, &uids, &gids, |r| match r {
+        Ok(f) => reporter.finding(f),
+        Err((system, message)) => {
+            errors = true;
+            reporter.error(ErrorRecord {
+                path: Some(BytesPath::new(hardkit_core::bytes_path::path_from_bytes(
+                    &system,
+                ))),
+                message,
+            })
+        }
+    })?;
+    let shown: Vec<String> = roots.iter().map(|p| display_path(p)).collect();
+    reporter.text(&format!(
+        "fim: {seen} entries under {} looked at ({} packaged paths known)\n",
+        shown.join(" "),
+        packaged.len()
+    ))?;
+    Ok(reporter.finish(
+        common.fail_on,
+        if errors {
+            ExitStatus::Error
+        } else {
+            ExitStatus::Clean
+        },
+    )?)
 }

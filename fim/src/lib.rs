@@ -6,6 +6,7 @@
 //! - [`scan`]: metadata, xattrs, symlink targets, hard-link dedup, parallel scanning;
 //! - [`hash`]: reading one file safely and hashing it with BLAKE3;
 //! - [`packages`]: installed packages' files against dpkg's own checksums;
+//! - [`perms`]: the system-wide permissions inventory;
 //! - [`entry`]: the `entry` and `change` records and the path order;
 //! - [`baseline`]: the baseline file, its MAC, streaming reader and writer;
 //! - [`compare`]: the streaming merge of walk and baseline;
@@ -21,6 +22,7 @@ pub mod entry;
 pub mod generation;
 pub mod hash;
 pub mod packages;
+pub mod perms;
 pub mod progress;
 pub mod report;
 pub mod rules;

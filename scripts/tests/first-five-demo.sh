@@ -156,6 +156,14 @@ check "... said at the top of section 1" bash -c 'grep -A1 "^\[FAIL\] 1. SSH" "$
 
 # The monitoring section says which auth log it read, and that it was empty.
 check "the demo's auth log is named" has "$tmp/demo.jsonl" '.type == "first_five_note" and .part == "logs" and .message == "auth log: /var/log/auth.log (all of it)"'
+# The permissions inventory (issue 19): an unpackaged set-uid root shell
+# in the demo is critical.
+cp -a "$top/examples/compromised-agent-host" "$tmp/suid"
+mkdir -p "$tmp/suid/usr/local/bin"
+printf '#!/bin/sh\nexec /bin/sh -p\n' >"$tmp/suid/usr/local/bin/.sysupd"
+chmod 4755 "$tmp/suid/usr/local/bin/.sysupd"
+"$top/scripts/first-five" --root "$tmp/suid" --json >"$tmp/suid.jsonl" 2>&1 || true
+check "an unpackaged set-uid file is a finding of section 5" has "$tmp/suid.jsonl" '.type == "finding" and .id == "fim/setuid-unpackaged" and .location.path == "/usr/local/bin/.sysupd"'
 # A first audit (no fim baseline, no --since) reads all the history: the
 # demo's 13-day-old break-in is found without --demo (issue 19); once a
 # baseline exists the default window is 24 hours again.
