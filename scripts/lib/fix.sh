@@ -797,6 +797,20 @@ step_fim() { # TARGET REAL
         act fim init /var/lib/hardkit/fim.db false "the baseline matches"
         return 0
     fi
+    # A first baseline starts from a verified state: with packaged programs
+    # or libraries that differ from dpkg's records (fim verify-packages:
+    # high), a baseline now would record the intruder's files as the norm.
+    # (The packages are the target's own: its root, which --plan leaves as
+    # it is.)
+    if [[ ! -f $t/var/lib/hardkit/fim.db && -f $root/var/lib/dpkg/status ]]; then
+        local vrc=0 differ
+        "$FIM" verify-packages --root "$root" --json --fail-on high >"$work/verify.jsonl" 2>/dev/null || vrc=$?
+        if ((vrc == 1)); then
+            differ=$(grep -c '"id":"fim/package-file-changed","severity":"high"' "$work/verify.jsonl" || true)
+            act fim init /var/lib/hardkit/fim.db false "not taken: $differ packaged files differ from dpkg's records (fim verify-packages --root $root); a baseline now would record them as they are. Reinstall those packages (apt-get install --reinstall), then run first-five --apply again"
+            return 0
+        fi
+    fi
     if ((!real)); then
         act fim init /var/lib/hardkit/fim.db true "taken last, after every change above"
         return 0

@@ -289,6 +289,11 @@ if ((EUID == 0)); then
     check "plan.jsonl: svcacct's steps keep its name and its mode and owner" \
         has "$tmp/plan/plan.jsonl" '.type == "plan_step" and .by == "svcacct" and .path == "/etc/sudoers.d/agent" and (.detail | test("mode 0440"))'
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
+    # ... and is not taken over the demo's replaced start-stop-daemon: a
+    # first baseline starts from a verified state (issue 19).
+    check "plan.jsonl: no baseline over packaged files that differ from dpkg's records" \
+        has "$tmp/plan/plan.jsonl" '.step == "fim" and .changed == false and (.detail | test("^not taken: 1 packaged files differ"))'
+
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 
     # The plan directory (issue 14 item 1): root writes the plan there, so
