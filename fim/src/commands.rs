@@ -651,11 +651,33 @@ fn verify_packages(
 /// `fim perms`: the permissions inventory (see [`crate::perms`]).
 fn perms(common: &CommonArgs, args: crate::cli::PermsArgs) -> Result<ExitStatus, FimError> {
     let root = common.root()?;
+    let units = crate::perms::unit_paths(&root);
+    let root_run: Vec<Vec<u8>> = units
+        .iter()
+        .filter(|(_, as_root)| *as_root)
+        .map(|(d, _)| d.as_os_str().as_bytes().to_vec())
+        .collect();
     let roots: Vec<PathBuf> = if args.paths.is_empty() {
-        crate::perms::DEFAULT_PATHS
+        // The usual trees, and the code directories of the services the
+        // admin installed that lie outside them.
+        let mut roots: Vec<PathBuf> = crate::perms::DEFAULT_PATHS
             .iter()
             .map(PathBuf::from)
-            .collect()
+            .collect();
+        for (d, _) in &units {
+            if !roots.iter().any(|r| d.starts_with(r)) {
+                roots.push(d.clone());
+            }
+        }
+        roots.sort();
+        // A directory below another one walked is walked with it.
+        let mut kept: Vec<PathBuf> = Vec::new();
+        for r in roots {
+            if !kept.iter().any(|k| r.starts_with(k)) {
+                kept.push(r);
+            }
+        }
+        kept
     } else {
         for p in &args.paths {
             if !p.is_absolute() {
@@ -679,18 +701,27 @@ fn perms(common: &CommonArgs, args: crate::cli::PermsArgs) -> Result<ExitStatus,
     let (uids, gids) = crate::perms::ids(&root);
     let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
     let mut errors = false;
-    let seen = crate::perms::inventory(&plan, &roots, &packaged, &uids, &gids, |r| match r {
-        Ok(f) => reporter.finding(f),
-        Err((system, message)) => {
-            errors = true;
-            reporter.error(ErrorRecord {
-                path: Some(BytesPath::new(hardkit_core::bytes_path::path_from_bytes(
-                    &system,
-                ))),
-                message,
-            })
-        }
-    })?;
+    let seen =
+        crate::perms::inventory(
+            &plan,
+            &roots,
+            &packaged,
+            &uids,
+            &gids,
+            &root_run,
+            |r| match r {
+                Ok(f) => reporter.finding(f),
+                Err((system, message)) => {
+                    errors = true;
+                    reporter.error(ErrorRecord {
+                        path: Some(BytesPath::new(hardkit_core::bytes_path::path_from_bytes(
+                            &system,
+                        ))),
+                        message,
+                    })
+                }
+            },
+        )?;
     let shown: Vec<String> = roots.iter().map(|p| display_path(p)).collect();
     reporter.text(&format!(
         "fim: {seen} entries under {} looked at ({} packaged paths known)\n",

@@ -35,8 +35,11 @@ const RUN_BY_ROOT: &[&[u8]] = &[
     b"/srv/",
 ];
 
-fn run_by_root(path: &[u8]) -> bool {
+fn run_by_root(path: &[u8], extra: &[Vec<u8>]) -> bool {
     RUN_BY_ROOT.iter().any(|p| path.starts_with(p))
+        || extra.iter().any(|p| {
+            path == p.as_slice() || (path.starts_with(p) && path.get(p.len()) == Some(&b'/'))
+        })
 }
 
 fn mode_of(e: &Entry) -> u32 {
@@ -50,6 +53,7 @@ pub fn judge(
     packaged: &HashSet<Vec<u8>>,
     uids: &HashSet<u32>,
     gids: &HashSet<u32>,
+    root_run: &[Vec<u8>],
 ) -> Vec<Finding> {
     let path = e.path.as_bytes().to_vec();
     let shown = hardkit_core::bytes_path::display_path(e.path.as_path());
@@ -64,7 +68,12 @@ pub fn judge(
     match e.ftype {
         FileKind::File if mode & 0o002 != 0 => {
             let exec = mode & 0o111 != 0;
-            let severity = if run_by_root(&path) && (exec || path.starts_with(b"/etc/")) {
+            // In a root service's own code directory every file is code
+            // root runs (an interpreter's script needs no x bit).
+            let in_root_unit = run_by_root(&path, root_run) && !run_by_root(&path, &[]);
+            let severity = if in_root_unit
+                || (run_by_root(&path, root_run) && (exec || path.starts_with(b"/etc/")))
+            {
                 Severity::Critical
             } else if exec {
                 Severity::High
@@ -84,12 +93,13 @@ pub fn judge(
             .fix(format!("chmod o-w {shown}"))));
         }
         FileKind::Dir if mode & 0o002 != 0 && mode & 0o1000 == 0 => {
-            let severity =
-                if run_by_root(&path) || DEFAULT_PATHS.iter().any(|p| path == p.as_bytes()) {
-                    Severity::Critical
-                } else {
-                    Severity::High
-                };
+            let severity = if run_by_root(&path, root_run)
+                || DEFAULT_PATHS.iter().any(|p| path == p.as_bytes())
+            {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
             out.push(at(Finding::new(
                 "fim/world-writable-dir",
                 severity,
@@ -147,19 +157,21 @@ pub fn judge(
 
 /// Walk `roots` with the plan's root and judge every entry; `sink` gets
 /// each finding (in path order) and each error message.
+#[allow(clippy::too_many_arguments)]
 pub fn inventory<E>(
     plan: &WalkPlan,
     roots: &[PathBuf],
     packaged: &HashSet<Vec<u8>>,
     uids: &HashSet<u32>,
     gids: &HashSet<u32>,
+    root_run: &[Vec<u8>],
     mut sink: impl FnMut(Result<Finding, (Vec<u8>, String)>) -> Result<(), E>,
 ) -> Result<u64, E> {
     let mut seen = 0u64;
     scan_tree(plan, roots, |outcome| match outcome {
         Outcome::Entry { entry, .. } => {
             seen += 1;
-            for f in judge(&entry, packaged, uids, gids) {
+            for f in judge(&entry, packaged, uids, gids, root_run) {
                 sink(Ok(f))?;
             }
             Ok(())
@@ -169,6 +181,60 @@ pub fn inventory<E>(
         } => sink(Err((system, message))),
     })?;
     Ok(seen)
+}
+
+/// The code directories of the services the admin installed
+/// (`/etc/systemd/system/*.service`): each unit's first ExecStart= program's
+/// directory and its WorkingDirectory=, read as data. Returns (directory,
+/// whether the unit runs as root: no User= and no DynamicUser=).
+pub fn unit_paths(root: &hardkit_core::Root) -> Vec<(PathBuf, bool)> {
+    let Ok(dir) = root.resolve("/etc/systemd/system") else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.as_bytes().ends_with(b".service") || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(bytes) = hardkit_core::input::read_regular_file(&e.path(), 1 << 20) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let mut as_root = true;
+        let mut dirs = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(v) = line.strip_prefix("User=") {
+                as_root &= matches!(v.trim(), "" | "root" | "0");
+            } else if line.starts_with("DynamicUser=") && line.ends_with("yes") {
+                as_root = false;
+            } else if let Some(v) = line.strip_prefix("ExecStart=") {
+                let program = v
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches(['@', '-', ':', '+', '!']);
+                if let Some(parent) = std::path::Path::new(program).parent() {
+                    if parent.is_absolute() && parent != std::path::Path::new("/") {
+                        dirs.push(parent.to_path_buf());
+                    }
+                }
+            } else if let Some(v) = line.strip_prefix("WorkingDirectory=") {
+                let v = v.trim().trim_start_matches('-');
+                if v.starts_with('/') && v != "/" {
+                    dirs.push(PathBuf::from(v));
+                }
+            }
+        }
+        out.extend(dirs.into_iter().map(|d| (d, as_root)));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The rules for the inventory: every root with only what it needs
@@ -270,7 +336,7 @@ mod tests {
         let ids: HashSet<u32> = [0, 1000].into_iter().collect();
         let none = HashSet::new();
         let j = |e: &Entry| -> Vec<(String, Severity)> {
-            judge(e, &none, &ids, &ids)
+            judge(e, &none, &ids, &ids, &[])
                 .into_iter()
                 .map(|f| (f.id, f.severity))
                 .collect()
@@ -297,9 +363,21 @@ mod tests {
             &entry("/usr/bin/passwd", FileKind::File, "4755", 0),
             &packaged,
             &ids,
-            &ids
+            &ids,
+            &[]
         )
         .is_empty());
+        // A root service's own code directory outside the usual trees.
+        let agent = vec![b"/home/agent/app".to_vec()];
+        let loop_py = entry("/home/agent/app/loop.py", FileKind::File, "0666", 1000);
+        assert_eq!(
+            judge(&loop_py, &none, &ids, &ids, &agent)[0].severity,
+            Severity::Critical
+        );
+        assert_eq!(
+            judge(&loop_py, &none, &ids, &ids, &[])[0].severity,
+            Severity::Medium
+        );
         assert_eq!(
             j(&entry("/srv/x", FileKind::File, "0644", 4242)),
             [("fim/no-owner".into(), Severity::Medium)]

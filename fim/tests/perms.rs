@@ -88,6 +88,15 @@ fn the_inventory_finds_what_an_intruder_leaves_and_nothing_else() {
     };
     assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
 
+    // A root service the admin installed, whose script lives in a home.
+    put(
+        r,
+        "etc/systemd/system/agent.service",
+        "[Service]\nExecStart=/usr/bin/python3 /home/agent/app/loop.py\nWorkingDirectory=/home/agent/app\n",
+        0o644,
+    );
+    put(r, "home/agent/app/loop.py", "print('hi')\n", 0o666);
+    put(r, "home/agent/notes.txt", "not the service's\n", 0o666);
     let out = run([
         "perms".as_ref(),
         "--json".as_ref(),
@@ -109,6 +118,11 @@ fn the_inventory_finds_what_an_intruder_leaves_and_nothing_else() {
     got.sort();
     let want: Vec<(String, String, String)> = [
         ("/etc/cron.d/backup", "fim/world-writable-file", "critical"),
+        (
+            "/home/agent/app/loop.py",
+            "fim/world-writable-file",
+            "critical",
+        ),
         ("/opt/agent", "fim/world-writable-dir", "critical"),
         ("/srv/old/notes", "fim/no-owner", "medium"),
         (
