@@ -112,15 +112,7 @@ fn is_regular(st: &libc::stat) -> bool {
 pub fn hash_file(path: &Path, expected: &Fingerprint) -> Result<String, HashError> {
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let file = match open_at(libc::AT_FDCWD, &c_path) {
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(HashError::Changed(
-                "no longer a regular file when opened".into(),
-            ))
-        }
-        other => other?,
-    };
-    hash_checked(file, expected)
+    hash_at(libc::AT_FDCWD, &c_path, expected)
 }
 
 /// Hash `name` in the open directory `dir`, which the walk saw as

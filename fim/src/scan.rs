@@ -262,8 +262,9 @@ fn look_again(dir: &Dir, name: &CStr, wants_xattrs: bool, first: &str) -> Hashed
     if again.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(changed());
     }
-    let xattrs = wants_xattrs
-        .then(|| xattrs_of_fd(file.as_raw_fd(), again.st_dev).map_err(|e| e.to_string()));
+    let xattrs = wants_xattrs.then(|| {
+        xattrs_on(again.st_dev, XattrSource::Fd(file.as_raw_fd())).map_err(|e| e.to_string())
+    });
     match hash_open(file, &again) {
         Ok(hash) => Ok((
             hash,
@@ -286,7 +287,7 @@ fn hash_opened(
     item: &Item,
     wants_xattrs: bool,
 ) -> (Option<Hashed>, Option<io::Result<Xattrs>>) {
-    let xattrs = wants_xattrs.then(|| xattrs_of_fd(file.as_raw_fd(), st.st_dev));
+    let xattrs = wants_xattrs.then(|| xattrs_on(st.st_dev, XattrSource::Fd(file.as_raw_fd())));
     if st.st_nlink > 1 {
         // Hard links: hashed once per inode, in pass 3.
         return (None, xattrs);
@@ -339,59 +340,48 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
         // A directory the walk entered: the very inode it listed.
         let st = stat_fd(own.raw()).map_err(vanished)?;
         if wants_xattrs {
-            xattrs = Some(xattrs_of_fd(own.raw(), st.st_dev));
+            xattrs = Some(xattrs_on(st.st_dev, XattrSource::Fd(own.raw())));
         }
         st
     } else {
         // A listed regular file to hash is opened straight away (its fstat
         // is the stat); anything else is looked at without opening it.
-        let listed_regular = wants_blake3 && item.d_type == libc::DT_REG;
-        let st = if listed_regular {
-            // SAFETY: an all-zero stat, only to be replaced below.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            st.st_mode = libc::S_IFREG;
-            st
+        let is_regular = |st: &libc::stat| st.st_mode & libc::S_IFMT == libc::S_IFREG;
+        let looked = if wants_blake3 && item.d_type == libc::DT_REG {
+            None
         } else {
-            stat_at(item.dir.raw(), &item.name).map_err(vanished)?
+            Some(stat_at(item.dir.raw(), &item.name).map_err(vanished)?)
         };
-        if wants_blake3 && st.st_mode & libc::S_IFMT == libc::S_IFREG {
-            // Open it now: the stat recorded is the open file's own, and
-            // a one-link file is hashed on this descriptor.
-            match open_at(item.dir.raw(), &item.name) {
+        match looked {
+            Some(st) if !(wants_blake3 && is_regular(&st)) => st,
+            _ => match open_at(item.dir.raw(), &item.name) {
+                // The stat recorded is the open file's own, and a one-link
+                // file is hashed on this descriptor; something else that
+                // took its place is recorded, unhashed.
                 Ok(file) => {
                     let fst = crate::hash::fstat(&file).map_err(|e| failed(e.to_string()))?;
-                    if fst.st_mode & libc::S_IFMT == libc::S_IFREG {
-                        let (h, x) = hash_opened(file, &fst, &item, wants_xattrs);
-                        hashed = h;
-                        xattrs = x;
-                        fst
-                    } else {
-                        // Replaced by something else since the stat: record
-                        // that, unhashed.
-                        fst
+                    if is_regular(&fst) {
+                        (hashed, xattrs) = hash_opened(file, &fst, &item, wants_xattrs);
                     }
+                    fst
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return Err(failed("vanished during scan".into()))
                 }
-                // Listed as a regular file, now something that cannot be
-                // opened so (a symlink: ELOOP; a socket: ENXIO): recorded
-                // as what it is now.
-                Err(_) if listed_regular => {
-                    let now = stat_at(item.dir.raw(), &item.name).map_err(vanished)?;
-                    if now.st_mode & libc::S_IFMT == libc::S_IFREG {
-                        // Still a regular file we may not open (EACCES).
-                        hashed = Some(Err(open_error(&item)));
+                // Not openable as a file: now a symlink (ELOOP), a socket
+                // (ENXIO), recorded as what it is; or a regular file we may
+                // not read (EACCES), recorded with the error.
+                Err(e) => {
+                    let now = match looked {
+                        Some(st) => st,
+                        None => stat_at(item.dir.raw(), &item.name).map_err(vanished)?,
+                    };
+                    if is_regular(&now) {
+                        hashed = Some(Err(e.to_string()));
                     }
                     now
                 }
-                Err(e) => {
-                    hashed = Some(Err(e.to_string()));
-                    st
-                }
-            }
-        } else {
-            st
+            },
         }
     };
     // A symlink's target, read in the same directory. A symlink that
@@ -446,8 +436,12 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
             Some(x) => x,
             // Not opened: the entry's own attributes, through the open
             // directory (l*xattr: a symlink's own, never its target's).
-            None if no_xattrs_on(st.st_dev) => Ok(Xattrs::default()),
-            None => read_xattrs(&item.dir.entry_path(&item.name)),
+            None => {
+                let path = item.dir.entry_path(&item.name);
+                CString::new(path.as_os_str().as_bytes())
+                    .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+                    .and_then(|c| xattrs_on(st.st_dev, XattrSource::Path(&c)))
+            }
         };
         match got {
             Ok(x) => entry.xattrs = x,
@@ -463,14 +457,6 @@ fn stat_item(item: WalkItem) -> Result<Stat, Box<Outcome>> {
         entry,
         hashed,
     })
-}
-
-/// Why a regular file could not be opened, asked again.
-fn open_error(item: &Item) -> String {
-    match open_at(item.dir.raw(), &item.name) {
-        Ok(_) => "changed during scan: opened on a second try".into(),
-        Err(e) => e.to_string(),
-    }
 }
 
 /// `readlinkat(dir, name)`.
@@ -513,18 +499,49 @@ fn fill_from_stat(entry: &mut Entry, st: &libc::stat) {
     entry.nlink = st.st_nlink;
 }
 
-/// Every extended attribute of the path itself (l*xattr: a symlink's own,
-/// never its target's), including `security.capability` and
-/// `security.selinux`.
-pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let names = match read_sized(|buf, len| {
-        // SAFETY: buf points to len writable bytes (or is null with len 0).
-        unsafe { libc::llistxattr(c_path.as_ptr(), buf as *mut libc::c_char, len) }
-    }) {
+/// Where extended attributes are read from: an open file or directory
+/// (f*xattr), or a path whose last component is not followed (l*xattr: a
+/// symlink's own, never its target's).
+#[derive(Clone, Copy)]
+enum XattrSource<'a> {
+    Fd(libc::c_int),
+    Path(&'a CStr),
+}
+
+impl XattrSource<'_> {
+    fn list(self, buf: *mut u8, len: usize) -> isize {
+        // SAFETY: buf points to len writable bytes (or is null with len 0);
+        // the path is NUL-terminated.
+        unsafe {
+            match self {
+                XattrSource::Fd(fd) => libc::flistxattr(fd, buf as *mut libc::c_char, len),
+                XattrSource::Path(p) => libc::llistxattr(p.as_ptr(), buf as *mut libc::c_char, len),
+            }
+        }
+    }
+
+    fn get(self, name: &CStr, buf: *mut u8, len: usize) -> isize {
+        // SAFETY: as in list; name is NUL-terminated.
+        unsafe {
+            match self {
+                XattrSource::Fd(fd) => {
+                    libc::fgetxattr(fd, name.as_ptr(), buf as *mut libc::c_void, len)
+                }
+                XattrSource::Path(p) => {
+                    libc::lgetxattr(p.as_ptr(), name.as_ptr(), buf as *mut libc::c_void, len)
+                }
+            }
+        }
+    }
+}
+
+/// Every extended attribute, including `security.capability` and
+/// `security.selinux`; None when the filesystem has no extended
+/// attributes (ENOTSUP). A file without any costs one call.
+fn read_all(src: XattrSource<'_>) -> io::Result<Option<Xattrs>> {
+    let names = match read_sized(|buf, len| src.list(buf, len)) {
         Ok(names) => names,
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Xattrs::default()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut out = Xattrs::default();
@@ -532,8 +549,7 @@ pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
         let Ok(c_name) = CString::new(name) else {
             continue;
         };
-        let value = read_value(&c_path, &c_name);
-        match value {
+        match read_sized(|buf, len| src.get(&c_name, buf, len)) {
             Ok(value) => {
                 out.0.insert(name.to_vec(), value);
             }
@@ -542,7 +558,7 @@ pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Filesystems (by device) that answered ENOTSUP to an xattr call: their
@@ -551,74 +567,26 @@ pub fn read_xattrs(path: &std::path::Path) -> io::Result<Xattrs> {
 static NO_XATTRS_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static NO_XATTRS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
 
-fn no_xattrs_on(dev: u64) -> bool {
-    NO_XATTRS_SEEN.load(std::sync::atomic::Ordering::Relaxed)
-        && NO_XATTRS.lock().is_ok_and(|v| v.contains(&dev))
-}
-
-/// The extended attributes of an open file on device `dev`, unless that
+/// The extended attributes of an entry on device `dev`, unless that
 /// filesystem has none (learnt from its first ENOTSUP).
-fn xattrs_of_fd(fd: libc::c_int, dev: u64) -> io::Result<Xattrs> {
-    if no_xattrs_on(dev) {
+fn xattrs_on(dev: u64, src: XattrSource<'_>) -> io::Result<Xattrs> {
+    if NO_XATTRS_SEEN.load(std::sync::atomic::Ordering::Relaxed)
+        && NO_XATTRS.lock().is_ok_and(|v| v.contains(&dev))
+    {
         return Ok(Xattrs::default());
     }
-    read_xattrs_fd_noting(fd, dev)
-}
-
-fn read_xattrs_fd_noting(fd: libc::c_int, dev: u64) -> io::Result<Xattrs> {
-    // SAFETY: a size query with a null buffer.
-    let probe = unsafe { libc::flistxattr(fd, std::ptr::null_mut(), 0) };
-    if probe < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSUP) {
-        if let Ok(mut v) = NO_XATTRS.lock() {
-            if !v.contains(&dev) {
-                v.push(dev);
+    match read_all(src)? {
+        Some(x) => Ok(x),
+        None => {
+            if let Ok(mut v) = NO_XATTRS.lock() {
+                if !v.contains(&dev) {
+                    v.push(dev);
+                }
             }
-        }
-        NO_XATTRS_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
-        return Ok(Xattrs::default());
-    }
-    if probe == 0 {
-        // No attributes at all: the common case, one call.
-        return Ok(Xattrs::default());
-    }
-    read_xattrs_fd(fd)
-}
-
-/// Every extended attribute of an open file or directory (f*xattr).
-pub fn read_xattrs_fd(fd: libc::c_int) -> io::Result<Xattrs> {
-    let names = match read_sized(|buf, len| {
-        // SAFETY: buf points to len writable bytes (or is null with len 0).
-        unsafe { libc::flistxattr(fd, buf as *mut libc::c_char, len) }
-    }) {
-        Ok(names) => names,
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Xattrs::default()),
-        Err(e) => return Err(e),
-    };
-    let mut out = Xattrs::default();
-    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let Ok(c_name) = CString::new(name) else {
-            continue;
-        };
-        let value = read_sized(|buf, len| {
-            // SAFETY: as above; c_name is NUL-terminated.
-            unsafe { libc::fgetxattr(fd, c_name.as_ptr(), buf as *mut libc::c_void, len) }
-        });
-        match value {
-            Ok(value) => {
-                out.0.insert(name.to_vec(), value);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
-            Err(e) => return Err(e),
+            NO_XATTRS_SEEN.store(true, std::sync::atomic::Ordering::Relaxed);
+            Ok(Xattrs::default())
         }
     }
-    Ok(out)
-}
-
-fn read_value(path: &CStr, name: &CStr) -> io::Result<Vec<u8>> {
-    read_sized(|buf, len| {
-        // SAFETY: as in read_xattrs.
-        unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf as *mut libc::c_void, len) }
-    })
 }
 
 /// The size-then-read dance of the xattr calls, repeated if the value grew
