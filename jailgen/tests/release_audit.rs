@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
@@ -396,41 +396,15 @@ fn ban_works_with_the_roots_programs(
     }
     fs::write(tmp.path().join("start.sh"), start).unwrap();
     fs::write(tmp.path().join("ban.sh"), ban).unwrap();
-    const SCRIPT: &str = r#"
-set -u
-ip link set lo up
-/usr/bin/python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 2222)); s.listen(16)
-while True:
-    c, _ = s.accept(); c.close()
-' &
-listener=$!
-sleep 0.3
-conn() {
-    /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(); s.settimeout(2); s.bind((sys.argv[1], 0))
-try:
-    s.connect(("127.0.0.1", 2222)); print("open")
-except Exception:
-    print("blocked")
-' "$1"
-}
-before=$(conn 127.0.0.2)
-PATH="$1:/usr/bin:/bin" bash "$2" >&2
-PATH="$1:/usr/bin:/bin" bash "$3" >&2
-banned=$(conn 127.0.0.2)
-other=$(conn 127.0.0.1)
-kill "$listener"
-echo "before=$before banned=$banned other=$other"
-"#;
+    // The probe the shell suite uses too: scripts/tests/ban-probe.sh.
+    let probe = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/tests/ban-probe.sh");
     let out = Command::new("unshare")
-        .args(["--net", "bash", "-c", SCRIPT, "bash"])
-        .arg(&bin)
+        .args(["--net", "bash"])
+        .arg(&probe)
         .arg(tmp.path().join("start.sh"))
         .arg(tmp.path().join("ban.sh"))
+        .env("PROBE_PATH", &bin)
+        .env("PATH", "/usr/bin:/bin")
         .output()
         .unwrap();
     (

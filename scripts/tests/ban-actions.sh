@@ -61,41 +61,10 @@ for key, path in (("actionstart", start_out), ("actionban", ban_out)):
 EOF
 }
 
-# In a namespace of its own: a listener on 2222, the nft ruleset, then the
-# action's start and ban; a connect from 127.0.0.2 (banned) and one from
-# 127.0.0.1 (not).
+# In a namespace of its own: the nft ruleset, then the action's start and
+# ban, probed with connects (ban-probe.sh).
 probe() { # RULESET-FILE -> prints "before=... banned=... other=..."
-    unshare --net bash -s "$1" "$tmp/start.sh" "$tmp/ban.sh" <<'EOF'
-set -u
-ip link set lo up
-nft -f "$1" || exit 3
-/usr/bin/python3 -c '
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 2222)); s.listen(16)
-while True:
-    c, _ = s.accept(); c.close()
-' &
-listener=$!
-sleep 0.3
-conn() {
-    /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(); s.settimeout(2); s.bind((sys.argv[1], 0))
-try:
-    s.connect(("127.0.0.1", 2222)); print("open")
-except Exception:
-    print("blocked")
-' "$1"
-}
-before=$(conn 127.0.0.2)
-bash "$2" || exit 4
-bash "$3" || exit 5
-banned=$(conn 127.0.0.2)
-other=$(conn 127.0.0.1)
-kill "$listener"
-echo "before=$before banned=$banned other=$other"
-EOF
+    unshare --net bash "$top/scripts/tests/ban-probe.sh" "$tmp/start.sh" "$tmp/ban.sh" "$1"
 }
 
 # The nftables hosts: Debian's stock accept-all nftables.conf, and what

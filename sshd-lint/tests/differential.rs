@@ -1166,11 +1166,10 @@ fn each_upstream_release_agrees_with_its_own_sshd() {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if let Some(v) = name.strip_prefix("openssh-upstream-") {
-                if !v.contains('.')
-                    || v.ends_with(".tmp")
-                    || v.ends_with(".lock")
-                    || v.ends_with(".log")
-                    || v.ends_with(".stamp")
+                // A finished build: a directory holding sshd (the .lock,
+                // .log and .stamp beside it are files; a build under way is
+                // VERSION.tmp).
+                if v.ends_with(".tmp")
                     || UPSTREAM_REQUIRED.contains(&v)
                     || !e.path().join("usr/sbin/sshd").is_file()
                 {
