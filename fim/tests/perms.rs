@@ -137,3 +137,28 @@ fn the_inventory_finds_what_an_intruder_leaves_and_nothing_else() {
     .collect();
     assert_eq!(got, want, "{}", out.stdout);
 }
+
+/// Stock Debian 12, 13 and testing (the cached roots): nothing to report.
+/// Their set-uid programs are all packaged, through the merged /usr.
+#[test]
+fn stock_debian_roots_give_no_finding() {
+    const TEST: &str = "fim perms on stock Debian roots";
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(root) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite)
+        else {
+            continue;
+        };
+        let out = run([
+            "perms".as_ref(),
+            "--json".as_ref(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ]);
+        assert_eq!(out.code, 0, "{suite}: {}{}", out.stdout, out.stderr);
+        assert!(
+            !out.stdout.contains("\"type\":\"finding\""),
+            "{suite}: {}",
+            out.stdout
+        );
+    }
+}
