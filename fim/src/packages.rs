@@ -13,7 +13,7 @@
 //! the archive) tells that apart.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -195,22 +195,15 @@ pub fn expected(root: &Root) -> io::Result<Vec<Expected>> {
     Ok(out)
 }
 
-/// Look at one expected file: its parent resolved inside the tree (a
-/// merged /usr's /bin -> usr/bin is followed there), the file itself
-/// opened without following a symlink, read and hashed.
-pub fn check(root: &Root, e: &Expected) -> Found {
-    let system = Path::new(std::ffi::OsStr::from_bytes(&e.path));
-    let host = match root.resolve_parent(system) {
-        Ok(h) => h,
-        Err(_) => return Found::Missing,
-    };
-    let Ok(c) = CString::new(host.as_os_str().as_bytes()) else {
-        return Found::Missing;
-    };
+/// Look at one expected file, named `name` inside the open directory
+/// `dir` (its parent, already resolved inside the tree: a merged /usr's
+/// /bin -> usr/bin is followed there). The file itself is opened without
+/// following a symlink, read and hashed.
+fn check_in(dir: libc::c_int, name: &CStr, e: &Expected, buf: &mut [u8]) -> Found {
     if e.md5.is_empty() {
         // Presence only, as dpkg checks it (the entry itself, not a
         // symlink's target).
-        return match crate::walk::stat_at(libc::AT_FDCWD, &c) {
+        return match crate::walk::stat_at(dir, name) {
             Ok(_) => Found::Same,
             Err(err) if matches!(err.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
                 Found::Missing
@@ -218,7 +211,7 @@ pub fn check(root: &Root, e: &Expected) -> Found {
             Err(err) => Found::Unreadable(err.to_string()),
         };
     }
-    let file = match crate::hash::open_at(libc::AT_FDCWD, &c) {
+    let file = match crate::hash::open_at(dir, name) {
         Ok(f) => f,
         Err(err) => {
             return match err.raw_os_error() {
@@ -238,18 +231,17 @@ pub fn check(root: &Root, e: &Expected) -> Found {
         libc::S_IFDIR => return Found::Replaced("directory"),
         _ => return Found::Replaced("special file"),
     }
-    match md5_of(file) {
+    match md5_of(file, buf) {
         Ok(got) if got.eq_ignore_ascii_case(&e.md5) => Found::Same,
         Ok(got) => Found::Changed(got),
         Err(err) => Found::Unreadable(err.to_string()),
     }
 }
 
-fn md5_of(mut file: std::fs::File) -> io::Result<String> {
+fn md5_of(mut file: std::fs::File, buf: &mut [u8]) -> io::Result<String> {
     let mut hasher = Md5::new();
-    let mut buf = vec![0u8; 256 << 10];
     loop {
-        match file.read(&mut buf) {
+        match file.read(buf) {
             Ok(0) => break,
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -263,13 +255,93 @@ fn md5_of(mut file: std::fs::File) -> io::Result<String> {
         .collect())
 }
 
-/// Every expected file checked, in parallel; only the differences, in
-/// path order.
+/// Split an absolute system path into its parent and last name.
+fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", &path[1..]),
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (b"/", path),
+    }
+}
+
+/// Entries checked per opened directory, at most: siblings share one
+/// resolution of their parent, and a large directory is still spread over
+/// the threads.
+const ENTRIES_PER_UNIT: usize = 256;
+
+/// The entries of `unit` (all with the same parent), checked through one
+/// descriptor of that parent.
+fn check_unit(root: &Root, unit: &[Expected]) -> Vec<Found> {
+    let (parent, _) = split_parent(&unit[0].path);
+    let opened = root
+        .resolve(Path::new(std::ffi::OsStr::from_bytes(parent)))
+        .ok()
+        .and_then(|host| CString::new(host.as_os_str().as_bytes()).ok())
+        .map(|c| {
+            // SAFETY: c is NUL-terminated; the descriptor is owned below.
+            let fd = unsafe {
+                libc::open(
+                    c.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                // SAFETY: fd is freshly opened and owned by nothing else.
+                Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+            }
+        });
+    let dir = match opened {
+        Some(Ok(fd)) => fd,
+        // The parent is not there (or not a directory): neither is any
+        // entry under it.
+        None => return vec![Found::Missing; unit.len()],
+        Some(Err(err)) => {
+            return match err.raw_os_error() {
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => {
+                    vec![Found::Missing; unit.len()]
+                }
+                _ => vec![Found::Unreadable(err.to_string()); unit.len()],
+            }
+        }
+    };
+    let mut buf = vec![0u8; 256 << 10];
+    unit.iter()
+        .map(|e| {
+            let (_, name) = split_parent(&e.path);
+            match CString::new(name) {
+                Ok(c) if !name.is_empty() => {
+                    check_in(std::os::fd::AsRawFd::as_raw_fd(&dir), &c, e, &mut buf)
+                }
+                _ => Found::Missing,
+            }
+        })
+        .collect()
+}
+
+/// Every expected file checked, in parallel, each directory opened once
+/// per batch of its entries; only the differences, in path order.
 pub fn verify(root: &Root, expected: &[Expected]) -> Vec<(Expected, Found)> {
-    let mut out: Vec<(Expected, Found)> = expected
+    let mut units: Vec<&[Expected]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=expected.len() {
+        let cut = i == expected.len()
+            || i - start == ENTRIES_PER_UNIT
+            || split_parent(&expected[i].path).0 != split_parent(&expected[start].path).0;
+        if cut && i > start {
+            units.push(&expected[start..i]);
+            start = i;
+        }
+    }
+    let mut out: Vec<(Expected, Found)> = units
         .par_iter()
-        .map(|e| (e.clone(), check(root, e)))
-        .filter(|(_, f)| *f != Found::Same)
+        .flat_map_iter(|unit| {
+            unit.iter()
+                .cloned()
+                .zip(check_unit(root, unit))
+                .filter(|(_, f)| *f != Found::Same)
+        })
         .collect();
     out.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     out
@@ -332,12 +404,66 @@ mod tests {
     }
 
     #[test]
+    fn parents_and_names() {
+        assert_eq!(split_parent(b"/bin"), (&b"/"[..], &b"bin"[..]));
+        assert_eq!(split_parent(b"/usr/bin/ls"), (&b"/usr/bin"[..], &b"ls"[..]));
+    }
+
+    /// Many entries in one directory (more than one batch), a merged-/usr
+    /// link in the parent, a parent that is gone: each entry judged as
+    /// if alone.
+    #[test]
+    fn batches_of_one_directory_and_missing_parents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        std::fs::create_dir_all(t.join("usr/bin")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", t.join("bin")).unwrap();
+        let empty = "d41d8cd98f00b204e9800998ecf8427e";
+        let mut expected = Vec::new();
+        for i in 0..(ENTRIES_PER_UNIT * 2 + 3) {
+            let name = format!("f{i:04}");
+            std::fs::write(t.join("usr/bin").join(&name), b"").unwrap();
+            expected.push(Expected {
+                package: "p".into(),
+                path: format!("/bin/{name}").into_bytes(),
+                md5: empty.into(),
+                conffile: false,
+            });
+        }
+        std::fs::write(t.join("usr/bin/f0300"), b"x").unwrap();
+        std::fs::remove_file(t.join("usr/bin/f0010")).unwrap();
+        expected.push(Expected {
+            package: "p".into(),
+            path: b"/opt/gone/x".to_vec(),
+            md5: empty.into(),
+            conffile: false,
+        });
+        expected.sort_by(|a, b| a.path.cmp(&b.path));
+        let root = Root::new(t).unwrap();
+        let got: Vec<(String, Found)> = verify(&root, &expected)
+            .into_iter()
+            .map(|(e, f)| (String::from_utf8(e.path).unwrap(), f))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/bin/f0010".to_string(), Found::Missing),
+                (
+                    "/bin/f0300".to_string(),
+                    Found::Changed("9dd4e461268c8034f5c8564e155c67a6".into())
+                ),
+                ("/opt/gone/x".to_string(), Found::Missing),
+            ]
+        );
+    }
+
+    #[test]
     fn md5_is_the_usual_one() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("f");
         std::fs::write(&p, b"hello\n").unwrap();
         assert_eq!(
-            md5_of(std::fs::File::open(&p).unwrap()).unwrap(),
+            md5_of(std::fs::File::open(&p).unwrap(), &mut [0u8; 4096]).unwrap(),
             "b1946ac92492d2347c6235b4d2611184"
         );
     }
