@@ -156,14 +156,15 @@ check "... said at the top of section 1" bash -c 'grep -A1 "^\[FAIL\] 1. SSH" "$
 
 # The monitoring section says which auth log it read, and that it was empty.
 check "the demo's auth log is named" has "$tmp/demo.jsonl" '.type == "first_five_note" and .part == "logs" and .message == "auth log: /var/log/auth.log (all of it)"'
-# The permissions inventory (issue 19): an unpackaged set-uid root shell
-# in the demo is critical.
-cp -a "$top/examples/compromised-agent-host" "$tmp/suid"
-mkdir -p "$tmp/suid/usr/local/bin"
-printf '#!/bin/sh\nexec /bin/sh -p\n' >"$tmp/suid/usr/local/bin/.sysupd"
-chmod 4755 "$tmp/suid/usr/local/bin/.sysupd"
-"$top/scripts/first-five" --root "$tmp/suid" --json >"$tmp/suid.jsonl" 2>&1 || true
-check "an unpackaged set-uid file is a finding of section 5" has "$tmp/suid.jsonl" '.type == "finding" and .id == "fim/setuid-unpackaged" and .location.path == "/usr/local/bin/.sysupd"'
+# The permissions inventory (issue 19): the demo's unpackaged set-uid
+# root shell is critical. git keeps no set-uid bit: --demo audits a copy
+# with examples/compromised-agent-host.modes applied, and names the example.
+check "--demo: the unpackaged set-uid file is a critical finding of section 5" \
+    has "$tmp/demo.jsonl" '.type == "finding" and .id == "fim/setuid-unpackaged" and .severity == "critical" and .location.path == "/usr/local/bin/.sysupd"'
+check "--demo: the report names the example, not the copy" \
+    bash -c '! grep -q "/demo\b" "$1" && grep -q "systemctl --root $2 enable nftables" "$1"' _ "$tmp/demo.txt" "$top/examples/compromised-agent-host"
+check "--demo left the checkout's example as git has it (no set-uid bit)" \
+    bash -c '[[ $(stat -c %a "$1") == 755 ]]' _ "$top/examples/compromised-agent-host/usr/local/bin/.sysupd"
 # A first audit (no fim baseline, no --since) reads all the history: the
 # demo's 13-day-old break-in is found without --demo (issue 19); once a
 # baseline exists the default window is 24 hours again.
