@@ -92,6 +92,9 @@ pub struct CreateArgs {
     /// CPUQuota= (e.g. 200%)
     #[arg(long, value_name = "PERCENT")]
     pub cpu_quota: Option<String>,
+    /// The workload: ollama, llm-server (vLLM, TGI), agent (a Python or Node program), jupyter, or none; default: detected from --exec
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<crate::profile::Profile>,
     /// Show a unified diff of every file that would change
     #[arg(long)]
     pub diff: bool,
@@ -177,6 +180,8 @@ fn spec_of(c: &CreateArgs) -> Result<ServiceSpec, CliError> {
         tasks_max: c.tasks_max,
         cpu_quota: c.cpu_quota.clone(),
         force: c.force,
+        profile: c.profile,
+        needs: Default::default(),
     })
 }
 
@@ -228,7 +233,12 @@ fn create_service<W: io::Write>(
     reporter: &mut Reporter<W>,
 ) -> Result<ExitStatus, CliError> {
     let spec = spec_of(create)?;
-    let steps = plan::plan(&spec, root)?;
+    let plan::Plan {
+        steps,
+        profile: profile_record,
+    } = plan::plan(&spec, root)?;
+    reporter.emit(&profile_record)?;
+    reporter.text(&profile_record.human())?;
     let not_ours = if spec.force {
         Vec::new()
     } else {

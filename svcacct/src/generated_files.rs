@@ -25,7 +25,7 @@ pub fn tmpfiles_conf(spec: &ServiceSpec, service: &Owner) -> String {
     if let Some(code) = &spec.code {
         out.push_str(&format!("d {} 0755 root root -\n", code.display()));
     }
-    for dir in spec.writable_dirs() {
+    for dir in spec.all_writable() {
         out.push_str(&format!(
             "d {} 0750 {} {} -\n",
             dir.display(),
@@ -79,6 +79,12 @@ pub fn unit_file(spec: &ServiceSpec, group: &str) -> String {
     line(&format!("ExecStart={}", spec.exec.line));
     line(&format!("User={name}"));
     line(&format!("Group={group}"));
+    if !spec.needs.groups.is_empty() {
+        line(&format!(
+            "SupplementaryGroups={}",
+            spec.needs.groups.join(" ")
+        ));
+    }
     line(&format!("WorkingDirectory={}", spec.home().display()));
     if let Some(env) = &spec.env_file {
         line(&format!("EnvironmentFile={}", env.display()));
@@ -93,16 +99,17 @@ pub fn unit_file(spec: &ServiceSpec, group: &str) -> String {
     line("PrivateTmp=yes");
     line("PrivateMounts=yes");
     let writable: Vec<String> = spec
-        .writable_dirs()
+        .all_writable()
         .iter()
         .map(|p| p.display().to_string())
         .collect();
     line(&format!("ReadWritePaths={}", writable.join(" ")));
-    if !spec.readonly.is_empty() {
+    if !spec.readonly.is_empty() || !spec.needs.readonly.is_empty() {
         let ro: Vec<String> = spec
             .readonly
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|p| p.as_path().display().to_string())
+            .chain(spec.needs.readonly.iter().map(|p| p.display().to_string()))
             .collect();
         line(&format!("ReadOnlyPaths={}", ro.join(" ")));
     }
@@ -131,7 +138,12 @@ pub fn unit_file(spec: &ServiceSpec, group: &str) -> String {
     line("ProtectClock=yes");
     line("ProtectHostname=yes");
     line("ProtectProc=invisible");
-    line("ProcSubset=pid");
+    if spec.needs.proc_all {
+        // The profile's program reads /proc/meminfo or /proc/cpuinfo.
+        line("ProcSubset=all");
+    } else {
+        line("ProcSubset=pid");
+    }
     line("LockPersonality=yes");
     line("RestrictRealtime=yes");
     line("RestrictNamespaces=yes");
@@ -157,7 +169,11 @@ pub fn unit_file(spec: &ServiceSpec, group: &str) -> String {
     line("# System calls.");
     line("SystemCallArchitectures=native");
     line("SystemCallFilter=@system-service");
-    line("SystemCallFilter=~@privileged @resources");
+    if spec.needs.resources {
+        line("SystemCallFilter=~@privileged");
+    } else {
+        line("SystemCallFilter=~@privileged @resources");
+    }
     line("SystemCallErrorNumber=EPERM");
     line("");
     line("# Network.");
@@ -214,6 +230,8 @@ mod tests {
             tasks_max: None,
             cpu_quota: None,
             force: false,
+            profile: None,
+            needs: Default::default(),
         };
         extra(&mut s);
         s

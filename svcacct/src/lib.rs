@@ -9,6 +9,7 @@
 //! - [`account_files`]: accounts added under --root by editing those files (no NSS);
 //! - [`sudoers`]: /etc/sudoers and its includes, and what a rule grants;
 //! - [`plan`]: the steps that set a service up;
+//! - [`profile`]: what common AI workloads need from their unit (ollama, vLLM, agents, jupyter);
 //! - [`generated_files`]: the unit, sudoers, logrotate, sysusers.d and tmpfiles.d texts;
 //! - [`apply`]: carrying them out idempotently and atomically;
 //! - [`audit`]: findings about a service and its account;
@@ -23,6 +24,7 @@ pub mod exposure;
 pub mod generated_files;
 pub mod names;
 pub mod plan;
+pub mod profile;
 pub mod unit_file;
 
 /// Shared with sshd-lint (who can log in, who can become root).

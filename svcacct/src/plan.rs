@@ -14,6 +14,7 @@ use crate::generated_files::{
     logrotate_conf, sudoers_rule, sysusers_conf, tmpfiles_conf, unit_file, GENERATED_MARK,
 };
 use crate::names::{AbsPath, AccountName, ExecCommand, Network, Port};
+use crate::profile::{Needs, Profile, ProfileRecord};
 
 pub const NOLOGIN: &str = "/usr/sbin/nologin";
 pub const SYSTEMCTL: &str = "/usr/bin/systemctl";
@@ -38,9 +39,25 @@ pub struct ServiceSpec {
     pub cpu_quota: Option<String>,
     /// Replace files that svcacct did not write.
     pub force: bool,
+    /// `--profile`, or None to detect it from the command.
+    pub profile: Option<Profile>,
+    /// What the profile adds, resolved on the target by [`plan`].
+    pub needs: Needs,
 }
 
 impl ServiceSpec {
+    /// Every directory the service writes: [`Self::writable_dirs`] and the
+    /// profile's (a models directory).
+    pub fn all_writable(&self) -> Vec<PathBuf> {
+        let mut out = self.writable_dirs();
+        for w in &self.needs.writable {
+            if !out.contains(w) {
+                out.push(w.clone());
+            }
+        }
+        out
+    }
+
     /// State and logs: the given --writable paths, else /var/lib/NAME and /var/log/NAME.
     pub fn writable_dirs(&self) -> Vec<PathBuf> {
         if self.writable.is_empty() {
@@ -199,8 +216,15 @@ pub enum PlanError {
     Accounts(#[from] AccountsError),
 }
 
+/// The steps, and the workload profile they were made with.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub profile: ProfileRecord,
+}
+
 /// Decide every step for `spec` on the system under `root`.
-pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
+pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Plan, PlanError> {
     // An existing unit's ExecStart arguments and Environment= are kept
     // (the variables move to the env file, /etc/default/NAME by default).
     let carried = existing_unit::carried(root, spec)?;
@@ -242,6 +266,29 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
         }
     }
     let accounts = Accounts::load(root)?;
+    // The workload profile: asked for, or detected from the command.
+    let (profile, source, reason) = match spec.profile {
+        Some(p) => (p, "flag", format!("--profile {}", p.name())),
+        None => {
+            let (p, why) = crate::profile::detect(&spec.exec.line);
+            (p, "detected", why)
+        }
+    };
+    let (needs, profile_record) = crate::profile::resolve(
+        profile,
+        source,
+        reason,
+        spec,
+        root,
+        &accounts,
+        &carried.environment,
+    );
+    let mut spec = spec.clone();
+    spec.gpu |= needs.gpu;
+    spec.allow_jit |= needs.jit;
+    spec.needs = needs;
+    let spec = &spec;
+    let writable = spec.all_writable();
     let ranges = accounts::uid_ranges(root)?;
     let name = spec.name.as_str();
     let (uid, gid, user_exists, group_exists) = match accounts.user(name) {
@@ -399,7 +446,10 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Vec<Step>, PlanError> {
             private_backup: false,
         });
     }
-    Ok(steps)
+    Ok(Plan {
+        steps,
+        profile: profile_record,
+    })
 }
 
 /// The files among `steps` that exist and were not written by svcacct (no

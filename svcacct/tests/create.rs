@@ -553,3 +553,112 @@ fn plan_on_the_running_system_only_reads_and_includes_the_reload() {
     assert!(!Path::new("/var/lib/svcacct-test-plan").exists());
     assert!(!fs::read_to_string("/etc/passwd").unwrap().contains(name));
 }
+
+/// Workload profiles (issue 21): ollama's account made by its installer
+/// (home /usr/share/ollama, where it keeps .ollama/models) gets that home
+/// writable, /proc/meminfo visible, and with --gpu the render group; a
+/// models directory named by OLLAMA_MODELS in the env file wins; the
+/// profile and each change are reported.
+#[test]
+fn ollama_profile_keeps_its_models_memory_and_gpu() {
+    let t = tree();
+    let etc = t.path().join("etc");
+    let mut passwd = std::fs::read_to_string(etc.join("passwd")).unwrap_or_default();
+    passwd.push_str("ollama:x:991:991::/usr/share/ollama:/bin/false\n");
+    std::fs::write(etc.join("passwd"), passwd).unwrap();
+    let mut group = std::fs::read_to_string(etc.join("group")).unwrap_or_default();
+    group.push_str("ollama:x:991:\n");
+    if !group.lines().any(|l| l.starts_with("render:")) {
+        group.push_str("render:x:992:\n");
+    }
+    std::fs::write(etc.join("group"), group).unwrap();
+    let out = svcacct(
+        t.path(),
+        &[
+            "plan",
+            "ollama",
+            "--exec",
+            "/usr/local/bin/ollama serve",
+            "--gpu",
+            "--json",
+            "--diff",
+        ],
+    );
+    let s = parse(&out.stdout);
+    assert_eq!(s.profiles.len(), 1);
+    assert_eq!(s.profiles[0].name, "ollama");
+    assert_eq!(s.profiles[0].source, "detected");
+    let unit = s
+        .actions
+        .iter()
+        .find(|a| a.path.as_path().ends_with("ollama.service"))
+        .and_then(|a| a.diff.clone())
+        .unwrap();
+    assert!(unit.contains("+ProcSubset=all"), "{unit}");
+    assert!(unit.contains("/usr/share/ollama"), "{unit}");
+    assert!(unit.contains("+SupplementaryGroups=render"), "{unit}");
+    assert!(!unit.contains("MemoryDenyWriteExecute"), "{unit}");
+    // Without the profile the same command gets today's generic unit.
+    let plain = parse(
+        &svcacct(
+            t.path(),
+            &[
+                "plan",
+                "ollama",
+                "--exec",
+                "/usr/local/bin/ollama serve",
+                "--profile",
+                "none",
+                "--json",
+                "--diff",
+            ],
+        )
+        .stdout,
+    );
+    let unit = plain
+        .actions
+        .iter()
+        .find(|a| a.path.as_path().ends_with("ollama.service"))
+        .and_then(|a| a.diff.clone())
+        .unwrap();
+    assert!(
+        unit.contains("+ProcSubset=pid") && !unit.contains("/usr/share/ollama"),
+        "{unit}"
+    );
+    // OLLAMA_MODELS in the env file names the models directory.
+    std::fs::create_dir_all(etc.join("default")).unwrap();
+    std::fs::write(etc.join("default/ollama"), "OLLAMA_MODELS=/srv/models\n").unwrap();
+    let s = parse(
+        &svcacct(
+            t.path(),
+            &[
+                "plan",
+                "ollama",
+                "--exec",
+                "/usr/local/bin/ollama serve",
+                "--env-file",
+                "/etc/default/ollama",
+                "--json",
+                "--diff",
+            ],
+        )
+        .stdout,
+    );
+    let unit = s
+        .actions
+        .iter()
+        .find(|a| a.path.as_path().ends_with("ollama.service"))
+        .and_then(|a| a.diff.clone())
+        .unwrap();
+    assert!(
+        unit.contains("/srv/models") && !unit.contains("/usr/share/ollama"),
+        "{unit}"
+    );
+    // A bad name is refused with the flag named, exit 2.
+    let out = svcacct(
+        t.path(),
+        &["plan", "x", "--exec", "/bin/x", "--profile", "llama"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--profile"));
+}

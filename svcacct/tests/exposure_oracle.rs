@@ -949,3 +949,113 @@ fn syscall_data_is_each_roots_own() {
         );
     }
 }
+
+/// The units `svcacct apply` writes for each workload profile (issue 21),
+/// judged row by row by every release at hand, with each release's score
+/// printed (docs/svcacct.md's table of profiles comes from this output)
+/// and held to OK (1.5) at most.
+#[test]
+fn profile_units_agree_and_stay_ok() {
+    let test = "svcacct::profile_units_agree_and_stay_ok";
+    let judges = judges(test);
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "plain",
+            &["--exec", "/opt/agent/bin/agent --serve", "--listen", "8080"],
+        ),
+        (
+            "ollama",
+            &["--exec", "/usr/local/bin/ollama serve", "--listen", "11434"],
+        ),
+        (
+            "ollamagpu",
+            &[
+                "--exec",
+                "/usr/local/bin/ollama serve",
+                "--listen",
+                "11434",
+                "--gpu",
+                "--profile",
+                "ollama",
+            ],
+        ),
+        (
+            "vllm",
+            &[
+                "--exec",
+                "/opt/vllm/bin/vllm serve Qwen/Qwen2.5-7B-Instruct",
+                "--listen",
+                "8000",
+            ],
+        ),
+        (
+            "pyagent",
+            &["--exec", "/usr/bin/python3 /var/lib/pyagent/app/loop.py"],
+        ),
+        (
+            "nodeagent",
+            &[
+                "--exec",
+                "/usr/bin/node /opt/nodeagent/index.js",
+                "--listen",
+                "3000",
+            ],
+        ),
+        (
+            "jupyter",
+            &[
+                "--exec",
+                "/opt/jupyter/bin/jupyter-lab --no-browser",
+                "--listen",
+                "8888",
+            ],
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, args) in cases {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("etc")).unwrap();
+        for f in ["passwd", "group", "shadow", "gshadow"] {
+            let _ = fs::copy(Path::new("/etc").join(f), t.path().join("etc").join(f));
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_svcacct"))
+            .args(["apply", name])
+            .args(*args)
+            .arg("--root")
+            .arg(t.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = fs::read_to_string(t.path().join(format!("etc/systemd/system/{name}.service")))
+            .unwrap();
+        files.push((format!("{name}.service"), text));
+    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let diffs = check_with(test, &judges, &files, &names);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    // Each release's own score, by the model that agreed with it above.
+    let tmp = tempfile::tempdir().unwrap();
+    for (path, text) in &files {
+        let host = tmp.path().join("etc/systemd/system").join(path);
+        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        fs::write(&host, text).unwrap();
+    }
+    let root = Root::new(tmp.path()).unwrap();
+    for model in release::MODELLED {
+        let mut line = format!("{test}: systemd {model}:");
+        for name in &names {
+            let unit =
+                svcacct::unit_file::load_by_name(&root, name, release::template_instance(*model))
+                    .unwrap();
+            let e = exposure_of(&unit, *model);
+            line.push_str(&format!(" {name} {} {};", e.score, e.level));
+            let tenths: u64 = e.score.replace('.', "").parse().unwrap();
+            assert!(tenths <= 15, "{name} scores {} on systemd {model}", e.score);
+        }
+        eprintln!("{line}");
+    }
+}

@@ -31,6 +31,8 @@ fn documented_svcacct_examples_parse() {
                     a.parse::<u64>().unwrap() * 10 + b.parse::<u64>().unwrap()
                 })
             );
+        } else if line.contains("\"type\":\"profile\"") {
+            decode_strict::<svcacct::profile::ProfileRecord>(line).unwrap();
         } else {
             decode_strict::<Action>(line).unwrap();
         }

@@ -71,6 +71,7 @@ pub struct Stream {
     pub exposures: Vec<Exposure>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ErrorRecord>,
+    pub profiles: Vec<svcacct::profile::ProfileRecord>,
     pub summary: Option<Summary>,
 }
 
@@ -94,6 +95,11 @@ pub fn parse(stdout: &[u8]) -> Stream {
             "error" => s
                 .errors
                 .push(decode_strict::<ErrorRecord>(line).unwrap().body),
+            "profile" => s.profiles.push(
+                decode_strict::<svcacct::profile::ProfileRecord>(line)
+                    .unwrap()
+                    .body,
+            ),
             "summary" => s.summary = Some(decode_strict::<Summary>(line).unwrap().body),
             other => panic!("undocumented record type {other}: {line}"),
         }
