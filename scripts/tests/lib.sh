@@ -194,11 +194,17 @@ debian_base_build() {
 # DEST's directory) to unmount. Status 1 when the build failed (its log:
 # SUITE-base.log).
 debian_base_mounts=()
+declare -A debian_base_held=()
 debian_base() {
     local suite=$1 dest=$2 cache=$hardkit_test_cache/$1-base lock
-    debian_base_ensure "$suite" >/dev/null || return 1
-    exec {lock}>"$cache.lock"
-    flock -s "$lock"
+    # A second copy in the same shell: the shared lock it holds already
+    # keeps the root checked and in place (asking again would wait on it).
+    if [[ -z ${debian_base_held[$suite]:-} ]]; then
+        debian_base_ensure "$suite" >/dev/null || return 1
+        exec {lock}>"$cache.lock"
+        flock -s "$lock"
+        debian_base_held[$suite]=1
+    fi
     mkdir -p "$dest" "$dest.upper" "$dest.work"
     if mount -t overlay overlay -o "lowerdir=$cache,upperdir=$dest.upper,workdir=$dest.work" "$dest" 2>/dev/null; then
         debian_base_mounts+=("$dest")
