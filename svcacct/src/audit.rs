@@ -50,6 +50,59 @@ pub fn all_units(root: &Root) -> Result<Vec<String>, hardkit_core::root::RootErr
     Ok(names)
 }
 
+/// Every user unit: in the user unit directories (by name) and in each
+/// account's `~/.config/systemd/user` and `~/.local/share/systemd/user`
+/// (by system path). Templates and aliases skipped.
+pub fn all_user_units(
+    root: &Root,
+    accounts: &Accounts,
+) -> Result<Vec<String>, hardkit_core::root::RootError> {
+    let mut names = Vec::new();
+    let mut files = Vec::new();
+    let scan = |dir: &Path, by_path: bool, names: &mut Vec<String>, files: &mut Vec<String>| {
+        let Ok(host) = root.resolve(dir) else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(&host) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            if !(is_file && name.ends_with(".service") && !name.contains("@.")) {
+                continue;
+            }
+            if by_path {
+                files.push(dir.join(&name).display().to_string());
+            } else if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    };
+    for dir in crate::unit_file::USER_UNIT_DIRS {
+        scan(Path::new(dir), false, &mut names, &mut files);
+    }
+    let mut homes: Vec<&str> = accounts
+        .passwd
+        .iter()
+        .map(|u| u.home.as_str())
+        .filter(|h| h.starts_with('/') && *h != "/" && *h != "/nonexistent")
+        .collect();
+    homes.sort();
+    homes.dedup();
+    for home in homes {
+        for sub in [".config/systemd/user", ".local/share/systemd/user"] {
+            scan(&Path::new(home).join(sub), true, &mut names, &mut files);
+        }
+    }
+    names.sort();
+    files.sort();
+    names.extend(files);
+    Ok(names)
+}
+
 /// The findings about one unit and its account.
 pub fn audit_unit(
     unit: &Unit,
@@ -67,7 +120,10 @@ pub fn audit_unit(
         None => Location::new(fragment.clone(), None),
     };
 
-    let runs_as_root = !ctx.dynamic_user
+    // A user unit runs as the user whose manager starts it (User= cannot
+    // change that): never as root by its own doing.
+    let runs_as_root = !unit.user
+        && !ctx.dynamic_user
         && ctx
             .user
             .as_deref()
@@ -109,7 +165,9 @@ pub fn audit_unit(
     }
     out.extend(environment_secrets(unit));
 
-    let account = if ctx.dynamic_user {
+    let account = if ctx.dynamic_user || unit.user {
+        // A user unit's account is a person's (or whoever enables it):
+        // what that account may do is not the unit's to decide.
         None
     } else if runs_as_root {
         // A service that runs as root while an account of its own name

@@ -120,6 +120,9 @@ pub struct AuditArgs {
     /// Every service installed under --root
     #[arg(long)]
     pub all: bool,
+    /// User units (systemctl --user): names are looked up in the user unit directories, and with --all every user unit there and in each home's ~/.config/systemd/user
+    #[arg(long)]
+    pub user: bool,
     /// Score as this systemd release's systemd-analyze (252, 257, 262, ...); default: the target's
     #[arg(long, value_name = "VERSION")]
     pub systemd: Option<String>,
@@ -347,19 +350,26 @@ fn run_audit<W: io::Write>(
     let accounts = Accounts::load(root)?;
     let sudoers = Sudoers::load(root);
     let targets = if args.all || args.units.is_empty() {
-        audit::all_units(root)?
+        if args.user {
+            audit::all_user_units(root, &accounts)?
+        } else {
+            audit::all_units(root)?
+        }
     } else {
         args.units.clone()
     };
     for target in &targets {
         let loaded = if target.contains('/') {
-            unit_file::load_file(
-                root,
-                &PathBuf::from(target),
-                release::template_instance(systemd),
-            )
+            let path = PathBuf::from(target);
+            // A home's own unit (listed by --user --all) is read inside the tree.
+            let path = if args.user && path.is_absolute() && !root.is_host() {
+                root.resolve_parent(&path)?
+            } else {
+                path
+            };
+            unit_file::load_file_as(root, &path, release::template_instance(systemd), args.user)
         } else {
-            unit_file::load_by_name(root, target, release::template_instance(systemd))
+            unit_file::load_by_name_as(root, target, release::template_instance(systemd), args.user)
         };
         let unit = match loaded {
             Ok(u) => u,
@@ -397,8 +407,9 @@ fn human_exposure(e: &Exposure) -> String {
         share(b).cmp(&share(a)).then_with(|| a.name.cmp(&b.name))
     });
     let mut out = format!(
-        "{}  {} {}  ({} of {} settings not good)\n",
+        "{}{}  {} {}  ({} of {} settings not good)\n",
         escape_untrusted(&e.unit),
+        if e.user { " (user unit)" } else { "" },
         e.score,
         e.level,
         bad.len(),

@@ -247,6 +247,7 @@ mod tests {
                 &unit_file(s, "agent"),
                 std::path::Path::new("/x"),
             ),
+            user: false,
         };
         // The worst of the modelled releases' scores.
         crate::exposure::release::MODELLED

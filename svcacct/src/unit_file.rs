@@ -57,6 +57,31 @@ pub struct Unit {
     /// drop-ins): host paths, for checks of their owners and modes.
     pub files_read: Vec<PathBuf>,
     pub assignments: Vec<Assignment>,
+    /// A user unit (run by a user's own service manager, `systemctl
+    /// --user`): found in a user unit directory, or asked for with
+    /// `--user`.
+    pub user: bool,
+}
+
+/// The user unit directories, as a user's systemd searches them (after
+/// the user's own `~/.config/systemd/user` and
+/// `~/.local/share/systemd/user`).
+pub const USER_UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/lib/systemd/user",
+    "/usr/lib/systemd/user",
+];
+
+/// Is the system path `path` in a user unit directory (system-wide, or a
+/// home's `.config/systemd/user` or `.local/share/systemd/user`)?
+pub fn is_user_unit_path(path: &Path) -> bool {
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    USER_UNIT_DIRS.iter().any(|d| dir == Path::new(d))
+        || dir.ends_with(".config/systemd/user")
+        || dir.ends_with(".local/share/systemd/user")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +195,19 @@ pub fn split_name(name: &str) -> Option<(&str, Option<&str>, &str)> {
 /// under `root`, as `systemd-analyze --offline` does. A template file is
 /// analysed as `PREFIX@{template_instance}`, as systemd-analyze does.
 pub fn load_file(root: &Root, file: &Path, template_instance: &str) -> Result<Unit, UnitError> {
+    load_file_as(root, file, template_instance, false)
+}
+
+/// [`load_file`], as a user unit when `user` is set or the file lies in a
+/// user unit directory (then its drop-ins come from the user unit
+/// directories).
+pub fn load_file_as(
+    root: &Root,
+    file: &Path,
+    template_instance: &str,
+    user: bool,
+) -> Result<Unit, UnitError> {
+    let user = user || is_user_unit_path(&root.system_path(file));
     let file_name = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -190,7 +228,7 @@ pub fn load_file(root: &Root, file: &Path, template_instance: &str) -> Result<Un
             parent.to_path_buf()
         });
     }
-    for dir in UNIT_DIRS {
+    for dir in unit_dirs(user) {
         dirs.push(root.resolve(dir)?);
     }
     let dropins = find_dropins(&dirs, &name);
@@ -207,7 +245,17 @@ pub fn load_file(root: &Root, file: &Path, template_instance: &str) -> Result<Un
             .chain(dropins.iter().cloned())
             .collect(),
         assignments,
+        user,
     })
+}
+
+/// Where units of the scope live (system or user).
+pub fn unit_dirs(user: bool) -> &'static [&'static str] {
+    if user {
+        USER_UNIT_DIRS
+    } else {
+        UNIT_DIRS
+    }
 }
 
 /// Load an installed unit by name (`nginx` or `nginx.service`) from the unit
@@ -215,6 +263,16 @@ pub fn load_file(root: &Root, file: &Path, template_instance: &str) -> Result<Un
 /// analysed as `worker@{template_instance}.service`, as systemd-analyze
 /// does (not with an empty instance, which would make `User=%i` root).
 pub fn load_by_name(root: &Root, name: &str, template_instance: &str) -> Result<Unit, UnitError> {
+    load_by_name_as(root, name, template_instance, false)
+}
+
+/// [`load_by_name`] in the user unit directories when `user` is set.
+pub fn load_by_name_as(
+    root: &Root,
+    name: &str,
+    template_instance: &str,
+    user: bool,
+) -> Result<Unit, UnitError> {
     let name = if name.contains('.') {
         name.to_string()
     } else {
@@ -236,7 +294,7 @@ pub fn load_by_name(root: &Root, name: &str, template_instance: &str) -> Result<
         }
     }
     for candidate in &candidates {
-        for dir in UNIT_DIRS {
+        for dir in unit_dirs(user) {
             let host = root.resolve(Path::new(dir).join(candidate))?;
             if host.is_file() {
                 // An alias (a symlink to another unit file) is that unit:
@@ -252,7 +310,7 @@ pub fn load_by_name(root: &Root, name: &str, template_instance: &str) -> Result<
                     Some(real) => (real, vec![name.clone()]),
                     None => (name.clone(), Vec::new()),
                 };
-                let mut unit = load_file_in(root, &host, &unit_name, &aliases)?;
+                let mut unit = load_file_in(root, &host, &unit_name, &aliases, user)?;
                 // Shown as systemd shows it: the path in the unit directory,
                 // or for an alias the path its link names.
                 let found = Path::new(dir).join(candidate);
@@ -277,11 +335,12 @@ fn load_file_in(
     host: &Path,
     name: &str,
     aliases: &[String],
+    user: bool,
 ) -> Result<Unit, UnitError> {
     let text = read_text(host)?;
     let mut assignments = parse(&text, &root.system_path(host));
     let mut dirs = Vec::new();
-    for dir in UNIT_DIRS {
+    for dir in unit_dirs(user) {
         dirs.push(root.resolve(dir)?);
     }
     let mut names = vec![name.to_string()];
@@ -299,6 +358,7 @@ fn load_file_in(
             .chain(dropins.iter().cloned())
             .collect(),
         assignments,
+        user,
     })
 }
 

@@ -802,3 +802,87 @@ fn a_root_services_writable_unit_and_directories_are_judged_as_root() {
         .unwrap();
     assert_eq!(dir.severity, Severity::High);
 }
+
+/// User units (issue 21): a unit in a user unit directory, or named with
+/// --user, runs as the user whose manager starts it: never a runs-as-root
+/// finding, no advice to give it an account, the exposure record says
+/// `user`; --user --all finds them in the user unit directories and in
+/// each home's ~/.config/systemd/user.
+#[test]
+fn user_units_are_judged_as_user_units() {
+    let t = tree();
+    let unit = "[Service]\nExecStart=/home/dev/vllm-env/bin/vllm serve Qwen/Qwen2.5-7B-Instruct\n";
+    write(t.path(), "home/dev/.config/systemd/user/vllm.service", unit);
+    write(t.path(), "usr/lib/systemd/user/litellm.service", unit);
+    append(
+        t.path(),
+        "etc/passwd",
+        "dev:x:1000:1000:dev:/home/dev:/bin/bash\n",
+    );
+    // The same text as a system unit is root's.
+    write(t.path(), "etc/systemd/system/vllm.service", unit);
+    let system = parse(&svcacct(t.path(), &["audit", "vllm", "--json", "--systemd", "252"]).stdout);
+    assert!(system
+        .findings
+        .iter()
+        .any(|f| f.id == "svcacct/runs-as-root"));
+    assert!(!system.exposures[0].user);
+
+    let by_path = t.path().join("home/dev/.config/systemd/user/vllm.service");
+    for args in [
+        vec![
+            "audit",
+            by_path.to_str().unwrap(),
+            "--json",
+            "--systemd",
+            "252",
+        ],
+        vec!["audit", "--user", "litellm", "--json", "--systemd", "252"],
+    ] {
+        let s = parse(&svcacct(t.path(), &args).stdout);
+        assert_eq!(s.exposures.len(), 1, "{args:?}");
+        assert!(s.exposures[0].user, "{args:?}");
+        // 252 scores a user unit as root would run it, but with a user
+        // manager's KeyringMode=inherit: 9.8 where the system unit is 9.6.
+        assert_eq!(s.exposures[0].score, "9.8", "{args:?}");
+        assert!(
+            !s.findings.iter().any(|f| f.id == "svcacct/runs-as-root"),
+            "{args:?}: {:?}",
+            s.findings
+        );
+    }
+    // systemd 262 knows it runs as the caller.
+    let s = parse(
+        &svcacct(
+            t.path(),
+            &["audit", "--user", "litellm", "--json", "--systemd", "262"],
+        )
+        .stdout,
+    );
+    assert_eq!(s.exposures[0].score, "9.2");
+    let out = svcacct(t.path(), &["audit", "--user", "--all", "--json"]);
+    let s = parse(&out.stdout);
+    let paths: Vec<String> = s
+        .exposures
+        .iter()
+        .map(|e| e.path.as_path().display().to_string())
+        .collect();
+    assert_eq!(s.exposures.len(), 2, "{paths:?}");
+    assert!(s.exposures.iter().all(|e| e.user));
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("home/dev/.config/systemd/user/vllm.service")),
+        "{paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("usr/lib/systemd/user/litellm.service")),
+        "{paths:?}"
+    );
+    // The human report says so.
+    let text = String::from_utf8_lossy(&svcacct(t.path(), &["audit", "--user", "litellm"]).stdout)
+        .into_owned();
+    assert!(text.contains("litellm.service (user unit)"), "{text}");
+}

@@ -141,6 +141,7 @@ fn random_input_never_panics() {
             dropins: vec![],
             files_read: vec![],
             assignments: svcacct::unit_file::parse(&text, Path::new("/x")),
+            user: false,
         };
         for r in svcacct::exposure::release::MODELLED {
             let _ = svcacct::exposure::exposure_of(&unit, *r);

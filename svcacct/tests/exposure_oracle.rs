@@ -1059,3 +1059,136 @@ fn profile_units_agree_and_stay_ok() {
         eprintln!("{line}");
     }
 }
+
+impl Judge {
+    /// `systemd-analyze security --user` on `files` (paths relative to
+    /// etc/systemd/user in a root of their own), for each of `names`, each
+    /// given as its file (a user scope takes no --root).
+    fn run_user(&self, files: &[(String, String)], names: &[String]) -> Vec<Oracle> {
+        let script = format!(
+            "export XDG_RUNTIME_DIR=$(mktemp -d); for u in \"$@\"; do \
+               echo '@@json'; \
+               SYSTEMD_ANALYZE_DEBUG=1 systemd-analyze security --user --offline=true --json=short --no-pager {SANDBOX_UNITS}/etc/systemd/user/\"$u\" 2>&1; \
+               echo; echo '@@text'; \
+               systemd-analyze security --user --offline=true --no-pager {SANDBOX_UNITS}/etc/systemd/user/\"$u\" 2>&1; \
+             done"
+        );
+        let mut args: Vec<&OsStr> = vec![OsStr::new("-c"), OsStr::new(&script), OsStr::new("sh")];
+        args.extend(names.iter().map(OsStr::new));
+        let text = match &self.how {
+            How::Host(program) => {
+                let tmp = tempfile::tempdir().unwrap();
+                for (path, text) in files {
+                    let host = tmp.path().join("tmp/units/etc/systemd/user").join(path);
+                    fs::create_dir_all(host.parent().unwrap()).unwrap();
+                    fs::write(&host, text).unwrap();
+                }
+                let script = script
+                    .replace("systemd-analyze", &program.display().to_string())
+                    .replace(
+                        &format!("{SANDBOX_UNITS}/"),
+                        &format!("{}/tmp/units/", tmp.path().display()),
+                    );
+                let mut args: Vec<&OsStr> =
+                    vec![OsStr::new("-c"), OsStr::new(&script), OsStr::new("sh")];
+                args.extend(names.iter().map(OsStr::new));
+                let out = Command::new("/bin/sh")
+                    .args(&args)
+                    .env("SYSTEMD_LOG_LEVEL", "err")
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+            How::Tree(root) => {
+                let mut sb = Sandbox::new(root)
+                    .timeout(Duration::from_secs(900))
+                    .env("SYSTEMD_LOG_LEVEL", "err");
+                for (path, text) in files {
+                    sb = sb.with_file(
+                        &format!("{SANDBOX_UNITS}/etc/systemd/user/{path}"),
+                        text.as_bytes(),
+                    );
+                }
+                let out = sb
+                    .run("/bin/sh", &args, b"")
+                    .expect("sandboxed systemd-analyze");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+        };
+        let mut parts = text.split("@@json\n").skip(1);
+        names
+            .iter()
+            .map(|name| {
+                let part = parts
+                    .next()
+                    .unwrap_or_else(|| panic!("{}: no output for {name}: {text}", self.label));
+                let (json, table) = part.split_once("@@text\n").unwrap_or((part, ""));
+                parse_oracle(name, json.as_bytes(), table)
+            })
+            .collect()
+    }
+}
+
+/// User units (issue 21): each release's `systemd-analyze security --user`
+/// against svcacct's reading of the same files found in a user unit
+/// directory (a user manager's defaults: KeyringMode=inherit), row by row.
+/// The units: Debian's own AI user services (Kylin's, from sid) and the
+/// user units of hand-written AI agents of the usual shapes.
+#[test]
+fn user_units_agree_row_by_row() {
+    let test = "svcacct::user_units_agree_row_by_row";
+    let judges = judges(test);
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/corpus/systemd-user-units"
+    ));
+    let mut files: Vec<(String, String)> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".service"))
+        .map(|n| {
+            let text = fs::read_to_string(dir.join(&n)).unwrap();
+            (n, text)
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "user unit corpus: {}", files.len());
+    let names: Vec<String> = files.iter().map(|(f, _)| f.clone()).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    for (path, text) in &files {
+        let host = tmp.path().join("etc/systemd/user").join(path);
+        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        fs::write(&host, text).unwrap();
+    }
+    let root = Root::new(tmp.path()).unwrap();
+    let mut diffs = Vec::new();
+    for judge in &judges {
+        let theirs = judge.run_user(&files, &names);
+        let mut equal = 0;
+        for (name, theirs) in names.iter().zip(&theirs) {
+            let unit = svcacct::unit_file::load_by_name_as(
+                &root,
+                name,
+                release::template_instance(judge.model),
+                true,
+            )
+            .expect(name);
+            assert!(
+                unit.user,
+                "{name}: found in etc/systemd/user, so a user unit"
+            );
+            let ours = exposure_of(&unit, judge.model);
+            let d = compare(&format!("{} --user {name}", judge.label), &ours, theirs);
+            equal += usize::from(d.is_empty());
+            diffs.extend(d);
+        }
+        eprintln!(
+            "{test}: systemd {} ({}, model {}): every row equal {equal}/{}",
+            judge.version,
+            judge.label,
+            judge.model,
+            names.len()
+        );
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}

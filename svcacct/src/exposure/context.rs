@@ -25,6 +25,8 @@ pub struct SecurityContext {
     pub unit: String,
     /// Whose rules read the unit and assess it.
     pub release: Systemd,
+    /// A user unit (a user manager runs it, as the calling user).
+    pub user_scope: bool,
     pub default_dependencies: bool,
     pub service_type: String,
     pub notify_access: String,
@@ -86,6 +88,7 @@ impl SecurityContext {
         SecurityContext {
             unit: unit.to_string(),
             release,
+            user_scope: false,
             default_dependencies: true,
             service_type: "simple".into(),
             notify_access: "none".into(),
@@ -139,6 +142,11 @@ impl SecurityContext {
     /// Read a loaded unit's assignments as `release` does.
     pub fn from_unit(unit: &Unit, release: Systemd) -> Self {
         let mut c = SecurityContext::new(&unit.name, release);
+        if unit.user {
+            // A user manager's default (systemd-analyze --user scores it).
+            c.keyring_mode = "inherit".into();
+            c.user_scope = true;
+        }
         let spec = Specifiers::new(&unit.name);
         let mut notify_access_set = false;
         for a in &unit.assignments {
@@ -485,6 +493,7 @@ mod tests {
             dropins: vec![],
             files_read: vec![],
             assignments: parse(text, Path::new("/t.service")),
+            user: false,
         };
         SecurityContext::from_unit(&unit, Systemd(252))
     }

@@ -29,7 +29,20 @@ pub fn is_root_name(user: &str) -> bool {
     user == "0" || user == "root"
 }
 
+/// The first release whose systemd-analyze judges a user unit as run by
+/// the calling user (User= row good, the per-user rows applied): measured
+/// on 262; 257 still scores it as root.
+pub const USER_SCOPE_AWARE_SINCE: u32 = 262;
+
+/// A user unit, judged by a release that knows it runs as the caller.
+fn caller_identity(c: &SecurityContext) -> bool {
+    c.user_scope && c.release.0 >= USER_SCOPE_AWARE_SINCE
+}
+
 pub fn runs_privileged(c: &SecurityContext) -> bool {
+    if caller_identity(c) {
+        return false;
+    }
     match c.user.as_deref() {
         Some(u) if is_root_name(u) => true,
         _ if c.dynamic_user => false,
@@ -39,6 +52,9 @@ pub fn runs_privileged(c: &SecurityContext) -> bool {
 }
 
 pub fn assess_user(c: &SecurityContext) -> Assess {
+    if caller_identity(c) {
+        return said(0, "Service runs under the calling user's identity");
+    }
     match c.user.as_deref() {
         Some("nobody") => said(
             9,
@@ -65,6 +81,12 @@ pub fn assess_supplementary_groups(c: &SecurityContext) -> Assess {
 }
 
 pub fn assess_remove_ipc(c: &SecurityContext) -> Assess {
+    if caller_identity(c) {
+        return Assess {
+            badness: None,
+            description: Some("RemoveIPC= has no effect on per-user services".into()),
+        };
+    }
     if runs_privileged(c) {
         return Assess {
             badness: None,

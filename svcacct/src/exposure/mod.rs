@@ -72,6 +72,10 @@ pub struct Exposure {
     pub level: String,
     /// Every row of the table, in systemd's display order.
     pub settings: Vec<Setting>,
+    /// A user unit (scored as `systemd-analyze security --user`; it runs
+    /// as the user whose manager starts it). Absent for system units.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub user: bool,
 }
 
 impl Record for Exposure {
@@ -257,6 +261,7 @@ pub fn exposure_of(unit: &crate::unit_file::Unit, release: Systemd) -> Exposure 
         score: assessment.score(),
         level: assessment.level().to_string(),
         settings: assessment.settings,
+        user: unit.user,
     }
 }
 
@@ -282,6 +287,7 @@ mod tests {
             dropins: vec![],
             files_read: vec![],
             assignments: crate::unit_file::parse(text, std::path::Path::new("/t.service")),
+            user: false,
         };
         let e = exposure_of(&unit, Systemd(release));
         let s = e.settings.iter().find(|s| s.name == row).expect(row);
@@ -378,6 +384,7 @@ mod tests {
                 dropins: vec![],
                 files_read: vec![],
                 assignments: crate::unit_file::parse(text, std::path::Path::new("/t.service")),
+                user: false,
             };
             exposure_of(&unit, Systemd(release)).settings[0]
                 .name
@@ -399,6 +406,7 @@ mod tests {
                 dropins: vec![],
                 files_read: vec![],
                 assignments: crate::unit_file::parse(&text, std::path::Path::new("/t.service")),
+                user: false,
             };
             let says = |release| {
                 let e = exposure_of(&unit, Systemd(release));
@@ -430,6 +438,7 @@ mod tests {
                 "[Service]\nExecStart=/bin/true\n",
                 std::path::Path::new("/t.service"),
             ),
+            user: false,
         };
         let e = exposure_of(&unit, Systemd(252));
         assert_eq!((e.score.as_str(), e.level.as_str()), ("9.6", "UNSAFE"));
