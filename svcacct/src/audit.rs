@@ -163,6 +163,32 @@ pub fn audit_unit(
     if runs_as_root {
         out.extend(root_code_writable(unit, accounts, root));
     }
+    // A User= that names no account: systemd loads the unit and fails to
+    // start it (status 217/USER). A numeric ID needs no entry.
+    if let Some(name) = ctx.user.as_deref().filter(|u| {
+        !unit.user
+            && !ctx.dynamic_user
+            && !u.is_empty()
+            && u.parse::<u32>().is_err()
+            && accounts.user(u).is_none()
+    }) {
+        out.push(
+            Finding::new(
+                "svcacct/user-missing",
+                Severity::Medium,
+                format!("{} runs as {name}, which does not exist", unit.name),
+                format!("User={name} names no account in /etc/passwd: systemd loads {} but every start fails (status 217/USER), so the service does not run.", unit.name),
+            )
+            .at(at(user_line))
+            .fix(if name.contains(['$', '(', ')', '`']) {
+                "systemd does not run shell code in User=: name the account itself (User=agent), or make one with svcacct apply NAME --exec CMD".to_string()
+            } else {
+                format!("create the account (svcacct apply {name} --exec CMD makes a locked system account), or name an existing one")
+            })
+            .evidence("unit", &unit.name)
+            .evidence("user", name),
+        );
+    }
     out.extend(environment_secrets(unit));
 
     let account = if ctx.dynamic_user || unit.user {

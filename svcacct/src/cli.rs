@@ -381,9 +381,34 @@ fn run_audit<W: io::Write>(
                 continue;
             }
         };
-        let exposure = exposure_of(&unit, systemd);
-        reporter.emit(&exposure)?;
-        reporter.text(&human_exposure(&exposure))?;
+        if let Some((why, at)) = unit_file::refusal(&unit) {
+            // systemd prints no score for a unit it does not load: neither
+            // does svcacct.
+            reporter.text(&format!(
+                "{}  not loaded by systemd: {}\n",
+                escape_untrusted(&unit.name),
+                escape_untrusted(&why)
+            ))?;
+            let location = match at {
+                Some(a) => hardkit_core::Location::new(a.path.clone(), Some(a.line)),
+                None => hardkit_core::Location::new(unit.fragment.clone(), None),
+            };
+            reporter.finding(
+                hardkit_core::Finding::new(
+                    "svcacct/unit-refused",
+                    hardkit_core::Severity::Medium,
+                    format!("systemd does not load {}", unit.name),
+                    format!("{}: {why}. The service does not run, whatever its unit says (and systemd-analyze security prints no score for it).", unit.name),
+                )
+                .at(location)
+                .fix("correct the unit (systemd-analyze verify NAME.service says the same), then systemctl daemon-reload")
+                .evidence("unit", &unit.name),
+            )?;
+        } else {
+            let exposure = exposure_of(&unit, systemd);
+            reporter.emit(&exposure)?;
+            reporter.text(&human_exposure(&exposure))?;
+        }
         for finding in audit::audit_unit(&unit, root, &accounts, &sudoers, systemd) {
             reporter.finding(finding)?;
         }

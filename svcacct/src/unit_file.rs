@@ -505,3 +505,82 @@ mod tests {
         );
     }
 }
+
+/// Why systemd would refuse to load `unit` (its service checks when it
+/// loads a unit, the same in 252, 257 and 262), and the assignment that
+/// decides it (None: a setting that is missing). None: it loads.
+pub fn refusal(unit: &Unit) -> Option<(String, Option<&Assignment>)> {
+    let service = || unit.assignments.iter().filter(|a| a.section == "Service");
+    let last = |key: &str| service().filter(|a| a.key == key).next_back();
+    // Exec lines after the last reset (an empty assignment).
+    let commands = |key: &str| -> Vec<&Assignment> {
+        let mut out = Vec::new();
+        for a in service().filter(|a| a.key == key) {
+            if a.value.trim().is_empty() {
+                out.clear();
+            } else {
+                out.push(a);
+            }
+        }
+        out
+    };
+    for a in service().filter(|a| a.key == "WorkingDirectory") {
+        let v = a.value.trim();
+        // A `-` prefix makes the bad path a warning only.
+        if !v.is_empty() && !v.starts_with(['/', '~', '%', '-']) {
+            return Some((
+                format!("WorkingDirectory={v} is not an absolute path: systemd treats this as a fatal error and does not load the unit"),
+                Some(a),
+            ));
+        }
+    }
+    let start = commands("ExecStart");
+    let stop = commands("ExecStop");
+    // Type= defaults to oneshot when there is no ExecStart= (systemd.service(5)).
+    let kind = last("Type")
+        .map(|a| a.value.trim())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(if start.is_empty() { "oneshot" } else { "simple" });
+    let success_action = unit
+        .assignments
+        .iter()
+        .filter(|a| a.section == "Unit" && a.key == "SuccessAction")
+        .next_back()
+        .is_some_and(|a| !matches!(a.value.trim(), "" | "none"));
+    let remain = last("RemainAfterExit").is_some_and(|a| {
+        matches!(
+            a.value.trim().to_ascii_lowercase().as_str(),
+            "yes" | "true" | "1" | "on"
+        )
+    });
+    if start.is_empty() && stop.is_empty() && !success_action {
+        return Some((
+            "it has no ExecStart=, ExecStop= or SuccessAction=; systemd refuses to load it".into(),
+            None,
+        ));
+    }
+    if kind != "oneshot" {
+        if start.is_empty() {
+            return Some((format!("it has no ExecStart=, which only Type=oneshot may leave out (Type={kind}); systemd refuses to load it"), last("Type")));
+        }
+        if start.len() > 1 {
+            return Some((format!("it has {} ExecStart= lines, which only Type=oneshot may have (Type={kind}); systemd refuses to load it", start.len()), Some(start[1])));
+        }
+    } else if start.is_empty() && !success_action && !remain {
+        return Some(("Type=oneshot without ExecStart= needs RemainAfterExit=yes (or SuccessAction=); systemd refuses to load it".into(), last("Type")));
+    }
+    if kind == "oneshot" {
+        if let Some(r) =
+            last("Restart").filter(|r| matches!(r.value.trim(), "always" | "on-success"))
+        {
+            return Some((
+                format!(
+                    "Restart={} is not allowed for Type=oneshot; systemd refuses to load it",
+                    r.value.trim()
+                ),
+                Some(r),
+            ));
+        }
+    }
+    None
+}

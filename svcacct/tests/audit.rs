@@ -886,3 +886,64 @@ fn user_units_are_judged_as_user_units() {
         .into_owned();
     assert!(text.contains("litellm.service (user unit)"), "{text}");
 }
+
+/// A unit systemd would not load gets a finding saying why, at its line,
+/// and no score (systemd-analyze prints none); a User= that names no
+/// account loads but never starts (issue 21).
+#[test]
+fn units_systemd_refuses_or_cannot_start_are_said() {
+    let t = tree();
+    write(
+        t.path(),
+        "etc/systemd/system/norun.service",
+        "[Unit]\nDescription=x\n[Service]\nType=simple\nUser=nobody\n",
+    );
+    write(
+        t.path(),
+        "etc/systemd/system/reldir.service",
+        "[Service]\nExecStart=/usr/bin/python3 loop.py\nWorkingDirectory=app\n",
+    );
+    write(
+        t.path(),
+        "etc/systemd/system/shelluser.service",
+        "[Service]\nExecStart=/bin/true\nUser=$(whoami)\n",
+    );
+    write(
+        t.path(),
+        "etc/systemd/system/ok.service",
+        "[Service]\nExecStart=/bin/true\nUser=root\n",
+    );
+    let s = parse(
+        &svcacct(
+            t.path(),
+            &["audit", "norun", "reldir", "shelluser", "ok", "--json"],
+        )
+        .stdout,
+    );
+    let units: Vec<&str> = s.exposures.iter().map(|e| e.unit.as_str()).collect();
+    assert_eq!(units, ["shelluser.service", "ok.service"]);
+    let refused: Vec<(String, Option<u64>)> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "svcacct/unit-refused")
+        .map(|f| {
+            let l = f.location.as_ref().unwrap();
+            (l.path.as_path().display().to_string(), l.line)
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("/etc/systemd/system/norun.service".to_string(), None),
+            ("/etc/systemd/system/reldir.service".to_string(), Some(3)),
+        ]
+    );
+    let missing: Vec<&hardkit_core::Finding> = s
+        .findings
+        .iter()
+        .filter(|f| f.id == "svcacct/user-missing")
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].location.as_ref().unwrap().line, Some(3));
+    assert!(missing[0].fix.as_deref().unwrap().contains("shell code"));
+}

@@ -29,6 +29,12 @@ fn scores_as(release: Systemd, tsv: &str) {
         let unit =
             svcacct::unit_file::load_file(&root, &dir.join(name), template_instance(release))
                 .expect(name);
+        // systemd-analyze scored it, so systemd loads it.
+        assert!(
+            svcacct::unit_file::refusal(&unit).is_none(),
+            "{name}: systemd loads it, svcacct says {:?}",
+            svcacct::unit_file::refusal(&unit).map(|r| r.0)
+        );
         let got = svcacct::exposure::exposure_of(&unit, release);
         total += 1;
         if got.score != expected.trim() {

@@ -1192,3 +1192,125 @@ fn user_units_agree_row_by_row() {
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+impl Judge {
+    /// Whether systemd-analyze security scores each of `names` (installed
+    /// from `files` into etc/systemd/system of a root of their own): it
+    /// prints no score for a unit systemd refuses to load.
+    fn scores(&self, files: &[(String, String)], names: &[String]) -> Vec<bool> {
+        let script = "for u in \"$@\"; do echo \"@@unit $u\"; \
+                      systemd-analyze security --offline=true --no-pager --root=ROOT \"$u\" 2>&1; done";
+        let text = match &self.how {
+            How::Host(program) => {
+                let tmp = tempfile::tempdir().unwrap();
+                for (path, text) in files {
+                    let host = tmp.path().join("etc/systemd/system").join(path);
+                    fs::create_dir_all(host.parent().unwrap()).unwrap();
+                    fs::write(&host, text).unwrap();
+                }
+                let script = script
+                    .replace("systemd-analyze", &program.display().to_string())
+                    .replace("ROOT", &tmp.path().display().to_string());
+                let out = Command::new("/bin/sh")
+                    .args(["-c", &script, "sh"])
+                    .args(names)
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+            How::Tree(root) => {
+                let mut sb = Sandbox::new(root).timeout(Duration::from_secs(900));
+                for (path, text) in files {
+                    sb = sb.with_file(
+                        &format!("{SANDBOX_UNITS}/etc/systemd/system/{path}"),
+                        text.as_bytes(),
+                    );
+                }
+                let script = script.replace("ROOT", SANDBOX_UNITS);
+                let mut args: Vec<&OsStr> =
+                    vec![OsStr::new("-c"), OsStr::new(&script), OsStr::new("sh")];
+                args.extend(names.iter().map(OsStr::new));
+                let out = sb
+                    .run("/bin/sh", &args, b"")
+                    .expect("sandboxed systemd-analyze");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+        };
+        let parts: Vec<&str> = text.split("@@unit ").skip(1).collect();
+        assert_eq!(parts.len(), names.len(), "{}: {text}", self.label);
+        parts
+            .iter()
+            .map(|p| p.contains("Overall exposure level for"))
+            .collect()
+    }
+}
+
+/// Units systemd refuses to load (issue 21): svcacct says so exactly when
+/// each release's systemd-analyze prints no score, and scores the rest.
+#[test]
+fn refused_units_are_the_ones_systemd_refuses() {
+    let test = "svcacct::refused_units_are_the_ones_systemd_refuses";
+    let judges = judges(test);
+    let cases: &[&str] = &[
+        "[Service]\nUser=nobody\n",
+        "[Service]\nExecStart=/bin/true\nWorkingDirectory=app\n",
+        "[Service]\nExecStart=/bin/true\nWorkingDirectory=-app\n",
+        "[Service]\nExecStart=/bin/true\nWorkingDirectory=~\n",
+        "[Service]\nExecStart=/bin/true\nWorkingDirectory=-/srv/x\n",
+        "[Service]\nExecStart=/bin/true\nExecStart=/bin/false\n",
+        "[Service]\nExecStart=/bin/true\nExecStart=\nExecStart=/bin/false\n",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nExecStart=/bin/false\n",
+        "[Service]\nType=oneshot\nExecStop=/bin/true\n",
+        "[Service]\nType=oneshot\nExecStop=/bin/true\nRemainAfterExit=yes\n",
+        "[Service]\nType=simple\nExecStop=/bin/true\n",
+        "[Unit]\nSuccessAction=reboot\n[Service]\nType=oneshot\n",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nRestart=always\n",
+        "[Service]\nType=oneshot\nExecStart=/bin/true\nRestart=on-failure\n",
+        "[Service]\nExecStart=/bin/true\nUser=$(whoami)\n",
+        "[Service]\nExecStart=true\n",
+        "[Service]\nExecStart=\n",
+        "[Service]\nExecStop=/bin/true\n",
+        "[Service]\nExecStop=/bin/true\nRemainAfterExit=yes\n",
+        "[Unit]\nSuccessAction=exit-force\n[Service]\n",
+        "[Unit]\nSuccessAction=exit-force\n[Service]\nType=simple\n",
+    ];
+    let files: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("refuse{i}.service"), t.to_string()))
+        .collect();
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    for (path, text) in &files {
+        let host = tmp.path().join("etc/systemd/system").join(path);
+        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        fs::write(&host, text).unwrap();
+    }
+    let root = Root::new(tmp.path()).unwrap();
+    let mut diffs = Vec::new();
+    for judge in &judges {
+        let theirs = judge.scores(&files, &names);
+        let mut refused = 0;
+        for ((name, text), scored) in files.iter().zip(theirs) {
+            let unit = svcacct::unit_file::load_by_name(&root, name, "i").unwrap();
+            let ours = svcacct::unit_file::refusal(&unit);
+            refused += usize::from(!scored);
+            if ours.is_some() == scored {
+                diffs.push(format!(
+                    "{} {name} ({text:?}): systemd {}, svcacct {:?}",
+                    judge.label,
+                    if scored { "loads it" } else { "refuses it" },
+                    ours.map(|o| o.0)
+                ));
+            }
+        }
+        eprintln!(
+            "{test}: systemd {} ({}): {refused} of {} refused, svcacct agrees on {}",
+            judge.version,
+            judge.label,
+            names.len(),
+            names.len() - diffs.iter().filter(|d| d.starts_with(&judge.label)).count()
+        );
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
