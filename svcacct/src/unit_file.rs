@@ -511,7 +511,7 @@ mod tests {
 /// decides it (None: a setting that is missing). None: it loads.
 pub fn refusal(unit: &Unit) -> Option<(String, Option<&Assignment>)> {
     let service = || unit.assignments.iter().filter(|a| a.section == "Service");
-    let last = |key: &str| service().filter(|a| a.key == key).next_back();
+    let last = |key: &str| service().rfind(|a| a.key == key);
     // Exec lines after the last reset (an empty assignment).
     let commands = |key: &str| -> Vec<&Assignment> {
         let mut out = Vec::new();
@@ -540,12 +540,15 @@ pub fn refusal(unit: &Unit) -> Option<(String, Option<&Assignment>)> {
     let kind = last("Type")
         .map(|a| a.value.trim())
         .filter(|v| !v.is_empty())
-        .unwrap_or(if start.is_empty() { "oneshot" } else { "simple" });
+        .unwrap_or(if start.is_empty() {
+            "oneshot"
+        } else {
+            "simple"
+        });
     let success_action = unit
         .assignments
         .iter()
-        .filter(|a| a.section == "Unit" && a.key == "SuccessAction")
-        .next_back()
+        .rfind(|a| a.section == "Unit" && a.key == "SuccessAction")
         .is_some_and(|a| !matches!(a.value.trim(), "" | "none"));
     let remain = last("RemainAfterExit").is_some_and(|a| {
         matches!(
