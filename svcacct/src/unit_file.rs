@@ -427,85 +427,6 @@ fn find_dropins_for(dirs: &[PathBuf], unit_names: &[String]) -> Vec<PathBuf> {
     chosen.into_values().collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_str(text: &str) -> Vec<(String, String, String, u64)> {
-        parse(text, Path::new("/x.service"))
-            .into_iter()
-            .map(|a| (a.section, a.key, a.value, a.line))
-            .collect()
-    }
-
-    #[test]
-    fn sections_comments_and_whitespace() {
-        let got = parse_str(
-            "# c\n[Unit]\n ; c\nDescription = hi there \n\n[Service]\nUser=a\nbogus line\n",
-        );
-        assert_eq!(
-            got,
-            vec![
-                ("Unit".into(), "Description".into(), "hi there".into(), 4),
-                ("Service".into(), "User".into(), "a".into(), 7),
-            ]
-        );
-    }
-
-    #[test]
-    fn continuation_lines_join_with_a_space_and_skip_comments() {
-        let got = parse_str("[Service]\nExecStart=/bin/a \\\n# comment\n  -b\\\n-c\nUser=x\n");
-        assert_eq!(got[0].2, "/bin/a    -b -c");
-        assert_eq!(got[0].3, 2);
-        assert_eq!(got[1].1, "User");
-    }
-
-    #[test]
-    fn empty_assignment_is_kept_for_resets() {
-        let got = parse_str("[Service]\nSupplementaryGroups=a\nSupplementaryGroups=\n");
-        assert_eq!(got[1].2, "");
-    }
-
-    #[test]
-    fn dropin_directories_in_systemd_order() {
-        assert_eq!(
-            dropin_dir_names("foo-bar@x.service"),
-            vec![
-                "service.d",
-                "foo-.service.d",
-                "foo-bar@.service.d",
-                "foo-bar@x.service.d"
-            ]
-        );
-        assert_eq!(
-            dropin_dir_names("a.service"),
-            vec!["service.d", "a.service.d"]
-        );
-    }
-
-    #[test]
-    fn dropins_sorted_by_name_and_masked_by_priority() {
-        let tmp = tempfile::tempdir().unwrap();
-        let high = tmp.path().join("etc");
-        let low = tmp.path().join("lib");
-        for d in [&high, &low] {
-            fs::create_dir_all(d.join("a.service.d")).unwrap();
-        }
-        fs::write(high.join("a.service.d/20-x.conf"), "").unwrap();
-        fs::write(low.join("a.service.d/20-x.conf"), "").unwrap();
-        fs::write(low.join("a.service.d/10-y.conf"), "").unwrap();
-        fs::write(low.join("a.service.d/ignored.txt"), "").unwrap();
-        let got = find_dropins(&[high.clone(), low.clone()], "a.service");
-        assert_eq!(
-            got,
-            vec![
-                low.join("a.service.d/10-y.conf"),
-                high.join("a.service.d/20-x.conf")
-            ]
-        );
-    }
-}
-
 /// Why systemd would refuse to load `unit` (its service checks when it
 /// loads a unit, the same in 252, 257 and 262), and the assignment that
 /// decides it (None: a setting that is missing). None: it loads.
@@ -586,4 +507,83 @@ pub fn refusal(unit: &Unit) -> Option<(String, Option<&Assignment>)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Vec<(String, String, String, u64)> {
+        parse(text, Path::new("/x.service"))
+            .into_iter()
+            .map(|a| (a.section, a.key, a.value, a.line))
+            .collect()
+    }
+
+    #[test]
+    fn sections_comments_and_whitespace() {
+        let got = parse_str(
+            "# c\n[Unit]\n ; c\nDescription = hi there \n\n[Service]\nUser=a\nbogus line\n",
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("Unit".into(), "Description".into(), "hi there".into(), 4),
+                ("Service".into(), "User".into(), "a".into(), 7),
+            ]
+        );
+    }
+
+    #[test]
+    fn continuation_lines_join_with_a_space_and_skip_comments() {
+        let got = parse_str("[Service]\nExecStart=/bin/a \\\n# comment\n  -b\\\n-c\nUser=x\n");
+        assert_eq!(got[0].2, "/bin/a    -b -c");
+        assert_eq!(got[0].3, 2);
+        assert_eq!(got[1].1, "User");
+    }
+
+    #[test]
+    fn empty_assignment_is_kept_for_resets() {
+        let got = parse_str("[Service]\nSupplementaryGroups=a\nSupplementaryGroups=\n");
+        assert_eq!(got[1].2, "");
+    }
+
+    #[test]
+    fn dropin_directories_in_systemd_order() {
+        assert_eq!(
+            dropin_dir_names("foo-bar@x.service"),
+            vec![
+                "service.d",
+                "foo-.service.d",
+                "foo-bar@.service.d",
+                "foo-bar@x.service.d"
+            ]
+        );
+        assert_eq!(
+            dropin_dir_names("a.service"),
+            vec!["service.d", "a.service.d"]
+        );
+    }
+
+    #[test]
+    fn dropins_sorted_by_name_and_masked_by_priority() {
+        let tmp = tempfile::tempdir().unwrap();
+        let high = tmp.path().join("etc");
+        let low = tmp.path().join("lib");
+        for d in [&high, &low] {
+            fs::create_dir_all(d.join("a.service.d")).unwrap();
+        }
+        fs::write(high.join("a.service.d/20-x.conf"), "").unwrap();
+        fs::write(low.join("a.service.d/20-x.conf"), "").unwrap();
+        fs::write(low.join("a.service.d/10-y.conf"), "").unwrap();
+        fs::write(low.join("a.service.d/ignored.txt"), "").unwrap();
+        let got = find_dropins(&[high.clone(), low.clone()], "a.service");
+        assert_eq!(
+            got,
+            vec![
+                low.join("a.service.d/10-y.conf"),
+                high.join("a.service.d/20-x.conf")
+            ]
+        );
+    }
 }
