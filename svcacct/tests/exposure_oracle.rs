@@ -399,6 +399,36 @@ fn corpus_units_agree_row_by_row() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
+/// The units AI servers run (issue 21): Debian sid's caddy, containerd,
+/// nvidia-persistenced, podman and syncthing units, and units of the
+/// shapes ollama, vLLM, llama.cpp, Open WebUI, n8n, JupyterHub, a uv agent
+/// and Qdrant are installed with (tests/corpus/systemd-units-ai, with
+/// provenance), row by row against every release at hand; and svcacct's
+/// audit of them says what the issue measured.
+#[test]
+fn ai_units_agree_row_by_row() {
+    let test = "svcacct::ai_units_agree_row_by_row";
+    let judges = judges(test);
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/corpus/systemd-units-ai"
+    ));
+    let mut files: Vec<(String, String)> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".service"))
+        .map(|n| {
+            let text = fs::read_to_string(dir.join(&n)).unwrap();
+            (n, text)
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 17, "AI unit corpus: {}", files.len());
+    let names: Vec<String> = files.iter().map(|(f, _)| f.clone()).collect();
+    let diffs = check_with(test, &judges, &files, &names);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
 /// Units that drive every row of the table through its values.
 const OWN_UNITS: &[&str] = &[
     // Nothing set at all.
