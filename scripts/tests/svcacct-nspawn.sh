@@ -34,8 +34,8 @@ exec_of[vllm]='/opt/vllm/bin/vllm serve Qwen/Qwen2.5-7B-Instruct'
 opts_of[vllm]='--listen 8000'
 steps_of[vllm]=$'meminfo\ndevice /dev/kfd\ndevice /dev/dri/renderD128\nwx\naffinity\nwrite /var/lib/vllm\nlisten 8000'
 exec_of[pyagent]='/usr/bin/python3 /var/lib/pyagent/app/loop.py'
-opts_of[pyagent]=''
-steps_of[pyagent]=$'write /var/lib/pyagent\nnowrite /var/lib/pyagent/app\nlisten 8090'
+opts_of[pyagent]='--egress 10.9.0.1/32'
+steps_of[pyagent]=$'write /var/lib/pyagent\nnowrite /var/lib/pyagent/app\nlisten 8090\nconnect 10.9.0.1:8081\nnoconnect 10.9.0.2:8081'
 exec_of[jupyter]='/opt/jupyter/bin/jupyter-lab --no-browser'
 opts_of[jupyter]='--listen 8888'
 steps_of[jupyter]=$'meminfo\nwx\nwrite /var/lib/jupyter\nlisten 8888'
@@ -53,8 +53,12 @@ boot() {
     in_chroot "$m" useradd -r -s /bin/false -U -m -d /usr/share/ollama ollama
     for name in "${services[@]}"; do
         local program=${exec_of[$name]%% *}
+        local apply_opts=${opts_of[$name]}
+        # The units of before had no --egress either: the control shows the
+        # agent reaching anything without it.
+        [[ -n $profile_args ]] && apply_opts=${apply_opts//--egress 10.9.0.1\/32/}
         # shellcheck disable=SC2086 # the options are words
-        "$svcacct" apply "$name" --root "$m" --exec "${exec_of[$name]}" ${opts_of[$name]} $profile_args -q >"$tmp/$variant.$name.apply" 2>&1 ||
+        "$svcacct" apply "$name" --root "$m" --exec "${exec_of[$name]}" $apply_opts $profile_args -q >"$tmp/$variant.$name.apply" 2>&1 ||
             { cat "$tmp/$variant.$name.apply" >&2; fail "$variant: svcacct apply $name"; return 1; }
         if [[ $program == /usr/bin/python3 ]]; then
             program=${exec_of[$name]#* }
@@ -81,6 +85,18 @@ ExecStart=/bin/sh -c 'mknod -m 0660 /dev/kfd c 1 3 && mkdir -p /dev/dri && mknod
 [Install]
 WantedBy=sysinit.target
 EOF
+    # Two hosts on the container's own network to reach: one the agent may
+    # (--egress 10.9.0.1/32), one it may not; each accepts on 8081.
+    cat >"$m/etc/systemd/system/standin-peers.service" <<'EOF'
+[Unit]
+Before=multi-user.target
+[Service]
+ExecStartPre=/bin/sh -c 'ip link set lo up; ip addr add 10.9.0.1/32 dev lo; ip addr add 10.9.0.2/32 dev lo'
+ExecStart=/usr/bin/python3 -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8081)); s.listen(16); [c.close() for c, _ in iter(s.accept, None)]'
+[Install]
+WantedBy=multi-user.target
+EOF
+    ln -sf /etc/systemd/system/standin-peers.service "$m/etc/systemd/system/multi-user.target.wants/"
     mkdir -p "$m/etc/systemd/system/sysinit.target.wants"
     ln -sf /etc/systemd/system/standin-devices.service "$m/etc/systemd/system/sysinit.target.wants/"
     # Waits for every stand-in (at most 60 s), keeps their lines, powers off.
@@ -113,8 +129,11 @@ EOF
     ln -sf /etc/systemd/system/standin-collect.service "$m/etc/systemd/system/multi-user.target.wants/"
     local rc=0
     # The container gets the unified cgroup hierarchy whatever the host
-    # mounts (systemd 262 refuses to boot on cgroup v1).
-    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout 240 systemd-nspawn -q -D "$m" --boot --register=no --keep-unit --private-network \
+    # mounts (systemd 262 refuses to boot on cgroup v1), and no seccomp
+    # filter of nspawn's own: it refuses bpf(), and without it the units'
+    # IPAddressDeny= is not enforced (our own test roots; the units inside
+    # keep their own filters).
+    SYSTEMD_SECCOMP=0 SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout 240 systemd-nspawn -q -D "$m" --boot --register=no --keep-unit --private-network ${HARDKIT_NSPAWN_DEBUG:+--setenv=SYSTEMD_LOG_LEVEL=debug} \
         >"$tmp/$variant.console" 2>&1 || rc=$?
     if [[ ! -s $m/root/standin.log ]]; then
         tail -n 30 "$tmp/$variant.console" >&2
@@ -122,6 +141,7 @@ EOF
         return 1
     fi
     cp "$m/root/standin.log" "$tmp/$variant.log"
+    [[ -z ${HARDKIT_NSPAWN_DEBUG:-} ]] || cp "$tmp/$variant.console" "/tmp/nspawn-$variant.console"
     sed "s/^/$variant: /" "$tmp/$variant.log"
 }
 
@@ -150,6 +170,8 @@ for suite in ${HARDKIT_NSPAWN_SUITES:-bookworm trixie forky}; do
         done
         check "$suite profiles: the agent cannot rewrite its own code (read-only file system)" \
             grep -q '^pyagent nowrite /var/lib/pyagent/app ok EROFS' "$tmp/$suite-profiles.log"
+        check "$suite profiles: the agent's connection outside --egress is dropped by the unit's IP filter" \
+            grep -q '^pyagent noconnect 10.9.0.2:8081 ok \(EPERM\|TimeoutError\)' "$tmp/$suite-profiles.log"
     fi
 
     if boot "$suite" "$suite-generic" "--profile none"; then
@@ -167,6 +189,8 @@ for suite in ${HARDKIT_NSPAWN_SUITES:-bookworm trixie forky}; do
         expect_fail vllm affinity EPERM "SystemCallFilter=~@resources"
         expect_fail jupyter wx "$wx" "MemoryDenyWriteExecute=yes"
         expect_fail jupyter meminfo ENOENT "ProcSubset=pid"
+        got=$(grep "^pyagent noconnect 10.9.0.2:8081" "$tmp/$suite-generic.log" | tail -n 1)
+        check "$suite generic: without --egress the agent reaches any host (got: ${got:-nothing})" bash -c '[[ $1 == *" FAIL EEXIST" ]]' _ "$got"
         got=$(grep "^pyagent nowrite /var/lib/pyagent/app" "$tmp/$suite-generic.log" | tail -n 1)
         check "$suite generic: the agent could rewrite its own code (got: ${got:-nothing})" bash -c '[[ $1 == *" FAIL EEXIST" ]]' _ "$got"
     fi

@@ -62,6 +62,12 @@ pub struct CreateArgs {
     /// The service needs no network at all (PrivateNetwork=yes)
     #[arg(long)]
     pub no_network: bool,
+    /// Confine its network to loopback and these networks (IPAddressDeny=any + IPAddressAllow=); repeatable
+    #[arg(long, value_name = "NETWORK")]
+    pub egress: Vec<Network>,
+    /// With --egress: also the resolvers of the target's /etc/resolv.conf
+    #[arg(long)]
+    pub egress_dns: bool,
     /// A directory the service writes (default /var/lib/NAME and /var/log/NAME)
     #[arg(long, value_name = "PATH")]
     pub writable: Vec<AbsPath>,
@@ -172,6 +178,9 @@ fn spec_of(c: &CreateArgs) -> Result<ServiceSpec, CliError> {
         listen: c.listen.clone(),
         listen_from: c.listen_from.clone(),
         no_network: c.no_network,
+        egress: c.egress.clone(),
+        egress_dns: c.egress_dns,
+        resolvers: Vec::new(),
         writable: c.writable.clone(),
         readonly: c.readonly.clone(),
         code: c.code.clone(),

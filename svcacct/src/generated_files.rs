@@ -2,7 +2,6 @@
 //! rule, logrotate, and the sysusers.d / tmpfiles.d twins of the account and
 //! its directories.
 
-use crate::names::Network;
 use crate::plan::{Owner, ServiceSpec, NOLOGIN, SYSTEMCTL};
 
 /// Every file svcacct writes starts with this, so it knows its own files.
@@ -183,9 +182,16 @@ pub fn unit_file(spec: &ServiceSpec, group: &str) -> String {
         line("IPAddressDeny=any");
     } else {
         line("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6");
-        if !spec.listen_from.is_empty() {
+        if !spec.listen_from.is_empty() || !spec.egress.is_empty() {
+            // One allow list for both directions: the clients it serves
+            // (--listen-from) and the networks it reaches (--egress).
             line("IPAddressDeny=any");
-            let nets: Vec<&str> = spec.listen_from.iter().map(Network::as_str).collect();
+            let mut nets: Vec<&str> = Vec::new();
+            for n in spec.listen_from.iter().chain(&spec.egress).chain(&spec.resolvers) {
+                if !nets.contains(&n.as_str()) {
+                    nets.push(n.as_str());
+                }
+            }
             line(&format!("IPAddressAllow=localhost {}", nets.join(" ")));
         }
     }
@@ -219,6 +225,9 @@ mod tests {
             listen: vec![],
             listen_from: vec![],
             no_network: false,
+            egress: vec![],
+            egress_dns: false,
+            resolvers: vec![],
             writable: vec![],
             readonly: vec![],
             code: None,

@@ -27,6 +27,13 @@ pub struct ServiceSpec {
     pub listen: Vec<Port>,
     pub listen_from: Vec<Network>,
     pub no_network: bool,
+    /// Networks it may talk to, besides loopback (`--egress`).
+    pub egress: Vec<Network>,
+    /// `--egress-dns`: the target's resolvers too (resolved by [`plan`]
+    /// into [`Self::resolvers`]).
+    pub egress_dns: bool,
+    /// The nameservers of the target's /etc/resolv.conf (with --egress-dns).
+    pub resolvers: Vec<Network>,
     pub writable: Vec<AbsPath>,
     pub readonly: Vec<AbsPath>,
     pub code: Option<AbsPath>,
@@ -202,6 +209,10 @@ pub enum PlanError {
     NoNetworkButListen,
     #[error("--listen-from needs --listen: it limits who may reach the listening ports")]
     ListenFromWithoutListen,
+    #[error("--no-network and --egress contradict each other: --egress names networks the service may reach")]
+    NoNetworkButEgress,
+    #[error("--egress-dns needs --egress: without --egress the service's network is not confined")]
+    EgressDnsWithoutEgress,
     #[error("{flag} {path}: also {other}; give each directory one role")]
     PathConflict {
         flag: &'static str,
@@ -246,6 +257,12 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Plan, PlanError> {
     if !spec.listen_from.is_empty() && spec.listen.is_empty() {
         return Err(PlanError::ListenFromWithoutListen);
     }
+    if spec.no_network && !spec.egress.is_empty() {
+        return Err(PlanError::NoNetworkButEgress);
+    }
+    if spec.egress_dns && spec.egress.is_empty() {
+        return Err(PlanError::EgressDnsWithoutEgress);
+    }
     let writable = spec.writable_dirs();
     for r in &spec.readonly {
         if writable.iter().any(|w| w == r.as_path()) {
@@ -284,6 +301,9 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Plan, PlanError> {
         &carried.environment,
     );
     let mut spec = spec.clone();
+    if spec.egress_dns {
+        spec.resolvers = resolvers(root);
+    }
     spec.gpu |= needs.gpu;
     spec.allow_jit |= needs.jit;
     spec.needs = needs;
@@ -471,4 +491,29 @@ pub fn files_not_ours(steps: &[Step], root: &Root) -> Result<Vec<PathBuf>, PlanE
         }
     }
     Ok(foreign)
+}
+
+/// The nameservers of /etc/resolv.conf under `root` (a stub resolver on
+/// loopback is reached anyway).
+fn resolvers(root: &Root) -> Vec<Network> {
+    let Ok(host) = root.resolve("/etc/resolv.conf") else {
+        return Vec::new();
+    };
+    let Ok(text) = hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Network> = Vec::new();
+    for line in String::from_utf8_lossy(&text).lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("nameserver") {
+            continue;
+        }
+        if let Some(n) = words.next().and_then(|a| a.parse::<Network>().ok()) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
 }

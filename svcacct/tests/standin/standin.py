@@ -12,6 +12,8 @@
 #   nowrite PATH     creating a file in PATH must be refused
 #   device PATH      open a device node read-write (a GPU's)
 #   listen PORT      listen on 127.0.0.1:PORT and talk to itself through it
+#   connect ADDR:PORT  an outbound connection that must work
+#   noconnect ADDR:PORT  an outbound connection that must be refused
 #   wx               map memory writable and executable (a JIT)
 #   affinity         set its own CPU affinity (a worker pinning itself)
 # Each prints "STANDIN STEP ok" or "STANDIN STEP FAIL ERRNO", then
@@ -21,6 +23,7 @@ import mmap
 import os
 import socket
 import sys
+import time
 
 
 def report(step, error=None):
@@ -69,6 +72,25 @@ def run(step, arg):
                 raise OSError(errno.EIO, "no echo")
             for s in (client, conn, server):
                 s.close()
+        elif step in ("connect", "noconnect"):
+            host, port = arg.rsplit(":", 1)
+            try:
+                # The peer may still be starting: a refusal is retried.
+                for attempt in range(20):
+                    try:
+                        socket.create_connection((host, int(port)), timeout=3).close()
+                        break
+                    except ConnectionRefusedError:
+                        if attempt == 19:
+                            raise
+                        time.sleep(0.5)
+            except OSError as e:
+                if step == "noconnect":
+                    print(f"STANDIN {label} ok {errno.errorcode.get(e.errno, type(e).__name__)}", flush=True)
+                    return
+                raise
+            if step == "noconnect":
+                raise OSError(errno.EEXIST, "the connection was allowed")
         elif step == "wx":
             m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
             m.close()
