@@ -187,7 +187,12 @@ pub fn unit_file(spec: &ServiceSpec, group: &str) -> String {
             // (--listen-from) and the networks it reaches (--egress).
             line("IPAddressDeny=any");
             let mut nets: Vec<&str> = Vec::new();
-            for n in spec.listen_from.iter().chain(&spec.egress).chain(&spec.resolvers) {
+            for n in spec
+                .listen_from
+                .iter()
+                .chain(&spec.egress)
+                .chain(&spec.resolvers)
+            {
                 if !nets.contains(&n.as_str()) {
                     nets.push(n.as_str());
                 }

@@ -499,7 +499,8 @@ fn resolvers(root: &Root) -> Vec<Network> {
     let Ok(host) = root.resolve("/etc/resolv.conf") else {
         return Vec::new();
     };
-    let Ok(text) = hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
+    let Ok(text) =
+        hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
     else {
         return Vec::new();
     };

@@ -662,3 +662,60 @@ fn ollama_profile_keeps_its_models_memory_and_gpu() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--profile"));
 }
+
+/// --egress confines the network to loopback and the given networks, one
+/// allow list with --listen-from; --egress-dns adds the target's
+/// resolvers; contradictions are refused with the flags named.
+#[test]
+fn egress_is_an_allow_list_of_networks() {
+    let t = tree();
+    std::fs::write(t.path().join("etc/resolv.conf"), "nameserver 192.0.2.53\n").unwrap();
+    let s = parse(
+        &svcacct(
+            t.path(),
+            &[
+                "plan",
+                "agent",
+                "--exec",
+                "/usr/bin/python3 /opt/agent/loop.py",
+                "--listen",
+                "8080",
+                "--listen-from",
+                "10.0.0.0/8",
+                "--egress",
+                "203.0.113.0/24",
+                "--egress",
+                "10.0.0.0/8",
+                "--egress-dns",
+                "--json",
+                "--diff",
+            ],
+        )
+        .stdout,
+    );
+    let unit = s
+        .actions
+        .iter()
+        .find(|a| a.path.as_path().ends_with("agent.service"))
+        .and_then(|a| a.diff.clone())
+        .unwrap();
+    assert!(unit.contains("+IPAddressDeny=any\n"), "{unit}");
+    assert!(
+        unit.contains("+IPAddressAllow=localhost 10.0.0.0/8 203.0.113.0/24 192.0.2.53\n"),
+        "{unit}"
+    );
+    for (args, flag) in [
+        (vec!["--no-network", "--egress", "10.0.0.0/8"], "--egress"),
+        (vec!["--egress-dns"], "--egress-dns"),
+        (vec!["--egress", "10.0.0.0/33"], "--egress"),
+    ] {
+        let mut all = vec!["plan", "agent", "--exec", "/bin/agent"];
+        all.extend(args.iter());
+        let out = svcacct(t.path(), &all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(flag),
+            "{args:?}"
+        );
+    }
+}
