@@ -433,7 +433,7 @@ fw_policy_args() { # TARGET
         read -r client _ _ server_port <<<"$conn"
         if [[ -n $server_port && $server_port != "$port" ]]; then
             echo "--allow"
-            echo "$server_port/tcp@$client#the session that ran first-five (old ssh port)"
+            echo "$server_port/tcp@$client#the session that ran first-five, old ssh port"
         fi
     fi
     # --open PORT[/PROTO][@SOURCES]: tcp unless a protocol is given (the

@@ -362,3 +362,45 @@ openssh_upstream_ensure_all() {
     done
     return "$status"
 }
+
+# hardkit_deb_ensure LOG: build target/debian/hardkit_VERSION_amd64.deb with
+# scripts/package unless it exists and no file of the checkout is newer;
+# print its path. Status 1 (LOG holds scripts/package's output) when the
+# build failed.
+hardkit_deb_ensure() {
+    local log=$1 target version deb newer=""
+    target=${CARGO_TARGET_DIR:-$top/target}
+    version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$top/Cargo.toml")
+    deb=$target/debian/hardkit_${version}_amd64.deb
+    if [[ -f $deb ]]; then
+        newer=$(find "$top" \( -path "$target" -o -path "$top/target" -o -name .git -o -path '*/fuzz/target' \) -prune \
+            -o -type f -newer "$deb" -print -quit)
+    fi
+    if [[ ! -f $deb || -n $newer ]]; then
+        "$top/scripts/package" >"$log" 2>&1 || return 1
+    else
+        echo "reusing $deb (no file of the checkout is newer)" >"$log"
+    fi
+    echo "$deb"
+}
+
+# ansible_ensure: a virtualenv with ansible-core, built once per machine in
+# $hardkit_test_cache (Debian's python3 and python3-venv; pip from PyPI);
+# print its bin directory. Status 1 when it could not be built.
+ansible_core_version=2.17.14
+ansible_ensure() {
+    local dir=$hardkit_test_cache/ansible-core-$ansible_core_version lock
+    mkdir -p "$hardkit_test_cache" || return 1
+    exec {lock}>"$dir.lock"
+    flock -x "$lock"
+    if [[ ! -x $dir/bin/ansible-playbook ]]; then
+        rm -rf "$dir"
+        if ! { /usr/bin/python3 -m venv "$dir" && "$dir/bin/pip" install -q "ansible-core==$ansible_core_version"; } >"$dir.log" 2>&1; then
+            rm -rf "$dir"
+            exec {lock}>&-
+            return 1
+        fi
+    fi
+    exec {lock}>&-
+    echo "$dir/bin"
+}

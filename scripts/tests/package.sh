@@ -31,25 +31,15 @@ for suite in "${suites[@]}"; do
 done
 
 # --- the .deb --------------------------------------------------------------------
-target=${CARGO_TARGET_DIR:-$top/target}
+rc=0
+deb=$(hardkit_deb_ensure "$tmp/package.out") || rc=$?
+expect_status 0 "$rc" "scripts/package"
+if [[ $rc != 0 ]]; then
+    tail -n 30 "$tmp/package.out" >&2
+    finish package
+fi
+ok "$(head -n 1 "$tmp/package.out")"
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$top/Cargo.toml")
-deb=$target/debian/hardkit_${version}_amd64.deb
-newer=""
-if [[ -f $deb ]]; then
-    newer=$(find "$top" \( -path "$target" -o -path "$top/target" -o -name .git -o -path '*/fuzz/target' \) -prune \
-        -o -type f -newer "$deb" -print -quit)
-fi
-if [[ ! -f $deb || -n $newer ]]; then
-    rc=0
-    "$top/scripts/package" >"$tmp/package.out" 2>&1 || rc=$?
-    expect_status 0 "$rc" "scripts/package"
-    if [[ $rc != 0 ]]; then
-        tail -n 30 "$tmp/package.out" >&2
-        finish package
-    fi
-else
-    ok "reusing $deb (no file of the checkout is newer)"
-fi
 # A binary that needs a newer glibc than the oldest target's is refused.
 rc=0
 HARDKIT_MAX_GLIBC=2.17 "$top/scripts/package" >"$tmp/old-glibc.out" 2>&1 || rc=$?
