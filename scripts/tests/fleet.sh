@@ -234,6 +234,7 @@ check "h2: the controller reports the rewritten baseline (critical)" \
     jq_quiet -e -s 'any(.[]; .host == "h2" and .id == "fleet/baseline-rewritten" and .severity == "critical")' "$jsonl"
 check "h2: and the backdoor line in /etc/passwd, from the controller's copy" \
     jq_quiet -e -s 'any(.[]; .host == "h2" and .type == "change" and ((.path | tostring) | contains("/etc/passwd")))' "$jsonl"
+check "report.html shows h2's changed /etc/passwd" grep -q 'CHANGE</span> <code>changed</code> /etc/passwd' "$html"
 check "h1, h3: neither" jq_quiet -e -s 'all(.[]; (.host != "h2" and (.id == "fleet/baseline-rewritten" or .type == "change")) | not)' "$jsonl"
 check "h2 is ranked first now" jq_quiet -e -s '[.[1:][] | .host] | first == "h2"' "$jsonl"
 check "the controller keeps the runs for the trend (4 in history.jsonl)" [ "$(wc -l <"$report/history.jsonl")" == 4 ]
@@ -241,6 +242,31 @@ check "report.jsonl is this run's only (one fleet_run record)" jq_quiet -e -s '[
 timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run --disable-dev-shm-usage \
     --user-data-dir="$tmp/chromium" --screenshot="$tmp/report.png" --window-size=1200,1600 "file://$html" >"$tmp/chromium.out" 2>&1 || true
 check "Chromium renders the last report" bash -c '[ -s "$1" ] && [ "$(stat -c %s "$1")" -gt 20000 ]' _ "$tmp/report.png"
+
+# Every reader takes a record tagged with its host: jailgen the sshd
+# settings of sshd-lint, fwplan logscan's offenders.
+demo=$top/examples/compromised-agent-host
+"$HARDKIT_BIN_DIR/sshd-lint" --root "$demo" --json 2>/dev/null | jq -c '. + {host: "h1"}' >"$tmp/tagged-settings.jsonl" || true
+rc=0
+"$HARDKIT_BIN_DIR/jailgen" audit --root "$demo" --sshd "$tmp/tagged-settings.jsonl" --json >"$tmp/tagged-jail.jsonl" 2>"$tmp/tagged-jail.err" || rc=$?
+check "jailgen reads host-tagged sshd-lint records (exit $rc: $(head -c 200 "$tmp/tagged-jail.err"))" [ "$rc" -le 1 ]
+check "... and uses them (the demo's port mismatch)" grep -q 'jailgen/sshd-port-mismatch' "$tmp/tagged-jail.jsonl"
+"$HARDKIT_BIN_DIR/logscan" offenders --root "$demo" /var/log/auth.log --json 2>/dev/null | jq -c 'select(.type == "offender") | . + {host: "h1"}' >"$tmp/tagged-offenders.jsonl" || true
+rc=0
+"$HARDKIT_BIN_DIR/fwplan" render --backend nft --allow 22/tcp --block-from - <"$tmp/tagged-offenders.jsonl" >"$tmp/tagged.nft" 2>"$tmp/tagged.err" || rc=$?
+check "fwplan reads host-tagged logscan offenders (exit $rc: $(head -c 200 "$tmp/tagged.err"))" [ "$rc" == 0 ]
+check "... and blocks them" grep -q '203.0.113.45' "$tmp/tagged.nft"
+
+# Timing (docs/fleet.md's figures): HARDKIT_FLEET_TIMING=1 times the
+# audit with one fork and with three.
+if [[ -n ${HARDKIT_FLEET_TIMING:-} ]]; then
+    for forks in 1 3; do
+        start=$(date +%s.%N)
+        ANSIBLE_FORKS=$forks playbook hardkit.hardening.audit -e "hardkit_report_dir=$report" >/dev/null 2>&1 || true
+        echo "fleet timing: audit of 3 hosts with forks=$forks: $(echo "$(date +%s.%N) - $start" | bc) s"
+    done
+    du -sb "$state"/h1 "$report" | sed 's/^/fleet storage: /'
+fi
 
 if [[ -n ${HARDKIT_FLEET_REPORT_DIR:-} ]]; then
     mkdir -p "$HARDKIT_FLEET_REPORT_DIR"

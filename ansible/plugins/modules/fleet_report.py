@@ -155,6 +155,18 @@ def page(run_time, ranked, by_host, states, history):
                     '<div class="fix">fix: %s</div>' % e(str(f["fix"])) if f.get("fix") else "",
                 )
             )
+        changes = [r for r in by_host.get(host, []) if r.get("type") == "change"]
+        for c in changes[:200]:
+            path = c.get("path", "")
+            if isinstance(path, dict):
+                path = path.get("text") or path.get("b64", "")
+            attrs = c.get("attrs") or []
+            items.append(
+                '<li><span class="sev change">CHANGE</span> <code>%s</code> %s%s</li>'
+                % (e(str(c.get("kind", c.get("change", "")))), e(str(path)), (" (%s)" % e(", ".join(map(str, attrs)))) if attrs else "")
+            )
+        if len(changes) > 200:
+            items.append("<li>... and %d more changes (report.jsonl has them all)</li>" % (len(changes) - 200))
         errors = [r for r in by_host.get(host, []) if r.get("type") == "error"]
         for r in errors:
             items.append('<li><span class="sev error">ERROR</span> %s</li>' % e(str(r.get("message", ""))))
@@ -173,7 +185,7 @@ td.n{text-align:right;font-weight:600;color:#fff}td.zero{color:#94a3b8;backgroun
 td.critical{background:#7f1d1d}td.high{background:#c2410c}td.medium{background:#a16207}td.low{background:#1d4ed8}td.info{background:#475569}
 td.state.ok{color:#166534}td.state.failed,td.state.unreachable{color:#b91c1c;font-weight:700}
 .sev{display:inline-block;min-width:70px;font-weight:700;font-size:12px}
-.sev.critical{color:#7f1d1d}.sev.high{color:#c2410c}.sev.medium{color:#a16207}.sev.low{color:#1d4ed8}.sev.info,.sev.error{color:#475569}
+.sev.critical{color:#7f1d1d}.sev.high{color:#c2410c}.sev.medium{color:#a16207}.sev.low{color:#1d4ed8}.sev.info,.sev.error{color:#475569}.sev.change{color:#7c3aed}
 ul{margin:0;padding-left:18px}li{margin:2px 0}.where{color:#64748b}.fix{color:#334155;font-size:12px;margin-left:74px}
 .meta{color:#64748b}
 """
@@ -183,7 +195,7 @@ ul{margin:0;padding-left:18px}li{margin:2px 0}.where{color:#64748b}.fix{color:#3
         "<title>hardkit fleet report</title><style>%s</style></head><body>"
         "<h1>hardkit fleet report</h1><p class=\"meta\">run %s &middot; %d hosts &middot; worst first</p>"
         "<table><thead><tr><th>host</th><th>state</th>%s<th>critical + high, last %d runs</th></tr></thead><tbody>%s</tbody></table>"
-        "<p class=\"meta\">fleet, critical + high per run: %s</p>%s</body></html>\n"
+        "<p class=\"meta\">fleet, critical + high per run:</p><p>%s</p>%s</body></html>\n"
         % (style, e(run_time), len(ranked), head, len(history), "".join(rows), sparkline(totals, 320, 40), "".join(details))
     )
 
