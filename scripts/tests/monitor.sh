@@ -15,6 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 r=$tmp/root
 cp -a "$top/examples/compromised-agent-host" "$r"
+echo agent-demo-1 >"$r/etc/hostname"
 # Yesterday's break-in is first-five's story; monitor starts from a clean log.
 : >"$r/var/log/auth.log"
 # The agent runs as its own user when monitoring starts.
@@ -58,6 +59,7 @@ expect_jsonl "$tmp/out.jsonl" "monitor --json"
 expect_ids "$tmp/out.jsonl" "monitor" logscan/brute-force-success logscan/root-login monitor/unit-changed monitor/now-root monitor/exposure-worse monitor/new-listener
 check "fim change of /etc/passwd reported" has "$tmp/out.jsonl" '.type == "change" and .path == "/etc/passwd"'
 check "monitor_verdict record says exit 1" has "$tmp/out.jsonl" '.type == "monitor_verdict" and .tool == "monitor" and .exit == 1 and .problems > 0'
+check "... and which system, when (the tree's /etc/hostname, the run's time)" has "$tmp/out.jsonl" '.type == "monitor_verdict" and .hostname == "agent-demo-1" and (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))'
 check "monitor writes no record of a shared type with fields of its own" \
     bash -c '! jq -e -s "any(.[]; .tool == \"monitor\" and (.type | IN(\"summary\", \"action\")))" "$1" >/dev/null' _ "$tmp/out.jsonl"
 
