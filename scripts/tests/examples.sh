@@ -76,6 +76,17 @@ for deb in ./hardkit_0.1.0_amd64.deb ./target/debian/hardkit_0.1.0_amd64.deb; do
         'installs the package on this machine; scripts/tests/package.sh installs it with apt in Debian 12 and 13 roots' \
         'test -x scripts/package && grep -q "apt-get install" scripts/tests/package.sh'
 done
+# docs/fleet.md: Ansible against a fleet; scripts/tests/fleet.sh runs the
+# same playbooks against three booted hosts.
+allow 'ansible-playbook -i inventory.ini hardkit.hardening.audit -e hardkit_deb=target/debian/hardkit_0.1.0_amd64.deb' \
+    'needs ansible-core and hosts to reach; scripts/tests/fleet.sh runs the audit playbook on three booted Debian hosts' \
+    'test -f ansible/playbooks/audit.yml && grep -q "hardkit.hardening.audit" scripts/tests/fleet.sh'
+allow "ansible-playbook -i inventory.ini hardkit.hardening.apply --check --diff -e hardkit_deb=... -e '{\"hardkit_admin_nets\": [\"198.51.100.0/24\"]}' -e hardkit_ssh_port=2222" \
+    'needs ansible-core and hosts to reach; scripts/tests/fleet.sh runs the plan (--check --diff) on three booted Debian hosts' \
+    'test -f ansible/playbooks/apply.yml && grep -q -- "--check --diff" scripts/tests/fleet.sh'
+allow "ansible-playbook -i inventory.ini hardkit.hardening.apply -e hardkit_deb=... -e '{\"hardkit_admin_nets\": [\"198.51.100.0/24\"]}' -e hardkit_ssh_port=2222" \
+    'needs ansible-core and hosts to reach; scripts/tests/fleet.sh applies on three booted Debian hosts, a canary first' \
+    'test -f ansible/playbooks/apply.yml && grep -q "hardkit.hardening.apply" scripts/tests/fleet.sh'
 allow 'apt remove --purge hardkit' \
     'removes the package from this machine; scripts/tests/package.sh purges it in Debian roots and checks nothing is left' \
     'grep -q -- "--purge" scripts/tests/package.sh'

@@ -261,11 +261,17 @@ check "... and blocks them" grep -q '203.0.113.45' "$tmp/tagged.nft"
 # audit with one fork and with three.
 if [[ -n ${HARDKIT_FLEET_TIMING:-} ]]; then
     for forks in 1 3; do
-        start=$(date +%s.%N)
-        ANSIBLE_FORKS=$forks playbook hardkit.hardening.audit -e "hardkit_report_dir=$report" >/dev/null 2>&1 || true
-        echo "fleet timing: audit of 3 hosts with forks=$forks: $(echo "$(date +%s.%N) - $start" | bc) s"
+        ANSIBLE_FORKS=$forks /usr/bin/time -f "fleet timing: audit of 3 hosts with forks=$forks: %e s wall, controller %U s user + %S s system, %M KB" \
+            "$ansible_bin/ansible-playbook" -i "$tmp/inventory.ini" -e "hardkit_deb=$deb" -e "hardkit_fleet_dir=$state" \
+            hardkit.hardening.audit -e "hardkit_report_dir=$report" >/dev/null 2>"$tmp/time.err" || true
+        tail -n 1 "$tmp/time.err"
     done
-    du -sb "$state"/h1 "$report" | sed 's/^/fleet storage: /'
+    /usr/bin/time -f "fleet timing: an apply that changes nothing, 3 hosts (canary, then one by one): %e s wall, controller %U s user + %S s system" \
+        "$ansible_bin/ansible-playbook" -i "$tmp/inventory.ini" -e "hardkit_deb=$deb" -e "hardkit_fleet_dir=$state" \
+        hardkit.hardening.apply -e '{"hardkit_admin_nets": ["10.77.0.0/16"]}' -e hardkit_ssh_port=2222 -e "hardkit_report_dir=$report" >/dev/null 2>"$tmp/time.err" || true
+    tail -n 1 "$tmp/time.err"
+    find "$state/h1" "$report" -type f -printf 'fleet storage: %s bytes %p\n'
+    wc -c "$report/history.jsonl" | sed 's/^/fleet storage: /' 
 fi
 
 if [[ -n ${HARDKIT_FLEET_REPORT_DIR:-} ]]; then
