@@ -49,7 +49,7 @@ mod tests {
     }
 
     #[test]
-    fn the_six_tools_and_the_scripts_writer_are_found() {
+    fn the_seven_tools_and_the_scripts_writer_are_found() {
         assert_eq!(
             tools(),
             [
@@ -58,6 +58,7 @@ mod tests {
                 "hardkit-write",
                 "jailgen",
                 "logscan",
+                "secupdates",
                 "sshd-lint",
                 "svcacct"
             ]

@@ -23,6 +23,7 @@ fn tools() -> Vec<Command> {
         svcacct::cli::Cli::command(),
         fim::cli::Cli::command(),
         logscan::cli::Cli::command(),
+        secupdates::cli::Cli::command(),
         hardkit_write::cli::Cli::command(),
     ]
 }
