@@ -146,7 +146,11 @@ make_scratch() {
     mkdir -p "$s/proc/net"
     (
         cd "$root" || exit 2
-        for rel in etc var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log; do
+        # (and what secupdates apply reads: the release, the packages, the
+        # Release files of apt's lists and the daily timers' units)
+        for rel in etc var/lib/hardkit var/log/auth.log var/log/secure var/log/fail2ban.log \
+            usr/lib/os-release var/lib/dpkg/status var/lib/apt/lists/*Release usr/share/keyrings/debian-archive-keyring.gpg \
+            usr/lib/systemd/system/apt-daily.timer usr/lib/systemd/system/apt-daily-upgrade.timer; do
             if [[ -e $rel ]]; then printf '%s\0' "$rel"; fi
         done
     ) | (cd "$root" && tar --null --sparse -T - -cf -) | tar -C "$s" -xf - ||
@@ -622,7 +626,79 @@ step_service() { # TARGET REAL
     fi
 }
 
-# --- 5. the daily watch -------------------------------------------------------------
+# --- 5. security updates installed by themselves --------------------------------------
+# secupdates apply writes the files (its drop-in in apt.conf.d; the security
+# source when apt fetches none); this step installs unattended-upgrades and
+# enables apt's daily timers, on this machine. A tree's packages are its own
+# apt's to install (never run here as root): the step says so, and the
+# configuration takes effect once the package is there. A failed download
+# does not stop the rest of the fix: the audit keeps saying what is missing.
+step_updates() { # TARGET REAL
+    local t=$1 real=$2
+    if [[ ! -f $root/var/lib/dpkg/status ]]; then
+        act updates skip /etc/apt/apt.conf.d false "not a Debian system (no /var/lib/dpkg/status)"
+        return 0
+    fi
+    "$SECUPDATES" apply --root "$t" --json >"$work/upd.json" 2>"$work/upd.err" ||
+        fix_die "secupdates apply: $(one_line <"$work/upd.err")"
+    jq -c 'select(.type == "action" and .op == "write")' "$work/upd.json" >"$work/upd.writes"
+    tool_actions updates "$work/upd.writes"
+    local source_changed=false
+    jq -e -s 'any(.[]; .path == "/etc/apt/sources.list.d/debian-security.sources" and .changed)' "$work/upd.writes" >/dev/null &&
+        source_changed=true
+    if jq -e -s 'any(.[]; .type == "action" and .op == "install" and .changed)' "$work/upd.json" >/dev/null; then
+        if [[ $root != / ]]; then
+            act updates install unattended-upgrades false \
+                "NOT installed: a tree's packages are for its own apt, which hardkit does not run as root; install unattended-upgrades in it (its image build, or apt-get install once booted); the configuration above applies then"
+        elif ((!real)); then
+            act updates install unattended-upgrades true "would run: apt-get update; apt-get install unattended-upgrades"
+        elif apt_get update && apt_get install --no-install-recommends unattended-upgrades; then
+            act updates install unattended-upgrades true
+        else
+            act updates install unattended-upgrades false "FAILED: $(tail -n 3 "$work/apt.log" | one_line) (security updates stay manual until it is installed; the rest of the fix goes on)"
+        fi
+    elif [[ $root == / && $source_changed == true ]]; then
+        if ((!real)); then
+            act updates update /var/lib/apt/lists true "would run: apt-get update (the security archive is new)"
+        elif apt_get update; then
+            act updates update /var/lib/apt/lists true "the security archive is new"
+        else
+            act updates update /var/lib/apt/lists false "FAILED: $(tail -n 3 "$work/apt.log" | one_line)"
+        fi
+    fi
+    local op timer changed
+    while read -r op timer changed; do
+        if [[ $changed != true ]]; then
+            act updates enable "$timer" false
+        elif ((!real)); then
+            if [[ $op == unmask ]]; then
+                act updates enable "$timer" true "would run: systemctl unmask $timer; systemctl enable --now $timer"
+            else
+                act updates enable "$timer" true "would run: systemctl enable --now $timer"
+            fi
+        elif [[ $t == / ]]; then
+            [[ $op == unmask ]] && systemctl unmask --quiet "$timer"
+            if [[ -d /run/systemd/system ]]; then
+                systemctl enable --now --quiet "$timer"
+            else
+                systemctl enable --quiet "$timer"
+            fi
+            act updates enable "$timer" true
+        else
+            [[ $op == unmask ]] && systemctl --root="$t" unmask --quiet "$timer"
+            systemctl --root="$t" enable --quiet "$timer"
+            act updates enable "$timer" true
+        fi
+    done < <(jq -r 'select(.type == "action" and (.op == "enable" or .op == "unmask")) | "\(.op) \(.path) \(.changed)"' "$work/upd.json")
+}
+
+# apt_get ARGS...: apt-get on this machine, non-interactive, failing fast
+# without a network; its output in $work/apt.log.
+apt_get() {
+    DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Acquire::Retries=0 -o Acquire::http::Timeout=20 "$@" >"$work/apt.log" 2>&1
+}
+
+# --- 6. the daily watch -------------------------------------------------------------
 # scripts/monitor every day from a systemd timer (docs/monitor.md). The
 # units come from scripts/lib/units.sh: the hardkit package ships them in
 # /usr/lib/systemd/system (not enabled), and then this step only enables
@@ -746,7 +822,7 @@ step_monitor() { # TARGET REAL
     fi
 }
 
-# --- 6. fim baseline, last ---------------------------------------------------------
+# --- 7. fim baseline, last ---------------------------------------------------------
 # fim_rules TARGET: the rules for /etc/hardkit/fim.conf: fim's built-in
 # rules (fim rules --builtin), plus where an intruder leaves a way back in (keys, crontabs,
 # /usr/local) and the agent's own program when it lives elsewhere.
@@ -912,17 +988,19 @@ run_steps() { # TARGET REAL
     rm -rf "$work/prev"
     ((json)) || echo "==> ${3:-}" >&2
     # (whole lines: each step prints its own lines under its heading)
-    hardkit_progress 1 6 "SSH (sshd_config, 00-hardkit.conf)"
+    hardkit_progress 1 7 "SSH (sshd_config, 00-hardkit.conf)"
     step_ssh "$1" "$2"
-    hardkit_progress 2 6 "Brute-force protection (jailgen: the sshd jail)"
+    hardkit_progress 2 7 "Brute-force protection (jailgen: the sshd jail)"
     step_jail "$1" "$2"
-    hardkit_progress 3 6 "Firewall (fwplan: nftables.conf)"
+    hardkit_progress 3 7 "Firewall (fwplan: nftables.conf)"
     step_firewall "$1" "$2"
-    hardkit_progress 4 6 "Service account (svcacct)"
+    hardkit_progress 4 7 "Service account (svcacct)"
     step_service "$1" "$2"
-    hardkit_progress 5 6 "Daily watch (hardkit-monitor.timer)"
+    hardkit_progress 5 7 "Security updates (secupdates, unattended-upgrades)"
+    step_updates "$1" "$2"
+    hardkit_progress 6 7 "Daily watch (hardkit-monitor.timer)"
     step_monitor "$1" "$2"
-    hardkit_progress 6 6 "File-integrity baseline (fim, last)"
+    hardkit_progress 7 7 "File-integrity baseline (fim, last)"
     step_fim "$1" "$2"
 }
 

@@ -59,7 +59,7 @@ seed_demo_config "$r"
 rc=0
 "$top/scripts/first-five" --root "$r" --json >"$tmp/before.jsonl" 2>&1 || rc=$?
 expect_status 1 "$rc" "first-five --root (seeded) before the fix"
-expect_ids "$tmp/before.jsonl" "before" sshd/permit-root-login sshd/password-authentication jailgen/sshd-port-mismatch fwplan/no-firewall svcacct/runs-as-root svcacct/sudo-all first-five/no-fim-baseline
+expect_ids "$tmp/before.jsonl" "before" sshd/permit-root-login sshd/password-authentication jailgen/sshd-port-mismatch fwplan/no-firewall svcacct/runs-as-root svcacct/sudo-all first-five/no-fim-baseline secupdates/no-security-source
 
 # --- a firewall the tree's nft refuses: --apply changes nothing ------------------------
 # nftables.conf includes /etc/nftables.d/*.nft: the tree's files, which only
@@ -143,6 +143,9 @@ check "nft -c accepts /etc/nftables.conf (throwaway netns)" unshare --net nft -c
 check "the ruleset drops input by default" grep -q 'hook input priority filter; policy drop;' "$r/etc/nftables.conf"
 check "the ruleset admits ssh from the admin network only" grep -q "ip saddr 198.51.100.0/24 tcp dport $port accept" "$r/etc/nftables.conf"
 check "nftables.service is enabled at boot" [ -L "$r/etc/systemd/system/sysinit.target.wants/nftables.service" ]
+check "security updates: hardkit's apt drop-in is written" [ -s "$r/etc/apt/apt.conf.d/52hardkit-security-updates" ]
+check "security updates: the security archive is a source (debootstrap left none)" \
+    grep -q '^Suites: bookworm-security$' "$r/etc/apt/sources.list.d/debian-security.sources"
 check "the fim baseline exists" [ -s "$r/var/lib/hardkit/fim.db" ]
 check "fim check --root is clean" "$HARDKIT_BIN_DIR/fim" check --root "$r" -q
 check "the baseline took its rules from /etc/hardkit/fim.conf (root's keys watched)" \
@@ -165,7 +168,7 @@ marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "
 # MACs (sshd/weak-mac), fwplan's final drop (fwplan/drop-is-final) and the
 # distribution's daemons running as root, UNSAFE (cron, ssh, fail2ban ...).
 check "after the fix no section fails, three WARN (got: $marks; $(jq -c 'select(.type == "finding" and (.severity | IN("medium", "high", "critical"))) | .id' "$tmp/after.jsonl" | sort | uniq -c | tr -s ' \n' ' '))" \
-    [ "$marks" == "ssh=WARN brute-force=PASS firewall=WARN service=WARN monitoring=PASS " ]
+    [ "$marks" == "ssh=WARN brute-force=PASS firewall=WARN service=WARN monitoring=PASS updates=PASS " ]
 check "after the fix: the UNSAFE daemons are findings, the agent is not" bash -c '
     jq -e -s "any(.[]; .id == \"first-five/unsafe-exposure\" and (.title | startswith(\"cron.service\")))" "$1" >/dev/null &&
     ! jq -e -s "any(.[]; .id == \"first-five/unsafe-exposure\" and (.title | startswith(\"agent.service\")))" "$1" >/dev/null' _ "$tmp/after.jsonl"

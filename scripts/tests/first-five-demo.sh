@@ -56,7 +56,7 @@ cp -a "$top/examples/compromised-agent-host" "$tmp/unkeyed"
 "$top/scripts/first-five" --root "$tmp/unkeyed" >"$tmp/unkeyed.txt" 2>&1 || true
 check "without --fim-key the checklist says the baseline is not protected" grep -q 'not protected by a key' "$tmp/unkeyed.txt"
 marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
-if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL " ]]; then
+if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL updates=FAIL " ]]; then
     ok "every section FAIL"
 else
     fail "section marks: $marks"
@@ -70,14 +70,14 @@ types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -
 check "first-five's record types (got: $types)" [ "$types" == "finding first_five_note first_five_section first_five_verdict " ]
 check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
-check "records of every tool (got: $tools)" [ "$tools" == "fim first-five fwplan jailgen logscan sshd-lint svcacct " ]
+check "records of every tool (got: $tools)" [ "$tools" == "fim first-five fwplan jailgen logscan secupdates sshd-lint svcacct " ]
 
-# The human checklist: five FAIL marks, the fixes, the verdict.
+# The human checklist: six FAIL marks, the fixes, the verdict.
 rc=0
 "$top/scripts/first-five" --demo >"$tmp/demo.txt" 2>&1 || rc=$?
 expect_status 1 "$rc" "first-five --demo"
 n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
-check "checklist: 5 sections FAIL (got $n)" [ "$n" == 5 ]
+check "checklist: 6 sections FAIL (got $n)" [ "$n" == 6 ]
 check "checklist shows the fix lines" grep -q 'fix: PermitRootLogin no' "$tmp/demo.txt"
 check "FAIL verdict line" grep -q '^Verdict: FAIL' "$tmp/demo.txt"
 # The listener table of section 3 has a header whose columns line up with
@@ -182,12 +182,12 @@ cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
 check "an empty auth.log is said to be empty (got: $(grep 'auth log' "$tmp/emptylog.txt"))" \
     grep -qx '    auth log: /var/log/auth.log (all of it, a first audit with no fim baseline yet): empty (nothing was logged there)' "$tmp/emptylog.txt"
 
-# Progress on a terminal: a [N/5] line per section on stderr, never in a
+# Progress on a terminal: a [N/6] line per section on stderr, never in a
 # pipe, never with --json (script(1) gives first-five a terminal).
 script -qec "$(printf '%q ' "$top/scripts/first-five" --demo)" /dev/null >"$tmp/tty.txt" 2>&1 || true
-check "on a terminal: [N/5] progress for each section" bash -c 'for n in 1 2 3 4 5; do grep -q "\[$n/5\] " "$1" || exit 1; done' _ "$tmp/tty.txt"
+check "on a terminal: [N/6] progress for each section" bash -c 'for n in 1 2 3 4 5 6; do grep -q "\[$n/6\] " "$1" || exit 1; done' _ "$tmp/tty.txt"
 check "on a terminal: the checklist still follows" grep -q '^\[FAIL\] 5. Monitoring' "$tmp/tty.txt"
-check "no progress in a pipe" bash -c '! grep -q "\[1/5\]" "$1"' _ "$tmp/demo.txt"
+check "no progress in a pipe" bash -c '! grep -q "\[1/6\]" "$1"' _ "$tmp/demo.txt"
 script -qec "$(printf '%q ' "$top/scripts/first-five" --demo --json)" /dev/null >"$tmp/tty.jsonl" 2>&1 || true
 check "no progress with --json, even on a terminal" bash -c '! grep -q "\[1/5\]" "$1" && grep -q "first_five_verdict" "$1"' _ "$tmp/tty.jsonl"
 
@@ -284,7 +284,7 @@ if ((EUID == 0)); then
         jq_quiet -s -e '(map(.type) | . == (map(select(. == "plan_step")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
     check "plan.jsonl: every plan_step has one shape" jq_quiet -s -e '
         all(.[] | select(.type == "plan_step");
-            .tool == "first-five" and (.step | type) == "string" and (.by | IN("first-five", "svcacct", "jailgen", "fwplan"))
+            .tool == "first-five" and (.step | type) == "string" and (.by | IN("first-five", "svcacct", "jailgen", "fwplan", "secupdates"))
             and (.op | type) == "string" and (.path | type) == "string" and (.changed | type) == "boolean"
             and (keys - ["type", "tool", "step", "by", "op", "path", "changed", "detail", "diff"] == []))' "$tmp/plan/plan.jsonl"
     check "plan.jsonl: svcacct's steps keep its name and its mode and owner" \

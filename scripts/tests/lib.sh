@@ -139,9 +139,10 @@ hardkit_test_cache=${HARDKIT_TEST_CACHE:-/var/cache/hardkit-tests}
 debian_mirror=http://deb.debian.org/debian
 # What a base root has beyond debootstrap's minbase: the programs hardkit
 # configures and judges with (the package's Depends and Recommends, so that
-# `apt-get install ./hardkit_*.deb` needs no download), jq and man, and AIDE
-# (each release's own judges fim: fim/tests/mutations.rs).
-debian_base_packages=(systemd openssh-server fail2ban python3-systemd sudo nftables logrotate jq iproute2 man-db aide)
+# `apt-get install ./hardkit_*.deb` needs no download), jq and man, AIDE
+# (each release's own judges fim: fim/tests/mutations.rs) and
+# unattended-upgrades (judges secupdates; first-five --apply configures it).
+debian_base_packages=(systemd openssh-server fail2ban python3-systemd sudo nftables logrotate jq iproute2 man-db aide unattended-upgrades)
 # Bump when the way a root is built changes: every cached root is rebuilt.
 debian_base_version=1
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016 # jq filters and apt.conf text are single-quoted on purpose
 # secupdates against the programs it models, on Debian 12, 13 and testing:
-# a copy of each cached root gains the release's security archive and
-# unattended-upgrades (from Debian's archive, with the root's own apt), then
+# in a copy of each cached root (unattended-upgrades as Debian installs it,
+# no security archive), `secupdates apply` writes the security source and
+# the root's own apt fetches from it and installs the package again; then
 #   - apt's own reading: `apt-config dump` of the periodic and
 #     unattended-upgrade trees equals `secupdates dump`, for the package's
 #     files, hardkit's drop-in, and a corpus of tricky syntax
@@ -23,6 +24,7 @@ set -euo pipefail
 command -v debootstrap >/dev/null || not_run secupdates "debootstrap is not installed (scripts/test --install-oracles)"
 build_tools
 S=$HARDKIT_BIN_DIR/secupdates
+SOURCE=/etc/apt/sources.list.d/debian-security.sources
 corpus=$top/tests/corpus/apt-conf
 
 tmp=$(mktemp -d)
@@ -37,41 +39,41 @@ for suite in bookworm trixie forky; do
     debian_base "$suite" "$r" || { fail "$suite: no cached root"; continue; }
     conf=$r/etc/apt/apt.conf.d
 
-    # As debootstrap leaves it: no security archive, no unattended-upgrades.
+    # The cached root: unattended-upgrades as Debian installs it, and no
+    # security archive (debootstrap's sources.list names the release only).
     "$S" audit --root "$r" --json >"$tmp/before.jsonl" || true
-    expect_ids "$tmp/before.jsonl" "$suite as debootstrap leaves it" secupdates/no-security-source secupdates/not-installed
+    expect_ids "$tmp/before.jsonl" "$suite as debootstrap leaves it" secupdates/no-security-source
+    check "$suite: ... and nothing else high" \
+        jq_quiet -s -e '[.[] | select(.type == "finding" and (.severity == "high" or .severity == "critical")) | .id] == ["secupdates/no-security-source"]' "$tmp/before.jsonl"
+    # Removed (its configuration kept, as dpkg --remove leaves it).
+    in_chroot "$r" dpkg --remove unattended-upgrades >/dev/null 2>&1 || fail "$suite: dpkg --remove unattended-upgrades failed"
+    "$S" audit --root "$r" --json >"$tmp/removed.jsonl" || true
+    expect_ids "$tmp/removed.jsonl" "$suite without the package" secupdates/not-installed
 
-    # The security archive (deb822 on 13 and testing, one line on 12: both
-    # readers) and the package, with the root's own apt.
-    if [[ $suite == bookworm ]]; then
-        echo "deb $debian_mirror-security $suite-security main" >"$r/etc/apt/sources.list.d/security.list"
-    else
-        printf 'Types: deb\nURIs: %s-security\nSuites: %s-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-            "$debian_mirror" "$suite" >"$r/etc/apt/sources.list.d/debian-security.sources"
-    fi
+    # apply writes the security source; the root's own apt fetches from it
+    # and installs the package again.
+    "$S" apply --root "$r" --json >"$tmp/apply.jsonl"
+    check "$suite: apply writes $SOURCE (no security source)" \
+        has "$tmp/apply.jsonl" --arg p "$SOURCE" '.type == "action" and .op == "write" and .path == $p and .changed'
+    check "$suite: apply says the package is to be installed" \
+        has "$tmp/apply.jsonl" '.type == "action" and .op == "install" and .path == "unattended-upgrades" and .changed'
     printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
     chmod 755 "$r/usr/sbin/policy-rc.d"
     if ! in_chroot "$r" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends unattended-upgrades' >"$tmp/install.log" 2>&1; then
-        fail "$suite: apt-get install unattended-upgrades failed: $(tail -n3 "$tmp/install.log")"
+        fail "$suite: apt-get update and install with hardkit's source failed: $(tail -n3 "$tmp/install.log")"
         continue
     fi
+    check "$suite: apt fetched $suite-security from hardkit's source" \
+        compgen -G "$r/var/lib/apt/lists/*_dists_$suite-security_*Release" >/dev/null
     version=$(in_chroot "$r" dpkg-query -W -f '${Version}' unattended-upgrades)
 
-    # Debian's own setup (its 20auto-upgrades and 50unattended-upgrades):
-    # nothing high; the release named.
+    # Installed again: the release named; a second apply changes nothing.
     "$S" audit --root "$r" --json >"$tmp/installed.jsonl" || true
-    check "$suite: unattended-upgrades $version as installed: nothing high" \
-        jq_quiet -s -e 'all(.[]; .type != "finding" or (.severity != "high" and .severity != "critical"))' "$tmp/installed.jsonl"
     check "$suite: the release record names unattended-upgrades $version" \
         has "$tmp/installed.jsonl" --arg v "$version" '.type == "release" and .program == "unattended-upgrades" and .version == $v and .source == "dpkg"'
-
-    # apply: hardkit's drop-in; then apt and unattended-upgrade judge.
-    "$S" apply --root "$r" --json >"$tmp/apply.jsonl"
-    check "$suite: apply writes /etc/apt/apt.conf.d/52hardkit-security-updates" \
-        has "$tmp/apply.jsonl" '.type == "action" and .op == "write" and .path == "/etc/apt/apt.conf.d/52hardkit-security-updates" and .changed'
     "$S" apply --root "$r" --json >"$tmp/apply2.jsonl"
     check "$suite: a second apply changes nothing" \
-        jq_quiet -s -e '[.[] | select(.type == "action" and .op == "write")] | length == 1 and all(.[]; .changed == false)' "$tmp/apply2.jsonl"
+        jq_quiet -s -e '[.[] | select(.type == "action" and .op == "write")] | length == 2 and all(.[]; .changed == false)' "$tmp/apply2.jsonl"
     keys=(APT::Periodic Unattended-Upgrade)
     in_chroot "$r" apt-config dump "${keys[@]}" >"$tmp/apt.dump"
     "$S" dump --root "$r" "${keys[@]}" >"$tmp/ours.dump"

@@ -24,6 +24,9 @@ use crate::target::Target;
 pub const DROPIN_NAME: &str = "52hardkit-security-updates";
 pub const DROPIN: &str = "/etc/apt/apt.conf.d/52hardkit-security-updates";
 
+/// The source written when apt fetches no security archive.
+pub const SOURCE: &str = "/etc/apt/sources.list.d/debian-security.sources";
+
 /// Debian's pattern for its security archive.
 pub const SECURITY_PATTERN: &str =
     "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";
@@ -134,25 +137,10 @@ pub fn apply(root: &Root, opts: &Options) -> Result<Vec<Action>, ApplyError> {
     let planned = AptConfig::load_with(root, Some((DROPIN_NAME, &text)))?;
     check_planned(&target, &planned, opts)?;
 
-    let host_path = root.resolve_parent(DROPIN)?;
-    let old = std::fs::read_to_string(&host_path).unwrap_or_default();
-    let write_opts = WriteOptions::mode(0o644);
-    let changed = if opts.check {
-        !atomic::is_current(&host_path, text.as_bytes(), &write_opts)
-    } else {
-        if let Some(parent) = host_path.parent() {
-            dirfd::create_dirs(parent, 0o755)?;
-        }
-        atomic::replace_file(&host_path, text.as_bytes(), &write_opts)?.changed
-    };
-    let mut actions = vec![Action {
-        op: "write".into(),
-        path: BytesPath::from(Path::new(DROPIN)),
-        mode: Some("0644".into()),
-        owner: None,
-        changed,
-        diff: (opts.diff && changed).then(|| diff::unified(DROPIN, &old, &text)),
-    }];
+    let mut actions = vec![write_file(root, DROPIN, &text, opts)?];
+    if let Some(source) = security_source_text(&target) {
+        actions.push(write_file(root, SOURCE, &source, opts)?);
+    }
     // What the caller must do: install the package, enable the timers.
     actions.push(Action {
         op: "install".into(),
@@ -182,6 +170,77 @@ pub fn apply(root: &Root, opts: &Options) -> Result<Vec<Action>, ApplyError> {
         });
     }
     Ok(actions)
+}
+
+/// Write `text` at `system_path` under `root` atomically (nothing with
+/// `check`), through directory descriptors; the `write` action.
+fn write_file(
+    root: &Root,
+    system_path: &str,
+    text: &str,
+    opts: &Options,
+) -> Result<Action, ApplyError> {
+    let host_path = root.resolve_parent(system_path)?;
+    let old = std::fs::read_to_string(&host_path).unwrap_or_default();
+    let write_opts = WriteOptions::mode(0o644);
+    let changed = if opts.check {
+        !atomic::is_current(&host_path, text.as_bytes(), &write_opts)
+    } else {
+        if let Some(parent) = host_path.parent() {
+            dirfd::create_dirs(parent, 0o755)?;
+        }
+        atomic::replace_file(&host_path, text.as_bytes(), &write_opts)?.changed
+    };
+    Ok(Action {
+        op: "write".into(),
+        path: BytesPath::from(Path::new(system_path)),
+        mode: Some("0644".into()),
+        owner: None,
+        changed,
+        diff: (opts.diff && changed).then(|| diff::unified(system_path, &old, text)),
+    })
+}
+
+/// Debian's security archive as a deb822 source, when apt fetches none
+/// (or hardkit wrote the one it fetches: kept current): the mirror of the
+/// release's main source when that is deb.debian.org (which carries
+/// debian-security too), else security.debian.org; the same components;
+/// Debian's keyring. None on a system that is not a Debian release with a
+/// security archive, or that has a security source of its own.
+pub fn security_source_text(target: &Target) -> Option<String> {
+    let release = target.debian.filter(|r| r.has_security_archive)?;
+    let own = target
+        .security_sources()
+        .iter()
+        .all(|s| s.file == Path::new(SOURCE));
+    if !own {
+        return None;
+    }
+    let main = target.sources.iter().find(|s| s.suite == release.codename);
+    let scheme = match main {
+        Some(s) if s.uri.starts_with("https:") => "https",
+        _ => "http",
+    };
+    let host = main
+        .and_then(|s| s.uri.split('/').nth(2))
+        .filter(|h| *h == "deb.debian.org")
+        .unwrap_or("security.debian.org");
+    let components = match main {
+        Some(s) if !s.components.is_empty() => s.components.join(" "),
+        _ => "main".to_string(),
+    };
+    let mut t = String::new();
+    t.push_str("# Written by hardkit secupdates: Debian's security archive, where its\n");
+    t.push_str("# security fixes are published (docs/secupdates.md).\n");
+    t.push_str("Types: deb\n");
+    t.push_str(&format!("URIs: {scheme}://{host}/debian-security\n"));
+    t.push_str(&format!("Suites: {}-security\n", release.codename));
+    t.push_str(&format!("Components: {components}\n"));
+    let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+    if target.root.resolve(keyring).is_ok_and(|p| p.is_file()) {
+        t.push_str(&format!("Signed-By: {keyring}\n"));
+    }
+    Some(t)
 }
 
 /// The planned configuration must do what the file says: a later file may

@@ -14,8 +14,10 @@ use crate::model::{self, setting};
 use crate::pending::{self, release_date_epoch};
 use crate::target::Target;
 
-/// The fix for most findings.
-const FIX_APPLY: &str = "first-five --apply (or: secupdates apply; apt-get install unattended-upgrades; systemctl enable --now apt-daily.timer apt-daily-upgrade.timer)";
+/// The fix when the package is there and its configuration is not.
+const FIX_APPLY: &str = "secupdates apply (a drop-in that sorts after Debian's files and wins over them), or first-five --apply";
+/// The fix when the package is missing.
+const FIX_INSTALL: &str = "apt-get install unattended-upgrades, then secupdates apply (first-five --apply does both, and enables apt's timers)";
 
 /// Days after which apt's copy of the security archive is stale.
 pub const STALE_LISTS_DAYS: i64 = 7;
@@ -149,7 +151,7 @@ fn not_installed(t: &Target) -> Vec<Finding> {
         "Nothing installs security updates on this system by itself; a published fix reaches it only when an administrator upgrades by hand.".into(),
     )
     .at(Location::new("/var/lib/dpkg/status", None))
-    .fix(FIX_APPLY)]
+    .fix(FIX_INSTALL)]
 }
 
 /// The daily timers, when the system has systemd and the units exist.
