@@ -85,6 +85,16 @@ pub struct PolicyArgs {
     /// Per-source rate for --limit rules [default: 6/minute]
     #[arg(long, value_name = "COUNT/UNIT")]
     pub limit_rate: Option<String>,
+    /// Let account USER connect to DESTS on PORTS and nowhere else (other
+    /// accounts unaffected): USER:PORTS[/PROTO]@DESTS, e.g.
+    /// agent:443/tcp@203.0.113.0/24 or agent:any@10.0.0.0/8; USER by name
+    /// (the --root tree's /etc/passwd) or uid
+    #[arg(long, value_name = "RULE")]
+    pub egress: Vec<String>,
+    /// The tree whose /etc/passwd names the --egress accounts (--root; set
+    /// by `run`, the machine's own when unset).
+    #[arg(skip)]
+    pub accounts_root: Option<hardkit_core::Root>,
     /// Addresses/CIDRs to drop, one per line, or logscan's JSON (offender records); - for stdin
     #[arg(long, value_name = "FILE")]
     pub block_from: Vec<PathBuf>,
@@ -113,6 +123,10 @@ pub struct RenderArgs {
     /// Write the files into DIR (hardkit.nft, ufw.sh, rules.v4 + rules.v6) instead of stdout
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Only the --egress rules, in a table of their own (inet
+    /// hardkit_egress, nft): nothing inbound, so adding it cannot cut a session
+    #[arg(long)]
+    pub egress_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -187,6 +201,7 @@ impl PolicyArgs {
             && self.allow.is_empty()
             && self.deny.is_empty()
             && self.limit.is_empty()
+            && self.egress.is_empty()
             && self.block_from.is_empty()
     }
 
@@ -243,6 +258,30 @@ impl PolicyArgs {
                 explicit = true;
             }
         }
+        for text in &self.egress {
+            p.egress.push(crate::egress::parse_egress_text(text)?);
+            explicit = true;
+        }
+        if p.egress.iter().any(|e| e.uid.is_none()) {
+            // Names are the target's accounts, read as its file.
+            let root = self
+                .accounts_root
+                .clone()
+                .unwrap_or_else(hardkit_core::Root::host);
+            let passwd = root
+                .resolve("/etc/passwd")
+                .ok()
+                .and_then(|host| {
+                    hardkit_core::input::read_regular_file(
+                        &host,
+                        hardkit_core::input::MAX_FILE_BYTES,
+                    )
+                    .ok()
+                })
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            crate::egress::resolve_users(&mut p.egress, &passwd)?;
+        }
         if let Some(rate) = &self.limit_rate {
             p.limit_rate = Rate::parse(
                 rate,
@@ -292,9 +331,15 @@ impl PolicyArgs {
 }
 
 /// Run the command line; main maps the result to the exit code.
-pub fn run(cli: Cli) -> Result<ExitStatus, FwplanError> {
+pub fn run(mut cli: Cli) -> Result<ExitStatus, FwplanError> {
+    let root = cli.common.root()?;
+    match &mut cli.command {
+        Command::Render(a) => a.policy.accounts_root = Some(root.clone()),
+        Command::Apply(a) => a.policy.accounts_root = Some(root.clone()),
+        Command::Audit(a) => a.policy.accounts_root = Some(root.clone()),
+        _ => {}
+    }
     let common = &cli.common;
-    let root = common.root()?;
     let mut rep = Reporter::stdout(TOOL, common.format(), common.quiet);
     let extra = match &cli.command {
         Command::Render(args) => render(args, &mut rep)?,
@@ -374,6 +419,31 @@ pub fn rendered_files(plan: &Plan, backend: Backend) -> Vec<(&'static str, Strin
 
 fn render(args: &RenderArgs, rep: &mut Reporter<impl Write>) -> Result<ExitStatus, FwplanError> {
     let plan = args.policy.to_plan_reporting(rep)?;
+    if args.egress_only {
+        if args.backend != Backend::Nft || plan.egress.is_empty() {
+            return Err(FwplanError::Usage(
+                "--egress-only renders the --egress rules for nft: give --egress, and no --backend other than nft".into(),
+            ));
+        }
+        let text = render_nft::render_egress_only(&plan);
+        if let Some(dir) = &args.out {
+            let path = dir.join("hardkit-egress.nft");
+            let outcome = replace_file(&path, text.as_bytes(), &WriteOptions::mode(0o644))
+                .map_err(|e| FwplanError::Io {
+                    context: format!("--out {}", dir.display()),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+            rep.emit(&file_action("write", &path, outcome.changed))?;
+        } else {
+            rep.text(&text)?;
+        }
+        return Ok(ExitStatus::Clean);
+    }
+    if args.backend == Backend::Ufw && !plan.egress.is_empty() {
+        return Err(FwplanError::Usage(
+            "--egress: ufw has no per-account rules (its rules match addresses and ports only): render with --backend nft or iptables".into(),
+        ));
+    }
     let files = rendered_files(&plan, args.backend);
     if let Some(dir) = &args.out {
         for (name, text) in &files {

@@ -20,6 +20,7 @@ pub mod blocklist;
 pub mod boot_firewall;
 pub mod check;
 pub mod cli;
+pub mod egress;
 pub mod netns_load;
 pub mod nft_include;
 pub mod plan;

@@ -37,8 +37,10 @@ pub enum PlanError {
         port: u16,
         ssh: String,
     },
-    #[error("empty policy: give --allow/--deny/--limit, --block-from, a --default-* flag or --policy FILE")]
+    #[error("empty policy: give --allow/--deny/--limit, --egress, --block-from, a --default-* flag or --policy FILE")]
     Empty,
+    #[error(transparent)]
+    Egress(crate::policy::PolicyError),
 }
 
 /// Sources of one rule, split by family. `None` means any address of that
@@ -195,6 +197,8 @@ pub struct Plan {
     pub echo: Echo,
     pub essential_icmp: bool,
     pub log_drops: bool,
+    /// Per-account outbound rules, by account.
+    pub egress: Vec<crate::egress::PlannedEgress>,
 }
 
 /// What the plan does with a new connection.
@@ -230,7 +234,11 @@ fn merge_ports(mut ports: Vec<PortRange>) -> Vec<PortRange> {
 /// Build the plan: normalize, refuse duplicates and contradictions, and make
 /// sure the SSH ports are admitted.
 pub fn build(policy: &Policy) -> Result<Plan, PlanError> {
-    if !policy.explicit && policy.rules.is_empty() && policy.block.is_empty() {
+    if !policy.explicit
+        && policy.rules.is_empty()
+        && policy.block.is_empty()
+        && policy.egress.is_empty()
+    {
         return Err(PlanError::Empty);
     }
     let mut rules: Vec<PlannedRule> = Vec::new();
@@ -318,6 +326,7 @@ pub fn build(policy: &Policy) -> Result<Plan, PlanError> {
         echo: policy.echo,
         essential_icmp: policy.essential_icmp,
         log_drops: policy.log_drops,
+        egress: crate::egress::plan(&policy.egress).map_err(PlanError::Egress)?,
     })
 }
 

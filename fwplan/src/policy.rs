@@ -305,6 +305,8 @@ pub struct Policy {
     pub explicit: bool,
     /// Block-list entries that were not addresses, with their file:line.
     pub skipped: Vec<String>,
+    /// Per-account outbound rules (`--egress`).
+    pub egress: Vec<crate::egress::EgressSpec>,
 }
 
 impl Default for Policy {
@@ -322,6 +324,7 @@ impl Default for Policy {
             log_drops: true,
             explicit: false,
             skipped: Vec::new(),
+            egress: Vec::new(),
         }
     }
 }

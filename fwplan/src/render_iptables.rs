@@ -247,6 +247,15 @@ pub fn render(plan: &Plan, family: Family) -> String {
             }
         }
     }
+    if !plan.egress.is_empty() {
+        if plan.default_out != DefaultOut::Deny {
+            out.push_str("-A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
+        }
+        out.push_str(&crate::egress::iptables_lines(
+            &plan.egress,
+            family == Family::V4,
+        ));
+    }
     out.push_str("COMMIT\n");
     out
 }

@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2154 # the options come from scripts/first-five
 # first-five --plan and --apply. Sourced by scripts/first-five after it has
 # parsed its options (root, plan_dir, ssh_port, opens, admin_nets, services,
-# exec_cmd, listen_port, assume_yes, json) and found the tools.
+# exec_cmd, listen_port, egress, egress_dns, assume_yes, json) and found the tools.
 #
 # One set of steps, run twice: first on a scratch copy of the files the fix
 # touches (that is the plan: the lockout guard and every validation run
@@ -485,7 +485,7 @@ step_firewall() { # TARGET REAL
     # A drop in table inet hardkit is final even if another table accepts.
     {
         if tree_cat "$t" "$conf" >"$work/nftables.orig"; then
-            sed '/^# BEGIN hardkit firewall/,/^# END hardkit firewall/d' "$work/nftables.orig"
+            sed '/^# BEGIN hardkit firewall/,/^# END hardkit firewall/d; /^# BEGIN hardkit egress/,/^# END hardkit egress/d' "$work/nftables.orig"
         else
             rm -f "$work/nftables.orig"
             printf '#!/usr/sbin/nft -f\n\nflush ruleset\n'
@@ -493,6 +493,8 @@ step_firewall() { # TARGET REAL
         echo "# BEGIN hardkit firewall (fwplan render; first-five writes this block)"
         grep -v '^#!' "$work/fw/hardkit.nft"
         echo "# END hardkit firewall"
+        # The service's outbound rules (step_service) stay, after it.
+        [[ -f $work/nftables.orig ]] && sed -n '/^# BEGIN hardkit egress/,/^# END hardkit egress/p' "$work/nftables.orig"
     } >"$work/nftables.conf"
     nft_check "$work/nftables.conf" || rc=$?
     if ((rc == 1)); then
@@ -594,12 +596,16 @@ step_service() { # TARGET REAL
     fi
     local args=(apply --root "$t" "$name" --exec "$cmd" --force --env-file "$envfile" --json)
     [[ -n $listen_port ]] && args+=(--listen "$listen_port")
+    local net
+    for net in "${egress[@]}"; do args+=(--egress "$net"); done
+    ((egress_dns)) && args+=(--egress-dns)
     # An existing sudoers rule is replaced by the one it may need (restart
     # itself), not kept.
     [[ -e $t/etc/sudoers.d/$name ]] && args+=(--allow-restart)
     "$SVCACCT" "${args[@]}" >"$work/svc.json" 2>"$work/svc.err" ||
         fix_die "svcacct apply: $(cat "$work/svc.err")"
     tool_actions service "$work/svc.json"
+    step_egress_ports "$t" "$real" "$name"
     if ((real)) && [[ -f $t/etc/sudoers.d/$name ]] && command -v visudo >/dev/null; then
         visudo -c -q -f "$t/etc/sudoers.d/$name" || fix_die "visudo rejected /etc/sudoers.d/$name"
         act service validate "/etc/sudoers.d/$name" false "visudo -c accepted it"
@@ -622,6 +628,55 @@ step_service() { # TARGET REAL
             act service restart "$name.service" true "now under its own account and sandbox"
         else
             act service restart "$name.service" false "not running: start it with systemctl enable --now $name"
+        fi
+    fi
+}
+
+# step_egress_ports TARGET REAL NAME: the ports of --egress NET:PORTS, which
+# the unit's IP allow list cannot match: fwplan's per-account output rules
+# (meta skuid) in a table of their own, inet hardkit_egress, written to
+# nftables.conf between markers after the firewall's block, checked like it
+# (the target's nft -c, sandboxed), loaded on this machine. Here, after
+# svcacct apply: the account exists now. (The table has no input rule, so
+# it cannot cut a session.)
+step_egress_ports() {
+    local t=$1 real=$2 name=$3 e net ports conf=/etc/nftables.conf rc=0
+    local rules=()
+    for e in "${egress[@]}"; do
+        net="" ports=""
+        if [[ $e == \[* ]]; then
+            net=${e#[}; net=${net%%]*}
+            [[ ${e#*]} == :* ]] && ports=${e#*]:}
+        elif [[ $e == *:* && ${e%:*} != *:* ]]; then
+            net=${e%:*}; ports=${e##*:}
+        fi
+        [[ -n $ports ]] && rules+=(--egress "$name:$ports@$net")
+    done
+    ((${#rules[@]})) || return 0
+    "$FWPLAN" --root "$t" render --egress-only "${rules[@]}" >"$work/egress.nft" 2>"$work/egress.err" ||
+        fix_die "fwplan render --egress-only refused the ports of --egress: $(one_line <"$work/egress.err")"
+    {
+        if tree_cat "$t" "$conf" >"$work/nftables.eorig"; then
+            sed '/^# BEGIN hardkit egress/,/^# END hardkit egress/d' "$work/nftables.eorig"
+        else
+            printf '#!/usr/sbin/nft -f\n\n'
+        fi
+        echo "# BEGIN hardkit egress (fwplan render --egress-only; first-five writes this block)"
+        grep -v '^#!' "$work/egress.nft"
+        echo "# END hardkit egress"
+    } >"$work/nftables.egress"
+    nft_check "$work/nftables.egress" || rc=$?
+    ((rc == 1)) && fix_die "nft -c rejected the outbound rules of --egress: $(cat "$work/nft.err")"
+    install_text service "$t" "$conf" 0644 <"$work/nftables.egress"
+    local changed
+    changed=$(jq -r -s '[.[] | select(.type == "plan_step" and .path == "/etc/nftables.conf")] | last | .changed' "$actions")
+    if [[ $root == / && $changed == true ]]; then
+        if ((!real)); then
+            act service load "table inet hardkit_egress" true "would run: nft -f (the outbound rules of --egress)"
+        else
+            nft -f "$work/egress.nft" 2>"$work/egress-load.err" ||
+                fix_die "nft -f of the outbound rules failed: $(one_line <"$work/egress-load.err")"
+            act service load "table inet hardkit_egress" true
         fi
     fi
 }

@@ -297,6 +297,29 @@ if ((EUID == 0)); then
 
     check "the demo tree is unchanged by --plan" [ "$(fingerprint)" == "$before" ]
 
+    # --egress (issue 17): the demo's agent can reach any host (a finding);
+    # the plan confines it in its unit, and the planned tree has no finding.
+    check "the demo's agent: svcacct/egress-unrestricted" \
+        has "$tmp/demo.jsonl" '.type == "finding" and .id == "svcacct/egress-unrestricted"'
+    rc=0
+    "$top/scripts/first-five" --demo --plan "$tmp/egress-plan" --service agent --egress 203.0.113.0/24:443/tcp --egress 198.51.100.53/32 >/dev/null 2>"$tmp/egress.err" || rc=$?
+    expect_status 0 "$rc" "first-five --demo --plan --service agent --egress 203.0.113.0/24:443/tcp --egress 198.51.100.53/32 ($(head -c 300 "$tmp/egress.err"))"
+    check "the planned unit allows loopback and the two networks only" \
+        bash -c 'grep -qx "IPAddressDeny=any" "$1" && grep -qx "IPAddressAllow=localhost 203.0.113.0/24 198.51.100.53/32" "$1"' _ "$tmp/egress-plan/files/etc/systemd/system/agent.service"
+    agent_uid=$(awk -F: '$1 == "agent" { print $3 }' "$tmp/egress-plan/files/etc/passwd" 2>/dev/null || awk -F: '$1 == "agent" { print $3 }' "$top/examples/compromised-agent-host/etc/passwd")
+    check "the planned nftables.conf: the agent's port 443 to 203.0.113.0/24, and nothing else it sends (uid $agent_uid)" \
+        bash -c 'grep -q "^table inet hardkit_egress {" "$1" && grep -q "meta skuid $2 ip daddr 203.0.113.0/24 tcp dport 443 accept" "$1" &&
+            grep -q "meta skuid $2 counter reject with icmpx type admin-prohibited" "$1" && [ "$(grep -c "^# BEGIN hardkit" "$1")" == 2 ]' _ "$tmp/egress-plan/files/etc/nftables.conf" "$agent_uid"
+    cp -a "$top/examples/compromised-agent-host" "$tmp/egress-tree"
+    cp -a "$tmp/egress-plan/files/." "$tmp/egress-tree/"
+    "$HARDKIT_BIN_DIR/svcacct" audit --root "$tmp/egress-tree" --json agent >"$tmp/egress-audit.jsonl" 2>&1 || true
+    check "the planned tree: no egress finding" \
+        jq_quiet -s -e 'any(.[]; .type == "exposure") and all(.[]; .id != "svcacct/egress-unrestricted")' "$tmp/egress-audit.jsonl"
+    rc=0
+    "$top/scripts/first-five" --demo --plan "$tmp/egress-bad" --egress 203.0.113.0/24 >/dev/null 2>"$tmp/egress-bad.err" || rc=$?
+    expect_status 2 "$rc" "first-five --plan --egress without --service"
+    check "... says --egress needs --service" grep -q -- '--egress needs --service' "$tmp/egress-bad.err"
+
     # The plan directory (issue 14 item 1): root writes the plan there, so
     # a directory another user made (or a link planted as it) is refused,
     # and a fresh one is root's alone, like the planned secrets in it.

@@ -174,12 +174,11 @@ impl AptConfig {
             line: 0,
             what,
         };
-        let host = root
-            .resolve(file)
+        // (a regular file of a sane size only: an image may offer a FIFO
+        // or /dev/zero, through #include too)
+        let text = crate::system::read_text(root, file, hardkit_core::input::MAX_FILE_BYTES)
             .map_err(|e| unreadable(format!("cannot open: {e}")))?;
-        let bytes = fs::read(&host).map_err(|e| unreadable(format!("cannot open: {e}")))?;
         self.files.push(file.to_path_buf());
-        let text = String::from_utf8_lossy(&bytes);
         self.parse(Some(root), file, &text, depth)
     }
 

@@ -7,7 +7,6 @@
 //! so that a release that changes one adds a row, not a branch.
 
 use hardkit_core::release::{ReleaseRecord, ReleaseSource};
-use hardkit_core::Root;
 
 use crate::debversion;
 
@@ -155,9 +154,9 @@ pub const MODELLED: &[&str] = &["2.9", "2.12", "2.13"];
 /// Which release's rules apply: the installed unattended-upgrades (the
 /// newest modelled release not newer than it), else the one the target's
 /// Debian release ships, else the newest; and the `release` record.
-pub fn detect(root: &Root, codename: &str) -> ReleaseRecord {
+pub fn detect(installed: Option<&str>, codename: &str) -> ReleaseRecord {
     let program = "unattended-upgrades".to_string();
-    if let Some(version) = hardkit_core::release::dpkg_version(root, "unattended-upgrades") {
+    if let Some(version) = installed.map(str::to_string) {
         let model = MODELLED
             .iter()
             .rev()

@@ -6,13 +6,41 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use hardkit_core::input::{read_regular_file, MAX_FILE_BYTES};
 use hardkit_core::Root;
 
 use crate::origin::Archive;
+
+/// The largest dpkg status file read (a full desktop's is about 10 MB).
+const MAX_STATUS_BYTES: u64 = 256 << 20;
+
+/// A file of the tree as text: resolved inside the root, then read only if
+/// it is a regular file of at most `limit` bytes (an image may put a FIFO,
+/// `/dev/zero` or a huge sparse file where a configuration is expected).
+pub fn read_text(root: &Root, system_path: &Path, limit: u64) -> io::Result<String> {
+    let host = root
+        .resolve(system_path)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let bytes = read_bounded(&host, limit)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// [`read_regular_file`], refusing at once a file whose size says it is
+/// too big (a sparse file of terabytes costs nothing to make and would be
+/// read up to the limit otherwise).
+fn read_bounded(host: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    if fs::symlink_metadata(host).is_ok_and(|m| m.is_file() && m.len() > limit) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {} MiB: not read", limit >> 20),
+        ));
+    }
+    read_regular_file(host, limit)
+}
 
 /// `/etc/os-release` (or `/usr/lib/os-release`): ID and VERSION_CODENAME.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,10 +52,7 @@ pub struct OsRelease {
 
 pub fn os_release(root: &Root) -> Option<OsRelease> {
     for path in ["/etc/os-release", "/usr/lib/os-release"] {
-        let Ok(host) = root.resolve(path) else {
-            continue;
-        };
-        let Ok(text) = fs::read_to_string(host) else {
+        let Ok(text) = read_text(root, Path::new(path), MAX_FILE_BYTES) else {
             continue;
         };
         let mut r = OsRelease::default();
@@ -74,8 +99,7 @@ pub struct Installed {
 /// the other `want` states of an installed package). None without a status
 /// file: not a dpkg system.
 pub fn installed_packages(root: &Root) -> Option<Vec<Installed>> {
-    let host = root.resolve("/var/lib/dpkg/status").ok()?;
-    let text = fs::read_to_string(host).ok()?;
+    let text = read_text(root, Path::new("/var/lib/dpkg/status"), MAX_STATUS_BYTES).ok()?;
     let mut out = Vec::new();
     for stanza in text.split("\n\n") {
         let (mut name, mut arch, mut version, mut installed) = (None, None, None, false);
@@ -138,10 +162,7 @@ pub fn sources(root: &Root) -> Vec<Source> {
     }
     let mut out = Vec::new();
     for file in files {
-        let Ok(host) = root.resolve(&file) else {
-            continue;
-        };
-        let Ok(text) = fs::read_to_string(host) else {
+        let Ok(text) = read_text(root, &file, MAX_FILE_BYTES) else {
             continue;
         };
         if file.extension().is_some_and(|e| e == "sources") {
@@ -297,9 +318,10 @@ pub fn fetched_lists(root: &Root) -> (Vec<FetchedArchive>, Vec<PackagesList>) {
             continue;
         };
         let path = dir.join(name);
-        let Ok(text) = fs::read_to_string(&path) else {
+        let Ok(bytes) = read_bounded(&path, MAX_FILE_BYTES) else {
             continue;
         };
+        let text = String::from_utf8_lossy(&bytes);
         let fields = release_fields(&text);
         let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
         let site = prefix.split('_').next().unwrap_or_default().to_string();
@@ -373,24 +395,27 @@ fn release_fields(text: &str) -> BTreeMap<String, String> {
 
 /// The largest Packages list read (a list of all of Debian main is about
 /// 60 MB unpacked); a bigger file is a hostile image, not apt's.
-const MAX_LIST_BYTES: u64 = 512 << 20;
+const MAX_LIST_BYTES: u64 = 256 << 20;
 
 /// The (package, architecture, version) entries of a Packages list.
 pub fn read_packages(
     root: &Root,
     list: &PackagesList,
-) -> std::io::Result<Vec<(String, String, String)>> {
+) -> io::Result<Vec<(String, String, String)>> {
     let host = root
         .resolve(&list.file)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let file = fs::File::open(&host)?;
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let bytes = read_bounded(&host, MAX_LIST_BYTES)?;
     let mut text = String::new();
     if list.file.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(file)
+        // (bounded as it is unpacked: a small file can unpack to anything)
+        let mut raw = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
             .take(MAX_LIST_BYTES)
-            .read_to_string(&mut text)?;
+            .read_to_end(&mut raw)?;
+        text = String::from_utf8_lossy(&raw).into_owned();
     } else {
-        file.take(MAX_LIST_BYTES).read_to_string(&mut text)?;
+        text.push_str(&String::from_utf8_lossy(&bytes));
     }
     let mut out = Vec::new();
     for stanza in text.split("\n\n") {

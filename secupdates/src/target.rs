@@ -39,6 +39,11 @@ impl Target {
             Some(other) => other.to_string(),
         };
         let (archives, lists) = system::fetched_lists(root);
+        let packages = system::installed_packages(root);
+        let uu = packages
+            .as_ref()
+            .and_then(|p| p.iter().find(|p| p.name == "unattended-upgrades"))
+            .map(|p| p.version.clone());
         Target {
             root: root.clone(),
             debian: model::debian_release(&codename),
@@ -47,12 +52,12 @@ impl Target {
                 codename: codename.clone(),
             },
             os,
-            packages: system::installed_packages(root),
+            packages,
             config: AptConfig::load(root),
             sources: system::sources(root),
             archives,
             lists,
-            release: model::detect(root, &codename),
+            release: model::detect(uu.as_deref(), &codename),
         }
     }
 

@@ -190,6 +190,7 @@ pub fn audit_unit(
         );
     }
     out.extend(environment_secrets(unit));
+    out.extend(crate::egress::finding(unit, &ctx));
 
     let account = if ctx.dynamic_user || unit.user {
         // A user unit's account is a person's (or whoever enables it):

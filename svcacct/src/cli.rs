@@ -14,7 +14,7 @@ use crate::accounts::Accounts;
 use crate::apply::{self, Mode};
 use crate::audit;
 use crate::exposure::{exposure_of, release, Exposure};
-use crate::names::{AbsPath, AccountName, ExecCommand, Network, Port};
+use crate::names::{AbsPath, AccountName, EgressTarget, ExecCommand, Network, Port};
 use crate::plan::{self, ServiceSpec};
 use crate::sudoers::Sudoers;
 use crate::unit_file;
@@ -62,9 +62,12 @@ pub struct CreateArgs {
     /// The service needs no network at all (PrivateNetwork=yes)
     #[arg(long)]
     pub no_network: bool,
-    /// Confine its network to loopback and these networks (IPAddressDeny=any + IPAddressAllow=); repeatable
-    #[arg(long, value_name = "NETWORK")]
-    pub egress: Vec<Network>,
+    /// Confine its network to loopback and these networks (IPAddressDeny=any +
+    /// IPAddressAllow=); repeatable. NET:PORTS[/PROTO] ([NET]:PORTS for IPv6)
+    /// also names ports, which the firewall enforces (fwplan render
+    /// --egress-only --egress NAME:PORTS@NET; first-five --egress does it)
+    #[arg(long, value_name = "NET[:PORTS]")]
+    pub egress: Vec<EgressTarget>,
     /// With --egress: also the resolvers of the target's /etc/resolv.conf
     #[arg(long)]
     pub egress_dns: bool,
@@ -178,7 +181,7 @@ fn spec_of(c: &CreateArgs) -> Result<ServiceSpec, CliError> {
         listen: c.listen.clone(),
         listen_from: c.listen_from.clone(),
         no_network: c.no_network,
-        egress: c.egress.clone(),
+        egress: c.egress.iter().map(|t| t.net.clone()).collect(),
         egress_dns: c.egress_dns,
         resolvers: Vec::new(),
         writable: c.writable.clone(),
@@ -203,29 +206,59 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let root = common.root()?;
     let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
     let extra = match cli.command {
-        Commands::Plan(create) => create_service(
-            &create,
-            &root,
-            Verb::Plan,
-            Mode {
-                check: true,
-                diff: create.diff,
-            },
-            &mut reporter,
-        )?,
-        Commands::Apply(a) => create_service(
-            &a.create,
-            &root,
-            Verb::Apply,
-            Mode {
-                check: a.check,
-                diff: a.create.diff,
-            },
-            &mut reporter,
-        )?,
+        Commands::Plan(create) => {
+            egress_ports_note(&create, &mut reporter)?;
+            create_service(
+                &create,
+                &root,
+                Verb::Plan,
+                Mode {
+                    check: true,
+                    diff: create.diff,
+                },
+                &mut reporter,
+            )?
+        }
+        Commands::Apply(a) => {
+            egress_ports_note(&a.create, &mut reporter)?;
+            create_service(
+                &a.create,
+                &root,
+                Verb::Apply,
+                Mode {
+                    check: a.check,
+                    diff: a.create.diff,
+                },
+                &mut reporter,
+            )?
+        }
         Commands::Audit(a) => run_audit(&a, &root, &mut reporter)?,
     };
     Ok(reporter.finish(common.fail_on, extra)?)
+}
+
+/// The ports of `--egress NET:PORTS`, which the unit cannot enforce: the
+/// firewall command that does, for the human reader (first-five runs it).
+fn egress_ports_note<W: io::Write>(
+    create: &CreateArgs,
+    reporter: &mut Reporter<W>,
+) -> io::Result<()> {
+    let rules: Vec<String> = create
+        .egress
+        .iter()
+        .filter_map(|t| {
+            t.ports
+                .as_ref()
+                .map(|p| format!("--egress {}:{p}@{}", create.name.as_str(), t.net.as_str()))
+        })
+        .collect();
+    if !rules.is_empty() && !reporter.is_json() {
+        reporter.text(&format!(
+            "svcacct: the unit allows the networks of --egress; their ports are the firewall's: fwplan render --egress-only {} (first-five --egress does it)\n",
+            rules.join(" ")
+        ))?;
+    }
+    Ok(())
 }
 
 /// `plan` is how a user reviews a change, so it shows every file, also the

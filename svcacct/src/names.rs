@@ -190,9 +190,91 @@ impl FromStr for Network {
     }
 }
 
+/// `--egress NET[:PORTS[/PROTO]]` (IPv6 in brackets with ports:
+/// `[fd00::/8]:443/tcp`): the network goes into the unit's IP allow list;
+/// the ports, which systemd's IP filter cannot match, are the firewall's
+/// (`fwplan render --egress-only --egress USER:PORTS@NET`, which
+/// first-five runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressTarget {
+    pub net: Network,
+    /// `443/tcp`, `53`, `8000-8100/tcp`, or None for every port.
+    pub ports: Option<String>,
+}
+
+impl FromStr for EgressTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (net, ports) = if let Some(rest) = s.strip_prefix('[') {
+            let (net, after) = rest.split_once(']').ok_or_else(|| {
+                format!("'{s}': an IPv6 network with ports is written [NET]:PORTS")
+            })?;
+            match after.strip_prefix(':') {
+                Some(p) => (net, Some(p)),
+                None if after.is_empty() => (net, None),
+                None => return Err(format!("'{s}': write [NET]:PORTS, e.g. [fd00::/8]:443/tcp")),
+            }
+        } else if s.parse::<Network>().is_ok() {
+            (s, None)
+        } else {
+            match s.rsplit_once(':') {
+                Some((net, p)) if !net.contains(':') => (net, Some(p)),
+                _ => (s, None),
+            }
+        };
+        let net: Network = net.parse()?;
+        if let Some(p) = ports {
+            let (list, proto) = match p.split_once('/') {
+                Some((l, proto)) => (l, Some(proto)),
+                None => (p, None),
+            };
+            let port_ok = |t: &str| t.parse::<u16>().is_ok_and(|n| n > 0);
+            let list_ok = list.split(',').all(|part| match part.split_once('-') {
+                Some((a, b)) => port_ok(a) && port_ok(b),
+                None => port_ok(part),
+            });
+            if !list_ok || !matches!(proto, None | Some("tcp") | Some("udp")) {
+                return Err(format!(
+                    "'{s}': ports are PORT[,PORT...][/tcp|/udp] (1-65535, ranges with -), e.g. 203.0.113.0/24:443/tcp"
+                ));
+            }
+        }
+        Ok(EgressTarget {
+            net,
+            ports: ports.map(str::to_string),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn egress_targets() {
+        let t: EgressTarget = "203.0.113.0/24:443/tcp".parse().unwrap();
+        assert_eq!(
+            (t.net.as_str(), t.ports.as_deref()),
+            ("203.0.113.0/24", Some("443/tcp"))
+        );
+        let t: EgressTarget = "fd00::/8".parse().unwrap();
+        assert_eq!((t.net.as_str(), t.ports), ("fd00::/8", None));
+        let t: EgressTarget = "[fd00::/8]:53,853/udp".parse().unwrap();
+        assert_eq!(
+            (t.net.as_str(), t.ports.as_deref()),
+            ("fd00::/8", Some("53,853/udp"))
+        );
+        for bad in [
+            "203.0.113.0/24:0",
+            "203.0.113.0/24:443/sctp",
+            "[fd00::/8",
+            "x:443",
+            "[fd00::/8]443",
+        ] {
+            assert!(bad.parse::<EgressTarget>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn account_names() {

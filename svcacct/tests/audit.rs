@@ -216,6 +216,9 @@ fn a_service_set_up_by_apply_audits_clean() {
             "--code",
             "/opt/agent",
             "--allow-restart",
+            // (without it the agent may reach any host: a finding of its own)
+            "--egress",
+            "203.0.113.0/24",
             "--json",
         ],
     );
@@ -424,13 +427,25 @@ fn apply_fixes_the_compromised_agent_host() {
     assert_eq!(left, ["agent:docker"]);
     let group = fs::read_to_string(r.join("etc/group")).unwrap();
     assert!(group.lines().any(|l| l == "docker:x:997:"), "{group}");
-    // After the fix the audit finds nothing at all, and the unit scores OK.
+    // After the fix the audit finds nothing but the agent's unconfined
+    // network (no --egress was given: it says where to add it), and the
+    // unit scores OK.
     let out = svcacct(
         r,
-        &["audit", "--systemd", "252", "--json", "--fail-on", "info"],
+        &["audit", "--systemd", "252", "--json", "--fail-on", "high"],
     );
     let s = parse(&out.stdout);
-    assert!(s.findings.is_empty(), "{:#?}", s.findings);
+    let ids: Vec<&str> = s.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["svcacct/egress-unrestricted"], "{:#?}", s.findings);
+    assert!(
+        s.findings[0]
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("--egress NET"),
+        "{:#?}",
+        s.findings[0]
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(s.exposures[0].level, "OK");
     // A second apply has nothing left to do.
