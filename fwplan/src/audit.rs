@@ -115,6 +115,93 @@ pub fn parse_proc_net(text: &str, proto: &str, v6: bool) -> Vec<(IpAddr, u16, u6
     out
 }
 
+/// An outbound TCP connection (docs/protocol.md): one the machine opened
+/// (its local port is no listener), established or being set up, with the
+/// account that owns the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub proto: String,
+    pub remote: String,
+    pub port: u16,
+    pub uid: u32,
+}
+
+impl hardkit_core::Record for Connection {
+    const TYPE: &'static str = "connection";
+}
+
+/// The outbound TCP connections of /proc/net/tcp{,6}: state ESTABLISHED
+/// (01) or SYN_SENT (02) and a local port no socket listens on (so not a
+/// connection a client made to this machine). A snapshot: what is open
+/// when it is read.
+pub fn outbound_connections(root: &Root) -> Vec<Connection> {
+    let mut listening = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    for (file, v6) in [("tcp", false), ("tcp6", true)] {
+        let Some(text) = read_proc_net(root, file) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 {
+                continue;
+            }
+            let (Some((_, lport)), Some((raddr, rport))) =
+                (f[1].split_once(':'), f[2].split_once(':'))
+            else {
+                continue;
+            };
+            let Ok(lport) = u16::from_str_radix(lport, 16) else {
+                continue;
+            };
+            if f[3] == "0A" {
+                listening.insert(lport);
+                continue;
+            }
+            if f[3] != "01" && f[3] != "02" {
+                continue;
+            }
+            let addr = if v6 {
+                hex_v6(raddr).map(IpAddr::V6)
+            } else {
+                hex_v4(raddr).map(IpAddr::V4)
+            };
+            let (Some(addr), Ok(rport), Ok(uid)) =
+                (addr, u16::from_str_radix(rport, 16), f[7].parse::<u32>())
+            else {
+                continue;
+            };
+            // (an IPv4 peer of a v6 socket is written ::ffff:a.b.c.d)
+            let addr = match addr {
+                IpAddr::V6(a) => a.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(a)),
+                a => a,
+            };
+            rows.push((lport, addr, rport, uid));
+        }
+    }
+    let mut out: Vec<Connection> = rows
+        .into_iter()
+        .filter(|(lport, addr, _, _)| !listening.contains(lport) && !addr.is_loopback())
+        .map(|(_, addr, port, uid)| Connection {
+            proto: "tcp".into(),
+            remote: addr.to_string(),
+            port,
+            uid,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.uid, &a.remote, a.port).cmp(&(b.uid, &b.remote, b.port)));
+    out.dedup();
+    out
+}
+
+/// A /proc/net table of the root, read as an untrusted tree's file: only a
+/// regular file (a FIFO there would block the audit), bounded.
+fn read_proc_net(root: &Root, file: &str) -> Option<String> {
+    let path = root.resolve(format!("/proc/net/{file}")).ok()?;
+    let bytes = hardkit_core::input::read_regular_file(&path, 256 << 20).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Socket inode -> (pid, comm), from /proc/*/fd under the root.
 fn socket_owners(root: &Root) -> HashMap<u64, (u32, String)> {
     let mut owners = HashMap::new();
@@ -167,10 +254,7 @@ pub fn listening_sockets(root: &Root) -> Vec<Socket> {
         ("udp", "udp", false),
         ("udp6", "udp", true),
     ] {
-        let Ok(path) = root.resolve(format!("/proc/net/{file}")) else {
-            continue;
-        };
-        let Ok(text) = fs::read_to_string(path) else {
+        let Some(text) = read_proc_net(root, file) else {
             continue;
         };
         for (addr, port, inode) in parse_proc_net(&text, proto, v6) {

@@ -690,6 +690,13 @@ fn audit_cmd(
             })
         ))?;
     }
+    // Outbound connections, with their accounts: records only (monitor
+    // remembers where each service's account connects).
+    if rep.is_json() {
+        for c in audit::outbound_connections(root) {
+            rep.emit(&c)?;
+        }
+    }
     // The namespace child of a root tree's boot firewall is this binary.
     let helper = std::env::current_exe().map_err(|source| FwplanError::Io {
         context: "finding fwplan's own binary".into(),

@@ -155,4 +155,20 @@ monitor_keyed --json >"$tmp/off2.jsonl" 2>"$tmp/off2.err" || true
 check "... once: the next run does not repeat it" \
     jq_quiet -s -e 'all(.[]; .id != "secupdates/interval-off")' "$tmp/off2.jsonl"
 
+# --- where the agent's account connects ----------------------------------------------
+# The agent runs as its own account again; an outbound connection of that
+# account to a new destination is reported once; root's is not.
+sed -i 's/^\[Service\]$/[Service]\nUser=agent/' "$r/etc/systemd/system/agent.service"
+agent_uid=$(awk -F: '$1 == "agent" { print $3 }' "$r/etc/passwd")
+monitor_keyed --json >"$tmp/out0.jsonl" 2>&1 || true
+printf '   7: 0A00000A:A000 097100CB:01BB 01 00000000:00000000 00:00000000 00000000 %5d        0 30001 1 0000000000000000 100 0 0 10 0\n' "$agent_uid" >>"$r/proc/net/tcp"
+printf '   8: 0A00000A:A001 097100CB:0050 01 00000000:00000000 00:00000000 00000000     0        0 30002 1 0000000000000000 100 0 0 10 0\n' >>"$r/proc/net/tcp"
+monitor_keyed --json >"$tmp/out1.jsonl" 2>&1 || true
+check "the agent's new destination 203.0.113.9:443 is reported" \
+    has "$tmp/out1.jsonl" '.type == "finding" and .id == "monitor/new-outbound" and (.title | startswith("agent connected to 203.0.113.9 port 443"))'
+check "... root's connection is not" \
+    jq_quiet -s -e 'all(.[]; .id != "monitor/new-outbound" or (.title | contains("port 80,") | not))' "$tmp/out1.jsonl"
+monitor_keyed --json >"$tmp/out2.jsonl" 2>&1 || true
+check "... once" jq_quiet -s -e 'all(.[]; .id != "monitor/new-outbound")' "$tmp/out2.jsonl"
+
 finish monitor

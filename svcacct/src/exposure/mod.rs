@@ -76,6 +76,11 @@ pub struct Exposure {
     /// as the user whose manager starts it). Absent for system units.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub user: bool,
+    /// The account a system unit runs as (`User=`, `root` without one);
+    /// absent for user units and `DynamicUser=yes` (an account made at
+    /// start). scripts/monitor follows this account's connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl Record for Exposure {
@@ -262,6 +267,12 @@ pub fn exposure_of(unit: &crate::unit_file::Unit, release: Systemd) -> Exposure 
         level: assessment.level().to_string(),
         settings: assessment.settings,
         user: unit.user,
+        account: (!unit.user && !ctx.dynamic_user).then(|| {
+            ctx.user
+                .clone()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "root".to_string())
+        }),
     }
 }
 
