@@ -703,14 +703,14 @@ step_updates() { # TARGET REAL
         source_changed=true
     if jq -e -s 'any(.[]; .type == "action" and .op == "install" and .changed)' "$work/upd.json" >/dev/null; then
         if [[ $root != / ]]; then
-            act updates install unattended-upgrades false \
+            act updates package unattended-upgrades false \
                 "NOT installed: a tree's packages are for its own apt, which hardkit does not run as root; install unattended-upgrades in it (its image build, or apt-get install once booted); the configuration above applies then"
         elif ((!real)); then
-            act updates install unattended-upgrades true "would run: apt-get update; apt-get install unattended-upgrades"
+            act updates package unattended-upgrades true "would run: apt-get update; apt-get install unattended-upgrades"
         elif apt_get update && apt_get install --no-install-recommends unattended-upgrades; then
-            act updates install unattended-upgrades true
+            act updates package unattended-upgrades true
         else
-            act updates install unattended-upgrades false "FAILED: $(tail -n 3 "$work/apt.log" | one_line) (security updates stay manual until it is installed; the rest of the fix goes on)"
+            act updates package unattended-upgrades false "FAILED: $(tail -n 3 "$work/apt.log" | one_line) (security updates stay manual until it is installed; the rest of the fix goes on)"
         fi
     elif [[ $root == / && $source_changed == true ]]; then
         if ((!real)); then

@@ -99,12 +99,24 @@ hardkit_progress_done() {
 # then a count of the rest. With a second argument "all", indented lines
 # before the findings are kept too (fim's list of changed files), at most 12.
 hardkit_top_findings() {
+    # Several reports may follow each other (svcacct audit, then svcacct
+    # containers; fim, then fim perms): their header lines first, then the
+    # worst MAX findings of all of them (each report lists its own worst
+    # first; equal severities keep their order).
     awk -v max="$1" -v keep="${2:-}" '
-        /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) / { n++; if (n <= max) { print; infinding = 1 } else { rest++; infinding = 0 }; next }
-        n > 0 { if (infinding && /^ /) print; next }
+        function rank(s) { return s == "CRITICAL" ? 4 : s == "HIGH" ? 3 : s == "MEDIUM" ? 2 : s == "LOW" ? 1 : 0 }
+        /^(CRITICAL|HIGH|MEDIUM|LOW|INFO) / { n++; sev[n] = rank($1); body[n] = $0; cur = n; next }
+        cur && /^ / { body[cur] = body[cur] "\n" $0; next }
+        { cur = 0 }
         /^[^ \t].*[0-9]/ { print; next }
         keep == "all" && /^[ \t]+[^ \t]/ && kept < 12 { print; kept++ }
-        END { if (rest > 0) printf "... and %d more (run the tool alone for all)\n", rest }
+        END {
+            shown = 0
+            for (r = 4; r >= 0; r--)
+                for (i = 1; i <= n; i++)
+                    if (sev[i] == r && shown < max) { print body[i]; shown++ }
+            if (n > shown) printf "... and %d more (run the tool alone for all)\n", n - shown
+        }
     '
 }
 

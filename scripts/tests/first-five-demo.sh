@@ -70,6 +70,11 @@ types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -
 check "first-five's record types (got: $types)" [ "$types" == "finding first_five_note first_five_section first_five_verdict " ]
 check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
+expect_ids "$tmp/demo.jsonl" "the demo's containers" svcacct/container-privileged svcacct/container-docker-socket svcacct/container-host-network
+rc=0
+"$top/scripts/first-five" --demo --json --docker-inspect "$top/svcacct/tests/fixtures/docker-inspect.json" >"$tmp/inspect.jsonl" 2>&1 || rc=$?
+check "first-five --docker-inspect: the stack's qdrant on a network that reaches outside" \
+    has "$tmp/inspect.jsonl" '.type == "finding" and .id == "svcacct/container-ai-network" and .evidence.container == "stack-qdrant-1"'
 check "records of every tool (got: $tools)" [ "$tools" == "fim first-five fwplan jailgen logscan secupdates sshd-lint svcacct " ]
 
 # The human checklist: six FAIL marks, the fixes, the verdict.

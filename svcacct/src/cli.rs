@@ -43,6 +43,19 @@ pub enum Commands {
     Apply(ApplyArgs),
     /// Score units like systemd-analyze security and find what their accounts may do
     Audit(AuditArgs),
+    /// Docker containers that are root on the host (--privileged, the Docker
+    /// socket, the host's network) and AI back ends on networks that reach
+    /// outside: from Docker's files under --root and `docker inspect` output
+    Containers(ContainersArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ContainersArgs {
+    /// `docker inspect $(docker ps -aq)` and/or `docker network inspect
+    /// $(docker network ls -q)` output (repeatable; - for stdin); without it
+    /// only Docker's files under --root are read
+    #[arg(long, value_name = "FILE")]
+    pub inspect: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -233,8 +246,60 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
             )?
         }
         Commands::Audit(a) => run_audit(&a, &root, &mut reporter)?,
+        Commands::Containers(a) => run_containers(&a, &root, &mut reporter)?,
     };
     Ok(reporter.finish(common.fail_on, extra)?)
+}
+
+fn run_containers<W: io::Write>(
+    args: &ContainersArgs,
+    root: &Root,
+    reporter: &mut Reporter<W>,
+) -> Result<ExitStatus, CliError> {
+    use crate::containers;
+    let mut list = containers::from_root(root);
+    let mut networks = containers::Networks::new();
+    for file in &args.inspect {
+        let input = hardkit_core::input::InputSource::parse(file);
+        let bytes = input
+            .read_limited(hardkit_core::input::MAX_FILE_BYTES)
+            .map_err(|e| CliError::Value {
+                flag: "--inspect",
+                message: e.to_string(),
+            })?;
+        let (c, n) = containers::from_inspect(&String::from_utf8_lossy(&bytes), file).map_err(
+            |message| CliError::Value {
+                flag: "--inspect",
+                message,
+            },
+        )?;
+        // A container seen in both (files and inspect) is judged once, as
+        // inspect describes it (the running state).
+        list.retain(|old| !c.iter().any(|new| new.name == old.name));
+        list.extend(c);
+        networks.extend(n);
+    }
+    if !reporter.is_json() {
+        let names: Vec<String> = list
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({})",
+                    escape_untrusted(&c.name),
+                    escape_untrusted(&c.image)
+                )
+            })
+            .collect();
+        reporter.text(&format!(
+            "svcacct: {} container(s): {}\n",
+            list.len(),
+            names.join(", ")
+        ))?;
+    }
+    for f in containers::findings(&list, &networks) {
+        reporter.finding(f)?;
+    }
+    Ok(ExitStatus::Clean)
 }
 
 /// The ports of `--egress NET:PORTS`, which the unit cannot enforce: the

@@ -20,6 +20,7 @@ pub mod account_files;
 pub mod apply;
 pub mod audit;
 pub mod cli;
+pub mod containers;
 pub mod egress;
 pub mod existing_unit;
 pub mod exposure;
