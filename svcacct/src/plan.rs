@@ -11,7 +11,8 @@ use hardkit_core::Root;
 use crate::accounts::{self, Accounts, AccountsError};
 use crate::existing_unit;
 use crate::generated_files::{
-    logrotate_conf, sudoers_rule, sysusers_conf, tmpfiles_conf, unit_file, GENERATED_MARK,
+    audit_rules, logrotate_conf, sudoers_rule, sysusers_conf, tmpfiles_conf, unit_file,
+    GENERATED_MARK,
 };
 use crate::names::{AbsPath, AccountName, ExecCommand, Network, Port};
 use crate::profile::{Needs, Profile, ProfileRecord};
@@ -450,6 +451,32 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Plan, PlanError> {
             mode: 0o440,
             owner: Owner::root(),
             validator: Validator::Visudo,
+            backup: true,
+            private_backup: false,
+        });
+    }
+    // What the account runs and writes, recorded by auditd when it is
+    // installed (augenrules reads /etc/audit/rules.d/*.rules at boot).
+    let auditd = root.resolve("/etc/audit/rules.d").is_ok_and(|p| p.is_dir());
+    if auditd {
+        steps.push(Step::File {
+            path: PathBuf::from(format!("/etc/audit/rules.d/hardkit-{name}.rules")),
+            contents: audit_rules(
+                spec,
+                uid,
+                &crate::generated_files::AUDITED_WRITE_DIRS
+                    .iter()
+                    .copied()
+                    .filter(|d| {
+                        root.resolve(d)
+                            .is_ok_and(|p| std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()))
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            mode: 0o640,
+            owner: Owner::root(),
+            validator: Validator::None,
+            // (augenrules reads *.rules only: the backup's suffix is skipped)
             backup: true,
             private_backup: false,
         });
