@@ -53,6 +53,14 @@ for suite in bookworm trixie forky; do
         has "$tmp/apply.jsonl" '.type == "action" and .op == "write" and .path == "/etc/audit/rules.d/hardkit-agent.rules"'
     uid=$(awk -F: '$1 == "agent" { print $3 }' "$r/etc/passwd")
     check "$suite: the rules name the account's uid ($uid)" grep -q -- "-F uid=$uid " "$rules"
+    "$HARDKIT_BIN_DIR/svcacct" audit --root "$r" --json agent >"$tmp/audited.jsonl" 2>&1 || true
+    check "$suite: svcacct audit: the agent's commands are recorded (no svcacct/agent-unaudited)" \
+        jq_quiet -s -e 'any(.[]; .type == "exposure") and all(.[]; .id != "svcacct/agent-unaudited")' "$tmp/audited.jsonl"
+    mv "$rules" "$tmp/rules.kept"
+    "$HARDKIT_BIN_DIR/svcacct" audit --root "$r" --json agent >"$tmp/unaudited.jsonl" 2>&1 || true
+    check "$suite: ... and without the rules file it is a finding" \
+        has "$tmp/unaudited.jsonl" '.type == "finding" and .id == "svcacct/agent-unaudited" and (.title | contains("no audit rule names agent"))'
+    mv "$tmp/rules.kept" "$rules"
     # Under the test's own keys, chrooted into the root (dir= paths are the
     # root's), with the root's own auditctl.
     sed "s/-k hardkit-agent-/-k $key-/" "$rules" >"$r/tmp/hardkit-test.rules"

@@ -70,6 +70,15 @@ types=$(jq -r 'select(.tool == "first-five") | .type' "$tmp/demo.jsonl" | sort -
 check "first-five's record types (got: $types)" [ "$types" == "finding first_five_note first_five_section first_five_verdict " ]
 check "the stream ends with the verdict" jq_quiet -s -e '.[-1] | .type == "first_five_verdict" and .verdict == "FAIL" and .exit == 1 and .fail_on == "high"' "$tmp/demo.jsonl"
 tools=$(jq -r '.tool' "$tmp/demo.jsonl" | sort -u | tr '\n' ' ')
+# auditd's log of an agent (svcacct's audit rules): section 5 reads it.
+cp -a "$top/examples/compromised-agent-host" "$tmp/audited"
+mkdir -p "$tmp/audited/var/log/audit"
+now_s=$(date +%s)
+printf 'type=SYSCALL msg=audit(%s.100:901): arch=c000003e syscall=59 success=yes exit=0 uid=999 comm="bash" exe="/usr/bin/bash" key="hardkit-agent-exec"\ntype=EXECVE msg=audit(%s.100:901): argc=3 a0="bash" a1="-c" a2=6964\ntype=PROCTITLE msg=audit(%s.100:901): proctitle=6964\n' \
+    "$now_s" "$now_s" "$now_s" >"$tmp/audited/var/log/audit/audit.log"
+"$top/scripts/first-five" --root "$tmp/audited" --json >"$tmp/audited.jsonl" 2>&1 || true
+check "section 5 reads auditd's log: the agent ran a shell" \
+    has "$tmp/audited.jsonl" '.type == "finding" and .id == "logscan/agent-shell" and .location.path == "/var/log/audit/audit.log"'
 expect_ids "$tmp/demo.jsonl" "the demo's containers" svcacct/container-privileged svcacct/container-docker-socket svcacct/container-host-network
 rc=0
 "$top/scripts/first-five" --demo --json --docker-inspect "$top/svcacct/tests/fixtures/docker-inspect.json" >"$tmp/inspect.jsonl" 2>&1 || rc=$?

@@ -1,5 +1,6 @@
 //! An agent that can reach any host: the checklist's "AI agents shouldn't
-//! have direct internet access". A unit is an agent when the operator
+//! have direct internet access"; and an agent whose commands nothing
+//! records ("track every action the AI agent takes"). A unit is an agent when the operator
 //! installed it (not a unit a package ships) and its name says so or its
 //! command is an interpreter running code (svcacct's `agent` profile: what
 //! python, node, uv or bash agents look like). Its outbound network is
@@ -8,7 +9,7 @@
 //! IP allow list (IPAddressDeny=any for both families, or BPF filters of
 //! its own): the same settings systemd-analyze security scores.
 
-use hardkit_core::{Finding, Location, Severity};
+use hardkit_core::{Finding, Location, Root, Severity};
 
 use crate::exposure::SecurityContext;
 use crate::profile::{self, Profile};
@@ -72,6 +73,71 @@ pub fn finding(unit: &Unit, ctx: &SecurityContext) -> Option<Finding> {
         .fix(format!(
             "svcacct apply {stem} --exec CMD --egress NET [--egress NET ...] --egress-dns (IPAddressDeny=any, IPAddressAllow=localhost and those networks), or first-five --apply --service {stem} --egress NET"
         ))
+        .evidence("unit", &unit.name),
+    )
+}
+
+/// `svcacct/agent-unaudited` for an agent (with an account of its own) whose
+/// commands auditd does not record: auditd is not installed, or no rules
+/// file of `/etc/audit/rules.d` names the account's uid with an execve rule
+/// (svcacct apply writes `hardkit-NAME.rules` when auditd is there).
+pub fn unaudited_finding(
+    unit: &Unit,
+    ctx: &SecurityContext,
+    root: &Root,
+    uid: Option<u32>,
+) -> Option<Finding> {
+    if !is_agent(unit) || unit.user || ctx.dynamic_user {
+        return None;
+    }
+    let uid = uid?;
+    let dir = root.resolve("/etc/audit/rules.d").ok();
+    let installed = dir.as_ref().is_some_and(|d| d.is_dir());
+    let recorded = installed
+        && std::fs::read_dir(dir.as_ref()?).ok()?.flatten().any(|e| {
+            let name = e.file_name();
+            if !name.to_string_lossy().ends_with(".rules") {
+                return false;
+            }
+            let Ok(bytes) = hardkit_core::input::read_regular_file(
+                &e.path(),
+                hardkit_core::input::MAX_FILE_BYTES,
+            ) else {
+                return false;
+            };
+            String::from_utf8_lossy(&bytes).lines().any(|l| {
+                let l = l.trim();
+                !l.starts_with('#')
+                    && l.contains("execve")
+                    && l.split_whitespace()
+                        .any(|w| w == format!("uid={uid}") || w == format!("auid={uid}"))
+            })
+        });
+    if recorded {
+        return None;
+    }
+    let account = ctx.user.clone().unwrap_or_default();
+    let stem = unit.name.trim_end_matches(".service");
+    let (title, fix) = if installed {
+        (
+            format!("what {} runs is not recorded: no audit rule names {account} (uid {uid})", unit.name),
+            format!("svcacct apply {stem} --exec CMD writes /etc/audit/rules.d/hardkit-{stem}.rules (then augenrules --load)"),
+        )
+    } else {
+        (
+            format!("what {} runs is not recorded: auditd is not installed", unit.name),
+            format!("apt-get install auditd, then svcacct apply {stem} --exec CMD (it writes the agent's audit rules)"),
+        )
+    };
+    Some(
+        Finding::new(
+            "svcacct/agent-unaudited",
+            Severity::Low,
+            title,
+            "Nothing keeps a record of the programs the agent runs and the system files it writes: after a prompt injection there is no trail to follow.",
+        )
+        .at(Location::new(std::path::PathBuf::from("/etc/audit/rules.d"), None))
+        .fix(fix)
         .evidence("unit", &unit.name),
     )
 }

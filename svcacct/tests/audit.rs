@@ -206,6 +206,8 @@ fn a_service_set_up_by_apply_audits_clean() {
         "/etc/sudoers",
         "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
     );
+    // auditd is installed: apply writes the agent's audit rules too.
+    fs::create_dir_all(r.join("etc/audit/rules.d")).unwrap();
     let out = svcacct(
         r,
         &[
@@ -436,7 +438,13 @@ fn apply_fixes_the_compromised_agent_host() {
     );
     let s = parse(&out.stdout);
     let ids: Vec<&str> = s.findings.iter().map(|f| f.id.as_str()).collect();
-    assert_eq!(ids, ["svcacct/egress-unrestricted"], "{:#?}", s.findings);
+    // (and, low: no auditd here to record what it runs)
+    assert_eq!(
+        ids,
+        ["svcacct/egress-unrestricted", "svcacct/agent-unaudited"],
+        "{:#?}",
+        s.findings
+    );
     assert!(
         s.findings[0]
             .fix
