@@ -260,7 +260,11 @@ fn run_audit(args: &AuditArgs, root: &Root, now: i64, out: &mut Output) -> Resul
         let name = input.source_path();
         let reader: Box<dyn std::io::Read + Send> = match input.host_path() {
             None => Box::new(std::io::stdin()),
-            Some(p) => match crate::lines::open_file(p, &out.progress()) {
+            Some(p) => match crate::lines::open_file(
+                p,
+                &out.progress(),
+                matches!(input, Input::Under { .. }),
+            ) {
                 Ok(r) => r,
                 Err(e) => {
                     input_error(out, &name, format!("{e}"))?;

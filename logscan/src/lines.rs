@@ -3,7 +3,6 @@
 //! any length in bounded memory: a line longer than [`MAX_LINE`] is cut
 //! there and the rest of it skipped without being buffered.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -171,16 +170,39 @@ pub enum OpenError {
     Io(#[from] io::Error),
     #[error("is a directory")]
     Directory,
+    #[error("not a regular file (a FIFO, device or socket in the tree is never read)")]
+    NotRegular,
 }
 
 /// Open a file for reading, decompressing gzip (by its magic bytes, so a
 /// rotated `auth.log.2.gz` and a renamed one both work); `progress` counts
 /// the file's bytes as they are read.
-pub fn open_file(path: &Path, progress: &ReadProgress) -> Result<Box<dyn Read + Send>, OpenError> {
-    let file = File::open(path)?;
+///
+/// A file under `--root` (`regular_only`) must be a regular file: an image
+/// may put a FIFO where a log is expected (whose open or read would wait
+/// forever) or a device; it is opened without blocking and refused. A path
+/// of this machine may be a pipe (`logscan summary <(journalctl ...)`).
+pub fn open_file(
+    path: &Path,
+    progress: &ReadProgress,
+    regular_only: bool,
+) -> Result<Box<dyn Read + Send>, OpenError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = if regular_only {
+        libc::O_NONBLOCK | libc::O_NOCTTY
+    } else {
+        0
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(OpenError::Directory);
+    }
+    if regular_only && !meta.is_file() {
+        return Err(OpenError::NotRegular);
     }
     let len = meta.is_file().then_some(meta.len());
     let mut reader = BufReader::with_capacity(64 * 1024, progress.track(file, len));

@@ -379,10 +379,14 @@ fn scan_each_input(
         );
         let reader: Box<dyn Read + Send> = match input.host_path() {
             None => progress.track(io::stdin(), None),
-            Some(p) => match open_file(p, progress) {
+            Some(p) => match open_file(p, progress, matches!(input, Input::Under { .. })) {
                 Ok(r) => r,
                 Err(OpenError::Directory) => {
                     sink.input_error(&path, "is a directory, not a log file".into())?;
+                    continue;
+                }
+                Err(e @ OpenError::NotRegular) => {
+                    sink.input_error(&path, e.to_string())?;
                     continue;
                 }
                 Err(OpenError::Io(e)) => {
