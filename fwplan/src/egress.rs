@@ -290,6 +290,21 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_file_takes_the_same_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("policy.json");
+        std::fs::write(&file, r#"{"egress": ["4242:443/tcp@203.0.113.0/24"]}"#).unwrap();
+        let mut p = crate::policy::Policy::default();
+        crate::policy_file::load_policy_file(&file, &mut p).unwrap();
+        assert_eq!((p.egress.len(), p.egress[0].uid), (1, Some(4242)));
+        std::fs::write(&file, r#"{"egress": ["4242:443/tcp"]}"#).unwrap();
+        let err = crate::policy_file::load_policy_file(&file, &mut p)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("egress[0]"), "{err}");
+    }
+
+    #[test]
     fn names_resolve_by_the_targets_passwd() {
         let mut specs = vec![parse_egress_text("agent:443/tcp@203.0.113.0/24").unwrap()];
         resolve_users(

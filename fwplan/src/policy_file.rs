@@ -35,6 +35,9 @@ struct PolicyFile {
     icmp: Option<IcmpFile>,
     #[serde(default)]
     log_drops: Option<bool>,
+    /// `--egress` rules, as the flag writes them (`USER:PORTS[/PROTO]@DESTS`).
+    #[serde(default)]
+    egress: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +101,18 @@ pub fn load_policy_file(path: &Path, policy: &mut Policy) -> Result<(), PolicyEr
     }
     if let Some(d) = file.default_forward {
         policy.default_forward = d;
+        explicit = true;
+    }
+    for (i, text) in file.egress.iter().enumerate() {
+        let mut spec = crate::egress::parse_egress_text(text).map_err(|e| match e {
+            PolicyError::Invalid { message, .. } => PolicyError::Invalid {
+                origin: at(format!("egress[{i}]")),
+                message,
+            },
+            other => other,
+        })?;
+        spec.origin = at(format!("egress[{i}]"));
+        policy.egress.push(spec);
         explicit = true;
     }
     for (i, rule) in file.rules.iter().enumerate() {
