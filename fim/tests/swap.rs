@@ -107,7 +107,20 @@ fn a_directory_swapped_for_a_symlink_mid_walk_never_leads_outside() {
     for i in 0..40 {
         let db = format!("/db/race-{i}.db");
         let r = init(&db);
-        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        // Exit 2 is fim saying an entry it could not pin down: the two names
+        // being exchanged, "changed during scan" (what it reports instead of
+        // recording a wrong entry); anything else is a failure.
+        let only_the_swapped_names_changed = r.code == 2
+            && !r.stderr.trim().is_empty()
+            && r.stderr.lines().all(|l| {
+                l.contains("changed during scan")
+                    && (l.contains("/watch/sub:") || l.contains("/watch/sub.link:"))
+            });
+        assert!(
+            r.code == 0 || r.code == 1 || only_the_swapped_names_changed,
+            "{}",
+            r.stderr
+        );
         for e in show(&root, &db) {
             let path = e.path.as_bytes().to_vec();
             assert!(
