@@ -190,14 +190,14 @@ pub fn audit_unit(
         );
     }
     out.extend(environment_secrets(unit));
-    out.extend(crate::egress::finding(unit, &ctx));
+    out.extend(crate::agent::egress_finding(unit, &ctx));
     if !runs_as_root {
         let uid = ctx.user.as_deref().and_then(|u| {
             u.parse::<u32>()
                 .ok()
                 .or_else(|| accounts.user(u).map(|a| a.uid))
         });
-        out.extend(crate::egress::unaudited_finding(unit, &ctx, root, uid));
+        out.extend(crate::agent::unaudited_finding(unit, &ctx, root, uid));
     }
 
     let account = if ctx.dynamic_user || unit.user {

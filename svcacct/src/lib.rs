@@ -13,15 +13,15 @@
 //! - [`generated_files`]: the unit, sudoers, logrotate, sysusers.d and tmpfiles.d texts;
 //! - [`apply`]: carrying them out idempotently and atomically;
 //! - [`audit`]: findings about a service and its account;
-//! - [`egress`]: whether an agent the operator installed can reach any host;
+//! - [`agent`]: an agent the operator installed: can it reach any host, is what it runs recorded;
 //! - [`cli`]: the command line.
 
 pub mod account_files;
+pub mod agent;
 pub mod apply;
 pub mod audit;
 pub mod cli;
 pub mod containers;
-pub mod egress;
 pub mod existing_unit;
 pub mod exposure;
 pub mod generated_files;

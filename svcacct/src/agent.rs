@@ -57,7 +57,7 @@ pub fn is_agent(unit: &Unit) -> bool {
 }
 
 /// `svcacct/egress-unrestricted` for an agent that can reach any host.
-pub fn finding(unit: &Unit, ctx: &SecurityContext) -> Option<Finding> {
+pub fn egress_finding(unit: &Unit, ctx: &SecurityContext) -> Option<Finding> {
     if !is_agent(unit) || confined(ctx) {
         return None;
     }
