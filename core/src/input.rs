@@ -166,15 +166,25 @@ pub fn read_opened_regular(file: std::fs::File, limit: u64) -> io::Result<Vec<u8
             "not a regular file (a FIFO, device or socket is never read)",
         ));
     }
+    // A file whose size already says it is too big is refused before any
+    // of it is read (a sparse file of terabytes costs nothing to make).
+    // (/proc's tables say 0 and are read up to the limit.)
+    if meta.len() > limit {
+        return Err(too_large(limit));
+    }
     let mut data = Vec::new();
     file.take(limit + 1).read_to_end(&mut data)?;
     if data.len() as u64 > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {} MiB: not read", limit >> 20),
-        ));
+        return Err(too_large(limit));
     }
     Ok(data)
+}
+
+fn too_large(limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("larger than {} MiB: not read", limit >> 20),
+    )
 }
 
 #[cfg(test)]

@@ -25,21 +25,8 @@ pub fn read_text(root: &Root, system_path: &Path, limit: u64) -> io::Result<Stri
     let host = root
         .resolve(system_path)
         .map_err(|e| io::Error::other(e.to_string()))?;
-    let bytes = read_bounded(&host, limit)?;
+    let bytes = read_regular_file(&host, limit)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// [`read_regular_file`], refusing at once a file whose size says it is
-/// too big (a sparse file of terabytes costs nothing to make and would be
-/// read up to the limit otherwise).
-fn read_bounded(host: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    if fs::symlink_metadata(host).is_ok_and(|m| m.is_file() && m.len() > limit) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {} MiB: not read", limit >> 20),
-        ));
-    }
-    read_regular_file(host, limit)
 }
 
 /// `/etc/os-release` (or `/usr/lib/os-release`): ID and VERSION_CODENAME.
@@ -318,7 +305,7 @@ pub fn fetched_lists(root: &Root) -> (Vec<FetchedArchive>, Vec<PackagesList>) {
             continue;
         };
         let path = dir.join(name);
-        let Ok(bytes) = read_bounded(&path, MAX_FILE_BYTES) else {
+        let Ok(bytes) = read_regular_file(&path, MAX_FILE_BYTES) else {
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -405,7 +392,7 @@ pub fn read_packages(
     let host = root
         .resolve(&list.file)
         .map_err(|e| io::Error::other(e.to_string()))?;
-    let bytes = read_bounded(&host, MAX_LIST_BYTES)?;
+    let bytes = read_regular_file(&host, MAX_LIST_BYTES)?;
     let mut text = String::new();
     if list.file.extension().is_some_and(|e| e == "gz") {
         // (bounded as it is unpacked: a small file can unpack to anything)
