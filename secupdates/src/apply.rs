@@ -286,7 +286,7 @@ fn check_planned(target: &Target, planned: &AptConfig, opts: &Options) -> Result
     // (by default) nothing else after the #clear.
     let planned_target = Target {
         config: Ok(planned.clone()),
-        ..Target::load(&target.root)
+        ..target.clone()
     };
     for e in planned_target.entries() {
         if let Err(err) = &e.parsed {

@@ -420,16 +420,21 @@ fn segments(name: &str) -> Vec<&str> {
     name.split("::").collect()
 }
 
+/// The child of `item` named `seg` (any case); an empty segment names none
+/// (it is a new unnamed item when setting).
+fn child_index(item: &Item, seg: &str) -> Option<usize> {
+    if seg.is_empty() {
+        return None;
+    }
+    item.children
+        .iter()
+        .position(|c| c.tag.eq_ignore_ascii_case(seg))
+}
+
 fn lookup<'a>(top: &'a Item, name: &str) -> Option<&'a Item> {
     let mut item = top;
     for seg in segments(name) {
-        if seg.is_empty() {
-            return None;
-        }
-        item = item
-            .children
-            .iter()
-            .find(|c| c.tag.eq_ignore_ascii_case(seg))?;
+        item = &item.children[child_index(item, seg)?];
     }
     Some(item)
 }
@@ -437,13 +442,8 @@ fn lookup<'a>(top: &'a Item, name: &str) -> Option<&'a Item> {
 fn lookup_mut<'a>(top: &'a mut Item, name: &str) -> Option<&'a mut Item> {
     let mut item = top;
     for seg in segments(name) {
-        if seg.is_empty() {
-            return None;
-        }
-        item = item
-            .children
-            .iter_mut()
-            .find(|c| c.tag.eq_ignore_ascii_case(seg))?;
+        let i = child_index(item, seg)?;
+        item = &mut item.children[i];
     }
     Some(item)
 }
@@ -451,14 +451,7 @@ fn lookup_mut<'a>(top: &'a mut Item, name: &str) -> Option<&'a mut Item> {
 fn lookup_create<'a>(top: &'a mut Item, name: &str) -> &'a mut Item {
     let mut item = top;
     for seg in segments(name) {
-        let found = if seg.is_empty() {
-            None
-        } else {
-            item.children
-                .iter()
-                .position(|c| c.tag.eq_ignore_ascii_case(seg))
-        };
-        let index = match found {
+        let index = match child_index(item, seg) {
             Some(i) => i,
             None => {
                 item.children.push(Item::new(seg));

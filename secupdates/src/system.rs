@@ -87,29 +87,39 @@ pub struct Installed {
 /// file: not a dpkg system.
 pub fn installed_packages(root: &Root) -> Option<Vec<Installed>> {
     let text = read_text(root, Path::new("/var/lib/dpkg/status"), MAX_STATUS_BYTES).ok()?;
-    let mut out = Vec::new();
-    for stanza in text.split("\n\n") {
-        let (mut name, mut arch, mut version, mut installed) = (None, None, None, false);
+    Some(
+        stanzas(&text, &["Package", "Architecture", "Version", "Status"])
+            .filter_map(|[name, arch, version, status]| {
+                let installed = status?.split_whitespace().nth(2) == Some("installed");
+                let (name, version) = (name?, version?);
+                installed.then(|| Installed {
+                    name: name.to_string(),
+                    arch: arch.unwrap_or("all").to_string(),
+                    version: version.to_string(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The values of `fields` in each stanza of a dpkg control-format text
+/// (dpkg's status file, a Packages list), trimmed, in the order asked.
+fn stanzas<'a, const N: usize>(
+    text: &'a str,
+    fields: &'a [&'a str; N],
+) -> impl Iterator<Item = [Option<&'a str>; N]> + 'a {
+    text.split("\n\n").map(move |stanza| {
+        let mut found = [None; N];
         for line in stanza.lines() {
-            if let Some(v) = line.strip_prefix("Package:") {
-                name = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Architecture:") {
-                arch = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Version:") {
-                version = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Status:") {
-                installed = v.split_whitespace().nth(2) == Some("installed");
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            if let Some(i) = fields.iter().position(|f| *f == key) {
+                found[i] = Some(value.trim());
             }
         }
-        if let (Some(name), Some(version), true) = (name, version, installed) {
-            out.push(Installed {
-                name: name.to_string(),
-                arch: arch.unwrap_or("all").to_string(),
-                version: version.to_string(),
-            });
-        }
-    }
-    Some(out)
+        found
+    })
 }
 
 /// One archive apt is told to fetch (`deb URI SUITE COMPONENTS`).
@@ -404,21 +414,7 @@ pub fn read_packages(
     } else {
         text.push_str(&String::from_utf8_lossy(&bytes));
     }
-    let mut out = Vec::new();
-    for stanza in text.split("\n\n") {
-        let (mut name, mut arch, mut version) = (None, None, None);
-        for line in stanza.lines() {
-            if let Some(v) = line.strip_prefix("Package:") {
-                name = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Architecture:") {
-                arch = Some(v.trim());
-            } else if let Some(v) = line.strip_prefix("Version:") {
-                version = Some(v.trim());
-            }
-        }
-        if let (Some(n), Some(a), Some(v)) = (name, arch, version) {
-            out.push((n.to_string(), a.to_string(), v.to_string()));
-        }
-    }
-    Ok(out)
+    Ok(stanzas(&text, &["Package", "Architecture", "Version"])
+        .filter_map(|[n, a, v]| Some((n?.to_string(), a?.to_string(), v?.to_string())))
+        .collect())
 }

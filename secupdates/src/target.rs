@@ -8,6 +8,7 @@ use crate::model::{self, DebianRelease};
 use crate::origin::{Archive, Distro, Pattern, PatternError};
 use crate::system::{self, FetchedArchive, Installed, OsRelease, PackagesList, Source};
 
+#[derive(Clone)]
 pub struct Target {
     pub root: Root,
     pub os: Option<OsRelease>,
