@@ -99,14 +99,10 @@ pub fn parse_egress_text(text: &str) -> Result<EgressSpec, PolicyError> {
 /// Resolve the accounts of `specs` by the passwd text of the target.
 pub fn resolve_users(specs: &mut [EgressSpec], passwd: &str) -> Result<(), PolicyError> {
     for spec in specs.iter_mut().filter(|s| s.uid.is_none()) {
-        let uid = passwd.lines().find_map(|line| {
-            let mut f = line.split(':');
-            let name = f.next()?;
-            let uid = f.nth(1)?;
-            (name == spec.user)
-                .then(|| uid.parse::<u32>().ok())
-                .flatten()
-        });
+        let uid = hardkit_core::accounts::parse_passwd(passwd)
+            .iter()
+            .find(|p| p.name == spec.user)
+            .map(|p| p.uid);
         spec.uid = Some(uid.ok_or_else(|| {
             invalid(
                 &spec.origin,
