@@ -93,16 +93,27 @@ fn probe_as(lab: &Lab, uid: u32, dst: IpAddr, proto: Proto, port: u16) -> Got {
 }
 
 fn load_in_client(lab: &Lab, program: &str, file_arg: &[&str], text: &str) {
+    load_in_client_with(lab, &[program.into()], file_arg, text);
+}
+
+/// The same with a program given as a command line (a root's own nft run
+/// through its own loader).
+fn load_in_client_with(lab: &Lab, program: &[std::ffi::OsString], file_arg: &[&str], text: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rules");
     std::fs::write(&path, text).unwrap();
     let mut args: Vec<String> = file_arg.iter().map(|s| s.to_string()).collect();
     args.push(path.display().to_string());
     let out = Command::new("ip")
-        .args(["netns", "exec", &lab.client.name, program])
+        .args(["netns", "exec", &lab.client.name])
+        .args(program)
         .args(&args)
         .output()
         .unwrap();
+    let program = program
+        .last()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     assert!(
         out.status.success(),
         "{program}: {}\n{text}",
@@ -258,4 +269,46 @@ fn the_egress_only_table_passes_the_same_matrix() {
     let _tcp = lab.tcp_listeners(&[80, 443, 8000]);
     let _udp = lab.udp_echo(&[53, 5353]);
     assert_eq!(assert_egress_matrix(&lab, &plan), 48);
+}
+
+/// The same matrix with the rules loaded by each Debian release's own nft
+/// (12's 1.0.6, 13's 1.1.3, testing's), from the cached roots, through each
+/// root's own loader and libraries (the suite's roots, never an audited
+/// image's programs): what reaches the kernel is that release's bytecode.
+#[test]
+fn each_debian_release_nft_loads_rules_that_pass_the_egress_matrix() {
+    const TEST: &str = "fwplan egress: each Debian release's nft with packets";
+    if !hardkit_core::oracle::require_root(TEST) {
+        return;
+    }
+    let plan = plan_of(POLICY);
+    let ruleset = render(POLICY);
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(root_dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite)
+        else {
+            continue;
+        };
+        let root = hardkit_core::Root::new(&root_dir).unwrap();
+        let (Ok(ldso), Ok(nft), Ok(libs)) = (
+            root.resolve("/lib64/ld-linux-x86-64.so.2"),
+            root.resolve("/usr/sbin/nft"),
+            root.resolve("/usr/lib/x86_64-linux-gnu"),
+        ) else {
+            panic!("{suite}: the cached root has no nft or loader");
+        };
+        let nft_cmd = vec![
+            ldso.into_os_string(),
+            "--library-path".into(),
+            libs.into_os_string(),
+            nft.into_os_string(),
+        ];
+        let lab = Lab::new();
+        lab.warm_neighbours();
+        load_in_client_with(&lab, &nft_cmd, &["-f"], &ruleset);
+        let _tcp = lab.tcp_listeners(&[80, 443, 8000]);
+        let _udp = lab.udp_echo(&[53, 5353]);
+        let n = assert_egress_matrix(&lab, &plan);
+        assert_eq!(n, 48, "{suite}");
+        eprintln!("fwplan egress: Debian {suite}'s nft: {n}/{n} probes as planned");
+    }
 }

@@ -12,11 +12,19 @@ fn a_fifo_for_proc_net_tcp_does_not_hang_the_audit() {
     let net = t.path().join("proc/net");
     std::fs::create_dir_all(&net).unwrap();
     for table in ["tcp", "tcp6", "udp", "udp6"] {
-        assert!(Command::new("mkfifo").arg(net.join(table)).status().unwrap().success());
+        assert!(Command::new("mkfifo")
+            .arg(net.join(table))
+            .status()
+            .unwrap()
+            .success());
     }
     // An empty ruleset: nothing of the tree's firewall is loaded.
     let ruleset = t.path().join("ruleset.json");
-    std::fs::write(&ruleset, r#"{"nftables": [{"metainfo": {"json_schema_version": 1}}]}"#).unwrap();
+    std::fs::write(
+        &ruleset,
+        r#"{"nftables": [{"metainfo": {"json_schema_version": 1}}]}"#,
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_fwplan"))
         .arg("--root")
         .arg(t.path())
