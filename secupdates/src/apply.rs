@@ -284,10 +284,8 @@ fn check_planned(target: &Target, planned: &AptConfig, opts: &Options) -> Result
     }
     // The origins: all understood, the security archive among them, and
     // (by default) nothing else after the #clear.
-    let planned_target = Target {
-        config: Ok(planned.clone()),
-        ..target.clone()
-    };
+    let mut planned_target = target.clone();
+    planned_target.config = Ok(planned.clone());
     for e in planned_target.entries() {
         if let Err(err) = &e.parsed {
             let at = e.at.clone();

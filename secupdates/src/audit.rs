@@ -412,7 +412,7 @@ fn lists_stale(t: &Target) -> Vec<Finding> {
 }
 
 fn pending_updates(t: &Target) -> Vec<Finding> {
-    let (pending, _) = pending::pending(t);
+    let (pending, _) = t.pending();
     if pending.is_empty() {
         return Vec::new();
     }

@@ -10,7 +10,6 @@ use hardkit_core::{CommonArgs, ErrorRecord, ExitStatus, Reporter};
 use crate::apply::{self, Options, RebootTime};
 use crate::aptconf::AptConfig;
 use crate::audit;
-use crate::pending;
 use crate::target::Target;
 
 pub const TOOL: &str = "secupdates";
@@ -150,6 +149,11 @@ fn run_audit<W: io::Write>(
         target.release.human("unattended-upgrades")
     ))?;
     reporter.text(&format!("{}\n", facts_line(target)))?;
+    // The pending updates behind secupdates/pending, as records (monitor
+    // ages them from this one run).
+    for p in &target.pending().0 {
+        reporter.emit(p)?;
+    }
     for finding in audit::audit(target) {
         reporter.finding(finding)?;
     }
@@ -185,14 +189,14 @@ fn run_pending<W: io::Write>(
     target: &Target,
     reporter: &mut Reporter<W>,
 ) -> Result<ExitStatus, CliError> {
-    let (pending, unreadable) = pending::pending(target);
+    let (pending, unreadable) = target.pending();
     for (path, error) in unreadable {
         reporter.error(ErrorRecord {
             message: format!("{path}: {error}"),
             path: None,
         })?;
     }
-    for p in &pending {
+    for p in pending {
         reporter.emit(p)?;
         if !reporter.is_json() {
             reporter.text(&format!(

@@ -6,6 +6,7 @@ use hardkit_core::Root;
 use crate::aptconf::{AptConfig, ConfigError};
 use crate::model::{self, DebianRelease};
 use crate::origin::{Archive, Distro, Pattern, PatternError};
+use crate::pending::PendingUpdate;
 use crate::system::{self, FetchedArchive, Installed, OsRelease, PackagesList, Source};
 
 #[derive(Clone)]
@@ -21,6 +22,9 @@ pub struct Target {
     pub archives: Vec<FetchedArchive>,
     pub lists: Vec<PackagesList>,
     pub release: ReleaseRecord,
+    /// The pending security updates and the lists that could not be read,
+    /// worked out once (the audit's finding and its records share them).
+    pending: std::sync::OnceLock<(Vec<PendingUpdate>, Vec<(String, String)>)>,
 }
 
 /// A pattern entry of the configuration, parsed or not.
@@ -59,7 +63,14 @@ impl Target {
             archives,
             lists,
             release: model::detect(uu.as_deref(), &codename),
+            pending: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The security updates apt knows of and the system has not installed,
+    /// and the Packages lists that could not be read (path, error).
+    pub fn pending(&self) -> &(Vec<PendingUpdate>, Vec<(String, String)>) {
+        self.pending.get_or_init(|| crate::pending::pending(self))
     }
 
     pub fn installed(&self, name: &str) -> Option<&Installed> {
