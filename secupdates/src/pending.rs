@@ -31,9 +31,12 @@ impl Record for PendingUpdate {
     const TYPE: &'static str = "pending_update";
 }
 
-/// The pending security updates, by package name; and the lists that could
-/// not be read (path, error).
-pub fn pending(target: &Target) -> (Vec<PendingUpdate>, Vec<(String, String)>) {
+/// The pending security updates, by package name, and the Packages lists
+/// that could not be read (path, error).
+pub type Pending = (Vec<PendingUpdate>, Vec<(String, String)>);
+
+/// The pending security updates of `target` (see [`Pending`]).
+pub fn pending(target: &Target) -> Pending {
     let mut unreadable = Vec::new();
     let Some(installed) = &target.packages else {
         return (Vec::new(), unreadable);

@@ -6,7 +6,7 @@ use hardkit_core::Root;
 use crate::aptconf::{AptConfig, ConfigError};
 use crate::model::{self, DebianRelease};
 use crate::origin::{Archive, Distro, Pattern, PatternError};
-use crate::pending::PendingUpdate;
+use crate::pending::Pending;
 use crate::system::{self, FetchedArchive, Installed, OsRelease, PackagesList, Source};
 
 #[derive(Clone)]
@@ -24,7 +24,7 @@ pub struct Target {
     pub release: ReleaseRecord,
     /// The pending security updates and the lists that could not be read,
     /// worked out once (the audit's finding and its records share them).
-    pending: std::sync::OnceLock<(Vec<PendingUpdate>, Vec<(String, String)>)>,
+    pending: std::sync::OnceLock<Pending>,
 }
 
 /// A pattern entry of the configuration, parsed or not.
@@ -69,7 +69,7 @@ impl Target {
 
     /// The security updates apt knows of and the system has not installed,
     /// and the Packages lists that could not be read (path, error).
-    pub fn pending(&self) -> &(Vec<PendingUpdate>, Vec<(String, String)>) {
+    pub fn pending(&self) -> &Pending {
         self.pending.get_or_init(|| crate::pending::pending(self))
     }
 
