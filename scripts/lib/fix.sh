@@ -605,7 +605,7 @@ step_service() { # TARGET REAL
     "$SVCACCT" "${args[@]}" >"$work/svc.json" 2>"$work/svc.err" ||
         fix_die "svcacct apply: $(cat "$work/svc.err")"
     tool_actions service "$work/svc.json"
-    step_egress_ports "$t" "$real" "$name"
+    step_egress_ports "$t" "$real"
     if ((real)) && [[ -f $t/etc/sudoers.d/$name ]] && command -v visudo >/dev/null; then
         visudo -c -q -f "$t/etc/sudoers.d/$name" || fix_die "visudo rejected /etc/sudoers.d/$name"
         act service validate "/etc/sudoers.d/$name" false "visudo -c accepted it"
@@ -632,7 +632,7 @@ step_service() { # TARGET REAL
     fi
 }
 
-# step_egress_ports TARGET REAL NAME: the ports of --egress NET:PORTS, which
+# step_egress_ports TARGET REAL: the ports of --egress NET:PORTS, which
 # the unit's IP allow list cannot match: fwplan's per-account output rules
 # (meta skuid) in a table of their own, inet hardkit_egress, written to
 # nftables.conf between markers after the firewall's block, checked like it
@@ -640,18 +640,12 @@ step_service() { # TARGET REAL
 # svcacct apply: the account exists now. (The table has no input rule, so
 # it cannot cut a session.)
 step_egress_ports() {
-    local t=$1 real=$2 name=$3 e net ports conf=/etc/nftables.conf rc=0
+    local t=$1 real=$2 rule conf=/etc/nftables.conf rc=0
+    # (svcacct apply says them, as fwplan's --egress rules: it parsed --egress)
     local rules=()
-    for e in "${egress[@]}"; do
-        net="" ports=""
-        if [[ $e == \[* ]]; then
-            net=${e#[}; net=${net%%]*}
-            [[ ${e#*]} == :* ]] && ports=${e#*]:}
-        elif [[ $e == *:* && ${e%:*} != *:* ]]; then
-            net=${e%:*}; ports=${e##*:}
-        fi
-        [[ -n $ports ]] && rules+=(--egress "$name:$ports@$net")
-    done
+    while IFS= read -r rule; do
+        rules+=(--egress "$rule")
+    done < <(jq -r 'select(.type == "egress_rule") | .rule' "$work/svc.json")
     ((${#rules[@]})) || return 0
     "$FWPLAN" --root "$t" render --egress-only "${rules[@]}" >"$work/egress.nft" 2>"$work/egress.err" ||
         fix_die "fwplan render --egress-only refused the ports of --egress: $(one_line <"$work/egress.err")"

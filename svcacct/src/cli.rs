@@ -302,25 +302,44 @@ fn run_containers<W: io::Write>(
     Ok(ExitStatus::Clean)
 }
 
-/// The ports of `--egress NET:PORTS`, which the unit cannot enforce: the
-/// firewall command that does, for the human reader (first-five runs it).
+/// An `egress_rule` record: the ports of `--egress NET:PORTS`, which the
+/// unit cannot enforce, as fwplan's `--egress` rule for the service's
+/// account (first-five hands it to `fwplan render --egress-only`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EgressRule {
+    pub rule: String,
+}
+
+impl hardkit_core::record::Record for EgressRule {
+    const TYPE: &'static str = "egress_rule";
+}
+
+/// The `egress_rule` records (JSON), or the command that enforces them
+/// (text).
 fn egress_ports_note<W: io::Write>(
     create: &CreateArgs,
     reporter: &mut Reporter<W>,
 ) -> io::Result<()> {
-    let rules: Vec<String> = create
+    let rules: Vec<EgressRule> = create
         .egress
         .iter()
         .filter_map(|t| {
-            t.ports
-                .as_ref()
-                .map(|p| format!("--egress {}:{p}@{}", create.name.as_str(), t.net.as_str()))
+            t.ports.as_ref().map(|p| EgressRule {
+                rule: format!("{}:{p}@{}", create.name.as_str(), t.net.as_str()),
+            })
         })
         .collect();
+    for r in &rules {
+        reporter.emit(r)?;
+    }
     if !rules.is_empty() && !reporter.is_json() {
+        let flags: Vec<String> = rules
+            .iter()
+            .map(|r| format!("--egress {}", r.rule))
+            .collect();
         reporter.text(&format!(
             "svcacct: the unit allows the networks of --egress; their ports are the firewall's: fwplan render --egress-only {} (first-five --egress does it)\n",
-            rules.join(" ")
+            flags.join(" ")
         ))?;
     }
     Ok(())
