@@ -174,13 +174,9 @@ fn facts_line(t: &Target) -> String {
         ),
         None => "unattended-upgrades not installed".to_string(),
     };
-    let security = if t.security_sources().is_empty() {
-        "no security source".to_string()
-    } else {
-        format!(
-            "security source {}",
-            escape_untrusted(&t.security_sources()[0].suite)
-        )
+    let security = match t.security_sources().first() {
+        None => "no security source".to_string(),
+        Some(s) => format!("security source {}", escape_untrusted(&s.suite)),
     };
     format!("{release}; {security}; {package}")
 }
