@@ -18,6 +18,20 @@ use std::path::Path;
 const BUFFER: usize = 1 << 20;
 /// Below this many bytes in a buffer, hashing on one thread is faster.
 const PARALLEL_FROM: usize = 256 << 10;
+/// Up to this many bytes of holes a file's hash is b3sum's (the zeros are
+/// hashed from memory: about a fifth of a CPU-second here). A file with
+/// more holes gets the bounded sparse digest instead (see
+/// [`SPARSE_PREFIX`]): BLAKE3 mixes each chunk's offset into its hash, so
+/// b3sum's value of a 16 TiB hole costs most of an hour of CPU whatever
+/// reads it, and anyone who can write in a watched tree could plant one.
+pub const HOLE_LIMIT: u64 = 1 << 30;
+/// The sparse digest's mark: `sparse:` and the hex of a BLAKE3 in derive-
+/// key mode over the file's size, then each data extent's offset, length
+/// and bytes. Holes read as zeros, so these determine the whole logical
+/// content: a different content is a different digest. Its cost is the
+/// data and the number of extents, never the holes.
+pub const SPARSE_PREFIX: &str = "sparse:";
+const SPARSE_CONTEXT: &str = "hardkit fim 2026-12-05 sparse file digest: size, data extents, bytes";
 
 thread_local! {
     // Taken out while in use, not borrowed: update_rayon lets this thread
@@ -160,8 +174,17 @@ pub fn hash_open(mut file: File, before: &libc::stat) -> Result<String, HashErro
     }
     // Fewer allocated bytes than the size: holes to skip. Other files are
     // read without the extra lseek per buffer.
-    let sparse = (before.st_blocks as u64).saturating_mul(512) < fp_before.size;
-    let read = read_into_hasher(&mut file, &mut buffer, fp_before.size, sparse, &mut hasher);
+    let allocated = (before.st_blocks as u64).saturating_mul(512);
+    let sparse = allocated < fp_before.size;
+    let huge_holes = sparse
+        && fp_before.size - allocated > HOLE_LIMIT
+        && hole_bytes(&file, fp_before.size)?.is_some_and(|holes| holes > HOLE_LIMIT);
+    let read = if huge_holes {
+        hasher = blake3::Hasher::new_derive_key(SPARSE_CONTEXT);
+        read_extents_into_hasher(&file, &mut buffer, fp_before.size, &mut hasher)
+    } else {
+        read_into_hasher(&mut file, &mut buffer, fp_before.size, sparse, &mut hasher)
+    };
     READ_BUFFER.set(Some(buffer));
     let read = read?;
     let after = Fingerprint::of_stat(&fstat(&file)?);
@@ -174,7 +197,109 @@ pub fn hash_open(mut file: File, before: &libc::stat) -> Result<String, HashErro
             after.size
         )));
     }
-    Ok(hasher.finalize().to_hex().to_string())
+    let hex = hasher.finalize().to_hex();
+    Ok(if huge_holes {
+        format!("{SPARSE_PREFIX}{hex}")
+    } else {
+        hex.to_string()
+    })
+}
+
+/// `lseek` with SEEK_DATA or SEEK_HOLE from `pos`: the offset found, None
+/// past the last data (ENXIO), or the error (EINVAL when unsupported).
+fn seek_extent(file: &File, pos: u64, whence: libc::c_int) -> io::Result<Option<u64>> {
+    let offset =
+        libc::off_t::try_from(pos).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: lseek on a descriptor we own; it only moves the offset.
+    let found = unsafe { libc::lseek(file.as_raw_fd(), offset, whence) };
+    if found >= 0 {
+        return Ok(Some(found as u64));
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ENXIO) {
+        return Ok(None);
+    }
+    Err(err)
+}
+
+/// The file's data extents up to `size`, as SEEK_DATA/SEEK_HOLE walk them
+/// from `pos`: the next one as (start, end), or None when only holes
+/// remain.
+fn next_extent(file: &File, pos: u64, size: u64) -> io::Result<Option<(u64, u64)>> {
+    let Some(start) = seek_extent(file, pos, libc::SEEK_DATA)? else {
+        return Ok(None);
+    };
+    if start >= size {
+        return Ok(None);
+    }
+    // Every data offset has a hole after it (the end of the file at least).
+    let end = seek_extent(file, start, libc::SEEK_HOLE)?.unwrap_or(size);
+    Ok(Some((start, end.clamp(start + 1, size))))
+}
+
+/// How many bytes of the first `size` are holes, or None when the
+/// filesystem cannot tell. One pass over the extents (as many as the
+/// allocated blocks allow), nothing read.
+fn hole_bytes(file: &File, size: u64) -> io::Result<Option<u64>> {
+    let (mut pos, mut holes) = (0u64, 0u64);
+    while pos < size {
+        match next_extent(file, pos, size) {
+            Ok(Some((start, end))) => {
+                holes += start - pos;
+                pos = end;
+            }
+            Ok(None) => return Ok(Some(holes + (size - pos))),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(holes))
+}
+
+/// The sparse digest's input: the size, then each data extent's offset and
+/// length (u64, little-endian) and its bytes. Only data is read
+/// (positioned reads, none past `size`); returns the bytes the file was
+/// found to hold (`size` unless it shrank while being read).
+fn read_extents_into_hasher(
+    file: &File,
+    buffer: &mut [u8],
+    size: u64,
+    hasher: &mut blake3::Hasher,
+) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    // The size first: each extent after it delimits itself, so no two
+    // contents give the same input.
+    hasher.update(&size.to_le_bytes());
+    let mut pos = 0u64;
+    while let Some((start, end)) = next_extent(file, pos, size)? {
+        hasher.update(&start.to_le_bytes());
+        hasher.update(&(end - start).to_le_bytes());
+        let mut at = start;
+        while at < end {
+            let want = (end - at).min(buffer.len() as u64) as usize;
+            let n = match file.read_at(&mut buffer[..want], at) {
+                Ok(0) => return Ok(at),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n >= PARALLEL_FROM {
+                hasher.update_rayon(&buffer[..n]);
+            } else {
+                hasher.update(&buffer[..n]);
+            }
+            at += n as u64;
+        }
+        pos = end;
+    }
+    Ok(size)
 }
 
 /// Zeros for the holes of sparse files: hashed from memory, never read.
@@ -380,6 +505,84 @@ mod tests {
         assert_eq!(
             hash_file(&hole, &fp).unwrap(),
             blake3::hash(&vec![0u8; 3 << 20]).to_hex().to_string()
+        );
+    }
+
+    /// A file with more than HOLE_LIMIT of holes gets the sparse digest:
+    /// holes neither read nor hashed, every content told apart.
+    #[test]
+    fn huge_holes_get_a_bounded_digest_that_tells_contents_apart() {
+        use std::os::unix::fs::FileExt;
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 * HOLE_LIMIT;
+        let make = |name: &str, pieces: &[(u64, &[u8])]| {
+            let path = dir.path().join(name);
+            let f = File::create(&path).unwrap();
+            f.set_len(size).unwrap();
+            for (at, bytes) in pieces {
+                f.write_all_at(bytes, *at).unwrap();
+            }
+            f.sync_all().unwrap();
+            let fp = Fingerprint::of(&std::fs::symlink_metadata(&path).unwrap());
+            hash_file(&path, &fp).unwrap()
+        };
+        let pieces: [(u64, &[u8]); 3] = [
+            (0, b"head"),
+            (3 * HOLE_LIMIT + 7, b"deep"),
+            (size - 1, b"!"),
+        ];
+        let before = bytes_read_by_this_thread();
+        let started = std::time::Instant::now();
+        let digest = make("a", &pieces);
+        assert!(digest.starts_with(SPARSE_PREFIX), "{digest}");
+        assert_eq!(digest.len(), SPARSE_PREFIX.len() + 64);
+        let read = bytes_read_by_this_thread() - before;
+        assert!(read < 32 << 20, "read {read} bytes");
+        // b3sum's value of these 4 GiB takes most of a CPU-second.
+        assert!(
+            started.elapsed().as_millis() < 400,
+            "{:?}",
+            started.elapsed()
+        );
+
+        // The same content again: the same digest.
+        assert_eq!(make("b", &pieces), digest);
+        // A byte changed, the same bytes elsewhere, a different size: each
+        // a different digest.
+        let changed: [(u64, &[u8]); 3] = [
+            (0, b"head"),
+            (3 * HOLE_LIMIT + 7, b"deeP"),
+            (size - 1, b"!"),
+        ];
+        assert_ne!(make("c", &changed), digest);
+        let moved: [(u64, &[u8]); 3] = [
+            (0, b"head"),
+            (2 * HOLE_LIMIT + 7, b"deep"),
+            (size - 1, b"!"),
+        ];
+        assert_ne!(make("d", &moved), digest);
+        make("e", &pieces);
+        let path = dir.path().join("e");
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(size + 1).unwrap();
+        let fp = Fingerprint::of(&std::fs::symlink_metadata(&path).unwrap());
+        assert_ne!(hash_file(&path, &fp).unwrap(), digest);
+
+        // Holes up to the limit keep b3sum's value.
+        let path = dir.path().join("at-limit");
+        let f = File::create(&path).unwrap();
+        f.set_len(HOLE_LIMIT + 4096).unwrap();
+        f.write_all_at(b"data", HOLE_LIMIT).unwrap();
+        drop(f);
+        let fp = Fingerprint::of(&std::fs::symlink_metadata(&path).unwrap());
+        let mut expected = blake3::Hasher::new();
+        hash_zeros(&mut expected, HOLE_LIMIT);
+        let mut tail = vec![0u8; 4096];
+        tail[..4].copy_from_slice(b"data");
+        expected.update(&tail);
+        assert_eq!(
+            hash_file(&path, &fp).unwrap(),
+            expected.finalize().to_hex().to_string()
         );
     }
 
