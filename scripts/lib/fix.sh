@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2154 # the options come from scripts/first-five
 # first-five --plan and --apply. Sourced by scripts/first-five after it has
 # parsed its options (root, plan_dir, ssh_port, opens, admin_nets, services,
-# exec_cmd, listen_port, egress, egress_dns, assume_yes, json) and found the tools.
+# exec_cmd, listen_port, egress, egress_dns, audit_agent, assume_yes, json) and found the tools.
 #
 # One set of steps, run twice: first on a scratch copy of the files the fix
 # touches (that is the plan: the lockout guard and every validation run
@@ -169,10 +169,14 @@ make_scratch() {
         fix_die "could not copy the users' ~/.ssh of $root into the scratch directory"
     # The directories (not their contents) of /var/lib and /var/log, with
     # their owners and modes: svcacct makes the service's state and log
-    # directories there, and the plan must see the ones that exist.
+    # directories there, and the plan must see the ones that exist. So the
+    # system directories its audit rules watch (AUDITED_WRITE_DIRS in
+    # svcacct/src/generated_files.rs: a rule only for those that exist).
     (
         cd "$root" || exit 2
         find var/lib var/log -mindepth 1 -maxdepth 1 -type d -print0 2>/dev/null
+        find usr boot root home var/spool/cron opt srv -maxdepth 0 -type d -print0 2>/dev/null
+        true
     ) | (cd "$root" && tar --null --no-recursion -T - -cf -) | tar -C "$s" -xf - ||
         fix_die "could not copy the directories of $root/var into the scratch directory"
     # Logs only need to exist (and stay small); the socket tables of a live
@@ -599,6 +603,9 @@ step_service() { # TARGET REAL
     local net
     for net in "${egress[@]}"; do args+=(--egress "$net"); done
     ((egress_dns)) && args+=(--egress-dns)
+    # What it runs and writes, recorded by auditd (installed below when
+    # missing).
+    ((audit_agent)) && args+=(--audit-rules)
     # An existing sudoers rule is replaced by the one it may need (restart
     # itself), not kept.
     [[ -e $t/etc/sudoers.d/$name ]] && args+=(--allow-restart)
@@ -606,6 +613,7 @@ step_service() { # TARGET REAL
         fix_die "svcacct apply: $(cat "$work/svc.err")"
     tool_actions service "$work/svc.json"
     step_egress_ports "$t" "$real"
+    step_auditd "$t" "$real" "$name"
     if ((real)) && [[ -f $t/etc/sudoers.d/$name ]] && command -v visudo >/dev/null; then
         visudo -c -q -f "$t/etc/sudoers.d/$name" || fix_die "visudo rejected /etc/sudoers.d/$name"
         act service validate "/etc/sudoers.d/$name" false "visudo -c accepted it"
@@ -629,6 +637,48 @@ step_service() { # TARGET REAL
         else
             act service restart "$name.service" false "not running: start it with systemctl enable --now $name"
         fi
+    fi
+}
+
+# step_auditd TARGET REAL NAME: the service's audit rules (svcacct wrote
+# /etc/audit/rules.d/hardkit-NAME.rules) are loaded by auditd: on this
+# machine, augenrules --load when auditd is installed and the rules changed,
+# else apt-get install auditd (its service runs augenrules --load as it
+# starts; tried again on every run until it is there). A tree's packages
+# are its own apt's to install (never run here as root): the step says so.
+# A failed download does not stop the rest of the fix: svcacct audit keeps
+# saying the agent is unaudited.
+step_auditd() { # TARGET REAL NAME
+    local t=$1 real=$2 rules=/etc/audit/rules.d/hardkit-$3.rules
+    ((audit_agent)) || return 0
+    tree_cat "$t" "$rules" >/dev/null 2>&1 || return 0
+    local changed=false installed=false
+    jq -e -s --arg p "$rules" 'any(.[]; .type == "action" and .path == $p and .changed == true)' "$work/svc.json" >/dev/null &&
+        changed=true
+    # (the packages of the system itself, not of the plan's scratch copy)
+    if [[ -x $root/sbin/augenrules || -x $root/usr/sbin/augenrules ]]; then
+        installed=true
+    fi
+    if [[ $root != / ]]; then
+        $installed ||
+            act service package auditd false \
+                "NOT installed: a tree's packages are for its own apt, which hardkit does not run as root; install auditd in it (its image build, or apt-get install once booted); it loads $rules when it starts"
+    elif $installed; then
+        if [[ $changed != true ]]; then
+            return 0
+        elif ((!real)); then
+            act service load "$rules" true "would run: augenrules --load"
+        elif augenrules --load >"$work/augenrules.log" 2>&1; then
+            act service load "$rules" true
+        else
+            act service load "$rules" false "FAILED: augenrules --load: $(tail -n 3 "$work/augenrules.log" | one_line) (they load at the next boot)"
+        fi
+    elif ((!real)); then
+        act service package auditd true "would run: apt-get update; apt-get install auditd (it loads $rules when it starts)"
+    elif apt_get update && apt_get install --no-install-recommends auditd; then
+        act service package auditd true "it loads $rules when it starts"
+    else
+        act service package auditd false "FAILED: $(tail -n 3 "$work/apt.log" | one_line) (what the service runs is not recorded until auditd is installed; the next run tries again; the rest of the fix goes on)"
     fi
 }
 

@@ -50,6 +50,24 @@ for t in "${hardkit_tools[@]}"; do
     install -m 0755 "$HARDKIT_BIN_DIR/$t" "$l/opt/hardkit/bin/$t"
 done
 install_jq "$l"
+# The container has no network, so apt-get install fails in it: the first
+# --apply takes that branch (auditd, for the agent's audit rules, cannot be
+# installed: said, and the rest goes on). For the second, a local archive
+# of the root's own packages: auditd and what it needs, fetched by the
+# root's apt now (chrooted, with this machine's network), as a flat
+# repository; then first-five installs auditd through apt.
+repo=$l/opt/hkrepo
+mkdir -p "$repo"
+if in_chroot "$l" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && apt-get install -y -q --download-only --no-install-recommends auditd' >"$tmp/repo.log" 2>&1 &&
+    compgen -G "$l/var/cache/apt/archives/*.deb" >/dev/null; then
+    mv "$l"/var/cache/apt/archives/*.deb "$repo/"
+    for d in "$repo"/*.deb; do
+        dpkg-deb -f "$d"
+        printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "${d##*/}" "$(stat -c %s "$d")" "$(sha256sum <"$d" | cut -d' ' -f1)"
+    done >"$repo/Packages"
+else
+    fail "the root's apt could not fetch auditd for the local archive: $(tail -n 3 "$tmp/repo.log")"
+fi
 
 # --- boot ---------------------------------------------------------------------------
 nspawn=""
@@ -202,8 +220,13 @@ expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json (live)"
 changes_of() { jq -r 'select(.type == "plan_step" and .changed == true) | "\(.step) \(.by) \(.op) \(.path)"' "$1"; }
 planned=$(changes_of "$tmp/plan1.jsonl")
 applied=$(changes_of "$tmp/apply1.jsonl")
-check "live: the plan lists exactly the changes --apply made ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
-    [ "$planned" == "$applied" ]
+# (but auditd: the plan cannot know that the download will fail)
+check "live: the plan lists exactly the changes --apply made, and auditd's install ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
+    [ "$(grep -vx 'service first-five package auditd' <<<"$planned")" == "$applied" ]
+check "live: the plan installs auditd for the agent's audit rules" grep -qx 'service first-five package auditd' <<<"$planned"
+check "live: no network: installing auditd FAILED, said so, and the fix went on" \
+    has "$tmp/apply1.jsonl" '.step == "service" and .op == "package" and .path == "auditd" and .changed == false and (.detail | startswith("FAILED: ")) and (.detail | contains("the rest of the fix goes on"))'
+check "live: the agent's audit rules are written all the same" test -s "$l/etc/audit/rules.d/hardkit-agent.rules"
 check "live: the plan lists the reload of sshd" grep -qx 'ssh first-five reload ssh.service' <<<"$planned"
 check "sshd was reloaded" has "$tmp/apply1.jsonl" '.step == "ssh" and .op == "reload" and .changed == true'
 check "fail2ban was reloaded or started" has "$tmp/apply1.jsonl" '.step == "jail" and (.op == "reload" or .op == "start") and .changed == true'
@@ -264,12 +287,26 @@ got=$(try_ssh "$port" admin -i /root/admin_key -o BatchMode=yes || true)
 check "the admin still gets in from another address (got: $got)" [ "$got" == admin ]
 
 # --- idempotence -------------------------------------------------------------------------
+# With the local archive, the second run installs auditd, the one step the
+# first could not carry out, and changes nothing else but the fim baseline,
+# taken again after it (the package's files are the fix's, not an
+# intruder's).
+echo "deb [trusted=yes] file:/opt/hkrepo ./" >"$l/etc/apt/sources.list.d/hkrepo.list"
 rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
 expect_status 0 "$rc" "second first-five --apply (live)"
 [[ $rc == 0 ]] || cat "$tmp/apply2.err" >&2
-n=$(jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$tmp/apply2.jsonl")
-check "second --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply2.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
+changed2=$(changes_of "$tmp/apply2.jsonl")
+check "second --apply installed auditd and changed nothing else but the baseline (changed: $(tr '\n' ';' <<<"$changed2"))" \
+    [ "$changed2" == $'service first-five package auditd\nfim first-five init /var/lib/hardkit/fim.db' ]
+check "auditd is installed (dpkg: $(inside dpkg-query -W -f '${Status}' auditd 2>&1))" \
+    [ "$(inside dpkg-query -W -f '${Status}' auditd 2>/dev/null)" == "install ok installed" ]
+check "augenrules reads the agent's rules" bash -c 'grep -q -- "-k hardkit-agent-exec" "$1"' _ "$l/etc/audit/rules.d/hardkit-agent.rules"
+rc=0
+inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply3.jsonl" 2>"$tmp/apply3.err" || rc=$?
+expect_status 0 "$rc" "third first-five --apply (live)"
+n=$(jq -s '[.[] | select(.type == "plan_step" and .changed == true)] | length' "$tmp/apply3.jsonl")
+check "third --apply changed nothing (changed: $(jq -c 'select(.changed == true) | [.step, .op, .path]' "$tmp/apply3.jsonl" | tr '\n' ' '))" [ "$n" == 0 ]
 
 # --- the question from a second session, on a terminal -------------------------------------
 # Without --yes, first-five asks on /dev/tty whether a new SSH session got

@@ -79,6 +79,9 @@ printf 'type=SYSCALL msg=audit(%s.100:901): arch=c000003e syscall=59 success=yes
 "$top/scripts/first-five" --root "$tmp/audited" --json >"$tmp/audited.jsonl" 2>&1 || true
 check "section 5 reads auditd's log: the agent ran a shell" \
     has "$tmp/audited.jsonl" '.type == "finding" and .id == "logscan/agent-shell" and .location.path == "/var/log/audit/audit.log"'
+expect_ids "$tmp/demo.jsonl" "the demo's audit trail (Debian 12's auditd)" logscan/agent-download logscan/agent-shell logscan/agent-system-write
+check "the demo's audit trail: the refused cron job under /etc/cron.d" \
+    has "$tmp/demo.jsonl" '.type == "agent_write" and .account == "agent" and .success == false and .paths == ["/etc/cron.d/"]'
 expect_ids "$tmp/demo.jsonl" "the demo's containers" svcacct/container-privileged svcacct/container-docker-socket svcacct/container-host-network
 rc=0
 "$top/scripts/first-five" --demo --json --docker-inspect "$top/svcacct/tests/fixtures/docker-inspect.json" >"$tmp/inspect.jsonl" 2>&1 || rc=$?

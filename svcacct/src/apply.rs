@@ -338,8 +338,12 @@ fn ensure_parent(host: &Path) -> Result<(), ApplyError> {
         .collect();
     for dir in missing.into_iter().rev() {
         let (above, name) = split(dir)?;
-        // sudo's own package makes /etc/sudoers.d 0750; do the same.
-        let mode = if dir.ends_with("etc/sudoers.d") {
+        // sudo's own package makes /etc/sudoers.d 0750, auditd's
+        // /etc/audit and its rules.d too; do the same.
+        let mode = if dir.ends_with("etc/sudoers.d")
+            || dir.ends_with("etc/audit")
+            || dir.ends_with("etc/audit/rules.d")
+        {
             0o750
         } else {
             0o755

@@ -99,6 +99,11 @@ pub struct CreateArgs {
     /// Let the service restart itself: /etc/sudoers.d/NAME with exactly `systemctl restart NAME.service`
     #[arg(long)]
     pub allow_restart: bool,
+    /// Write the account's audit rules (/etc/audit/rules.d/hardkit-NAME.rules)
+    /// even where auditd is not installed yet: its package loads them when
+    /// it starts. Without it they are written only where auditd is installed
+    #[arg(long)]
+    pub audit_rules: bool,
     /// Secrets file read by systemd (EnvironmentFile=), kept 0600 root:root
     #[arg(long, value_name = "PATH")]
     pub env_file: Option<AbsPath>,
@@ -202,6 +207,7 @@ fn spec_of(c: &CreateArgs) -> Result<ServiceSpec, CliError> {
         code: c.code.clone(),
         gpu: c.gpu,
         allow_restart: c.allow_restart,
+        audit_rules: c.audit_rules,
         env_file: c.env_file.clone(),
         allow_jit: c.allow_jit,
         memory_max: c.memory_max.clone(),

@@ -289,6 +289,7 @@ mod tests {
             code: None,
             gpu: false,
             allow_restart: false,
+            audit_rules: false,
             env_file: None,
             allow_jit: false,
             memory_max: None,

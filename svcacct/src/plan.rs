@@ -40,6 +40,8 @@ pub struct ServiceSpec {
     pub code: Option<AbsPath>,
     pub gpu: bool,
     pub allow_restart: bool,
+    /// `--audit-rules`: the audit rules even before auditd is installed.
+    pub audit_rules: bool,
     pub env_file: Option<AbsPath>,
     pub allow_jit: bool,
     pub memory_max: Option<String>,
@@ -456,9 +458,10 @@ pub fn plan(spec: &ServiceSpec, root: &Root) -> Result<Plan, PlanError> {
         });
     }
     // What the account runs and writes, recorded by auditd when it is
-    // installed (augenrules reads /etc/audit/rules.d/*.rules at boot).
+    // installed (augenrules reads /etc/audit/rules.d/*.rules at boot), or
+    // about to be (--audit-rules: its package's service loads them).
     let auditd = root.resolve("/etc/audit/rules.d").is_ok_and(|p| p.is_dir());
-    if auditd {
+    if auditd || spec.audit_rules {
         steps.push(Step::File {
             path: PathBuf::from(format!("/etc/audit/rules.d/hardkit-{name}.rules")),
             contents: audit_rules(

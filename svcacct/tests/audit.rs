@@ -252,6 +252,48 @@ fn a_service_set_up_by_apply_audits_clean() {
     );
 }
 
+/// Without auditd, apply writes no audit rules unless asked: with
+/// `--audit-rules` (first-five installs auditd next, whose service loads
+/// them) the file is there, in directories made the way auditd's package
+/// makes them (0750), and the audit no longer says the agent is unaudited.
+#[test]
+fn audit_rules_before_auditd_is_installed_when_asked() {
+    if !require_root("svcacct::audit_rules_before_auditd_is_installed_when_asked") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for asked in [false, true] {
+        let t = tree();
+        let r = t.path();
+        let mut args = vec!["apply", "agent", "--exec", "/opt/agent/bin/agent", "--json"];
+        if asked {
+            args.push("--audit-rules");
+        }
+        let out = svcacct(r, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rules = r.join("etc/audit/rules.d/hardkit-agent.rules");
+        assert_eq!(rules.exists(), asked, "asked: {asked}");
+        let out = svcacct(r, &["audit", "--systemd", "252", "agent", "--json"]);
+        let s = parse(&out.stdout);
+        let unaudited = s.findings.iter().any(|f| f.id == "svcacct/agent-unaudited");
+        assert_eq!(unaudited, !asked, "{:#?}", s.findings);
+        if asked {
+            for (dir, mode) in [("etc/audit", 0o750), ("etc/audit/rules.d", 0o750)] {
+                let m = fs::metadata(r.join(dir)).unwrap().permissions().mode() & 0o7777;
+                assert_eq!(m, mode, "{dir}");
+            }
+            let m = fs::metadata(&rules).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(m, 0o640);
+            let text = fs::read_to_string(&rules).unwrap();
+            assert!(text.contains("-S execve,execveat -F uid="), "{text}");
+        }
+    }
+}
+
 #[test]
 fn audit_all_and_unit_files_and_missing_units() {
     let t = bad_tree();
