@@ -51,14 +51,16 @@ for t in "${hardkit_tools[@]}"; do
 done
 install_jq "$l"
 # The container has no network, so apt-get install fails in it: the first
-# --apply takes that branch (auditd, for the agent's audit rules, cannot be
-# installed: said, and the rest goes on). For the second, a local archive
-# of the root's own packages: auditd and what it needs, fetched by the
-# root's apt now (chrooted, with this machine's network), as a flat
-# repository; then first-five installs auditd through apt.
+# --apply takes that branch for the two packages it installs, auditd (for
+# the agent's audit rules) and unattended-upgrades (purged from this copy of
+# the root: a server without automatic updates): each cannot be installed,
+# is said, and the rest goes on. For the second, a local archive of the
+# root's own packages: those two and what they need, fetched by the root's
+# apt now (chrooted, with this machine's network), as a flat repository;
+# then first-five installs both through apt.
 repo=$l/opt/hkrepo
 mkdir -p "$repo"
-if in_chroot "$l" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && apt-get install -y -q --download-only --no-install-recommends auditd' >"$tmp/repo.log" 2>&1 &&
+if in_chroot "$l" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q unattended-upgrades && apt-get -o Acquire::Check-Valid-Until=false update -q && apt-get install -y -q --download-only --no-install-recommends auditd unattended-upgrades' >"$tmp/repo.log" 2>&1 &&
     compgen -G "$l/var/cache/apt/archives/*.deb" >/dev/null; then
     mv "$l"/var/cache/apt/archives/*.deb "$repo/"
     for d in "$repo"/*.deb; do
@@ -66,7 +68,7 @@ if in_chroot "$l" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q &
         printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "${d##*/}" "$(stat -c %s "$d")" "$(sha256sum <"$d" | cut -d' ' -f1)"
     done >"$repo/Packages"
 else
-    fail "the root's apt could not fetch auditd for the local archive: $(tail -n 3 "$tmp/repo.log")"
+    fail "the root's apt could not fetch auditd and unattended-upgrades for the local archive: $(tail -n 3 "$tmp/repo.log")"
 fi
 
 # --- boot ---------------------------------------------------------------------------
@@ -220,12 +222,16 @@ expect_jsonl "$tmp/apply1.jsonl" "first-five --apply --json (live)"
 changes_of() { jq -r 'select(.type == "plan_step" and .changed == true) | "\(.step) \(.by) \(.op) \(.path)"' "$1"; }
 planned=$(changes_of "$tmp/plan1.jsonl")
 applied=$(changes_of "$tmp/apply1.jsonl")
-# (but auditd: the plan cannot know that the download will fail)
-check "live: the plan lists exactly the changes --apply made, and auditd's install ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
-    [ "$(grep -vx 'service first-five package auditd' <<<"$planned")" == "$applied" ]
-check "live: the plan installs auditd for the agent's audit rules" grep -qx 'service first-five package auditd' <<<"$planned"
-check "live: no network: installing auditd FAILED, said so, and the fix went on" \
-    has "$tmp/apply1.jsonl" '.step == "service" and .op == "package" and .path == "auditd" and .changed == false and (.detail | startswith("FAILED: ")) and (.detail | contains("the rest of the fix goes on"))'
+# (but the two packages: the plan cannot know that the downloads will fail)
+installs=$'service first-five package auditd\nupdates first-five package unattended-upgrades'
+check "live: the plan lists exactly the changes --apply made, and the two installs ($(wc -l <<<"$applied") applied; diff planned/applied: $(diff <(echo "$planned") <(echo "$applied") | grep '^[<>]' | tr '\n' ' '))" \
+    [ "$(grep -vxF "$installs" <<<"$planned")" == "$applied" ]
+check "live: the plan installs auditd (the agent's audit rules) and unattended-upgrades" \
+    [ "$(grep -xF "$installs" <<<"$planned")" == "$installs" ]
+for pkg in service:auditd updates:unattended-upgrades; do
+    check "live: no network: installing ${pkg#*:} FAILED, said so, and the fix went on" \
+        has "$tmp/apply1.jsonl" --arg s "${pkg%%:*}" --arg p "${pkg#*:}" '.step == $s and .op == "package" and .path == $p and .changed == false and (.detail | startswith("FAILED: ")) and (.detail | contains("the rest of the fix goes on"))'
+done
 check "live: the agent's audit rules are written all the same" test -s "$l/etc/audit/rules.d/hardkit-agent.rules"
 check "live: the plan lists the reload of sshd" grep -qx 'ssh first-five reload ssh.service' <<<"$planned"
 check "sshd was reloaded" has "$tmp/apply1.jsonl" '.step == "ssh" and .op == "reload" and .changed == true'
@@ -287,20 +293,26 @@ got=$(try_ssh "$port" admin -i /root/admin_key -o BatchMode=yes || true)
 check "the admin still gets in from another address (got: $got)" [ "$got" == admin ]
 
 # --- idempotence -------------------------------------------------------------------------
-# With the local archive, the second run installs auditd, the one step the
-# first could not carry out, and changes nothing else but the fim baseline,
-# taken again after it (the package's files are the fix's, not an
-# intruder's).
+# With the local archive, the second run installs auditd and
+# unattended-upgrades, the steps the first could not carry out, and changes
+# nothing else but the fim baseline, taken again after them (the packages'
+# files are the fix's, not an intruder's).
 echo "deb [trusted=yes] file:/opt/hkrepo ./" >"$l/etc/apt/sources.list.d/hkrepo.list"
 rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply2.jsonl" 2>"$tmp/apply2.err" || rc=$?
 expect_status 0 "$rc" "second first-five --apply (live)"
 [[ $rc == 0 ]] || cat "$tmp/apply2.err" >&2
 changed2=$(changes_of "$tmp/apply2.jsonl")
-check "second --apply installed auditd and changed nothing else but the baseline (changed: $(tr '\n' ';' <<<"$changed2"))" \
-    [ "$changed2" == $'service first-five package auditd\nfim first-five init /var/lib/hardkit/fim.db' ]
-check "auditd is installed (dpkg: $(inside dpkg-query -W -f '${Status}' auditd 2>&1))" \
-    [ "$(inside dpkg-query -W -f '${Status}' auditd 2>/dev/null)" == "install ok installed" ]
+check "second --apply installed the two packages and changed nothing else but the baseline (changed: $(tr '\n' ';' <<<"$changed2"))" \
+    [ "$changed2" == "$installs"$'\nfim first-five init /var/lib/hardkit/fim.db' ]
+for pkg in auditd unattended-upgrades; do
+    check "$pkg is installed (dpkg: $(inside dpkg-query -W -f '${Status}' "$pkg" 2>&1))" \
+        [ "$(inside dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]
+done
+inside /opt/hardkit/bin/secupdates audit --json >"$tmp/secupdates.jsonl" 2>&1 || true
+# (no network: apt's lists may be old, and fixes pending)
+check "secupdates audit: automatic security updates are on, beside the package's own files (findings: $(jq -r 'select(.type == "finding") | .id' "$tmp/secupdates.jsonl" | tr '\n' ' '))" \
+    jq_quiet -s -e 'any(.[]; .type == "summary") and all(.[]; .type != "finding" or (.id | IN("secupdates/lists-stale", "secupdates/pending")))' "$tmp/secupdates.jsonl"
 check "augenrules reads the agent's rules" bash -c 'grep -q -- "-k hardkit-agent-exec" "$1"' _ "$l/etc/audit/rules.d/hardkit-agent.rules"
 rc=0
 inside /opt/hardkit/scripts/first-five "${livefix[@]}" >"$tmp/apply3.jsonl" 2>"$tmp/apply3.err" || rc=$?
