@@ -49,10 +49,11 @@ mod tests {
     }
 
     #[test]
-    fn the_seven_tools_and_the_scripts_writer_are_found() {
+    fn the_eight_tools_and_the_scripts_writer_are_found() {
         assert_eq!(
             tools(),
             [
+                "aistack",
                 "fim",
                 "fwplan",
                 "hardkit-write",

@@ -2,9 +2,9 @@
 # Shared by scripts/first-five and scripts/monitor: finding the hardkit
 # binaries and trimming their human reports. Sourced, not run.
 
-hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan secupdates hardkit-write)
+hardkit_tools=(sshd-lint jailgen fwplan svcacct fim logscan secupdates aistack hardkit-write)
 
-# Set SSHD_LINT, JAILGEN, FWPLAN, SVCACCT, FIM, LOGSCAN, SECUPDATES to the tools and
+# Set SSHD_LINT, JAILGEN, FWPLAN, SVCACCT, FIM, LOGSCAN, SECUPDATES, AISTACK to the tools and
 # HKWRITE to hardkit-write (how the scripts write a system's files: through
 # core's writer, never with cp, mv or mkdir) from
 # $HARDKIT_BIN_DIR when set (tests use the debug build this way), from PATH
@@ -56,8 +56,9 @@ hardkit_find_tools() {
     FIM="${dir}fim"
     LOGSCAN="${dir}logscan"
     SECUPDATES="${dir}secupdates"
+    AISTACK="${dir}aistack"
     HKWRITE="${dir}hardkit-write"
-    export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN SECUPDATES HKWRITE
+    export SSHD_LINT JAILGEN FWPLAN SVCACCT FIM LOGSCAN SECUPDATES AISTACK HKWRITE
 }
 
 # Progress on a terminal: "[2/5] Brute-force protection (jailgen) ..." on

@@ -92,7 +92,7 @@ json_error_contract() {
 for t in "${hardkit_tools[@]}"; do
     case $t in
         sshd-lint | jailgen) args=(--root "$tmp/no-such-root") ;;
-        fwplan | svcacct | secupdates) args=(audit --root "$tmp/no-such-root") ;;
+        fwplan | svcacct | secupdates | aistack) args=(audit --root "$tmp/no-such-root") ;;
         fim) args=(check --root "$tmp/no-such-root") ;;
         logscan) args=(summary --root "$tmp/no-such-root" /var/log/auth.log) ;;
         hardkit-write) args=(mkdir --root "$tmp/no-such-root" /var/lib/x) ;;

@@ -141,7 +141,7 @@ done
 # except synopses (`[--json]`, `[FILE...]`, `[options]`).
 for doc in README.md docs/*.md; do
     awk -v doc="$doc" '
-        function tool_line(s) { return s ~ /^(sshd-lint|jailgen|fwplan|svcacct|fim|logscan|secupdates|scripts\/[a-z-]+)( |$)/ }
+        function tool_line(s) { return s ~ /^(sshd-lint|jailgen|fwplan|svcacct|fim|logscan|secupdates|aistack|scripts\/[a-z-]+)( |$)/ }
         function synopsis(s) { return s ~ /\[(-|[A-Z]|options)/ }
         /^```/ {
             if (inblock) { inblock = 0 } else { inblock = 1; first = 1; lang = substr($0, 4) }

@@ -56,7 +56,7 @@ cp -a "$top/examples/compromised-agent-host" "$tmp/unkeyed"
 "$top/scripts/first-five" --root "$tmp/unkeyed" >"$tmp/unkeyed.txt" 2>&1 || true
 check "without --fim-key the checklist says the baseline is not protected" grep -q 'not protected by a key' "$tmp/unkeyed.txt"
 marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "$tmp/demo.jsonl" | tr '\n' ' ')
-if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL updates=FAIL " ]]; then
+if [[ $marks == "ssh=FAIL brute-force=FAIL firewall=FAIL service=FAIL monitoring=FAIL updates=FAIL ai-stack=FAIL " ]]; then
     ok "every section FAIL"
 else
     fail "section marks: $marks"
@@ -82,19 +82,24 @@ check "section 5 reads auditd's log: the agent ran a shell" \
 expect_ids "$tmp/demo.jsonl" "the demo's audit trail (Debian 12's auditd)" logscan/agent-download logscan/agent-shell logscan/agent-system-write
 check "the demo's audit trail: the refused cron job under /etc/cron.d" \
     has "$tmp/demo.jsonl" '.type == "agent_write" and .account == "agent" and .success == false and .paths == ["/etc/cron.d/"]'
+expect_ids "$tmp/demo.jsonl" "the demo's AI stack" aistack/no-auth-exposed aistack/tunnel-no-access aistack/tunnel-credentials
+check "the demo's AI stack: Open WebUI with WEBUI_AUTH=False published past ufw, critical, at the line that switches the login off" \
+    has "$tmp/demo.jsonl" '.type == "finding" and .id == "aistack/no-auth-exposed" and .severity == "critical" and .evidence.service == "open-webui" and .location.path == "/opt/ai/docker-compose.yml" and .location.line == 22'
+check "the demo's AI stack: Ollama on the host's network, 0.0.0.0:11434" \
+    has "$tmp/demo.jsonl" '.type == "ai_service" and .name == "ollama" and .auth == "none" and .listeners[0].address == "0.0.0.0" and .listeners[0].port == 11434'
 expect_ids "$tmp/demo.jsonl" "the demo's containers" svcacct/container-privileged svcacct/container-docker-socket svcacct/container-host-network
 rc=0
 "$top/scripts/first-five" --demo --json --docker-inspect "$top/svcacct/tests/fixtures/docker-inspect.json" >"$tmp/inspect.jsonl" 2>&1 || rc=$?
 check "first-five --docker-inspect: the stack's qdrant on a network that reaches outside" \
     has "$tmp/inspect.jsonl" '.type == "finding" and .id == "svcacct/container-ai-network" and .evidence.container == "stack-qdrant-1"'
-check "records of every tool (got: $tools)" [ "$tools" == "fim first-five fwplan jailgen logscan secupdates sshd-lint svcacct " ]
+check "records of every tool (got: $tools)" [ "$tools" == "aistack fim first-five fwplan jailgen logscan secupdates sshd-lint svcacct " ]
 
 # The human checklist: six FAIL marks, the fixes, the verdict.
 rc=0
 "$top/scripts/first-five" --demo >"$tmp/demo.txt" 2>&1 || rc=$?
 expect_status 1 "$rc" "first-five --demo"
 n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
-check "checklist: 6 sections FAIL (got $n)" [ "$n" == 6 ]
+check "checklist: 7 sections FAIL (got $n)" [ "$n" == 7 ]
 check "checklist shows the fix lines" grep -q 'fix: PermitRootLogin no' "$tmp/demo.txt"
 check "FAIL verdict line" grep -q '^Verdict: FAIL' "$tmp/demo.txt"
 # The listener table of section 3 has a header whose columns line up with
@@ -199,10 +204,10 @@ cp -a "$top/examples/compromised-agent-host" "$tmp/emptylog"
 check "an empty auth.log is said to be empty (got: $(grep 'auth log' "$tmp/emptylog.txt"))" \
     grep -qx '    auth log: /var/log/auth.log (all of it, a first audit with no fim baseline yet): empty (nothing was logged there)' "$tmp/emptylog.txt"
 
-# Progress on a terminal: a [N/6] line per section on stderr, never in a
+# Progress on a terminal: a [N/7] line per section on stderr, never in a
 # pipe, never with --json (script(1) gives first-five a terminal).
 script -qec "$(printf '%q ' "$top/scripts/first-five" --demo)" /dev/null >"$tmp/tty.txt" 2>&1 || true
-check "on a terminal: [N/6] progress for each section" bash -c 'for n in 1 2 3 4 5 6; do grep -q "\[$n/6\] " "$1" || exit 1; done' _ "$tmp/tty.txt"
+check "on a terminal: [N/7] progress for each section" bash -c 'for n in 1 2 3 4 5 6 7; do grep -q "\[$n/7\] " "$1" || exit 1; done' _ "$tmp/tty.txt"
 check "on a terminal: the checklist still follows" grep -q '^\[FAIL\] 5. Monitoring' "$tmp/tty.txt"
 check "no progress in a pipe" bash -c '! grep -q "\[1/6\]" "$1"' _ "$tmp/demo.txt"
 script -qec "$(printf '%q ' "$top/scripts/first-five" --demo --json)" /dev/null >"$tmp/tty.jsonl" 2>&1 || true

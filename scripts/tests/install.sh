@@ -66,7 +66,7 @@ rc=0
 in_root hardkit-first-five --demo >"$tmp/demo.txt" 2>&1 || rc=$?
 expect_status 1 "$rc" "hardkit-first-five --demo (installed)"
 n=$(grep -c '^\[FAIL\] ' "$tmp/demo.txt" || true)
-check "installed first-five --demo: 6 sections FAIL (got $n)" [ "$n" == 6 ]
+check "installed first-five --demo: 7 sections FAIL (got $n)" [ "$n" == 7 ]
 check "installed first-five --demo shows the unpackaged set-uid file" grep -q 'CRITICAL fim/setuid-unpackaged  /usr/local/bin/.sysupd' "$tmp/demo.txt"
 check "installed first-five used the installed tools (no build)" bash -c '! grep -qi "cargo\|building" "$1"' _ "$tmp/demo.txt"
 rc=0

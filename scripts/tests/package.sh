@@ -99,7 +99,7 @@ for suite in "${suites[@]}"; do
     in_chroot "$r" hardkit-first-five --demo >"$tmp/$suite.demo" 2>&1 || rc=$?
     expect_status 1 "$rc" "$suite: hardkit-first-five --demo"
     n=$(grep -c '^\[FAIL\] ' "$tmp/$suite.demo" || true)
-    check "$suite: first-five --demo: 6 sections FAIL (got $n)" [ "$n" == 6 ]
+    check "$suite: first-five --demo: 7 sections FAIL (got $n)" [ "$n" == 7 ]
     check "$suite: first-five --demo shows the unpackaged set-uid file (modes applied to its copy)" grep -q 'CRITICAL fim/setuid-unpackaged  /usr/local/bin/.sysupd' "$tmp/$suite.demo"
     check "$suite: first-five used the installed tools (no build)" bash -c '! grep -qi "cargo\|building" "$1"' _ "$tmp/$suite.demo"
     rc=0

@@ -24,6 +24,7 @@ fn tools() -> Vec<Command> {
         fim::cli::Cli::command(),
         logscan::cli::Cli::command(),
         secupdates::cli::Cli::command(),
+        aistack::cli::Cli::command(),
         hardkit_write::cli::Cli::command(),
     ]
 }

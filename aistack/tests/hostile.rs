@@ -1,0 +1,108 @@
+//! An image audited with --root is not trusted: its compose files may be
+//! FIFOs, links to /dev/zero or out of the root, alias bombs or garbage.
+//! Each is said (a finding naming the file) and the run goes on; nothing
+//! hangs, nothing outside the root is read.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn run(root: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aistack"))
+        .args(["audit", "--json", "--root"])
+        .arg(root)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("aistack still running after 30 s: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn hostile_files_are_said_and_skipped() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    for d in ["fifo", "zero", "bomb", "garbage", "big", "ok"] {
+        fs::create_dir_all(r.join("opt").join(d)).unwrap();
+    }
+    let fifo = std::ffi::CString::new(r.join("opt/fifo/compose.yaml").to_str().unwrap()).unwrap();
+    // SAFETY: a valid path in our temp dir.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    symlink("/dev/zero", r.join("opt/zero/compose.yaml")).unwrap();
+    let mut bomb = String::from("x: &a [q, q, q, q, q, q, q, q, q, q]\n");
+    for i in 0..7 {
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        bomb.push_str(&format!("x{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+    }
+    fs::write(r.join("opt/bomb/compose.yaml"), bomb).unwrap();
+    fs::write(
+        r.join("opt/garbage/compose.yaml"),
+        b"services:\n  a: [\xff\xfe\n",
+    )
+    .unwrap();
+    let big = fs::File::create(r.join("opt/big/compose.yaml")).unwrap();
+    big.set_len(64 << 30).unwrap();
+    // A directory linked out of the root is not entered.
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(
+        outside.path().join("compose.yaml"),
+        "services:\n  o:\n    image: ollama/ollama\n    ports: [\"11434:11434\"]\n",
+    )
+    .unwrap();
+    symlink(outside.path(), r.join("opt/elsewhere")).unwrap();
+    fs::write(
+        r.join("opt/ok/compose.yaml"),
+        "services:\n  llm:\n    image: ollama/ollama\n    ports: [\"11434:11434\"]\n",
+    )
+    .unwrap();
+
+    let (code, stdout, stderr) = run(r, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let unreadable: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("aistack/file-unreadable"))
+        .collect();
+    for d in ["fifo", "zero", "bomb", "garbage", "big"] {
+        assert!(
+            unreadable
+                .iter()
+                .any(|l| l.contains(&format!("/opt/{d}/compose.yaml"))),
+            "{d}: {stdout}"
+        );
+    }
+    // The good file is still judged; the one outside the root is not read.
+    assert!(stdout.contains("\"name\":\"llm\""), "{stdout}");
+    assert!(!stdout.contains("\"name\":\"o\""), "{stdout}");
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(t.path(), &["--compose", "relative/compose.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--compose relative/compose.yaml"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&t.path().join("missing"), &[]);
+    assert_eq!(code, 2, "{stderr}");
+}

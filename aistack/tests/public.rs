@@ -1,0 +1,349 @@
+//! aistack on real compose files and cloudflared configurations taken from
+//! the projects' own examples (tests/fixtures/public, PROVENANCE.md), each
+//! put where a server keeps it in a temporary root.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/public")
+        .join(name)
+}
+
+struct Audit {
+    code: i32,
+    records: Vec<Value>,
+    stderr: String,
+}
+
+impl Audit {
+    fn of_type(&self, t: &str) -> Vec<&Value> {
+        self.records.iter().filter(|r| r["type"] == t).collect()
+    }
+
+    fn service(&self, name: &str) -> &Value {
+        self.of_type("ai_service")
+            .into_iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no ai_service {name} in {:#?}", self.records))
+    }
+
+    /// (id, severity, path:line, service) of every finding.
+    fn findings(&self) -> Vec<(String, String, String, String)> {
+        self.of_type("finding")
+            .into_iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                    format!(
+                        "{}:{}",
+                        f["location"]["path"].as_str().unwrap_or(""),
+                        f["location"]["line"]
+                    ),
+                    f["evidence"]["service"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn audit(root: &Path, extra: &[&str]) -> Audit {
+    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+        .args(["audit", "--json", "--root"])
+        .arg(root)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let records = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    Audit {
+        code: out.status.code().unwrap_or(-1),
+        records,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A root with `fixture` as /opt/stack/compose.yaml and `env` as its .env.
+fn compose_root(fixture_name: &str, env: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("opt/stack");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(fixture(fixture_name), dir.join("compose.yaml")).unwrap();
+    fs::write(dir.join(".env"), env).unwrap();
+    t
+}
+
+#[test]
+fn n8n_self_hosted_ai_starter_kit() {
+    let t = compose_root(
+        "self-hosted-ai-starter-kit.docker-compose.yml",
+        "POSTGRES_USER=root\n",
+    );
+    let a = audit(t.path(), &[]);
+    assert_eq!(a.code, 1, "{}", a.stderr);
+    // The import and model-pull jobs (a shell entrypoint, nothing
+    // published) are not services; postgres is not an AI service.
+    let names: Vec<&str> = a
+        .of_type("ai_service")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "n8n",
+            "qdrant",
+            "ollama-cpu",
+            "ollama-gpu",
+            "ollama-gpu-amd"
+        ]
+    );
+    // n8n:latest is 1.x: it always asks for its owner's account.
+    let n8n = a.service("n8n");
+    assert_eq!(
+        (n8n["auth"].as_str(), n8n["reach"].as_str()),
+        (Some("required"), Some("outside"))
+    );
+    // Ollama's ports come from the x-ollama anchor (merged with <<:), and
+    // the finding names the anchor's line.
+    let f = a.findings();
+    let c = "/opt/stack/compose.yaml";
+    assert!(
+        f.contains(&(
+            "aistack/no-auth-exposed".into(),
+            "critical".into(),
+            format!("{c}:33"),
+            "ollama-cpu".into()
+        )),
+        "{f:#?}"
+    );
+    assert!(
+        f.contains(&(
+            "aistack/no-auth-exposed".into(),
+            "critical".into(),
+            format!("{c}:106"),
+            "qdrant".into()
+        )),
+        "{f:#?}"
+    );
+    assert!(
+        f.contains(&(
+            "aistack/backend-network-not-internal".into(),
+            "medium".into(),
+            format!("{c}:99"),
+            "qdrant".into()
+        )),
+        "{f:#?}"
+    );
+    // n8n asks for a login: publishing a front end is not a finding here.
+    assert!(!f.iter().any(|x| x.3 == "n8n"), "{f:#?}");
+}
+
+#[test]
+fn open_webuis_own_compose_file() {
+    let t = compose_root("open-webui.docker-compose.yaml", "");
+    let a = audit(t.path(), &[]);
+    let webui = a.service("open-webui");
+    // ${OPEN_WEBUI_PORT-3000}: unset, so 3000, on every address.
+    assert_eq!(webui["listeners"][0]["port"], 3000);
+    assert_eq!(webui["listeners"][0]["reach"], "outside");
+    assert_eq!(webui["auth"], "required");
+    let ollama = a.service("ollama");
+    assert_eq!(
+        (ollama["auth"].as_str(), ollama["reach"].as_str()),
+        (Some("none"), Some("containers"))
+    );
+    let ids: Vec<String> = a.findings().into_iter().map(|f| f.0).collect();
+    assert_eq!(
+        ids,
+        [
+            "aistack/open-signup",
+            "aistack/backend-network-not-internal"
+        ]
+    );
+
+    // The same file with authentication switched off in its .env-driven
+    // environment, as the guides that "skip the login" do.
+    let dir = t.path().join("opt/stack");
+    let text = fs::read_to_string(dir.join("compose.yaml")).unwrap();
+    fs::write(
+        dir.join("compose.yaml"),
+        text.replace(
+            "      - 'WEBUI_SECRET_KEY='",
+            "      - 'WEBUI_SECRET_KEY='\n      - WEBUI_AUTH=${WEBUI_AUTH}",
+        ),
+    )
+    .unwrap();
+    fs::write(dir.join(".env"), "WEBUI_AUTH=False\n").unwrap();
+    let a = audit(t.path(), &[]);
+    let f = a.findings();
+    assert_eq!(f[0].0, "aistack/no-auth-exposed");
+    assert_eq!(
+        (f[0].1.as_str(), f[0].2.as_str()),
+        ("critical", "/opt/stack/compose.yaml:30")
+    );
+}
+
+#[test]
+fn langflow_flowise_and_n8n_hosting_examples() {
+    // Langflow's example: LANGFLOW_AUTO_LOGIN is left at its default (true).
+    let t = compose_root("langflow.docker-compose.yml", "");
+    let a = audit(t.path(), &[]);
+    assert_eq!(a.service("langflow")["auth"], "off");
+    assert_eq!(a.findings()[0].0, "aistack/no-auth-exposed");
+    assert_eq!(a.findings()[0].1, "critical");
+
+    // Flowise's: the port from .env through ${PORT}:${PORT}.
+    let t = compose_root("flowise.docker-compose.yml", "PORT=3001\n");
+    let a = audit(t.path(), &[]);
+    let flowise = a.service("flowise");
+    assert_eq!(flowise["listeners"][0]["port"], 3001);
+    assert_eq!(flowise["auth"], "required");
+
+    // n8n-hosting's subfolder example publishes on 127.0.0.1 only.
+    let t = compose_root("n8n-hosting.subfolderWithSSL.docker-compose.yml", "");
+    let a = audit(t.path(), &[]);
+    assert_eq!(a.service("n8n")["reach"], "loopback");
+    assert_eq!(a.code, 0, "{:#?}", a.findings());
+}
+
+fn tunnel_root(fixture_name: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("etc/cloudflared")).unwrap();
+    fs::copy(
+        fixture(fixture_name),
+        t.path().join("etc/cloudflared/config.yml"),
+    )
+    .unwrap();
+    t
+}
+
+#[test]
+fn cloudflareds_documented_configurations() {
+    // Two hostnames and the catch-all: both routes, the credentials file
+    // missing (cloudflared cannot start without it).
+    let t = tunnel_root("cloudflared.docs-public-hostnames.config.yml");
+    let a = audit(t.path(), &[]);
+    let routes: Vec<(&str, &str)> = a
+        .of_type("tunnel_route")
+        .iter()
+        .map(|r| {
+            (
+                r["hostname"].as_str().unwrap(),
+                r["service"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("gitlab.widgetcorp.tech", "http://localhost:80"),
+            ("gitlab-ssh.widgetcorp.tech", "ssh://localhost:22")
+        ]
+    );
+    assert_eq!(a.findings()[0].0, "aistack/tunnel-credentials");
+    assert_eq!(a.findings()[0].2, "/etc/cloudflared/config.yml:2");
+
+    // The origin-settings example: its services have no scheme, which
+    // cloudflared refuses.
+    let t = tunnel_root("cloudflared.docs-origin-request.config.yml");
+    let a = audit(t.path(), &[]);
+    assert!(
+        a.findings()
+            .iter()
+            .any(|f| f.0 == "aistack/tunnel-config-refused"
+                && f.2 == "/etc/cloudflared/config.yml:9"),
+        "{:#?}",
+        a.findings()
+    );
+
+    // The path-rules example ends in a catch-all with a service: valid.
+    let t = tunnel_root("cloudflared.docs-path-rules.config.yml");
+    let a = audit(t.path(), &[]);
+    assert!(
+        !a.findings()
+            .iter()
+            .any(|f| f.0 == "aistack/tunnel-config-refused"),
+        "{:#?}",
+        a.findings()
+    );
+    assert_eq!(a.of_type("tunnel_route").len(), 4);
+}
+
+#[test]
+fn a_tunnel_in_front_of_open_webui_with_and_without_access() {
+    let t = compose_root(
+        "open-webui.docker-compose.yaml",
+        "OPEN_WEBUI_PORT=127.0.0.1:3000\n",
+    );
+    // (WEBUI_AUTH off: the tunnel is the only door)
+    let dir = t.path().join("opt/stack");
+    let text = fs::read_to_string(dir.join("compose.yaml")).unwrap();
+    fs::write(
+        dir.join("compose.yaml"),
+        text.replace(
+            "      - 'WEBUI_SECRET_KEY='",
+            "      - 'WEBUI_SECRET_KEY='\n      - WEBUI_AUTH=false",
+        ),
+    )
+    .unwrap();
+    let cf = t.path().join("etc/cloudflared");
+    fs::create_dir_all(&cf).unwrap();
+    let open = "tunnel: t\ningress:\n  - hostname: chat.example.com\n    service: http://localhost:3000\n  - service: http_status:404\n";
+    fs::write(cf.join("config.yml"), open).unwrap();
+    let a = audit(t.path(), &[]);
+    assert_eq!(a.service("open-webui")["reach"], "loopback");
+    assert_eq!(a.service("open-webui")["tunnel"][0], "chat.example.com");
+    let f = a.findings();
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str(), f[0].2.as_str()),
+        (
+            "aistack/tunnel-no-access",
+            "critical",
+            "/etc/cloudflared/config.yml:3"
+        )
+    );
+
+    // Access required at the origin, with team and audience: no finding
+    // but the login being off (only the tunnel's Access lets anyone in).
+    let guarded = "tunnel: t\ningress:\n  - hostname: chat.example.com\n    service: http://localhost:3000\n    originRequest:\n      access:\n        required: true\n        teamName: acme\n        audTag: [a1b2c3]\n  - service: http_status:404\n";
+    fs::write(cf.join("config.yml"), guarded).unwrap();
+    let a = audit(t.path(), &[]);
+    let ids: Vec<String> = a.findings().into_iter().map(|f| f.0).collect();
+    assert_eq!(
+        ids,
+        ["aistack/auth-off", "aistack/backend-network-not-internal"],
+        "{:#?}",
+        a.findings()
+    );
+    assert_eq!(a.of_type("tunnel_route")[0]["access_enforced"], true);
+
+    // The same access block at the file's top level protects nothing.
+    let top = "tunnel: t\noriginRequest:\n  access:\n    required: true\n    teamName: acme\n    audTag: [a1b2c3]\ningress:\n  - hostname: chat.example.com\n    service: http://localhost:3000\n  - service: http_status:404\n";
+    fs::write(cf.join("config.yml"), top).unwrap();
+    let a = audit(t.path(), &[]);
+    let f = a.findings();
+    assert!(
+        f.contains(&(
+            "aistack/tunnel-no-access".into(),
+            "critical".into(),
+            "/etc/cloudflared/config.yml:8".into(),
+            "open-webui".into()
+        )),
+        "{f:#?}"
+    );
+    assert!(
+        f.iter()
+            .any(|x| x.0 == "aistack/tunnel-access-incomplete"
+                && x.2 == "/etc/cloudflared/config.yml:4"),
+        "{f:#?}"
+    );
+}
