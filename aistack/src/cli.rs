@@ -25,7 +25,7 @@ pub const TOOL: &str = "aistack";
     about = "The self-hosted AI stack: which AI services run (compose files, systemd units), where each listens, whether it asks for a login, and what a Cloudflare tunnel publishes",
     after_help = "Examples:\n  \
         aistack audit                             # compose files under /opt /srv /root /home, units, cloudflared\n  \
-        aistack audit --compose /srv/ai/compose.yaml --json\n  \
+        aistack audit --compose /opt/ai/docker-compose.yml --json\n  \
         aistack audit --root /mnt/image --json | jq 'select(.type==\"ai_service\") | [.name, .auth, .reach]'"
 )]
 pub struct Cli {

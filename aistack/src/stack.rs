@@ -71,22 +71,27 @@ pub struct Listener {
     /// The address as configured (`0.0.0.0` for all of them).
     pub address: String,
     /// The port on that address (the published port for Docker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     pub protocol: String,
     pub reach: Reach,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<At>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TunnelRoute {
     pub config: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     pub service: String,
     /// cloudflared itself checks Cloudflare Access tokens for this route.
     pub access_enforced: bool,
     pub access_required: bool,
     /// The stack's service this route reaches, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     pub at: At,
 }

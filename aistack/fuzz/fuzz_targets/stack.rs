@@ -1,0 +1,28 @@
+//! Fuzz everything `aistack` reads of a system: a compose file, its .env,
+//! an env_file, a cloudflared config.yml and a systemd unit; then the
+//! stack and every check. The input is cut at NUL bytes into those files.
+//! Any panic or hang is a bug.
+#![no_main]
+
+#[path = "../../../fuzz-support/tree.rs"]
+mod tree;
+
+use hardkit_core::Root;
+use libfuzzer_sys::fuzz_target;
+
+const FILES: &[&str] = &[
+    "/opt/ai/compose.yaml",
+    "/opt/ai/.env",
+    "/opt/ai/app.env",
+    "/etc/cloudflared/config.yml",
+    "/etc/systemd/system/ollama.service",
+];
+
+fuzz_target!(|data: &[u8]| {
+    tree::write(FILES, data);
+    let Ok(root) = Root::new(tree::scratch()) else {
+        return;
+    };
+    let stack = aistack::stack::Stack::load(&root, &aistack::stack::Options { compose_files: Vec::new() });
+    let _ = aistack::audit::audit(&stack, &root);
+});
