@@ -26,7 +26,9 @@ pub const TOOL: &str = "aistack";
     after_help = "Examples:\n  \
         aistack audit                             # compose files under /opt /srv /root /home, units, cloudflared\n  \
         aistack audit --compose /opt/ai/docker-compose.yml --json\n  \
-        aistack audit --root /mnt/image --json | jq 'select(.type==\"ai_service\") | [.name, .auth, .reach]'"
+        aistack audit --root /mnt/image --json | jq 'select(.type==\"ai_service\") | [.name, .auth, .reach]'\n  \
+        aistack apply --check --diff                # what the fix would change in the compose files\n  \
+        aistack apply                               # then: docker compose up -d, in each changed project"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,6 +41,23 @@ pub struct Cli {
 pub enum Command {
     /// Find the AI services and tunnels, and judge who can reach each
     Audit(AuditArgs),
+    /// Make the fixes that are safe in files: back ends and apps without a
+    /// login bound to 127.0.0.1, Open WebUI's login back on, the tunnel's
+    /// credentials root's alone. Each compose file is checked with the
+    /// target's docker compose config first; containers are not restarted
+    Apply(ApplyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub audit: AuditArgs,
+    /// Write nothing; report what would change (exit 1 if something would)
+    #[arg(long)]
+    pub check: bool,
+    /// Show each change as a unified diff
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +105,12 @@ impl Record for TunnelRoute {
 pub enum CliError {
     #[error(transparent)]
     Root(#[from] hardkit_core::root::RootError),
+    #[error("{}: {message}", .path.display())]
+    Refused { path: PathBuf, message: String },
+    #[error(transparent)]
+    Write(#[from] hardkit_core::atomic::AtomicError),
+    #[error(transparent)]
+    Dir(#[from] hardkit_core::dirfd::DirError),
     #[error("--compose {}: not an absolute path on the target", .0.display())]
     ComposePath(PathBuf),
     #[error("writing output")]
@@ -96,7 +121,30 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let common = cli.common;
     let root = common.root()?;
     let mut reporter = Reporter::stdout(TOOL, common.format(), common.quiet);
-    let Command::Audit(args) = cli.command;
+    let (args, apply) = match cli.command {
+        Command::Audit(a) => (a, None),
+        Command::Apply(a) => {
+            let opts = (a.check, a.diff);
+            (a.audit, Some(opts))
+        }
+    };
+    let compose_files = compose_paths(&root, &args)?;
+    let stack = Stack::load(&root, &Options { compose_files });
+    if let Some((check, diff)) = apply {
+        let status = crate::apply::run(&root, &stack, check, diff, &mut reporter)?;
+        return Ok(reporter.finish(common.fail_on, status)?);
+    }
+    report_stack(&stack, &mut reporter)?;
+    for finding in crate::audit::audit(&stack, &root) {
+        reporter.finding(finding)?;
+    }
+    Ok(reporter.finish(common.fail_on, ExitStatus::Clean)?)
+}
+
+fn compose_paths(
+    root: &hardkit_core::root::Root,
+    args: &AuditArgs,
+) -> Result<Vec<PathBuf>, CliError> {
     let mut compose_files = Vec::new();
     for f in &args.compose {
         if root.is_host() {
@@ -109,12 +157,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
             return Err(CliError::ComposePath(f.clone()));
         }
     }
-    let stack = Stack::load(&root, &Options { compose_files });
-    report_stack(&stack, &mut reporter)?;
-    for finding in crate::audit::audit(&stack, &root) {
-        reporter.finding(finding)?;
-    }
-    Ok(reporter.finish(common.fail_on, ExitStatus::Clean)?)
+    Ok(compose_files)
 }
 
 fn report_stack<W: io::Write>(stack: &Stack, reporter: &mut Reporter<W>) -> io::Result<()> {

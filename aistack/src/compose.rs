@@ -43,6 +43,10 @@ pub struct PortMapping {
     pub protocol: String,
     pub at: At,
     pub raw: String,
+    /// Long syntax: the line of its `host_ip:` key, if it has one.
+    pub long_host_ip_line: Option<usize>,
+    /// Long syntax (a mapping), not a one-line string.
+    pub long: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +66,8 @@ pub struct Service {
     pub unset_variables: Vec<String>,
     /// `entrypoint:` is a shell: a job run on the image, not its server.
     pub entrypoint_is_shell: bool,
+    /// Its `env_file:` files, as system paths.
+    pub env_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -307,6 +313,7 @@ pub fn parse(
             networks: Vec::new(),
             unset_variables: Vec::new(),
             entrypoint_is_shell: false,
+            env_files: Vec::new(),
         };
         if let Some(image) = body.get("image") {
             svc.image = s(image).map(|t| (t, at(image.line)));
@@ -352,6 +359,7 @@ pub fn parse(
                 let file = entry.get("path").unwrap_or(entry);
                 let Some(rel) = s(file) else { continue };
                 let sys = dir.join(&rel);
+                svc.env_files.push(sys.clone());
                 if let Some(text) = read_env_file(&sys) {
                     svc.environment.extend(parse_env_file(&text, &sys));
                 }
@@ -512,6 +520,8 @@ fn parse_short_port(text: &str, at: At) -> Result<PortMapping, String> {
         protocol,
         at,
         raw: text.to_string(),
+        long_host_ip_line: None,
+        long: false,
     })
 }
 
@@ -550,6 +560,8 @@ fn parse_long_port(
         target,
         protocol,
         at,
+        long_host_ip_line: node.get("host_ip").map(|n| n.line),
+        long: true,
     })
 }
 

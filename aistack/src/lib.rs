@@ -12,10 +12,12 @@
 //! - [`stack`]: finding the files on a root and putting them together;
 //! - [`audit`]: the checks, one row each;
 //! - [`cli`]: the command line and the records.
+pub mod apply;
 pub mod apps;
 pub mod audit;
 pub mod cli;
 pub mod cloudflared;
 pub mod compose;
+pub mod fix;
 pub mod stack;
 pub mod yaml;

@@ -1,6 +1,6 @@
 //! Fuzz everything `aistack` reads of a system: a compose file, its .env,
 //! an env_file, a cloudflared config.yml and a systemd unit; then the
-//! stack and every check. The input is cut at NUL bytes into those files.
+//! stack, every check and the plan of fixes. The input is cut at NUL bytes into those files.
 //! Any panic or hang is a bug.
 #![no_main]
 
@@ -25,4 +25,6 @@ fuzz_target!(|data: &[u8]| {
     };
     let stack = aistack::stack::Stack::load(&root, &aistack::stack::Options { compose_files: Vec::new() });
     let _ = aistack::audit::audit(&stack, &root);
+    // The fixes' line edits, planned (nothing is written).
+    let _ = aistack::fix::plan(&stack, &root);
 });
