@@ -101,6 +101,11 @@ pub struct PolicyArgs {
     /// sshd-lint --json output; its port settings are always admitted; - for stdin
     #[arg(long, value_name = "FILE")]
     pub sshd: Option<PathBuf>,
+    /// aistack audit --json output: an --allow from anywhere that admits a
+    /// port of an AI service without a login, or one a tunnel fronts, is
+    /// refused; - for stdin
+    #[arg(long, value_name = "FILE")]
+    pub stack: Option<PathBuf>,
     /// An SSH port to keep admitted (default: from --sshd, else 22)
     #[arg(long, value_name = "PORT")]
     pub ssh_port: Vec<String>,
@@ -211,12 +216,13 @@ impl PolicyArgs {
             .block_from
             .iter()
             .chain(&self.sshd)
+            .chain(&self.stack)
             .chain(&self.policy)
             .filter(|p| p.as_os_str() == "-")
             .count();
         if stdin_users > 1 {
             return Err(FwplanError::Usage(
-                "only one of --policy, --sshd and --block-from can read standard input (-)".into(),
+                "only one of --policy, --sshd, --stack and --block-from can read standard input (-)".into(),
             ));
         }
         let mut p = Policy::default();
@@ -257,6 +263,10 @@ impl PolicyArgs {
                 p.rules.push(policy::parse_rule_text(action, flag, text)?);
                 explicit = true;
             }
+        }
+        if let Some(file) = &self.stack {
+            let stack = crate::stack_input::read_stack(file)?;
+            crate::stack_input::check_rules(&stack, &p.rules)?;
         }
         for text in &self.egress {
             p.egress.push(crate::egress::parse_egress_text(text)?);

@@ -30,6 +30,7 @@ pub mod render_iptables;
 pub mod render_nft;
 pub mod render_ufw;
 pub mod sshd_input;
+pub mod stack_input;
 
 pub const TOOL: &str = "fwplan";
 

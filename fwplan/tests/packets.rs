@@ -435,3 +435,71 @@ fn ufw_limit_is_ufws_own_six_per_thirty_seconds() {
         assert_ne!(results[5], Probe::Open, "from {src}");
     }
 }
+
+/// aistack's records of the demo's stack after its fix: Open WebUI on
+/// loopback reached through the tunnel, Ollama on every interface with no
+/// login (on the host's network).
+const STACK: &str = r#"{"type":"ai_service","tool":"aistack","name":"ollama","app":"ollama","role":"backend","path":"/opt/ai/docker-compose.yml","line":4,"image":"ollama/ollama:0.5.7","auth":"none","auth_why":"Ollama has no login: whoever reaches the port uses it","reach":"host-firewall","listeners":[{"address":"0.0.0.0","port":11434,"protocol":"tcp","reach":"host-firewall","at":{"path":"/opt/ai/docker-compose.yml","line":10}}],"tunnel":[],"networks":[]}
+{"type":"ai_service","tool":"aistack","name":"open-webui","app":"open-webui","role":"frontend","path":"/opt/ai/docker-compose.yml","line":15,"image":"ghcr.io/open-webui/open-webui:main","auth":"required","auth_why":"WEBUI_AUTH=True","reach":"loopback","listeners":[{"address":"127.0.0.1","port":3000,"protocol":"tcp","reach":"loopback"}],"tunnel":["chat.agent-01.example.com"],"networks":["default"]}
+{"type":"tunnel_route","tool":"aistack","config":"/etc/cloudflared/config.yml","hostname":"chat.agent-01.example.com","service":"http://localhost:3000","access_enforced":true,"access_required":true,"target":"open-webui","at":{"path":"/etc/cloudflared/config.yml","line":5}}
+{"type":"summary","tool":"aistack","counts":{"ai_service":2,"tunnel_route":1},"severity":{},"exit":0}
+"#;
+
+/// With a tunnel in front of the AI stack, the plan is SSH and nothing
+/// else: an --allow from anywhere for the tunnel's app or for Ollama (no
+/// login) is refused before anything is rendered, one limited to the admin
+/// network is the operator's choice; and the kernel, loaded with the plan,
+/// drops the AI ports from outside while SSH connects.
+#[test]
+fn a_tunnel_fronted_stack_admits_nothing_but_ssh() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.jsonl");
+    std::fs::write(&stack, STACK).unwrap();
+    let stack = stack.to_str().unwrap();
+    for (port, who) in [
+        (
+            "11434/tcp",
+            "ollama (ollama) listens there and asks for no login",
+        ),
+        (
+            "3000/tcp",
+            "open-webui (open-webui) is reached through the tunnel (chat.agent-01.example.com)",
+        ),
+    ] {
+        let argv = ["fwplan", "render", "--stack", stack, "--allow", port];
+        let Command::Render(r) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let err = r.policy.to_plan().unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("--allow '{port}'")) && err.contains(who),
+            "{err}"
+        );
+    }
+    // Admitted from the admin network only: allowed.
+    plan_of(&["--stack", stack, "--allow", "11434/tcp@192.0.2.0/24"]);
+
+    if !hardkit_core::oracle::require_root("fwplan packets: a tunnel-fronted stack")
+        || hardkit_core::oracle::oracle("fwplan packets: a tunnel-fronted stack", "nft").is_none()
+    {
+        return;
+    }
+    let args = ["--stack", stack, "--default-in", "deny", "--ssh-port", "22"];
+    let plan = plan_of(&args);
+    let ruleset = render(&args);
+    let lab = Lab::new();
+    lab.warm_neighbours();
+    lab.load(&ruleset);
+    let _listeners = lab.tcp_listeners(&[22, 3000, 11434]);
+    let n = assert_matrix(
+        &lab,
+        &plan,
+        &[INSIDE_V4, OUTSIDE_V4, INSIDE_V6, OUTSIDE_V6],
+        &[22, 3000, 11434],
+        &[],
+    );
+    assert_eq!(n, 12);
+    assert_eq!(lab.tcp_probe(OUTSIDE_V4, 22, TIMEOUT), Probe::Open);
+    assert_eq!(lab.tcp_probe(OUTSIDE_V4, 11434, TIMEOUT), Probe::TimedOut);
+    assert_eq!(lab.tcp_probe(OUTSIDE_V6, 3000, TIMEOUT), Probe::TimedOut);
+}

@@ -482,7 +482,10 @@ step_firewall() { # TARGET REAL
     local t=$1 real=$2 conf=/etc/nftables.conf rc=0
     mapfile -t policy < <(fw_policy_args "$t")
     mkdir -p "$work/fw"
-    "$FWPLAN" render "${policy[@]}" --out "$work/fw" >/dev/null 2>"$work/fw.err" ||
+    # The AI stack as aistack finds it: fwplan refuses an --open from
+    # anywhere to an AI service without a login, or to one a tunnel fronts.
+    "$AISTACK" audit --root "$root" --json "${compose_args[@]}" >"$work/stack-audit.jsonl" 2>/dev/null || true
+    "$FWPLAN" render "${policy[@]}" --stack "$work/stack-audit.jsonl" --out "$work/fw" >/dev/null 2>"$work/fw.err" ||
         fix_die "fwplan render refused the firewall policy: $(cat "$work/fw.err")"
     # nftables.service loads /etc/nftables.conf at boot: keep what is there
     # and put fwplan's table after it, between markers (replaced next time).
@@ -791,6 +794,40 @@ step_updates() { # TARGET REAL
     done < <(jq -r 'select(.type == "action" and (.op == "enable" or .op == "unmask")) | "\(.op) \(.path) \(.changed)"' "$work/upd.json")
 }
 
+# step_stack TARGET REAL: the AI stack's fixes that are safe in files
+# (aistack apply: back ends and apps without a login bound to 127.0.0.1 in
+# their compose files, Open WebUI's login back on, the tunnel's credentials
+# root's alone; each compose file checked by the system's own docker
+# compose first). The compose files live beside the projects, not in the
+# plan's scratch copy of /etc: the plan asks aistack on the system itself
+# with --check (nothing written) and shows its diffs. The containers of a
+# changed project are recreated on this machine (docker compose up -d),
+# never in a tree, and never by the plan.
+step_stack() { # TARGET REAL
+    local real=$2 check_flag=(--check)
+    ((real)) && check_flag=()
+    local rc=0
+    "$AISTACK" apply --root "$root" "${check_flag[@]}" --diff --json "${compose_args[@]}" >"$work/stack.json" 2>"$work/stack.err" || rc=$?
+    # (--check: 1 when something would change)
+    ((rc <= 1)) || fix_die "aistack apply: $(one_line <"$work/stack.err")"
+    jq -c 'select(.type == "action" and .op != "restart")' "$work/stack.json" >"$work/stack.acts"
+    tool_actions stack "$work/stack.acts"
+    local f
+    while IFS= read -r f; do
+        if [[ $root != / ]]; then
+            act stack restart "$f" false "NOT recreated: a tree's containers are not this machine's; once it runs: docker compose -f $f up -d"
+        elif ! command -v docker >/dev/null; then
+            act stack restart "$f" false "docker is not installed here: recreate its containers with the tool that runs them (docker compose -f $f up -d)"
+        elif ((!real)); then
+            act stack restart "$f" true "would run: docker compose -f $f up -d"
+        elif docker compose -f "$f" up -d >"$work/compose.log" 2>&1; then
+            act stack restart "$f" true "its containers run the new file"
+        else
+            act stack restart "$f" false "FAILED: docker compose up -d: $(tail -n 3 "$work/compose.log" | one_line) (the file is written; its containers still run the old one)"
+        fi
+    done < <(jq -r 'select(.type == "action" and .op == "restart") | .path' "$work/stack.json")
+}
+
 # apt_get ARGS...: apt-get on this machine, non-interactive, failing fast
 # without a network; its output in $work/apt.log.
 apt_get() {
@@ -1087,19 +1124,21 @@ run_steps() { # TARGET REAL
     rm -rf "$work/prev"
     ((json)) || echo "==> ${3:-}" >&2
     # (whole lines: each step prints its own lines under its heading)
-    hardkit_progress 1 7 "SSH (sshd_config, 00-hardkit.conf)"
+    hardkit_progress 1 8 "SSH (sshd_config, 00-hardkit.conf)"
     step_ssh "$1" "$2"
-    hardkit_progress 2 7 "Brute-force protection (jailgen: the sshd jail)"
+    hardkit_progress 2 8 "Brute-force protection (jailgen: the sshd jail)"
     step_jail "$1" "$2"
-    hardkit_progress 3 7 "Firewall (fwplan: nftables.conf)"
+    hardkit_progress 3 8 "Firewall (fwplan: nftables.conf)"
     step_firewall "$1" "$2"
-    hardkit_progress 4 7 "Service account (svcacct)"
+    hardkit_progress 4 8 "Service account (svcacct)"
     step_service "$1" "$2"
-    hardkit_progress 5 7 "Security updates (secupdates, unattended-upgrades)"
+    hardkit_progress 5 8 "Security updates (secupdates, unattended-upgrades)"
     step_updates "$1" "$2"
-    hardkit_progress 6 7 "Daily watch (hardkit-monitor.timer)"
+    hardkit_progress 6 8 "AI stack (aistack: compose files, the tunnel's credentials)"
+    step_stack "$1" "$2"
+    hardkit_progress 7 8 "Daily watch (hardkit-monitor.timer)"
     step_monitor "$1" "$2"
-    hardkit_progress 7 7 "File-integrity baseline (fim, last)"
+    hardkit_progress 8 8 "File-integrity baseline (fim, last)"
     step_fim "$1" "$2"
 }
 

@@ -168,7 +168,7 @@ marks=$(jq -r 'select(.type == "first_five_section") | "\(.section)=\(.mark)"' "
 # MACs (sshd/weak-mac), fwplan's final drop (fwplan/drop-is-final) and the
 # distribution's daemons running as root, UNSAFE (cron, ssh, fail2ban ...).
 check "after the fix no section fails, three WARN (got: $marks; $(jq -c 'select(.type == "finding" and (.severity | IN("medium", "high", "critical"))) | .id' "$tmp/after.jsonl" | sort | uniq -c | tr -s ' \n' ' '))" \
-    [ "$marks" == "ssh=WARN brute-force=PASS firewall=WARN service=WARN monitoring=PASS updates=PASS " ]
+    [ "$marks" == "ssh=WARN brute-force=PASS firewall=WARN service=WARN monitoring=PASS updates=PASS ai-stack=PASS " ]
 check "after the fix: the UNSAFE daemons are findings, the agent is not" bash -c '
     jq -e -s "any(.[]; .id == \"first-five/unsafe-exposure\" and (.title | startswith(\"cron.service\")))" "$1" >/dev/null &&
     ! jq -e -s "any(.[]; .id == \"first-five/unsafe-exposure\" and (.title | startswith(\"agent.service\")))" "$1" >/dev/null' _ "$tmp/after.jsonl"

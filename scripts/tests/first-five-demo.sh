@@ -306,9 +306,13 @@ if ((EUID == 0)); then
         jq_quiet -s -e '(map(.type) | . == (map(select(. == "plan_step")) + map(select(. == "plan_file"))))' "$tmp/plan/plan.jsonl"
     check "plan.jsonl: every plan_step has one shape" jq_quiet -s -e '
         all(.[] | select(.type == "plan_step");
-            .tool == "first-five" and (.step | type) == "string" and (.by | IN("first-five", "svcacct", "jailgen", "fwplan", "secupdates"))
+            .tool == "first-five" and (.step | type) == "string" and (.by | IN("first-five", "svcacct", "jailgen", "fwplan", "secupdates", "aistack"))
             and (.op | type) == "string" and (.path | type) == "string" and (.changed | type) == "boolean"
             and (keys - ["type", "tool", "step", "by", "op", "path", "changed", "detail", "diff"] == []))' "$tmp/plan/plan.jsonl"
+    check "plan.jsonl: the AI stack's fix: the compose file's diff binds Open WebUI to 127.0.0.1 and switches its login back on" \
+        has "$tmp/plan/plan.jsonl" '.type == "plan_step" and .by == "aistack" and .op == "write" and .path == "/opt/ai/docker-compose.yml" and (.diff | contains("+      - \"127.0.0.1:3000:8080\"") and contains("+      - WEBUI_AUTH=True"))'
+    check "plan.jsonl: ... the tunnel's credentials made root's alone, and no container recreated in a tree" \
+        bash -c 'jq -e -s "any(.[]; .by == \"aistack\" and .op == \"chmod\") and any(.[]; .step == \"stack\" and .op == \"restart\" and .changed == false)" "$1" >/dev/null' _ "$tmp/plan/plan.jsonl"
     check "plan.jsonl: svcacct's steps keep its name and its mode and owner" \
         has "$tmp/plan/plan.jsonl" '.type == "plan_step" and .by == "svcacct" and .path == "/etc/sudoers.d/agent" and (.detail | test("mode 0440"))'
     check "plan.jsonl: the fim baseline comes last" [ "$(jq -r 'select(.step) | .step' "$tmp/plan/plan.jsonl" | tail -n1)" == fim ]
