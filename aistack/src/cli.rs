@@ -66,6 +66,10 @@ pub struct AuditArgs {
     /// repeatable)
     #[arg(long, value_name = "FILE")]
     pub compose: Vec<PathBuf>,
+    /// `docker inspect` output for the running containers (repeatable; -
+    /// for stdin); without it, Docker's files under the root
+    #[arg(long, value_name = "FILE")]
+    pub inspect: Vec<PathBuf>,
 }
 
 /// The `ai_service` record.
@@ -113,6 +117,8 @@ pub enum CliError {
     Dir(#[from] hardkit_core::dirfd::DirError),
     #[error("--compose {}: not an absolute path on the target", .0.display())]
     ComposePath(PathBuf),
+    #[error("--inspect {0}")]
+    Inspect(String),
     #[error("writing output")]
     Output(#[from] io::Error),
 }
@@ -129,7 +135,22 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         }
     };
     let compose_files = compose_paths(&root, &args)?;
-    let stack = Stack::load(&root, &Options { compose_files });
+    let mut containers = Vec::new();
+    for file in &args.inspect {
+        let bytes = hardkit_core::input::InputSource::parse(file)
+            .read_limited(hardkit_core::input::MAX_FILE_BYTES)
+            .map_err(|e| CliError::Inspect(format!("{}: {e}", file.display())))?;
+        let (list, _) = svcacct::containers::from_inspect(&String::from_utf8_lossy(&bytes), file)
+            .map_err(CliError::Inspect)?;
+        containers.extend(list);
+    }
+    let stack = Stack::load(
+        &root,
+        &Options {
+            compose_files,
+            containers,
+        },
+    );
     if let Some((check, diff)) = apply {
         let status = crate::apply::run(&root, &stack, check, diff, &mut reporter)?;
         return Ok(reporter.finish(common.fail_on, status)?);
@@ -207,8 +228,13 @@ fn report_stack<W: io::Write>(stack: &Stack, reporter: &mut Reporter<W>) -> io::
                 )
             })
             .collect();
+        let at = if s.at.line > 0 {
+            format!("{}:{}", s.at.path.display(), s.at.line)
+        } else {
+            s.at.path.display().to_string()
+        };
         text.push_str(&format!(
-            "  {:<14} {:<18} {:<9} {}{}  {}:{}\n",
+            "  {:<14} {:<18} {:<9} {}{}  {}\n",
             escape_untrusted(&s.name),
             s.app.name,
             auth,
@@ -218,8 +244,7 @@ fn report_stack<W: io::Write>(stack: &Stack, reporter: &mut Reporter<W>) -> io::
             } else {
                 format!("; tunnel: {}", escape_untrusted(&tunnel.join(", ")))
             },
-            s.at.path.display(),
-            s.at.line
+            escape_untrusted(&at)
         ));
     }
     for r in &stack.routes {

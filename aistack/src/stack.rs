@@ -675,6 +675,115 @@ fn route_target(stack: &Stack, origin: &Origin) -> Option<String> {
 
 pub struct Options {
     pub compose_files: Vec<PathBuf>,
+    /// Containers from `docker inspect` output (besides Docker's files
+    /// under the root), read by the caller.
+    pub containers: Vec<svcacct::containers::Container>,
+}
+
+/// A container as an AI service: its image's app, its published ports,
+/// its environment. Skipped when a compose file already read defines it
+/// (compose's labels name the file and the service): the file is what a fix
+/// changes, and the finding names its line.
+fn add_container(stack: &mut Stack, c: &svcacct::containers::Container) {
+    let Some(app) = apps::by_image(&c.image) else {
+        return;
+    };
+    let service = c.labels.get("com.docker.compose.service");
+    let files = c.labels.get("com.docker.compose.project.config_files");
+    let from_compose = service.is_some_and(|svc| {
+        stack.services.iter().any(|s| {
+            s.name == *svc
+                && s.compose
+                    .as_ref()
+                    .is_some_and(|p| files.is_none_or(|f| f.split(',').any(|f| Path::new(f) == p)))
+        })
+    });
+    if from_compose {
+        return;
+    }
+    let at = At {
+        path: c.source.clone(),
+        line: 0,
+    };
+    let env: Vec<(String, Option<String>, At)> = c
+        .env
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string()), at.clone()),
+            None => (kv.clone(), None, at.clone()),
+        })
+        .collect();
+    let args: Vec<(String, At)> = c.command.iter().map(|w| (w.clone(), at.clone())).collect();
+    let version = apps::image_tag(&c.image).and_then(apps::version_of);
+    let auth = app.auth(
+        version,
+        &Settings {
+            env: &env,
+            args: &args,
+        },
+    );
+    let host_network = c.network_mode == "host";
+    let host_at = At {
+        path: c.host_source.clone(),
+        line: 0,
+    };
+    let mut listeners = Vec::new();
+    if host_network {
+        let mut decided = Some(host_at.clone());
+        let (address, port) = app_bind(app, &env, &args, true, &mut decided);
+        listeners.push(Listener {
+            reach: reach_of_bind(&address),
+            address,
+            port: Some(port),
+            protocol: "tcp".into(),
+            at: decided,
+        });
+    } else {
+        for p in &c.ports {
+            let ip: Option<IpAddr> = p.host_ip.parse().ok();
+            let reach = match ip {
+                None => Reach::Outside,
+                Some(ip) if ip.is_unspecified() => Reach::Outside,
+                Some(ip) if ip.is_loopback() => Reach::Loopback,
+                Some(ip) if is_private(ip) => Reach::Lan,
+                Some(_) => Reach::Outside,
+            };
+            listeners.push(Listener {
+                address: if p.host_ip.is_empty() {
+                    "0.0.0.0".into()
+                } else {
+                    p.host_ip.clone()
+                },
+                port: p.host_port,
+                protocol: p.protocol.clone(),
+                reach,
+                at: Some(host_at.clone()),
+            });
+        }
+        if listeners.is_empty() {
+            listeners.push(Listener {
+                address: c.name.clone(),
+                port: Some(app.port),
+                protocol: "tcp".into(),
+                reach: Reach::Containers,
+                at: None,
+            });
+        }
+    }
+    stack.services.push(AiService {
+        name: c.name.clone(),
+        app,
+        at,
+        image: Some(c.image.clone()),
+        version,
+        signup: signup_of(app, &env),
+        auth,
+        listeners,
+        networks: Vec::new(),
+        host_network,
+        compose: None,
+        unset_variables: Vec::new(),
+    });
 }
 
 impl Stack {
@@ -715,6 +824,13 @@ impl Stack {
                     message,
                 }),
             }
+        }
+        let mut containers = svcacct::containers::from_root(root);
+        // (a container in both is judged as inspect describes it: running)
+        containers.retain(|old| !opts.containers.iter().any(|new| new.name == old.name));
+        containers.extend(opts.containers.iter().cloned());
+        for c in &containers {
+            add_container(&mut stack, c);
         }
         let mut tunnel_files = tunnel_config_paths(root);
         add_units(root, &mut stack, &mut tunnel_files);

@@ -812,15 +812,21 @@ step_stack() { # TARGET REAL
     ((rc <= 1)) || fix_die "aistack apply: $(one_line <"$work/stack.err")"
     jq -c 'select(.type == "action" and .op != "restart")' "$work/stack.json" >"$work/stack.acts"
     tool_actions stack "$work/stack.acts"
-    local f
+    # (the Docker CLI's compose plugin, else Compose's own docker-compose)
+    local f compose=()
+    if command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
+        compose=(docker compose)
+    elif command -v docker-compose >/dev/null; then
+        compose=(docker-compose)
+    fi
     while IFS= read -r f; do
         if [[ $root != / ]]; then
             act stack restart "$f" false "NOT recreated: a tree's containers are not this machine's; once it runs: docker compose -f $f up -d"
-        elif ! command -v docker >/dev/null; then
-            act stack restart "$f" false "docker is not installed here: recreate its containers with the tool that runs them (docker compose -f $f up -d)"
+        elif ((${#compose[@]} == 0)); then
+            act stack restart "$f" false "docker compose is not installed here: recreate its containers with the tool that runs them (docker compose -f $f up -d)"
         elif ((!real)); then
-            act stack restart "$f" true "would run: docker compose -f $f up -d"
-        elif docker compose -f "$f" up -d >"$work/compose.log" 2>&1; then
+            act stack restart "$f" true "would run: ${compose[*]} -f $f up -d"
+        elif "${compose[@]}" -f "$f" up -d >"$work/compose.log" 2>&1; then
             act stack restart "$f" true "its containers run the new file"
         else
             act stack restart "$f" false "FAILED: docker compose up -d: $(tail -n 3 "$work/compose.log" | one_line) (the file is written; its containers still run the old one)"

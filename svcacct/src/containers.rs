@@ -38,6 +38,23 @@ pub struct Container {
     pub source: PathBuf,
     /// Where its host settings are (hostconfig.json, or the inspect file).
     pub host_source: PathBuf,
+    /// Its environment (`KEY=VALUE`, as Config.Env holds it).
+    pub env: Vec<String>,
+    /// Its entrypoint, then its command.
+    pub command: Vec<String>,
+    /// Config.Labels (compose's `com.docker.compose.*` among them).
+    pub labels: BTreeMap<String, String>,
+    /// Published ports: host address (empty: all), host port, the
+    /// container's port and protocol (HostConfig.PortBindings).
+    pub ports: Vec<PublishedPort>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishedPort {
+    pub host_ip: String,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: String,
 }
 
 /// What is known of the networks: name -> internal.
@@ -146,7 +163,55 @@ fn container_of(config: &Value, host: Option<&Value>) -> Container {
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    let cfg = config.get("Config");
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let mut command = strings(cfg.and_then(|c| c.get("Entrypoint")));
+    command.extend(strings(cfg.and_then(|c| c.get("Cmd"))));
+    let labels = cfg
+        .and_then(|c| c.get("Labels"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    // `"8080/tcp": [{"HostIp": "", "HostPort": "3000"}]`
+    let mut ports = Vec::new();
+    if let Some(bindings) = host
+        .and_then(|h| h.get("PortBindings"))
+        .and_then(Value::as_object)
+    {
+        for (key, list) in bindings {
+            let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+            let Ok(container_port) = port.parse::<u16>() else {
+                continue;
+            };
+            for b in list.as_array().into_iter().flatten() {
+                ports.push(PublishedPort {
+                    host_ip: s(b.get("HostIp")),
+                    host_port: s(b.get("HostPort")).parse().ok(),
+                    container_port,
+                    protocol: proto.to_string(),
+                });
+            }
+        }
+    }
     Container {
+        env: strings(cfg.and_then(|c| c.get("Env"))),
+        command,
+        labels,
+        ports,
         name: s(config.get("Name")).trim_start_matches('/').to_string(),
         image: s(config.get("Config").and_then(|c| c.get("Image"))),
         privileged: host

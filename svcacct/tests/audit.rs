@@ -480,10 +480,12 @@ fn apply_fixes_the_compromised_agent_host() {
     );
     let s = parse(&out.stdout);
     let ids: Vec<&str> = s.findings.iter().map(|f| f.id.as_str()).collect();
-    // (and, low: no auditd here to record what it runs)
+    // (what it runs is recorded: the demo has auditd's rules directory,
+    // and apply wrote the agent's rules there)
+    assert!(r.join("etc/audit/rules.d/hardkit-agent.rules").exists());
     assert_eq!(
         ids,
-        ["svcacct/egress-unrestricted", "svcacct/agent-unaudited"],
+        ["svcacct/egress-unrestricted"],
         "{:#?}",
         s.findings
     );
