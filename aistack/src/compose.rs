@@ -68,6 +68,9 @@ pub struct Service {
     pub entrypoint_is_shell: bool,
     /// Its `env_file:` files, as system paths.
     pub env_files: Vec<PathBuf>,
+    /// Its `networks:` key: the key's line, and whether the value is a
+    /// flow list on that same line (`networks: ['demo']`).
+    pub networks_key: Option<(usize, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -314,6 +317,9 @@ pub fn parse(
             unset_variables: Vec::new(),
             entrypoint_is_shell: false,
             env_files: Vec::new(),
+            networks_key: body
+                .entry("networks")
+                .map(|(k, v)| (k.line, v.line == k.line && v.as_seq().is_some())),
         };
         if let Some(image) = body.get("image") {
             svc.image = s(image).map(|t| (t, at(image.line)));

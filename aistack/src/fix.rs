@@ -8,14 +8,20 @@
 //!   it by name, a tunnel or proxy on the host through loopback;
 //! - Open WebUI with `WEBUI_AUTH` switched off: `WEBUI_AUTH=True` (on the
 //!   line that set it, in the compose file or its env_file);
-//! - the tunnel's credentials file readable by others: mode 0400.
+//! - the tunnel's credentials file readable by others: mode 0400;
+//! - a back end that publishes nothing, on networks none of which is
+//!   internal, while front ends of the same file share one with it: it
+//!   moves to a network of its own, `ai-internal` (`internal: true`), which
+//!   those front ends join too (keeping theirs). It can no longer reach
+//!   the internet: models are pulled before, or through a network attached
+//!   for the pull.
 //!
 //! Not made here, because a file edit alone could break the stack or lock
 //! its owner out: an app on the host's network (its front end may reach
 //! it through the host's address), Langflow's auto login (the fallback
 //! superuser password is `langflow`), Jupyter's empty token (a command
-//! line), networks (a back end that pulls its models needs the outside),
-//! and Access at the tunnel (its team and audience come from Cloudflare's
+//! line), a back end that is published (an internal network would
+//! unpublish it), and Access at the tunnel (its team and audience come from Cloudflare's
 //! dashboard). Their findings keep saying what to do.
 //!
 //! Each changed compose file is checked with the target's own `docker
@@ -226,6 +232,185 @@ fn bind_port(p: &PortMapping, lines: &[&str]) -> Result<Edit, String> {
         })
 }
 
+/// The network a back end is moved to.
+pub const INTERNAL_NETWORK: &str = "ai-internal";
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// The indentation of the body of the mapping whose key is on `line`
+/// (1-based): that of the next line with content.
+fn body_indent(lines: &[&str], line: usize) -> Option<usize> {
+    let header = indent_of(lines.get(line - 1)?);
+    lines[line..]
+        .iter()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| indent_of(l))
+        .filter(|i| *i > header)
+}
+
+/// The edit that sets a service's own `networks:` to `list`.
+fn set_networks(
+    lines: &[&str],
+    svc: &crate::compose::Service,
+    list: &[String],
+) -> Result<Edit, String> {
+    let text = format!("networks: [{}]", list.join(", "));
+    match svc.networks_key {
+        // Its own one-line list: rewritten in place.
+        Some((line, true)) if line > svc.at.line => {
+            let l = lines.get(line - 1).copied().unwrap_or("");
+            Ok(Edit::Replace {
+                line,
+                text: format!("{}{text}", &l[..indent_of(l)]),
+            })
+        }
+        Some((line, false)) if line > svc.at.line => Err(format!(
+            "its networks: list spans lines (line {line}): add {INTERNAL_NETWORK} by hand"
+        )),
+        // None, or merged from an anchor: a key of its own wins.
+        _ => {
+            let indent =
+                body_indent(lines, svc.at.line).ok_or("its body's indentation is not clear")?;
+            Ok(Edit::InsertAfter {
+                line: svc.at.line,
+                text: format!("{}{text}", " ".repeat(indent)),
+            })
+        }
+    }
+}
+
+/// The top-level `ai-internal: internal: true` network, under the file's
+/// `networks:` (or a new one at the end).
+fn add_internal_network(lines: &[&str]) -> Result<Edit, String> {
+    match lines.iter().position(|l| l.starts_with("networks:")) {
+        Some(i) => {
+            let rest = lines[i]["networks:".len()..].trim();
+            if !(rest.is_empty() || rest.starts_with('#')) {
+                return Err(format!("the top-level networks: on line {} is not a block mapping: add {INTERNAL_NETWORK} (internal: true) by hand", i + 1));
+            }
+            let child = body_indent(lines, i + 1).unwrap_or(2);
+            Ok(Edit::InsertAfter {
+                line: i + 1,
+                text: format!(
+                    "{c}{INTERNAL_NETWORK}:\n{c}{c}internal: true",
+                    c = " ".repeat(child)
+                ),
+            })
+        }
+        None => Ok(Edit::InsertAfter {
+            line: lines.len(),
+            text: format!("networks:\n  {INTERNAL_NETWORK}:\n    internal: true"),
+        }),
+    }
+}
+
+/// Back ends moved to an internal network their front ends share.
+fn plan_internal(
+    stack: &Stack,
+    compose: &crate::compose::Compose,
+    lines: &[&str],
+    edits: &mut Vec<Edit>,
+    reasons: &mut Vec<String>,
+    skipped: &mut Vec<Skipped>,
+) {
+    if compose.networks.iter().any(|n| n.name == INTERNAL_NETWORK) {
+        return;
+    }
+    let in_file = |name: &str| compose.services.iter().find(|x| x.name == name);
+    let mut moved = false;
+    let mut joined: Vec<String> = Vec::new();
+    for s in stack
+        .services
+        .iter()
+        .filter(|s| s.compose.as_ref() == Some(&compose.path))
+    {
+        if s.app.role != Role::Backend
+            || s.host_network
+            || s.networks.iter().any(|(_, internal)| *internal)
+        {
+            continue;
+        }
+        let Some(svc) = in_file(&s.name) else {
+            continue;
+        };
+        if !svc.ports.is_empty() {
+            skipped.push(Skipped {
+                path: compose.path.clone(),
+                line: svc.at.line,
+                why: format!("{} is published (ports:): an internal network would unpublish it; once nothing on the host needs it, remove its ports: and it can move to an internal network", s.name),
+            });
+            continue;
+        }
+        let nets = compose.networks_of(svc);
+        let fronts: Vec<&crate::compose::Service> = stack
+            .services
+            .iter()
+            .filter(|f| f.compose.as_ref() == Some(&compose.path) && f.app.role == Role::Frontend)
+            .filter_map(|f| in_file(&f.name))
+            .filter(|f| compose.networks_of(f).iter().any(|n| nets.contains(n)))
+            .collect();
+        if fronts.is_empty() {
+            continue;
+        }
+        match set_networks(lines, svc, &[INTERNAL_NETWORK.to_string()]) {
+            Ok(e) => {
+                edits.push(e);
+                reasons.push(format!("{}: moved to the internal network {INTERNAL_NETWORK} (it can no longer reach the internet: pull models before)", s.name));
+                moved = true;
+            }
+            Err(why) => {
+                skipped.push(Skipped {
+                    path: compose.path.clone(),
+                    line: svc.at.line,
+                    why: format!("{}: {why}", s.name),
+                });
+                continue;
+            }
+        }
+        for f in fronts {
+            if joined.contains(&f.name) {
+                continue;
+            }
+            let mut list: Vec<String> = compose
+                .networks_of(f)
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            list.push(INTERNAL_NETWORK.to_string());
+            match set_networks(lines, f, &list) {
+                Ok(e) => {
+                    edits.push(e);
+                    reasons.push(format!(
+                        "{}: joins {INTERNAL_NETWORK} to reach its back end",
+                        f.name
+                    ));
+                    joined.push(f.name.clone());
+                }
+                Err(why) => skipped.push(Skipped {
+                    path: compose.path.clone(),
+                    line: f.at.line,
+                    why: format!("{}: {why}", f.name),
+                }),
+            }
+        }
+    }
+    if moved {
+        match add_internal_network(lines) {
+            Ok(e) => {
+                edits.push(e);
+                reasons.push(format!("networks: {INTERNAL_NETWORK} with internal: true"));
+            }
+            Err(why) => skipped.push(Skipped {
+                path: compose.path.clone(),
+                line: 0,
+                why,
+            }),
+        }
+    }
+}
+
 pub fn plan(stack: &Stack, root: &Root) -> Plan {
     let mut plan = Plan::default();
     let mut edits: BTreeMap<PathBuf, (Vec<Edit>, Vec<String>)> = BTreeMap::new();
@@ -314,6 +499,19 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
                 }),
             }
         }
+    }
+    for c in &stack.composes {
+        let Some(text) = read(&c.path) else { continue };
+        let lines: Vec<&str> = text.lines().collect();
+        let entry = edits.entry(c.path.clone()).or_default();
+        plan_internal(
+            stack,
+            c,
+            &lines,
+            &mut entry.0,
+            &mut entry.1,
+            &mut plan.skipped,
+        );
     }
     for (path, (list, reasons)) in edits {
         let Some(old) = read(&path) else { continue };

@@ -76,6 +76,15 @@ impl Node {
         }
     }
 
+    /// The key node and the value under `key` of a mapping (the key keeps
+    /// the line it is written on).
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
     /// The value under `key` of a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?

@@ -347,3 +347,52 @@ fn a_tunnel_in_front_of_open_webui_with_and_without_access() {
         "{f:#?}"
     );
 }
+
+/// `aistack apply` on Open WebUI's own compose file: Ollama (a back end
+/// that publishes nothing) moves to an internal network that Open WebUI
+/// joins too; the audit afterwards no longer finds it on an open network;
+/// a second apply changes nothing.
+#[test]
+fn apply_moves_a_back_end_to_an_internal_network() {
+    let t = compose_root("open-webui.docker-compose.yaml", "");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+            .args(args)
+            .arg("--root")
+            .arg(t.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&["apply"]);
+    assert_eq!(code, 0, "{text}");
+    let file = fs::read_to_string(t.path().join("opt/stack/compose.yaml")).unwrap();
+    assert!(
+        file.contains("  ollama:\n    networks: [ai-internal]\n"),
+        "{file}"
+    );
+    assert!(
+        file.contains("  open-webui:\n    networks: [default, ai-internal]\n"),
+        "{file}"
+    );
+    assert!(
+        file.ends_with("networks:\n  ai-internal:\n    internal: true\n"),
+        "{file}"
+    );
+    let a = audit(t.path(), &[]);
+    assert_eq!(
+        a.service("ollama")["networks"],
+        serde_json::json!(["ai-internal"])
+    );
+    let ids: Vec<String> = a.findings().into_iter().map(|f| f.0).collect();
+    assert_eq!(ids, ["aistack/open-signup"], "{:#?}", a.findings());
+    let (code, text) = run(&["apply"]);
+    assert_eq!(
+        (code, text.contains("nothing to change")),
+        (0, true),
+        "{text}"
+    );
+}

@@ -68,6 +68,10 @@ for suite in bookworm trixie forky; do
     cp "$demo"/root/.cloudflared/*.json "$r/root/.cloudflared/"
     chmod 0644 "$r"/root/.cloudflared/*.json
     cp "$kit" "$r/opt/kit/docker-compose.yml"
+    # Open WebUI's own file: Ollama, a back end that publishes nothing, on
+    # the default network with Open WebUI.
+    install -d "$r/opt/webui"
+    cp "$top/aistack/tests/fixtures/public/open-webui.docker-compose.yaml" "$r/opt/webui/docker-compose.yaml"
     printf 'POSTGRES_USER=root\nPOSTGRES_PASSWORD=secret\nPOSTGRES_DB=n8n\nN8N_ENCRYPTION_KEY=k\nN8N_USER_MANAGEMENT_JWT_SECRET=s\n' >"$r/opt/kit/.env"
     chmod 0600 "$r/opt/kit/.env" # (a secret: the sandboxed compose gets a copy it can read)
     if [[ $suite != bookworm ]]; then
@@ -118,6 +122,10 @@ for suite in bookworm trixie forky; do
             jq_quiet -e '[.services["ollama-cpu"], .services.qdrant] | all(.ports | all(.host_ip == "127.0.0.1"))' "$tmp/kit.json"
         check "$suite: ... and n8n (a login of its own) still published for its users" \
             jq_quiet -e '.services.n8n.ports | all(.host_ip == null or .host_ip == "" or .host_ip == "0.0.0.0")' "$tmp/kit.json"
+        compose_json "$r" /opt/webui/docker-compose.yaml >"$tmp/webui.json" ||
+            fail "$suite: docker-compose $version config of the fixed Open WebUI file: $(head -c 300 "$tmp/compose.err")"
+        check "$suite: docker-compose $version reads Ollama on the internal network only, Open WebUI on both (got: $(jq -c '[.services.ollama.networks, .services["open-webui"].networks, .networks["ai-internal"].internal]' "$tmp/webui.json"))" \
+            jq_quiet -e '(.services.ollama.networks | keys) == ["ai-internal"] and (.services["open-webui"].networks | keys) == ["ai-internal", "default"] and .networks["ai-internal"].internal == true' "$tmp/webui.json"
         [[ $suite == forky ]] && cp "$tmp/before.json" "$tmp/judge-before.json" && cp "$tmp/after.json" "$tmp/judge-after.json"
     fi
 

@@ -483,12 +483,7 @@ fn apply_fixes_the_compromised_agent_host() {
     // (what it runs is recorded: the demo has auditd's rules directory,
     // and apply wrote the agent's rules there)
     assert!(r.join("etc/audit/rules.d/hardkit-agent.rules").exists());
-    assert_eq!(
-        ids,
-        ["svcacct/egress-unrestricted"],
-        "{:#?}",
-        s.findings
-    );
+    assert_eq!(ids, ["svcacct/egress-unrestricted"], "{:#?}", s.findings);
     assert!(
         s.findings[0]
             .fix
