@@ -441,38 +441,11 @@ pub fn parse(
     Ok(compose)
 }
 
-/// A command string split into words: spaces separate, single and double
-/// quotes group (what Compose's shell-words split does for the commands
-/// people write).
+/// A command string split into words as Compose does (shell words:
+/// spaces separate, quotes group, a backslash escapes), by the one splitter
+/// of svcacct's unit reader.
 pub fn shell_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
+    svcacct::existing_unit::split_words(text)
 }
 
 /// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`, the IP possibly in

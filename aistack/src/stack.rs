@@ -508,14 +508,11 @@ fn app_bind_value(
     }
 }
 
-/// Environment= values as systemd splits them: words, quotes grouping.
+/// Environment= values as systemd splits them (svcacct's reader).
 fn unit_environment(value: &str, at: &At) -> Vec<(String, Option<String>, At)> {
-    compose::shell_words(value)
+    svcacct::existing_unit::split_environment(value)
         .into_iter()
-        .filter_map(|w| {
-            w.split_once('=')
-                .map(|(k, v)| (k.to_string(), Some(v.to_string()), at.clone()))
-        })
+        .map(|(k, v)| (k, Some(v), at.clone()))
         .collect()
 }
 

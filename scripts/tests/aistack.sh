@@ -55,9 +55,7 @@ compose_json() {
 for suite in bookworm trixie forky; do
     r=$tmp/$suite
     debian_base "$suite" "$r" || { fail "$suite: no cached root"; continue; }
-    printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
-    chmod 755 "$r/usr/sbin/policy-rc.d"
-    if ! in_chroot "$r" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose' >"$tmp/install.log" 2>&1; then
+    if ! root_apt_install "$r" "$tmp/install.log" docker-compose; then
         fail "$suite: apt-get install docker-compose failed: $(tail -n3 "$tmp/install.log")"
         continue
     fi

@@ -140,9 +140,7 @@ live_audit() {
 for suite in bookworm trixie forky; do
     r=$tmp/$suite
     debian_base "$suite" "$r" || { fail "$suite: no cached root"; continue; }
-    printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
-    chmod 755 "$r/usr/sbin/policy-rc.d"
-    if ! in_chroot "$r" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends auditd curl' >"$tmp/install.log" 2>&1; then
+    if ! root_apt_install "$r" "$tmp/install.log" auditd curl; then
         fail "$suite: apt-get install auditd failed: $(tail -n3 "$tmp/install.log")"
         continue
     fi

@@ -156,6 +156,17 @@ in_chroot() {
         env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
 }
 
+# root_apt_install ROOT LOG PACKAGE...: install PACKAGEs with ROOT's own
+# apt, chrooted (no service starts: policy-rc.d says no), without
+# recommends; apt's output in LOG. Status: apt's.
+root_apt_install() {
+    local r=$1 log=$2
+    shift 2
+    printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+    chmod 755 "$r/usr/sbin/policy-rc.d"
+    in_chroot "$r" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"' sh "$@" >"$log" 2>&1
+}
+
 # debian_base_build SUITE DIR: debootstrap SUITE into DIR (minbase), then the
 # extra packages with the root's own apt. (Not debootstrap --include: for
 # trixie it fails on systemd's pre-dependency order.) Daemons do not start

@@ -57,9 +57,7 @@ for suite in bookworm trixie forky; do
         has "$tmp/apply.jsonl" --arg p "$SOURCE" '.type == "action" and .op == "write" and .path == $p and .changed'
     check "$suite: apply says the package is to be installed" \
         has "$tmp/apply.jsonl" '.type == "action" and .op == "install" and .path == "unattended-upgrades" and .changed'
-    printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
-    chmod 755 "$r/usr/sbin/policy-rc.d"
-    if ! in_chroot "$r" sh -c 'apt-get -o Acquire::Check-Valid-Until=false update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends unattended-upgrades' >"$tmp/install.log" 2>&1; then
+    if ! root_apt_install "$r" "$tmp/install.log" unattended-upgrades; then
         fail "$suite: apt-get update and install with hardkit's source failed: $(tail -n3 "$tmp/install.log")"
         continue
     fi

@@ -63,10 +63,10 @@ pub fn carried(root: &Root, spec: &ServiceSpec) -> Result<Carried, hardkit_core:
     Ok(carried)
 }
 
-/// Environment= words as systemd splits them: whitespace separates, double
-/// or single quotes group (and are removed), a backslash escapes the next
-/// character; a word without `=` is ignored, as systemd ignores it.
-pub fn split_environment(value: &str) -> Vec<(String, String)> {
+/// Words as systemd splits a setting (and a shell, Compose's `command:`,
+/// a simple command line): whitespace separates, double or single quotes
+/// group (and are removed), a backslash escapes the next character.
+pub fn split_words(value: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -102,6 +102,12 @@ pub fn split_environment(value: &str) -> Vec<(String, String)> {
         words.push(word);
     }
     words
+}
+
+/// Environment= words as systemd splits them ([`split_words`]); a word
+/// without `=` is ignored, as systemd ignores it.
+pub fn split_environment(value: &str) -> Vec<(String, String)> {
+    split_words(value)
         .into_iter()
         .filter_map(|w| {
             let (k, v) = w.split_once('=')?;
