@@ -46,6 +46,37 @@ pub enum AuthRule {
     Weaviate,
 }
 
+/// Where a program listens when nothing in front of it decides (a unit,
+/// or a container on the host's network): its address options and
+/// variables, in the order it reads them, and its defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// Options that give the address (`--host`); an option given with no
+    /// value means every address (ComfyUI's bare `--listen`).
+    pub host_flags: &'static [&'static str],
+    /// Variables that give the address.
+    pub host_env: &'static [&'static str],
+    /// A variable that gives `HOST:PORT` (OLLAMA_HOST).
+    pub host_port_env: Option<&'static str>,
+    /// The program's own default address.
+    pub default: &'static str,
+    /// The default its official image sets, where it differs.
+    pub in_image: Option<&'static str>,
+    pub port_flags: &'static [&'static str],
+    pub port_env: &'static [&'static str],
+}
+
+/// Most servers: `--host`/`HOST`, `--port`/`PORT`, every address.
+const LISTEN_HOST_PORT: Listen = Listen {
+    host_flags: &["--host"],
+    host_env: &["HOST"],
+    host_port_env: None,
+    default: "0.0.0.0",
+    in_image: None,
+    port_flags: &["--port"],
+    port_env: &["PORT"],
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct App {
     pub id: &'static str,
@@ -58,6 +89,7 @@ pub struct App {
     pub port: u16,
     pub role: Role,
     pub auth: AuthRule,
+    pub listen: Listen,
 }
 
 pub const APPS: &[App] = &[
@@ -69,6 +101,16 @@ pub const APPS: &[App] = &[
         port: 11434,
         role: Role::Backend,
         auth: AuthRule::Never,
+        listen: Listen {
+            host_flags: &[],
+            host_env: &[],
+            host_port_env: Some("OLLAMA_HOST"),
+            default: "127.0.0.1",
+            // (the image sets OLLAMA_HOST=0.0.0.0:11434)
+            in_image: Some("0.0.0.0"),
+            port_flags: &[],
+            port_env: &[],
+        },
     },
     App {
         id: "vllm",
@@ -81,6 +123,7 @@ pub const APPS: &[App] = &[
             env: &["VLLM_API_KEY"],
             flags: &["--api-key"],
         },
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "text-generation-inference",
@@ -93,6 +136,7 @@ pub const APPS: &[App] = &[
         port: 80,
         role: Role::Backend,
         auth: AuthRule::Never,
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "llama.cpp",
@@ -105,6 +149,7 @@ pub const APPS: &[App] = &[
             env: &["LLAMA_API_KEY"],
             flags: &["--api-key", "--api-key-file"],
         },
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "localai",
@@ -117,6 +162,7 @@ pub const APPS: &[App] = &[
             env: &["API_KEY", "LOCALAI_API_KEY"],
             flags: &["--api-keys"],
         },
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "litellm",
@@ -129,6 +175,7 @@ pub const APPS: &[App] = &[
             env: &["LITELLM_MASTER_KEY"],
             flags: &[],
         },
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "qdrant",
@@ -141,6 +188,7 @@ pub const APPS: &[App] = &[
             env: &["QDRANT__SERVICE__API_KEY"],
             flags: &[],
         },
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "chroma",
@@ -156,6 +204,7 @@ pub const APPS: &[App] = &[
             ],
             flags: &[],
         },
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "weaviate",
@@ -165,6 +214,7 @@ pub const APPS: &[App] = &[
         port: 8080,
         role: Role::Backend,
         auth: AuthRule::Weaviate,
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "milvus",
@@ -174,6 +224,7 @@ pub const APPS: &[App] = &[
         port: 19530,
         role: Role::Backend,
         auth: AuthRule::Never,
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "open-webui",
@@ -183,6 +234,7 @@ pub const APPS: &[App] = &[
         port: 8080,
         role: Role::Frontend,
         auth: AuthRule::OpenWebUi,
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "n8n",
@@ -192,6 +244,15 @@ pub const APPS: &[App] = &[
         port: 5678,
         role: Role::Frontend,
         auth: AuthRule::N8n,
+        listen: Listen {
+            host_flags: &[],
+            host_env: &["N8N_LISTEN_ADDRESS"],
+            host_port_env: None,
+            default: "::",
+            in_image: None,
+            port_flags: &[],
+            port_env: &["N8N_PORT"],
+        },
     },
     App {
         id: "flowise",
@@ -201,6 +262,7 @@ pub const APPS: &[App] = &[
         port: 3000,
         role: Role::Frontend,
         auth: AuthRule::Flowise,
+        listen: LISTEN_HOST_PORT,
     },
     App {
         id: "langflow",
@@ -210,6 +272,16 @@ pub const APPS: &[App] = &[
         port: 7860,
         role: Role::Frontend,
         auth: AuthRule::Langflow,
+        listen: Listen {
+            host_flags: &["--host"],
+            host_env: &["LANGFLOW_HOST"],
+            host_port_env: None,
+            default: "127.0.0.1",
+            // (the image sets LANGFLOW_HOST=0.0.0.0)
+            in_image: Some("0.0.0.0"),
+            port_flags: &["--port"],
+            port_env: &["LANGFLOW_PORT"],
+        },
     },
     App {
         id: "jupyter",
@@ -239,6 +311,16 @@ pub const APPS: &[App] = &[
         port: 8888,
         role: Role::Frontend,
         auth: AuthRule::Jupyter,
+        listen: Listen {
+            host_flags: &["--ip", "--ServerApp.ip", "--NotebookApp.ip"],
+            host_env: &[],
+            host_port_env: None,
+            default: "localhost",
+            // (docker-stacks sets ServerApp.ip to every address)
+            in_image: Some("0.0.0.0"),
+            port_flags: &["--port", "--ServerApp.port"],
+            port_env: &["JUPYTER_PORT"],
+        },
     },
     App {
         id: "comfyui",
@@ -248,6 +330,15 @@ pub const APPS: &[App] = &[
         port: 8188,
         role: Role::Frontend,
         auth: AuthRule::Never,
+        listen: Listen {
+            host_flags: &["--listen"],
+            host_env: &[],
+            host_port_env: None,
+            default: "127.0.0.1",
+            in_image: None,
+            port_flags: &["--port"],
+            port_env: &[],
+        },
     },
 ];
 

@@ -433,79 +433,43 @@ fn app_bind_value(
     arg: &dyn Fn(&str) -> Option<String>,
     in_image: bool,
 ) -> (String, u16) {
-    let split = |hostport: &str, port: u16| -> (String, u16) {
+    let l = &app.listen;
+    let port_of = |v: Option<String>| v.and_then(|p| p.parse::<u16>().ok());
+    let port = l
+        .port_flags
+        .iter()
+        .find_map(|f| port_of(arg(f)))
+        .or_else(|| l.port_env.iter().find_map(|e| port_of(env_value(e))));
+    if let Some(hostport) = l.host_port_env.and_then(env_value) {
+        // `HOST:PORT`, `HOST`, `:PORT`, `http://HOST:PORT`, `[::1]:PORT`
         let hp = hostport
             .trim_start_matches("http://")
             .trim_start_matches("https://");
-        match hp.rsplit_once(':') {
+        return match hp.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
-                (h.to_string(), p.parse().unwrap_or(port))
+                (h.to_string(), p.parse().unwrap_or(app.port))
             }
-            _ => (hp.to_string(), port),
-        }
-    };
-    match app.id {
-        "ollama" => match env_value("OLLAMA_HOST") {
-            Some(v) => split(&v, app.port),
-            None if in_image => ("0.0.0.0".into(), app.port),
-            None => ("127.0.0.1".into(), app.port),
-        },
-        // (n8n listens on :: unless told otherwise)
-        "n8n" => (
-            env_value("N8N_LISTEN_ADDRESS").unwrap_or_else(|| "::".into()),
-            env_value("N8N_PORT")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(app.port),
-        ),
-        // (Langflow's CLI binds 127.0.0.1; its image sets LANGFLOW_HOST=0.0.0.0)
-        "langflow" => (
-            arg("--host")
-                .or_else(|| env_value("LANGFLOW_HOST"))
-                .unwrap_or_else(|| {
-                    if in_image {
-                        "0.0.0.0".into()
-                    } else {
-                        "127.0.0.1".into()
-                    }
-                }),
-            arg("--port")
-                .and_then(|p| p.parse().ok())
-                .or_else(|| env_value("LANGFLOW_PORT").and_then(|p| p.parse().ok()))
-                .unwrap_or(app.port),
-        ),
-        "jupyter" => (
-            arg("--ip")
-                .or_else(|| arg("--ServerApp.ip"))
-                .or_else(|| arg("--NotebookApp.ip"))
-                .unwrap_or_else(|| {
-                    if in_image {
-                        "0.0.0.0".into()
-                    } else {
-                        "localhost".into()
-                    }
-                }),
-            arg("--port")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(app.port),
-        ),
-        "comfyui" => (
-            arg("--listen")
-                .map(|v| if v.is_empty() { "0.0.0.0".into() } else { v })
-                .unwrap_or_else(|| "127.0.0.1".into()),
-            arg("--port")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(app.port),
-        ),
-        _ => (
-            arg("--host")
-                .or_else(|| env_value("HOST"))
-                .unwrap_or_else(|| "0.0.0.0".into()),
-            arg("--port")
-                .and_then(|p| p.parse().ok())
-                .or_else(|| env_value("PORT").and_then(|p| p.parse().ok()))
-                .unwrap_or(app.port),
-        ),
+            _ => (hp.to_string(), port.unwrap_or(app.port)),
+        };
     }
+    let host = l
+        .host_flags
+        .iter()
+        .find_map(|f| {
+            arg(f).map(|v| {
+                if v.is_empty() {
+                    "0.0.0.0".to_string()
+                } else {
+                    v
+                }
+            })
+        })
+        .or_else(|| l.host_env.iter().find_map(|e| env_value(e)))
+        .unwrap_or_else(|| match (in_image, l.in_image) {
+            (true, Some(image)) => image.to_string(),
+            _ => l.default.to_string(),
+        });
+    (host, port.unwrap_or(app.port))
 }
 
 /// Environment= values as systemd splits them (svcacct's reader).
