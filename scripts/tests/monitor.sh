@@ -155,6 +155,22 @@ monitor_keyed --json >"$tmp/off2.jsonl" 2>"$tmp/off2.err" || true
 check "... once: the next run does not repeat it" \
     jq_quiet -s -e 'all(.[]; .id != "secupdates/interval-off")' "$tmp/off2.jsonl"
 
+# --- the AI stack ---------------------------------------------------------------------
+# The demo's stack, fixed (aistack apply), is the state; a later edit that
+# publishes Ollama on every address again is reported once, at its line.
+"$HARDKIT_BIN_DIR/aistack" apply --root "$r" -q >/dev/null
+monitor_keyed --json >"$tmp/stack0.jsonl" 2>&1 || true
+check "the AI stack as recorded: no aistack finding repeated" \
+    jq_quiet -s -e 'all(.[]; .tool != "aistack")' "$tmp/stack0.jsonl"
+install -d "$r/srv/llm"
+printf 'services:\n  llm:\n    image: ollama/ollama:0.6.2\n    ports:\n      - "11434:11434"\n' >"$r/srv/llm/compose.yaml"
+monitor_keyed --json >"$tmp/stack1.jsonl" 2>&1 || true
+check "a new Ollama published on every address: reported, critical, at its port's line" \
+    has "$tmp/stack1.jsonl" '.type == "finding" and .tool == "aistack" and .id == "aistack/no-auth-exposed" and .severity == "critical" and .location.path == "/srv/llm/compose.yaml" and .location.line == 5'
+monitor_keyed --json >"$tmp/stack2.jsonl" 2>&1 || true
+check "... once: the next run does not repeat it" \
+    jq_quiet -s -e 'all(.[]; .tool != "aistack")' "$tmp/stack2.jsonl"
+
 # --- where the agent's account connects ----------------------------------------------
 # The agent runs as its own account again; an outbound connection of that
 # account to a new destination is reported once; root's is not.
