@@ -106,3 +106,36 @@ fn bad_arguments_exit_2() {
     let (code, _, stderr) = run(&t.path().join("missing"), &[]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// A compose file in a directory a local user can write (their home): the
+/// user could swap the file for a link to /etc/shadow between the check and
+/// the write, so apply refuses it (exit 2), writes nothing, and says whose
+/// it is. Needs root (the chown).
+#[test]
+fn apply_refuses_a_directory_another_user_controls() {
+    if !hardkit_core::oracle::require_root("aistack apply in a user's directory (chown)") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let dir = r.join("home/alice/ai");
+    fs::create_dir_all(&dir).unwrap();
+    let compose = dir.join("compose.yaml");
+    let text = "services:\n  llm:\n    image: ollama/ollama\n    ports:\n      - \"11434:11434\"\n";
+    fs::write(&compose, text).unwrap();
+    for d in [r.join("home/alice"), dir.clone()] {
+        std::os::unix::fs::chown(&d, Some(1000), Some(1000)).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+        .args(["apply", "--root"])
+        .arg(r)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("home/alice") && stderr.contains("1000"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(&compose).unwrap(), text);
+}
