@@ -259,9 +259,14 @@ fn without_a_key_damage_is_caught_and_the_report_says_unprotected() {
 fn interrupted_init_keeps_the_old_baseline_and_leaves_no_file() {
     let s = setup(None);
     let before = fs::read(&s.db).unwrap();
-    // Enough work that the signal lands while the new baseline is written.
-    let big = s.root.join("usr/bin/big");
-    fs::File::create(&big).unwrap().set_len(8 << 30).unwrap();
+    // Enough work that the signal lands while the new baseline is written:
+    // 16 files of one 1 GiB hole each (at the hole limit, so hashed the way
+    // b3sum does, zeros and all: seconds of CPU; a larger hole would get
+    // the bounded sparse digest at once).
+    for i in 0..16 {
+        let big = s.root.join(format!("usr/bin/big{i}"));
+        fs::File::create(&big).unwrap().set_len(1 << 30).unwrap();
+    }
     let mut child = fim()
         .args(["init", "--root"])
         .arg(&s.root)
