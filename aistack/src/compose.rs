@@ -15,12 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::yaml::{self, Node, Value};
 
-/// Where a value came from: the file and its 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct At {
-    pub path: PathBuf,
-    pub line: usize,
-}
+pub use hardkit_aiapps::At;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvVar {

@@ -7,13 +7,15 @@
 //! - [`compose`]: compose files as Compose reads them (interpolation,
 //!   env_file, ports, networks);
 //! - [`cloudflared`]: cloudflared's config.yml (ingress rules, Access);
-//! - [`apps`]: the AI services known, one row each, with what decides
-//!   their login by version;
+//! - [`apps`] (the `hardkit-aiapps` crate, shared with svcacct): the AI
+//!   services known, one row each, with what decides their login by
+//!   version;
 //! - [`stack`]: finding the files on a root and putting them together;
 //! - [`audit`]: the checks, one row each;
 //! - [`cli`]: the command line and the records.
 pub mod apply;
-pub mod apps;
+/// The apps' table lives in its own crate, shared with svcacct.
+pub use hardkit_aiapps as apps;
 pub mod audit;
 pub mod cli;
 pub mod cloudflared;

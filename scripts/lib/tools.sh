@@ -33,7 +33,7 @@ hardkit_find_tools() {
         dir="${CARGO_TARGET_DIR:-$top/target}/release/"
         local stale=0
         for t in "${hardkit_tools[@]}"; do
-            if [[ ! -x "$dir$t" ]] || [[ -n $(find "$top/core" "$top/${t#hardkit-}" -name '*.rs' -newer "$dir$t" -print -quit 2>/dev/null) ]]; then
+            if [[ ! -x "$dir$t" ]] || [[ -n $(find "$top/core" "$top/aiapps" "$top/${t#hardkit-}" -name '*.rs' -newer "$dir$t" -print -quit 2>/dev/null) ]]; then
                 stale=1
             fi
         done

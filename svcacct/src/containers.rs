@@ -226,40 +226,13 @@ fn container_of(config: &Value, host: Option<&Value>) -> Container {
     }
 }
 
-/// The AI back ends the checklist keeps off the outside, by image name:
-/// model servers, proxies in front of them and vector databases. (The apps
-/// people reach, Open WebUI, n8n, Flowise, Jupyter, are front ends.)
-const AI_BACKENDS: &[&str] = &[
-    "ollama",
-    "vllm",
-    "text-generation-inference",
-    "llama.cpp",
-    "llama-cpp",
-    "localai",
-    "litellm",
-    "qdrant",
-    "chromadb",
-    "chroma",
-    "weaviate",
-    "milvus",
-];
-
-/// The image's name without registry, tag or digest (`ollama/ollama:0.5`
-/// gives `ollama/ollama`).
-fn image_name(image: &str) -> String {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
-    let tagless = last.split(':').next().unwrap_or(last);
-    let prefix = &no_digest[..no_digest.len() - last.len()];
-    format!("{prefix}{tagless}")
-}
-
+/// The AI back end an image runs (a model server, a proxy in front of
+/// one, a vector database), by the apps' table svcacct shares with aistack:
+/// the apps people reach (Open WebUI, n8n, Flowise, Jupyter) are front ends.
 pub fn ai_backend(image: &str) -> Option<&'static str> {
-    let name = image_name(image).to_ascii_lowercase();
-    let last = name.rsplit('/').next().unwrap_or(&name).to_string();
-    AI_BACKENDS.iter().copied().find(|b| {
-        last == *b || last.starts_with(&format!("{b}-")) || name.contains(&format!("/{b}"))
-    })
+    hardkit_aiapps::by_image(image)
+        .filter(|a| a.role == hardkit_aiapps::Role::Backend)
+        .map(|a| a.id)
 }
 
 fn is_docker_socket(path: &str) -> bool {
@@ -348,11 +321,8 @@ mod tests {
 
     #[test]
     fn images_and_sockets() {
-        assert_eq!(
-            image_name("ghcr.io/open-webui/open-webui:main"),
-            "ghcr.io/open-webui/open-webui"
-        );
         assert_eq!(ai_backend("ollama/ollama:0.5.7"), Some("ollama"));
+        assert_eq!(ai_backend("docker.io/chromadb/chroma:0.5"), Some("chroma"));
         assert_eq!(ai_backend("vllm/vllm-openai@sha256:abc"), Some("vllm"));
         assert_eq!(ai_backend("ghcr.io/open-webui/open-webui:main"), None);
         assert_eq!(ai_backend("qdrant/qdrant:v1.12.0"), Some("qdrant"));

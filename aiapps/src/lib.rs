@@ -1,4 +1,5 @@
-//! The AI services aistack knows: one row per program, with how to
+//! The AI services hardkit knows (aistack judges them, svcacct keeps back
+//! ends off open networks): one row per program, with how to
 //! recognise it (image names, program names), the port it serves on, its
 //! role in a stack, and what decides whether it asks for a login, by
 //! version where that changed.
@@ -8,7 +9,14 @@
 //! Back ends belong on internal networks and loopback; only a front end
 //! needs a way in, and then behind its own login or the tunnel's.
 
-use crate::compose::At;
+use std::path::PathBuf;
+
+/// Where a value came from: the file and its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct At {
+    pub path: PathBuf,
+    pub line: usize,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
