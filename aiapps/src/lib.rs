@@ -334,7 +334,8 @@ pub const APPS: &[App] = &[
         id: "comfyui",
         name: "ComfyUI",
         images: &["comfyui", "comfyui-boot", "comfyui-docker"],
-        programs: &["comfyui"],
+        // (ComfyUI is usually run as `python main.py` in its checkout)
+        programs: &["comfyui", "comfyui/main.py"],
         port: 8188,
         role: Role::Frontend,
         auth: AuthRule::Never,
@@ -394,18 +395,28 @@ pub fn by_image(image: &str) -> Option<&'static App> {
 }
 
 /// The app a command line runs (a unit's ExecStart): its program's base
-/// name, or the module after `python -m`.
+/// name, the module after `python -m`, or the script python runs when a
+/// program entry names it with its directory (`comfyui/main.py`, matched
+/// without regard to case at the end of the script's path).
 pub fn by_command(words: &[String]) -> Option<&'static App> {
     let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
     let program = base(words.first()?);
-    let candidate = if program.starts_with("python") {
-        let m = words.iter().position(|w| w == "-m")?;
-        words.get(m + 1)?.clone()
-    } else {
-        program
-    };
-    APPS.iter()
-        .find(|a| a.programs.contains(&candidate.as_str()))
+    if !program.starts_with("python") {
+        return APPS.iter().find(|a| a.programs.contains(&program.as_str()));
+    }
+    if let Some(m) = words.iter().position(|w| w == "-m") {
+        let module = words.get(m + 1)?;
+        return APPS.iter().find(|a| a.programs.contains(&module.as_str()));
+    }
+    let script = words[1..]
+        .iter()
+        .find(|w| !w.starts_with('-'))?
+        .to_ascii_lowercase();
+    APPS.iter().find(|a| {
+        a.programs
+            .iter()
+            .any(|p| p.contains('/') && (script == *p || script.ends_with(&format!("/{p}"))))
+    })
 }
 
 /// A version from a tag: its leading numbers (`v0.5.7`, `1.64.0-alpine`,
