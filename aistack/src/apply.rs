@@ -42,7 +42,7 @@ pub fn run<W: io::Write>(
     let mut text = String::new();
     // Check every compose file before writing any.
     let mut validated = Vec::new();
-    for change in plan.changes.iter().filter(|c| c.compose) {
+    for change in plan.changes.iter().filter(|c| !c.project.is_empty()) {
         match fix::check_with_compose(root, stack, change) {
             fix::Verdict::Refused(message) => {
                 return Err(CliError::Refused {
@@ -105,14 +105,27 @@ pub fn run<W: io::Write>(
                     )
                 }
             });
-            // The containers run the old file until they are recreated.
-            reporter.emit(&action("restart", &change.path, true))?;
-            text.push_str(&format!(
-                "change  restart  {} (run: docker compose -f {} up -d)\n",
-                change.path.display(),
-                change.path.display()
-            ));
         }
+    }
+    // The containers run the old files until they are recreated: one
+    // restart per changed project, named by its first file.
+    let mut projects: Vec<&Vec<std::path::PathBuf>> = Vec::new();
+    for change in plan.changes.iter().filter(|c| !c.project.is_empty()) {
+        if !projects.iter().any(|p| p[0] == change.project[0]) {
+            projects.push(&change.project);
+        }
+    }
+    for files in projects {
+        reporter.emit(&action("restart", &files[0], true))?;
+        let flags: Vec<String> = files
+            .iter()
+            .map(|f| format!("-f {}", f.display()))
+            .collect();
+        text.push_str(&format!(
+            "change  restart  {} (run: docker compose {} up -d)\n",
+            escape_untrusted(&files[0].display().to_string()),
+            escape_untrusted(&flags.join(" "))
+        ));
     }
     for file in &plan.chmods {
         let host = root.resolve_parent(file)?;

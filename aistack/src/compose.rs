@@ -77,8 +77,10 @@ pub struct Network {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compose {
-    /// The file as the system names it.
+    /// The file as the system names it (the project's first file).
     pub path: PathBuf,
+    /// Every file of the project, in the order Compose merges them.
+    pub files: Vec<PathBuf>,
     pub services: Vec<Service>,
     pub networks: Vec<Network>,
 }
@@ -109,6 +111,54 @@ impl Compose {
         self.networks
             .iter()
             .any(|n| n.name == network && n.internal)
+    }
+}
+
+/// Merge `over` into `base` as Compose merges a later `-f` file (or the
+/// override file) over an earlier one: a service in both keeps the base's
+/// keys the later one does not set; `image`, `command`, `network_mode` and
+/// `entrypoint` are replaced, `environment` is merged by variable (the
+/// later wins), `ports`, `env_file` and networks are added to. Every value
+/// keeps the file and line it came from, so a finding names the override's
+/// line when the override published the port.
+pub fn merge(base: &mut Compose, over: Compose) {
+    base.files.push(over.path.clone());
+    for s in over.services {
+        let Some(b) = base.services.iter_mut().find(|b| b.name == s.name) else {
+            base.services.push(s);
+            continue;
+        };
+        if s.image.is_some() {
+            b.image = s.image;
+        }
+        if !s.command.is_empty() {
+            b.command = s.command;
+            b.entrypoint_is_shell = s.entrypoint_is_shell;
+        }
+        if s.network_mode.is_some() {
+            b.network_mode = s.network_mode;
+        }
+        b.environment.extend(s.environment);
+        for p in s.ports {
+            if !b.ports.iter().any(|q| q.raw == p.raw) {
+                b.ports.push(p);
+            }
+        }
+        for n in s.networks {
+            if !b.networks.iter().any(|(m, _)| *m == n.0) {
+                b.networks.push(n);
+            }
+        }
+        b.env_files.extend(s.env_files);
+        b.unset_variables.extend(s.unset_variables);
+        b.unset_variables.sort();
+        b.unset_variables.dedup();
+    }
+    for n in over.networks {
+        match base.networks.iter_mut().find(|m| m.name == n.name) {
+            Some(m) => *m = n,
+            None => base.networks.push(n),
+        }
     }
 }
 
@@ -274,6 +324,7 @@ pub fn parse(
     };
     let mut compose = Compose {
         path: path.to_path_buf(),
+        files: vec![path.to_path_buf()],
         services: Vec::new(),
         networks: Vec::new(),
     };

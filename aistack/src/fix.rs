@@ -53,8 +53,9 @@ pub struct FileChange {
     pub old: String,
     pub new: String,
     pub reasons: Vec<String>,
-    /// A compose file (checked by docker compose, containers to recreate).
-    pub compose: bool,
+    /// The compose project's files when this is one of them (checked by
+    /// docker compose together, containers to recreate); empty otherwise.
+    pub project: Vec<PathBuf>,
 }
 
 /// A fix that could not be made in a file, with why.
@@ -461,8 +462,6 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
             });
             continue;
         }
-        let Some(text) = read(file) else { continue };
-        let lines: Vec<&str> = text.lines().collect();
         let Some(svc) = stack
             .composes
             .iter()
@@ -481,6 +480,11 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
             if reach == Reach::Loopback {
                 continue;
             }
+            // (the port's own file: the override's, when it published it)
+            let Some(text) = read(&p.at.path) else {
+                continue;
+            };
+            let lines: Vec<&str> = text.lines().collect();
             match bind_port(p, &lines) {
                 Ok(edit) => {
                     let e = edits.entry(p.at.path.clone()).or_default();
@@ -517,13 +521,18 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
         let Some(old) = read(&path) else { continue };
         let new = apply_edits(&old, &list);
         if new != old {
-            let compose = stack.composes.iter().any(|c| c.path == path);
+            let project = stack
+                .composes
+                .iter()
+                .find(|c| c.files.contains(&path))
+                .map(|c| c.files.clone())
+                .unwrap_or_default();
             plan.changes.push(FileChange {
                 path,
                 old,
                 new,
                 reasons,
-                compose,
+                project,
             });
         }
     }
@@ -582,18 +591,22 @@ fn run_compose_config(
     root: &Root,
     stack: &Stack,
     program: &str,
-    path: &Path,
+    change: &FileChange,
     text: &str,
 ) -> Result<(), String> {
     let tmp = tempfile::NamedTempFile::new().map_err(|e| format!("a temporary file: {e}"))?;
     std::fs::write(tmp.path(), text).map_err(|e| format!("a temporary file: {e}"))?;
-    let system = path.display().to_string();
     // (HOME: compose reads its client config from there; none is needed)
     let mut sandbox = hardkit_core::sandbox::Sandbox::new(root)
-        .input_over(tmp.path(), &system)
+        .input_over(tmp.path(), &change.path.display().to_string())
         .env("HOME", "/tmp");
-    let mut readable: Vec<PathBuf> = vec![path.with_file_name(".env")];
-    if let Some(c) = stack.composes.iter().find(|c| c.path == path) {
+    let first = change.project.first().unwrap_or(&change.path);
+    let mut readable: Vec<PathBuf> = vec![first.with_file_name(".env")];
+    if let Some(c) = stack
+        .composes
+        .iter()
+        .find(|c| c.files.contains(&change.path))
+    {
         for s in &c.services {
             readable.extend(s.env_files.iter().cloned());
         }
@@ -605,12 +618,24 @@ fn run_compose_config(
             sandbox = sandbox.readable_copy(&f.display().to_string());
         }
     }
-    let args = [
-        std::ffi::OsStr::new("-f"),
-        system.as_ref(),
-        "config".as_ref(),
-        "-q".as_ref(),
-    ];
+    // Every file of the project, in Compose's order, as `docker compose
+    // -f a -f b config` reads them together.
+    let files: Vec<String> = if change.project.is_empty() {
+        vec![change.path.display().to_string()]
+    } else {
+        change
+            .project
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect()
+    };
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+    for f in &files {
+        args.push("-f".as_ref());
+        args.push(f.as_ref());
+    }
+    args.push("config".as_ref());
+    args.push("-q".as_ref());
     match sandbox.run(program, &args, b"") {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
@@ -625,9 +650,9 @@ pub fn check_with_compose(root: &Root, stack: &Stack, change: &FileChange) -> Ve
     let Some(program) = compose_program(root) else {
         return Verdict::Unjudged("no docker compose on the target".into());
     };
-    match run_compose_config(root, stack, program, &change.path, &change.new) {
+    match run_compose_config(root, stack, program, change, &change.new) {
         Ok(()) => Verdict::Accepted(program.to_string()),
-        Err(new_err) => match run_compose_config(root, stack, program, &change.path, &change.old) {
+        Err(new_err) => match run_compose_config(root, stack, program, change, &change.old) {
             Ok(()) => Verdict::Refused(format!("{program} config refused the change: {new_err}")),
             Err(_) => Verdict::Unjudged(format!(
                 "{program} refuses the file as it is, too: {}",

@@ -150,6 +150,14 @@ const COMPOSE_NAMES: &[&str] = &[
     "docker-compose.yml",
     "docker-compose.yaml",
 ];
+/// The override file Compose merges over the main one when it exists
+/// beside it (the first of these).
+const OVERRIDE_NAMES: &[&str] = &[
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
 const SEARCH_DEPTH: usize = 4;
 const MAX_DIRS: usize = 20_000;
 
@@ -634,6 +642,48 @@ fn route_target(stack: &Stack, origin: &Origin) -> Option<String> {
         .map(|s| s.name.clone())
 }
 
+/// A compose project: its first file, with each later one merged over it.
+fn load_project(root: &Root, files: &[PathBuf], problems: &mut Vec<Problem>) -> Option<Compose> {
+    let first = files.first()?;
+    let dir = first.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let dot_env_path = dir.join(".env");
+    let dot_env = read(root, &dot_env_path)
+        .map(|t| compose::parse_env_file(&t, &dot_env_path))
+        .unwrap_or_default();
+    let mut project: Option<Compose> = None;
+    for file in files {
+        let text = match read(root, file) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Problem {
+                    at: At {
+                        path: file.clone(),
+                        line: 0,
+                    },
+                    message: e,
+                });
+                continue;
+            }
+        };
+        let mut read_env = |p: &Path| read(root, p).ok();
+        match compose::parse(&text, file, &dot_env, &mut read_env) {
+            Ok(c) => match project.as_mut() {
+                Some(base) => compose::merge(base, c),
+                None => project = Some(c),
+            },
+            Err(compose::ComposeError::Syntax {
+                path,
+                line,
+                message,
+            }) => problems.push(Problem {
+                at: At { path, line },
+                message,
+            }),
+        }
+    }
+    project
+}
+
 pub struct Options {
     pub compose_files: Vec<PathBuf>,
     /// Containers from `docker inspect` output (besides Docker's files
@@ -750,40 +800,44 @@ fn add_container(stack: &mut Stack, c: &svcacct::containers::Container) {
 impl Stack {
     pub fn load(root: &Root, opts: &Options) -> Stack {
         let mut stack = Stack::default();
-        let mut files = find_compose_files(root);
-        files.extend(opts.compose_files.iter().cloned());
-        files.sort();
-        files.dedup();
-        for file in files {
-            let text = match read(root, &file) {
-                Ok(t) => t,
-                Err(e) => {
-                    stack.problems.push(Problem {
-                        at: At {
-                            path: file.clone(),
-                            line: 0,
-                        },
-                        message: e,
-                    });
-                    continue;
-                }
-            };
-            let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-            let dot_env_path = dir.join(".env");
-            let dot_env = read(root, &dot_env_path)
-                .map(|t| compose::parse_env_file(&t, &dot_env_path))
-                .unwrap_or_default();
-            let mut read_env = |p: &Path| read(root, p).ok();
-            match compose::parse(&text, &file, &dot_env, &mut read_env) {
-                Ok(c) => add_compose(&mut stack, c),
-                Err(compose::ComposeError::Syntax {
-                    path,
-                    line,
-                    message,
-                }) => stack.problems.push(Problem {
-                    at: At { path, line },
-                    message,
-                }),
+        // Projects as Compose reads them: a file found has its override
+        // merged over it (when one is beside it); files named with
+        // --compose in one directory are one project, merged in the
+        // order given (`docker compose -f a.yaml -f b.yaml`).
+        let mut projects: Vec<Vec<PathBuf>> = Vec::new();
+        for file in find_compose_files(root) {
+            let mut files = vec![file.clone()];
+            let dir = file.parent().unwrap_or(Path::new("/"));
+            if let Some(o) = OVERRIDE_NAMES
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| root.resolve(p).is_ok_and(|h| h.is_file()))
+            {
+                files.push(o);
+            }
+            projects.push(files);
+        }
+        // (--compose files grouped by directory, in the order given; a
+        // group that names a file found replaces its project: the
+        // operator's `-f a -f b` is the project)
+        let mut named: Vec<Vec<PathBuf>> = Vec::new();
+        for file in &opts.compose_files {
+            match named.iter_mut().find(|g| g[0].parent() == file.parent()) {
+                Some(g) if !g.contains(file) => g.push(file.clone()),
+                Some(_) => {}
+                None => named.push(vec![file.clone()]),
+            }
+        }
+        for group in named {
+            if let Some(i) = projects.iter().position(|p| group.contains(&p[0])) {
+                projects[i] = group;
+            } else if !projects.iter().any(|p| group.iter().all(|f| p.contains(f))) {
+                projects.push(group);
+            }
+        }
+        for files in projects {
+            if let Some(c) = load_project(root, &files, &mut stack.problems) {
+                add_compose(&mut stack, c);
             }
         }
         let mut containers = svcacct::containers::from_root(root);

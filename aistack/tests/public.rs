@@ -396,3 +396,80 @@ fn apply_moves_a_back_end_to_an_internal_network() {
         "{text}"
     );
 }
+
+/// Compose merges an override file over the main one (and `-f a -f b`
+/// files in order): Open WebUI's own API overlay publishes Ollama on every
+/// address, and the finding names the overlay's line. As the override
+/// beside the main file, and as two --compose files; `apply` binds the
+/// port in the overlay and recreates the project once.
+#[test]
+fn override_files_are_merged_as_compose_merges_them() {
+    let t = compose_root("open-webui.docker-compose.yaml", "");
+    let dir = t.path().join("opt/stack");
+    fs::copy(
+        fixture("open-webui.docker-compose.api.yaml"),
+        dir.join("compose.override.yaml"),
+    )
+    .unwrap();
+    let a = audit(t.path(), &[]);
+    let ollama = a.service("ollama");
+    assert_eq!(
+        (
+            ollama["reach"].as_str(),
+            ollama["listeners"][0]["port"].as_u64()
+        ),
+        (Some("outside"), Some(11434))
+    );
+    let f = a.findings();
+    assert!(
+        f.contains(&(
+            "aistack/no-auth-exposed".into(),
+            "critical".into(),
+            "/opt/stack/compose.override.yaml:5".into(),
+            "ollama".into()
+        )),
+        "{f:#?}"
+    );
+
+    // The same overlay named with --compose after the main file.
+    fs::rename(dir.join("compose.override.yaml"), dir.join("api.yaml")).unwrap();
+    let a = audit(
+        t.path(),
+        &[
+            "--compose",
+            "/opt/stack/compose.yaml",
+            "--compose",
+            "/opt/stack/api.yaml",
+        ],
+    );
+    assert_eq!(a.service("ollama")["reach"], "outside");
+    assert_eq!(a.of_type("ai_service").len(), 2, "one project, not two");
+
+    // apply: the overlay's line is bound; one restart for the project.
+    fs::rename(dir.join("api.yaml"), dir.join("compose.override.yaml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+        .args(["apply", "--json", "--root"])
+        .arg(t.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let over = fs::read_to_string(dir.join("compose.override.yaml")).unwrap();
+    assert!(
+        over.contains("      - \"127.0.0.1:${OLLAMA_WEBAPI_PORT-11434}:11434\""),
+        "{over}"
+    );
+    let restarts: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["op"] == "restart")
+        .collect();
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(restarts[0]["path"], "/opt/stack/compose.yaml");
+    assert_eq!(audit(t.path(), &[]).service("ollama")["reach"], "loopback");
+}

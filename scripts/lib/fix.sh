@@ -824,9 +824,25 @@ step_stack() { # TARGET REAL
             act stack restart "$f" false "NOT recreated: a tree's containers are not this machine's; once it runs: docker compose -f $f up -d"
         elif ((${#compose[@]} == 0)); then
             act stack restart "$f" false "docker compose is not installed here: recreate its containers with the tool that runs them (docker compose -f $f up -d)"
+        fi
+        # The project as Compose reads it: run in its directory, with its
+        # default file name and no -f (Compose then merges its override
+        # itself), else with the --compose files of that directory in the
+        # order given.
+        local how=() g
+        case ${f##*/} in
+            compose.yaml | compose.yml | docker-compose.yml | docker-compose.yaml) ;;
+            *)
+                for g in "${compose_args[@]}"; do
+                    [[ $g != --compose && ${g%/*} == "${f%/*}" ]] && how+=(-f "$g")
+                done
+                ;;
+        esac
+        if [[ $root != / || ${#compose[@]} == 0 ]]; then
+            :
         elif ((!real)); then
-            act stack restart "$f" true "would run: ${compose[*]} -f $f up -d"
-        elif "${compose[@]}" -f "$f" up -d >"$work/compose.log" 2>&1; then
+            act stack restart "$f" true "would run: cd ${f%/*} && ${compose[*]} ${how[*]:+${how[*]} }up -d"
+        elif (cd "${f%/*}" && "${compose[@]}" "${how[@]}" up -d) >"$work/compose.log" 2>&1; then
             act stack restart "$f" true "its containers run the new file"
         else
             act stack restart "$f" false "FAILED: docker compose up -d: $(tail -n 3 "$work/compose.log" | one_line) (the file is written; its containers still run the old one)"

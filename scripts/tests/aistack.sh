@@ -70,6 +70,11 @@ for suite in bookworm trixie forky; do
     # the default network with Open WebUI.
     install -d "$r/opt/webui"
     cp "$top/aistack/tests/fixtures/public/open-webui.docker-compose.yaml" "$r/opt/webui/docker-compose.yaml"
+    # The same file with its API overlay as the override Compose merges:
+    # the overlay publishes Ollama on every address.
+    install -d "$r/opt/webui-api"
+    cp "$top/aistack/tests/fixtures/public/open-webui.docker-compose.yaml" "$r/opt/webui-api/docker-compose.yaml"
+    cp "$top/aistack/tests/fixtures/public/open-webui.docker-compose.api.yaml" "$r/opt/webui-api/docker-compose.override.yaml"
     printf 'POSTGRES_USER=root\nPOSTGRES_PASSWORD=secret\nPOSTGRES_DB=n8n\nN8N_ENCRYPTION_KEY=k\nN8N_USER_MANAGEMENT_JWT_SECRET=s\n' >"$r/opt/kit/.env"
     chmod 0600 "$r/opt/kit/.env" # (a secret: the sandboxed compose gets a copy it can read)
     if [[ $suite != bookworm ]]; then
@@ -120,6 +125,10 @@ for suite in bookworm trixie forky; do
             jq_quiet -e '[.services["ollama-cpu"], .services.qdrant] | all(.ports | all(.host_ip == "127.0.0.1"))' "$tmp/kit.json"
         check "$suite: ... and n8n (a login of its own) still published for its users" \
             jq_quiet -e '.services.n8n.ports | all(.host_ip == null or .host_ip == "" or .host_ip == "0.0.0.0")' "$tmp/kit.json"
+        compose_json "$r" /opt/webui-api/docker-compose.yaml -f /opt/webui-api/docker-compose.override.yaml >"$tmp/webui-api.json" ||
+            fail "$suite: docker-compose $version config of the fixed override: $(head -c 300 "$tmp/compose.err")"
+        check "$suite: docker-compose $version reads the override's Ollama port on 127.0.0.1 (got: $(jq -c '.services.ollama.ports' "$tmp/webui-api.json"))" \
+            jq_quiet -e '.services.ollama.ports | length == 1 and all(.host_ip == "127.0.0.1")' "$tmp/webui-api.json"
         compose_json "$r" /opt/webui/docker-compose.yaml >"$tmp/webui.json" ||
             fail "$suite: docker-compose $version config of the fixed Open WebUI file: $(head -c 300 "$tmp/compose.err")"
         check "$suite: docker-compose $version reads Ollama on the internal network only, Open WebUI on both (got: $(jq -c '[.services.ollama.networks, .services["open-webui"].networks, .networks["ai-internal"].internal]' "$tmp/webui.json"))" \

@@ -56,7 +56,7 @@ install_jq "$l"
 # step has aistack rewrite the file, then recreates the project with it.
 install -d "$l/opt/ai"
 printf 'services:\n  ollama:\n    image: ollama/ollama:0.6.2\n    ports:\n      - "11434:11434"\n' >"$l/opt/ai/compose.yaml"
-printf '#!/bin/sh\n# A stand-in for docker-compose (e2e-live.sh).\necho "$*" >>/var/log/compose-standin.log 2>/dev/null\nexit 0\n' >"$l/usr/local/bin/docker-compose"
+printf '#!/bin/sh\n# A stand-in for docker-compose (e2e-live.sh).\necho "$PWD: $*" >>/var/log/compose-standin.log 2>/dev/null\nexit 0\n' >"$l/usr/local/bin/docker-compose"
 chmod 755 "$l/usr/local/bin/docker-compose"
 # The container has no network, so apt-get install fails in it: the first
 # --apply takes that branch for the two packages it installs, auditd (for
@@ -251,7 +251,7 @@ check "live: the plan rewrites the compose file and says it would recreate the p
     bash -c 'grep -qx "stack aistack write /opt/ai/compose.yaml" <<<"$1" && grep -qx "stack first-five restart /opt/ai/compose.yaml" <<<"$1"' _ "$planned"
 check "live: Ollama's port is bound to 127.0.0.1 in the compose file" grep -q '"127.0.0.1:11434:11434"' "$l/opt/ai/compose.yaml"
 check "live: the project was recreated with it ($(tr '\n' ';' <"$l/var/log/compose-standin.log" 2>/dev/null))" \
-    grep -qx -- '-f /opt/ai/compose.yaml up -d' "$l/var/log/compose-standin.log"
+    grep -qx -- '/opt/ai: up -d' "$l/var/log/compose-standin.log"
 check "the fim baseline was taken last" bash -c '[[ $(jq -r "select(.type == \"plan_step\") | .step" "$1" | tail -n1) == fim ]]' _ "$tmp/apply1.jsonl"
 
 # --- the running daemons judge ------------------------------------------------------------
