@@ -469,6 +469,16 @@ pub struct Settings<'a> {
 }
 
 impl Settings<'_> {
+    /// A variable's last assignment: its value (None for a bare `KEY`)
+    /// and where it was set.
+    fn raw(&self, key: &str) -> Option<(Option<&str>, &At)> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, at)| (v.as_deref(), at))
+    }
+
     /// The last value of a variable (the one the program sees).
     fn setting(&self, key: &str) -> Option<(&str, &At)> {
         self.env
@@ -522,6 +532,68 @@ fn unquote(v: &str) -> &str {
 }
 
 impl App {
+    /// Where the program listens by itself with these settings (a unit, or
+    /// a container on the host's network): its address and port options
+    /// and variables, else its defaults (`in_image`: the official image's,
+    /// which may differ: Ollama's image sets OLLAMA_HOST=0.0.0.0), and the
+    /// line of the first setting read that decided it (None: defaults).
+    pub fn bind(&self, s: &Settings, in_image: bool) -> (String, u16, Option<At>) {
+        let l = &self.listen;
+        // (the first setting read decides the line)
+        let decided = std::cell::RefCell::new(None::<At>);
+        let note = |at: &At| {
+            decided.borrow_mut().get_or_insert_with(|| at.clone());
+        };
+        let env_value = |k: &str| {
+            let (v, at) = s.raw(k)?;
+            note(at);
+            v.map(String::from)
+        };
+        let arg = |f: &str| {
+            let (v, at) = s.arg(f)?;
+            note(at);
+            Some(v.to_string())
+        };
+        let port_of = |v: Option<String>| v.and_then(|p| p.parse::<u16>().ok());
+        let port = l
+            .port_flags
+            .iter()
+            .find_map(|f| port_of(arg(f)))
+            .or_else(|| l.port_env.iter().find_map(|e| port_of(env_value(e))));
+        if let Some(hostport) = l.host_port_env.and_then(env_value) {
+            // `HOST:PORT`, `HOST`, `:PORT`, `http://HOST:PORT`, `[::1]:PORT`
+            let hp = hostport
+                .trim_start_matches("http://")
+                .trim_start_matches("https://");
+            let (host, port) = match hp.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+                    (h.to_string(), p.parse().unwrap_or(self.port))
+                }
+                _ => (hp.to_string(), port.unwrap_or(self.port)),
+            };
+            return (host, port, decided.into_inner());
+        }
+        let host = l
+            .host_flags
+            .iter()
+            // (an option given without a value: every address)
+            .find_map(|f| {
+                arg(f).map(|v| {
+                    if v.is_empty() {
+                        "0.0.0.0".to_string()
+                    } else {
+                        v
+                    }
+                })
+            })
+            .or_else(|| l.host_env.iter().find_map(|e| env_value(e)))
+            .unwrap_or_else(|| match (in_image, l.in_image) {
+                (true, Some(image)) => image.to_string(),
+                _ => l.default.to_string(),
+            });
+        (host, port.unwrap_or(self.port), decided.into_inner())
+    }
+
     /// Whether this app, at `version` (None: the newest), asks for a login
     /// with these settings.
     pub fn auth(&self, version: Option<(u64, u64, u64)>, s: &Settings) -> Auth {

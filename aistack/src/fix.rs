@@ -471,12 +471,7 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
             continue;
         };
         for p in &svc.ports {
-            let reach = match p.host_ip {
-                None => Reach::Outside,
-                Some(ip) if ip.is_unspecified() => Reach::Outside,
-                Some(ip) if ip.is_loopback() => Reach::Loopback,
-                Some(_) => Reach::Lan,
-            };
+            let reach = crate::stack::reach_of_published(p.host_ip);
             if reach == Reach::Loopback {
                 continue;
             }

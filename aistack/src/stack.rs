@@ -263,6 +263,17 @@ fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// The reach of a port Docker publishes on `ip` (None: every address).
+/// Docker's DNAT comes before ufw and the INPUT chain, so every address,
+/// or a public one, is the internet.
+pub fn reach_of_published(ip: Option<IpAddr>) -> Reach {
+    match ip {
+        Some(ip) if ip.is_loopback() => Reach::Loopback,
+        Some(ip) if !ip.is_unspecified() && is_private(ip) => Reach::Lan,
+        _ => Reach::Outside,
+    }
+}
+
 /// The reach of an address a service listens on (on the host).
 pub fn reach_of_bind(address: &str) -> Reach {
     let a = address.trim_matches(['[', ']']);
@@ -332,24 +343,24 @@ fn add_compose(stack: &mut Stack, c: Compose) {
         let mut listeners = Vec::new();
         if host_network {
             // The container's own bind address, on the host's interfaces.
-            let mut decided = svc.network_mode.as_ref().map(|(_, at)| at.clone());
-            let bind = app_bind(app, &env, &svc.command, true, &mut decided);
+            let (address, port, decided) = app.bind(
+                &Settings {
+                    env: &env,
+                    args: &svc.command,
+                },
+                true,
+            );
+            let decided = decided.or_else(|| svc.network_mode.as_ref().map(|(_, at)| at.clone()));
             listeners.push(Listener {
-                reach: reach_of_bind(&bind.0),
-                address: bind.0,
-                port: Some(bind.1),
+                reach: reach_of_bind(&address),
+                address,
+                port: Some(port),
                 protocol: "tcp".into(),
                 at: decided,
             });
         } else {
             for p in &svc.ports {
-                let reach = match p.host_ip {
-                    None => Reach::Outside,
-                    Some(ip) if ip.is_unspecified() => Reach::Outside,
-                    Some(ip) if ip.is_loopback() => Reach::Loopback,
-                    Some(ip) if is_private(ip) => Reach::Lan,
-                    Some(_) => Reach::Outside,
-                };
+                let reach = reach_of_published(p.host_ip);
                 listeners.push(Listener {
                     address: p.host_ip.map_or("0.0.0.0".to_string(), |ip| ip.to_string()),
                     port: p
@@ -391,93 +402,6 @@ fn add_compose(stack: &mut Stack, c: Compose) {
         });
     }
     stack.composes.push(c);
-}
-
-/// Where a program binds by itself: its address option or variable, else
-/// its default (`in_image`: the official image's own default, which may
-/// differ: Ollama's image sets OLLAMA_HOST=0.0.0.0).
-/// The line of the setting that decided it goes to `decided`.
-fn app_bind(
-    app: &App,
-    env: &[(String, Option<String>, At)],
-    args: &[(String, At)],
-    in_image: bool,
-    decided: &mut Option<At>,
-) -> (String, u16) {
-    let found = std::cell::RefCell::new(None::<At>);
-    let env_value = |k: &str| {
-        let hit = env.iter().rev().find(|(key, _, _)| key == k)?;
-        found.borrow_mut().get_or_insert_with(|| hit.2.clone());
-        hit.1.clone()
-    };
-    let arg = |flag: &str| {
-        let mut value = None;
-        for (i, (w, at)) in args.iter().enumerate() {
-            if let Some(v) = w.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
-                value = Some((v.to_string(), at));
-            } else if w == flag {
-                // (`--listen` alone: the next word is another option)
-                let next = args
-                    .get(i + 1)
-                    .map(|(v, _)| v.clone())
-                    .filter(|v| !v.starts_with('-'));
-                value = Some((next.unwrap_or_default(), at));
-            }
-        }
-        let (v, at) = value?;
-        found.borrow_mut().get_or_insert_with(|| at.clone());
-        Some(v)
-    };
-    let bind = app_bind_value(app, &env_value, &arg, in_image);
-    if let Some(at) = found.into_inner() {
-        *decided = Some(at);
-    }
-    bind
-}
-
-fn app_bind_value(
-    app: &App,
-    env_value: &dyn Fn(&str) -> Option<String>,
-    arg: &dyn Fn(&str) -> Option<String>,
-    in_image: bool,
-) -> (String, u16) {
-    let l = &app.listen;
-    let port_of = |v: Option<String>| v.and_then(|p| p.parse::<u16>().ok());
-    let port = l
-        .port_flags
-        .iter()
-        .find_map(|f| port_of(arg(f)))
-        .or_else(|| l.port_env.iter().find_map(|e| port_of(env_value(e))));
-    if let Some(hostport) = l.host_port_env.and_then(env_value) {
-        // `HOST:PORT`, `HOST`, `:PORT`, `http://HOST:PORT`, `[::1]:PORT`
-        let hp = hostport
-            .trim_start_matches("http://")
-            .trim_start_matches("https://");
-        return match hp.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
-                (h.to_string(), p.parse().unwrap_or(app.port))
-            }
-            _ => (hp.to_string(), port.unwrap_or(app.port)),
-        };
-    }
-    let host = l
-        .host_flags
-        .iter()
-        .find_map(|f| {
-            arg(f).map(|v| {
-                if v.is_empty() {
-                    "0.0.0.0".to_string()
-                } else {
-                    v
-                }
-            })
-        })
-        .or_else(|| l.host_env.iter().find_map(|e| env_value(e)))
-        .unwrap_or_else(|| match (in_image, l.in_image) {
-            (true, Some(image)) => image.to_string(),
-            _ => l.default.to_string(),
-        });
-    (host, port.unwrap_or(app.port))
 }
 
 /// Environment= values as systemd splits them (svcacct's reader).
@@ -567,8 +491,14 @@ fn add_units(root: &Root, stack: &mut Stack, tunnel_configs: &mut Vec<PathBuf>) 
                 args: &words,
             },
         );
-        let mut decided = Some(exec_at.clone());
-        let (address, port) = app_bind(app, &env, &words, false, &mut decided);
+        let (address, port, decided) = app.bind(
+            &Settings {
+                env: &env,
+                args: &words,
+            },
+            false,
+        );
+        let decided = decided.or_else(|| Some(exec_at.clone()));
         stack.services.push(AiService {
             name: name.trim_end_matches(".service").to_string(),
             app,
@@ -740,8 +670,14 @@ fn add_container(stack: &mut Stack, c: &svcacct::containers::Container) {
     };
     let mut listeners = Vec::new();
     if host_network {
-        let mut decided = Some(host_at.clone());
-        let (address, port) = app_bind(app, &env, &args, true, &mut decided);
+        let (address, port, decided) = app.bind(
+            &Settings {
+                env: &env,
+                args: &args,
+            },
+            true,
+        );
+        let decided = decided.or_else(|| Some(host_at.clone()));
         listeners.push(Listener {
             reach: reach_of_bind(&address),
             address,
@@ -751,14 +687,7 @@ fn add_container(stack: &mut Stack, c: &svcacct::containers::Container) {
         });
     } else {
         for p in &c.ports {
-            let ip: Option<IpAddr> = p.host_ip.parse().ok();
-            let reach = match ip {
-                None => Reach::Outside,
-                Some(ip) if ip.is_unspecified() => Reach::Outside,
-                Some(ip) if ip.is_loopback() => Reach::Loopback,
-                Some(ip) if is_private(ip) => Reach::Lan,
-                Some(_) => Reach::Outside,
-            };
+            let reach = reach_of_published(p.host_ip.parse().ok());
             listeners.push(Listener {
                 address: if p.host_ip.is_empty() {
                     "0.0.0.0".into()
