@@ -415,13 +415,9 @@ fn plan_internal(
 pub fn plan(stack: &Stack, root: &Root) -> Plan {
     let mut plan = Plan::default();
     let mut edits: BTreeMap<PathBuf, (Vec<Edit>, Vec<String>)> = BTreeMap::new();
-    let read = |p: &Path| -> Option<String> {
-        let host = root.resolve(p).ok()?;
-        let bytes =
-            hardkit_core::input::read_regular_file(&host, hardkit_core::input::MAX_FILE_BYTES)
-                .ok()?;
-        String::from_utf8(bytes).ok()
-    };
+    // (the texts the stack was read from: the lines found are the lines
+    // edited, and nothing is read twice)
+    let read = |p: &Path| -> Option<&str> { stack.sources.get(p).map(String::as_str) };
     for s in &stack.services {
         let Some(file) = &s.compose else { continue };
         let tunneled = stack.routes_to(&s.name).next().is_some();
@@ -514,7 +510,7 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
     }
     for (path, (list, reasons)) in edits {
         let Some(old) = read(&path) else { continue };
-        let new = apply_edits(&old, &list);
+        let new = apply_edits(old, &list);
         if new != old {
             let project = stack
                 .composes
@@ -524,7 +520,7 @@ pub fn plan(stack: &Stack, root: &Root) -> Plan {
                 .unwrap_or_default();
             plan.changes.push(FileChange {
                 path,
-                old,
+                old: old.to_string(),
                 new,
                 reasons,
                 project,

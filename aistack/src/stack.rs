@@ -140,6 +140,10 @@ pub struct Stack {
     /// dashboard, out of sight here.
     pub remote_tunnels: Vec<At>,
     pub problems: Vec<Problem>,
+    /// The text of each compose, `.env` and env_file file as it was read
+    /// (system path): what the fixes edit, line for line, without reading
+    /// it again.
+    pub sources: std::collections::BTreeMap<PathBuf, String>,
 }
 
 /// The names Compose looks for, in its order: in a directory it reads the
@@ -573,19 +577,26 @@ fn route_target(stack: &Stack, origin: &Origin) -> Option<String> {
 }
 
 /// A compose project: its first file, with each later one merged over it.
-fn load_project(root: &Root, files: &[PathBuf], problems: &mut Vec<Problem>) -> Option<Compose> {
+/// The files read are kept in `sources`, the ones that could not be in
+/// `problems`.
+fn load_project(root: &Root, files: &[PathBuf], stack: &mut Stack) -> Option<Compose> {
     let first = files.first()?;
     let dir = first.parent().unwrap_or(Path::new("/")).to_path_buf();
     let dot_env_path = dir.join(".env");
-    let dot_env = read(root, &dot_env_path)
-        .map(|t| compose::parse_env_file(&t, &dot_env_path))
-        .unwrap_or_default();
+    let dot_env = match read(root, &dot_env_path) {
+        Ok(t) => {
+            let vars = compose::parse_env_file(&t, &dot_env_path);
+            stack.sources.insert(dot_env_path, t);
+            vars
+        }
+        Err(_) => Vec::new(),
+    };
     let mut project: Option<Compose> = None;
     for file in files {
         let text = match read(root, file) {
             Ok(t) => t,
             Err(e) => {
-                problems.push(Problem {
+                stack.problems.push(Problem {
                     at: At {
                         path: file.clone(),
                         line: 0,
@@ -595,8 +606,15 @@ fn load_project(root: &Root, files: &[PathBuf], problems: &mut Vec<Problem>) -> 
                 continue;
             }
         };
-        let mut read_env = |p: &Path| read(root, p).ok();
-        match compose::parse(&text, file, &dot_env, &mut read_env) {
+        let sources = &mut stack.sources;
+        let mut read_env = |p: &Path| {
+            let t = read(root, p).ok()?;
+            sources.insert(p.to_path_buf(), t.clone());
+            Some(t)
+        };
+        let parsed = compose::parse(&text, file, &dot_env, &mut read_env);
+        stack.sources.insert(file.clone(), text);
+        match parsed {
             Ok(c) => match project.as_mut() {
                 Some(base) => compose::merge(base, c),
                 None => project = Some(c),
@@ -605,7 +623,7 @@ fn load_project(root: &Root, files: &[PathBuf], problems: &mut Vec<Problem>) -> 
                 path,
                 line,
                 message,
-            }) => problems.push(Problem {
+            }) => stack.problems.push(Problem {
                 at: At { path, line },
                 message,
             }),
@@ -765,7 +783,7 @@ impl Stack {
             }
         }
         for files in projects {
-            if let Some(c) = load_project(root, &files, &mut stack.problems) {
+            if let Some(c) = load_project(root, &files, &mut stack) {
                 add_compose(&mut stack, c);
             }
         }
