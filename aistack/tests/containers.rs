@@ -4,25 +4,13 @@
 //! one; a container started by hand is judged by its published ports and
 //! environment.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
+use common::audit;
 use serde_json::Value;
-
-fn audit(root: &Path, extra: &[&str]) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
-        .args(["audit", "--json", "--root"])
-        .arg(root)
-        .args(extra)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn services(records: &[Value]) -> Vec<(String, String, String)> {
     records
@@ -43,7 +31,7 @@ fn compose_made_containers_are_their_services_and_others_are_judged() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/compromised-agent-host");
     // The demo's two containers carry compose's labels for
     // /opt/ai/docker-compose.yml: two services, not four.
-    let recs = audit(&demo, &[]);
+    let recs = audit(&demo, &[]).records;
     assert_eq!(
         services(&recs),
         [
@@ -62,7 +50,7 @@ fn compose_made_containers_are_their_services_and_others_are_judged() {
     )
     .unwrap();
     fs::write(dir.join("hostconfig.json"), r#"{"NetworkMode":"bridge","PortBindings":{"11434/tcp":[{"HostIp":"","HostPort":"11434"}]}}"#).unwrap();
-    let recs = audit(t.path(), &[]);
+    let recs = audit(t.path(), &[]).records;
     assert_eq!(
         services(&recs),
         [("llm".into(), "none".into(), "outside".into())]
@@ -80,7 +68,7 @@ fn compose_made_containers_are_their_services_and_others_are_judged() {
     // published nowhere.
     let inspect =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../svcacct/tests/fixtures/docker-inspect.json");
-    let recs = audit(t.path(), &["--inspect", inspect.to_str().unwrap()]);
+    let recs = audit(t.path(), &["--inspect", inspect.to_str().unwrap()]).records;
     let got = services(&recs);
     assert!(
         got.contains(&("stack-webui-1".into(), "required".into(), "loopback".into())),

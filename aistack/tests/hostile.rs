@@ -3,13 +3,14 @@
 //! Each is said (a finding naming the file) and the run goes on; nothing
 //! hangs, nothing outside the root is read.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn run(root: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aistack"))
+    let mut child = common::aistack()
         .args(["audit", "--json", "--root"])
         .arg(root)
         .args(extra)
@@ -126,7 +127,7 @@ fn apply_refuses_a_directory_another_user_controls() {
     for d in [r.join("home/alice"), dir.clone()] {
         std::os::unix::fs::chown(&d, Some(1000), Some(1000)).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+    let out = common::aistack()
         .args(["apply", "--root"])
         .arg(r)
         .output()

@@ -2,73 +2,18 @@
 //! the projects' own examples (tests/fixtures/public, PROVENANCE.md), each
 //! put where a server keeps it in a temporary root.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::*;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/public")
         .join(name)
-}
-
-struct Audit {
-    code: i32,
-    records: Vec<Value>,
-    stderr: String,
-}
-
-impl Audit {
-    fn of_type(&self, t: &str) -> Vec<&Value> {
-        self.records.iter().filter(|r| r["type"] == t).collect()
-    }
-
-    fn service(&self, name: &str) -> &Value {
-        self.of_type("ai_service")
-            .into_iter()
-            .find(|r| r["name"] == name)
-            .unwrap_or_else(|| panic!("no ai_service {name} in {:#?}", self.records))
-    }
-
-    /// (id, severity, path:line, service) of every finding.
-    fn findings(&self) -> Vec<(String, String, String, String)> {
-        self.of_type("finding")
-            .into_iter()
-            .map(|f| {
-                (
-                    f["id"].as_str().unwrap().to_string(),
-                    f["severity"].as_str().unwrap().to_string(),
-                    format!(
-                        "{}:{}",
-                        f["location"]["path"].as_str().unwrap_or(""),
-                        f["location"]["line"]
-                    ),
-                    f["evidence"]["service"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
-    }
-}
-
-fn audit(root: &Path, extra: &[&str]) -> Audit {
-    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
-        .args(["audit", "--json", "--root"])
-        .arg(root)
-        .args(extra)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let records = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect(l))
-        .collect();
-    Audit {
-        code: out.status.code().unwrap_or(-1),
-        records,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// A root with `fixture` as /opt/stack/compose.yaml and `env` as its .env.
@@ -356,7 +301,7 @@ fn a_tunnel_in_front_of_open_webui_with_and_without_access() {
 fn apply_moves_a_back_end_to_an_internal_network() {
     let t = compose_root("open-webui.docker-compose.yaml", "");
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+        let out = aistack()
             .args(args)
             .arg("--root")
             .arg(t.path())
@@ -447,7 +392,7 @@ fn override_files_are_merged_as_compose_merges_them() {
 
     // apply: the overlay's line is bound; one restart for the project.
     fs::rename(dir.join("api.yaml"), dir.join("compose.override.yaml")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
+    let out = aistack()
         .args(["apply", "--json", "--root"])
         .arg(t.path())
         .output()

@@ -3,9 +3,10 @@
 //! says of its login; a cloudflared unit run with --token is a tunnel
 //! managed in Cloudflare's dashboard.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -39,16 +40,7 @@ fn units_bind_where_their_settings_say() {
         "cloudflared.service",
         "[Service]\nExecStart=/usr/bin/cloudflared --no-autoupdate tunnel run --token eyJhIjoi\n",
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_aistack"))
-        .args(["audit", "--json", "--root"])
-        .arg(r)
-        .output()
-        .unwrap();
-    let recs: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs: Vec<Value> = common::audit(r, &[]).records;
     let svc = |name: &str| {
         recs.iter()
             .find(|x| x["type"] == "ai_service" && x["name"] == name)
