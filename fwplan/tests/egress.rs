@@ -284,24 +284,9 @@ fn each_debian_release_nft_loads_rules_that_pass_the_egress_matrix() {
     let plan = plan_of(POLICY);
     let ruleset = render(POLICY);
     for suite in ["bookworm", "trixie", "forky"] {
-        let Some(root_dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite)
-        else {
+        let Some(nft_cmd) = release_nft(TEST, suite) else {
             continue;
         };
-        let root = hardkit_core::Root::new(&root_dir).unwrap();
-        let (Ok(ldso), Ok(nft), Ok(libs)) = (
-            root.resolve("/lib64/ld-linux-x86-64.so.2"),
-            root.resolve("/usr/sbin/nft"),
-            root.resolve("/usr/lib/x86_64-linux-gnu"),
-        ) else {
-            panic!("{suite}: the cached root has no nft or loader");
-        };
-        let nft_cmd = vec![
-            ldso.into_os_string(),
-            "--library-path".into(),
-            libs.into_os_string(),
-            nft.into_os_string(),
-        ];
         let lab = Lab::new();
         lab.warm_neighbours();
         load_in_client_with(&lab, &nft_cmd, &["-f"], &ruleset);

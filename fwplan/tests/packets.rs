@@ -160,24 +160,9 @@ fn each_debian_release_nft_loads_a_ruleset_that_passes_the_matrix() {
     let plan = plan_of(&args);
     let ruleset = render(&args);
     for suite in ["bookworm", "trixie", "forky"] {
-        let Some(root_dir) = hardkit_core::oracle::debian_root(&format!("{TEST}: {suite}"), suite)
-        else {
+        let Some(nft_cmd) = release_nft(TEST, suite) else {
             continue;
         };
-        let root = hardkit_core::Root::new(&root_dir).unwrap();
-        let (Ok(ldso), Ok(nft), Ok(libs)) = (
-            root.resolve("/lib64/ld-linux-x86-64.so.2"),
-            root.resolve("/usr/sbin/nft"),
-            root.resolve("/usr/lib/x86_64-linux-gnu"),
-        ) else {
-            panic!("{suite}: the cached root has no nft or loader");
-        };
-        let nft_cmd = vec![
-            ldso.into_os_string(),
-            "--library-path".into(),
-            libs.into_os_string(),
-            nft.into_os_string(),
-        ];
         let version = std::process::Command::new(&nft_cmd[0])
             .args(&nft_cmd[1..])
             .arg("--version")
@@ -502,4 +487,25 @@ fn a_tunnel_fronted_stack_admits_nothing_but_ssh() {
     assert_eq!(lab.tcp_probe(OUTSIDE_V4, 22, TIMEOUT), Probe::Open);
     assert_eq!(lab.tcp_probe(OUTSIDE_V4, 11434, TIMEOUT), Probe::TimedOut);
     assert_eq!(lab.tcp_probe(OUTSIDE_V6, 3000, TIMEOUT), Probe::TimedOut);
+    drop(_listeners);
+    drop(lab);
+    // The same plan loaded by each Debian release's own nft.
+    for suite in ["bookworm", "trixie", "forky"] {
+        let Some(nft_cmd) = release_nft("fwplan packets: a tunnel-fronted stack", suite) else {
+            continue;
+        };
+        let lab = Lab::new();
+        lab.warm_neighbours();
+        lab.load_with(&nft_cmd, &ruleset);
+        let _listeners = lab.tcp_listeners(&[22, 3000, 11434]);
+        let n = assert_matrix(
+            &lab,
+            &plan,
+            &[INSIDE_V4, OUTSIDE_V4, INSIDE_V6, OUTSIDE_V6],
+            &[22, 3000, 11434],
+            &[],
+        );
+        assert_eq!(n, 12, "{suite}");
+        eprintln!("fwplan packets: a tunnel-fronted stack, Debian {suite}'s nft: {n}/{n} probes as planned");
+    }
 }

@@ -466,3 +466,26 @@ pub fn ufw_isolated(ns: &Netns, dir: &Path, script: &str) -> Output {
         &["-m", "--propagation", "private", "sh", "-c", &wrapper],
     )
 }
+
+/// The nft of the cached Debian root of `suite`, as the words of a command
+/// that runs it through that root's own dynamic loader and libraries (the
+/// test suite's roots, built from Debian's archive; never an audited
+/// image's programs: those only check, in the sandbox). None, said loudly,
+/// when the root is not there.
+pub fn release_nft(test: &str, suite: &str) -> Option<Vec<std::ffi::OsString>> {
+    let root_dir = hardkit_core::oracle::debian_root(&format!("{test}: {suite}"), suite)?;
+    let root = hardkit_core::Root::new(&root_dir).unwrap();
+    let (Ok(ldso), Ok(nft), Ok(libs)) = (
+        root.resolve("/lib64/ld-linux-x86-64.so.2"),
+        root.resolve("/usr/sbin/nft"),
+        root.resolve("/usr/lib/x86_64-linux-gnu"),
+    ) else {
+        panic!("{suite}: the cached root has no nft or loader");
+    };
+    Some(vec![
+        ldso.into_os_string(),
+        "--library-path".into(),
+        libs.into_os_string(),
+        nft.into_os_string(),
+    ])
+}
