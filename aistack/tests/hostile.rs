@@ -7,26 +7,17 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn run(root: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
-    let mut child = common::aistack()
-        .args(["audit", "--json", "--root"])
-        .arg(root)
-        .args(extra)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(30) {
-            child.kill().unwrap();
-            panic!("aistack still running after 30 s: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = hardkit_testkit::output_within(
+        common::aistack()
+            .args(["audit", "--json", "--root"])
+            .arg(root)
+            .args(extra),
+        Duration::from_secs(30),
+        "aistack audit on a hostile tree",
+    );
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -41,9 +32,7 @@ fn hostile_files_are_said_and_skipped() {
     for d in ["fifo", "zero", "bomb", "garbage", "big", "ok"] {
         fs::create_dir_all(r.join("opt").join(d)).unwrap();
     }
-    let fifo = std::ffi::CString::new(r.join("opt/fifo/compose.yaml").to_str().unwrap()).unwrap();
-    // SAFETY: a valid path in our temp dir.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    hardkit_testkit::mkfifo(&r.join("opt/fifo/compose.yaml"));
     symlink("/dev/zero", r.join("opt/zero/compose.yaml")).unwrap();
     let mut bomb = String::from("x: &a [q, q, q, q, q, q, q, q, q, q]\n");
     for i in 0..7 {

@@ -29,24 +29,13 @@ fn huge_sparse_file(path: &Path) -> u64 {
 /// Run fim, killed (and the test failed) if it takes over a minute: the
 /// code before this fix would hash for most of an hour.
 fn timed(args: &[&std::ffi::OsStr]) -> (Run, Duration) {
-    let limit = Duration::from_secs(60);
     let started = Instant::now();
-    let mut child = fim()
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("fim {args:?} still running after {limit:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let out = hardkit_testkit::output_within(
+        fim().args(args),
+        Duration::from_secs(60),
+        &format!("fim {args:?}"),
+    );
     let took = started.elapsed();
-    let out = child.wait_with_output().unwrap();
     let r = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8(out.stdout).unwrap(),

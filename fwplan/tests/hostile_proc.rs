@@ -3,8 +3,8 @@
 //! would wait for a writer forever. It is refused and the audit finishes.
 //! (Before, fwplan read it with read_to_string and hung.)
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn a_fifo_for_proc_net_tcp_does_not_hang_the_audit() {
@@ -12,11 +12,7 @@ fn a_fifo_for_proc_net_tcp_does_not_hang_the_audit() {
     let net = t.path().join("proc/net");
     std::fs::create_dir_all(&net).unwrap();
     for table in ["tcp", "tcp6", "udp", "udp6"] {
-        assert!(Command::new("mkfifo")
-            .arg(net.join(table))
-            .status()
-            .unwrap()
-            .success());
+        hardkit_testkit::mkfifo(&net.join(table));
     }
     // An empty ruleset: nothing of the tree's firewall is loaded.
     let ruleset = t.path().join("ruleset.json");
@@ -25,24 +21,15 @@ fn a_fifo_for_proc_net_tcp_does_not_hang_the_audit() {
         r#"{"nftables": [{"metainfo": {"json_schema_version": 1}}]}"#,
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fwplan"))
-        .arg("--root")
-        .arg(t.path())
-        .args(["audit", "--json", "--ruleset-json"])
-        .arg(&ruleset)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("fwplan audit did not finish: it opened a FIFO of the tree");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = hardkit_testkit::output_within(
+        Command::new(env!("CARGO_BIN_EXE_fwplan"))
+            .arg("--root")
+            .arg(t.path())
+            .args(["audit", "--json", "--ruleset-json"])
+            .arg(&ruleset),
+        Duration::from_secs(20),
+        "fwplan audit did not finish: it opened a FIFO of the tree",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.code().is_some_and(|c| c <= 2), "{stdout}");
     assert!(!stdout.contains("\"type\":\"socket\""), "{stdout}");

@@ -5,31 +5,17 @@
 //! `audit` hung here.) A pipe given on this machine (`<(journalctl ...)`)
 //! is still read.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-fn mkfifo(path: &std::path::Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
-    assert!(status.success());
-}
+use hardkit_testkit::mkfifo;
 
 fn run_within(mut cmd: Command, limit: Duration) -> std::process::Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn logscan");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("logscan did not finish within {limit:?}: it opened a FIFO of the tree");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    hardkit_testkit::output_within(
+        &mut cmd,
+        limit,
+        "logscan did not finish: it opened a FIFO of the tree",
+    )
 }
 
 #[test]

@@ -8,53 +8,27 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn secupdates() -> Command {
     Command::new(env!("CARGO_BIN_EXE_secupdates"))
 }
 
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(
-        unsafe { libc_mkfifo(c.as_ptr(), 0o644) },
-        0,
-        "mkfifo {}",
-        path.display()
-    );
-}
-
-extern "C" {
-    #[link_name = "mkfifo"]
-    fn libc_mkfifo(path: *const std::os::raw::c_char, mode: u32) -> i32;
-}
+use hardkit_testkit::mkfifo;
 
 /// Run with a deadline: a hang is a failure, not a stuck test run.
 fn run_within(mut cmd: Command, limit: Duration) -> (i32, String, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn secupdates");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let out = child.wait_with_output().expect("output");
-            return (
-                status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("secupdates did not finish within {limit:?}: it read something it should have refused");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let out = hardkit_testkit::output_within(
+        &mut cmd,
+        limit,
+        "secupdates did not finish: it read something it should have refused",
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn tree() -> tempfile::TempDir {

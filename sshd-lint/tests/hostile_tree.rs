@@ -3,38 +3,24 @@
 //! read (sshd-lint runs as root on images it did not make).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 fn run_with_deadline(root: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sshd-lint"))
-        .arg("--root")
-        .arg(root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(20) {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("sshd-lint hung (or read without end) on the tree's special file");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
+    hardkit_testkit::output_within(
+        Command::new(env!("CARGO_BIN_EXE_sshd-lint"))
+            .arg("--root")
+            .arg(root),
+        Duration::from_secs(20),
+        "sshd-lint hung (or read without end) on the tree's special file",
+    )
 }
 
 #[test]
 fn a_fifo_config_is_refused_by_name() {
     let t = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(t.path().join("etc/ssh")).unwrap();
-    let status = Command::new("mkfifo")
-        .arg(t.path().join("etc/ssh/sshd_config"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    hardkit_testkit::mkfifo(&t.path().join("etc/ssh/sshd_config"));
     let out = run_with_deadline(t.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -196,24 +196,11 @@ fn an_env_file_that_is_a_link_is_not_chowned_through() {
 /// Run svcacct with a deadline: a read that blocks (a FIFO) is a failure,
 /// not a hung test.
 fn svcacct_with_deadline(root: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut child = Command::new(common::BIN)
-        .args(args)
-        .arg("--root")
-        .arg(root)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > std::time::Duration::from_secs(20) {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("svcacct {args:?} hung on the tree's FIFO");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
+    hardkit_testkit::output_within(
+        Command::new(common::BIN).args(args).arg("--root").arg(root),
+        std::time::Duration::from_secs(20),
+        &format!("svcacct {args:?} hung on the tree's FIFO"),
+    )
 }
 
 #[test]
@@ -249,11 +236,7 @@ fn audit_refuses_a_fifo_unit_file_instead_of_hanging() {
         "[Service]\nExecStart=/usr/bin/agent\n",
     )
     .unwrap();
-    let status = Command::new("mkfifo")
-        .arg(dir.join("agent.service.d/override.conf"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    hardkit_testkit::mkfifo(&dir.join("agent.service.d/override.conf"));
     let out = svcacct_with_deadline(t.path(), &["audit", "agent"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
