@@ -137,11 +137,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let compose_files = compose_paths(&root, &args)?;
     let mut containers = Vec::new();
     for file in &args.inspect {
-        let bytes = hardkit_core::input::InputSource::parse(file)
-            .read_limited(hardkit_core::input::MAX_FILE_BYTES)
-            .map_err(|e| CliError::Inspect(format!("{}: {e}", file.display())))?;
-        let (list, _) = svcacct::containers::from_inspect(&String::from_utf8_lossy(&bytes), file)
-            .map_err(CliError::Inspect)?;
+        let (list, _) = svcacct::containers::read_inspect(file).map_err(CliError::Inspect)?;
         containers.extend(list);
     }
     let stack = Stack::load(

@@ -266,19 +266,10 @@ fn run_containers<W: io::Write>(
     let mut list = containers::from_root(root);
     let mut networks = containers::Networks::new();
     for file in &args.inspect {
-        let input = hardkit_core::input::InputSource::parse(file);
-        let bytes = input
-            .read_limited(hardkit_core::input::MAX_FILE_BYTES)
-            .map_err(|e| CliError::Value {
-                flag: "--inspect",
-                message: e.to_string(),
-            })?;
-        let (c, n) = containers::from_inspect(&String::from_utf8_lossy(&bytes), file).map_err(
-            |message| CliError::Value {
-                flag: "--inspect",
-                message,
-            },
-        )?;
+        let (c, n) = containers::read_inspect(file).map_err(|message| CliError::Value {
+            flag: "--inspect",
+            message,
+        })?;
         // A container seen in both (files and inspect) is judged once, as
         // inspect describes it (the running state).
         list.retain(|old| !c.iter().any(|new| new.name == old.name));

@@ -93,6 +93,15 @@ pub fn from_root(root: &Root) -> Vec<Container> {
     out
 }
 
+/// A file (or `-`) of `docker inspect` output, read bounded: its
+/// containers and networks, or what is wrong with it.
+pub fn read_inspect(file: &Path) -> Result<(Vec<Container>, Networks), String> {
+    let bytes = hardkit_core::input::InputSource::parse(file)
+        .read_limited(MAX_FILE_BYTES)
+        .map_err(|e| e.to_string())?;
+    from_inspect(&String::from_utf8_lossy(&bytes), file)
+}
+
 /// `docker inspect` and `docker network inspect` output (arrays, possibly
 /// several in a row).
 pub fn from_inspect(text: &str, source: &Path) -> Result<(Vec<Container>, Networks), String> {
