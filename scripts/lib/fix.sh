@@ -813,23 +813,19 @@ step_stack() { # TARGET REAL
     jq -c 'select(.type == "action" and .op != "restart")' "$work/stack.json" >"$work/stack.acts"
     tool_actions stack "$work/stack.acts"
     # (the Docker CLI's compose plugin, else Compose's own docker-compose)
-    local f compose=()
+    local compose=()
     if command -v docker >/dev/null && docker compose version >/dev/null 2>&1; then
         compose=(docker compose)
     elif command -v docker-compose >/dev/null; then
         compose=(docker-compose)
     fi
+    local f g how
     while IFS= read -r f; do
-        if [[ $root != / ]]; then
-            act stack restart "$f" false "NOT recreated: a tree's containers are not this machine's; once it runs: docker compose -f $f up -d"
-        elif ((${#compose[@]} == 0)); then
-            act stack restart "$f" false "docker compose is not installed here: recreate its containers with the tool that runs them (docker compose -f $f up -d)"
-        fi
         # The project as Compose reads it: run in its directory, with its
         # default file name and no -f (Compose then merges its override
         # itself), else with the --compose files of that directory in the
         # order given.
-        local how=() g
+        how=()
         case ${f##*/} in
             compose.yaml | compose.yml | docker-compose.yml | docker-compose.yaml) ;;
             *)
@@ -838,8 +834,10 @@ step_stack() { # TARGET REAL
                 done
                 ;;
         esac
-        if [[ $root != / || ${#compose[@]} == 0 ]]; then
-            :
+        if [[ $root != / ]]; then
+            act stack restart "$f" false "NOT recreated: a tree's containers are not this machine's; once it runs: docker compose -f $f up -d"
+        elif ((${#compose[@]} == 0)); then
+            act stack restart "$f" false "docker compose is not installed here: recreate its containers with the tool that runs them (docker compose -f $f up -d)"
         elif ((!real)); then
             act stack restart "$f" true "would run: cd ${f%/*} && ${compose[*]} ${how[*]:+${how[*]} }up -d"
         elif (cd "${f%/*}" && "${compose[@]}" "${how[@]}" up -d) >"$work/compose.log" 2>&1; then
