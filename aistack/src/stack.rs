@@ -336,32 +336,21 @@ fn add_compose(stack: &mut Stack, c: Compose) {
         }
         let version = apps::image_tag(image).and_then(apps::version_of);
         let env = settings_env(&svc.environment);
-        let auth = app.auth(
-            version,
-            &Settings {
-                env: &env,
-                args: &svc.command,
-            },
-        );
+        let settings = Settings {
+            env: &env,
+            args: &svc.command,
+        };
+        let auth = app.auth(version, &settings);
         let host_network = svc.network_mode.as_ref().is_some_and(|(m, _)| m == "host");
         let mut listeners = Vec::new();
         if host_network {
             // The container's own bind address, on the host's interfaces.
-            let (address, port, decided) = app.bind(
-                &Settings {
-                    env: &env,
-                    args: &svc.command,
-                },
+            listeners.push(bound_listener(
+                app,
+                &settings,
                 true,
-            );
-            let decided = decided.or_else(|| svc.network_mode.as_ref().map(|(_, at)| at.clone()));
-            listeners.push(Listener {
-                reach: reach_of_bind(&address),
-                address,
-                port: Some(port),
-                protocol: "tcp".into(),
-                at: decided,
-            });
+                svc.network_mode.as_ref().map(|(_, at)| at.clone()),
+            ));
         } else {
             for p in &svc.ports {
                 let reach = reach_of_published(p.host_ip);
@@ -406,6 +395,25 @@ fn add_compose(stack: &mut Stack, c: Compose) {
         });
     }
     stack.composes.push(c);
+}
+
+/// The listener of a program that binds by itself (a unit, or a container
+/// on the host's network): where its settings say, at the line that says
+/// it, else at `fallback` (the unit's ExecStart, `network_mode: host`).
+fn bound_listener(
+    app: &App,
+    settings: &Settings,
+    in_image: bool,
+    fallback: Option<At>,
+) -> Listener {
+    let (address, port, decided) = app.bind(settings, in_image);
+    Listener {
+        reach: reach_of_bind(&address),
+        address,
+        port: Some(port),
+        protocol: "tcp".into(),
+        at: decided.or(fallback),
+    }
 }
 
 /// Environment= values as systemd splits them (svcacct's reader).
@@ -488,21 +496,12 @@ fn add_units(root: &Root, stack: &mut Stack, tunnel_configs: &mut Vec<PathBuf>) 
         let Some(app) = apps::by_command(&plain) else {
             continue;
         };
-        let auth = app.auth(
-            None,
-            &Settings {
-                env: &env,
-                args: &words,
-            },
-        );
-        let (address, port, decided) = app.bind(
-            &Settings {
-                env: &env,
-                args: &words,
-            },
-            false,
-        );
-        let decided = decided.or_else(|| Some(exec_at.clone()));
+        let settings = Settings {
+            env: &env,
+            args: &words,
+        };
+        let auth = app.auth(None, &settings);
+        let listener = bound_listener(app, &settings, false, Some(exec_at.clone()));
         stack.services.push(AiService {
             name: name.trim_end_matches(".service").to_string(),
             app,
@@ -511,13 +510,7 @@ fn add_units(root: &Root, stack: &mut Stack, tunnel_configs: &mut Vec<PathBuf>) 
             version: None,
             signup: signup_of(app, &env),
             auth,
-            listeners: vec![Listener {
-                reach: reach_of_bind(&address),
-                address,
-                port: Some(port),
-                protocol: "tcp".into(),
-                at: decided,
-            }],
+            listeners: vec![listener],
             networks: Vec::new(),
             host_network: true,
             compose: None,
@@ -674,13 +667,11 @@ fn add_container(stack: &mut Stack, c: &svcacct::containers::Container) {
         .collect();
     let args: Vec<(String, At)> = c.command.iter().map(|w| (w.clone(), at.clone())).collect();
     let version = apps::image_tag(&c.image).and_then(apps::version_of);
-    let auth = app.auth(
-        version,
-        &Settings {
-            env: &env,
-            args: &args,
-        },
-    );
+    let settings = Settings {
+        env: &env,
+        args: &args,
+    };
+    let auth = app.auth(version, &settings);
     let host_network = c.network_mode == "host";
     let host_at = At {
         path: c.host_source.clone(),
@@ -688,21 +679,7 @@ fn add_container(stack: &mut Stack, c: &svcacct::containers::Container) {
     };
     let mut listeners = Vec::new();
     if host_network {
-        let (address, port, decided) = app.bind(
-            &Settings {
-                env: &env,
-                args: &args,
-            },
-            true,
-        );
-        let decided = decided.or_else(|| Some(host_at.clone()));
-        listeners.push(Listener {
-            reach: reach_of_bind(&address),
-            address,
-            port: Some(port),
-            protocol: "tcp".into(),
-            at: decided,
-        });
+        listeners.push(bound_listener(app, &settings, true, Some(host_at.clone())));
     } else {
         for p in &c.ports {
             let reach = reach_of_published(p.host_ip.parse().ok());
